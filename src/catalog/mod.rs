@@ -1,0 +1,10 @@
+//! The catalog: machines, maintainers, and which Discord user is which
+//! maintainer.
+
+pub mod import;
+pub mod machines;
+pub mod maintainers;
+
+pub use import::{import_machines, import_maintainers, ImportError, ImportSummary};
+pub use machines::Machine;
+pub use maintainers::Maintainer;

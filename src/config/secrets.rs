@@ -1,0 +1,264 @@
+//! Bootstrap configuration: environment variables and a flat `Secrets.toml`
+//! (the format Shuttle uses). The environment wins over the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::Secret;
+
+/// Every key the bot reads at start, with what it is for. `Secrets.example.toml`
+/// and the README document the same list; a test keeps them in step.
+pub const KNOWN_KEYS: &[(&str, &str)] = &[
+    (
+        "DISCORD_TOKEN",
+        "the bot token from Discord's developer portal",
+    ),
+    (
+        "DATABASE_URL",
+        "Postgres URL; unset = an embedded cluster under FLIPFIX_DATA_DIR",
+    ),
+    (
+        "DISCORD_GUILD_ID",
+        "register commands in this server only (instant); unset = globally",
+    ),
+    (
+        "ANTHROPIC_API_KEY",
+        "API key for Claude; the ANTHROPIC_API_KEY setting overrides it",
+    ),
+    ("ANTHROPIC_BASE_URL", "Anthropic API base URL"),
+    (
+        "DISCORD_PROXY_URL",
+        "send Discord REST through this base URL (ratelimiter off)",
+    ),
+    (
+        "PUBLIC_BASE_URL",
+        "where record links point, e.g. https://flipfix.example",
+    ),
+    (
+        "FLIPFIX_ALLOW_LOOPBACK_URLS",
+        "dev/test only: allow http://127.0.0.1 webhook URLs",
+    ),
+    (
+        "FLIPFIX_DATA_DIR",
+        "data directory of the embedded Postgres cluster",
+    ),
+    ("FLIPFIX_WORKFLOWS_DIR", "directory of workflow YAML files"),
+    ("FLIPFIX_PROMPTS_DIR", "directory of minijinja templates"),
+    ("RUST_LOG", "log filter, e.g. info or flipfix_bot=debug"),
+];
+
+pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+pub const DEFAULT_DATA_DIR: &str = ".flipfix/pg";
+pub const DEFAULT_WORKFLOWS_DIR: &str = "workflows";
+pub const DEFAULT_PROMPTS_DIR: &str = "prompts";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: key {key} must be a string, number or boolean")]
+    NotAScalar { path: PathBuf, key: String },
+    #[error("{key} must be a Discord id (digits only), got {len} characters that are not")]
+    BadSnowflake { key: &'static str, len: usize },
+}
+
+/// The bootstrap configuration. Secret values are wrapped in [`Secret`] so
+/// they never reach a log line.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    pub discord_token: Option<Secret>,
+    pub database_url: Option<Secret>,
+    pub discord_guild_id: Option<u64>,
+    pub anthropic_api_key: Option<Secret>,
+    pub anthropic_base_url: String,
+    pub discord_proxy_url: Option<String>,
+    pub public_base_url: Option<String>,
+    pub allow_loopback_urls: bool,
+    pub data_dir: PathBuf,
+    pub workflows_dir: PathBuf,
+    pub prompts_dir: PathBuf,
+    pub log_filter: Option<String>,
+    /// Keys in `Secrets.toml` that the bot does not know (likely typos).
+    pub unknown_keys: Vec<String>,
+}
+
+impl Secrets {
+    /// Reads `file` (if it exists) and the process environment.
+    pub fn load(file: &Path) -> Result<Self, SecretsError> {
+        Self::load_with(file, |key| std::env::var(key).ok())
+    }
+
+    /// Like [`Secrets::load`] with an injectable environment, for tests.
+    pub fn load_with(
+        file: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SecretsError> {
+        let mut values = read_secrets_file(file)?;
+        let unknown_keys = values
+            .keys()
+            .filter(|key| !KNOWN_KEYS.iter().any(|(known, _)| known == key))
+            .cloned()
+            .collect();
+        for (key, _) in KNOWN_KEYS {
+            if let Some(value) = env(key) {
+                values.insert((*key).to_string(), value);
+            }
+        }
+        // An empty value means "unset", as in most PaaS dashboards.
+        values.retain(|_, value| !value.trim().is_empty());
+        let take = |key: &str| values.get(key).map(|v| v.trim().to_string());
+
+        let discord_guild_id = match take("DISCORD_GUILD_ID") {
+            None => None,
+            Some(raw) => Some(raw.parse::<u64>().map_err(|_| SecretsError::BadSnowflake {
+                key: "DISCORD_GUILD_ID",
+                len: raw.len(),
+            })?),
+        };
+        Ok(Self {
+            discord_token: take("DISCORD_TOKEN").map(Secret::new),
+            database_url: take("DATABASE_URL").map(Secret::new),
+            discord_guild_id,
+            anthropic_api_key: take("ANTHROPIC_API_KEY").map(Secret::new),
+            anthropic_base_url: take("ANTHROPIC_BASE_URL")
+                .unwrap_or_else(|| DEFAULT_ANTHROPIC_BASE_URL.to_string()),
+            discord_proxy_url: take("DISCORD_PROXY_URL"),
+            public_base_url: take("PUBLIC_BASE_URL").map(|url| url.trim_end_matches('/').into()),
+            allow_loopback_urls: take("FLIPFIX_ALLOW_LOOPBACK_URLS")
+                .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes")),
+            data_dir: take("FLIPFIX_DATA_DIR")
+                .unwrap_or(DEFAULT_DATA_DIR.into())
+                .into(),
+            workflows_dir: take("FLIPFIX_WORKFLOWS_DIR")
+                .unwrap_or(DEFAULT_WORKFLOWS_DIR.into())
+                .into(),
+            prompts_dir: take("FLIPFIX_PROMPTS_DIR")
+                .unwrap_or(DEFAULT_PROMPTS_DIR.into())
+                .into(),
+            log_filter: take("RUST_LOG"),
+            unknown_keys,
+        })
+    }
+}
+
+fn read_secrets_file(path: &Path) -> Result<BTreeMap<String, String>, SecretsError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(source) => {
+            return Err(SecretsError::Read {
+                path: path.into(),
+                source,
+            })
+        }
+    };
+    let table: toml::Table = text
+        .parse()
+        .map_err(|err: toml::de::Error| SecretsError::Parse {
+            path: path.into(),
+            // toml's message quotes the offending line; for a secrets file that
+            // line may hold a token, so only the position and the reason go out.
+            message: describe_toml_error(&text, &err),
+        })?;
+    table
+        .into_iter()
+        .map(|(key, value)| {
+            let value = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                _ => {
+                    return Err(SecretsError::NotAScalar {
+                        path: path.into(),
+                        key,
+                    })
+                }
+            };
+            Ok((key, value))
+        })
+        .collect()
+}
+
+fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
+    let reason = err.message();
+    match err.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {reason}")
+        }
+        None => reason.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn write(contents: &str) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(file.path(), contents).expect("write temp file");
+        file
+    }
+
+    #[test]
+    fn environment_wins_over_the_file() {
+        let file = write("DISCORD_TOKEN = 'from-file'\nPUBLIC_BASE_URL = 'https://a.example/'\n");
+        let env: HashMap<&str, &str> = [("DISCORD_TOKEN", "from-env")].into();
+        let secrets =
+            Secrets::load_with(file.path(), |k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(secrets.discord_token.unwrap().expose(), "from-env");
+        assert_eq!(
+            secrets.public_base_url.as_deref(),
+            Some("https://a.example")
+        );
+        assert_eq!(secrets.anthropic_base_url, DEFAULT_ANTHROPIC_BASE_URL);
+    }
+
+    #[test]
+    fn missing_file_is_fine_and_empty_values_are_unset() {
+        let env: HashMap<&str, &str> = [("DISCORD_TOKEN", "  ")].into();
+        let secrets = Secrets::load_with(Path::new("/nonexistent/Secrets.toml"), |k| {
+            env.get(k).map(|v| v.to_string())
+        })
+        .unwrap();
+        assert!(secrets.discord_token.is_none());
+        assert_eq!(secrets.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_and_guild_id_is_checked() {
+        let file = write("DISCORD_TOKNE = 'x'\nDISCORD_GUILD_ID = 1234\n");
+        let secrets = Secrets::load_with(file.path(), |_| None).unwrap();
+        assert_eq!(secrets.unknown_keys, vec!["DISCORD_TOKNE".to_string()]);
+        assert_eq!(secrets.discord_guild_id, Some(1234));
+
+        let file = write("DISCORD_GUILD_ID = 'abc'\n");
+        let err = Secrets::load_with(file.path(), |_| None).unwrap_err();
+        assert!(err.to_string().contains("DISCORD_GUILD_ID"), "{err}");
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_line_but_not_the_value() {
+        let file = write("A = 'ok'\nDISCORD_TOKEN = 'super-secret\n");
+        let err = Secrets::load_with(file.path(), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(!err.contains("super-secret"), "{err}");
+    }
+
+    #[test]
+    fn example_file_documents_every_key() {
+        let example = include_str!("../../Secrets.example.toml");
+        for (key, _) in KNOWN_KEYS {
+            assert!(example.contains(key), "Secrets.example.toml lacks {key}");
+        }
+    }
+}

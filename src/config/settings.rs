@@ -1,0 +1,402 @@
+//! Typed settings stored in Postgres. Every key has a type, a default and a
+//! description; values are validated before they are stored, and every change
+//! is recorded with who made it and when (secret values excepted).
+
+use sqlx::PgPool;
+
+use crate::notify::WebhookUrl;
+
+/// What a setting's value must look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingType {
+    Bool,
+    /// A Discord id (snowflake).
+    Snowflake,
+    /// Comma-separated Discord channel ids; empty = no restriction.
+    ChannelList,
+    /// A Discord webhook URL, masked when shown.
+    WebhookUrl,
+    /// A credential, never shown in clear.
+    Secret,
+}
+
+impl SettingType {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Bool => "true or false",
+            Self::Snowflake => "a Discord id",
+            Self::ChannelList => "comma-separated channel ids",
+            Self::WebhookUrl => "a Discord webhook URL",
+            Self::Secret => "a secret",
+        }
+    }
+}
+
+/// A setting's declaration.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingDef {
+    pub key: SettingKey,
+    pub ty: SettingType,
+    pub default: Option<&'static str>,
+    pub description: &'static str,
+}
+
+macro_rules! setting_keys {
+    ($( $variant:ident = $name:literal, $ty:ident, $default:expr, $description:literal; )*) => {
+        /// Every setting the bot knows. Names match the original system's.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum SettingKey { $( $variant, )* }
+
+        impl SettingKey {
+            pub const ALL: &'static [SettingKey] = &[ $( SettingKey::$variant, )* ];
+
+            pub fn name(self) -> &'static str {
+                match self { $( SettingKey::$variant => $name, )* }
+            }
+
+            pub fn def(self) -> SettingDef {
+                match self {
+                    $( SettingKey::$variant => SettingDef {
+                        key: self,
+                        ty: SettingType::$ty,
+                        default: $default,
+                        description: $description,
+                    }, )*
+                }
+            }
+        }
+    };
+}
+
+setting_keys! {
+    DiscordWebhookUrl = "DISCORD_WEBHOOK_URL", WebhookUrl, None,
+        "Discord webhook that new records are posted to";
+    DiscordWebhooksEnabled = "DISCORD_WEBHOOKS_ENABLED", Bool, Some("false"),
+        "master switch for webhook notifications";
+    DiscordWebhooksProblemReports = "DISCORD_WEBHOOKS_PROBLEM_REPORTS", Bool, Some("true"),
+        "post new problem reports";
+    DiscordWebhooksLogEntries = "DISCORD_WEBHOOKS_LOG_ENTRIES", Bool, Some("true"),
+        "post new log entries";
+    DiscordWebhooksParts = "DISCORD_WEBHOOKS_PARTS", Bool, Some("true"),
+        "post new part requests and their updates";
+    DiscordBotEnabled = "DISCORD_BOT_ENABLED", Bool, Some("true"),
+        "turn the Add to Flipfix command on or off";
+    DiscordGuildId = "DISCORD_GUILD_ID", Snowflake, None,
+        "server whose commands are registered (overrides the secret)";
+    AnthropicApiKey = "ANTHROPIC_API_KEY", Secret, None,
+        "API key for Claude (overrides the secret)";
+}
+
+impl SettingKey {
+    /// Looks a key up by name, case-insensitively.
+    pub fn from_name(name: &str) -> Option<Self> {
+        let name = name.trim();
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|key| key.name().eq_ignore_ascii_case(name))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("unknown setting {key:?}{}", suggestion.map(|s| format!("; did you mean {s}?")).unwrap_or_default())]
+    UnknownKey {
+        key: String,
+        suggestion: Option<&'static str>,
+    },
+    #[error("{key} must be {expected}: {reason}")]
+    InvalidValue {
+        key: &'static str,
+        expected: &'static str,
+        reason: String,
+    },
+    #[error("database error while reading or writing settings")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A setting as an admin sees it: value masked where it is a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingView {
+    pub key: &'static str,
+    pub description: &'static str,
+    pub shown_value: String,
+    pub is_default: bool,
+}
+
+/// Access to the settings table. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pool: PgPool,
+    allow_loopback_urls: bool,
+}
+
+impl Settings {
+    pub fn new(pool: PgPool, allow_loopback_urls: bool) -> Self {
+        Self {
+            pool,
+            allow_loopback_urls,
+        }
+    }
+
+    /// Parses a key name an admin typed.
+    pub fn key(name: &str) -> Result<SettingKey, SettingsError> {
+        SettingKey::from_name(name).ok_or_else(|| SettingsError::UnknownKey {
+            key: name.to_string(),
+            suggestion: closest_key(name),
+        })
+    }
+
+    /// Checks and normalises a value for `key` without storing it.
+    pub fn validate(&self, key: SettingKey, raw: &str) -> Result<String, SettingsError> {
+        let def = key.def();
+        let invalid = |reason: String| SettingsError::InvalidValue {
+            key: key.name(),
+            expected: def.ty.describe(),
+            reason,
+        };
+        let raw = raw.trim();
+        match def.ty {
+            SettingType::Bool => parse_bool(raw)
+                .map(|b| b.to_string())
+                .ok_or_else(|| invalid(format!("got {raw:?}"))),
+            SettingType::Snowflake => parse_snowflake(raw)
+                .map(|id| id.to_string())
+                .ok_or_else(|| invalid(format!("got {raw:?}"))),
+            SettingType::ChannelList => parse_channel_list(raw)
+                .map(|ids| ids.iter().map(u64::to_string).collect::<Vec<_>>().join(","))
+                .map_err(invalid),
+            SettingType::WebhookUrl => WebhookUrl::parse(raw, self.allow_loopback_urls)
+                // The reason never quotes the URL: it may carry a token.
+                .map(|url| url.expose().to_string())
+                .map_err(|err| invalid(err.to_string())),
+            SettingType::Secret if raw.is_empty() => Err(invalid("it is empty".into())),
+            SettingType::Secret => Ok(raw.to_string()),
+        }
+    }
+
+    /// Validates and stores `value`, recording who changed it.
+    pub async fn set(&self, key: SettingKey, value: &str, by: &str) -> Result<(), SettingsError> {
+        let value = self.validate(key, value)?;
+        let secret = is_secret(key.def().ty);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_by) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO UPDATE
+             SET value = EXCLUDED.value, updated_by = EXCLUDED.updated_by, updated_at = now()",
+        )
+        .bind(key.name())
+        .bind(&value)
+        .bind(by)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO settings_history (key, new_value, was_secret, action, changed_by)
+             VALUES ($1, $2, $3, 'set', $4)",
+        )
+        .bind(key.name())
+        .bind((!secret).then_some(&value))
+        .bind(secret)
+        .bind(by)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::info!(key = key.name(), by, "setting changed");
+        Ok(())
+    }
+
+    /// Returns `key` to its default.
+    pub async fn reset(&self, key: SettingKey, by: &str) -> Result<(), SettingsError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM settings WHERE key = $1")
+            .bind(key.name())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO settings_history (key, new_value, was_secret, action, changed_by)
+             VALUES ($1, NULL, $2, 'reset', $3)",
+        )
+        .bind(key.name())
+        .bind(is_secret(key.def().ty))
+        .bind(by)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::info!(key = key.name(), by, "setting reset to default");
+        Ok(())
+    }
+
+    /// The stored value, or `None` when the default applies.
+    pub async fn stored(&self, key: SettingKey) -> Result<Option<String>, SettingsError> {
+        Ok(
+            sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = $1")
+                .bind(key.name())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The effective value (stored or default). A stored value that no longer
+    /// validates (a type changed between versions) falls back to the default.
+    pub async fn raw(&self, key: SettingKey) -> Result<Option<String>, SettingsError> {
+        let stored = self.stored(key).await?;
+        Ok(match stored {
+            Some(value) => match self.validate(key, &value) {
+                Ok(value) => Some(value),
+                Err(err) => {
+                    tracing::warn!(key = key.name(), %err, "stored setting is invalid; using the default");
+                    key.def().default.map(str::to_string)
+                }
+            },
+            None => key.def().default.map(str::to_string),
+        })
+    }
+
+    pub async fn get_bool(&self, key: SettingKey) -> Result<bool, SettingsError> {
+        debug_assert_eq!(key.def().ty, SettingType::Bool);
+        Ok(self
+            .raw(key)
+            .await?
+            .as_deref()
+            .and_then(parse_bool)
+            .unwrap_or(false))
+    }
+
+    pub async fn get_snowflake(&self, key: SettingKey) -> Result<Option<u64>, SettingsError> {
+        Ok(self.raw(key).await?.as_deref().and_then(parse_snowflake))
+    }
+
+    pub async fn get_channel_list(&self, key: SettingKey) -> Result<Vec<u64>, SettingsError> {
+        Ok(self
+            .raw(key)
+            .await?
+            .as_deref()
+            .and_then(|raw| parse_channel_list(raw).ok())
+            .unwrap_or_default())
+    }
+
+    pub async fn get_webhook_url(&self) -> Result<Option<WebhookUrl>, SettingsError> {
+        Ok(self
+            .raw(SettingKey::DiscordWebhookUrl)
+            .await?
+            .and_then(|raw| WebhookUrl::parse(&raw, self.allow_loopback_urls).ok()))
+    }
+
+    pub async fn get_secret(
+        &self,
+        key: SettingKey,
+    ) -> Result<Option<crate::config::Secret>, SettingsError> {
+        Ok(self.raw(key).await?.map(crate::config::Secret::new))
+    }
+
+    /// Every setting as an admin sees it, secrets and webhook tokens masked.
+    pub async fn show(&self) -> Result<Vec<SettingView>, SettingsError> {
+        let mut views = Vec::with_capacity(SettingKey::ALL.len());
+        for &key in SettingKey::ALL {
+            let def = key.def();
+            let stored = self.stored(key).await?;
+            let effective = self.raw(key).await?;
+            let shown_value = match (def.ty, effective) {
+                (_, None) => "(not set)".to_string(),
+                (SettingType::Secret, Some(value)) => {
+                    crate::config::Secret::new(value).masked().to_string()
+                }
+                (SettingType::WebhookUrl, Some(value)) => {
+                    WebhookUrl::parse(&value, self.allow_loopback_urls)
+                        .map(|url| url.to_string())
+                        .unwrap_or_else(|_| "(invalid)".into())
+                }
+                (_, Some(value)) => value,
+            };
+            views.push(SettingView {
+                key: key.name(),
+                description: def.description,
+                shown_value,
+                is_default: stored.is_none(),
+            });
+        }
+        Ok(views)
+    }
+}
+
+fn is_secret(ty: SettingType) -> bool {
+    matches!(ty, SettingType::Secret | SettingType::WebhookUrl)
+}
+
+fn parse_bool(raw: &str) -> Option<bool> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Some(true),
+        "false" | "no" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_snowflake(raw: &str) -> Option<u64> {
+    let raw = raw.trim();
+    // Discord ids are 17–20 digits today; anything shorter is a typo.
+    (raw.len() >= 15 && raw.len() <= 20 && raw.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| raw.parse().ok())
+        .flatten()
+}
+
+fn parse_channel_list(raw: &str) -> Result<Vec<u64>, String> {
+    raw.split([',', ' '])
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            // Accept a pasted channel mention (<#123>) as well as a bare id.
+            let id = part.trim_start_matches("<#").trim_end_matches('>');
+            parse_snowflake(id).ok_or_else(|| format!("{part:?} is not a channel id"))
+        })
+        .collect()
+}
+
+/// The known key closest to a mistyped one, for "did you mean".
+fn closest_key(name: &str) -> Option<&'static str> {
+    let name = name.trim().to_ascii_uppercase();
+    SettingKey::ALL
+        .iter()
+        .map(|key| (crate::text::edit_distance(&name, key.name()), key.name()))
+        .filter(|(distance, _)| *distance <= 4)
+        .min()
+        .map(|(_, key)| key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_upper_case() {
+        let mut names: Vec<_> = SettingKey::ALL.iter().map(|k| k.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), SettingKey::ALL.len());
+        assert!(names
+            .iter()
+            .all(|n| n.chars().all(|c| c.is_ascii_uppercase() || c == '_')));
+    }
+
+    #[test]
+    fn unknown_keys_suggest_the_closest() {
+        let err = Settings::key("DISCORD_WEBHOOK_ENABLED").unwrap_err();
+        assert!(
+            err.to_string().contains("DISCORD_WEBHOOKS_ENABLED"),
+            "{err}"
+        );
+        assert_eq!(
+            Settings::key("discord_bot_enabled").unwrap(),
+            SettingKey::DiscordBotEnabled
+        );
+    }
+
+    #[test]
+    fn channel_lists_accept_mentions_and_refuse_junk() {
+        assert_eq!(
+            parse_channel_list("<#123456789012345678>, 223456789012345678").unwrap(),
+            vec![123456789012345678, 223456789012345678]
+        );
+        assert_eq!(parse_channel_list("").unwrap(), Vec::<u64>::new());
+        assert!(parse_channel_list("general").is_err());
+    }
+}

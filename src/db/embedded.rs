@@ -1,0 +1,436 @@
+//! A private PostgreSQL cluster for running without `DATABASE_URL`: created
+//! with the system's `initdb` under a data directory that persists between
+//! runs, started on a free loopback port, stopped on shutdown.
+//!
+//! PostgreSQL refuses to run as root. When the bot runs as root (containers,
+//! CI), the cluster runs as the system's `postgres` user, which then owns the
+//! data directory.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::Command;
+
+use crate::config::Secret;
+
+const SUPERUSER: &str = "flipfix";
+const DATABASE: &str = "flipfix";
+const START_TIMEOUT_SECS: u32 = 60;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error(
+        "no PostgreSQL server binaries (initdb, pg_ctl, postgres) found on PATH or under \
+         /usr/lib/postgresql/*/bin; install them (Debian/Ubuntu: apt-get install postgresql) \
+         or set DATABASE_URL to an existing database"
+    )]
+    NoBinaries,
+    #[error("running as root, but there is no unprivileged `postgres` user to run the embedded cluster as; create one or set DATABASE_URL")]
+    NoUnprivilegedUser,
+    #[error("{action} failed: {detail}")]
+    Command {
+        action: &'static str,
+        detail: String,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the embedded cluster in {0} exists but its password file is missing; delete the directory to start afresh, or set DATABASE_URL")]
+    MissingPassword(PathBuf),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> EmbeddedError + '_ {
+    move |source| EmbeddedError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A running embedded cluster. Call [`EmbeddedPostgres::stop`] on shutdown;
+/// dropping it without that stops it too, synchronously.
+#[derive(Debug)]
+pub struct EmbeddedPostgres {
+    bin_dir: PathBuf,
+    data_dir: PathBuf,
+    run_as: Option<(u32, u32)>,
+    port: u16,
+    password: Secret,
+    /// False when the cluster was already running (another process of ours
+    /// started it); then it is left running.
+    owned: bool,
+    stopped: bool,
+}
+
+impl EmbeddedPostgres {
+    /// Creates the cluster if needed and starts it.
+    pub async fn start(data_dir: &Path) -> Result<Self, EmbeddedError> {
+        let bin_dir = find_bin_dir().ok_or(EmbeddedError::NoBinaries)?;
+        let run_as = if running_as_root() {
+            Some(unprivileged_user().ok_or(EmbeddedError::NoUnprivilegedUser)?)
+        } else {
+            None
+        };
+        let data_dir = absolute(data_dir)?;
+        let password_file = password_file(&data_dir);
+        if !data_dir.join("PG_VERSION").exists() {
+            init_cluster(&bin_dir, &data_dir, run_as).await?;
+        }
+        let password = std::fs::read_to_string(&password_file)
+            .map(|p| Secret::new(p.trim()))
+            .map_err(|_| EmbeddedError::MissingPassword(data_dir.clone()))?;
+
+        let mut cluster = Self {
+            bin_dir,
+            data_dir,
+            run_as,
+            port: 0,
+            password,
+            owned: true,
+            stopped: false,
+        };
+        if let Some(port) = cluster.running_port().await {
+            tracing::info!(port, "embedded PostgreSQL is already running; using it");
+            cluster.port = port;
+            cluster.owned = false;
+        } else {
+            cluster.port = free_port()?;
+            cluster.start_server().await?;
+        }
+        cluster.ensure_database().await?;
+        Ok(cluster)
+    }
+
+    /// The connection URL (with the generated password).
+    pub fn url(&self) -> Secret {
+        Secret::new(self.url_for(DATABASE))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn url_for(&self, database: &str) -> String {
+        format!(
+            "postgres://{SUPERUSER}:{}@127.0.0.1:{}/{database}",
+            self.password.expose(),
+            self.port
+        )
+    }
+
+    async fn start_server(&self) -> Result<(), EmbeddedError> {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
+            self.port
+        );
+        let log = self.data_dir.join("server.log");
+        tracing::info!(data_dir = %self.data_dir.display(), port = self.port, "starting embedded PostgreSQL");
+        self.pg_ctl("start the embedded PostgreSQL server")
+            .arg("start")
+            .arg("-w")
+            .arg("-t")
+            .arg(START_TIMEOUT_SECS.to_string())
+            .arg("-l")
+            .arg(&log)
+            .arg("-o")
+            .arg(options)
+            .run()
+            .await
+            .map_err(|err| match err {
+                EmbeddedError::Command { action, detail } => EmbeddedError::Command {
+                    action,
+                    detail: format!("{detail} (server log: {})", log.display()),
+                },
+                other => other,
+            })
+    }
+
+    /// The port of a server already running on this data directory.
+    async fn running_port(&self) -> Option<u16> {
+        let status = self
+            .pg_ctl("check the embedded server")
+            .arg("status")
+            .run()
+            .await;
+        if status.is_err() {
+            return None;
+        }
+        // postmaster.pid: line 4 is the port.
+        let pid_file = std::fs::read_to_string(self.data_dir.join("postmaster.pid")).ok()?;
+        pid_file.lines().nth(3)?.trim().parse().ok()
+    }
+
+    async fn ensure_database(&self) -> Result<(), EmbeddedError> {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&self.url_for("postgres"))
+            .await
+            .map_err(|err| EmbeddedError::Command {
+                action: "connect to the embedded cluster",
+                detail: err.to_string(),
+            })?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(DATABASE)
+                .fetch_one(&mut conn)
+                .await
+                .map_err(|err| EmbeddedError::Command {
+                    action: "query the embedded cluster",
+                    detail: err.to_string(),
+                })?;
+        if !exists {
+            sqlx::query(&format!("CREATE DATABASE {DATABASE}"))
+                .execute(&mut conn)
+                .await
+                .map_err(|err| EmbeddedError::Command {
+                    action: "create the flipfix database",
+                    detail: err.to_string(),
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Stops the server (when this process started it).
+    pub async fn stop(mut self) -> Result<(), EmbeddedError> {
+        self.stopped = true;
+        if !self.owned {
+            return Ok(());
+        }
+        tracing::info!("stopping embedded PostgreSQL");
+        self.pg_ctl("stop the embedded PostgreSQL server")
+            .args(["stop", "-m", "fast", "-w"])
+            .run()
+            .await
+    }
+
+    fn pg_ctl(&self, action: &'static str) -> PgCommand {
+        let mut command = PgCommand::new(&self.bin_dir, "pg_ctl", self.run_as, action);
+        command.arg("-D").arg(&self.data_dir);
+        command
+    }
+}
+
+impl Drop for EmbeddedPostgres {
+    fn drop(&mut self) {
+        if self.stopped || !self.owned {
+            return;
+        }
+        // Last resort (a panic or an early return): stop synchronously so no
+        // orphaned server keeps the data directory locked.
+        let mut command = std::process::Command::new(self.bin_dir.join("pg_ctl"));
+        command
+            .arg("-D")
+            .arg(&self.data_dir)
+            .args(["stop", "-m", "fast", "-w"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some((uid, gid)) = self.run_as {
+            use std::os::unix::process::CommandExt;
+            command.uid(uid).gid(gid);
+        }
+        let _ = command.status();
+    }
+}
+
+async fn init_cluster(
+    bin_dir: &Path,
+    data_dir: &Path,
+    run_as: Option<(u32, u32)>,
+) -> Result<(), EmbeddedError> {
+    tracing::info!(data_dir = %data_dir.display(), "creating embedded PostgreSQL cluster");
+    std::fs::create_dir_all(data_dir).map_err(io_error(data_dir))?;
+    std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(io_error(data_dir))?;
+    let password: String = (0..32).map(|_| fastrand::alphanumeric()).collect();
+    // initdb reads the password from a file; it must be readable by the
+    // user initdb runs as and is removed right after.
+    let pwfile = data_dir.with_extension("pwfile");
+    write_private(&pwfile, &password)?;
+    if let Some((uid, gid)) = run_as {
+        for path in [data_dir, pwfile.as_path()] {
+            std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(io_error(path))?;
+        }
+    }
+    let result = PgCommand::new(
+        bin_dir,
+        "initdb",
+        run_as,
+        "initdb (create the embedded cluster)",
+    )
+    .arg("-D")
+    .arg(data_dir)
+    .args([
+        "-U",
+        SUPERUSER,
+        "--auth=scram-sha-256",
+        "-E",
+        "UTF8",
+        "--locale=C",
+    ])
+    .arg(format!("--pwfile={}", pwfile.display()))
+    .run()
+    .await;
+    let _ = std::fs::remove_file(&pwfile);
+    result?;
+    write_private(&password_file(data_dir), &password)
+}
+
+/// `<data_dir>.password`, beside the data directory and owned by the bot's
+/// user (the data directory itself may belong to `postgres`).
+fn password_file(data_dir: &Path) -> PathBuf {
+    data_dir.with_extension("password")
+}
+
+fn write_private(path: &Path, contents: &str) -> Result<(), EmbeddedError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_error(path))?;
+    file.write_all(contents.as_bytes()).map_err(io_error(path))
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, EmbeddedError> {
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    let cwd = std::env::current_dir().map_err(io_error(path))?;
+    Ok(cwd.join(path))
+}
+
+/// A directory holding `initdb`, `pg_ctl` and `postgres`: first on PATH, then
+/// the newest `/usr/lib/postgresql/<version>/bin` (Debian's layout).
+pub fn find_bin_dir() -> Option<PathBuf> {
+    let has_all = |dir: &Path| {
+        ["initdb", "pg_ctl", "postgres"]
+            .iter()
+            .all(|b| dir.join(b).is_file())
+    };
+    if let Some(path) = std::env::var_os("PATH") {
+        if let Some(dir) = std::env::split_paths(&path).find(|dir| has_all(dir)) {
+            return Some(dir);
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            Some((version, entry.path().join("bin")))
+        })
+        .filter(|(_, dir)| has_all(dir))
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, dir)| dir)
+}
+
+fn running_as_root() -> bool {
+    // The owner of /proc/self is the process's effective user (Linux).
+    std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
+}
+
+/// The uid and gid of the system's `postgres` user, from /etc/passwd.
+fn unprivileged_user() -> Option<(u32, u32)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut parts = line.split(':');
+        (parts.next()? == "postgres").then_some(())?;
+        let _password = parts.next()?;
+        let uid = parts.next()?.parse().ok()?;
+        let gid = parts.next()?.parse().ok()?;
+        (uid != 0).then_some((uid, gid))
+    })
+}
+
+fn free_port() -> Result<u16, EmbeddedError> {
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(io_error(Path::new("127.0.0.1:0")))?;
+    let port = listener
+        .local_addr()
+        .map_err(io_error(Path::new("127.0.0.1:0")))?
+        .port();
+    Ok(port)
+}
+
+/// A PostgreSQL tool invocation, run as the unprivileged user when needed.
+struct PgCommand {
+    command: Command,
+    action: &'static str,
+}
+
+impl PgCommand {
+    fn new(
+        bin_dir: &Path,
+        program: &str,
+        run_as: Option<(u32, u32)>,
+        action: &'static str,
+    ) -> Self {
+        let mut command = Command::new(bin_dir.join(program));
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // Keep the tools' messages in English so they can be reported as is.
+        command.env("LC_ALL", "C");
+        if let Some((uid, gid)) = run_as {
+            command.uid(uid).gid(gid);
+            // The working directory may not be readable by that user.
+            command.current_dir("/");
+        }
+        Self { command, action }
+    }
+
+    fn arg(&mut self, arg: impl AsRef<std::ffi::OsStr>) -> &mut Self {
+        self.command.arg(arg);
+        self
+    }
+
+    fn args<I, S>(&mut self, args: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    async fn run(&mut self) -> Result<(), EmbeddedError> {
+        let output = tokio::time::timeout(
+            Duration::from_secs(u64::from(START_TIMEOUT_SECS) + 30),
+            self.command.output(),
+        )
+        .await
+        .map_err(|_| EmbeddedError::Command {
+            action: self.action,
+            detail: "timed out".into(),
+        })?
+        .map_err(|err| EmbeddedError::Command {
+            action: self.action,
+            detail: err.to_string(),
+        })?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let detail = stderr
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(EmbeddedError::Command {
+            action: self.action,
+            detail: if detail.is_empty() {
+                format!("exit status {}", output.status)
+            } else {
+                detail
+            },
+        })
+    }
+}

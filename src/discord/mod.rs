@@ -1,0 +1,137 @@
+//! The Discord adapter: the poise framework, its commands and startup. A
+//! thin layer over the rest of the crate.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use poise::serenity_prelude as serenity;
+
+use crate::app::App;
+use crate::config::{Secret, SettingKey};
+
+pub type Data = Arc<App>;
+pub type Error = anyhow::Error;
+pub type Context<'a> = poise::Context<'a, Data, Error>;
+
+/// Gateway intents: guild events, messages in guilds (history and replies),
+/// and message content (privileged: enable it in the developer portal).
+pub fn intents() -> serenity::GatewayIntents {
+    serenity::GatewayIntents::GUILDS
+        | serenity::GatewayIntents::GUILD_MESSAGES
+        | serenity::GatewayIntents::MESSAGE_CONTENT
+}
+
+/// Permissions the bot needs where it is used: View Channel, Send Messages,
+/// Read Message History, Embed Links.
+pub fn required_permissions() -> serenity::Permissions {
+    serenity::Permissions::VIEW_CHANNEL
+        | serenity::Permissions::SEND_MESSAGES
+        | serenity::Permissions::READ_MESSAGE_HISTORY
+        | serenity::Permissions::EMBED_LINKS
+}
+
+/// The URL that adds the bot to a server with the scopes and permissions it needs.
+pub fn invite_url(application_id: u64) -> String {
+    format!(
+        "https://discord.com/oauth2/authorize?client_id={application_id}&scope=bot+applications.commands&permissions={}",
+        required_permissions().bits()
+    )
+}
+
+/// Every command the bot offers.
+pub fn commands() -> Vec<poise::Command<Data, Error>> {
+    Vec::new()
+}
+
+/// Builds the serenity client with the poise framework. REST goes through
+/// `DISCORD_PROXY_URL` when set (serenity ignores the proxy unless its
+/// ratelimiter is off, so the proxy must rate-limit).
+pub async fn build_client(app: Data, token: &Secret) -> anyhow::Result<serenity::Client> {
+    let mut http = serenity::HttpBuilder::new(token.expose());
+    if let Some(proxy) = &app.secrets.discord_proxy_url {
+        http = http.proxy(proxy.clone()).ratelimiter_disabled(true);
+    }
+    let http = http.build();
+
+    let setup_app = app.clone();
+    let framework = poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands: commands(),
+            on_error: |error| Box::pin(on_error(error)),
+            ..Default::default()
+        })
+        .setup(move |ctx, ready, framework| {
+            Box::pin(async move {
+                tracing::info!(
+                    user = %ready.user.name,
+                    invite = %invite_url(ready.application.id.get()),
+                    "connected to Discord; add the bot to a server with the invite URL"
+                );
+                register_commands(ctx, &setup_app, &framework.options().commands).await?;
+                Ok(setup_app)
+            })
+        })
+        .build();
+
+    serenity::ClientBuilder::new_with_http(http, intents())
+        .framework(framework)
+        .await
+        .context("cannot build the Discord client")
+}
+
+/// Registers commands in `DISCORD_GUILD_ID` (the setting, else the secret),
+/// which is instant, or globally.
+async fn register_commands(
+    ctx: &serenity::Context,
+    app: &App,
+    commands: &[poise::Command<Data, Error>],
+) -> anyhow::Result<()> {
+    let guild = match app
+        .settings
+        .get_snowflake(SettingKey::DiscordGuildId)
+        .await?
+    {
+        Some(id) => Some(id),
+        None => app.secrets.discord_guild_id,
+    };
+    match guild {
+        Some(guild_id) => {
+            poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(guild_id))
+                .await
+                .with_context(|| format!("cannot register commands in guild {guild_id}"))?;
+            tracing::info!(
+                guild_id,
+                count = commands.len(),
+                "commands registered in guild"
+            );
+        }
+        None => {
+            poise::builtins::register_globally(ctx, commands)
+                .await
+                .context("cannot register commands globally")?;
+            tracing::info!(count = commands.len(), "commands registered globally");
+        }
+    }
+    Ok(())
+}
+
+async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
+    match error {
+        poise::FrameworkError::Setup { error, .. } => {
+            tracing::error!(error = format!("{error:#}"), "bot setup failed");
+        }
+        poise::FrameworkError::Command { error, ctx, .. } => {
+            tracing::error!(command = %ctx.command().qualified_name, error = format!("{error:#}"), "command failed");
+            let reply = poise::CreateReply::default()
+                .content("Something went wrong on our side; the error was logged.")
+                .ephemeral(true)
+                .allowed_mentions(serenity::CreateAllowedMentions::new());
+            let _ = ctx.send(reply).await;
+        }
+        other => {
+            if let Err(err) = poise::builtins::on_error(other).await {
+                tracing::error!(error = %err, "error while handling an error");
+            }
+        }
+    }
+}

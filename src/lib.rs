@@ -1,0 +1,20 @@
+//! flipfix-bot: a Discord bot that turns a maintenance team's conversations
+//! into records (problem reports, log entries, part requests), and posts new
+//! records back to Discord.
+//!
+//! Data flows one way through the modules: `config` and `workflow` describe
+//! what the bot does; `catalog` and `records` hold the data; `discord` and
+//! `cli` are thin adapters at the edges.
+
+pub mod app;
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod discord;
+pub mod notify;
+pub mod records;
+pub mod telemetry;
+pub mod templates;
+pub mod text;
+pub mod workflow;

@@ -1,0 +1,26 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use flipfix_bot::cli::{self, Cli};
+use flipfix_bot::config::Secrets;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let secrets = match Secrets::load(&cli.secrets) {
+        Ok(secrets) => secrets,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    flipfix_bot::telemetry::init(secrets.log_filter.as_deref());
+    match cli::execute(cli, secrets).await {
+        Ok(code) => code,
+        Err(err) => {
+            // One line, with the cause chain: what failed and why.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Records (problem reports, log entries, part requests, …): the rules their
+//! kinds declare, and the store that enforces them.
+
+mod error;
+mod rules;
+mod store;
+pub mod view;
+
+pub use error::{RecordError, RuleViolation};
+pub use rules::check_fields;
+pub use store::{
+    create_record, create_record_in, from_db_id, get_record, records_for_messages, to_db_id,
+    Record, SavedSource,
+};
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+/// A record to be created.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    pub kind: String,
+    pub machine_id: Option<i64>,
+    pub parent_id: Option<i64>,
+    pub description: String,
+    /// Declared fields by name; absent fields take their default.
+    pub fields: BTreeMap<String, String>,
+    pub author: Author,
+    pub occurred_at: DateTime<Utc>,
+    pub created_via: CreatedVia,
+    /// Who created it (a Discord user id, a CLI user), for the audit trail.
+    pub created_by: Option<String>,
+    pub sources: Vec<SourceMessage>,
+}
+
+/// Who a record is attributed to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Author {
+    Maintainer(i64),
+    /// A name without a maintainer account (a Discord display name).
+    Name(String),
+}
+
+/// How a record came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreatedVia {
+    /// "Add to Flipfix" on a Discord message.
+    DiscordMessage,
+    /// A direct slash command.
+    SlashCommand,
+    Cli,
+    Api,
+}
+
+impl CreatedVia {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DiscordMessage => "discord_message",
+            Self::SlashCommand => "slash_command",
+            Self::Cli => "cli",
+            Self::Api => "api",
+        }
+    }
+}
+
+/// A Discord message a record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SourceMessage {
+    pub guild_id: Option<u64>,
+    pub channel_id: u64,
+    pub message_id: u64,
+}

@@ -1,0 +1,147 @@
+//! What templates see of a record: the context of review cards and
+//! notifications. Every declared field is present (as `none` when unset) so
+//! templates can test `{% if record.fields.x %}` under strict undefined.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::workflow::{FieldType, RecordKind};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordView {
+    pub kind: KindView,
+    /// `none` for a suggestion not yet created.
+    pub id: Option<i64>,
+    pub description: String,
+    /// Field name → value (`none` when unset).
+    pub fields: BTreeMap<String, Option<String>>,
+    /// The same fields in declaration order, with labels, for generic lists.
+    pub field_list: Vec<FieldView>,
+    pub status: Option<String>,
+    pub machine: Option<MachineView>,
+    /// Who the record is attributed to.
+    pub author: Option<String>,
+    pub parent: Option<ParentView>,
+    /// The record's page, when `PUBLIC_BASE_URL` is set.
+    pub url: Option<String>,
+    pub photos: Vec<PhotoView>,
+    /// RFC 3339.
+    pub occurred_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KindView {
+    pub name: String,
+    pub label: String,
+    pub emoji: String,
+}
+
+impl From<&RecordKind> for KindView {
+    fn from(kind: &RecordKind) -> Self {
+        Self {
+            name: kind.name.clone(),
+            label: kind.label.clone(),
+            emoji: kind.emoji.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldView {
+    pub name: String,
+    pub label: String,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MachineView {
+    pub slug: String,
+    pub name: String,
+    pub short_name: Option<String>,
+    /// The short name when there is one, else the name.
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ParentView {
+    pub id: i64,
+    pub kind: KindView,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhotoView {
+    pub url: String,
+    pub filename: String,
+}
+
+impl RecordView {
+    /// A made-up record of `kind` for checking templates: `full` fills every
+    /// optional part, otherwise every optional part is absent.
+    pub fn sample(kind: &RecordKind, full: bool) -> Self {
+        let field_list: Vec<FieldView> = kind
+            .fields
+            .iter()
+            .map(|field| {
+                let value = match (&field.ty, full || field.required) {
+                    (_, false) => None,
+                    (FieldType::Choice { choices }, true) => {
+                        field.default.clone().or_else(|| choices.first().cloned())
+                    }
+                    (FieldType::Text { .. }, true) => {
+                        Some(format!("sample {}", field.label.to_lowercase()))
+                    }
+                };
+                FieldView {
+                    name: field.name.clone(),
+                    label: field.label.clone(),
+                    value,
+                }
+            })
+            .collect();
+        let fields = field_list
+            .iter()
+            .map(|f| (f.name.clone(), f.value.clone()))
+            .collect();
+        let status = kind
+            .status_field
+            .as_ref()
+            .and_then(|s| field_list.iter().find(|f| &f.name == s))
+            .and_then(|f| f.value.clone());
+        Self {
+            kind: kind.into(),
+            id: full.then_some(42),
+            description: "The left flipper is weak; adjusted the EOS switch.".into(),
+            fields,
+            field_list,
+            status,
+            machine: full.then(|| MachineView {
+                slug: "eight-ball-deluxe-limited-edition".into(),
+                name: "Eight Ball Deluxe (Limited Edition)".into(),
+                short_name: Some("EBD LE".into()),
+                display_name: "EBD LE".into(),
+            }),
+            author: full.then(|| "Sample Maintainer".into()),
+            parent: (full && !kind.parents.is_empty()).then(|| ParentView {
+                id: 7,
+                kind: KindView {
+                    name: kind.parents[0].clone(),
+                    label: kind.parents[0].replace('_', " "),
+                    emoji: String::new(),
+                },
+                url: Some("https://flipfix.example/records/7/".into()),
+            }),
+            url: full.then(|| format!("https://flipfix.example/{}/42/", kind.link_path)),
+            photos: if full {
+                vec![PhotoView {
+                    url: "https://cdn.discordapp.com/attachments/1/2/flipper.jpg".into(),
+                    filename: "flipper.jpg".into(),
+                }]
+            } else {
+                Vec::new()
+            },
+            occurred_at: "2025-01-15T15:23:08Z".into(),
+        }
+    }
+}

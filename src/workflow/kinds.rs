@@ -1,0 +1,101 @@
+//! Record kinds after validation: the runtime model every other module reads.
+
+use std::path::PathBuf;
+
+pub use super::schema::MachineDecl as MachineRule;
+
+/// All declared kinds, in declaration order.
+#[derive(Debug, Clone, Default)]
+pub struct RecordKinds {
+    kinds: Vec<RecordKind>,
+}
+
+impl RecordKinds {
+    pub(super) fn new(kinds: Vec<RecordKind>) -> Self {
+        Self { kinds }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&RecordKind> {
+        self.kinds.iter().find(|kind| kind.name == name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &RecordKind> {
+        self.kinds.iter()
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.kinds.iter().map(|kind| kind.name.as_str()).collect()
+    }
+
+    /// Kinds that may be attached under `parent`.
+    pub fn children_of<'a>(&'a self, parent: &'a str) -> impl Iterator<Item = &'a RecordKind> {
+        self.kinds
+            .iter()
+            .filter(move |kind| kind.parents.iter().any(|p| p == parent))
+    }
+
+    /// The kind whose pages live under `/{link_path}/N`.
+    pub fn by_link_path(&self, link_path: &str) -> Option<&RecordKind> {
+        self.kinds.iter().find(|kind| kind.link_path == link_path)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordKind {
+    pub name: String,
+    pub label: String,
+    pub emoji: String,
+    pub link_path: String,
+    pub machine: MachineRule,
+    pub inherit_machine: bool,
+    pub parents: Vec<String>,
+    pub parent_required: bool,
+    pub description_label: String,
+    pub description_max_length: usize,
+    pub fields: Vec<KindField>,
+    pub status_field: Option<String>,
+    pub updates_parent: Vec<ParentUpdate>,
+    pub edit_fields: Vec<String>,
+    pub card_template: String,
+    pub notification_template: String,
+    pub guidance: String,
+    /// The file that declares this kind, named in rule-violation messages.
+    pub declared_in: PathBuf,
+}
+
+impl RecordKind {
+    pub fn field(&self, name: &str) -> Option<&KindField> {
+        self.fields.iter().find(|field| field.name == name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct KindField {
+    pub name: String,
+    pub label: String,
+    pub ty: FieldType,
+    pub required: bool,
+    pub default: Option<String>,
+    pub guidance: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldType {
+    Text { max_length: usize },
+    Choice { choices: Vec<String> },
+}
+
+/// When a record of this kind is created with `from` set, the parent's
+/// `field` takes that value (in the same transaction).
+#[derive(Debug, Clone)]
+pub struct ParentUpdate {
+    pub field: String,
+    pub from: String,
+}
+
+/// The longest text field a kind may declare: Discord's modal limit.
+pub const MAX_TEXT_LENGTH: usize = 4000;
+/// Discord shows at most five inputs in a modal.
+pub const MAX_EDIT_FIELDS: usize = 5;
+/// Pseudo-fields an edit modal may show besides declared fields.
+pub const BUILTIN_EDIT_FIELDS: &[&str] = &["machine", "description"];

@@ -1,0 +1,459 @@
+//! Loading `workflows/` and `prompts/` into one checked, immutable bundle.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_saphyr::Spanned;
+
+use super::kinds::{
+    FieldType, KindField, ParentUpdate, RecordKind, RecordKinds, BUILTIN_EDIT_FIELDS,
+    MAX_EDIT_FIELDS, MAX_TEXT_LENGTH,
+};
+use super::schema::{FieldTypeDecl, KindDecl, WorkflowFile};
+use super::{Problem, Problems};
+use crate::records::view::RecordView;
+use crate::templates::Templates;
+
+/// Everything authors declare, checked and ready to use. Immutable: a reload
+/// builds a new one and swaps the `Arc`.
+#[derive(Debug)]
+pub struct Workflows {
+    pub kinds: RecordKinds,
+    pub templates: Templates,
+    /// A short fingerprint of the loaded files, shown by status commands.
+    pub version: String,
+    pub loaded_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Loads and checks every workflow file and template. On success the bundle
+/// is complete and every template has rendered against sample data; on
+/// failure every problem found is returned, each with its file and line.
+pub fn load_workflows(
+    workflows_dir: &Path,
+    prompts_dir: &Path,
+) -> Result<Arc<Workflows>, Problems> {
+    let (templates, mut problems) = Templates::load(prompts_dir);
+    let mut fingerprint = Fingerprint::default();
+    let mut decls = Vec::new();
+    let files = match yaml_files(workflows_dir) {
+        Ok(files) => files,
+        Err(err) => {
+            problems.push(Problem::new(
+                workflows_dir,
+                format!("cannot read workflow directory: {err}"),
+            ));
+            Vec::new()
+        }
+    };
+    if files.is_empty() && problems.is_empty() {
+        problems.push(Problem::new(
+            workflows_dir,
+            "no workflow files (*.yaml) found",
+        ));
+    }
+    for path in files {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) => {
+                problems.push(Problem::new(&path, format!("cannot read: {err}")));
+                continue;
+            }
+        };
+        fingerprint.add(&path, &text);
+        match serde_saphyr::from_str::<WorkflowFile>(&text) {
+            Ok(file) => decls.extend(
+                file.record_kinds
+                    .into_iter()
+                    .map(|kind| (path.clone(), kind)),
+            ),
+            Err(err) => problems.push(yaml_problem(&path, &err)),
+        }
+    }
+    for name in templates.names() {
+        fingerprint.add(
+            Path::new(&name),
+            &templates.source(&name).unwrap_or_default(),
+        );
+    }
+
+    let kinds = build_kinds(decls, &templates, &mut problems);
+    check_templates_render(&kinds, &templates, &mut problems);
+    problems.into_result(Arc::new(Workflows {
+        kinds,
+        templates,
+        version: fingerprint.finish(),
+        loaded_at: chrono::Utc::now(),
+    }))
+}
+
+fn yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let is_yaml = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e == "yaml" || e == "yml");
+        if is_yaml && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn yaml_problem(path: &Path, err: &serde_saphyr::Error) -> Problem {
+    let plain = err.without_snippet().to_string();
+    // The plain message ends with " at line L column C"; the location goes
+    // in front instead, where editors look for it.
+    let message = plain
+        .rsplit_once(" at line ")
+        .map(|(message, _)| message.to_string())
+        .unwrap_or(plain);
+    let problem = Problem::new(path, message);
+    match err.location() {
+        Some(location) => problem.at_location(location),
+        None => problem,
+    }
+}
+
+fn build_kinds(
+    decls: Vec<(PathBuf, Spanned<KindDecl>)>,
+    templates: &Templates,
+    problems: &mut Problems,
+) -> RecordKinds {
+    let declared: HashSet<String> = decls
+        .iter()
+        .map(|(_, d)| d.value.name.value.clone())
+        .collect();
+    let mut seen = HashSet::new();
+    let mut kinds = Vec::new();
+    for (path, decl) in decls {
+        let decl_at = decl.referenced;
+        let decl = decl.value;
+        let problem = |at: serde_saphyr::Location, message: String| {
+            Problem::new(
+                &path,
+                format!("record kind `{}`: {message}", decl.name.value),
+            )
+            .at_location(at)
+        };
+        let name = &decl.name.value;
+        if !is_identifier(name) {
+            problems.push(problem(
+                decl.name.referenced,
+                "name must be lower_snake_case letters, digits and _".into(),
+            ));
+        }
+        if !seen.insert(name.clone()) {
+            problems.push(problem(decl.name.referenced, "declared twice".into()));
+            continue;
+        }
+        if decl.description.max_length == 0 || decl.description.max_length > MAX_TEXT_LENGTH {
+            problems.push(problem(
+                decl_at,
+                format!("description.max_length must be 1..={MAX_TEXT_LENGTH}"),
+            ));
+        }
+        if !is_path_segment(&decl.link_path) {
+            problems.push(problem(
+                decl_at,
+                "link_path must be a URL path segment like `problem-reports`".into(),
+            ));
+        }
+        for parent in &decl.parents {
+            if !declared.contains(&parent.value) {
+                problems.push(problem(
+                    parent.referenced,
+                    format!("parent kind `{}` is not declared", parent.value),
+                ));
+            } else if &parent.value == name {
+                problems.push(problem(
+                    parent.referenced,
+                    "a kind cannot be its own parent".into(),
+                ));
+            }
+        }
+        if decl.parent_required && decl.parents.is_empty() {
+            problems.push(problem(
+                decl_at,
+                "parent_required is set but no parents are listed".into(),
+            ));
+        }
+        if decl.inherit_machine && decl.parents.is_empty() {
+            problems.push(problem(
+                decl_at,
+                "inherit_machine is set but no parents are listed".into(),
+            ));
+        }
+
+        let mut fields = Vec::new();
+        let mut field_names = HashSet::new();
+        for field in decl.fields {
+            let at = field.referenced;
+            let field = field.value;
+            if !is_identifier(&field.name) || BUILTIN_EDIT_FIELDS.contains(&field.name.as_str()) {
+                problems.push(problem(
+                    at,
+                    format!(
+                        "field name `{}` must be lower_snake_case and not machine/description",
+                        field.name
+                    ),
+                ));
+            }
+            if !field_names.insert(field.name.clone()) {
+                problems.push(problem(
+                    at,
+                    format!("field `{}` declared twice", field.name),
+                ));
+            }
+            let ty = match field.ty {
+                FieldTypeDecl::Text => {
+                    if !field.choices.is_empty() {
+                        problems.push(problem(
+                            at,
+                            format!("field `{}`: choices are only for type choice", field.name),
+                        ));
+                    }
+                    let max_length = field.max_length.unwrap_or(MAX_TEXT_LENGTH);
+                    if max_length == 0 || max_length > MAX_TEXT_LENGTH {
+                        problems.push(problem(
+                            at,
+                            format!(
+                                "field `{}`: max_length must be 1..={MAX_TEXT_LENGTH}",
+                                field.name
+                            ),
+                        ));
+                    }
+                    FieldType::Text { max_length }
+                }
+                FieldTypeDecl::Choice => {
+                    if field.choices.is_empty() {
+                        problems.push(problem(
+                            at,
+                            format!("field `{}`: a choice field needs choices", field.name),
+                        ));
+                    }
+                    if field.max_length.is_some() {
+                        problems.push(problem(
+                            at,
+                            format!("field `{}`: max_length is only for type text", field.name),
+                        ));
+                    }
+                    FieldType::Choice {
+                        choices: field.choices,
+                    }
+                }
+            };
+            if let (Some(default), FieldType::Choice { choices }) = (&field.default, &ty) {
+                if !choices.contains(default) {
+                    problems.push(problem(
+                        at,
+                        format!(
+                            "field `{}`: default `{default}` is not one of its choices",
+                            field.name
+                        ),
+                    ));
+                }
+            }
+            fields.push(KindField {
+                name: field.name,
+                label: field.label,
+                ty,
+                required: field.required,
+                default: field.default,
+                guidance: field.guidance,
+            });
+        }
+
+        if let Some(status) = &decl.status_field {
+            let ok = fields
+                .iter()
+                .any(|f| f.name == status.value && matches!(f.ty, FieldType::Choice { .. }));
+            if !ok {
+                problems.push(problem(
+                    status.referenced,
+                    format!(
+                        "status_field `{}` is not a choice field of this kind",
+                        status.value
+                    ),
+                ));
+            }
+        }
+        for update in &decl.updates_parent {
+            if decl.parents.is_empty() {
+                problems.push(problem(
+                    update.referenced,
+                    "updates_parent needs parents".into(),
+                ));
+            }
+            if !field_names.contains(&update.value.from) {
+                problems.push(problem(
+                    update.referenced,
+                    format!(
+                        "updates_parent.from `{}` is not a field of this kind",
+                        update.value.from
+                    ),
+                ));
+            }
+        }
+        if decl.edit_fields.len() > MAX_EDIT_FIELDS {
+            problems.push(problem(
+                decl_at,
+                format!(
+                    "edit_fields lists {} fields; Discord modals show at most {MAX_EDIT_FIELDS}",
+                    decl.edit_fields.len()
+                ),
+            ));
+        }
+        for edit in &decl.edit_fields {
+            if !field_names.contains(&edit.value)
+                && !BUILTIN_EDIT_FIELDS.contains(&edit.value.as_str())
+            {
+                problems.push(problem(
+                    edit.referenced,
+                    format!(
+                        "edit field `{}` is neither a field of this kind nor machine/description",
+                        edit.value
+                    ),
+                ));
+            }
+        }
+        for template in [&decl.templates.card, &decl.templates.notification] {
+            if !templates.exists(&template.value) && !templates.is_broken(&template.value) {
+                problems.push(problem(
+                    template.referenced,
+                    format!(
+                        "template `{}` not found in the prompts directory",
+                        template.value
+                    ),
+                ));
+            }
+        }
+
+        kinds.push(RecordKind {
+            name: name.clone(),
+            label: decl.label,
+            emoji: decl.emoji,
+            link_path: decl.link_path,
+            machine: decl.machine,
+            inherit_machine: decl.inherit_machine,
+            parents: decl.parents.into_iter().map(|p| p.value).collect(),
+            parent_required: decl.parent_required,
+            description_label: decl.description.label,
+            description_max_length: decl.description.max_length,
+            fields,
+            status_field: decl.status_field.map(|s| s.value),
+            updates_parent: decl
+                .updates_parent
+                .into_iter()
+                .map(|u| ParentUpdate {
+                    field: u.value.field,
+                    from: u.value.from,
+                })
+                .collect(),
+            edit_fields: decl.edit_fields.into_iter().map(|e| e.value).collect(),
+            card_template: decl.templates.card.value,
+            notification_template: decl.templates.notification.value,
+            guidance: decl.guidance,
+            declared_in: path.clone(),
+        });
+    }
+    let kinds = RecordKinds::new(kinds);
+    check_parent_updates(&kinds, problems);
+    kinds
+}
+
+/// `updates_parent.field` must name a field that every allowed parent kind has.
+fn check_parent_updates(kinds: &RecordKinds, problems: &mut Problems) {
+    for kind in kinds.iter() {
+        for update in &kind.updates_parent {
+            for parent in kind.parents.iter().filter_map(|p| kinds.get(p)) {
+                if parent.field(&update.field).is_none() {
+                    problems.push(Problem::new(
+                        &kind.declared_in,
+                        format!(
+                            "record kind `{}`: updates_parent.field `{}` is not a field of parent kind `{}`",
+                            kind.name, update.field, parent.name
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Renders every kind's templates against sample records, with all optional
+/// parts present and with all of them absent, so an unguarded `machine.name`
+/// is found here rather than in production.
+fn check_templates_render(kinds: &RecordKinds, templates: &Templates, problems: &mut Problems) {
+    // One report per template line, not one per kind that uses the template.
+    let mut reported = HashSet::new();
+    for kind in kinds.iter() {
+        for template in [&kind.card_template, &kind.notification_template] {
+            if !templates.exists(template) {
+                continue; // already reported
+            }
+            for full in [true, false] {
+                let sample = RecordView::sample(kind, full);
+                if let Err(err) = templates.render_message(template, &sample) {
+                    let mut problem = err.0;
+                    if !reported.insert((
+                        problem.file.clone(),
+                        problem.line,
+                        problem.message.clone(),
+                    )) {
+                        break;
+                    }
+                    problem.message = format!(
+                        "{} (rendering a sample {} {})",
+                        problem.message,
+                        kind.name,
+                        if full {
+                            "with every optional part"
+                        } else {
+                            "without optional parts"
+                        }
+                    );
+                    problems.push(problem);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn is_identifier(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn is_path_segment(segment: &str) -> bool {
+    !segment.is_empty()
+        && segment
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// FNV-1a over file names and contents: enough to tell two loads apart.
+#[derive(Default)]
+struct Fingerprint(u64);
+
+impl Fingerprint {
+    fn add(&mut self, path: &Path, text: &str) {
+        if self.0 == 0 {
+            self.0 = 0xcbf2_9ce4_8422_2325;
+        }
+        for byte in path.to_string_lossy().bytes().chain(text.bytes()) {
+            self.0 ^= u64::from(byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> String {
+        format!("{:012x}", self.0 & 0xffff_ffff_ffff)
+    }
+}

@@ -1,0 +1,12 @@
+//! Declarative workflows: the YAML files in `workflows/` that declare record
+//! kinds (and, in later layers, flows and notifications), loaded, checked
+//! against each other and against the templates in `prompts/`.
+
+pub mod kinds;
+mod load;
+mod problem;
+pub mod schema;
+
+pub use kinds::{FieldType, KindField, MachineRule, RecordKind, RecordKinds};
+pub use load::{load_workflows, Workflows};
+pub use problem::{Problem, Problems};
