@@ -1,0 +1,243 @@
+//! `flipfix-bot check` on the shipped workflows and on broken copies.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{copy_workflows, repo_root};
+
+struct CheckRun {
+    code: i32,
+    stdout: String,
+}
+
+fn check(dir: &Path) -> CheckRun {
+    let output = Command::new(env!("CARGO_BIN_EXE_flipfix-bot"))
+        .arg("check")
+        .arg("--workflows")
+        .arg(dir.join("workflows"))
+        .arg("--prompts")
+        .arg(dir.join("prompts"))
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run flipfix-bot check");
+    CheckRun {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+    }
+}
+
+/// Rewrites `file` under `dir` with `from` replaced by `to` (which must occur).
+fn edit(dir: &Path, file: &str, from: &str, to: &str) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert!(text.contains(from), "{file} must contain {from:?}");
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+}
+
+/// The 1-based line of the first occurrence of `needle` in `file`.
+fn line_of(dir: &Path, file: &str, needle: &str) -> usize {
+    let text = std::fs::read_to_string(dir.join(file)).expect("read");
+    text.lines()
+        .position(|line| line.contains(needle))
+        .expect("needle present")
+        + 1
+}
+
+#[test]
+fn shipped_workflows_are_clean() {
+    let run = check(&repo_root());
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("ok: 4 record kinds"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn unknown_key_is_named_with_its_line() {
+    let dir = copy_workflows();
+    edit(
+        dir.path(),
+        "workflows/record_kinds.yaml",
+        "    link_path: logs\n",
+        "    link_path: logs\n    colour: red\n",
+    );
+    let line = line_of(dir.path(), "workflows/record_kinds.yaml", "colour: red");
+    let run = check(dir.path());
+    assert_ne!(run.code, 0);
+    let expected = format!("record_kinds.yaml:{line}:");
+    assert!(
+        run.stdout.contains(&expected) && run.stdout.contains("unknown field `colour`"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn wrong_type_is_named_with_its_line() {
+    let dir = copy_workflows();
+    edit(
+        dir.path(),
+        "workflows/record_kinds.yaml",
+        "max_length: 4000",
+        "max_length: plenty",
+    );
+    let line = line_of(
+        dir.path(),
+        "workflows/record_kinds.yaml",
+        "max_length: plenty",
+    );
+    let run = check(dir.path());
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stdout.contains(&format!("record_kinds.yaml:{line}:")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn missing_template_is_named_where_it_is_referenced() {
+    let dir = copy_workflows();
+    edit(
+        dir.path(),
+        "workflows/record_kinds.yaml",
+        "card: cards/record.md.j2",
+        "card: cards/nope.j2",
+    );
+    let line = line_of(dir.path(), "workflows/record_kinds.yaml", "cards/nope.j2");
+    let run = check(dir.path());
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stdout.contains(&format!("record_kinds.yaml:{line}:")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("template `cards/nope.j2` not found"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn template_syntax_error_names_the_template_and_line() {
+    let dir = copy_workflows();
+    edit(
+        dir.path(),
+        "prompts/cards/record.md.j2",
+        "{% endfor %}",
+        "{% endfro %}",
+    );
+    let line = line_of(dir.path(), "prompts/cards/record.md.j2", "endfro");
+    let run = check(dir.path());
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stdout
+            .contains(&format!("cards/record.md.j2:{line}: syntax error")),
+        "{}",
+        run.stdout
+    );
+    // A broken template is reported once, not again as "not found".
+    assert!(!run.stdout.contains("not found"), "{}", run.stdout);
+}
+
+#[test]
+fn undefined_variable_names_the_template_and_line() {
+    let dir = copy_workflows();
+    edit(
+        dir.path(),
+        "prompts/notifications/record.md.j2",
+        "{{ description }}",
+        "{{ descripton }}",
+    );
+    let line = line_of(
+        dir.path(),
+        "prompts/notifications/record.md.j2",
+        "descripton",
+    );
+    let run = check(dir.path());
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stdout.contains(&format!(
+            "notifications/record.md.j2:{line}: undefined value"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout.lines().count(),
+        1,
+        "reported once: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn unguarded_optional_value_is_caught_by_the_minimal_sample() {
+    let dir = copy_workflows();
+    // `machine` is none for a part request without a machine.
+    edit(
+        dir.path(),
+        "prompts/notifications/record.md.j2",
+        "{{ description }}",
+        "{{ machine.name }} {{ description }}",
+    );
+    let run = check(dir.path());
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stdout.contains("without optional parts"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn undeclared_parent_kind_is_named_with_its_line() {
+    let dir = copy_workflows();
+    edit(
+        dir.path(),
+        "workflows/record_kinds.yaml",
+        "parents: [part_request]",
+        "parents: [part_requests]",
+    );
+    let line = line_of(
+        dir.path(),
+        "workflows/record_kinds.yaml",
+        "parents: [part_requests]",
+    );
+    let run = check(dir.path());
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stdout.contains(&format!("record_kinds.yaml:{line}:")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("parent kind `part_requests` is not declared"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn every_problem_is_listed_not_just_the_first() {
+    let dir = copy_workflows();
+    edit(
+        dir.path(),
+        "workflows/record_kinds.yaml",
+        "parents: [part_request]",
+        "parents: [part_requests]",
+    );
+    edit(
+        dir.path(),
+        "prompts/cards/record.md.j2",
+        "{% endfor %}",
+        "{% endfro %}",
+    );
+    let run = check(dir.path());
+    assert_ne!(run.code, 0);
+    assert_eq!(run.stdout.lines().count(), 2, "{}", run.stdout);
+}
