@@ -43,3 +43,98 @@ pub async fn by_slug(pool: &PgPool, slug: &str) -> Result<Option<Machine>, sqlx:
         .fetch_optional(pool)
         .await
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum MachineError {
+    #[error("a machine named `{0}` already exists")]
+    NameTaken(String),
+    #[error("no machine with slug `{0}`")]
+    UnknownSlug(String),
+    #[error("the name is empty")]
+    EmptyName,
+    #[error("alias `{alias}` already names machine `{slug}`")]
+    AliasTaken { alias: String, slug: String },
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Adds a machine; its slug is derived from the name and made unique.
+pub async fn add(
+    pool: &PgPool,
+    name: &str,
+    short_name: Option<&str>,
+) -> Result<Machine, MachineError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(MachineError::EmptyName);
+    }
+    let mut tx = pool.begin().await?;
+    let slug = super::import::unique_slug(&mut tx, name).await?;
+    let short_name = short_name.map(str::trim).filter(|s| !s.is_empty());
+    let machine = sqlx::query_as(&format!(
+        "INSERT INTO machines (slug, name, short_name) VALUES ($1, $2, $3) RETURNING {COLUMNS}"
+    ))
+    .bind(&slug)
+    .bind(name)
+    .bind(short_name)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|err| unique_violation(err, || MachineError::NameTaken(name.to_string())))?;
+    tx.commit().await?;
+    Ok(machine)
+}
+
+/// Renames a machine (the slug stays, so links keep working).
+pub async fn rename(pool: &PgPool, slug: &str, new_name: &str) -> Result<Machine, MachineError> {
+    let new_name = new_name.trim();
+    if new_name.is_empty() {
+        return Err(MachineError::EmptyName);
+    }
+    sqlx::query_as(&format!(
+        "UPDATE machines SET name = $2, updated_at = now() WHERE slug = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(slug.trim())
+    .bind(new_name)
+    .fetch_optional(pool)
+    .await
+    .map_err(|err| unique_violation(err, || MachineError::NameTaken(new_name.to_string())))?
+    .ok_or_else(|| MachineError::UnknownSlug(slug.trim().to_string()))
+}
+
+/// Adds another name the team uses for a machine ("EBD", "Hulk").
+pub async fn add_alias(pool: &PgPool, slug: &str, alias: &str) -> Result<Machine, MachineError> {
+    let alias = alias.trim();
+    if alias.is_empty() {
+        return Err(MachineError::EmptyName);
+    }
+    let key = crate::text::loose_key(alias);
+    for other in list(pool).await? {
+        let names = std::iter::once(&other.name)
+            .chain(other.short_name.as_ref())
+            .chain(&other.aliases);
+        if other.slug != slug.trim() && names.into_iter().any(|n| crate::text::loose_key(n) == key)
+        {
+            return Err(MachineError::AliasTaken {
+                alias: alias.to_string(),
+                slug: other.slug,
+            });
+        }
+    }
+    sqlx::query_as(&format!(
+        "UPDATE machines SET aliases = CASE WHEN $2 = ANY(aliases) THEN aliases ELSE array_append(aliases, $2) END,
+                updated_at = now()
+         WHERE slug = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(slug.trim())
+    .bind(alias)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| MachineError::UnknownSlug(slug.trim().to_string()))
+}
+
+fn unique_violation(err: sqlx::Error, conflict: impl FnOnce() -> MachineError) -> MachineError {
+    match err.as_database_error().and_then(|e| e.code()) {
+        Some(code) if code == "23505" => conflict(),
+        _ => MachineError::Database(err),
+    }
+}

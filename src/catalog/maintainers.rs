@@ -26,3 +26,38 @@ pub async fn by_username(pool: &PgPool, username: &str) -> Result<Option<Maintai
     .fetch_optional(pool)
     .await
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum MaintainerError {
+    #[error("a maintainer with username `{0}` already exists")]
+    UsernameTaken(String),
+    #[error("the username is empty")]
+    EmptyUsername,
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Adds a maintainer.
+pub async fn add(
+    pool: &PgPool,
+    username: &str,
+    display_name: Option<&str>,
+) -> Result<Maintainer, MaintainerError> {
+    let username = username.trim();
+    if username.is_empty() {
+        return Err(MaintainerError::EmptyUsername);
+    }
+    let display_name = display_name.map(str::trim).filter(|s| !s.is_empty());
+    sqlx::query_as(
+        "INSERT INTO maintainers (username, display_name) VALUES ($1, $2)
+         RETURNING id, username, display_name, is_admin",
+    )
+    .bind(username)
+    .bind(display_name)
+    .fetch_one(pool)
+    .await
+    .map_err(|err| match err.as_database_error().and_then(|e| e.code()) {
+        Some(code) if code == "23505" => MaintainerError::UsernameTaken(username.to_string()),
+        _ => MaintainerError::Database(err),
+    })
+}

@@ -2,6 +2,7 @@
 //! maintainer.
 
 pub mod import;
+pub mod links;
 pub mod machines;
 pub mod maintainers;
 

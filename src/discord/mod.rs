@@ -6,6 +6,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use poise::serenity_prelude as serenity;
 
+mod admin;
+pub mod checks;
+pub mod reply;
+
 use crate::app::App;
 use crate::config::{Secret, SettingKey};
 
@@ -40,7 +44,7 @@ pub fn invite_url(application_id: u64) -> String {
 
 /// Every command the bot offers.
 pub fn commands() -> Vec<poise::Command<Data, Error>> {
-    Vec::new()
+    vec![admin::flipfix()]
 }
 
 /// Builds the serenity client with the poise framework. REST goes through
@@ -81,7 +85,7 @@ pub async fn build_client(app: Data, token: &Secret) -> anyhow::Result<serenity:
 
 /// Registers commands in `DISCORD_GUILD_ID` (the setting, else the secret),
 /// which is instant, or globally.
-async fn register_commands(
+pub async fn register_commands(
     ctx: &serenity::Context,
     app: &App,
     commands: &[poise::Command<Data, Error>],
@@ -125,9 +129,11 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
             let reply = poise::CreateReply::default()
                 .content("Something went wrong on our side; the error was logged.")
                 .ephemeral(true)
-                .allowed_mentions(serenity::CreateAllowedMentions::new());
+                .allowed_mentions(reply::no_mentions());
             let _ = ctx.send(reply).await;
         }
+        // The check already answered the person.
+        poise::FrameworkError::CommandCheckFailed { error: None, .. } => {}
         other => {
             if let Err(err) = poise::builtins::on_error(other).await {
                 tracing::error!(error = %err, "error while handling an error");

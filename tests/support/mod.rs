@@ -93,4 +93,6 @@ pub fn source(message_id: u64) -> SourceMessage {
         message_id,
     }
 }
+pub mod bot;
+pub mod fake_discord;
 pub mod openapi;

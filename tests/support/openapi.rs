@@ -113,7 +113,8 @@ pub fn validate_request(method: &str, path: &str, body: &Value) -> Result<Operat
     let Some(validator) = validator_for(method, &op) else {
         return Ok(op); // the operation takes no JSON body
     };
-    let errors: Vec<ValidationError> = validator.iter_errors(body).collect();
+    let body = normalize_permission_strings(body.clone());
+    let errors: Vec<ValidationError> = validator.iter_errors(&body).collect();
     if errors.is_empty() {
         return Ok(op);
     }
@@ -127,6 +128,36 @@ pub fn validate_request(method: &str, path: &str, body: &Value) -> Result<Operat
         op.id,
         deepest.unwrap_or_default()
     ))
+}
+
+/// Discord serializes permission bitfields as decimal strings (its docs:
+/// "serialized into a string", and serenity sends them so), while the spec
+/// types `default_member_permissions` as an integer. Only that field, and
+/// only a string of digits, is converted before validation.
+fn normalize_permission_strings(mut value: Value) -> Value {
+    match &mut value {
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                let digits = item
+                    .as_str()
+                    .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+                if key == "default_member_permissions" {
+                    if let Some(number) = digits.and_then(|s| s.parse::<u64>().ok()) {
+                        *item = Value::from(number);
+                        continue;
+                    }
+                }
+                *item = normalize_permission_strings(item.take());
+            }
+        }
+        Value::Array(items) => {
+            for item in items.iter_mut() {
+                *item = normalize_permission_strings(item.take());
+            }
+        }
+        _ => {}
+    }
+    value
 }
 
 /// Unions (`anyOf`/`oneOf`) report "matches none"; the real problem is the

@@ -1,0 +1,135 @@
+//! `/flipfix config show | set | reset`.
+
+use poise::serenity_prelude as serenity;
+
+use crate::config::settings::SettingsError;
+use crate::config::{SettingKey, Settings};
+use crate::discord::{reply, Context, Error};
+
+/// View and change settings.
+#[poise::command(
+    slash_command,
+    subcommands("show", "set", "reset"),
+    subcommand_required
+)]
+pub async fn config(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Show every setting (secrets masked).
+#[poise::command(slash_command)]
+async fn show(ctx: Context<'_>) -> Result<(), Error> {
+    let views = ctx.data().settings.show().await?;
+    let lines: Vec<String> = views
+        .iter()
+        .map(|view| {
+            format!(
+                "`{}` = {}{}\n-# {}",
+                view.key,
+                reply::escape_markdown(&view.shown_value),
+                if view.is_default { " (default)" } else { "" },
+                view.description
+            )
+        })
+        .collect::<Vec<_>>();
+    reply::ephemeral_embed(ctx, "flipfix settings", &lines.join("\n")).await
+}
+
+/// Set a setting.
+#[poise::command(slash_command)]
+async fn set(
+    ctx: Context<'_>,
+    #[description = "Setting"]
+    #[autocomplete = "autocomplete_key"]
+    key: String,
+    #[description = "New value"] value: String,
+) -> Result<(), Error> {
+    let key = match Settings::key(&key) {
+        Ok(key) => key,
+        Err(err) => return reply::ephemeral(ctx, format!("❌ {err}")).await,
+    };
+    let settings = &ctx.data().settings;
+    match settings.set(key, &value, &reply::actor(ctx)).await {
+        Ok(()) => {}
+        Err(err @ SettingsError::InvalidValue { .. }) => {
+            return reply::ephemeral(ctx, format!("❌ {err}. Nothing was changed.")).await;
+        }
+        Err(err) => return Err(err.into()),
+    }
+    let shown = shown_value(settings, key).await?;
+    let mut answer = format!("✅ `{}` is now {shown}.", key.name());
+    if key == SettingKey::DiscordGuildId {
+        answer.push_str(&reregister(ctx).await);
+    }
+    reply::ephemeral(ctx, answer).await
+}
+
+/// Return a setting to its default.
+#[poise::command(slash_command)]
+async fn reset(
+    ctx: Context<'_>,
+    #[description = "Setting"]
+    #[autocomplete = "autocomplete_key"]
+    key: String,
+) -> Result<(), Error> {
+    let key = match Settings::key(&key) {
+        Ok(key) => key,
+        Err(err) => return reply::ephemeral(ctx, format!("❌ {err}")).await,
+    };
+    let settings = &ctx.data().settings;
+    settings.reset(key, &reply::actor(ctx)).await?;
+    let shown = shown_value(settings, key).await?;
+    let mut answer = format!("✅ `{}` is back to its default: {shown}.", key.name());
+    if key == SettingKey::DiscordGuildId {
+        answer.push_str(&reregister(ctx).await);
+    }
+    reply::ephemeral(ctx, answer).await
+}
+
+/// The value as admins may see it (masked for secrets).
+async fn shown_value(settings: &Settings, key: SettingKey) -> Result<String, Error> {
+    let views = settings.show().await?;
+    Ok(views
+        .into_iter()
+        .find(|view| view.key == key.name())
+        .map(|view| format!("`{}`", view.shown_value.replace('`', "'")))
+        .unwrap_or_default())
+}
+
+/// A changed DISCORD_GUILD_ID takes effect by registering the commands anew.
+async fn reregister(ctx: Context<'_>) -> String {
+    let app = ctx.data();
+    let commands = &ctx.framework().options().commands;
+    match crate::discord::register_commands(ctx.serenity_context(), app, commands).await {
+        Ok(()) => " Commands were registered again.".into(),
+        Err(err) => {
+            tracing::warn!(error = format!("{err:#}"), "re-registering commands failed");
+            " Registering the commands again failed; restart the bot.".into()
+        }
+    }
+}
+
+/// Keys matching what was typed, with description and current value.
+async fn autocomplete_key<'a>(
+    ctx: Context<'a>,
+    partial: &'a str,
+) -> serenity::CreateAutocompleteResponse {
+    let views = match ctx.data().settings.show().await {
+        Ok(views) => views,
+        Err(err) => {
+            tracing::warn!(error = %err, "settings autocomplete failed");
+            return serenity::CreateAutocompleteResponse::new();
+        }
+    };
+    let partial = partial.to_ascii_uppercase();
+    let choices = views
+        .into_iter()
+        .filter(|view| view.key.contains(&partial))
+        .take(25)
+        .map(|view| {
+            let label = format!("{} = {} — {}", view.key, view.shown_value, view.description);
+            serenity::AutocompleteChoice::new(crate::text::truncate_chars(&label, 100), view.key)
+        })
+        .collect::<Vec<_>>();
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+}

@@ -1,0 +1,33 @@
+//! `/flipfix …`: the admin commands. Every subcommand inherits the
+//! `manager_only` check, which runs on every call.
+
+mod catalog;
+mod config;
+mod links;
+mod status;
+mod workflows;
+
+use super::{checks, Context, Error};
+
+/// Configure flipfix-bot (admins).
+#[poise::command(
+    slash_command,
+    guild_only,
+    default_member_permissions = "MANAGE_GUILD",
+    check = "checks::manager_only",
+    subcommands(
+        "config::config",
+        "links::link",
+        "links::unlink",
+        "links::links",
+        "catalog::machines",
+        "catalog::maintainers",
+        "catalog::import",
+        "workflows::workflows",
+        "status::status"
+    ),
+    subcommand_required
+)]
+pub async fn flipfix(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}

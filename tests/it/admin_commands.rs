@@ -1,0 +1,476 @@
+//! `/flipfix …` admin commands through the fake Discord, with real Postgres.
+//! Every request the bot makes is checked against Discord's OpenAPI spec.
+
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use crate::support::bot::TestBot;
+use crate::support::fake_discord::{FakeDiscord, FakeUser};
+
+const ADMIN: u64 = 600_000_000_000_000_001;
+const MEMBER: u64 = 600_000_000_000_000_002;
+
+fn admin() -> FakeUser {
+    FakeUser::admin(ADMIN, "museum_admin")
+}
+
+fn member() -> FakeUser {
+    FakeUser::member(MEMBER, "bob_the_fixer")
+}
+
+/// `/flipfix <group> <sub> options…` as nested options.
+fn sub(group: &str, name: &str, options: Value) -> Value {
+    json!([{"type": 2, "name": group, "options": [{"type": 1, "name": name, "options": options}]}])
+}
+
+fn direct(name: &str, options: Value) -> Value {
+    json!([{"type": 1, "name": name, "options": options}])
+}
+
+fn text_of(reply: &Value) -> String {
+    let mut text = reply["content"].as_str().unwrap_or_default().to_string();
+    for embed in reply["embeds"].as_array().into_iter().flatten() {
+        text.push('\n');
+        text.push_str(embed["title"].as_str().unwrap_or_default());
+        text.push('\n');
+        text.push_str(embed["description"].as_str().unwrap_or_default());
+    }
+    text
+}
+
+fn is_ephemeral(reply: &Value) -> bool {
+    reply["flags"].as_u64().unwrap_or_default() & 64 == 64
+}
+
+async fn run(fake: &FakeDiscord, user: &FakeUser, options: Value) -> (String, Value) {
+    let token = fake.invoke_slash(user, "flipfix", options);
+    let reply = fake.reply(&token).await;
+    (text_of(&reply), reply)
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn registration_declares_admin_permissions(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let bot = TestBot::start(pool, &fake, 1).await;
+    let commands = fake.registered_commands();
+    let flipfix = commands
+        .iter()
+        .find(|c| c["name"] == "flipfix")
+        .expect("flipfix registered");
+    assert_eq!(
+        flipfix["default_member_permissions"],
+        json!("32"),
+        "Manage Server"
+    );
+    bot.stop().await;
+    fake.assert_spec_clean();
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn config_set_show_reset_and_refusals(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let bot = TestBot::start(pool.clone(), &fake, 1).await;
+
+    let (text, reply) = run(
+        &fake,
+        &admin(),
+        sub(
+            "config",
+            "set",
+            json!([
+        {"type": 3, "name": "key", "value": "DISCORD_WEBHOOKS_ENABLED"},
+        {"type": 3, "name": "value", "value": "true"}]),
+        ),
+    )
+    .await;
+    assert!(
+        text.contains("✅") && text.contains("DISCORD_WEBHOOKS_ENABLED"),
+        "{text}"
+    );
+    assert!(is_ephemeral(&reply));
+    assert_eq!(reply["allowed_mentions"]["parse"], json!([]), "never pings");
+    let stored: (String, String) = sqlx::query_as(
+        "SELECT value, updated_by FROM settings WHERE key = 'DISCORD_WEBHOOKS_ENABLED'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(stored.0, "true");
+    assert!(
+        stored.1.contains(&ADMIN.to_string()),
+        "who changed it: {}",
+        stored.1
+    );
+
+    // A bad value and an unknown key change nothing.
+    let (text, _) = run(
+        &fake,
+        &admin(),
+        sub(
+            "config",
+            "set",
+            json!([
+        {"type": 3, "name": "key", "value": "DISCORD_BOT_ENABLED"},
+        {"type": 3, "name": "value", "value": "perhaps"}]),
+        ),
+    )
+    .await;
+    assert!(
+        text.contains("❌") && text.contains("true or false"),
+        "{text}"
+    );
+    let (text, _) = run(
+        &fake,
+        &admin(),
+        sub(
+            "config",
+            "set",
+            json!([
+        {"type": 3, "name": "key", "value": "DISCORD_WEBHOOK_ENABLED"},
+        {"type": 3, "name": "value", "value": "true"}]),
+        ),
+    )
+    .await;
+    assert!(
+        text.contains("unknown setting") && text.contains("did you mean DISCORD_WEBHOOKS_ENABLED"),
+        "{text}"
+    );
+
+    // A bad webhook URL is refused with the reason.
+    let (text, _) = run(
+        &fake,
+        &admin(),
+        sub(
+            "config",
+            "set",
+            json!([
+        {"type": 3, "name": "key", "value": "DISCORD_WEBHOOK_URL"},
+        {"type": 3, "name": "value", "value": "https://hooks.example.com/api/webhooks/1/abc"}]),
+        ),
+    )
+    .await;
+    assert!(
+        text.contains("❌") && text.contains("discord.com"),
+        "{text}"
+    );
+
+    let (text, _) = run(&fake, &admin(), sub("config", "show", json!([]))).await;
+    assert!(text.contains("DISCORD_WEBHOOKS_ENABLED` = true"), "{text}");
+    assert!(
+        text.contains("DISCORD_BOT_ENABLED` = true (default)"),
+        "{text}"
+    );
+
+    let (text, _) = run(
+        &fake,
+        &admin(),
+        sub(
+            "config",
+            "reset",
+            json!([
+        {"type": 3, "name": "key", "value": "DISCORD_WEBHOOKS_ENABLED"}]),
+        ),
+    )
+    .await;
+    assert!(text.contains("default"), "{text}");
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM settings")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
+
+    bot.stop().await;
+    fake.assert_spec_clean();
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn non_admins_are_refused_and_nothing_changes(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let bot = TestBot::start(pool.clone(), &fake, 1).await;
+    let (text, reply) = run(
+        &fake,
+        &member(),
+        sub(
+            "config",
+            "set",
+            json!([
+        {"type": 3, "name": "key", "value": "DISCORD_BOT_ENABLED"},
+        {"type": 3, "name": "value", "value": "false"}]),
+        ),
+    )
+    .await;
+    assert!(text.contains("Manage Server"), "{text}");
+    assert!(is_ephemeral(&reply));
+    let (text, _) = run(
+        &fake,
+        &member(),
+        sub(
+            "machines",
+            "add",
+            json!([
+        {"type": 3, "name": "name", "value": "Gorgar"}]),
+        ),
+    )
+    .await;
+    assert!(text.contains("Manage Server"), "{text}");
+    let settings: i64 = sqlx::query_scalar("SELECT count(*) FROM settings")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let machines: i64 = sqlx::query_scalar("SELECT count(*) FROM machines")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!((settings, machines), (0, 0));
+    bot.stop().await;
+    fake.assert_spec_clean();
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn secrets_set_by_config_never_appear_in_replies(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let bot = TestBot::start(pool.clone(), &fake, 1).await;
+    let secret = "sk-ant-api03-NEVER-SHOW-THIS-0123456789";
+    let webhook_token = "WebhookTokenNeverShown_987";
+    let (text, _) = run(
+        &fake,
+        &admin(),
+        sub(
+            "config",
+            "set",
+            json!([
+        {"type": 3, "name": "key", "value": "ANTHROPIC_API_KEY"},
+        {"type": 3, "name": "value", "value": secret}]),
+        ),
+    )
+    .await;
+    assert!(text.contains("✅"), "{text}");
+    let (text, _) = run(&fake, &admin(), sub("config", "set", json!([
+        {"type": 3, "name": "key", "value": "DISCORD_WEBHOOK_URL"},
+        {"type": 3, "name": "value", "value": format!("https://discord.com/api/webhooks/42/{webhook_token}")}]))).await;
+    assert!(text.contains("✅"), "{text}");
+    run(&fake, &admin(), sub("config", "show", json!([]))).await;
+    run(&fake, &admin(), direct("status", json!([]))).await;
+    let token = fake.invoke_autocomplete(&admin(), "flipfix", json!([{"type": 2, "name": "config", "options": [
+        {"type": 1, "name": "set", "options": [{"type": 3, "name": "key", "value": "ANTH", "focused": true}]}]}]));
+    let autocomplete = fake
+        .wait_for_request("autocomplete answer", |r| {
+            r.path.contains(&format!("/{token}/callback"))
+        })
+        .await;
+    assert!(
+        autocomplete.body.to_string().contains("ANTHROPIC_API_KEY"),
+        "{}",
+        autocomplete.body
+    );
+
+    for request in fake.requests() {
+        let body = request.body.to_string();
+        assert!(
+            !body.contains("NEVER-SHOW-THIS"),
+            "secret echoed in {} {}: {body}",
+            request.method,
+            request.path
+        );
+        assert!(
+            !body.contains(webhook_token),
+            "webhook token echoed in {}: {body}",
+            request.path
+        );
+    }
+    let history: Vec<Option<String>> = sqlx::query_scalar("SELECT new_value FROM settings_history")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(history.iter().all(Option::is_none), "{history:?}");
+    bot.stop().await;
+    fake.assert_spec_clean();
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn machines_maintainers_and_links(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let bot = TestBot::start(pool.clone(), &fake, 1).await;
+
+    let (text, _) = run(
+        &fake,
+        &admin(),
+        sub(
+            "machines",
+            "add",
+            json!([
+        {"type": 3, "name": "name", "value": "Eight Ball Deluxe (Limited Edition)"},
+        {"type": 3, "name": "short_name", "value": "EBD LE"}]),
+        ),
+    )
+    .await;
+    assert!(text.contains("eight-ball-deluxe-limited-edition"), "{text}");
+    let (text, _) = run(
+        &fake,
+        &admin(),
+        sub(
+            "machines",
+            "alias",
+            json!([
+        {"type": 3, "name": "machine", "value": "eight-ball-deluxe-limited-edition"},
+        {"type": 3, "name": "alias", "value": "EBD"}]),
+        ),
+    )
+    .await;
+    assert!(text.contains("also called EBD"), "{text}");
+    let (text, _) = run(
+        &fake,
+        &admin(),
+        sub(
+            "machines",
+            "rename",
+            json!([
+        {"type": 3, "name": "machine", "value": "no-such-machine"},
+        {"type": 3, "name": "name", "value": "X"}]),
+        ),
+    )
+    .await;
+    assert!(
+        text.contains("❌ no machine with slug `no-such-machine`"),
+        "{text}"
+    );
+    let (text, _) = run(&fake, &admin(), sub("machines", "list", json!([]))).await;
+    assert!(
+        text.contains("Machines (1)") && text.contains("EBD"),
+        "{text}"
+    );
+
+    let (text, _) = run(
+        &fake,
+        &admin(),
+        sub(
+            "maintainers",
+            "add",
+            json!([
+        {"type": 3, "name": "username", "value": "bob"},
+        {"type": 3, "name": "display_name", "value": "Bob Wilson"}]),
+        ),
+    )
+    .await;
+    assert!(text.contains("✅"), "{text}");
+
+    let user_option = |id: u64| json!({"type": 6, "name": "user", "value": id.to_string()});
+    // Linking needs the user resolved in the interaction data.
+    let link = |maintainer: &str| {
+        json!([{"type": 1, "name": "link", "options": [user_option(MEMBER),
+            {"type": 3, "name": "maintainer", "value": maintainer}]}])
+    };
+    let resolved = json!({"users": {MEMBER.to_string(): member().user_json()}});
+    let token = fake.interaction(
+        &admin(),
+        2,
+        json!({
+        "id": fake.command_id("flipfix"), "name": "flipfix", "type": 1,
+        "options": link("nobody"), "resolved": resolved}),
+    );
+    let text = text_of(&fake.reply(&token).await);
+    assert!(
+        text.contains("no maintainer with username `nobody`"),
+        "{text}"
+    );
+
+    let token = fake.interaction(
+        &admin(),
+        2,
+        json!({
+        "id": fake.command_id("flipfix"), "name": "flipfix", "type": 1,
+        "options": link("BOB"), "resolved": resolved}),
+    );
+    let text = text_of(&fake.reply(&token).await);
+    assert!(text.contains("is now maintainer `bob`"), "{text}");
+    let (text, _) = run(&fake, &admin(), direct("links", json!([]))).await;
+    assert!(text.contains(&format!("<@{MEMBER}> → `bob`")), "{text}");
+
+    let token = fake.interaction(&admin(), 2, json!({
+        "id": fake.command_id("flipfix"), "name": "flipfix", "type": 1,
+        "options": [{"type": 1, "name": "unlink", "options": [user_option(MEMBER)]}], "resolved": resolved}));
+    let text = text_of(&fake.reply(&token).await);
+    assert!(text.contains("no longer linked"), "{text}");
+    let links: i64 = sqlx::query_scalar("SELECT count(*) FROM discord_user_links")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(links, 0);
+
+    bot.stop().await;
+    fake.assert_spec_clean();
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn import_reads_an_attached_export(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let bot = TestBot::start(pool.clone(), &fake, 1).await;
+    let json_text = std::fs::read_to_string(
+        crate::support::shared_dir().join("fixtures/flipfix-sample/machines.json"),
+    )
+    .unwrap();
+    let url = fake.add_attachment("machines.json", &json_text);
+    let attachment_id = fake.next_id().to_string();
+    let token = fake.interaction(
+        &admin(),
+        2,
+        json!({
+        "id": fake.command_id("flipfix"), "name": "flipfix", "type": 1,
+        "options": [{"type": 1, "name": "import", "options": [
+            {"type": 4, "name": "kind", "value": 0},
+            {"type": 11, "name": "file", "value": attachment_id}]}],
+        "resolved": {"attachments": {attachment_id.clone(): {
+            "id": attachment_id, "filename": "machines.json", "size": json_text.len(),
+            "url": url, "proxy_url": url, "content_type": "application/json"}}}}),
+    );
+    let text = text_of(&fake.reply(&token).await);
+    assert!(text.contains("39 added"), "{text}");
+    let machines: i64 = sqlx::query_scalar("SELECT count(*) FROM machines")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(machines, 39);
+    bot.stop().await;
+    fake.assert_spec_clean();
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn workflows_reload_keeps_the_old_version_on_errors(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let dir = crate::support::copy_workflows();
+    let bot = TestBot::start_with_dirs(pool.clone(), &fake, dir.path()).await;
+    let before = bot.app.workflows().version.clone();
+    let template = dir.path().join("prompts/notifications/record.md.j2");
+    let text = std::fs::read_to_string(&template).unwrap();
+    std::fs::write(
+        &template,
+        text.replacen("{{ description }}", "{{ description }\n", 1),
+    )
+    .unwrap();
+    let (reply, _) = run(&fake, &admin(), sub("workflows", "reload", json!([]))).await;
+    assert!(
+        reply.contains("Not reloaded") && reply.contains(&before),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("notifications/record.md.j2:"),
+        "names the template file and line: {reply}"
+    );
+    assert_eq!(
+        bot.app.workflows().version,
+        before,
+        "old version keeps serving"
+    );
+
+    // A valid change is picked up.
+    std::fs::write(
+        &template,
+        text.replacen("{{ description }}", "{{ description }} (edited)", 1),
+    )
+    .unwrap();
+    let (reply, _) = run(&fake, &admin(), sub("workflows", "reload", json!([]))).await;
+    assert!(reply.contains("✅ Workflows reloaded"), "{reply}");
+    assert_ne!(bot.app.workflows().version, before);
+    bot.stop().await;
+    fake.assert_spec_clean();
+}

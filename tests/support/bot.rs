@@ -1,0 +1,90 @@
+//! The real bot, running against the fake Discord and a real database.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use flipfix_bot::app::App;
+use flipfix_bot::config::{Secret, Secrets};
+use poise::serenity_prelude as serenity;
+use sqlx::PgPool;
+
+use super::fake_discord::{FakeDiscord, GUILD_ID};
+use super::repo_root;
+
+pub struct TestBot {
+    pub app: Arc<App>,
+    shard_manager: Arc<serenity::ShardManager>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Bootstrap configuration pointing at the fake Discord.
+pub fn test_secrets(fake: &FakeDiscord) -> Secrets {
+    Secrets {
+        discord_token: Some(Secret::new("fake-token")),
+        discord_guild_id: Some(GUILD_ID),
+        discord_proxy_url: Some(fake.base_url.clone()),
+        allow_loopback_urls: true,
+        workflows_dir: repo_root().join("workflows"),
+        prompts_dir: repo_root().join("prompts"),
+        ..Secrets::default()
+    }
+}
+
+impl TestBot {
+    /// Starts the bot and waits until it has identified and registered its
+    /// commands (the `identify_count`-th identify on this fake).
+    pub async fn start(pool: PgPool, fake: &FakeDiscord, identify_count: u64) -> Self {
+        Self::start_with(pool, fake, identify_count, test_secrets(fake)).await
+    }
+
+    /// Starts the bot on workflows and prompts copied to `dir`.
+    pub async fn start_with_dirs(pool: PgPool, fake: &FakeDiscord, dir: &std::path::Path) -> Self {
+        let mut secrets = test_secrets(fake);
+        secrets.workflows_dir = dir.join("workflows");
+        secrets.prompts_dir = dir.join("prompts");
+        Self::start_with(pool, fake, 1, secrets).await
+    }
+
+    pub async fn start_with(
+        pool: PgPool,
+        fake: &FakeDiscord,
+        identify_count: u64,
+        secrets: Secrets,
+    ) -> Self {
+        let token = secrets.discord_token.clone().expect("token");
+        let workflows =
+            flipfix_bot::workflow::load_workflows(&secrets.workflows_dir, &secrets.prompts_dir)
+                .unwrap_or_else(|problems| panic!("{problems}"));
+        let app = App::new(pool, secrets, workflows);
+        let mut client = flipfix_bot::discord::build_client(app.clone(), &token)
+            .await
+            .expect("client");
+        let shard_manager = client.shard_manager.clone();
+        let registrations_before = fake.registrations();
+        let task = tokio::spawn(async move {
+            if let Err(err) = client.start().await {
+                eprintln!("bot stopped: {err}");
+            }
+        });
+        fake.wait_for_identify(identify_count).await;
+        fake.wait_until("command registration", |requests| {
+            requests
+                .iter()
+                .filter(|r| r.method == "PUT" && r.path.ends_with("/commands"))
+                .count()
+                > registrations_before
+        })
+        .await;
+        Self {
+            app,
+            shard_manager,
+            task,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.shard_manager.shutdown_all().await;
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}

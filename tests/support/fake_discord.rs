@@ -1,0 +1,596 @@
+//! A fake Discord on 127.0.0.1: the REST API (reached through
+//! `DISCORD_PROXY_URL`) and a `ws://` gateway, enough to drive the real poise
+//! bot through whole flows. Every request body the bot sends is validated
+//! against Discord's official OpenAPI spec; violations are collected and a
+//! test fails on them (`assert_spec_clean`).
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, Notify};
+
+use super::openapi::validate_request;
+
+pub const APPLICATION_ID: u64 = 700_000_000_000_000_001;
+pub const BOT_USER_ID: u64 = 700_000_000_000_000_002;
+pub const GUILD_ID: u64 = 700_000_000_000_000_003;
+pub const CHANNEL_ID: u64 = 700_000_000_000_000_004;
+pub const OWNER_ID: u64 = 700_000_000_000_000_005;
+
+/// One request the bot made.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub body: Value,
+}
+
+/// A user who acts in tests.
+#[derive(Debug, Clone)]
+pub struct FakeUser {
+    pub id: u64,
+    pub username: String,
+    pub global_name: Option<String>,
+    /// Permissions bitfield Discord computes for the member in the channel.
+    pub permissions: u64,
+}
+
+impl FakeUser {
+    pub const MANAGE_GUILD: u64 = 1 << 5;
+    pub const ADMINISTRATOR: u64 = 1 << 3;
+    pub const BASIC: u64 = (1 << 10) | (1 << 11) | (1 << 16); // view, send, history
+
+    pub fn admin(id: u64, username: &str) -> Self {
+        Self {
+            id,
+            username: username.into(),
+            global_name: None,
+            permissions: Self::BASIC | Self::MANAGE_GUILD,
+        }
+    }
+
+    pub fn member(id: u64, username: &str) -> Self {
+        Self {
+            id,
+            username: username.into(),
+            global_name: None,
+            permissions: Self::BASIC,
+        }
+    }
+
+    pub fn user_json(&self) -> Value {
+        json!({
+            "id": self.id.to_string(),
+            "username": self.username,
+            "discriminator": "0",
+            "global_name": self.global_name,
+            "avatar": null,
+        })
+    }
+
+    pub fn member_json(&self) -> Value {
+        json!({
+            "user": self.user_json(),
+            "roles": [],
+            "joined_at": "2024-01-01T00:00:00.000000+00:00",
+            "deaf": false,
+            "mute": false,
+            "flags": 0,
+            "permissions": self.permissions.to_string(),
+        })
+    }
+}
+
+#[derive(Default)]
+struct FakeState {
+    base_url: Mutex<String>,
+    requests: Mutex<Vec<RecordedRequest>>,
+    violations: Mutex<Vec<String>>,
+    request_arrived: Notify,
+    gateway: Mutex<Option<mpsc::UnboundedSender<Value>>>,
+    identified: Notify,
+    identifies: AtomicU64,
+    sequence: AtomicU64,
+    next_id: AtomicU64,
+    commands: Mutex<Vec<Value>>,
+    /// channel id → messages, oldest first.
+    channels: Mutex<HashMap<u64, Vec<Value>>>,
+    /// Attachment files served under `/attachments/...` (the CDN stand-in).
+    files: Mutex<HashMap<String, String>>,
+}
+
+/// The running fake. Dropping it stops the server.
+pub struct FakeDiscord {
+    pub base_url: String,
+    state: Arc<FakeState>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeDiscord {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FakeDiscord {
+    pub async fn start() -> Self {
+        let state = Arc::new(FakeState {
+            next_id: AtomicU64::new(800_000_000_000_000_000),
+            ..Default::default()
+        });
+        let app = Router::new()
+            .route("/gateway", get(gateway))
+            .fallback(rest)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake discord");
+        let base_url = format!("http://{}", listener.local_addr().expect("local addr"));
+        *state.base_url.lock().unwrap() = base_url.clone();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            base_url,
+            state,
+            server,
+        }
+    }
+
+    /// Waits until the bot has identified `count` times in all (a restarted
+    /// bot identifies again).
+    pub async fn wait_for_identify(&self, count: u64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let notified = self.state.identified.notified();
+            if self.state.identifies.load(Ordering::SeqCst) >= count {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("the bot did not identify on the gateway within 20 s");
+            }
+        }
+    }
+
+    /// Sends a dispatch (op 0) to the connected bot.
+    pub fn dispatch(&self, event: &str, data: Value) {
+        let sequence = self.state.sequence.fetch_add(1, Ordering::SeqCst) + 1;
+        let frame = json!({"op": 0, "t": event, "s": sequence, "d": data});
+        let sender = self.state.gateway.lock().unwrap().clone();
+        sender
+            .expect("no gateway connection")
+            .send(frame)
+            .expect("gateway connection closed");
+    }
+
+    /// A fresh snowflake.
+    pub fn next_id(&self) -> u64 {
+        self.state.next_id.fetch_add(1, Ordering::SeqCst)
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state.requests.lock().unwrap().clone()
+    }
+
+    /// Waits for the first request (from now on or already made) matching `pred`.
+    pub async fn wait_for_request(
+        &self,
+        what: &str,
+        pred: impl Fn(&RecordedRequest) -> bool,
+    ) -> RecordedRequest {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let notified = self.state.request_arrived.notified();
+            if let Some(found) = self.requests().into_iter().find(|r| pred(r)) {
+                return found;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let seen: Vec<String> = self
+                    .requests()
+                    .iter()
+                    .map(|r| format!("{} {}", r.method, r.path))
+                    .collect();
+                panic!("timed out waiting for {what}; requests so far: {seen:#?}");
+            }
+        }
+    }
+
+    /// Waits until `pred` holds for the list of all requests so far.
+    pub async fn wait_until(&self, what: &str, pred: impl Fn(&[RecordedRequest]) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let notified = self.state.request_arrived.notified();
+            if pred(&self.requests()) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("timed out waiting for {what}");
+            }
+        }
+    }
+
+    /// How many times the bot registered its commands.
+    pub fn registrations(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == "PUT" && r.path.ends_with("/commands"))
+            .count()
+    }
+
+    /// Every request body validated against Discord's spec.
+    pub fn assert_spec_clean(&self) {
+        let violations = self.state.violations.lock().unwrap().clone();
+        assert!(
+            violations.is_empty(),
+            "requests Discord would reject:\n{}",
+            violations.join("\n")
+        );
+    }
+
+    /// The id the fake gave a registered command.
+    pub fn command_id(&self, name: &str) -> String {
+        self.state
+            .commands
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .and_then(|c| c["id"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("command {name} was not registered"))
+    }
+
+    pub fn registered_commands(&self) -> Vec<Value> {
+        self.state.commands.lock().unwrap().clone()
+    }
+
+    /// Puts a message into a channel's history (served by the REST fake).
+    pub fn add_message(&self, channel_id: u64, message: Value) {
+        self.state
+            .channels
+            .lock()
+            .unwrap()
+            .entry(channel_id)
+            .or_default()
+            .push(message);
+    }
+
+    /// Serves `contents` as an attachment and returns its URL.
+    pub fn add_attachment(&self, filename: &str, contents: &str) -> String {
+        let path = format!("/attachments/{}/{filename}", self.next_id());
+        self.state
+            .files
+            .lock()
+            .unwrap()
+            .insert(path.clone(), contents.to_string());
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Invokes a slash command as `user` and returns the interaction token.
+    pub fn invoke_slash(&self, user: &FakeUser, name: &str, options: Value) -> String {
+        self.interaction(
+            user,
+            2,
+            json!({
+                "id": self.command_id(name),
+                "name": name,
+                "type": 1,
+                "options": options,
+            }),
+        )
+    }
+
+    /// Sends an autocomplete request and returns the interaction token.
+    pub fn invoke_autocomplete(&self, user: &FakeUser, name: &str, options: Value) -> String {
+        self.interaction(
+            user,
+            4,
+            json!({
+                "id": self.command_id(name),
+                "name": name,
+                "type": 1,
+                "options": options,
+            }),
+        )
+    }
+
+    /// Dispatches an INTERACTION_CREATE of `kind` with `data`; returns the token.
+    pub fn interaction(&self, user: &FakeUser, kind: u8, data: Value) -> String {
+        let id = self.next_id();
+        let token = format!("token-{id}");
+        self.dispatch("INTERACTION_CREATE", json!({
+            "id": id.to_string(),
+            "application_id": APPLICATION_ID.to_string(),
+            "type": kind,
+            "data": data,
+            "guild_id": GUILD_ID.to_string(),
+            "channel_id": CHANNEL_ID.to_string(),
+            "channel": {"id": CHANNEL_ID.to_string(), "type": 0, "name": "workshop", "guild_id": GUILD_ID.to_string()},
+            "member": user.member_json(),
+            "token": token,
+            "version": 1,
+            "app_permissions": "2147483647",
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": GUILD_ID.to_string()},
+            "context": 0,
+            "attachment_size_limit": 10485760,
+        }));
+        token
+    }
+
+    /// The bot's final answer to the interaction with `token`: the content
+    /// and embeds of the callback, or of the last edit of a deferred reply.
+    pub async fn reply(&self, token: &str) -> Value {
+        let callback = self
+            .wait_for_request("the interaction callback", |r| {
+                r.method == "POST" && r.path.contains(&format!("/{token}/callback"))
+            })
+            .await;
+        let kind = callback.body["type"].as_u64().unwrap_or_default();
+        if kind == 5 || kind == 6 {
+            let edit = self
+                .wait_for_request("the edit of the deferred reply", |r| {
+                    r.path
+                        .contains(&format!("/webhooks/{APPLICATION_ID}/{token}"))
+                })
+                .await;
+            return edit.body;
+        }
+        callback.body["data"].clone()
+    }
+}
+
+/// `GET /gateway`: the websocket the bot connects to.
+async fn gateway(ws: WebSocketUpgrade, State(state): State<Arc<FakeState>>) -> Response {
+    ws.on_upgrade(move |socket| gateway_session(socket, state))
+}
+
+async fn gateway_session(mut socket: WebSocket, state: Arc<FakeState>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Value>();
+    let hello = json!({"op": 10, "d": {"heartbeat_interval": 41250}});
+    if socket
+        .send(WsMessage::Text(hello.to_string().into()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        tokio::select! {
+            outgoing = rx.recv() => {
+                let Some(frame) = outgoing else { return };
+                if socket.send(WsMessage::Text(frame.to_string().into())).await.is_err() {
+                    return;
+                }
+            }
+            incoming = socket.recv() => {
+                let Some(Ok(message)) = incoming else { return };
+                let WsMessage::Text(text) = message else { continue };
+                let Ok(frame) = serde_json::from_str::<Value>(&text) else { continue };
+                match frame["op"].as_u64() {
+                    Some(1) => {
+                        let ack = json!({"op": 11});
+                        if socket.send(WsMessage::Text(ack.to_string().into())).await.is_err() {
+                            return;
+                        }
+                    }
+                    Some(2) => {
+                        // IDENTIFY → READY on this connection.
+                        *state.gateway.lock().unwrap() = Some(tx.clone());
+                        let base = state.base_url.lock().unwrap().replace("http://", "ws://");
+                        let sequence = state.sequence.fetch_add(1, Ordering::SeqCst) + 1;
+                        let ready = json!({"op": 0, "t": "READY", "s": sequence, "d": {
+                            "v": 10,
+                            "user": {"id": BOT_USER_ID.to_string(), "username": "flipfix", "discriminator": "0",
+                                     "global_name": null, "avatar": null, "bot": true},
+                            "guilds": [{"id": GUILD_ID.to_string(), "unavailable": true}],
+                            "session_id": format!("session-{sequence}"),
+                            "resume_gateway_url": format!("{base}/gateway"),
+                            "application": {"id": APPLICATION_ID.to_string(), "flags": 0},
+                        }});
+                        if socket.send(WsMessage::Text(ready.to_string().into())).await.is_err() {
+                            return;
+                        }
+                        state.identifies.fetch_add(1, Ordering::SeqCst);
+                        state.identified.notify_waiters();
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Every REST request: recorded, validated against the spec, answered.
+async fn rest(
+    State(state): State<Arc<FakeState>>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let query = uri.query().unwrap_or_default().to_string();
+    let body: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
+    };
+    if !body.is_null() {
+        if let Err(violation) = validate_request(method.as_str(), &path, &body) {
+            state.violations.lock().unwrap().push(violation);
+        }
+    }
+    let request = RecordedRequest {
+        method: method.to_string(),
+        path: path.clone(),
+        query: query.clone(),
+        body: body.clone(),
+    };
+    let response = answer(&state, &request);
+    state.requests.lock().unwrap().push(request);
+    state.request_arrived.notify_waiters();
+    response
+}
+
+fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
+    let path = request
+        .path
+        .strip_prefix("/api/v10")
+        .unwrap_or(&request.path);
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let base = format!(
+        "{}/gateway",
+        state.base_url.lock().unwrap().replace("http://", "ws://")
+    );
+    if let Some(contents) = state.files.lock().unwrap().get(&request.path) {
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            contents.clone(),
+        )
+            .into_response();
+    }
+    match (request.method.as_str(), segments.as_slice()) {
+        ("GET", ["gateway"]) => json_response(StatusCode::OK, json!({"url": base})),
+        ("GET", ["gateway", "bot"]) => json_response(
+            StatusCode::OK,
+            json!({
+                "url": base, "shards": 1,
+                "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+            }),
+        ),
+        ("GET", ["oauth2", "applications", "@me"]) => json_response(
+            StatusCode::OK,
+            json!({
+                "id": APPLICATION_ID.to_string(), "name": "flipfix", "icon": null, "description": "",
+                "bot_public": false, "bot_require_code_grant": false, "verify_key": "00",
+                "flags": 0, "team": null,
+                "owner": {"id": OWNER_ID.to_string(), "username": "owner", "discriminator": "0", "global_name": null, "avatar": null},
+            }),
+        ),
+        ("GET", ["users", "@me"]) => json_response(
+            StatusCode::OK,
+            json!({
+                "id": BOT_USER_ID.to_string(), "username": "flipfix", "discriminator": "0",
+                "global_name": null, "avatar": null, "bot": true
+            }),
+        ),
+        ("PUT", ["applications", _, "commands"])
+        | ("PUT", ["applications", _, "guilds", _, "commands"]) => {
+            let commands: Vec<Value> = request
+                .body
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|mut command| {
+                    let id = state.next_id.fetch_add(1, Ordering::SeqCst);
+                    command["id"] = json!(id.to_string());
+                    command["application_id"] = json!(APPLICATION_ID.to_string());
+                    command["version"] = json!("1");
+                    if command.get("type").is_none() {
+                        command["type"] = json!(1);
+                    }
+                    if command.get("description").is_none() {
+                        command["description"] = json!("");
+                    }
+                    command
+                })
+                .collect();
+            *state.commands.lock().unwrap() = commands.clone();
+            json_response(StatusCode::OK, Value::Array(commands))
+        }
+        ("POST", ["interactions", _, _, "callback"]) => StatusCode::NO_CONTENT.into_response(),
+        ("PATCH", ["webhooks", _, token, "messages", "@original"])
+        | ("POST", ["webhooks", _, token]) => {
+            let id = state.next_id.fetch_add(1, Ordering::SeqCst);
+            json_response(StatusCode::OK, message_json(id, token, &request.body))
+        }
+        ("GET", ["channels", channel, "messages"]) => {
+            let channel: u64 = channel.parse().unwrap_or_default();
+            let params: HashMap<String, String> = request
+                .query
+                .split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let limit: usize = params
+                .get("limit")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(50);
+            let before: Option<u64> = params.get("before").and_then(|b| b.parse().ok());
+            let channels = state.channels.lock().unwrap();
+            let mut page: Vec<Value> = channels
+                .get(&channel)
+                .map(|messages| {
+                    messages
+                        .iter()
+                        .filter(|m| {
+                            let id: u64 = m["id"]
+                                .as_str()
+                                .and_then(|i| i.parse().ok())
+                                .unwrap_or_default();
+                            before.is_none_or(|b| id < b)
+                        })
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            page.reverse(); // newest first, as Discord answers
+            page.truncate(limit.clamp(1, 100));
+            json_response(StatusCode::OK, Value::Array(page))
+        }
+        _ => json_response(
+            StatusCode::NOT_FOUND,
+            json!({"message": format!("fake Discord has no route for {} {}", request.method, request.path), "code": 0}),
+        ),
+    }
+}
+
+/// A message object as Discord returns it for webhook/interaction messages.
+fn message_json(id: u64, token: &str, body: &Value) -> Value {
+    json!({
+        "id": id.to_string(),
+        "type": 0,
+        "channel_id": CHANNEL_ID.to_string(),
+        "author": {"id": APPLICATION_ID.to_string(), "username": "flipfix", "discriminator": "0", "global_name": null, "avatar": null, "bot": true},
+        "content": body.get("content").cloned().unwrap_or(json!("")),
+        "embeds": body.get("embeds").cloned().unwrap_or(json!([])),
+        "components": body.get("components").cloned().unwrap_or(json!([])),
+        "attachments": [],
+        "mentions": [],
+        "mention_roles": [],
+        "mention_everyone": false,
+        "pinned": false,
+        "tts": false,
+        "timestamp": "2026-01-01T00:00:00.000000+00:00",
+        "edited_timestamp": null,
+        "flags": body.get("flags").cloned().unwrap_or(json!(0)),
+        "webhook_id": APPLICATION_ID.to_string(),
+        "application_id": APPLICATION_ID.to_string(),
+        "interaction_token": token,
+    })
+}
