@@ -1,6 +1,7 @@
 //! The catalog: machines, maintainers, and which Discord user is which
 //! maintainer.
 
+pub mod attribution;
 pub mod import;
 pub mod links;
 pub mod machines;

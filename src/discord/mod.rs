@@ -8,6 +8,7 @@ use poise::serenity_prelude as serenity;
 
 mod admin;
 pub mod checks;
+mod record_commands;
 pub mod reply;
 
 use crate::app::App;
@@ -42,9 +43,12 @@ pub fn invite_url(application_id: u64) -> String {
     )
 }
 
-/// Every command the bot offers.
-pub fn commands() -> Vec<poise::Command<Data, Error>> {
-    vec![admin::flipfix()]
+/// Every command the bot offers: the admin commands and one direct record
+/// command per kind that declares one.
+pub fn commands(kinds: &crate::workflow::RecordKinds) -> Vec<poise::Command<Data, Error>> {
+    let mut commands = vec![admin::flipfix()];
+    commands.extend(record_commands::record_commands(kinds));
+    commands
 }
 
 /// Builds the serenity client with the poise framework. REST goes through
@@ -60,7 +64,7 @@ pub async fn build_client(app: Data, token: &Secret) -> anyhow::Result<serenity:
     let setup_app = app.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
-            commands: commands(),
+            commands: commands(&app.workflows().kinds),
             on_error: |error| Box::pin(on_error(error)),
             ..Default::default()
         })

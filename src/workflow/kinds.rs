@@ -59,6 +59,8 @@ pub struct RecordKind {
     pub card_template: String,
     pub notification_template: String,
     pub guidance: String,
+    /// The slash command that creates this kind directly, if declared.
+    pub command: Option<KindCommand>,
     /// The file that declares this kind, named in rule-violation messages.
     pub declared_in: PathBuf,
 }
@@ -83,6 +85,12 @@ pub struct KindField {
 pub enum FieldType {
     Text { max_length: usize },
     Choice { choices: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindCommand {
+    pub name: String,
+    pub description: String,
 }
 
 /// When a record of this kind is created with `from` set, the parent's

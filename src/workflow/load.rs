@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_saphyr::Spanned;
 
 use super::kinds::{
-    FieldType, KindField, ParentUpdate, RecordKind, RecordKinds, BUILTIN_EDIT_FIELDS,
+    FieldType, KindCommand, KindField, ParentUpdate, RecordKind, RecordKinds, BUILTIN_EDIT_FIELDS,
     MAX_EDIT_FIELDS, MAX_TEXT_LENGTH,
 };
 use super::schema::{FieldTypeDecl, KindDecl, WorkflowFile};
@@ -128,6 +128,7 @@ fn build_kinds(
         .map(|(_, d)| d.value.name.value.clone())
         .collect();
     let mut seen = HashSet::new();
+    let mut seen_commands = HashSet::new();
     let mut kinds = Vec::new();
     for (path, decl) in decls {
         let decl_at = decl.referenced;
@@ -332,6 +333,36 @@ fn build_kinds(
             }
         }
 
+        let command = decl.command.map(|command| {
+            let at = command.referenced;
+            let command = command.value;
+            if !is_command_name(&command.name) {
+                problems.push(problem(
+                    at,
+                    format!(
+                        "command name `{}` must be 1–32 lower-case letters, digits, - or _",
+                        command.name
+                    ),
+                ));
+            } else if command.name == "flipfix" || !seen_commands.insert(command.name.clone()) {
+                problems.push(problem(
+                    at,
+                    format!("command name `{}` is already taken", command.name),
+                ));
+            }
+            let length = command.description.chars().count();
+            if length == 0 || length > 100 {
+                problems.push(problem(
+                    at,
+                    "command description must be 1–100 characters".into(),
+                ));
+            }
+            KindCommand {
+                name: command.name,
+                description: command.description,
+            }
+        });
+
         kinds.push(RecordKind {
             name: name.clone(),
             label: decl.label,
@@ -357,6 +388,7 @@ fn build_kinds(
             card_template: decl.templates.card.value,
             notification_template: decl.templates.notification.value,
             guidance: decl.guidance,
+            command,
             declared_in: path.clone(),
         });
     }
@@ -429,6 +461,13 @@ fn is_identifier(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn is_command_name(name: &str) -> bool {
+    (1..=32).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 fn is_path_segment(segment: &str) -> bool {

@@ -55,6 +55,18 @@ pub struct KindDecl {
     /// What the model is told about when to suggest this kind.
     #[serde(default)]
     pub guidance: String,
+    /// A slash command that creates this kind directly, without the model.
+    #[serde(default)]
+    pub command: Option<Spanned<CommandDecl>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandDecl {
+    /// Discord command name: 1–32 lower-case letters, digits, `-` or `_`.
+    pub name: String,
+    /// Shown in Discord's command picker (at most 100 characters).
+    pub description: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

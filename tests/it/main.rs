@@ -10,5 +10,6 @@ mod catalog_import;
 mod check_command;
 mod embedded_run;
 mod openapi_support;
+mod record_commands;
 mod records;
 mod settings;

@@ -375,3 +375,75 @@ async fn sources_are_unique_per_record_and_message(pool: PgPool) {
         .map(|c| c.into_owned());
     assert_eq!(code.as_deref(), Some("23505"), "unique violation");
 }
+
+mod attribution {
+    use flipfix_bot::catalog::attribution::{attribute, DiscordPerson};
+    use flipfix_bot::catalog::links;
+    use flipfix_bot::records::Author;
+    use sqlx::PgPool;
+
+    use crate::support::add_maintainer;
+
+    fn person(id: u64, username: &str, global_name: Option<&str>) -> DiscordPerson {
+        DiscordPerson {
+            user_id: id,
+            username: username.into(),
+            global_name: global_name.map(Into::into),
+            nickname: None,
+        }
+    }
+
+    #[sqlx::test(migrations = "./migrations")]
+    async fn a_username_match_is_linked_by_user_id(pool: PgPool) {
+        let bob = add_maintainer(&pool, "Bob_The_Fixer").await;
+        let author = attribute(&pool, &person(1, "bob_the_fixer", None))
+            .await
+            .unwrap();
+        assert_eq!(author, Author::Maintainer(bob));
+        // Renamed on Discord later: the link by id still finds Bob.
+        let author = attribute(&pool, &person(1, "robert_2026", None))
+            .await
+            .unwrap();
+        assert_eq!(author, Author::Maintainer(bob));
+        assert_eq!(
+            links::maintainer_for(&pool, 1).await.unwrap().map(|m| m.id),
+            Some(bob)
+        );
+    }
+
+    #[sqlx::test(migrations = "./migrations")]
+    async fn display_names_match_and_strangers_keep_their_name(pool: PgPool) {
+        let alice = add_maintainer(&pool, "alice").await;
+        sqlx::query("UPDATE maintainers SET display_name = 'Alice Martinez' WHERE id = $1")
+            .bind(alice)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let author = attribute(&pool, &person(2, "alice_m", Some("alice martinez")))
+            .await
+            .unwrap();
+        assert_eq!(author, Author::Maintainer(alice));
+        let author = attribute(&pool, &person(3, "sarahc_plays", Some("Sarah Chen")))
+            .await
+            .unwrap();
+        assert_eq!(author, Author::Name("Sarah Chen".into()));
+    }
+
+    #[sqlx::test(migrations = "./migrations")]
+    async fn a_conflicting_link_never_crashes(pool: PgPool) {
+        let bob = add_maintainer(&pool, "bob").await;
+        links::link(&pool, 10, "bob", "bob", "admin").await.unwrap();
+        // Another Discord account also called "bob": not linked, not Bob.
+        let author = attribute(&pool, &person(11, "bob", Some("Other Bob")))
+            .await
+            .unwrap();
+        assert_eq!(author, Author::Name("Other Bob".into()));
+        assert_eq!(
+            links::maintainer_for(&pool, 10)
+                .await
+                .unwrap()
+                .map(|m| m.id),
+            Some(bob)
+        );
+    }
+}

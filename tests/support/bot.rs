@@ -51,6 +51,8 @@ impl TestBot {
         identify_count: u64,
         secrets: Secrets,
     ) -> Self {
+        // Logs show in a failing test's output (nextest captures them).
+        flipfix_bot::telemetry::init(std::env::var("TEST_LOG").ok().as_deref());
         let token = secrets.discord_token.clone().expect("token");
         let workflows =
             flipfix_bot::workflow::load_workflows(&secrets.workflows_dir, &secrets.prompts_dir)

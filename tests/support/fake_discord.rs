@@ -109,6 +109,8 @@ struct FakeState {
     channels: Mutex<HashMap<u64, Vec<Value>>>,
     /// Attachment files served under `/attachments/...` (the CDN stand-in).
     files: Mutex<HashMap<String, String>>,
+    /// interaction token → id of its original response message.
+    originals: Mutex<HashMap<String, u64>>,
 }
 
 /// The running fake. Dropping it stops the server.
@@ -266,6 +268,12 @@ impl FakeDiscord {
             .push(message);
     }
 
+    /// The id of the original response message of an interaction, once the
+    /// bot has asked for it.
+    pub fn original_message_id(&self, token: &str) -> Option<u64> {
+        self.state.originals.lock().unwrap().get(token).copied()
+    }
+
     /// Serves `contents` as an attachment and returns its URL.
     pub fn add_attachment(&self, filename: &str, contents: &str) -> String {
         let path = format!("/attachments/{}/{filename}", self.next_id());
@@ -343,8 +351,9 @@ impl FakeDiscord {
         if kind == 5 || kind == 6 {
             let edit = self
                 .wait_for_request("the edit of the deferred reply", |r| {
-                    r.path
-                        .contains(&format!("/webhooks/{APPLICATION_ID}/{token}"))
+                    (r.method == "PATCH" || r.method == "POST")
+                        && r.path
+                            .contains(&format!("/webhooks/{APPLICATION_ID}/{token}"))
                 })
                 .await;
             return edit.body;
@@ -524,6 +533,22 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
             json_response(StatusCode::OK, Value::Array(commands))
         }
         ("POST", ["interactions", _, _, "callback"]) => StatusCode::NO_CONTENT.into_response(),
+        ("GET", ["webhooks", _, token, "messages", "@original"]) => {
+            // The deferred placeholder message: one stable id per interaction.
+            let id = *state
+                .originals
+                .lock()
+                .unwrap()
+                .entry(token.to_string())
+                .or_insert_with(|| state.next_id.fetch_add(1, Ordering::SeqCst));
+            json_response(
+                StatusCode::OK,
+                message_json(id, token, &json!({"content": ""})),
+            )
+        }
+        ("DELETE", ["webhooks", _, _, "messages", "@original"]) => {
+            StatusCode::NO_CONTENT.into_response()
+        }
         ("PATCH", ["webhooks", _, token, "messages", "@original"])
         | ("POST", ["webhooks", _, token]) => {
             let id = state.next_id.fetch_add(1, Ordering::SeqCst);

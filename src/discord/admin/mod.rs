@@ -2,6 +2,7 @@
 //! `manager_only` check, which runs on every call.
 
 mod catalog;
+pub use catalog::autocomplete_machine;
 mod config;
 mod links;
 mod status;

@@ -1,0 +1,330 @@
+//! Direct record commands (`/problem`, `/log`, `/part`, …): one slash command
+//! per record kind that declares `command:` in its YAML, built at start from
+//! the declaration (its options are the kind's description, machine, fields
+//! and parent). They create records without the model, attributed like the
+//! context-menu flow, and reply publicly so the channel sees what was
+//! recorded; that reply is the record's source message.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use poise::serenity_prelude as serenity;
+use serenity::{ResolvedOption, ResolvedValue};
+
+use super::{reply, Data, Error};
+use crate::catalog::attribution::{attribute, DiscordPerson};
+use crate::catalog::machines;
+use crate::records::{create_record, CreatedVia, NewRecord, RecordError, SourceMessage};
+use crate::workflow::{FieldType, MachineRule, RecordKind, RecordKinds};
+
+type AppContext<'a> = poise::ApplicationContext<'a, Data, Error>;
+type ActionResult<'a> = Result<(), poise::FrameworkError<'a, Data, Error>>;
+
+const DESCRIPTION: &str = "description";
+const MACHINE: &str = "machine";
+const PARENT: &str = "parent";
+
+/// One command per kind that declares one.
+pub fn record_commands(kinds: &RecordKinds) -> Vec<poise::Command<Data, Error>> {
+    kinds.iter().filter_map(command_for).collect()
+}
+
+fn command_for(kind: &RecordKind) -> Option<poise::Command<Data, Error>> {
+    let spec = kind.command.as_ref()?;
+    let mut parameters = vec![parameter(
+        DESCRIPTION,
+        &kind.description_label,
+        true,
+        string_option,
+        Vec::new(),
+    )];
+    let machine_required = kind.machine == MachineRule::Required && !kind.inherit_machine;
+    let mut machine = parameter(
+        MACHINE,
+        "Machine",
+        machine_required,
+        string_option,
+        Vec::new(),
+    );
+    machine.autocomplete_callback = Some(autocomplete_machine);
+    parameters.push(machine);
+    if !kind.parents.is_empty() {
+        let label = format!(
+            "Id of the {} this belongs to",
+            kind.parents.join(" or ").replace('_', " ")
+        );
+        parameters.push(parameter(
+            PARENT,
+            &label,
+            kind.parent_required,
+            integer_option,
+            Vec::new(),
+        ));
+    }
+    for field in &kind.fields {
+        let parameter = match &field.ty {
+            // poise registers choices by index, so the option is an integer.
+            FieldType::Choice { choices } => parameter(
+                &field.name,
+                &field.label,
+                field.required,
+                integer_option,
+                choices.clone(),
+            ),
+            FieldType::Text { .. } => parameter(
+                &field.name,
+                &field.label,
+                field.required,
+                string_option,
+                Vec::new(),
+            ),
+        };
+        parameters.push(parameter);
+    }
+    // Discord wants required options before optional ones.
+    parameters.sort_by_key(|p| !p.required);
+    Some(poise::Command {
+        name: spec.name.clone().into(),
+        qualified_name: spec.name.clone().into(),
+        identifying_name: format!("record:{}", kind.name).into(),
+        description: Some(spec.description.clone().into()),
+        guild_only: true,
+        parameters,
+        slash_action: Some(run),
+        custom_data: Box::new(kind.name.clone()),
+        ..Default::default()
+    })
+}
+
+fn parameter(
+    name: &str,
+    description: &str,
+    required: bool,
+    type_setter: fn(serenity::CreateCommandOption) -> serenity::CreateCommandOption,
+    choices: Vec<String>,
+) -> poise::CommandParameter<Data, Error> {
+    poise::CommandParameter {
+        name: name.to_string().into(),
+        name_localizations: Cow::Borrowed(&[]),
+        description: Some(crate::text::truncate_chars(description, 100).into()),
+        description_localizations: Cow::Borrowed(&[]),
+        required,
+        channel_types: None,
+        choices: choices
+            .into_iter()
+            .take(25)
+            .map(|choice| poise::CommandParameterChoice {
+                name: choice.into(),
+                localizations: Cow::Borrowed(&[]),
+                __non_exhaustive: (),
+            })
+            .collect::<Vec<_>>()
+            .into(),
+        type_setter: Some(type_setter),
+        autocomplete_callback: None,
+        __non_exhaustive: (),
+    }
+}
+
+fn string_option(option: serenity::CreateCommandOption) -> serenity::CreateCommandOption {
+    option.kind(serenity::CommandOptionType::String)
+}
+
+fn integer_option(option: serenity::CreateCommandOption) -> serenity::CreateCommandOption {
+    option.kind(serenity::CommandOptionType::Integer)
+}
+
+fn autocomplete_machine<'a>(
+    ctx: AppContext<'a>,
+    partial: &'a str,
+) -> poise::BoxFuture<'a, serenity::CreateAutocompleteResponse> {
+    Box::pin(super::admin::autocomplete_machine(
+        poise::Context::Application(ctx),
+        partial,
+    ))
+}
+
+fn run(ctx: AppContext<'_>) -> poise::BoxFuture<'_, ActionResult<'_>> {
+    Box::pin(async move {
+        create_from_command(ctx).await.map_err(|error| {
+            poise::FrameworkError::new_command(poise::Context::Application(ctx), error)
+        })
+    })
+}
+
+async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
+    let pctx = poise::Context::Application(ctx);
+    let Some(kind_name) = ctx.command().custom_data.downcast_ref::<String>().cloned() else {
+        anyhow::bail!("record command without its kind");
+    };
+    let workflows = ctx.data().workflows();
+    let Some(kind) = workflows.kinds.get(&kind_name) else {
+        return reply::ephemeral(
+            pctx,
+            format!("❌ The record kind `{kind_name}` is no longer declared; ask an admin."),
+        )
+        .await;
+    };
+    let options = Options::read(ctx.args);
+    let app = ctx.data();
+
+    let machine_id = match options.text(MACHINE) {
+        None => None,
+        Some(typed) => match find_machine(app, &typed).await? {
+            Some(id) => Some(id),
+            None => {
+                return reply::ephemeral(
+                    pctx,
+                    format!(
+                        "❌ No machine matches `{}`. Pick one from the list.",
+                        typed.replace('`', "'")
+                    ),
+                )
+                .await
+            }
+        },
+    };
+    let mut fields = BTreeMap::new();
+    for field in &kind.fields {
+        let value = match &field.ty {
+            FieldType::Choice { choices } => options
+                .integer(&field.name)
+                .and_then(|i| usize::try_from(i).ok())
+                .and_then(|i| choices.get(i).cloned()),
+            FieldType::Text { .. } => options.text(&field.name),
+        };
+        if let Some(value) = value {
+            fields.insert(field.name.clone(), value);
+        }
+    }
+
+    // Reply publicly first: that message is the record's source in the channel.
+    ctx.defer().await?;
+    let response = ctx.interaction.get_response(pctx.http()).await?;
+    let author = attribute(&app.pool, &person(ctx.interaction)).await?;
+    let new = NewRecord {
+        kind: kind.name.clone(),
+        machine_id,
+        parent_id: options.integer(PARENT),
+        description: options.text(DESCRIPTION).unwrap_or_default(),
+        fields,
+        author,
+        occurred_at: chrono::Utc::now(),
+        created_via: CreatedVia::SlashCommand,
+        created_by: Some(reply::actor(pctx)),
+        sources: vec![SourceMessage {
+            guild_id: ctx.interaction.guild_id.map(|g| g.get()),
+            channel_id: ctx.interaction.channel_id.get(),
+            message_id: response.id.get(),
+        }],
+    };
+    match create_record(&app.pool, &workflows.kinds, &new).await {
+        Ok(record) => {
+            let machine = match record.machine_id {
+                Some(id) => machines::by_id(&app.pool, id)
+                    .await?
+                    .map(|m| m.display_name().to_string()),
+                None => None,
+            };
+            let title = format!(
+                "{} {} #{}{}",
+                kind.emoji,
+                kind.label,
+                record.id,
+                machine.map(|m| format!(": {m}")).unwrap_or_default()
+            );
+            let mut embed = serenity::CreateEmbed::new()
+                .title(crate::text::truncate_chars(
+                    &title,
+                    reply::EMBED_TITLE_LIMIT,
+                ))
+                .description(crate::text::truncate_chars(
+                    &record.description,
+                    reply::EMBED_DESCRIPTION_LIMIT,
+                ));
+            if let Some(base) = &app.secrets.public_base_url {
+                embed = embed.url(format!("{base}/{}/{}/", kind.link_path, record.id));
+            }
+            let edit = serenity::EditInteractionResponse::new()
+                .content(format!("✅ Recorded by <@{}>", ctx.interaction.user.id))
+                .embed(embed)
+                .allowed_mentions(reply::no_mentions());
+            ctx.interaction.edit_response(pctx.http(), edit).await?;
+            Ok(())
+        }
+        Err(RecordError::Rule { violation, .. }) => {
+            refuse(ctx, format!("❌ Not recorded: {violation}.")).await
+        }
+        Err(err @ RecordError::UnknownKind { .. }) => {
+            refuse(ctx, format!("❌ Not recorded: {err}.")).await
+        }
+        Err(err) => {
+            let _ = ctx.interaction.delete_response(pctx.http()).await;
+            Err(err.into())
+        }
+    }
+}
+
+/// Removes the public placeholder and tells only the invoker what was wrong.
+async fn refuse(ctx: AppContext<'_>, message: String) -> Result<(), Error> {
+    let http = poise::Context::Application(ctx).http();
+    ctx.interaction.delete_response(http).await?;
+    let followup = serenity::CreateInteractionResponseFollowup::new()
+        .content(crate::text::truncate_chars(&message, reply::CONTENT_LIMIT))
+        .ephemeral(true)
+        .allowed_mentions(reply::no_mentions());
+    ctx.interaction.create_followup(http, followup).await?;
+    Ok(())
+}
+
+/// The machine an autocompleted (slug) or typed value names.
+async fn find_machine(app: &crate::app::App, typed: &str) -> Result<Option<i64>, Error> {
+    if let Some(machine) = machines::by_slug(&app.pool, typed.trim()).await? {
+        return Ok(Some(machine.id));
+    }
+    let key = crate::text::loose_key(typed);
+    Ok(machines::list(&app.pool).await?.into_iter().find_map(|m| {
+        std::iter::once(&m.name)
+            .chain(m.short_name.iter())
+            .chain(m.aliases.iter())
+            .any(|name| crate::text::loose_key(name) == key)
+            .then_some(m.id)
+    }))
+}
+
+fn person(interaction: &serenity::CommandInteraction) -> DiscordPerson {
+    let user = &interaction.user;
+    DiscordPerson {
+        user_id: user.id.get(),
+        username: user.name.clone(),
+        global_name: user.global_name.clone(),
+        nickname: interaction.member.as_ref().and_then(|m| m.nick.clone()),
+    }
+}
+
+/// The invocation's options by name.
+struct Options<'a>(&'a [ResolvedOption<'a>]);
+
+impl<'a> Options<'a> {
+    fn read(args: &'a [ResolvedOption<'a>]) -> Self {
+        Self(args)
+    }
+
+    fn get(&self, name: &str) -> Option<&ResolvedValue<'a>> {
+        self.0.iter().find(|o| o.name == name).map(|o| &o.value)
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        match self.get(name) {
+            Some(ResolvedValue::String(s)) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+            _ => None,
+        }
+    }
+
+    fn integer(&self, name: &str) -> Option<i64> {
+        match self.get(name) {
+            Some(ResolvedValue::Integer(i)) => Some(*i),
+            _ => None,
+        }
+    }
+}
