@@ -14,6 +14,7 @@ pub mod db;
 pub mod discord;
 pub mod notify;
 pub mod records;
+pub mod review;
 pub mod telemetry;
 pub mod templates;
 pub mod text;

@@ -217,6 +217,7 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
             channel_id: ctx.interaction.channel_id.get(),
             message_id: response.id.get(),
         }],
+        media: Vec::new(),
     };
     match create_record(&app.pool, &workflows.kinds, &new).await {
         Ok(record) => {

@@ -32,10 +32,38 @@ pub struct NewRecord {
     /// Who created it (a Discord user id, a CLI user), for the audit trail.
     pub created_by: Option<String>,
     pub sources: Vec<SourceMessage>,
+    /// Photos and videos from the source messages.
+    pub media: Vec<Media>,
+}
+
+/// An image or video attached to a source message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Media {
+    pub url: String,
+    pub filename: String,
+    pub content_type: Option<String>,
+    pub size_bytes: Option<i64>,
+}
+
+impl Media {
+    /// Images and videos are kept; other attachments (PDFs, logs) are not media.
+    pub fn is_photo_or_video(content_type: Option<&str>, filename: &str) -> bool {
+        match content_type {
+            Some(ct) => ct.starts_with("image/") || ct.starts_with("video/"),
+            None => {
+                let lower = filename.to_ascii_lowercase();
+                [
+                    ".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".mp4", ".mov", ".webm",
+                ]
+                .iter()
+                .any(|ext| lower.ends_with(ext))
+            }
+        }
+    }
 }
 
 /// Who a record is attributed to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Author {
     Maintainer(i64),
     /// A name without a maintainer account (a Discord display name).
@@ -65,7 +93,7 @@ impl CreatedVia {
 }
 
 /// A Discord message a record came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SourceMessage {
     pub guild_id: Option<u64>,
     pub channel_id: u64,

@@ -136,6 +136,20 @@ pub async fn create_record_in(
         .await?;
     }
 
+    for media in &new.media {
+        sqlx::query(
+            "INSERT INTO record_media (record_id, url, filename, content_type, size_bytes)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (record_id, url) DO NOTHING",
+        )
+        .bind(id)
+        .bind(&media.url)
+        .bind(&media.filename)
+        .bind(&media.content_type)
+        .bind(media.size_bytes)
+        .execute(&mut *conn)
+        .await?;
+    }
+
     if let Some(parent) = &parent {
         apply_parent_updates(conn, kinds, kind, &fields, parent)
             .await

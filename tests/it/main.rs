@@ -12,4 +12,5 @@ mod embedded_run;
 mod openapi_support;
 mod record_commands;
 mod records;
+mod review;
 mod settings;

@@ -83,6 +83,7 @@ pub fn new_record(kind: &str) -> NewRecord {
         created_via: CreatedVia::Cli,
         created_by: Some("tests".into()),
         sources: Vec::new(),
+        media: Vec::new(),
     }
 }
 

@@ -1,0 +1,16 @@
+//! "Add to Flipfix" reviews: one suggestion at a time, create / edit / skip.
+//! The flow is a pure state machine (`machine`) over rows in Postgres
+//! (`store`), so a click after a restart, or on another instance, continues
+//! where the review was, and a suggestion becomes at most one record however
+//! often Create is clicked.
+
+pub mod custom_id;
+mod machine;
+mod store;
+
+pub use custom_id::{Action, CustomId};
+pub use machine::{next_pending, ItemState};
+pub use store::{
+    Decision, DecisionOutcome, NewSession, ReviewError, ReviewItem, ReviewStore, Session,
+    SessionItem, SessionStatus, StartOutcome,
+};
