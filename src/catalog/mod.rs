@@ -6,6 +6,7 @@ pub mod import;
 pub mod links;
 pub mod machines;
 pub mod maintainers;
+pub mod matching;
 
 pub use import::{import_machines, import_maintainers, ImportError, ImportSummary};
 pub use machines::Machine;

@@ -10,6 +10,7 @@ mod admin;
 pub mod checks;
 mod record_commands;
 pub mod reply;
+pub mod review_ui;
 
 use crate::app::App;
 use crate::config::{Secret, SettingKey};
@@ -66,6 +67,13 @@ pub async fn build_client(app: Data, token: &Secret) -> anyhow::Result<serenity:
         .options(poise::FrameworkOptions {
             commands: commands(&app.workflows().kinds),
             on_error: |error| Box::pin(on_error(error)),
+            event_handler: |framework, event| {
+                Box::pin(on_event(
+                    framework.serenity_context,
+                    event,
+                    framework.user_data,
+                ))
+            },
             ..Default::default()
         })
         .setup(move |ctx, ready, framework| {
@@ -121,6 +129,28 @@ pub async fn register_commands(
         }
     }
     Ok(())
+}
+
+/// Gateway events poise does not route: review buttons and modal submits.
+async fn on_event(
+    ctx: &serenity::Context,
+    event: &serenity::FullEvent,
+    app: &Data,
+) -> Result<(), Error> {
+    let serenity::FullEvent::InteractionCreate { interaction } = event else {
+        return Ok(());
+    };
+    let result = match interaction {
+        serenity::Interaction::Component(component) => {
+            review_ui::on_component(ctx, app, component).await
+        }
+        serenity::Interaction::Modal(modal) => review_ui::on_modal(ctx, app, modal).await,
+        _ => Ok(()),
+    };
+    if let Err(err) = &result {
+        tracing::error!(error = format!("{err:#}"), "review interaction failed");
+    }
+    result
 }
 
 async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {

@@ -76,7 +76,68 @@ pub struct PhotoView {
     pub filename: String,
 }
 
+/// The parts a view is built from.
+#[derive(Debug, Clone, Default)]
+pub struct ViewParts {
+    pub id: Option<i64>,
+    pub description: String,
+    pub fields: BTreeMap<String, String>,
+    pub machine: Option<MachineView>,
+    pub author: Option<String>,
+    pub parent: Option<ParentView>,
+    pub url: Option<String>,
+    pub photos: Vec<PhotoView>,
+    pub occurred_at: String,
+}
+
+impl From<&crate::catalog::Machine> for MachineView {
+    fn from(machine: &crate::catalog::Machine) -> Self {
+        Self {
+            slug: machine.slug.clone(),
+            name: machine.name.clone(),
+            short_name: machine.short_name.clone(),
+            display_name: machine.display_name().to_string(),
+        }
+    }
+}
+
 impl RecordView {
+    /// The view of a record (or suggestion) of `kind`.
+    pub fn new(kind: &RecordKind, parts: ViewParts) -> Self {
+        let field_list: Vec<FieldView> = kind
+            .fields
+            .iter()
+            .map(|field| FieldView {
+                name: field.name.clone(),
+                label: field.label.clone(),
+                value: parts.fields.get(&field.name).cloned(),
+            })
+            .collect();
+        let fields = field_list
+            .iter()
+            .map(|f| (f.name.clone(), f.value.clone()))
+            .collect();
+        let status = kind
+            .status_field
+            .as_ref()
+            .and_then(|s| parts.fields.get(s))
+            .cloned();
+        Self {
+            kind: kind.into(),
+            id: parts.id,
+            description: parts.description,
+            fields,
+            field_list,
+            status,
+            machine: parts.machine,
+            author: parts.author,
+            parent: parts.parent,
+            url: parts.url,
+            photos: parts.photos,
+            occurred_at: parts.occurred_at,
+        }
+    }
+
     /// A made-up record of `kind` for checking templates: `full` fills every
     /// optional part, otherwise every optional part is absent.
     pub fn sample(kind: &RecordKind, full: bool) -> Self {

@@ -13,4 +13,5 @@ mod openapi_support;
 mod record_commands;
 mod records;
 mod review;
+mod review_flow;
 mod settings;

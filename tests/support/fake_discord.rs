@@ -313,11 +313,52 @@ impl FakeDiscord {
         )
     }
 
+    /// Clicks a button with `custom_id` on an ephemeral bot message.
+    pub fn click(&self, user: &FakeUser, custom_id: &str) -> String {
+        let message = message_json(self.next_id(), "", &json!({"flags": 64}));
+        self.interaction_with(
+            user,
+            3,
+            json!({"custom_id": custom_id, "component_type": 2}),
+            Some(message),
+        )
+    }
+
+    /// Submits a modal with text inputs `(custom_id, value)`.
+    pub fn submit_modal(
+        &self,
+        user: &FakeUser,
+        custom_id: &str,
+        values: &[(&str, &str)],
+    ) -> String {
+        let rows: Vec<Value> = values
+            .iter()
+            .map(|(id, value)| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]}))
+            .collect();
+        let message = message_json(self.next_id(), "", &json!({"flags": 64}));
+        self.interaction_with(
+            user,
+            5,
+            json!({"custom_id": custom_id, "components": rows}),
+            Some(message),
+        )
+    }
+
     /// Dispatches an INTERACTION_CREATE of `kind` with `data`; returns the token.
     pub fn interaction(&self, user: &FakeUser, kind: u8, data: Value) -> String {
+        self.interaction_with(user, kind, data, None)
+    }
+
+    fn interaction_with(
+        &self,
+        user: &FakeUser,
+        kind: u8,
+        data: Value,
+        message: Option<Value>,
+    ) -> String {
         let id = self.next_id();
         let token = format!("token-{id}");
-        self.dispatch("INTERACTION_CREATE", json!({
+        let mut payload = json!({
             "id": id.to_string(),
             "application_id": APPLICATION_ID.to_string(),
             "type": kind,
@@ -335,8 +376,41 @@ impl FakeDiscord {
             "authorizing_integration_owners": {"0": GUILD_ID.to_string()},
             "context": 0,
             "attachment_size_limit": 10485760,
-        }));
+        });
+        if let Some(message) = message {
+            payload["message"] = message;
+        }
+        self.dispatch("INTERACTION_CREATE", payload);
         token
+    }
+
+    /// The callback the bot sent for the interaction with `token`.
+    pub async fn callback(&self, token: &str) -> Value {
+        self.wait_for_request("the interaction callback", |r| {
+            r.method == "POST" && r.path.contains(&format!("/{token}/callback"))
+        })
+        .await
+        .body
+    }
+
+    /// The last edit of the interaction's original message, once it arrives.
+    pub async fn edit_of(&self, token: &str) -> Value {
+        self.wait_for_request("the message edit", |r| {
+            r.method == "PATCH" && r.path.contains(&format!("/{token}/messages/@original"))
+        })
+        .await
+        .body
+    }
+
+    /// The first follow-up message sent for the interaction.
+    pub async fn followup_of(&self, token: &str) -> Value {
+        self.wait_for_request("a follow-up", |r| {
+            r.method == "POST"
+                && r.path
+                    .ends_with(&format!("/webhooks/{APPLICATION_ID}/{token}"))
+        })
+        .await
+        .body
     }
 
     /// The bot's final answer to the interaction with `token`: the content
