@@ -19,4 +19,5 @@ pub mod records;
 pub mod telemetry;
 pub mod templates;
 pub mod text;
+pub mod tools;
 pub mod workflow;

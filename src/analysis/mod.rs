@@ -2,6 +2,7 @@
 //! validated record suggestions. Discord calls [`analyze`]; the replay tool
 //! and tests use the same steps ([`prepare`], [`interpret`]) offline.
 
+pub mod card;
 pub mod catalog;
 pub mod conversation;
 pub mod eval;
