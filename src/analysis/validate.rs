@@ -90,7 +90,8 @@ pub struct Suggestion {
 /// One thing validation changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Repair {
-    /// Which suggestion: `1`, `2.1` (first child of the second).
+    /// Which of the model's suggestions (its numbering, before drops): `1`,
+    /// `2.1` (first child of the second).
     pub at: String,
     pub action: RepairAction,
     pub reason: String,
@@ -109,7 +110,7 @@ impl std::fmt::Display for Repair {
             RepairAction::Dropped => "dropped",
             RepairAction::Repaired => "repaired",
         };
-        write!(f, "suggestion {}: {action}: {}", self.at, self.reason)
+        write!(f, "model suggestion {}: {action}: {}", self.at, self.reason)
     }
 }
 
@@ -291,7 +292,15 @@ impl Validator<'_> {
                     ));
                     continue;
                 }
-                if let Some(child) = self.suggestion(child, &child_at, Some(kind), repairs) {
+                if let Some(mut child) = self.suggestion(child, &child_at, Some(kind), repairs) {
+                    let inherits = self
+                        .kinds
+                        .get(&child.kind)
+                        .is_some_and(|k| k.inherit_machine);
+                    if inherits && matches!(child.machine, MachineMatch::None) {
+                        // Shown on the card now; the store would inherit it anyway.
+                        child.machine = machine.clone();
+                    }
                     children.push(child);
                 }
             }

@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod analysis_gather;
 mod catalog_import;
 mod check_command;
 mod embedded_run;
