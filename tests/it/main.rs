@@ -6,6 +6,7 @@
 mod support;
 
 mod analysis_gather;
+mod analysis_llm;
 mod catalog_import;
 mod check_command;
 mod embedded_run;
