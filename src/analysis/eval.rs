@@ -116,3 +116,88 @@ fn differences(entry: &Expected, s: &Suggestion) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::validate::{MachineMatch, SuggestedAuthor};
+
+    fn suggestion(kind: &str, machine: Option<&str>) -> Suggestion {
+        Suggestion {
+            kind: kind.into(),
+            machine: match machine {
+                Some(slug) => MachineMatch::Known {
+                    id: None,
+                    slug: slug.into(),
+                    name: slug.into(),
+                },
+                None => MachineMatch::None,
+            },
+            description: "d".into(),
+            fields: Default::default(),
+            source_message_ids: vec![4, 5],
+            author: Some(SuggestedAuthor::Records {
+                name: "Tom Baker".into(),
+            }),
+            parent_record_id: None,
+            children: Vec::new(),
+        }
+    }
+
+    fn expected(kind: &str, machine: Option<&str>) -> Expected {
+        Expected {
+            kind: kind.into(),
+            machine: machine.map(Into::into),
+            parent_record_id: None,
+            author: None,
+            source_message_ids: None,
+            children: None,
+        }
+    }
+
+    #[test]
+    fn every_entry_matched_and_nothing_left_over_passes() {
+        let score = score(
+            &[
+                expected("log_entry", Some("gorgar")),
+                expected("part_request", None),
+            ],
+            &[
+                suggestion("part_request", None),
+                suggestion("log_entry", Some("gorgar")),
+            ],
+        );
+        assert!(score.passed, "{score:?}");
+        assert_eq!(score.matched, 2);
+    }
+
+    #[test]
+    fn missing_extra_and_partial_are_reported() {
+        let mut want = expected("log_entry", Some("gorgar"));
+        want.children = Some(1);
+        want.author = Some("flipfix/Tom Baker".into());
+        want.source_message_ids = Some(vec!["5".into(), "4".into()]);
+        let score = score(
+            &[want, expected("problem_report", Some("ballyhoo"))],
+            &[
+                suggestion("log_entry", Some("gorgar")),
+                suggestion("part_request", None),
+            ],
+        );
+        assert!(!score.passed);
+        assert_eq!(score.missing.len(), 2);
+        assert_eq!(score.extra.len(), 2);
+        assert_eq!(
+            score.partial,
+            vec!["log_entry gorgar: children 0 ≠ 1".to_string()]
+        );
+    }
+
+    #[test]
+    fn an_empty_expectation_fails_on_any_suggestion() {
+        assert!(score(&[], &[]).passed);
+        let score = score(&[], &[suggestion("log_entry", None)]);
+        assert!(!score.passed);
+        assert_eq!(score.extra, vec!["#1 log_entry (no machine)".to_string()]);
+    }
+}

@@ -12,4 +12,5 @@ mod check_command;
 mod embedded_run;
 mod openapi_support;
 mod records;
+mod replay_command;
 mod settings;
