@@ -1,4 +1,4 @@
-//! Command-line interface: `run`, `migrate`, `check`, `import`.
+//! Command-line interface: `run`, `migrate`, `check`, `import`, `replay`, `eval`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::app::{self, Database};
 use crate::catalog;
 use crate::config::Secrets;
+use crate::tools::{self, eval::EvalOptions, replay::ReplayOptions};
 use crate::workflow::load_workflows;
 
 #[derive(Debug, Parser)]
@@ -43,6 +44,52 @@ pub enum Command {
     Import {
         #[command(subcommand)]
         what: ImportWhat,
+    },
+    /// Run one scenario through the analysis and show the review cards.
+    Replay {
+        /// A scenario file (../shared/scenarios/ format).
+        scenario: PathBuf,
+        /// A recorded Anthropic Messages API response body (JSON).
+        #[arg(long, conflicts_with = "live")]
+        response: Option<PathBuf>,
+        /// Ask the live API (records usage in the database).
+        #[arg(long)]
+        live: bool,
+        /// Model for --live (default: the workflow's).
+        #[arg(long, requires = "live")]
+        model: Option<String>,
+        /// Create the suggested records as if each were confirmed.
+        #[arg(long)]
+        create: bool,
+        /// Print the prompt and tool schema first.
+        #[arg(long)]
+        show_prompt: bool,
+        /// Print JSON instead of cards.
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        workflows: Option<PathBuf>,
+        #[arg(long)]
+        prompts: Option<PathBuf>,
+    },
+    /// Score every scenario with an `expected` list in DIR.
+    Eval {
+        dir: PathBuf,
+        /// Ask the live API (a few scenarios at a time; records cost).
+        #[arg(long)]
+        live: bool,
+        /// Use recorded responses DIR/<scenario>.json instead.
+        #[arg(long, conflicts_with = "live")]
+        responses: Option<PathBuf>,
+        /// Model for --live (default: the workflow's).
+        #[arg(long)]
+        model: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        workflows: Option<PathBuf>,
+        #[arg(long)]
+        prompts: Option<PathBuf>,
     },
 }
 
@@ -89,6 +136,50 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::FAILURE)
                 }
             }
+        }
+        Command::Replay {
+            scenario,
+            response,
+            live,
+            model,
+            create,
+            show_prompt,
+            json,
+            workflows,
+            prompts,
+        } => {
+            let options = ReplayOptions {
+                scenario,
+                response,
+                live,
+                model,
+                create,
+                show_prompt,
+                json,
+                workflows_dir: workflows.unwrap_or_else(|| secrets.workflows_dir.clone()),
+                prompts_dir: prompts.unwrap_or_else(|| secrets.prompts_dir.clone()),
+            };
+            tools::replay::run(options, secrets).await
+        }
+        Command::Eval {
+            dir,
+            live,
+            responses,
+            model,
+            json,
+            workflows,
+            prompts,
+        } => {
+            let options = EvalOptions {
+                dir,
+                live,
+                responses,
+                model,
+                json,
+                workflows_dir: workflows.unwrap_or_else(|| secrets.workflows_dir.clone()),
+                prompts_dir: prompts.unwrap_or_else(|| secrets.prompts_dir.clone()),
+            };
+            tools::eval::run(options, secrets).await
         }
         Command::Import { what } => {
             let (file, is_machines) = match &what {

@@ -6,16 +6,19 @@
 //! what the bot does; `catalog` and `records` hold the data; `discord` and
 //! `cli` are thin adapters at the edges.
 
+pub mod analysis;
 pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod discord;
+pub mod llm;
 pub mod notify;
 pub mod records;
 pub mod review;
 pub mod telemetry;
 pub mod templates;
 pub mod text;
+pub mod tools;
 pub mod workflow;

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use serde_saphyr::Spanned;
 
+use super::context_menu::{ContextMenu, MAX_MESSAGES};
 use super::kinds::{
     FieldType, KindCommand, KindField, ParentUpdate, RecordKind, RecordKinds, BUILTIN_EDIT_FIELDS,
     MAX_EDIT_FIELDS, MAX_TEXT_LENGTH,
 };
-use super::schema::{FieldTypeDecl, KindDecl, WorkflowFile};
+use super::schema::{ContextMenuDecl, FieldTypeDecl, KindDecl, WorkflowFile};
 use super::{Problem, Problems};
 use crate::records::view::RecordView;
 use crate::templates::Templates;
@@ -20,6 +21,8 @@ use crate::templates::Templates;
 #[derive(Debug)]
 pub struct Workflows {
     pub kinds: RecordKinds,
+    /// The "Add to Flipfix" flow, when a workflow file declares it.
+    pub context_menu: Option<ContextMenu>,
     pub templates: Templates,
     /// A short fingerprint of the loaded files, shown by status commands.
     pub version: String,
@@ -36,6 +39,7 @@ pub fn load_workflows(
     let (templates, mut problems) = Templates::load(prompts_dir);
     let mut fingerprint = Fingerprint::default();
     let mut decls = Vec::new();
+    let mut menus = Vec::new();
     let files = match yaml_files(workflows_dir) {
         Ok(files) => files,
         Err(err) => {
@@ -62,11 +66,16 @@ pub fn load_workflows(
         };
         fingerprint.add(&path, &text);
         match serde_saphyr::from_str::<WorkflowFile>(&text) {
-            Ok(file) => decls.extend(
-                file.record_kinds
-                    .into_iter()
-                    .map(|kind| (path.clone(), kind)),
-            ),
+            Ok(file) => {
+                decls.extend(
+                    file.record_kinds
+                        .into_iter()
+                        .map(|kind| (path.clone(), kind)),
+                );
+                if let Some(menu) = file.context_menu {
+                    menus.push((path.clone(), menu));
+                }
+            }
             Err(err) => problems.push(yaml_problem(&path, &err)),
         }
     }
@@ -79,8 +88,13 @@ pub fn load_workflows(
 
     let kinds = build_kinds(decls, &templates, &mut problems);
     check_templates_render(&kinds, &templates, &mut problems);
+    let context_menu = build_context_menu(menus, &kinds, &templates, &mut problems);
+    if let Some(menu) = &context_menu {
+        check_prompts_render(menu, &kinds, &templates, &mut problems);
+    }
     problems.into_result(Arc::new(Workflows {
         kinds,
+        context_menu,
         templates,
         version: fingerprint.finish(),
         loaded_at: chrono::Utc::now(),
@@ -453,6 +467,160 @@ fn check_templates_render(kinds: &RecordKinds, templates: &Templates, problems: 
                 }
             }
         }
+    }
+}
+
+fn build_context_menu(
+    menus: Vec<(PathBuf, Spanned<ContextMenuDecl>)>,
+    kinds: &RecordKinds,
+    templates: &Templates,
+    problems: &mut Problems,
+) -> Option<ContextMenu> {
+    let mut menus = menus.into_iter();
+    let (path, decl) = menus.next()?;
+    for (other, again) in menus {
+        problems.push(
+            Problem::new(
+                &other,
+                format!(
+                    "context_menu is already declared in {}; declare it once",
+                    path.display()
+                ),
+            )
+            .at_location(again.referenced),
+        );
+    }
+    let at = decl.referenced;
+    let decl = decl.value;
+    let problem = |location: serde_saphyr::Location, message: String| {
+        Problem::new(&path, format!("context_menu: {message}")).at_location(location)
+    };
+    let name_length = decl.command_name.chars().count();
+    if decl.command_name.trim().is_empty() || name_length > 32 {
+        // Discord's limit for context-menu command names.
+        problems.push(problem(
+            at,
+            "command_name must be 1 to 32 characters".into(),
+        ));
+    }
+    let w = decl.windows;
+    for (name, value) in [
+        ("channel_before", w.channel_before),
+        ("thread_messages", w.thread_messages),
+        ("thread_preroll", w.thread_preroll),
+        ("reply_chain_depth", w.reply_chain_depth),
+        ("reply_chain_preroll", w.reply_chain_preroll),
+        ("max_messages", w.max_messages),
+    ] {
+        if value > MAX_MESSAGES {
+            problems.push(problem(
+                at,
+                format!("windows.{name} is {value}; at most {MAX_MESSAGES}"),
+            ));
+        }
+    }
+    if w.max_messages == 0 || w.thread_messages == 0 {
+        problems.push(problem(
+            at,
+            "windows.max_messages and windows.thread_messages must be at least 1".into(),
+        ));
+    }
+    if decl.max_tokens == 0 {
+        problems.push(problem(at, "max_tokens must be at least 1".into()));
+    }
+    if !(0.0..=1.0).contains(&decl.temperature) {
+        problems.push(problem(at, "temperature must be between 0 and 1".into()));
+    }
+    if decl.timeout_seconds == 0 {
+        problems.push(problem(at, "timeout_seconds must be at least 1".into()));
+    }
+    if !decl.prices.contains_key(&decl.model.value) {
+        problems.push(problem(
+            decl.model.referenced,
+            format!(
+                "model `{}` has no entry in prices (needed for cost accounting)",
+                decl.model.value
+            ),
+        ));
+    }
+    for (model, price) in &decl.prices {
+        let all = [
+            price.input,
+            price.output,
+            price.cache_write,
+            price.cache_read,
+        ];
+        if all.iter().any(|p| !p.is_finite() || *p < 0.0) {
+            problems.push(problem(
+                at,
+                format!("prices.{model}: prices must be zero or positive numbers"),
+            ));
+        }
+    }
+    if decl.kinds.is_empty() {
+        problems.push(problem(
+            at,
+            "kinds must list at least one record kind".into(),
+        ));
+    }
+    for kind in &decl.kinds {
+        if kinds.get(&kind.value).is_none() {
+            problems.push(problem(
+                kind.referenced,
+                format!(
+                    "kind `{}` is not declared (declared: {})",
+                    kind.value,
+                    kinds.names().join(", ")
+                ),
+            ));
+        }
+    }
+    for template in [&decl.prompts.system, &decl.prompts.conversation] {
+        if !templates.exists(&template.value) && !templates.is_broken(&template.value) {
+            problems.push(problem(
+                template.referenced,
+                format!(
+                    "template `{}` not found in the prompts directory",
+                    template.value
+                ),
+            ));
+        }
+    }
+    Some(ContextMenu {
+        command_name: decl.command_name,
+        windows: decl.windows,
+        model: decl.model.value,
+        max_tokens: decl.max_tokens,
+        temperature: decl.temperature,
+        timeout: std::time::Duration::from_secs(decl.timeout_seconds),
+        kinds: decl.kinds.into_iter().map(|k| k.value).collect(),
+        system_template: decl.prompts.system.value,
+        conversation_template: decl.prompts.conversation.value,
+        prices: decl.prices,
+    })
+}
+
+/// Renders the analysis prompts against a sample catalog and conversation,
+/// so a typo in a prompt template is found by `check`, not by a user.
+fn check_prompts_render(
+    menu: &ContextMenu,
+    kinds: &RecordKinds,
+    templates: &Templates,
+    problems: &mut Problems,
+) {
+    if !templates.exists(&menu.system_template) || !templates.exists(&menu.conversation_template) {
+        return; // already reported
+    }
+    let (system, conversation) = crate::analysis::prompt::sample_contexts(menu, kinds);
+    if let Err(err) = templates.render(&menu.system_template, &system) {
+        let mut problem = err.0;
+        problem.message = format!("{} (rendering the sample system prompt)", problem.message);
+        problems.push(problem);
+    }
+    if let Err(err) = templates.render(&menu.conversation_template, &conversation) {
+        let mut problem = err.0;
+        problem.message = format!("{} (rendering the sample conversation)", problem.message);
+        problems.push(problem);
     }
 }
 

@@ -2,11 +2,13 @@
 //! kinds (and, in later layers, flows and notifications), loaded, checked
 //! against each other and against the templates in `prompts/`.
 
+pub mod context_menu;
 pub mod kinds;
 mod load;
 mod problem;
 pub mod schema;
 
+pub use context_menu::{ContextMenu, Price, TokenUsage, Windows, MAX_MESSAGES};
 pub use kinds::{FieldType, KindField, MachineRule, RecordKind, RecordKinds};
 pub use load::{load_workflows, Workflows};
 pub use problem::{Problem, Problems};

@@ -12,6 +12,72 @@ use serde_saphyr::Spanned;
 pub struct WorkflowFile {
     #[serde(default)]
     pub record_kinds: Vec<Spanned<KindDecl>>,
+    /// The "Add to Flipfix" flow; declared in at most one file.
+    #[serde(default)]
+    pub context_menu: Option<Spanned<ContextMenuDecl>>,
+}
+
+/// The message context-menu flow: what is gathered, which model is asked
+/// what, and what it costs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextMenuDecl {
+    /// The command's name in Discord's message menu ("Add to Flipfix").
+    pub command_name: String,
+    pub windows: WindowsDecl,
+    /// Anthropic model id; must have an entry in `prices`.
+    pub model: Spanned<String>,
+    pub max_tokens: u32,
+    #[serde(default)]
+    pub temperature: f32,
+    /// Seconds one API request may take before it is abandoned.
+    #[serde(default = "default_timeout_seconds")]
+    pub timeout_seconds: u64,
+    /// Record kinds the model may suggest (declared kinds).
+    pub kinds: Vec<Spanned<String>>,
+    pub prompts: PromptsDecl,
+    /// US dollars per million tokens, per model id.
+    pub prices: std::collections::BTreeMap<String, PriceDecl>,
+}
+
+fn default_timeout_seconds() -> u64 {
+    60
+}
+
+/// How much conversation is gathered around the clicked message.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowsDecl {
+    /// Plain channel: messages before the target.
+    pub channel_before: usize,
+    /// Thread: thread messages ending at the target (the target included).
+    pub thread_messages: usize,
+    /// Thread: parent-channel messages before the starter.
+    pub thread_preroll: usize,
+    /// Reply chain: how many replies are followed back.
+    pub reply_chain_depth: usize,
+    /// Reply chain: messages before the origin.
+    pub reply_chain_preroll: usize,
+    /// Never more than this many messages in all.
+    pub max_messages: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptsDecl {
+    /// The stable, cacheable part: role, kinds, guidelines, catalog.
+    pub system: Spanned<String>,
+    /// The conversation to analyse.
+    pub conversation: Spanned<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceDecl {
+    pub input: f64,
+    pub output: f64,
+    pub cache_write: f64,
+    pub cache_read: f64,
 }
 
 /// A record kind as declared in YAML.

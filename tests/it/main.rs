@@ -6,6 +6,8 @@
 mod support;
 
 mod admin_commands;
+mod analysis_gather;
+mod analysis_llm;
 mod catalog_import;
 mod check_command;
 mod embedded_run;
@@ -14,4 +16,5 @@ mod record_commands;
 mod records;
 mod review;
 mod review_flow;
+mod replay_command;
 mod settings;

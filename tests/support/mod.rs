@@ -96,4 +96,5 @@ pub fn source(message_id: u64) -> SourceMessage {
 }
 pub mod bot;
 pub mod fake_discord;
+pub mod anthropic;
 pub mod openapi;

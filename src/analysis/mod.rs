@@ -1,0 +1,257 @@
+//! Analysis: the conversation around a clicked message → prompt → Claude →
+//! validated record suggestions. Discord calls [`analyze`]; the replay tool
+//! and tests use the same steps ([`prepare`], [`interpret`]) offline.
+
+pub mod card;
+pub mod catalog;
+pub mod conversation;
+pub mod eval;
+pub mod gather;
+pub mod prompt;
+pub mod scenario;
+pub mod source;
+pub mod validate;
+
+use serde::Serialize;
+use sqlx::PgPool;
+
+pub use catalog::Catalog;
+pub use conversation::{Conversation, Message, MessageAuthor, Mode};
+pub use source::{MessageSource, SourceError, ThreadInfo};
+pub use validate::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Suggestion};
+
+use crate::config::Secret;
+use crate::llm::usage::{self, UsageRecord};
+use crate::llm::{AnthropicClient, LlmError, ToolAnswer, ToolRequest};
+use crate::workflow::{ContextMenu, TokenUsage, Workflows};
+use prompt::Prompt;
+use validate::{KnownRecords, Validator};
+
+/// What the Discord layer asks for.
+#[derive(Debug, Clone)]
+pub struct AnalysisRequest {
+    pub guild_id: Option<u64>,
+    pub channel_id: u64,
+    pub target_id: u64,
+    /// Who clicked (a Discord user id), for usage accounting.
+    pub requested_by: String,
+}
+
+/// The result: suggestions to review, what validation changed, and cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub conversation: Conversation,
+    pub suggestions: Vec<Suggestion>,
+    pub repairs: Vec<Repair>,
+    pub usage: TokenUsage,
+    pub model: String,
+    pub cost_usd: Option<f64>,
+    pub request_id: Option<String>,
+}
+
+impl Analysis {
+    /// "No records found" is an answer, not an error; the caller says so.
+    pub fn is_empty(&self) -> bool {
+        self.suggestions.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    #[error("no context_menu section is declared in the workflows")]
+    NotConfigured,
+    #[error(transparent)]
+    Gather(#[from] gather::GatherError),
+    #[error("prompt template: {0}")]
+    Template(#[from] crate::templates::TemplateError),
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    #[error(transparent)]
+    Schema(#[from] validate::SchemaError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl AnalysisError {
+    /// Short and actionable, for the person who clicked.
+    pub fn user_message(&self) -> &'static str {
+        match self {
+            Self::Llm(err) => err.user_message(),
+            Self::Gather(gather::GatherError::TargetNotFound) => {
+                "That message can no longer be read. Was it deleted?"
+            }
+            Self::Gather(_) => "Could not read the conversation. Please try again.",
+            Self::Schema(_) => "The analysis returned something unusable. Please try again.",
+            Self::NotConfigured | Self::Template(_) => {
+                "The analysis is not set up correctly. An admin should run `flipfix-bot check`."
+            }
+            Self::Database(_) => "The database is unavailable. Please try again.",
+        }
+    }
+}
+
+/// What `analyze` needs besides the message source.
+pub struct AnalysisDeps<'a> {
+    pub pool: &'a PgPool,
+    pub workflows: &'a Workflows,
+    pub client: &'a AnthropicClient,
+    /// The key to use (the setting, else the secret); `None` = not configured.
+    pub api_key: Option<&'a Secret>,
+}
+
+/// The user-facing message for "nothing to record".
+pub const NO_RECORDS_MESSAGE: &str = "No records found in these messages.";
+
+/// The whole analysis of one clicked message.
+pub async fn analyze<S: MessageSource>(
+    deps: &AnalysisDeps<'_>,
+    source: &S,
+    request: &AnalysisRequest,
+) -> Result<Analysis, AnalysisError> {
+    let menu = menu(deps.workflows)?;
+    if deps.api_key.is_none() {
+        // Before reading any history: the user can do nothing but ask an admin.
+        return Err(LlmError::NoApiKey.into());
+    }
+    let catalog = Catalog::load(deps.pool).await?;
+    let mut conversation = gather::gather(
+        source,
+        &menu.windows,
+        request.guild_id,
+        request.channel_id,
+        request.target_id,
+    )
+    .await?;
+    let saved = crate::records::records_for_messages(deps.pool, &conversation.ids()).await?;
+    conversation.exclude_saved(&saved);
+    conversation.parse_references(&deps.workflows.kinds);
+    let prompt = prompt::build_prompt(
+        menu,
+        &deps.workflows.kinds,
+        &deps.workflows.templates,
+        &catalog,
+        &conversation,
+    )?;
+    let answer = deps
+        .client
+        .call_tool(deps.api_key, &tool_request(menu, &menu.model, &prompt))
+        .await?;
+    let cost = record_usage(deps.pool, menu, &answer, "analysis", &request.requested_by).await?;
+    let mut known = known_from_conversation(&conversation);
+    for id in validate::mentioned_parents(&answer.input) {
+        if let std::collections::hash_map::Entry::Vacant(entry) = known.entry(id) {
+            if let Some(record) = crate::records::get_record(deps.pool, id).await? {
+                entry.insert(record.kind);
+            }
+        }
+    }
+    interpret(deps.workflows, &catalog, conversation, answer, &known, cost)
+}
+
+pub fn menu(workflows: &Workflows) -> Result<&ContextMenu, AnalysisError> {
+    workflows
+        .context_menu
+        .as_ref()
+        .ok_or(AnalysisError::NotConfigured)
+}
+
+/// Gathers the conversation from `source` (no database: nothing is excluded
+/// as saved) and renders the prompt; the offline half of [`analyze`].
+pub async fn prepare<S: MessageSource>(
+    workflows: &Workflows,
+    catalog: &Catalog,
+    source: &S,
+    channel_id: u64,
+    target_id: u64,
+) -> Result<(Conversation, Prompt), AnalysisError> {
+    let menu = menu(workflows)?;
+    let mut conversation =
+        gather::gather(source, &menu.windows, None, channel_id, target_id).await?;
+    conversation.parse_references(&workflows.kinds);
+    let prompt = prompt::build_prompt(
+        menu,
+        &workflows.kinds,
+        &workflows.templates,
+        catalog,
+        &conversation,
+    )?;
+    Ok((conversation, prompt))
+}
+
+/// The request for `prompt` with `model`.
+pub fn tool_request<'a>(menu: &ContextMenu, model: &'a str, prompt: &'a Prompt) -> ToolRequest<'a> {
+    ToolRequest {
+        model,
+        max_tokens: menu.max_tokens,
+        temperature: menu.temperature,
+        system: &prompt.system,
+        user: &prompt.conversation,
+        tool_name: &prompt.tool.name,
+        tool_description: &prompt.tool.description,
+        tool_schema: &prompt.tool.input_schema,
+    }
+}
+
+/// Records usage; returns the cost when the model has a price.
+pub async fn record_usage(
+    pool: &PgPool,
+    menu: &ContextMenu,
+    answer: &ToolAnswer,
+    purpose: &str,
+    requested_by: &str,
+) -> Result<Option<f64>, sqlx::Error> {
+    let cost = menu.price(&answer.model).map(|p| p.cost(&answer.usage));
+    usage::record(
+        pool,
+        &UsageRecord {
+            purpose,
+            requested_by,
+            model: &answer.model,
+            request_id: answer.request_id.as_deref(),
+            usage: answer.usage,
+            cost_usd: cost,
+        },
+    )
+    .await?;
+    Ok(cost)
+}
+
+/// Records the conversation shows (record posts), by id.
+pub fn known_from_conversation(conversation: &Conversation) -> KnownRecords {
+    conversation
+        .references()
+        .map(|r| (r.record_id, r.kind.clone()))
+        .collect()
+}
+
+/// Validates an answer into an [`Analysis`].
+pub fn interpret(
+    workflows: &Workflows,
+    catalog: &Catalog,
+    conversation: Conversation,
+    answer: ToolAnswer,
+    known_records: &KnownRecords,
+    cost_usd: Option<f64>,
+) -> Result<Analysis, AnalysisError> {
+    let menu = menu(workflows)?;
+    let validator = Validator {
+        menu,
+        kinds: &workflows.kinds,
+        catalog,
+        conversation: &conversation,
+        known_records,
+    };
+    let (suggestions, repairs) = validator.validate(&answer.input)?;
+    for repair in &repairs {
+        tracing::info!(%repair, "model answer repaired");
+    }
+    Ok(Analysis {
+        suggestions,
+        repairs,
+        usage: answer.usage,
+        model: answer.model,
+        cost_usd,
+        request_id: answer.request_id,
+        conversation,
+    })
+}

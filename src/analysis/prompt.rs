@@ -1,0 +1,371 @@
+//! The prompt: a stable part (role, record kinds, guidelines, catalog) that
+//! the API caches, the conversation, and the `record_suggestions` tool whose
+//! schema is derived from the declared record kinds.
+//!
+//! Conversation text is passed to the templates as data, never as source.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::catalog::{Catalog, CatalogMachine, CatalogMaintainer};
+use super::conversation::{Conversation, RecordReference};
+use crate::templates::{TemplateError, Templates};
+use crate::workflow::{ContextMenu, FieldType, MachineRule, RecordKinds};
+
+/// The tool the model must call.
+pub const TOOL_NAME: &str = "record_suggestions";
+
+/// A rendered prompt, ready to send.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prompt {
+    /// The stable, cacheable prefix (system prompt).
+    pub system: String,
+    /// The conversation (user message).
+    pub conversation: String,
+    pub tool: Tool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: String,
+    pub description: String,
+    pub input_schema: Value,
+}
+
+/// What the system template sees.
+#[derive(Debug, Clone, Serialize)]
+pub struct SystemContext {
+    pub command_name: String,
+    pub kinds: Vec<KindContext>,
+    pub machines: Vec<CatalogMachine>,
+    pub maintainers: Vec<CatalogMaintainer>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KindContext {
+    pub name: String,
+    pub label: String,
+    pub guidance: String,
+    /// `required` or `optional`.
+    pub machine: String,
+    pub inherit_machine: bool,
+    pub parents: Vec<String>,
+    pub parent_required: bool,
+    /// Kinds that may be nested under this one.
+    pub children: Vec<String>,
+    pub description_label: String,
+    pub description_max_length: usize,
+    pub fields: Vec<FieldContext>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldContext {
+    pub name: String,
+    pub label: String,
+    /// `text` or `choice`.
+    pub r#type: String,
+    pub choices: Vec<String>,
+    pub max_length: Option<usize>,
+    pub required: bool,
+    pub default: Option<String>,
+    pub guidance: String,
+}
+
+/// What the conversation template sees.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationContext {
+    /// `channel`, `thread` or `reply_chain`.
+    pub mode: String,
+    pub target_id: String,
+    pub messages: Vec<MessageContext>,
+    pub references: Vec<ReferenceContext>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageContext {
+    /// Ids are strings: snowflakes do not fit a JSON number.
+    pub id: String,
+    pub author_id: String,
+    pub author_name: String,
+    pub author_username: String,
+    pub is_webhook: bool,
+    /// `YYYY-MM-DD HH:MM` UTC.
+    pub timestamp: String,
+    pub content: String,
+    pub reply_to: Option<String>,
+    pub is_target: bool,
+    pub in_reply_chain: bool,
+    /// Records the target already became ("problem_report #12").
+    pub saved_as: Vec<String>,
+    pub attachments: usize,
+    pub reference: Option<ReferenceContext>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferenceContext {
+    pub kind: String,
+    pub record_id: i64,
+    pub title: Option<String>,
+    pub text: String,
+    /// `flipfix/<name>` when the post names its author.
+    pub author: Option<String>,
+}
+
+impl From<&RecordReference> for ReferenceContext {
+    fn from(r: &RecordReference) -> Self {
+        Self {
+            kind: r.kind.clone(),
+            record_id: r.record_id,
+            title: r.title.clone(),
+            text: r.text.clone(),
+            author: r.author_name.as_ref().map(|n| format!("flipfix/{n}")),
+        }
+    }
+}
+
+pub fn system_context(menu: &ContextMenu, kinds: &RecordKinds, catalog: &Catalog) -> SystemContext {
+    let allowed = |name: &str| menu.allows(name);
+    let kinds = kinds
+        .iter()
+        .filter(|k| allowed(&k.name))
+        .map(|kind| KindContext {
+            name: kind.name.clone(),
+            label: kind.label.clone(),
+            guidance: kind.guidance.clone(),
+            machine: match kind.machine {
+                MachineRule::Required => "required".into(),
+                MachineRule::Optional => "optional".into(),
+            },
+            inherit_machine: kind.inherit_machine,
+            parents: kind.parents.clone(),
+            parent_required: kind.parent_required,
+            children: kinds
+                .children_of(&kind.name)
+                .filter(|c| allowed(&c.name))
+                .map(|c| c.name.clone())
+                .collect(),
+            description_label: kind.description_label.clone(),
+            description_max_length: kind.description_max_length,
+            fields: kind
+                .fields
+                .iter()
+                .map(|f| FieldContext {
+                    name: f.name.clone(),
+                    label: f.label.clone(),
+                    r#type: match f.ty {
+                        FieldType::Text { .. } => "text".into(),
+                        FieldType::Choice { .. } => "choice".into(),
+                    },
+                    choices: match &f.ty {
+                        FieldType::Choice { choices } => choices.clone(),
+                        FieldType::Text { .. } => Vec::new(),
+                    },
+                    max_length: match f.ty {
+                        FieldType::Text { max_length } => Some(max_length),
+                        FieldType::Choice { .. } => None,
+                    },
+                    required: f.required,
+                    default: f.default.clone(),
+                    guidance: f.guidance.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    SystemContext {
+        command_name: menu.command_name.clone(),
+        kinds,
+        machines: catalog.machines.clone(),
+        maintainers: catalog.maintainers.clone(),
+    }
+}
+
+pub fn conversation_context(conversation: &Conversation) -> ConversationContext {
+    let messages = conversation
+        .messages
+        .iter()
+        .map(|m| MessageContext {
+            id: m.message.id.to_string(),
+            author_id: m.message.author.id.to_string(),
+            author_name: m.message.author.display_name.clone(),
+            author_username: m.message.author.username.clone(),
+            is_webhook: m.message.author.is_webhook,
+            timestamp: m.message.timestamp.format("%Y-%m-%d %H:%M").to_string(),
+            content: m.message.content.clone(),
+            reply_to: m.message.reply_to.map(|id| id.to_string()),
+            is_target: m.is_target,
+            in_reply_chain: m.in_reply_chain,
+            saved_as: m
+                .saved_as
+                .iter()
+                .map(|s| format!("{} #{}", s.kind, s.record_id))
+                .collect(),
+            attachments: m.message.attachments.len(),
+            reference: m.reference.as_ref().map(Into::into),
+        })
+        .collect();
+    ConversationContext {
+        mode: conversation.mode.as_str().into(),
+        target_id: conversation.target_id.to_string(),
+        messages,
+        references: conversation.references().map(Into::into).collect(),
+    }
+}
+
+/// Renders both parts and builds the tool.
+pub fn build_prompt(
+    menu: &ContextMenu,
+    kinds: &RecordKinds,
+    templates: &Templates,
+    catalog: &Catalog,
+    conversation: &Conversation,
+) -> Result<Prompt, TemplateError> {
+    let system = templates.render(&menu.system_template, system_context(menu, kinds, catalog))?;
+    let conversation = templates.render(
+        &menu.conversation_template,
+        conversation_context(conversation),
+    )?;
+    Ok(Prompt {
+        system,
+        conversation,
+        tool: tool(menu, kinds),
+    })
+}
+
+/// The `record_suggestions` tool, its schema derived from the allowed kinds.
+pub fn tool(menu: &ContextMenu, kinds: &RecordKinds) -> Tool {
+    let allowed: Vec<_> = kinds.iter().filter(|k| menu.allows(&k.name)).collect();
+    let kind_names: Vec<&str> = allowed.iter().map(|k| k.name.as_str()).collect();
+    // Fields of every kind in one object: a field's description names the
+    // kinds it belongs to; validation drops fields a kind does not declare.
+    let mut fields = serde_json::Map::new();
+    for kind in &allowed {
+        for field in &kind.fields {
+            let owners: Vec<&str> = allowed
+                .iter()
+                .filter(|k| k.field(&field.name).is_some())
+                .map(|k| k.name.as_str())
+                .collect();
+            let mut description = format!("{} (for {})", field.label, owners.join(", "));
+            if !field.guidance.is_empty() {
+                description.push_str(". ");
+                description.push_str(&field.guidance);
+            }
+            let schema = match &field.ty {
+                FieldType::Choice { choices } => {
+                    // Kinds may share a field name with different choices.
+                    let mut all: Vec<String> = allowed
+                        .iter()
+                        .filter_map(|k| k.field(&field.name))
+                        .flat_map(|f| match &f.ty {
+                            FieldType::Choice { choices } => choices.clone(),
+                            FieldType::Text { .. } => Vec::new(),
+                        })
+                        .collect();
+                    all.dedup();
+                    let mut unique = Vec::new();
+                    for c in all.into_iter().chain(choices.iter().cloned()) {
+                        if !unique.contains(&c) {
+                            unique.push(c);
+                        }
+                    }
+                    json!({"type": "string", "enum": unique, "description": description})
+                }
+                FieldType::Text { max_length } => {
+                    json!({"type": "string", "maxLength": max_length, "description": description})
+                }
+            };
+            fields.entry(field.name.clone()).or_insert(schema);
+        }
+    }
+    let item = |with_children: bool| {
+        let mut properties = json!({
+            "kind": {"type": "string", "enum": kind_names, "description": "record kind"},
+            "machine": {"type": ["string", "null"], "description": "machine slug from the catalog; null when none is named"},
+            "description": {"type": "string", "description": "the record text, in the workshop's words"},
+            "fields": {"type": "object", "properties": Value::Object(fields.clone()), "additionalProperties": false},
+            "source_message_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1, "description": "ids of the messages this record comes from"},
+            "author_id": {"type": ["string", "null"], "description": "author_id of the person who did or reported it, or flipfix/<name> for a records-app user"},
+            "parent_record_id": {"type": ["integer", "null"], "description": "id of an existing record (from a record post in the conversation) this one belongs to"},
+        });
+        if with_children {
+            properties["children"] = json!({
+                "type": "array",
+                "description": "new records nested under this one (log entries under a problem report, updates under a part request)",
+                "items": {"type": "object", "properties": properties.clone(), "required": ["kind", "description", "source_message_ids"]},
+            });
+        }
+        json!({
+            "type": "object",
+            "properties": properties,
+            "required": ["kind", "description", "source_message_ids"],
+        })
+    };
+    Tool {
+        name: TOOL_NAME.into(),
+        description: "Report the maintenance records the conversation describes (an empty list when it describes none).".into(),
+        input_schema: json!({
+            "type": "object",
+            "properties": {"suggestions": {"type": "array", "items": item(true)}},
+            "required": ["suggestions"],
+        }),
+    }
+}
+
+/// Sample contexts with every optional part present, for `check`.
+pub fn sample_contexts(
+    menu: &ContextMenu,
+    kinds: &RecordKinds,
+) -> (SystemContext, ConversationContext) {
+    let catalog = Catalog {
+        machines: vec![CatalogMachine {
+            id: Some(1),
+            slug: "eight-ball-deluxe-limited-edition".into(),
+            name: "Eight Ball Deluxe (Limited Edition)".into(),
+            short_name: Some("EBD LE".into()),
+            aliases: vec!["8 ball".into()],
+        }],
+        maintainers: vec![CatalogMaintainer {
+            username: "sample".into(),
+            display_name: Some("Sample Maintainer".into()),
+        }],
+    };
+    let reference = ReferenceContext {
+        kind: kinds
+            .names()
+            .first()
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        record_id: 42,
+        title: Some("⚠️ Sample".into()),
+        text: "Left flipper weak".into(),
+        author: Some("flipfix/Sample".into()),
+    };
+    let message = |id: &str, is_target: bool| MessageContext {
+        id: id.into(),
+        author_id: "1002".into(),
+        author_name: "Sample Maintainer".into(),
+        author_username: "sample".into(),
+        is_webhook: !is_target,
+        timestamp: "2025-01-15 15:23".into(),
+        content: "{{ not a template }}".into(),
+        reply_to: is_target.then(|| "1".into()),
+        is_target,
+        in_reply_chain: !is_target,
+        saved_as: if is_target {
+            vec!["problem_report #7".into()]
+        } else {
+            Vec::new()
+        },
+        attachments: 1,
+        reference: (!is_target).then(|| reference.clone()),
+    };
+    (
+        system_context(menu, kinds, &catalog),
+        ConversationContext {
+            mode: "reply_chain".into(),
+            target_id: "2".into(),
+            messages: vec![message("1", false), message("2", true)],
+            references: vec![reference.clone()],
+        },
+    )
+}

@@ -1,0 +1,58 @@
+//! Every API call's tokens and cost, in Postgres.
+
+use sqlx::PgPool;
+
+use crate::workflow::TokenUsage;
+
+/// One call to record.
+#[derive(Debug, Clone)]
+pub struct UsageRecord<'a> {
+    /// What the call was for (`analysis`, `replay`, `eval`).
+    pub purpose: &'a str,
+    /// Who asked (a Discord user id, `cli`).
+    pub requested_by: &'a str,
+    pub model: &'a str,
+    pub request_id: Option<&'a str>,
+    pub usage: TokenUsage,
+    /// US dollars, from the workflow's price table; `None` when the model
+    /// has no price there.
+    pub cost_usd: Option<f64>,
+}
+
+/// Micro-dollars: integer storage, no rounding surprises in sums.
+fn micro(usd: f64) -> i64 {
+    (usd * 1_000_000.0).round() as i64
+}
+
+pub async fn record(pool: &PgPool, row: &UsageRecord<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO llm_usage (purpose, requested_by, model, request_id, input_tokens,
+             output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_micro_usd)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(row.purpose)
+    .bind(row.requested_by)
+    .bind(row.model)
+    .bind(row.request_id)
+    .bind(row.usage.input_tokens as i64)
+    .bind(row.usage.output_tokens as i64)
+    .bind(row.usage.cache_creation_input_tokens as i64)
+    .bind(row.usage.cache_read_input_tokens as i64)
+    .bind(row.cost_usd.map(micro))
+    .fetch_one(pool)
+    .await
+}
+
+/// Total cost recorded since `since`, in US dollars.
+pub async fn total_cost_since(
+    pool: &PgPool,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<f64, sqlx::Error> {
+    let micro: Option<i64> = sqlx::query_scalar(
+        "SELECT sum(cost_micro_usd)::BIGINT FROM llm_usage WHERE created_at >= $1",
+    )
+    .bind(since)
+    .fetch_one(pool)
+    .await?;
+    Ok(micro.unwrap_or(0) as f64 / 1_000_000.0)
+}

@@ -1,0 +1,87 @@
+//! The "Add to Flipfix" flow after validation: gathering windows, model,
+//! prompts and prices.
+
+use std::collections::BTreeMap;
+
+pub use super::schema::{PriceDecl as Price, WindowsDecl as Windows};
+
+/// Hard cap on gathered messages, whatever the workflow says: one Discord
+/// history page, and a bound on prompt size.
+pub const MAX_MESSAGES: usize = 100;
+
+#[derive(Debug, Clone)]
+pub struct ContextMenu {
+    pub command_name: String,
+    pub windows: Windows,
+    pub model: String,
+    pub max_tokens: u32,
+    pub temperature: f32,
+    pub timeout: std::time::Duration,
+    /// Kinds the model may suggest, in declaration order.
+    pub kinds: Vec<String>,
+    pub system_template: String,
+    pub conversation_template: String,
+    pub prices: BTreeMap<String, Price>,
+}
+
+impl ContextMenu {
+    pub fn allows(&self, kind: &str) -> bool {
+        self.kinds.iter().any(|k| k == kind)
+    }
+
+    /// The price table entry for `model`, if the workflow lists it.
+    pub fn price(&self, model: &str) -> Option<Price> {
+        self.prices.get(model).copied().or_else(|| {
+            // The API answers with the dated model id (claude-x-20250101)
+            // when asked for an alias; price it like the alias.
+            self.prices
+                .iter()
+                .find(|(name, _)| model.starts_with(name.as_str()))
+                .map(|(_, price)| *price)
+        })
+    }
+}
+
+/// Tokens one API call used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TokenUsage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    #[serde(default)]
+    pub cache_creation_input_tokens: u64,
+    #[serde(default)]
+    pub cache_read_input_tokens: u64,
+}
+
+impl Price {
+    /// US dollars for `usage` at these per-million-token prices.
+    pub fn cost(&self, usage: &TokenUsage) -> f64 {
+        (usage.input_tokens as f64 * self.input
+            + usage.output_tokens as f64 * self.output
+            + usage.cache_creation_input_tokens as f64 * self.cache_write
+            + usage.cache_read_input_tokens as f64 * self.cache_read)
+            / 1_000_000.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cost_adds_every_token_class() {
+        let price = Price {
+            input: 1.0,
+            output: 5.0,
+            cache_write: 1.25,
+            cache_read: 0.1,
+        };
+        let usage = TokenUsage {
+            input_tokens: 1_000_000,
+            output_tokens: 100_000,
+            cache_creation_input_tokens: 0,
+            cache_read_input_tokens: 1_000_000,
+        };
+        assert!((price.cost(&usage) - 1.6).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,165 @@
+//! A fake Anthropic Messages API on 127.0.0.1: real HTTP, real JSON, scripted
+//! replies, every request kept for assertions.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Json {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Value,
+    },
+    /// Waits this long before answering 200 (for timeouts).
+    Slow(Duration),
+}
+
+impl Reply {
+    /// A successful forced tool call with `input` and usage.
+    pub fn tool_use(input: Value) -> Self {
+        Self::body(json!({
+            "id": "msg_01FakeFakeFakeFakeFake",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-haiku-4-5-20251001",
+            "content": [{
+                "type": "tool_use",
+                "id": "toolu_01FakeFakeFakeFake",
+                "name": "record_suggestions",
+                "input": input,
+            }],
+            "stop_reason": "tool_use",
+            "stop_sequence": null,
+            "usage": {
+                "input_tokens": 420,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 2100,
+                "output_tokens": 150,
+            },
+        }))
+    }
+
+    /// A 200 with `body` (a recorded response) and a request id.
+    pub fn body(body: Value) -> Self {
+        Self::Json {
+            status: 200,
+            headers: vec![("request-id".into(), "req_011FakeRequestId".into())],
+            body,
+        }
+    }
+
+    /// An API error in the Messages API's error shape.
+    pub fn error(status: u16, kind: &str, retry_after: Option<&str>) -> Self {
+        let mut headers = vec![("request-id".into(), format!("req_err_{status}"))];
+        if let Some(seconds) = retry_after {
+            headers.push(("retry-after".into(), seconds.into()));
+        }
+        Self::Json {
+            status,
+            headers,
+            body: json!({"type": "error", "error": {"type": kind, "message": format!("fake {kind}")}}),
+        }
+    }
+}
+
+/// A request the fake received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct Script {
+    replies: VecDeque<Reply>,
+    received: Vec<Received>,
+}
+
+pub struct FakeAnthropic {
+    pub base_url: String,
+    script: Arc<Mutex<Script>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl FakeAnthropic {
+    /// Starts the fake. Replies are used in order; the last one repeats.
+    pub async fn start(replies: Vec<Reply>) -> Self {
+        let script = Arc::new(Mutex::new(Script {
+            replies: replies.into(),
+            received: Vec::new(),
+        }));
+        let app = Router::new()
+            .route("/v1/messages", post(messages))
+            .with_state(script.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            base_url: format!("http://{address}"),
+            script,
+            server,
+        }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.script.lock().expect("lock").received.clone()
+    }
+}
+
+impl Drop for FakeAnthropic {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn messages(
+    State(script): State<Arc<Mutex<Script>>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let reply = {
+        let mut script = script.lock().expect("lock");
+        script.received.push(Received { headers, body });
+        if script.replies.len() > 1 {
+            script.replies.pop_front()
+        } else {
+            script.replies.front().cloned()
+        }
+    };
+    match reply {
+        Some(Reply::Json {
+            status,
+            headers,
+            body,
+        }) => {
+            let status = StatusCode::from_u16(status).expect("status");
+            let mut response = (status, Json(body)).into_response();
+            for (name, value) in headers {
+                response.headers_mut().insert(
+                    axum::http::HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+                    value.parse().expect("header value"),
+                );
+            }
+            response
+        }
+        Some(Reply::Slow(delay)) => {
+            tokio::time::sleep(delay).await;
+            (StatusCode::OK, Json(json!({}))).into_response()
+        }
+        None => (StatusCode::INTERNAL_SERVER_ERROR, "no reply scripted").into_response(),
+    }
+}
