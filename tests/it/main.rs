@@ -14,7 +14,7 @@ mod embedded_run;
 mod openapi_support;
 mod record_commands;
 mod records;
+mod replay_command;
 mod review;
 mod review_flow;
-mod replay_command;
 mod settings;

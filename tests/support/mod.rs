@@ -94,7 +94,7 @@ pub fn source(message_id: u64) -> SourceMessage {
         message_id,
     }
 }
+pub mod anthropic;
 pub mod bot;
 pub mod fake_discord;
-pub mod anthropic;
 pub mod openapi;
