@@ -17,6 +17,8 @@ pub struct App {
     pub settings: Settings,
     pub secrets: Secrets,
     workflows: RwLock<Arc<Workflows>>,
+    /// The Anthropic client, built on first use (one connection pool).
+    llm: tokio::sync::OnceCell<crate::llm::AnthropicClient>,
 }
 
 impl App {
@@ -26,7 +28,28 @@ impl App {
             pool,
             secrets,
             workflows: RwLock::new(workflows),
+            llm: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// The Anthropic client; its timeout comes from the context-menu
+    /// workflow in force when it is first used.
+    pub async fn llm(&self) -> Result<&crate::llm::AnthropicClient, crate::llm::LlmError> {
+        self.llm
+            .get_or_try_init(|| async {
+                let timeout = self
+                    .workflows()
+                    .context_menu
+                    .as_ref()
+                    .map(|menu| menu.timeout)
+                    .unwrap_or(std::time::Duration::from_secs(60));
+                crate::llm::AnthropicClient::new(
+                    &self.secrets.anthropic_base_url,
+                    timeout,
+                    crate::llm::RetryPolicy::default(),
+                )
+            })
+            .await
     }
 
     /// The workflows in force. Callers keep the `Arc` for the duration of

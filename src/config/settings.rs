@@ -18,6 +18,10 @@ pub enum SettingType {
     WebhookUrl,
     /// A credential, never shown in clear.
     Secret,
+    /// Whole hours, 1 to 720.
+    Hours,
+    /// US dollars, e.g. `2.50`.
+    Dollars,
 }
 
 impl SettingType {
@@ -28,6 +32,8 @@ impl SettingType {
             Self::ChannelList => "comma-separated channel ids",
             Self::WebhookUrl => "a Discord webhook URL",
             Self::Secret => "a secret",
+            Self::Hours => "a whole number of hours from 1 to 720",
+            Self::Dollars => "an amount in US dollars, e.g. 2.50",
         }
     }
 }
@@ -85,6 +91,12 @@ setting_keys! {
         "server whose commands are registered (overrides the secret)";
     AnthropicApiKey = "ANTHROPIC_API_KEY", Secret, None,
         "API key for Claude (overrides the secret)";
+    DiscordAllowedChannels = "DISCORD_ALLOWED_CHANNELS", ChannelList, None,
+        "channels where Add to Flipfix works (empty = all)";
+    ReviewExpiryHours = "REVIEW_EXPIRY_HOURS", Hours, Some("24"),
+        "how long a review stays open";
+    LlmDailyBudgetUsd = "LLM_DAILY_BUDGET_USD", Dollars, None,
+        "daily spend limit for analyses (empty = no limit)";
 }
 
 impl SettingKey {
@@ -170,6 +182,15 @@ impl Settings {
                 // The reason never quotes the URL: it may carry a token.
                 .map(|url| url.expose().to_string())
                 .map_err(|err| invalid(err.to_string())),
+            SettingType::Hours => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|h| (1..=720).contains(h))
+                .map(|h| h.to_string())
+                .ok_or_else(|| invalid(format!("got {raw:?}"))),
+            SettingType::Dollars => parse_dollars(raw)
+                .map(|d| format!("{d:.2}"))
+                .ok_or_else(|| invalid(format!("got {raw:?}"))),
             SettingType::Secret if raw.is_empty() => Err(invalid("it is empty".into())),
             SettingType::Secret => Ok(raw.to_string()),
         }
@@ -275,6 +296,18 @@ impl Settings {
             .unwrap_or_default())
     }
 
+    pub async fn get_hours(&self, key: SettingKey) -> Result<u32, SettingsError> {
+        Ok(self
+            .raw(key)
+            .await?
+            .and_then(|raw| raw.parse().ok())
+            .unwrap_or(24))
+    }
+
+    pub async fn get_dollars(&self, key: SettingKey) -> Result<Option<f64>, SettingsError> {
+        Ok(self.raw(key).await?.as_deref().and_then(parse_dollars))
+    }
+
     pub async fn get_webhook_url(&self) -> Result<Option<WebhookUrl>, SettingsError> {
         Ok(self
             .raw(SettingKey::DiscordWebhookUrl)
@@ -329,6 +362,11 @@ fn parse_bool(raw: &str) -> Option<bool> {
         "false" | "no" | "off" | "0" => Some(false),
         _ => None,
     }
+}
+
+fn parse_dollars(raw: &str) -> Option<f64> {
+    let amount: f64 = raw.trim().trim_start_matches('$').parse().ok()?;
+    (amount.is_finite() && amount >= 0.0 && amount <= 1_000_000.0).then_some(amount)
 }
 
 fn parse_snowflake(raw: &str) -> Option<u64> {

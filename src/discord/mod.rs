@@ -6,8 +6,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use poise::serenity_prelude as serenity;
 
+mod add_to_flipfix;
 mod admin;
 pub mod checks;
+pub mod history;
 mod record_commands;
 pub mod reply;
 pub mod review_ui;
@@ -47,7 +49,7 @@ pub fn invite_url(application_id: u64) -> String {
 /// Every command the bot offers: the admin commands and one direct record
 /// command per kind that declares one.
 pub fn commands(kinds: &crate::workflow::RecordKinds) -> Vec<poise::Command<Data, Error>> {
-    let mut commands = vec![admin::flipfix()];
+    let mut commands = vec![add_to_flipfix::add_to_flipfix(), admin::flipfix()];
     commands.extend(record_commands::record_commands(kinds));
     commands
 }

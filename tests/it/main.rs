@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod add_to_flipfix;
 mod admin_commands;
 mod analysis_gather;
 mod analysis_llm;

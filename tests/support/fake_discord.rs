@@ -109,6 +109,10 @@ struct FakeState {
     channels: Mutex<HashMap<u64, Vec<Value>>>,
     /// Attachment files served under `/attachments/...` (the CDN stand-in).
     files: Mutex<HashMap<String, String>>,
+    /// thread id → parent channel id.
+    threads: Mutex<HashMap<u64, u64>>,
+    /// The bot's permissions in the next interaction (default: all).
+    next_app_permissions: Mutex<Option<String>>,
     /// interaction token → id of its original response message.
     originals: Mutex<HashMap<String, u64>>,
 }
@@ -274,6 +278,39 @@ impl FakeDiscord {
         self.state.originals.lock().unwrap().get(token).copied()
     }
 
+    /// Invokes a message context-menu command on `message` (which must also
+    /// be in the channel history) and returns the interaction token.
+    pub fn invoke_message_command(&self, user: &FakeUser, name: &str, message: &Value) -> String {
+        self.invoke_message_command_with(user, name, message, "2147483647")
+    }
+
+    /// Like [`Self::invoke_message_command`] with the bot's channel permissions.
+    pub fn invoke_message_command_with(
+        &self,
+        user: &FakeUser,
+        name: &str,
+        message: &Value,
+        app_permissions: &str,
+    ) -> String {
+        let id = message["id"].as_str().unwrap_or_default().to_string();
+        let mut data = json!({
+            "id": self.command_id(name), "name": name, "type": 3, "target_id": id,
+            "resolved": {"messages": {}},
+        });
+        data["resolved"]["messages"][&id] = message.clone();
+        *self.state.next_app_permissions.lock().unwrap() = Some(app_permissions.to_string());
+        self.interaction(user, 2, data)
+    }
+
+    /// Declares `thread_id` a thread under `parent_id`.
+    pub fn add_thread(&self, thread_id: u64, parent_id: u64) {
+        self.state
+            .threads
+            .lock()
+            .unwrap()
+            .insert(thread_id, parent_id);
+    }
+
     /// Serves `contents` as an attachment and returns its URL.
     pub fn add_attachment(&self, filename: &str, contents: &str) -> String {
         let path = format!("/attachments/{}/{filename}", self.next_id());
@@ -369,7 +406,7 @@ impl FakeDiscord {
             "member": user.member_json(),
             "token": token,
             "version": 1,
-            "app_permissions": "2147483647",
+            "app_permissions": self.state.next_app_permissions.lock().unwrap().take().unwrap_or_else(|| "2147483647".into()),
             "locale": "en-US",
             "guild_locale": "en-US",
             "entitlements": [],
@@ -628,6 +665,40 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
             let id = state.next_id.fetch_add(1, Ordering::SeqCst);
             json_response(StatusCode::OK, message_json(id, token, &request.body))
         }
+        ("GET", ["channels", channel, "messages", message]) => {
+            let channel: u64 = channel.parse().unwrap_or_default();
+            let found = state
+                .channels
+                .lock()
+                .unwrap()
+                .get(&channel)
+                .and_then(|messages| messages.iter().find(|m| m["id"] == json!(message)).cloned());
+            match found {
+                Some(message) => json_response(StatusCode::OK, message),
+                None => json_response(
+                    StatusCode::NOT_FOUND,
+                    json!({"message": "Unknown Message", "code": 10008}),
+                ),
+            }
+        }
+        ("GET", ["channels", channel]) => {
+            // A plain text channel (threads are registered with add_thread).
+            let channel_id: u64 = channel.parse().unwrap_or_default();
+            let thread = state.threads.lock().unwrap().get(&channel_id).copied();
+            let body = match thread {
+                Some(parent) => {
+                    json!({"id": channel, "type": 11, "guild_id": GUILD_ID.to_string(), "name": "thread",
+                                       "parent_id": parent.to_string(), "position": 0, "permission_overwrites": [],
+                                       "nsfw": false, "thread_metadata": {"archived": false, "auto_archive_duration": 1440,
+                                       "archive_timestamp": "2026-01-01T00:00:00.000000+00:00", "locked": false}})
+                }
+                None => {
+                    json!({"id": channel, "type": 0, "guild_id": GUILD_ID.to_string(), "name": "workshop",
+                               "position": 0, "permission_overwrites": [], "nsfw": false, "parent_id": null})
+                }
+            };
+            json_response(StatusCode::OK, body)
+        }
         ("GET", ["channels", channel, "messages"]) => {
             let channel: u64 = channel.parse().unwrap_or_default();
             let params: HashMap<String, String> = request
@@ -667,6 +738,39 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
             json!({"message": format!("fake Discord has no route for {} {}", request.method, request.path), "code": 0}),
         ),
     }
+}
+
+/// A user's message in a channel, as Discord returns it.
+pub fn user_message(
+    id: u64,
+    channel_id: u64,
+    author: Value,
+    content: &str,
+    timestamp: &str,
+    reply_to: Option<u64>,
+) -> Value {
+    let mut message = json!({
+        "id": id.to_string(),
+        "type": if reply_to.is_some() { 19 } else { 0 },
+        "channel_id": channel_id.to_string(),
+        "author": author,
+        "content": content,
+        "embeds": [],
+        "components": [],
+        "attachments": [],
+        "mentions": [],
+        "mention_roles": [],
+        "mention_everyone": false,
+        "pinned": false,
+        "tts": false,
+        "timestamp": timestamp,
+        "edited_timestamp": null,
+        "flags": 0,
+    });
+    if let Some(parent) = reply_to {
+        message["message_reference"] = json!({"type": 0, "message_id": parent.to_string(), "channel_id": channel_id.to_string()});
+    }
+    message
 }
 
 /// A message object as Discord returns it for webhook/interaction messages.

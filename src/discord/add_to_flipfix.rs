@@ -1,0 +1,410 @@
+//! "Add to Flipfix", the message context-menu command: acknowledge at once,
+//! check that the bot may and should work here, gather the conversation,
+//! ask Claude, and open a review of the suggestions.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, Utc};
+use poise::serenity_prelude as serenity;
+
+use super::history::{DiscordSource, MISSING_ACCESS};
+use super::{reply, review_ui, Context, Error};
+use crate::analysis::gather::GatherError;
+use crate::analysis::validate::{MachineMatch, SuggestedAuthor, Suggestion};
+use crate::analysis::{
+    analyze, Analysis, AnalysisDeps, AnalysisError, AnalysisRequest, NO_RECORDS_MESSAGE,
+};
+use crate::app::App;
+use crate::catalog::attribution::{attribute, DiscordPerson};
+use crate::catalog::{machines, maintainers};
+use crate::config::SettingKey;
+use crate::records::{records_for_messages, Author, Media, SourceMessage};
+use crate::review::{NewSession, ReviewItem, ReviewStore, StartOutcome};
+
+/// Turn this message (and its conversation) into records.
+#[poise::command(context_menu_command = "Add to Flipfix", guild_only)]
+pub async fn add_to_flipfix(ctx: Context<'_>, message: serenity::Message) -> Result<(), Error> {
+    // Acknowledge before any database, history or LLM work: Discord allows
+    // three seconds.
+    ctx.defer_ephemeral().await?;
+    let poise::Context::Application(app_ctx) = ctx else {
+        return Ok(());
+    };
+    let interaction = app_ctx.interaction;
+    match preflight(ctx, interaction, &message).await? {
+        Err(refusal) => answer(ctx, interaction, &refusal).await,
+        Ok(session_id) => review(ctx, interaction, &message, session_id).await,
+    }
+}
+
+/// Replaces the deferred (or progress) reply with a short answer.
+async fn answer(
+    ctx: Context<'_>,
+    interaction: &serenity::CommandInteraction,
+    text: &str,
+) -> Result<(), Error> {
+    let edit = serenity::EditInteractionResponse::new()
+        .content(crate::text::truncate_chars(text, reply::CONTENT_LIMIT))
+        .allowed_mentions(reply::no_mentions());
+    interaction.edit_response(ctx.http(), edit).await?;
+    Ok(())
+}
+
+/// The checks that end the command with a short answer, in the order a
+/// person can act on them. `Ok(session)` when a review was opened.
+async fn preflight(
+    ctx: Context<'_>,
+    interaction: &serenity::CommandInteraction,
+    message: &serenity::Message,
+) -> Result<Result<i64, String>, Error> {
+    let app = ctx.data();
+    if !app.settings.get_bool(SettingKey::DiscordBotEnabled).await? {
+        return Ok(Err("Add to Flipfix is turned off. An admin can turn it on with `/flipfix config set DISCORD_BOT_ENABLED true`.".into()));
+    }
+    let allowed = app
+        .settings
+        .get_channel_list(SettingKey::DiscordAllowedChannels)
+        .await?;
+    let channel = interaction.channel_id.get();
+    let parent = interaction
+        .channel
+        .as_ref()
+        .and_then(|c| c.parent_id)
+        .map(|p| p.get());
+    if !allowed.is_empty()
+        && !allowed.contains(&channel)
+        && !parent.is_some_and(|p| allowed.contains(&p))
+    {
+        let list: Vec<String> = allowed.iter().map(|id| format!("<#{id}>")).collect();
+        return Ok(Err(format!(
+            "Add to Flipfix works only in {}.",
+            list.join(", ")
+        )));
+    }
+    if let Some(missing) = missing_permissions(interaction.app_permissions) {
+        return Ok(Err(format!(
+            "I need the {missing} permission in this channel. Ask an admin to grant it."
+        )));
+    }
+    let saved = records_for_messages(&app.pool, &[message.id.get()]).await?;
+    if !saved.is_empty() {
+        return Ok(Err(already_saved(app, &saved)));
+    }
+    if let Some(budget) = app
+        .settings
+        .get_dollars(SettingKey::LlmDailyBudgetUsd)
+        .await?
+    {
+        let today = Utc::now()
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc();
+        let spent = crate::llm::usage::total_cost_since(&app.pool, today).await?;
+        if spent >= budget {
+            return Ok(Err(format!(
+                "Today's analysis budget is spent (${spent:.2} of ${budget:.2}). Try again tomorrow, or ask an admin to raise LLM_DAILY_BUDGET_USD."
+            )));
+        }
+    }
+    let hours = app
+        .settings
+        .get_hours(SettingKey::ReviewExpiryHours)
+        .await?;
+    let owner = &interaction.user;
+    let new = NewSession {
+        guild_id: interaction.guild_id.map(|g| g.get()),
+        channel_id: channel,
+        target_message_id: message.id.get(),
+        owner_user_id: owner.id.get(),
+        owner_name: interaction
+            .member
+            .as_ref()
+            .and_then(|m| m.nick.clone())
+            .or_else(|| owner.global_name.clone())
+            .unwrap_or_else(|| owner.name.clone()),
+        expires_at: Utc::now() + Duration::hours(i64::from(hours)),
+    };
+    match ReviewStore::new(app.pool.clone())
+        .start(&new, Utc::now())
+        .await?
+    {
+        StartOutcome::Started(id) => Ok(Ok(id)),
+        StartOutcome::AlreadyActive {
+            owner_user_id,
+            owner_name,
+            ..
+        } if owner_user_id == owner.id.get() => {
+            let _ = owner_name;
+            Ok(Err(
+                "You are already reviewing this message; use the buttons on your earlier answer."
+                    .into(),
+            ))
+        }
+        StartOutcome::AlreadyActive { owner_name, .. } => Ok(Err(format!(
+            "{owner_name} is already reviewing this message."
+        ))),
+    }
+}
+
+fn missing_permissions(permissions: Option<serenity::Permissions>) -> Option<String> {
+    // Without the field (older payloads) Discord's own answer decides later.
+    let permissions = permissions?;
+    let mut missing = Vec::new();
+    if !permissions.view_channel() {
+        missing.push("View Channel");
+    }
+    if !permissions.read_message_history() {
+        missing.push("Read Message History");
+    }
+    (!missing.is_empty()).then(|| missing.join(" and "))
+}
+
+fn already_saved(app: &App, saved: &[crate::records::SavedSource]) -> String {
+    let workflows = app.workflows();
+    let list: Vec<String> = saved
+        .iter()
+        .map(|s| {
+            let kind = workflows.kinds.get(&s.kind);
+            let label = kind
+                .map(|k| format!("{} {}", k.emoji, k.label))
+                .unwrap_or_else(|| s.kind.clone());
+            match (&app.secrets.public_base_url, kind) {
+                (Some(base), Some(kind)) => format!(
+                    "{label} #{} ({base}/{}/{}/)",
+                    s.record_id, kind.link_path, s.record_id
+                ),
+                _ => format!("{label} #{}", s.record_id),
+            }
+        })
+        .collect();
+    format!("This message is already saved as {}.", list.join(", "))
+}
+
+/// Gathers, analyses and opens the review; on any failure the session is
+/// closed so the message is free again, and the person is told what to do.
+async fn review(
+    ctx: Context<'_>,
+    interaction: &serenity::CommandInteraction,
+    message: &serenity::Message,
+    session_id: i64,
+) -> Result<(), Error> {
+    let app = ctx.data();
+    let store = ReviewStore::new(app.pool.clone());
+    let progress = serenity::EditInteractionResponse::new()
+        .content("🔎 Reading the conversation and asking Claude…")
+        .allowed_mentions(reply::no_mentions());
+    interaction.edit_response(ctx.http(), progress).await?;
+
+    let analysis = run_analysis(ctx, interaction, message).await;
+    let analysis = match analysis {
+        Ok(analysis) => analysis,
+        Err(err) => {
+            store.fail(session_id).await?;
+            tracing::warn!(error = %err, "analysis failed");
+            return answer(ctx, interaction, &user_message(&err)).await;
+        }
+    };
+    let items = match review_items(app, interaction, message, &analysis).await {
+        Ok(items) => items,
+        Err(err) => {
+            store.fail(session_id).await?;
+            return Err(err);
+        }
+    };
+    store.set_items(session_id, &items).await?;
+    if items.is_empty() {
+        return answer(ctx, interaction, NO_RECORDS_MESSAGE).await;
+    }
+    let session = store.load(session_id).await?;
+    let card = review_ui::render(app, &session).await?;
+    interaction
+        .edit_response(ctx.http(), card.into_edit())
+        .await?;
+    Ok(())
+}
+
+async fn run_analysis(
+    ctx: Context<'_>,
+    interaction: &serenity::CommandInteraction,
+    message: &serenity::Message,
+) -> Result<Analysis, AnalysisError> {
+    let app = ctx.data();
+    let workflows = app.workflows();
+    let api_key = match app.settings.get_secret(SettingKey::AnthropicApiKey).await {
+        Ok(key) => key.or_else(|| app.secrets.anthropic_api_key.clone()),
+        Err(crate::config::settings::SettingsError::Database(err)) => return Err(err.into()),
+        Err(_) => app.secrets.anthropic_api_key.clone(),
+    };
+    let client = app.llm().await?;
+    let deps = AnalysisDeps {
+        pool: &app.pool,
+        workflows: &workflows,
+        client,
+        api_key: api_key.as_ref(),
+    };
+    let request = AnalysisRequest {
+        guild_id: interaction.guild_id.map(|g| g.get()),
+        channel_id: message.channel_id.get(),
+        target_id: message.id.get(),
+        requested_by: format!("discord:{}", interaction.user.id),
+    };
+    analyze(
+        &deps,
+        &DiscordSource::new(ctx.serenity_context().http.clone()),
+        &request,
+    )
+    .await
+}
+
+fn user_message(err: &AnalysisError) -> String {
+    match err {
+        AnalysisError::Gather(GatherError::Source(source)) if source.0 == MISSING_ACCESS => {
+            "Discord would not let me read this conversation. I need the View Channel and Read Message History permissions here.".into()
+        }
+        other => other.user_message().to_string(),
+    }
+}
+
+/// The suggestions as review items, children after their parent.
+async fn review_items(
+    app: &App,
+    interaction: &serenity::CommandInteraction,
+    target: &serenity::Message,
+    analysis: &Analysis,
+) -> Result<Vec<(ReviewItem, Option<usize>)>, Error> {
+    let mut items = Vec::new();
+    let mut stack: Vec<(&Suggestion, Option<usize>)> = analysis
+        .suggestions
+        .iter()
+        .rev()
+        .map(|s| (s, None))
+        .collect();
+    while let Some((suggestion, parent)) = stack.pop() {
+        let position = items.len();
+        items.push((
+            review_item(app, interaction, target, analysis, suggestion).await?,
+            parent,
+        ));
+        stack.extend(
+            suggestion
+                .children
+                .iter()
+                .rev()
+                .map(|child| (child, Some(position))),
+        );
+    }
+    Ok(items)
+}
+
+async fn review_item(
+    app: &App,
+    interaction: &serenity::CommandInteraction,
+    target: &serenity::Message,
+    analysis: &Analysis,
+    suggestion: &Suggestion,
+) -> Result<ReviewItem, Error> {
+    let conversation = &analysis.conversation;
+    let guild_id = interaction.guild_id.map(|g| g.get());
+    let (machine_id, machine_hint) = match &suggestion.machine {
+        MachineMatch::Known {
+            id: Some(id), name, ..
+        } => (Some(*id), Some(name.clone())),
+        MachineMatch::Known {
+            id: None,
+            slug,
+            name,
+        } => (
+            machines::by_slug(&app.pool, slug).await?.map(|m| m.id),
+            Some(name.clone()),
+        ),
+        MachineMatch::Unknown { said } => (None, said.clone()),
+        MachineMatch::None => (None, None),
+    };
+    let mut ids: Vec<u64> = suggestion.source_message_ids.clone();
+    if !ids.contains(&target.id.get()) {
+        ids.push(target.id.get());
+    }
+    let sources: Vec<SourceMessage> = ids
+        .iter()
+        .map(|id| SourceMessage {
+            guild_id,
+            channel_id: conversation
+                .get(*id)
+                .map(|m| m.message.channel_id)
+                .unwrap_or(target.channel_id.get()),
+            message_id: *id,
+        })
+        .collect();
+    let occurred_at = ids
+        .iter()
+        .filter_map(|id| conversation.get(*id))
+        .map(|m| m.message.timestamp)
+        .max()
+        .unwrap_or_else(Utc::now);
+    let media = ids
+        .iter()
+        .filter_map(|id| conversation.get(*id))
+        .flat_map(|m| m.message.attachments.iter())
+        .filter_map(|url| media_from_url(url))
+        .collect();
+    let author = match &suggestion.author {
+        Some(SuggestedAuthor::Discord {
+            id,
+            username,
+            display_name,
+        }) => {
+            let person = DiscordPerson {
+                user_id: *id,
+                username: username.clone(),
+                global_name: Some(display_name.clone()),
+                nickname: None,
+            };
+            attribute(&app.pool, &person).await?
+        }
+        Some(SuggestedAuthor::Records { name }) => {
+            match maintainers::by_username(&app.pool, name).await? {
+                Some(maintainer) => Author::Maintainer(maintainer.id),
+                None => Author::Name(name.clone()),
+            }
+        }
+        None => {
+            let author = &target.author;
+            let person = DiscordPerson {
+                user_id: author.id.get(),
+                username: author.name.clone(),
+                global_name: author.global_name.clone(),
+                nickname: target.member.as_ref().and_then(|m| m.nick.clone()),
+            };
+            attribute(&app.pool, &person).await?
+        }
+    };
+    Ok(ReviewItem {
+        kind: suggestion.kind.clone(),
+        machine_id,
+        machine_hint,
+        description: suggestion.description.clone(),
+        fields: suggestion
+            .fields
+            .clone()
+            .into_iter()
+            .collect::<BTreeMap<_, _>>(),
+        parent_record_id: suggestion.parent_record_id,
+        sources,
+        author,
+        occurred_at,
+        media,
+    })
+}
+
+/// An attachment URL as record media, when it is a photo or video.
+fn media_from_url(url: &str) -> Option<Media> {
+    let parsed = url::Url::parse(url).ok()?;
+    let filename = parsed.path_segments()?.next_back()?.to_string();
+    Media::is_photo_or_video(None, &filename).then(|| Media {
+        url: url.to_string(),
+        filename,
+        content_type: None,
+        size_bytes: None,
+    })
+}
