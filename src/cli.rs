@@ -119,8 +119,13 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
             let prompts_dir = prompts.unwrap_or(secrets.prompts_dir);
             match load_workflows(&workflows_dir, &prompts_dir) {
                 Ok(loaded) => {
+                    let menu = loaded
+                        .context_menu
+                        .as_ref()
+                        .map(|m| format!(", context menu \"{}\" ({})", m.command_name, m.model))
+                        .unwrap_or_default();
                     println!(
-                        "ok: {} record kinds ({}), {} templates, version {}",
+                        "ok: {} record kinds ({}){menu}, {} templates, version {}",
                         loaded.kinds.names().len(),
                         loaded.kinds.names().join(", "),
                         loaded.templates.names().len(),
