@@ -16,7 +16,7 @@ use crate::analysis::prompt::{Prompt, TOOL_NAME};
 use crate::analysis::scenario::Scenario;
 use crate::analysis::{self, Analysis, MachineMatch, Suggestion};
 use crate::app::Database;
-use crate::config::{Secret, Secrets, SettingKey, Settings};
+use crate::config::Secrets;
 use crate::llm::{AnthropicClient, RetryPolicy, ToolAnswer};
 use crate::records::{self, Author, CreatedVia, NewRecord, SourceMessage};
 use crate::workflow::{load_workflows, ContextMenu, Workflows};
@@ -179,13 +179,6 @@ pub fn recorded_answer(file: &std::path::Path) -> anyhow::Result<ToolAnswer> {
         .with_context(|| format!("{} is not a usable Messages API response", file.display()))
 }
 
-/// The API key: the setting when set, else the secret.
-pub async fn api_key(pool: &PgPool, secrets: &Secrets) -> anyhow::Result<Option<Secret>> {
-    let settings = Settings::new(pool.clone(), secrets.allow_loopback_urls);
-    let setting = settings.get_secret(SettingKey::AnthropicApiKey).await?;
-    Ok(setting.or_else(|| secrets.anthropic_api_key.clone()))
-}
-
 /// Asks the live API and records usage.
 pub async fn live_answer(
     secrets: &Secrets,
@@ -195,7 +188,7 @@ pub async fn live_answer(
     prompt: &Prompt,
     purpose: &str,
 ) -> anyhow::Result<(ToolAnswer, Option<f64>)> {
-    let key = api_key(pool, secrets).await?;
+    let key = crate::llm::resolve_api_key(pool, secrets).await?;
     let client = AnthropicClient::new(
         &secrets.anthropic_base_url,
         menu.timeout,
