@@ -1,6 +1,17 @@
 //! Analysis: the conversation around a clicked message → prompt → Claude →
 //! validated record suggestions. Discord calls [`analyze`]; the replay tool
 //! and tests use the same steps ([`prepare`], [`interpret`]) offline.
+//!
+//! ```text
+//! let client = AnthropicClient::new(&secrets.anthropic_base_url, menu.timeout, RetryPolicy::default())?;
+//! let key = llm::resolve_api_key(&pool, &secrets).await?;
+//! let deps = AnalysisDeps { pool: &pool, workflows: &workflows, client: &client, api_key: key.as_ref() };
+//! match analyze(&deps, &discord_source, &request).await {
+//!     Ok(analysis) if analysis.is_empty() => reply(NO_RECORDS_MESSAGE),
+//!     Ok(analysis) => start_review(analysis.suggestions),
+//!     Err(err) => reply(err.user_message()), // and log `err` (Display has the detail)
+//! }
+//! ```
 
 pub mod card;
 pub mod catalog;

@@ -428,3 +428,21 @@ async fn an_unreachable_api_is_retried_then_reported() {
     );
     assert!(err.user_message().contains("try again"));
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_answer_without_the_tool_call_is_an_error(pool: PgPool) {
+    let scenario = scenario("no_maintenance_social");
+    let mut body = recorded("no_maintenance_social");
+    body["content"] = json!([{"type": "text", "text": "Nothing to record here."}]);
+    body["stop_reason"] = json!("end_turn");
+    let fake = FakeAnthropic::start(vec![Reply::body(body)]).await;
+    let err = run(&pool, &fake, &scenario, Some(&key()), SECOND)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, AnalysisError::Llm(LlmError::BadResponse(m)) if m.contains("record_suggestions")),
+        "{err}"
+    );
+    assert_eq!(fake.received().len(), 1, "not retried");
+    assert!(err.user_message().contains("try again"));
+}
