@@ -21,6 +21,7 @@ pub mod gather;
 pub mod prompt;
 pub mod scenario;
 pub mod source;
+pub mod suggestion;
 pub mod validate;
 
 use serde::Serialize;
@@ -29,7 +30,7 @@ use sqlx::PgPool;
 pub use catalog::Catalog;
 pub use conversation::{Conversation, Message, MessageAuthor, Mode};
 pub use source::{MessageSource, SourceError, ThreadInfo};
-pub use validate::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Suggestion};
+pub use suggestion::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Suggestion};
 
 use crate::config::Secret;
 use crate::llm::usage::{self, UsageRecord};
