@@ -67,8 +67,10 @@ pub enum Command {
         /// Print JSON instead of cards.
         #[arg(long)]
         json: bool,
+        /// Workflow directory (default: FLIPFIX_WORKFLOWS_DIR or ./workflows).
         #[arg(long)]
         workflows: Option<PathBuf>,
+        /// Template directory (default: FLIPFIX_PROMPTS_DIR or ./prompts).
         #[arg(long)]
         prompts: Option<PathBuf>,
     },
@@ -86,8 +88,10 @@ pub enum Command {
         model: Option<String>,
         #[arg(long)]
         json: bool,
+        /// Workflow directory (default: FLIPFIX_WORKFLOWS_DIR or ./workflows).
         #[arg(long)]
         workflows: Option<PathBuf>,
+        /// Template directory (default: FLIPFIX_PROMPTS_DIR or ./prompts).
         #[arg(long)]
         prompts: Option<PathBuf>,
     },
