@@ -76,6 +76,7 @@ pub enum Command {
     },
     /// Score every scenario with an `expected` list in DIR.
     Eval {
+        /// A scenario folder (with its _catalog.yaml).
         dir: PathBuf,
         /// Ask the live API (a few scenarios at a time; records cost).
         #[arg(long)]
@@ -86,6 +87,7 @@ pub enum Command {
         /// Model for --live (default: the workflow's).
         #[arg(long)]
         model: Option<String>,
+        /// Print the scores as JSON.
         #[arg(long)]
         json: bool,
         /// Workflow directory (default: FLIPFIX_WORKFLOWS_DIR or ./workflows).
