@@ -67,13 +67,16 @@ pub enum Command {
         /// Print JSON instead of cards.
         #[arg(long)]
         json: bool,
+        /// Workflow directory (default: FLIPFIX_WORKFLOWS_DIR or ./workflows).
         #[arg(long)]
         workflows: Option<PathBuf>,
+        /// Template directory (default: FLIPFIX_PROMPTS_DIR or ./prompts).
         #[arg(long)]
         prompts: Option<PathBuf>,
     },
     /// Score every scenario with an `expected` list in DIR.
     Eval {
+        /// A scenario folder (with its _catalog.yaml).
         dir: PathBuf,
         /// Ask the live API (a few scenarios at a time; records cost).
         #[arg(long)]
@@ -84,10 +87,13 @@ pub enum Command {
         /// Model for --live (default: the workflow's).
         #[arg(long)]
         model: Option<String>,
+        /// Print the scores as JSON.
         #[arg(long)]
         json: bool,
+        /// Workflow directory (default: FLIPFIX_WORKFLOWS_DIR or ./workflows).
         #[arg(long)]
         workflows: Option<PathBuf>,
+        /// Template directory (default: FLIPFIX_PROMPTS_DIR or ./prompts).
         #[arg(long)]
         prompts: Option<PathBuf>,
     },
@@ -119,8 +125,13 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
             let prompts_dir = prompts.unwrap_or(secrets.prompts_dir);
             match load_workflows(&workflows_dir, &prompts_dir) {
                 Ok(loaded) => {
+                    let menu = loaded
+                        .context_menu
+                        .as_ref()
+                        .map(|m| format!(", context menu \"{}\" ({})", m.command_name, m.model))
+                        .unwrap_or_default();
                     println!(
-                        "ok: {} record kinds ({}), {} templates, version {}",
+                        "ok: {} record kinds ({}){menu}, {} templates, version {}",
                         loaded.kinds.names().len(),
                         loaded.kinds.names().join(", "),
                         loaded.templates.names().len(),

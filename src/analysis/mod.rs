@@ -1,6 +1,17 @@
 //! Analysis: the conversation around a clicked message → prompt → Claude →
 //! validated record suggestions. Discord calls [`analyze`]; the replay tool
 //! and tests use the same steps ([`prepare`], [`interpret`]) offline.
+//!
+//! ```text
+//! let client = AnthropicClient::new(&secrets.anthropic_base_url, menu.timeout, RetryPolicy::default())?;
+//! let key = llm::resolve_api_key(&pool, &secrets).await?;
+//! let deps = AnalysisDeps { pool: &pool, workflows: &workflows, client: &client, api_key: key.as_ref() };
+//! match analyze(&deps, &discord_source, &request).await {
+//!     Ok(analysis) if analysis.is_empty() => reply(NO_RECORDS_MESSAGE),
+//!     Ok(analysis) => start_review(analysis.suggestions),
+//!     Err(err) => reply(err.user_message()), // and log `err` (Display has the detail)
+//! }
+//! ```
 
 pub mod card;
 pub mod catalog;
@@ -10,6 +21,7 @@ pub mod gather;
 pub mod prompt;
 pub mod scenario;
 pub mod source;
+pub mod suggestion;
 pub mod validate;
 
 use serde::Serialize;
@@ -18,7 +30,7 @@ use sqlx::PgPool;
 pub use catalog::Catalog;
 pub use conversation::{Conversation, Message, MessageAuthor, Mode};
 pub use source::{MessageSource, SourceError, ThreadInfo};
-pub use validate::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Suggestion};
+pub use suggestion::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Suggestion};
 
 use crate::config::Secret;
 use crate::llm::usage::{self, UsageRecord};

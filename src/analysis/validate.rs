@@ -4,115 +4,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
 use serde_json::Value;
 
 use super::catalog::Catalog;
 use super::conversation::Conversation;
+pub use super::suggestion::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Suggestion};
 use crate::text::truncate_chars;
 use crate::workflow::{ContextMenu, FieldType, MachineRule, RecordKind, RecordKinds};
 
 /// Children per suggestion, and suggestions per answer: more is noise.
 const MAX_SUGGESTIONS: usize = 20;
-
-/// The machine of a suggestion.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "match", rename_all = "snake_case")]
-pub enum MachineMatch {
-    /// Found in the catalog.
-    Known {
-        id: Option<i64>,
-        slug: String,
-        name: String,
-    },
-    /// The model named a machine the catalog does not have (or none where
-    /// the kind needs one): the person picks it during review.
-    Unknown { said: Option<String> },
-    /// No machine, and the kind does not need one.
-    None,
-}
-
-impl MachineMatch {
-    pub fn slug(&self) -> Option<&str> {
-        match self {
-            Self::Known { slug, .. } => Some(slug),
-            _ => None,
-        }
-    }
-}
-
-/// Who a suggestion is attributed to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum SuggestedAuthor {
-    /// A Discord user who wrote in the conversation.
-    Discord {
-        id: u64,
-        username: String,
-        display_name: String,
-    },
-    /// A records-app user named in a record post (`— Name`).
-    Records { name: String },
-}
-
-impl SuggestedAuthor {
-    /// As scenarios write it: a Discord id, or `flipfix/<name>`.
-    pub fn key(&self) -> String {
-        match self {
-            Self::Discord { id, .. } => id.to_string(),
-            Self::Records { name } => format!("flipfix/{name}"),
-        }
-    }
-
-    pub fn display(&self) -> &str {
-        match self {
-            Self::Discord { display_name, .. } => display_name,
-            Self::Records { name } => name,
-        }
-    }
-}
-
-/// A checked suggestion, ready for review.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Suggestion {
-    pub kind: String,
-    pub machine: MachineMatch,
-    pub description: String,
-    /// Declared fields only, values checked.
-    pub fields: BTreeMap<String, String>,
-    /// Messages of the conversation, in conversation order; never empty.
-    pub source_message_ids: Vec<u64>,
-    pub author: Option<SuggestedAuthor>,
-    pub parent_record_id: Option<i64>,
-    pub children: Vec<Suggestion>,
-}
-
-/// One thing validation changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Repair {
-    /// Which of the model's suggestions (its numbering, before drops): `1`,
-    /// `2.1` (first child of the second).
-    pub at: String,
-    pub action: RepairAction,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RepairAction {
-    Dropped,
-    Repaired,
-}
-
-impl std::fmt::Display for Repair {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let action = match self.action {
-            RepairAction::Dropped => "dropped",
-            RepairAction::Repaired => "repaired",
-        };
-        write!(f, "model suggestion {}: {action}: {}", self.at, self.reason)
-    }
-}
 
 /// The answer did not have the tool's shape at all.
 #[derive(Debug, thiserror::Error)]
@@ -548,5 +449,113 @@ fn repair(at: &str, reason: String) -> Repair {
         at: at.to_string(),
         action: RepairAction::Repaired,
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::analysis::scenario::Scenario;
+
+    fn scenario(name: &str) -> Scenario {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/scenarios/flipfix-eval");
+        Scenario::load(&dir.join(format!("{name}.yaml"))).unwrap()
+    }
+
+    fn check(name: &str, input: serde_json::Value) -> (Vec<Suggestion>, Vec<Repair>) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let workflows =
+            crate::workflow::load_workflows(&root.join("workflows"), &root.join("prompts"))
+                .unwrap();
+        let scenario = scenario(name);
+        let mut conversation = crate::analysis::conversation::Conversation {
+            mode: crate::analysis::Mode::Channel,
+            guild_id: None,
+            channel_id: 1,
+            target_id: scenario.target_id,
+            messages: scenario
+                .messages()
+                .iter()
+                .map(|m| crate::analysis::conversation::ConversationMessage {
+                    is_target: m.id == scenario.target_id,
+                    in_reply_chain: false,
+                    message: m.clone(),
+                    saved_as: Vec::new(),
+                    reference: None,
+                })
+                .collect(),
+            excluded_saved: Vec::new(),
+        };
+        conversation.parse_references(&workflows.kinds);
+        let known = crate::analysis::known_from_conversation(&conversation);
+        let validator = Validator {
+            menu: workflows.context_menu.as_ref().unwrap(),
+            kinds: &workflows.kinds,
+            catalog: &scenario.catalog,
+            conversation: &conversation,
+            known_records: &known,
+        };
+        validator.validate(&input).unwrap()
+    }
+
+    #[test]
+    fn a_required_machine_left_out_is_for_the_reviewer_to_pick() {
+        let (s, repairs) = check(
+            "completed_work_simple_fix",
+            json!({"suggestions": [{"kind": "problem_report", "description": "x", "source_message_ids": []}]}),
+        );
+        assert_eq!(s[0].machine, MachineMatch::Unknown { said: None });
+        assert!(
+            repairs
+                .iter()
+                .any(|r| r.reason
+                    == "a problem_report needs a machine; left for the reviewer to pick")
+        );
+    }
+
+    #[test]
+    fn a_linked_log_entry_inherits_its_machine_without_a_repair() {
+        let (s, repairs) = check(
+            "webhook_reply_creates_linked_log",
+            json!({"suggestions": [{"kind": "log_entry", "description": "fixed", "source_message_ids": ["73"], "parent_record_id": "#42"}]}),
+        );
+        assert_eq!(s[0].parent_record_id, Some(42));
+        assert_eq!(s[0].machine, MachineMatch::None);
+        assert!(repairs.is_empty(), "{repairs:?}");
+    }
+
+    #[test]
+    fn records_app_authors_are_kept_when_a_post_names_them() {
+        let (s, repairs) = check(
+            "webhook_reply_creates_linked_log",
+            json!({"suggestions": [
+                {"kind": "problem_report", "machine": "gorgar", "description": "weak flipper", "source_message_ids": ["72"], "author_id": "flipfix/Mike Rodriguez"},
+                {"kind": "problem_report", "machine": "gorgar", "description": "weak flipper", "source_message_ids": ["73"], "author_id": "flipfix/Nobody"},
+            ]}),
+        );
+        assert_eq!(
+            s[0].author,
+            Some(SuggestedAuthor::Records {
+                name: "Mike Rodriguez".into()
+            })
+        );
+        assert_eq!(
+            s[1].author.as_ref().map(|a| a.key()),
+            Some("1002000000000000001".into())
+        );
+        assert_eq!(repairs.len(), 1, "{repairs:?}");
+    }
+
+    #[test]
+    fn parents_mentioned_anywhere_are_found() {
+        let input = json!({"suggestions": [
+            {"parent_record_id": 4, "children": [{"parent_record_id": "#9"}]},
+            {"parent_record_id": null},
+            {"parent_record_id": 4},
+        ]});
+        assert_eq!(mentioned_parents(&input), vec![4, 9]);
     }
 }

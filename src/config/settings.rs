@@ -366,7 +366,7 @@ fn parse_bool(raw: &str) -> Option<bool> {
 
 fn parse_dollars(raw: &str) -> Option<f64> {
     let amount: f64 = raw.trim().trim_start_matches('$').parse().ok()?;
-    (amount.is_finite() && amount >= 0.0 && amount <= 1_000_000.0).then_some(amount)
+    (amount.is_finite() && (0.0..=1_000_000.0).contains(&amount)).then_some(amount)
 }
 
 fn parse_snowflake(raw: &str) -> Option<u64> {

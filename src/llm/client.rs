@@ -132,6 +132,7 @@ impl AnthropicClient {
                     retry_after,
                 }) => {
                     let error = match status {
+                        0 => LlmError::Network(format!("no connection after {attempt} attempts")),
                         429 => LlmError::RateLimited { attempts: attempt },
                         _ => LlmError::Overloaded {
                             status,
@@ -234,8 +235,8 @@ impl AnthropicClient {
                 seconds: self.timeout.as_secs().max(1),
             })
         } else {
-            // Connection trouble is treated like an overloaded service: one
-            // more try may work, more is the user's call.
+            // Connection trouble may pass: retried like an overloaded
+            // service (status 0 marks it), within the same bounds.
             Attempt::Retryable {
                 status: 0,
                 retry_after: None,

@@ -1,7 +1,6 @@
 //! `flipfix-bot replay`: one scenario through the real analysis steps, with
 //! the model's answer from a recorded response or the live API.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,15 +9,14 @@ use anyhow::Context as _;
 use serde::Serialize;
 use sqlx::PgPool;
 
-use crate::analysis::card::suggestion_view;
 use crate::analysis::conversation::Conversation;
 use crate::analysis::prompt::{Prompt, TOOL_NAME};
 use crate::analysis::scenario::Scenario;
-use crate::analysis::{self, Analysis, MachineMatch, Suggestion};
+use crate::analysis::{self, Analysis};
 use crate::app::Database;
-use crate::config::{Secret, Secrets, SettingKey, Settings};
+use crate::config::Secrets;
 use crate::llm::{AnthropicClient, RetryPolicy, ToolAnswer};
-use crate::records::{self, Author, CreatedVia, NewRecord, SourceMessage};
+use crate::records;
 use crate::workflow::{load_workflows, ContextMenu, Workflows};
 
 #[derive(Debug, Clone)]
@@ -39,14 +37,7 @@ pub struct ReplayOptions {
 struct ReplayReport<'a> {
     scenario: &'a str,
     analysis: &'a Analysis,
-    created: Vec<CreatedRecord>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CreatedRecord {
-    pub suggestion: String,
-    pub record_id: Option<i64>,
-    pub error: Option<String>,
+    created: Vec<super::create::CreatedRecord>,
 }
 
 pub fn load(
@@ -138,7 +129,9 @@ async fn replay_with(
         cost,
     )?;
     let created = match (options.create, pool) {
-        (true, Some(pool)) => create_all(pool, workflows, scenario, &analysis).await?,
+        (true, Some(pool)) => {
+            super::create::create_all(pool, workflows, scenario, &analysis).await?
+        }
         _ => Vec::new(),
     };
     if options.json {
@@ -151,7 +144,7 @@ async fn replay_with(
     } else {
         print!(
             "{}",
-            render_text(workflows, scenario, &analysis, &known, &created)
+            super::cards::render_text(workflows, scenario, &analysis, &known, &created)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -179,13 +172,6 @@ pub fn recorded_answer(file: &std::path::Path) -> anyhow::Result<ToolAnswer> {
         .with_context(|| format!("{} is not a usable Messages API response", file.display()))
 }
 
-/// The API key: the setting when set, else the secret.
-pub async fn api_key(pool: &PgPool, secrets: &Secrets) -> anyhow::Result<Option<Secret>> {
-    let settings = Settings::new(pool.clone(), secrets.allow_loopback_urls);
-    let setting = settings.get_secret(SettingKey::AnthropicApiKey).await?;
-    Ok(setting.or_else(|| secrets.anthropic_api_key.clone()))
-}
-
 /// Asks the live API and records usage.
 pub async fn live_answer(
     secrets: &Secrets,
@@ -195,7 +181,7 @@ pub async fn live_answer(
     prompt: &Prompt,
     purpose: &str,
 ) -> anyhow::Result<(ToolAnswer, Option<f64>)> {
-    let key = api_key(pool, secrets).await?;
+    let key = crate::llm::resolve_api_key(pool, secrets).await?;
     let client = AnthropicClient::new(
         &secrets.anthropic_base_url,
         menu.timeout,
@@ -207,282 +193,4 @@ pub async fn live_answer(
         .map_err(|err| anyhow::anyhow!("{} ({err})", err.user_message()))?;
     let cost = analysis::record_usage(pool, menu, &answer, purpose, "cli").await?;
     Ok((answer, cost))
-}
-
-/// The replay as a person reads it: one card per suggestion, then repairs
-/// and cost.
-pub fn render_text(
-    workflows: &Workflows,
-    scenario: &Scenario,
-    analysis: &Analysis,
-    known: &analysis::validate::KnownRecords,
-    created: &[CreatedRecord],
-) -> String {
-    let mut out = String::new();
-    let c = &analysis.conversation;
-    let _ = writeln!(
-        out,
-        "scenario {}: {} mode, {} messages, target {}",
-        scenario.name(),
-        c.mode.as_str(),
-        c.messages.len(),
-        c.target_id
-    );
-    if analysis.suggestions.is_empty() {
-        let _ = writeln!(out, "\n{}", analysis::NO_RECORDS_MESSAGE);
-    }
-    for (i, s) in analysis.suggestions.iter().enumerate() {
-        card(
-            &mut out,
-            workflows,
-            scenario,
-            analysis,
-            known,
-            s,
-            &(i + 1).to_string(),
-            None,
-        );
-        for (j, child) in s.children.iter().enumerate() {
-            card(
-                &mut out,
-                workflows,
-                scenario,
-                analysis,
-                known,
-                child,
-                &format!("{}.{}", i + 1, j + 1),
-                Some(&s.kind),
-            );
-        }
-    }
-    if !analysis.repairs.is_empty() {
-        let _ = writeln!(out, "\nrepairs:");
-        for repair in &analysis.repairs {
-            let _ = writeln!(out, "  {repair}");
-        }
-    }
-    for record in created {
-        match (record.record_id, &record.error) {
-            (Some(id), _) => {
-                let _ = writeln!(
-                    out,
-                    "created suggestion {} as record #{id}",
-                    record.suggestion
-                );
-            }
-            (None, Some(err)) => {
-                let _ = writeln!(
-                    out,
-                    "could not create suggestion {}: {err}",
-                    record.suggestion
-                );
-            }
-            (None, None) => {}
-        }
-    }
-    let u = &analysis.usage;
-    let _ = writeln!(
-        out,
-        "\ntokens: {} in, {} out, {} cache write, {} cache read; model {}; cost {}",
-        u.input_tokens,
-        u.output_tokens,
-        u.cache_creation_input_tokens,
-        u.cache_read_input_tokens,
-        if analysis.model.is_empty() {
-            "?"
-        } else {
-            &analysis.model
-        },
-        analysis
-            .cost_usd
-            .map(|c| format!("${c:.5}"))
-            .unwrap_or_else(|| "unknown (model not in the price table)".into())
-    );
-    out
-}
-
-#[allow(clippy::too_many_arguments)]
-fn card(
-    out: &mut String,
-    workflows: &Workflows,
-    scenario: &Scenario,
-    analysis: &Analysis,
-    known: &analysis::validate::KnownRecords,
-    s: &Suggestion,
-    at: &str,
-    nested_under: Option<&str>,
-) {
-    let parent_kind = s
-        .parent_record_id
-        .and_then(|id| known.get(&id))
-        .map(String::as_str);
-    let _ = writeln!(
-        out,
-        "\n--- suggestion {at}{} ---",
-        nested_under
-            .map(|k| format!(" (child of the {k} above)"))
-            .unwrap_or_default()
-    );
-    let kind = workflows.kinds.get(&s.kind);
-    let rendered = suggestion_view(s, parent_kind, &workflows.kinds, &scenario.catalog, None)
-        .zip(kind)
-        .map(|(view, kind)| {
-            workflows
-                .templates
-                .render_message(&kind.card_template, &view)
-        });
-    match rendered {
-        Some(Ok(message)) => {
-            let _ = writeln!(out, "{}\n{}", message.title, message.body);
-        }
-        Some(Err(err)) => {
-            let _ = writeln!(out, "{} (card template failed: {err})", s.kind);
-        }
-        None => {
-            let _ = writeln!(out, "{}", s.kind);
-        }
-    }
-    if let MachineMatch::Unknown { said } = &s.machine {
-        let _ = writeln!(
-            out,
-            "machine: unknown{}, to be picked",
-            said.as_deref()
-                .map(|s| format!(" (model said `{s}`)"))
-                .unwrap_or_default()
-        );
-    }
-    if let Some(author) = &s.author {
-        let _ = writeln!(
-            out,
-            "attributed to: {} [{}]",
-            author.display(),
-            author.key()
-        );
-    }
-    if let Some(parent) = s.parent_record_id {
-        let _ = writeln!(out, "parent: {} #{parent}", parent_kind.unwrap_or("record"));
-    }
-    let _ = writeln!(out, "sources:");
-    for id in &s.source_message_ids {
-        let text = analysis
-            .conversation
-            .get(*id)
-            .map(|m| {
-                crate::text::truncate_chars(m.message.content.lines().next().unwrap_or(""), 60)
-            })
-            .unwrap_or_default();
-        let _ = writeln!(out, "  [{id}] {text}");
-    }
-}
-
-/// `--create`: every suggestion as if confirmed, children under their parent.
-async fn create_all(
-    pool: &PgPool,
-    workflows: &Workflows,
-    scenario: &Scenario,
-    analysis: &Analysis,
-) -> anyhow::Result<Vec<CreatedRecord>> {
-    let mut created = Vec::new();
-    for (i, s) in analysis.suggestions.iter().enumerate() {
-        let at = (i + 1).to_string();
-        let result = create_one(pool, workflows, scenario, analysis, s, s.parent_record_id).await;
-        let parent_id = result.as_ref().ok().copied();
-        created.push(outcome(at.clone(), result));
-        for (j, child) in s.children.iter().enumerate() {
-            let at = format!("{at}.{}", j + 1);
-            let result = match parent_id {
-                Some(parent) => {
-                    create_one(pool, workflows, scenario, analysis, child, Some(parent)).await
-                }
-                None => Err(anyhow::anyhow!("its parent was not created")),
-            };
-            created.push(outcome(at, result));
-        }
-    }
-    Ok(created)
-}
-
-fn outcome(at: String, result: anyhow::Result<i64>) -> CreatedRecord {
-    match result {
-        Ok(id) => CreatedRecord {
-            suggestion: at,
-            record_id: Some(id),
-            error: None,
-        },
-        Err(err) => CreatedRecord {
-            suggestion: at,
-            record_id: None,
-            error: Some(format!("{err:#}")),
-        },
-    }
-}
-
-async fn create_one(
-    pool: &PgPool,
-    workflows: &Workflows,
-    scenario: &Scenario,
-    analysis: &Analysis,
-    s: &Suggestion,
-    parent_id: Option<i64>,
-) -> anyhow::Result<i64> {
-    let machine_id = match &s.machine {
-        MachineMatch::Known { slug, name, .. } => Some(ensure_machine(pool, slug, name).await?),
-        _ => None,
-    };
-    let occurred_at = s
-        .source_message_ids
-        .iter()
-        .filter_map(|id| analysis.conversation.get(*id))
-        .map(|m| m.message.timestamp)
-        .max()
-        .unwrap_or_else(chrono::Utc::now);
-    let new = NewRecord {
-        kind: s.kind.clone(),
-        machine_id,
-        parent_id,
-        description: s.description.clone(),
-        fields: s.fields.clone(),
-        author: Author::Name(
-            s.author
-                .as_ref()
-                .map(|a| a.display().to_string())
-                .unwrap_or_else(|| "unknown".into()),
-        ),
-        occurred_at,
-        created_via: CreatedVia::Cli,
-        created_by: Some(format!("replay {}", scenario.name())),
-        sources: s
-            .source_message_ids
-            .iter()
-            .map(|id| SourceMessage {
-                guild_id: None,
-                channel_id: analysis
-                    .conversation
-                    .get(*id)
-                    .map(|m| m.message.channel_id)
-                    .unwrap_or(analysis.conversation.channel_id),
-                message_id: *id,
-            })
-            .collect(),
-        media: Vec::new(),
-    };
-    Ok(records::create_record(pool, &workflows.kinds, &new)
-        .await?
-        .id)
-}
-
-/// Scenario machines may not be in the database yet: add them by slug.
-async fn ensure_machine(pool: &PgPool, slug: &str, name: &str) -> anyhow::Result<i64> {
-    if let Some(machine) = crate::catalog::machines::by_slug(pool, slug).await? {
-        return Ok(machine.id);
-    }
-    let id = sqlx::query_scalar(
-        "INSERT INTO machines (slug, name) VALUES ($1, $2)
-         ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug RETURNING id",
-    )
-    .bind(slug)
-    .bind(name)
-    .fetch_one(pool)
-    .await?;
-    Ok(id)
 }

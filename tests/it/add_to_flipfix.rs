@@ -197,7 +197,8 @@ async fn full_flow_on_a_scenario(pool: PgPool) {
         let click = fake.click(&bob(), &format!("ff:{session}:{position}:c"));
         fake.edit_of(&click).await;
     }
-    let rows: Vec<(i64, String, Option<i64>, Option<i64>, Option<i64>)> = sqlx::query_as(
+    type Row = (i64, String, Option<i64>, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, kind, parent_id, machine_id, author_maintainer_id FROM records ORDER BY id",
     )
     .fetch_all(&pool)

@@ -401,3 +401,48 @@ async fn a_tool_input_that_breaks_the_schema(pool: PgPool) {
         );
     }
 }
+
+#[tokio::test]
+async fn an_unreachable_api_is_retried_then_reported() {
+    // A port nothing listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let client =
+        AnthropicClient::new(&format!("http://{address}"), SECOND, quick_retries()).unwrap();
+    let schema = json!({"type": "object"});
+    let request = flipfix_bot::llm::ToolRequest {
+        model: "claude-haiku-4-5",
+        max_tokens: 10,
+        temperature: 0.0,
+        system: "s",
+        user: "u",
+        tool_name: "record_suggestions",
+        tool_description: "d",
+        tool_schema: &schema,
+    };
+    let err = client.call_tool(Some(&key()), &request).await.unwrap_err();
+    assert!(
+        matches!(&err, LlmError::Network(m) if m.contains("3 attempts")),
+        "{err}"
+    );
+    assert!(err.user_message().contains("try again"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_answer_without_the_tool_call_is_an_error(pool: PgPool) {
+    let scenario = scenario("no_maintenance_social");
+    let mut body = recorded("no_maintenance_social");
+    body["content"] = json!([{"type": "text", "text": "Nothing to record here."}]);
+    body["stop_reason"] = json!("end_turn");
+    let fake = FakeAnthropic::start(vec![Reply::body(body)]).await;
+    let err = run(&pool, &fake, &scenario, Some(&key()), SECOND)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, AnalysisError::Llm(LlmError::BadResponse(m)) if m.contains("record_suggestions")),
+        "{err}"
+    );
+    assert_eq!(fake.received().len(), 1, "not retried");
+    assert!(err.user_message().contains("try again"));
+}

@@ -241,3 +241,74 @@ fn every_problem_is_listed_not_just_the_first() {
     assert_ne!(run.code, 0);
     assert_eq!(run.stdout.lines().count(), 2, "{}", run.stdout);
 }
+
+#[test]
+fn context_menu_kinds_models_and_prompts_are_checked_with_their_lines() {
+    let dir = copy_workflows();
+    let file = "workflows/add_to_flipfix.yaml";
+    edit(
+        dir.path(),
+        file,
+        "part_request_update]",
+        "part_request_updat]",
+    );
+    edit(
+        dir.path(),
+        file,
+        "model: claude-haiku-4-5",
+        "model: claude-unpriced",
+    );
+    edit(
+        dir.path(),
+        file,
+        "system: analysis/system.md.j2",
+        "system: analysis/nope.md.j2",
+    );
+    let run = check(dir.path());
+    assert_ne!(run.code, 0);
+    for (needle, message) in [
+        (
+            "part_request_updat]",
+            "kind `part_request_updat` is not declared",
+        ),
+        (
+            "claude-unpriced",
+            "model `claude-unpriced` has no entry in prices",
+        ),
+        (
+            "analysis/nope.md.j2",
+            "template `analysis/nope.md.j2` not found",
+        ),
+    ] {
+        let line = line_of(dir.path(), file, needle);
+        let expected = format!("add_to_flipfix.yaml:{line}:");
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.contains(&expected) && l.contains(message)),
+            "{message} at line {line}:\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn a_prompt_template_that_fails_on_sample_data_is_reported() {
+    let dir = copy_workflows();
+    let file = "prompts/analysis/conversation.md.j2";
+    edit(
+        dir.path(),
+        file,
+        "{{ m.author_name }}",
+        "{{ m.author.nmae }}",
+    );
+    let line = line_of(dir.path(), file, "m.author.nmae");
+    let run = check(dir.path());
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stdout.contains(&format!("conversation.md.j2:{line}"))
+            && run.stdout.contains("rendering the sample conversation"),
+        "{}",
+        run.stdout
+    );
+}
