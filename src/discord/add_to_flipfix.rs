@@ -231,8 +231,8 @@ async fn run_analysis(
 ) -> Result<Analysis, AnalysisError> {
     let app = ctx.data();
     let workflows = app.workflows();
-    let api_key = match app.settings.get_secret(SettingKey::AnthropicApiKey).await {
-        Ok(key) => key.or_else(|| app.secrets.anthropic_api_key.clone()),
+    let api_key = match crate::llm::resolve_api_key(&app.pool, &app.secrets).await {
+        Ok(key) => key,
         Err(crate::config::settings::SettingsError::Database(err)) => return Err(err.into()),
         Err(_) => app.secrets.anthropic_api_key.clone(),
     };

@@ -56,3 +56,46 @@ pub async fn total_cost_since(
     .await?;
     Ok(micro.unwrap_or(0) as f64 / 1_000_000.0)
 }
+
+/// Usage summed over a group (a day, a person).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct UsageTotal {
+    /// The day (`YYYY-MM-DD`, UTC) or who asked.
+    pub label: String,
+    pub calls: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub cache_write_tokens: i64,
+    pub cost_usd: f64,
+}
+
+/// Totals per UTC day and per person since `since`, newest day first and
+/// biggest spender first.
+pub async fn totals_since(
+    pool: &PgPool,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<(Vec<UsageTotal>, Vec<UsageTotal>), sqlx::Error> {
+    let query = |group: &str, order: &str| {
+        format!(
+            "SELECT {group} AS label, count(*) AS calls,
+                    sum(input_tokens)::BIGINT AS input_tokens, sum(output_tokens)::BIGINT AS output_tokens,
+                    sum(cache_read_input_tokens)::BIGINT AS cache_read_tokens,
+                    sum(cache_creation_input_tokens)::BIGINT AS cache_write_tokens,
+                    coalesce(sum(cost_micro_usd), 0)::FLOAT8 / 1000000.0 AS cost_usd
+             FROM llm_usage WHERE created_at >= $1 GROUP BY 1 ORDER BY {order}"
+        )
+    };
+    let days = sqlx::query_as(&query(
+        "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+        "1 DESC",
+    ))
+    .bind(since)
+    .fetch_all(pool)
+    .await?;
+    let people = sqlx::query_as(&query("requested_by", "7 DESC, 1"))
+        .bind(since)
+        .fetch_all(pool)
+        .await?;
+    Ok((days, people))
+}

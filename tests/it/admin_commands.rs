@@ -474,3 +474,65 @@ async fn workflows_reload_keeps_the_old_version_on_errors(pool: PgPool) {
     bot.stop().await;
     fake.assert_spec_clean();
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn usage_and_status_report_spend(pool: PgPool) {
+    for (who, cost) in [
+        ("discord:600000000000000002", 1_500_i64),
+        ("discord:600000000000000002", 2_500),
+        ("cli", 1_000),
+    ] {
+        sqlx::query(
+            "INSERT INTO llm_usage (purpose, requested_by, model, input_tokens, output_tokens, cache_read_input_tokens, cost_micro_usd)
+             VALUES ('analysis', $1, 'claude-haiku-4-5', 400, 150, 2000, $2)",
+        )
+        .bind(who)
+        .bind(cost)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let fake = FakeDiscord::start().await;
+    let bot = TestBot::start(pool.clone(), &fake, 1).await;
+    bot.app
+        .settings
+        .set(
+            flipfix_bot::config::SettingKey::LlmDailyBudgetUsd,
+            "2",
+            "tests",
+        )
+        .await
+        .unwrap();
+
+    let (text, reply) = run(
+        &fake,
+        &admin(),
+        direct("usage", json!([{"type": 4, "name": "days", "value": 3}])),
+    )
+    .await;
+    assert!(is_ephemeral(&reply));
+    assert!(text.contains("$0.0050 of the $2.00 daily budget"), "{text}");
+    assert!(
+        text.contains("3 call(s), 1200 in / 450 out tokens (6000 cached), $0.0050"),
+        "per day: {text}"
+    );
+    assert!(
+        text.contains(&format!("<@{MEMBER}>: 2 call(s)")) && text.contains("$0.0040"),
+        "per person: {text}"
+    );
+
+    let (text, _) = run(&fake, &admin(), direct("status", json!([]))).await;
+    assert!(
+        text.contains("model `claude-haiku-4-5`") && text.contains("API key not set"),
+        "{text}"
+    );
+    assert!(
+        text.contains("spent today $0.0050") && text.contains("reachable"),
+        "{text}"
+    );
+
+    let (text, _) = run(&fake, &member(), direct("usage", json!([]))).await;
+    assert!(text.contains("Manage Server"), "{text}");
+    bot.stop().await;
+    fake.assert_spec_clean();
+}

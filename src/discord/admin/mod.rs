@@ -6,6 +6,7 @@ pub use catalog::autocomplete_machine;
 mod config;
 mod links;
 mod status;
+mod usage;
 mod workflows;
 
 use super::{checks, Context, Error};
@@ -25,7 +26,8 @@ use super::{checks, Context, Error};
         "catalog::maintainers",
         "catalog::import",
         "workflows::workflows",
-        "status::status"
+        "status::status",
+        "usage::usage"
     ),
     subcommand_required
 )]

@@ -15,12 +15,20 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
         Err(err) => format!("❌ {err}"),
     };
     let workflows = app.workflows();
-    let key_set = app
-        .settings
-        .get_secret(SettingKey::AnthropicApiKey)
+    let key_set = crate::llm::resolve_api_key(&app.pool, &app.secrets)
         .await?
-        .is_some()
-        || app.secrets.anthropic_api_key.is_some();
+        .is_some();
+    let model = workflows
+        .context_menu
+        .as_ref()
+        .map(|menu| menu.model.clone())
+        .unwrap_or_else(|| "not configured".into());
+    let today = chrono::Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc();
+    let spent_today = crate::llm::usage::total_cost_since(&app.pool, today).await?;
     let webhooks_on = app
         .settings
         .get_bool(SettingKey::DiscordWebhooksEnabled)
@@ -36,7 +44,7 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
             workflows.kinds.names().join(", ")
         ),
         format!(
-            "**Claude API key:** {}",
+            "**Claude:** model `{model}`, API key {}, spent today ${spent_today:.4}",
             if key_set { "set" } else { "not set" }
         ),
         format!(
