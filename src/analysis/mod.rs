@@ -5,7 +5,7 @@
 //! ```text
 //! let client = AnthropicClient::new(&secrets.anthropic_base_url, menu.timeout, RetryPolicy::default())?;
 //! let key = llm::resolve_api_key(&pool, &secrets).await?;
-//! let deps = AnalysisDeps { pool: &pool, workflows: &workflows, client: &client, api_key: key.as_ref() };
+//! let deps = AnalysisDeps { pool: &pool, workflows: &workflows, client: &client, api_key: key.as_ref(), progress: None };
 //! match analyze(&deps, &discord_source, &request).await {
 //!     Ok(analysis) if analysis.is_empty() => reply(NO_RECORDS_MESSAGE),
 //!     Ok(analysis) => start_review(analysis.suggestions),
@@ -109,6 +109,16 @@ pub struct AnalysisDeps<'a> {
     pub client: &'a AnthropicClient,
     /// The key to use (the setting, else the secret); `None` = not configured.
     pub api_key: Option<&'a Secret>,
+    /// Told when the conversation is read and the model is being asked, so
+    /// the person sees progress.
+    pub progress: Option<&'a (dyn Fn(Progress) + Send + Sync)>,
+}
+
+/// A milestone of an analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// The conversation is read; the model is asked about it.
+    AskingModel { messages: usize },
 }
 
 /// The user-facing message for "nothing to record".
@@ -144,6 +154,11 @@ pub async fn analyze<S: MessageSource>(
         &catalog,
         &conversation,
     )?;
+    if let Some(progress) = deps.progress {
+        progress(Progress::AskingModel {
+            messages: conversation.messages.len(),
+        });
+    }
     let answer = deps
         .client
         .call_tool(deps.api_key, &tool_request(menu, &menu.model, &prompt))

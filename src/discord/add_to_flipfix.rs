@@ -11,6 +11,7 @@ use super::history::{DiscordSource, MISSING_ACCESS};
 use super::{reply, review_ui, Context, Error};
 use crate::analysis::gather::GatherError;
 use crate::analysis::validate::{MachineMatch, SuggestedAuthor, Suggestion};
+use crate::analysis::Progress;
 use crate::analysis::{
     analyze, Analysis, AnalysisDeps, AnalysisError, AnalysisRequest, NO_RECORDS_MESSAGE,
 };
@@ -192,7 +193,7 @@ async fn review(
     let app = ctx.data();
     let store = ReviewStore::new(app.pool.clone());
     let progress = serenity::EditInteractionResponse::new()
-        .content("🔎 Reading the conversation and asking Claude…")
+        .content("🔎 Reading the conversation…")
         .allowed_mentions(reply::no_mentions());
     interaction.edit_response(ctx.http(), progress).await?;
 
@@ -237,11 +238,30 @@ async fn run_analysis(
         Err(_) => app.secrets.anthropic_api_key.clone(),
     };
     let client = app.llm().await?;
+    // Progress edits go through one task, in order, and finish before the
+    // caller shows the result.
+    let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel::<Progress>();
+    let http = ctx.serenity_context().http.clone();
+    let token_holder = interaction.clone();
+    let progress_task = tokio::spawn(async move {
+        while let Some(Progress::AskingModel { messages }) = progress_rx.recv().await {
+            let edit = serenity::EditInteractionResponse::new()
+                .content(format!("🔎 Read {messages} message(s); asking Claude…"))
+                .allowed_mentions(reply::no_mentions());
+            if let Err(err) = token_holder.edit_response(&http, edit).await {
+                tracing::warn!(error = %err, "progress update failed");
+            }
+        }
+    });
+    let report = move |step: Progress| {
+        let _ = progress_tx.send(step);
+    };
     let deps = AnalysisDeps {
         pool: &app.pool,
         workflows: &workflows,
         client,
         api_key: api_key.as_ref(),
+        progress: Some(&report),
     };
     let request = AnalysisRequest {
         guild_id: interaction.guild_id.map(|g| g.get()),
@@ -249,12 +269,13 @@ async fn run_analysis(
         target_id: message.id.get(),
         requested_by: format!("discord:{}", interaction.user.id),
     };
-    analyze(
-        &deps,
-        &DiscordSource::new(ctx.serenity_context().http.clone()),
-        &request,
-    )
-    .await
+    let source = DiscordSource::new(ctx.serenity_context().http.clone());
+    let result = analyze(&deps, &source, &request).await;
+    // Closing the channel ends the progress task; wait so no late progress
+    // edit can overwrite the result.
+    drop(report);
+    let _ = progress_task.await;
+    result
 }
 
 fn user_message(err: &AnalysisError) -> String {

@@ -159,13 +159,14 @@ async fn full_flow_on_a_scenario(pool: PgPool) {
         .filter(|r| r.method == "PATCH" && r.path.contains(&token))
         .map(|r| r.body)
         .collect();
+    let texts: Vec<&str> = edits
+        .iter()
+        .map(|e| e["content"].as_str().unwrap_or_default())
+        .collect();
+    assert!(texts[0].contains("Reading the conversation"), "{texts:?}");
     assert!(
-        edits[0]["content"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("asking Claude"),
-        "{:?}",
-        edits[0]
+        texts[1].contains("Read 3 message(s); asking Claude"),
+        "{texts:?}"
     );
     let card = edits.last().unwrap();
     let footer = card["embeds"][0]["footer"]["text"]

@@ -58,6 +58,7 @@ async fn run(
         workflows: &workflows,
         client: &client,
         api_key: key,
+        progress: None,
     };
     let request = AnalysisRequest {
         guild_id: None,
