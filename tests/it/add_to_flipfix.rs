@@ -13,21 +13,34 @@ use crate::support::{add_machine, add_maintainer, repo_root, shared_dir};
 
 const COMMAND: &str = "Add to Flipfix";
 
-/// The scenario's messages, as Discord would serve them in CHANNEL_ID.
+/// The scenario's messages, as Discord would serve them in CHANNEL_ID (and,
+/// for thread scenarios, in a thread under it opened from the last message
+/// before the thread).
 fn load(fake: &FakeDiscord, name: &str) -> (Scenario, Vec<Value>) {
     let scenario =
         Scenario::load(&shared_dir().join(format!("scenarios/flipfix-eval/{name}.yaml"))).unwrap();
     let file = &scenario.file;
+    let thread_id: Option<u64> = file
+        .messages
+        .iter()
+        .take_while(|m| !m.in_thread)
+        .last()
+        .filter(|_| file.messages.iter().any(|m| m.in_thread))
+        .map(|starter| starter.id.parse().unwrap());
+    if let Some(thread) = thread_id {
+        fake.add_thread(thread, CHANNEL_ID);
+    }
     let messages: Vec<Value> = file
         .messages
         .iter()
         .map(|m| {
+            let channel = if m.in_thread { thread_id.unwrap() } else { CHANNEL_ID };
             let user = file.users.iter().find(|u| Some(&u.id) == m.author.as_ref()).expect("author");
             let author = json!({"id": user.id, "username": user.username, "global_name": user.display_name,
                                 "discriminator": "0", "avatar": null});
             user_message(
                 m.id.parse().unwrap(),
-                CHANNEL_ID,
+                channel,
                 author,
                 &m.content,
                 &m.timestamp.to_rfc3339(),
@@ -36,7 +49,8 @@ fn load(fake: &FakeDiscord, name: &str) -> (Scenario, Vec<Value>) {
         })
         .collect();
     for message in &messages {
-        fake.add_message(CHANNEL_ID, message.clone());
+        let channel: u64 = message["channel_id"].as_str().unwrap().parse().unwrap();
+        fake.add_message(channel, message.clone());
     }
     (scenario, messages)
 }
@@ -365,4 +379,51 @@ async fn someone_else_is_already_reviewing(pool: PgPool) {
     assert_eq!(anthropic.received().len(), 1);
     bot.stop().await;
     fake.assert_spec_clean();
+}
+
+/// Threads and reply chains, read through the Discord REST API: every
+/// message of the scenario reaches the model.
+#[sqlx::test(migrations = "./migrations")]
+async fn thread_and_reply_chain_scenarios_gather_the_right_messages(pool: PgPool) {
+    for name in ["thread_with_preroll", "reply_chain_fix"] {
+        sqlx::query("DELETE FROM review_sessions")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let fake = FakeDiscord::start().await;
+        let anthropic =
+            FakeAnthropic::start(vec![Reply::tool_use(json!({"suggestions": []}))]).await;
+        let (scenario, messages) = load(&fake, name);
+        let bot = start(&pool, &fake, &anthropic).await;
+        let target = messages
+            .iter()
+            .find(|m| m["id"] == json!(scenario.file.target))
+            .unwrap();
+        let token = fake.invoke_message_command(&bob(), COMMAND, target);
+        let text = final_text(&fake, &token).await;
+        assert!(text.contains("No records found"), "{name}: {text}");
+        let prompt = anthropic.received()[0].body["messages"][0]["content"].to_string();
+        for message in &scenario.file.messages {
+            let content = serde_json::to_string(&message.content).unwrap();
+            let content = content.trim_matches('"');
+            assert!(
+                prompt.contains(content),
+                "{name}: message {} missing from the prompt",
+                message.id
+            );
+        }
+        if name == "thread_with_preroll" {
+            let paths: Vec<String> = fake
+                .requests()
+                .iter()
+                .map(|r| format!("{} {}", r.method, r.path))
+                .collect();
+            assert!(
+                paths.iter().any(|p| p.ends_with("/channels/64")),
+                "thread info asked: {paths:?}"
+            );
+        }
+        bot.stop().await;
+        fake.assert_spec_clean();
+    }
 }
