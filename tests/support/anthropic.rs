@@ -22,6 +22,8 @@ pub enum Reply {
     },
     /// Waits this long before answering 200 (for timeouts).
     Slow(Duration),
+    /// Waits this long, then answers like `inner` (a slow but good model).
+    Delayed(Duration, Box<Reply>),
 }
 
 impl Reply {
@@ -140,7 +142,17 @@ async fn messages(
             script.replies.front().cloned()
         }
     };
+    let reply = match reply {
+        Some(Reply::Delayed(delay, inner)) => {
+            tokio::time::sleep(delay).await;
+            Some(*inner)
+        }
+        other => other,
+    };
     match reply {
+        Some(Reply::Delayed(..)) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "nested delay").into_response()
+        }
         Some(Reply::Json {
             status,
             headers,

@@ -31,6 +31,8 @@ pub const OWNER_ID: u64 = 700_000_000_000_000_005;
 /// One request the bot made.
 #[derive(Debug, Clone)]
 pub struct RecordedRequest {
+    /// When the fake received it.
+    pub at: std::time::Instant,
     pub method: String,
     pub path: String,
     pub query: String,
@@ -550,6 +552,8 @@ async fn rest(
     uri: Uri,
     body: Bytes,
 ) -> Response {
+    // Before validation, which takes time the bot did not spend.
+    let received_at = std::time::Instant::now();
     let path = uri.path().to_string();
     let query = uri.query().unwrap_or_default().to_string();
     let body: Value = if body.is_empty() {
@@ -564,6 +568,7 @@ async fn rest(
         }
     }
     let request = RecordedRequest {
+        at: received_at,
         method: method.to_string(),
         path: path.clone(),
         query: query.clone(),

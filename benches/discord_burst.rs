@@ -1,0 +1,214 @@
+//! Deferral latency under load (a benchmark, not a test).
+//!
+//! Runs the real `flipfix-bot` binary against the fake Discord (REST and
+//! gateway on 127.0.0.1) with a fake Claude that takes 2 s per analysis.
+//! Sends 100 "Add to Flipfix" invocations at once, then one every 0.5 s for
+//! 5 s while the burst's analyses are in flight, and prints the time from
+//! INTERACTION_CREATE to the deferral callback (p50, p99, max, each late
+//! one), the total time, and the bot process's peak RSS.
+//!
+//! Needs `DATABASE_URL` (a scratch database is created and dropped):
+//! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench discord_burst`
+
+#[allow(unused_imports)]
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use sqlx::{Connection, PgConnection};
+use support::anthropic::{FakeAnthropic, Reply};
+use support::fake_discord::{user_message, FakeDiscord, FakeUser, CHANNEL_ID, GUILD_ID};
+
+const BURST: usize = 100;
+const LATE: usize = 10;
+const LATE_INTERVAL: Duration = Duration::from_millis(500);
+const MODEL_DELAY: Duration = Duration::from_secs(2);
+
+struct Bot(Child);
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Peak resident set size of a process, from /proc (Linux).
+fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() {
+    let Ok(base_url) = std::env::var("DATABASE_URL") else {
+        eprintln!("discord_burst: set DATABASE_URL to a Postgres server (a scratch database is created there)");
+        std::process::exit(2);
+    };
+    let scratch = format!("flipfix_bench_{}", std::process::id());
+    let mut admin = PgConnection::connect(&base_url)
+        .await
+        .expect("connect to DATABASE_URL");
+    sqlx::query(&format!("CREATE DATABASE {scratch}"))
+        .execute(&mut admin)
+        .await
+        .expect("create scratch db");
+    let mut url = url::Url::parse(&base_url).expect("DATABASE_URL is a URL");
+    url.set_path(&format!("/{scratch}"));
+
+    let fake = FakeDiscord::start().await;
+    // Warm the spec checker so its one-time compile is not counted.
+    let _ = support::openapi::validate_request(
+        "POST",
+        "/api/v10/interactions/1/t/callback",
+        &json!({"type": 5}),
+    );
+    let answer = json!({"suggestions": [{"kind": "part_request", "description": "Need flipper rubbers",
+                                          "source_message_ids": []}]});
+    let anthropic = FakeAnthropic::start(vec![Reply::Delayed(
+        MODEL_DELAY,
+        Box::new(Reply::tool_use(answer)),
+    )])
+    .await;
+
+    // One target message per invocation, so none is "already being reviewed".
+    let author = json!({"id": "1002000000000000001", "username": "bob_the_fixer", "global_name": "Bob Wilson",
+                        "discriminator": "0", "avatar": null});
+    let targets: Vec<Value> = (0..BURST + LATE)
+        .map(|i| {
+            let message = user_message(
+                1_100_000_000_000_000_000 + i as u64,
+                CHANNEL_ID,
+                author.clone(),
+                &format!("Ballyhoo needs part {i}"),
+                "2025-01-15T13:59:19+00:00",
+                None,
+            );
+            fake.add_message(CHANNEL_ID, message.clone());
+            message
+        })
+        .collect();
+
+    let binary = env!("CARGO_BIN_EXE_flipfix-bot");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let child = Command::new(binary)
+        .arg("run")
+        .current_dir(root)
+        .env("DATABASE_URL", url.as_str())
+        .env("DISCORD_TOKEN", "fake-token")
+        .env("DISCORD_PROXY_URL", &fake.base_url)
+        .env("DISCORD_GUILD_ID", GUILD_ID.to_string())
+        .env("ANTHROPIC_BASE_URL", &anthropic.base_url)
+        .env("ANTHROPIC_API_KEY", "sk-ant-bench")
+        .env("RUST_LOG", "warn")
+        .arg("--secrets")
+        .arg("/nonexistent/Secrets.toml")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start flipfix-bot");
+    let pid = child.id();
+    let bot = Bot(child);
+    fake.wait_for_identify(1).await;
+    fake.wait_until("command registration", |r| {
+        r.iter().any(|r| r.method == "PUT")
+    })
+    .await;
+
+    let user = FakeUser::member(1_002_000_000_000_000_001, "bob_the_fixer");
+    let started = Instant::now();
+    let mut sent: Vec<(String, Instant, bool)> = Vec::new();
+    for target in &targets[..BURST] {
+        let at = Instant::now();
+        sent.push((
+            fake.invoke_message_command(&user, "Add to Flipfix", target),
+            at,
+            false,
+        ));
+    }
+    for target in &targets[BURST..] {
+        tokio::time::sleep(LATE_INTERVAL).await;
+        let at = Instant::now();
+        sent.push((
+            fake.invoke_message_command(&user, "Add to Flipfix", target),
+            at,
+            true,
+        ));
+    }
+    let mut latencies = Vec::new();
+    let mut late = Vec::new();
+    for (token, at, is_late) in &sent {
+        let callback = fake
+            .wait_for_request("deferral", |r| {
+                r.method == "POST" && r.path.contains(&format!("/{token}/callback"))
+            })
+            .await;
+        let latency = callback.at.saturating_duration_since(*at);
+        latencies.push(latency);
+        if *is_late {
+            late.push(latency);
+        }
+    }
+    // Let every analysis finish (each ends with its first review card).
+    for (token, _, _) in &sent {
+        fake.wait_until("the review card", |requests| {
+            requests.iter().any(|r| {
+                r.method == "PATCH"
+                    && r.path.contains(token.as_str())
+                    && r.body["embeds"].as_array().is_some_and(|e| !e.is_empty())
+            })
+        })
+        .await;
+    }
+    let total = started.elapsed();
+    let rss = peak_rss_mb(pid);
+    drop(bot);
+
+    latencies.sort();
+    println!(
+        "discord_burst: {BURST} concurrent invocations, then {LATE} every {} ms; model takes {} s",
+        LATE_INTERVAL.as_millis(),
+        MODEL_DELAY.as_secs()
+    );
+    println!(
+        "  INTERACTION_CREATE -> deferral callback: p50 {}  p99 {}  max {}",
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99)),
+        ms(*latencies.last().unwrap())
+    );
+    println!(
+        "  late invocations: {}",
+        late.iter().map(|d| ms(*d)).collect::<Vec<_>>().join(", ")
+    );
+    println!(
+        "  total time until every review card was shown: {:.2} s",
+        total.as_secs_f64()
+    );
+    println!("  model calls: {}", anthropic.received().len());
+    match rss {
+        Some(mb) => println!("  bot peak RSS (VmHWM): {mb:.1} MB"),
+        None => println!("  bot peak RSS: unavailable (no /proc)"),
+    }
+    println!("  goal: p99 < 100 ms, every late one < 100 ms, peak RSS < 100 MB");
+    fake.assert_spec_clean();
+
+    admin.close().await.ok();
+    let mut admin = PgConnection::connect(&base_url).await.expect("reconnect");
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await;
+}
