@@ -148,10 +148,47 @@ async fn run_with_database(database: &Database, secrets: Secrets) -> anyhow::Res
     let token = secrets.discord_token.clone().ok_or(MissingToken)?;
     let app = App::new(database.pool.clone(), secrets, workflows);
 
+    let dispatcher = start_dispatcher(&app)?;
+
     let mut client = crate::discord::build_client(app.clone(), &token).await?;
     let shard_manager = client.shard_manager.clone();
     let bot = tokio::spawn(async move { client.start_autosharded().await });
+    // Aborted on every exit path; rows it had claimed return to the queue
+    // when their lease expires.
+    let abort_dispatcher = dispatcher.abort_handle();
 
+    let outcome = tokio::select! {
+        result = dispatcher => {
+            match result {
+                Ok(Ok(())) => Err(anyhow::anyhow!("the notification dispatcher stopped unexpectedly")),
+                Ok(Err(err)) => Err(anyhow::Error::new(err).context("the notification dispatcher stopped")),
+                Err(join) => Err(anyhow::anyhow!("the notification dispatcher task panicked: {join}")),
+            }
+        }
+        outcome = run_bot(bot) => outcome,
+    };
+    abort_dispatcher.abort();
+    shard_manager.shutdown_all().await;
+    outcome
+}
+
+/// The notification dispatcher, as a background task.
+fn start_dispatcher(
+    app: &Arc<App>,
+) -> anyhow::Result<tokio::task::JoinHandle<Result<(), crate::notify::DispatchError>>> {
+    let source_app = app.clone();
+    let workflows: crate::notify::WorkflowSource = Arc::new(move || source_app.workflows());
+    let config = crate::notify::DispatcherConfig {
+        public_base_url: app.secrets.public_base_url.clone(),
+        ..Default::default()
+    };
+    let dispatcher =
+        crate::notify::Dispatcher::new(app.pool.clone(), app.settings.clone(), workflows, config)?;
+    Ok(tokio::spawn(dispatcher.run()))
+}
+
+/// Waits for the Discord client to stop or a shutdown signal.
+async fn run_bot(bot: tokio::task::JoinHandle<Result<(), serenity::Error>>) -> anyhow::Result<()> {
     tokio::select! {
         result = bot => {
             // The bot stopping on its own is an error worth its cause.
@@ -163,7 +200,6 @@ async fn run_with_database(database: &Database, secrets: Secrets) -> anyhow::Res
         }
         signal = shutdown_signal() => {
             tracing::info!(signal, "shutting down");
-            shard_manager.shutdown_all().await;
         }
     }
     Ok(())

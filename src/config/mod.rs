@@ -8,4 +8,4 @@ pub mod settings;
 
 pub use secret::Secret;
 pub use secrets::Secrets;
-pub use settings::{SettingKey, Settings};
+pub use settings::{SettingKey, SettingType, Settings};

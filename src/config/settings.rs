@@ -97,6 +97,10 @@ setting_keys! {
         "how long a review stays open";
     LlmDailyBudgetUsd = "LLM_DAILY_BUDGET_USD", Dollars, None,
         "daily spend limit for analyses (empty = no limit)";
+    DiscordWebhooksFromDiscord = "DISCORD_WEBHOOKS_FROM_DISCORD", Bool, Some("true"),
+        "also post records created from Discord messages";
+    DiscordWebhooksCoalesce = "DISCORD_WEBHOOKS_COALESCE", Bool, Some("false"),
+        "post one person's burst of records as one digest";
 }
 
 impl SettingKey {
@@ -350,6 +354,20 @@ impl Settings {
         }
         Ok(views)
     }
+}
+
+/// Reads a boolean setting on `conn`, so a transaction sees the value it
+/// would commit against. Unset or unreadable values take the default.
+pub async fn bool_in(conn: &mut sqlx::PgConnection, key: SettingKey) -> Result<bool, sqlx::Error> {
+    let stored: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+        .bind(key.name())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(stored
+        .as_deref()
+        .and_then(parse_bool)
+        .or_else(|| key.def().default.and_then(parse_bool))
+        .unwrap_or(false))
 }
 
 fn is_secret(ty: SettingType) -> bool {

@@ -159,6 +159,9 @@ pub async fn create_record_in(
             })?;
     }
 
+    // Same transaction: the record and its notification commit together.
+    crate::notify::outbox::enqueue_in(conn, kind, id, new.created_via, maintainer_id).await?;
+
     tracing::info!(record_id = id, kind = %kind.name, via = new.created_via.as_str(), "record created");
     Ok(Record {
         id,

@@ -61,6 +61,10 @@ pub struct RecordKind {
     pub guidance: String,
     /// The slash command that creates this kind directly, if declared.
     pub command: Option<KindCommand>,
+    /// The setting that switches webhook posts of this kind on and off.
+    pub notify_setting: Option<crate::config::SettingKey>,
+    /// Embed colour (0xRRGGBB) of webhook posts.
+    pub color: Option<u32>,
     /// The file that declares this kind, named in rule-violation messages.
     pub declared_in: PathBuf,
 }

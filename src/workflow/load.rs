@@ -376,6 +376,30 @@ fn build_kinds(
                 description: command.description,
             }
         });
+        let notify_setting = decl.notify_setting.as_ref().and_then(|setting| {
+            let key = crate::config::SettingKey::from_name(&setting.value)
+                .filter(|key| key.def().ty == crate::config::SettingType::Bool);
+            if key.is_none() {
+                problems.push(problem(
+                    setting.referenced,
+                    format!(
+                        "notify_setting `{}` is not a true/false setting (see `flipfix-bot settings`)",
+                        setting.value
+                    ),
+                ));
+            }
+            key
+        });
+        let color = decl.color.as_ref().and_then(|color| {
+            let parsed = parse_color(&color.value);
+            if parsed.is_none() {
+                problems.push(problem(
+                    color.referenced,
+                    format!("color `{}` must look like #rrggbb", color.value),
+                ));
+            }
+            parsed
+        });
 
         kinds.push(RecordKind {
             name: name.clone(),
@@ -403,6 +427,8 @@ fn build_kinds(
             notification_template: decl.templates.notification.value,
             guidance: decl.guidance,
             command,
+            notify_setting,
+            color,
             declared_in: path.clone(),
         });
     }
@@ -622,6 +648,15 @@ fn check_prompts_render(
         problem.message = format!("{} (rendering the sample conversation)", problem.message);
         problems.push(problem);
     }
+}
+
+/// `#rrggbb` → 0xRRGGBB.
+fn parse_color(raw: &str) -> Option<u32> {
+    let hex = raw.trim().strip_prefix('#')?;
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(hex, 16).ok()
 }
 
 fn is_identifier(name: &str) -> bool {

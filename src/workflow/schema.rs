@@ -118,6 +118,14 @@ pub struct KindDecl {
     pub edit_fields: Vec<Spanned<String>>,
     /// Template names (paths under `prompts/`).
     pub templates: TemplatesDecl,
+    /// The boolean setting that switches webhook posts of this kind on and
+    /// off (`DISCORD_WEBHOOKS_PARTS`); without one, the master switch alone
+    /// governs the kind.
+    #[serde(default)]
+    pub notify_setting: Option<Spanned<String>>,
+    /// Embed colour of the kind's webhook posts, `#rrggbb`.
+    #[serde(default)]
+    pub color: Option<Spanned<String>>,
     /// What the model is told about when to suggest this kind.
     #[serde(default)]
     pub guidance: String,

@@ -1,0 +1,220 @@
+//! Webhook payloads within Discord's limits. Lengths are counted in
+//! characters (what Discord counts), never bytes.
+
+use serde_json::{json, Value};
+
+pub const MAX_CONTENT: usize = 2000;
+pub const MAX_TITLE: usize = 256;
+pub const MAX_DESCRIPTION: usize = 4096;
+pub const MAX_EMBEDS: usize = 10;
+pub const MAX_TOTAL: usize = 6000;
+/// Discord shows up to four images sharing one `url` as a gallery.
+pub const MAX_PHOTOS: usize = 4;
+
+const ELLIPSIS: &str = "…";
+
+/// One record's message, rendered from its kind's notification template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordMessage {
+    pub title: String,
+    pub body: String,
+    /// The record's page, when `PUBLIC_BASE_URL` is set.
+    pub url: Option<String>,
+    pub color: Option<u32>,
+    pub photo_urls: Vec<String>,
+}
+
+/// The rich message of one record: one embed, plus up to three more that
+/// only carry photos (Discord merges embeds with the same `url` into a
+/// gallery; without a record URL the photos get their own embeds).
+pub fn record_payload(message: &RecordMessage) -> Value {
+    let title = cut_chars(&message.title, MAX_TITLE);
+    let description = fit_description(&message.body, MAX_DESCRIPTION);
+    let mut first = json!({ "title": title, "description": description });
+    if let Some(url) = &message.url {
+        first["url"] = json!(url);
+    }
+    if let Some(color) = message.color {
+        first["color"] = json!(color);
+    }
+    let mut photos = message.photo_urls.iter().take(MAX_PHOTOS);
+    if let Some(photo) = photos.next() {
+        first["image"] = json!({ "url": photo });
+    }
+    let mut embeds = vec![first];
+    for photo in photos {
+        let mut embed = json!({ "image": { "url": photo } });
+        if let Some(url) = &message.url {
+            embed["url"] = json!(url);
+        }
+        embeds.push(embed);
+    }
+    payload(embeds)
+}
+
+/// One digest for several records by one person: a line per record (its
+/// title and link), cut to fit; each record's rich details stay on its page.
+pub fn digest_payload(author: Option<&str>, messages: &[RecordMessage]) -> Value {
+    let title = match author {
+        Some(author) => format!("🗂️ {} new records by {author}", messages.len()),
+        None => format!("🗂️ {} new records", messages.len()),
+    };
+    let mut description = String::new();
+    let mut used = 0;
+    for (index, message) in messages.iter().enumerate() {
+        let line = match &message.url {
+            Some(url) => format!("• [{}]({url})\n", escape_link_text(&message.title)),
+            None => format!("• {}\n", message.title),
+        };
+        let rest = messages.len() - index;
+        let more = format!("…and {rest} more");
+        let line_len = line.chars().count();
+        // Keep room for the "and N more" line in case a later one does not fit.
+        if used + line_len + more.chars().count() + 1 > MAX_DESCRIPTION {
+            description.push_str(&more);
+            break;
+        }
+        description.push_str(&line);
+        used += line_len;
+    }
+    let mut embed = json!({
+        "title": cut_chars(&title, MAX_TITLE),
+        "description": description.trim_end(),
+    });
+    if let Some(color) = messages.first().and_then(|m| m.color) {
+        embed["color"] = json!(color);
+    }
+    payload(vec![embed])
+}
+
+fn payload(embeds: Vec<Value>) -> Value {
+    // Never ping anyone: record text is user-written and may contain
+    // @everyone or role mentions.
+    json!({ "embeds": embeds, "allowed_mentions": { "parse": [] } })
+}
+
+/// Link text must not close the link early.
+fn escape_link_text(text: &str) -> String {
+    text.replace('[', "(").replace(']', ")")
+}
+
+/// `text` cut to `max` characters, ending with an ellipsis when cut.
+pub fn cut_chars(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let keep = max.saturating_sub(ELLIPSIS.chars().count());
+    let mut cut: String = text.chars().take(keep).collect();
+    cut.push_str(ELLIPSIS);
+    cut
+}
+
+/// Cuts the body to `max` characters while keeping its trailer: the final
+/// lines that link the parent (`↳ …`) and attribute the record (`— Name`).
+/// Only the free text above them is shortened.
+pub fn fit_description(body: &str, max: usize) -> String {
+    if body.chars().count() <= max {
+        return body.to_string();
+    }
+    let lines: Vec<&str> = body.lines().collect();
+    let mut split = lines.len();
+    while split > 0 {
+        let line = lines[split - 1].trim();
+        if line.is_empty() || line.starts_with('↳') || line.starts_with("— ") {
+            split -= 1;
+        } else {
+            break;
+        }
+    }
+    let head = lines[..split].join("\n");
+    let trailer = lines[split..].join("\n");
+    let trailer = trailer.trim_start_matches('\n');
+    if trailer.is_empty() {
+        return cut_chars(&head, max);
+    }
+    // "\n\n" between the cut text and the trailer.
+    let trailer_len = trailer.chars().count() + 2;
+    if trailer_len >= max {
+        // A trailer this long is not a real one; cut everything plainly.
+        return cut_chars(body, max);
+    }
+    let head = cut_chars(head.trim_end(), max - trailer_len);
+    format!("{head}\n\n{trailer}")
+}
+
+/// Characters Discord counts against the 6000 total of a payload.
+pub fn counted_chars(payload: &Value) -> usize {
+    let count = |v: Option<&Value>| v.and_then(Value::as_str).map_or(0, |s| s.chars().count());
+    payload["embeds"].as_array().map_or(0, |embeds| {
+        embeds
+            .iter()
+            .map(|e| {
+                count(e.get("title"))
+                    + count(e.get("description"))
+                    + count(e.get("footer").and_then(|f| f.get("text")))
+                    + count(e.get("author").and_then(|a| a.get("name")))
+            })
+            .sum()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(body: &str) -> RecordMessage {
+        RecordMessage {
+            title: "⚠️ Problem report: EBD".into(),
+            body: body.into(),
+            url: Some("https://flipfix.example/problem-reports/1/".into()),
+            color: Some(0xe67e22),
+            photo_urls: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn long_bodies_keep_parent_link_and_attribution() {
+        let body = format!(
+            "{}\n\n↳ Problem report #7: https://x.example/p/7/\n\n— Ada Lovelace",
+            "é".repeat(10_000)
+        );
+        let fitted = fit_description(&body, MAX_DESCRIPTION);
+        assert_eq!(fitted.chars().count(), MAX_DESCRIPTION);
+        assert!(fitted.ends_with("↳ Problem report #7: https://x.example/p/7/\n\n— Ada Lovelace"));
+        assert!(fitted.contains("é…"));
+    }
+
+    #[test]
+    fn short_bodies_are_untouched() {
+        assert_eq!(fit_description("ok\n\n— A", 100), "ok\n\n— A");
+    }
+
+    #[test]
+    fn photos_become_a_gallery_of_at_most_four() {
+        let mut m = message("body");
+        m.photo_urls = (0..6)
+            .map(|i| format!("https://cdn.example/{i}.jpg"))
+            .collect();
+        let payload = record_payload(&m);
+        let embeds = payload["embeds"].as_array().unwrap();
+        assert_eq!(embeds.len(), MAX_PHOTOS);
+        assert!(embeds.iter().all(|e| e["url"] == embeds[0]["url"]));
+        assert_eq!(embeds[3]["image"]["url"], "https://cdn.example/3.jpg");
+        assert_eq!(payload["allowed_mentions"]["parse"], json!([]));
+    }
+
+    #[test]
+    fn digests_stay_within_limits() {
+        let messages: Vec<_> = (0..500)
+            .map(|i| RecordMessage {
+                title: format!("🗒️ Log entry {i}: {}", "x".repeat(40)),
+                ..message("b")
+            })
+            .collect();
+        let payload = digest_payload(Some("Ada"), &messages);
+        let description = payload["embeds"][0]["description"].as_str().unwrap();
+        assert!(description.chars().count() <= MAX_DESCRIPTION);
+        assert!(description.ends_with("more"));
+        assert!(counted_chars(&payload) <= MAX_TOTAL);
+    }
+}

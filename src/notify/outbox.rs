@@ -1,0 +1,280 @@
+//! The notification outbox: rows written in the record's transaction, claimed
+//! by dispatchers with a lease, and marked delivered (kept as history).
+//!
+//! Claims commit at once (no row lock is held across the HTTP call); the
+//! lease (`claimed_until`) keeps other dispatchers off the row meanwhile, and
+//! its expiry hands the row to another dispatcher when the claimer died.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use crate::config::settings::bool_in;
+use crate::config::SettingKey;
+use crate::records::CreatedVia;
+use crate::workflow::RecordKind;
+
+/// The channel dispatchers LISTEN on; record creation NOTIFYs it on commit.
+pub const CHANNEL: &str = "notification_outbox";
+
+/// Why a record was or was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    Queued(i64),
+    MasterSwitchOff,
+    KindSwitchedOff,
+    FromDiscordOff,
+}
+
+/// Queues the notification of a new record, in the caller's transaction.
+/// The switches are read on the same connection, so the decision matches the
+/// settings the transaction commits against.
+pub async fn enqueue_in(
+    conn: &mut PgConnection,
+    kind: &RecordKind,
+    record_id: i64,
+    created_via: CreatedVia,
+    author_maintainer_id: Option<i64>,
+) -> Result<Enqueued, sqlx::Error> {
+    // Master off: records are not queued at all (see README "Notifications");
+    // otherwise a bot installed with the default (off) would flood the channel
+    // with its whole history the day an admin turns posting on.
+    if !bool_in(conn, SettingKey::DiscordWebhooksEnabled).await? {
+        return Ok(Enqueued::MasterSwitchOff);
+    }
+    if let Some(key) = kind.notify_setting {
+        if !bool_in(conn, key).await? {
+            return Ok(Enqueued::KindSwitchedOff);
+        }
+    }
+    if created_via == CreatedVia::DiscordMessage
+        && !bool_in(conn, SettingKey::DiscordWebhooksFromDiscord).await?
+    {
+        return Ok(Enqueued::FromDiscordOff);
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO notification_outbox (record_id, author_key) VALUES ($1, $2) RETURNING id",
+    )
+    .bind(record_id)
+    .bind(author_maintainer_id.map(|id| format!("maintainer:{id}")))
+    .fetch_one(&mut *conn)
+    .await?;
+    // Delivered to listeners only when the transaction commits.
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(CHANNEL)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Enqueued::Queued(id))
+}
+
+/// One claimed outbox row.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub record_id: i64,
+    pub attempts: i32,
+}
+
+/// How due rows are chosen.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimRules {
+    pub lease: Duration,
+    /// `Some` when coalescing is on.
+    pub coalesce: Option<Coalescing>,
+}
+
+/// A person's rows wait until they have been quiet for `quiet`, but no row
+/// waits longer than `max_delay` after it was queued.
+#[derive(Debug, Clone, Copy)]
+pub struct Coalescing {
+    pub quiet: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for Coalescing {
+    fn default() -> Self {
+        Self {
+            quiet: Duration::minutes(5),
+            max_delay: Duration::minutes(15),
+        }
+    }
+}
+
+/// Claims the oldest due row and, when coalescing, the same person's other
+/// waiting rows with it (one digest). Returns an empty batch when nothing is
+/// due. The claim commits before this returns.
+pub async fn claim(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    rules: ClaimRules,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let (coalesce, quiet, max_delay) = match rules.coalesce {
+        Some(c) => (true, c.quiet, c.max_delay),
+        None => (false, Duration::zero(), Duration::zero()),
+    };
+    let head: Option<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT o.id, o.author_key FROM notification_outbox o
+         WHERE o.delivered_at IS NULL
+           AND o.next_attempt_at <= $1
+           AND (o.claimed_until IS NULL OR o.claimed_until < $1)
+           AND (NOT $2 OR o.author_key IS NULL OR
+                (SELECT max(p.created_at) FROM notification_outbox p
+                 WHERE p.author_key = o.author_key AND p.delivered_at IS NULL) <= $1 - $3
+                OR o.created_at <= $1 - $4)
+         ORDER BY o.id
+         LIMIT 1
+         FOR UPDATE OF o SKIP LOCKED",
+    )
+    .bind(now)
+    .bind(coalesce)
+    .bind(quiet)
+    .bind(max_delay)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((head_id, author_key)) = head else {
+        tx.rollback().await?;
+        return Ok(Vec::new());
+    };
+    let ids: Vec<i64> = match author_key.filter(|_| coalesce) {
+        Some(key) => {
+            let mut ids = vec![head_id];
+            ids.extend(
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT id FROM notification_outbox
+                     WHERE author_key = $1 AND id <> $2 AND delivered_at IS NULL
+                       AND (claimed_until IS NULL OR claimed_until < $3)
+                     ORDER BY id
+                     FOR UPDATE SKIP LOCKED",
+                )
+                .bind(&key)
+                .bind(head_id)
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?,
+            );
+            ids
+        }
+        None => vec![head_id],
+    };
+    let claimed = sqlx::query_as::<_, Claimed>(
+        "UPDATE notification_outbox
+         SET claimed_until = $2, attempts = attempts + 1
+         WHERE id = ANY($1)
+         RETURNING id, record_id, attempts",
+    )
+    .bind(&ids)
+    .bind(now + rules.lease)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let mut claimed = claimed;
+    claimed.sort_by_key(|row| row.id);
+    Ok(claimed)
+}
+
+/// Marks a batch delivered. The first row carried the message; the others
+/// (a digest's) point at it.
+pub async fn mark_delivered(
+    pool: &PgPool,
+    ids: &[i64],
+    now: DateTime<Utc>,
+    message_id: Option<u64>,
+) -> Result<(), sqlx::Error> {
+    let Some(&carrier) = ids.first() else {
+        return Ok(());
+    };
+    sqlx::query(
+        "UPDATE notification_outbox
+         SET delivered_at = $2, discord_message_id = $3, claimed_until = NULL, last_error = NULL,
+             digest_of = CASE WHEN id = $4 THEN NULL ELSE $4 END
+         WHERE id = ANY($1)",
+    )
+    .bind(ids)
+    .bind(now)
+    .bind(message_id.map(crate::records::to_db_id))
+    .bind(carrier)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Gives a batch back to the queue, due again at `retry_at`.
+pub async fn release(
+    pool: &PgPool,
+    ids: &[i64],
+    retry_at: DateTime<Utc>,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE notification_outbox
+         SET claimed_until = NULL, next_attempt_at = $2, last_error = COALESCE($3, last_error)
+         WHERE id = ANY($1)",
+    )
+    .bind(ids)
+    .bind(retry_at)
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// When the next undelivered row becomes due (ignoring coalescing waits,
+/// which the dispatcher's timer covers).
+pub async fn next_due(pool: &PgPool) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT min(GREATEST(next_attempt_at, COALESCE(claimed_until, next_attempt_at)))
+         FROM notification_outbox WHERE delivered_at IS NULL",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// The queue is parked while `DISCORD_WEBHOOK_URL` is the URL that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parked {
+    pub error: String,
+    pub url: String,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn parked(pool: &PgPool) -> Result<Option<Parked>, sqlx::Error> {
+    type Row = (Option<String>, Option<String>, Option<DateTime<Utc>>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT parked_error, parked_url, parked_at FROM notification_state WHERE id",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(match row {
+        Some((Some(error), Some(url), Some(at))) => Some(Parked { error, url, at }),
+        _ => None,
+    })
+}
+
+pub async fn park(
+    pool: &PgPool,
+    url: &str,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO notification_state (id, parked_error, parked_url, parked_at)
+         VALUES (TRUE, $1, $2, $3)
+         ON CONFLICT (id) DO UPDATE
+         SET parked_error = $1, parked_url = $2, parked_at = $3",
+    )
+    .bind(error)
+    .bind(url)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn unpark(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE notification_state SET parked_error = NULL, parked_url = NULL, parked_at = NULL",
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
