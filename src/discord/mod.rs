@@ -139,6 +139,10 @@ async fn on_event(
     event: &serenity::FullEvent,
     app: &Data,
 ) -> Result<(), Error> {
+    if let serenity::FullEvent::Message { new_message } = event {
+        warn_if_content_missing(new_message);
+        return Ok(());
+    }
     let serenity::FullEvent::InteractionCreate { interaction } = event else {
         return Ok(());
     };
@@ -153,6 +157,31 @@ async fn on_event(
         tracing::error!(error = format!("{err:#}"), "review interaction failed");
     }
     result
+}
+
+/// A human's message with no content, attachments, embeds or stickers is
+/// what Discord sends when the privileged Message Content intent is off.
+/// Said once per process, since every message would say it again.
+fn warn_if_content_missing(message: &serenity::Message) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if looks_like_missing_content(message)
+        && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
+    {
+        tracing::warn!(
+            "a message arrived with empty content: the Message Content intent seems to be off; \
+             enable it in the developer portal (Bot → Privileged Gateway Intents), see README"
+        );
+    }
+}
+
+fn looks_like_missing_content(message: &serenity::Message) -> bool {
+    message.content.is_empty()
+        && message.attachments.is_empty()
+        && message.embeds.is_empty()
+        && message.sticker_items.is_empty()
+        && message.poll.is_none()
+        && !message.author.bot
+        && message.guild_id.is_some()
 }
 
 async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
@@ -175,5 +204,39 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
                 tracing::error!(error = %err, "error while handling an error");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(content: &str, bot: bool) -> serenity::Message {
+        serde_json::from_value(serde_json::json!({
+            "id": "1", "channel_id": "2", "guild_id": "3", "type": 0, "content": content,
+            "author": {"id": "4", "username": "bob", "discriminator": "0", "global_name": null, "avatar": null, "bot": bot},
+            "embeds": [], "attachments": [], "mentions": [], "mention_roles": [], "mention_everyone": false,
+            "pinned": false, "tts": false, "timestamp": "2026-01-01T00:00:00.000000+00:00", "edited_timestamp": null, "flags": 0
+        }))
+        .expect("a valid message")
+    }
+
+    #[test]
+    fn empty_human_messages_mean_the_content_intent_is_off() {
+        assert!(looks_like_missing_content(&message("", false)));
+        assert!(!looks_like_missing_content(&message("hello", false)));
+        assert!(
+            !looks_like_missing_content(&message("", true)),
+            "bots may post embeds only"
+        );
+    }
+
+    #[test]
+    fn the_invite_url_asks_for_exactly_the_needed_scopes_and_permissions() {
+        let url = invite_url(42);
+        assert!(url.contains("client_id=42"));
+        assert!(url.contains("scope=bot+applications.commands"));
+        // View Channel, Send Messages, Embed Links, Read Message History.
+        assert!(url.ends_with("permissions=84992"), "{url}");
     }
 }
