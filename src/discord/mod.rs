@@ -46,11 +46,16 @@ pub fn invite_url(application_id: u64) -> String {
     )
 }
 
-/// Every command the bot offers: the admin commands and one direct record
+/// Every command the bot offers: "Add to Flipfix" (named by the workflow's
+/// `context_menu.command_name`), the admin commands, and one direct record
 /// command per kind that declares one.
-pub fn commands(kinds: &crate::workflow::RecordKinds) -> Vec<poise::Command<Data, Error>> {
-    let mut commands = vec![add_to_flipfix::add_to_flipfix(), admin::flipfix()];
-    commands.extend(record_commands::record_commands(kinds));
+pub fn commands(workflows: &crate::workflow::Workflows) -> Vec<poise::Command<Data, Error>> {
+    let mut add = add_to_flipfix::add_to_flipfix();
+    if let Some(menu) = &workflows.context_menu {
+        add.context_menu_name = Some(menu.command_name.clone().into());
+    }
+    let mut commands = vec![add, admin::flipfix()];
+    commands.extend(record_commands::record_commands(&workflows.kinds));
     commands
 }
 
@@ -67,7 +72,7 @@ pub async fn build_client(app: Data, token: &Secret) -> anyhow::Result<serenity:
     let setup_app = app.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
-            commands: commands(&app.workflows().kinds),
+            commands: commands(&app.workflows()),
             on_error: |error| Box::pin(on_error(error)),
             event_handler: |framework, event| {
                 Box::pin(on_event(

@@ -97,4 +97,5 @@ pub fn source(message_id: u64) -> SourceMessage {
 pub mod anthropic;
 pub mod bot;
 pub mod fake_discord;
+pub mod logs;
 pub mod openapi;
