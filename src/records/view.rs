@@ -141,10 +141,10 @@ impl RecordView {
     /// A made-up record of `kind` for checking templates: `full` fills every
     /// optional part, otherwise every optional part is absent.
     pub fn sample(kind: &RecordKind, full: bool) -> Self {
-        let field_list: Vec<FieldView> = kind
+        let fields = kind
             .fields
             .iter()
-            .map(|field| {
+            .filter_map(|field| {
                 let value = match (&field.ty, full || field.required) {
                     (_, false) => None,
                     (FieldType::Choice { choices }, true) => {
@@ -154,29 +154,13 @@ impl RecordView {
                         Some(format!("sample {}", field.label.to_lowercase()))
                     }
                 };
-                FieldView {
-                    name: field.name.clone(),
-                    label: field.label.clone(),
-                    value,
-                }
+                value.map(|value| (field.name.clone(), value))
             })
             .collect();
-        let fields = field_list
-            .iter()
-            .map(|f| (f.name.clone(), f.value.clone()))
-            .collect();
-        let status = kind
-            .status_field
-            .as_ref()
-            .and_then(|s| field_list.iter().find(|f| &f.name == s))
-            .and_then(|f| f.value.clone());
-        Self {
-            kind: kind.into(),
+        let parts = ViewParts {
             id: full.then_some(42),
             description: "The left flipper is weak; adjusted the EOS switch.".into(),
             fields,
-            field_list,
-            status,
             machine: full.then(|| MachineView {
                 slug: "eight-ball-deluxe-limited-edition".into(),
                 name: "Eight Ball Deluxe (Limited Edition)".into(),
@@ -203,6 +187,7 @@ impl RecordView {
                 Vec::new()
             },
             occurred_at: "2025-01-15T15:23:08Z".into(),
-        }
+        };
+        Self::new(kind, parts)
     }
 }
