@@ -8,6 +8,7 @@ mod support;
 mod catalog_import;
 mod check_command;
 mod embedded_run;
+mod notify;
 mod openapi_support;
 mod records;
 mod settings;

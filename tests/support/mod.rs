@@ -93,4 +93,5 @@ pub fn source(message_id: u64) -> SourceMessage {
         message_id,
     }
 }
+pub mod fake_webhook;
 pub mod openapi;
