@@ -170,9 +170,15 @@ impl Dispatcher {
             }
         };
 
-        match self.client.post(&url, &payload).await {
+        let started = std::time::Instant::now();
+        let result = self.client.post(&url, &payload).await;
+        // Rate-limit waits count from when Discord answered, not from when
+        // the step began: `now` plus the time the call took.
+        let answered_at = now + Duration::from_std(started.elapsed()).unwrap_or_default();
+        match result {
             Ok(posted) => {
-                self.pacer.observe(url.webhook_id(), posted.rate, now);
+                self.pacer
+                    .observe(url.webhook_id(), posted.rate, answered_at);
                 outbox::mark_delivered(&self.pool, &rows, now, posted.message_id).await?;
                 tracing::info!(rows = ?rows, message_id = ?posted.message_id, "notification posted");
                 Ok(Step::Delivered {
@@ -183,7 +189,7 @@ impl Dispatcher {
             Err(error) => {
                 let at = match &error {
                     PostError::RateLimited { retry_after } => {
-                        let until = now + *retry_after;
+                        let until = answered_at + *retry_after;
                         self.pacer.block(url.webhook_id(), until);
                         tracing::warn!(webhook = %url, wait_ms = retry_after.num_milliseconds(), "rate limited by Discord");
                         until

@@ -312,3 +312,44 @@ fn a_prompt_template_that_fails_on_sample_data_is_reported() {
         run.stdout
     );
 }
+
+#[test]
+fn notify_setting_must_be_a_boolean_setting_named_with_its_line() {
+    let dir = copy_workflows();
+    let file = "workflows/record_kinds.yaml";
+    edit(
+        dir.path(),
+        file,
+        "notify_setting: DISCORD_WEBHOOKS_LOG_ENTRIES",
+        "notify_setting: DISCORD_GUILD_ID",
+    );
+    edit(
+        dir.path(),
+        file,
+        "notify_setting: DISCORD_WEBHOOKS_PARTS",
+        "notify_setting: DISCORD_WEBHOOKS_PARTZ",
+    );
+    edit(dir.path(), file, "color: \"#e67e22\"", "color: orange");
+    let run = check(dir.path());
+    assert_ne!(run.code, 0);
+    for (needle, message) in [
+        (
+            "DISCORD_GUILD_ID",
+            "notify_setting `DISCORD_GUILD_ID` is not a true/false setting",
+        ),
+        (
+            "DISCORD_WEBHOOKS_PARTZ",
+            "notify_setting `DISCORD_WEBHOOKS_PARTZ` is not a true/false setting",
+        ),
+        ("color: orange", "color `orange` must look like #rrggbb"),
+    ] {
+        let line = line_of(dir.path(), file, needle);
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.contains(&format!("record_kinds.yaml:{line}:")) && l.contains(message)),
+            "{needle}: {}",
+            run.stdout
+        );
+    }
+}

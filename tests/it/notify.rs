@@ -1,0 +1,695 @@
+//! Notifications end to end: real Postgres, the real dispatcher, and a local
+//! fake of Discord's webhook endpoint. Every body the fake receives is
+//! checked against Discord's OpenAPI spec. Time is passed to `step`
+//! explicitly, so retries and coalescing are tested without waiting.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use flipfix_bot::config::{SettingKey, Settings};
+use flipfix_bot::notify::outbox::{self, ClaimRules};
+use flipfix_bot::notify::webhook_client::PostError;
+use flipfix_bot::notify::{Dispatcher, DispatcherConfig, Step};
+use flipfix_bot::records::{create_record, create_record_in, Author, CreatedVia, NewRecord};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use crate::support::fake_webhook::{FakeWebhook, Reply};
+use crate::support::openapi::validate_request;
+use crate::support::{add_machine, add_maintainer, new_record, shipped_workflows};
+
+const BASE_URL: &str = "https://flipfix.example";
+
+fn config() -> DispatcherConfig {
+    DispatcherConfig {
+        http_timeout: StdDuration::from_millis(300),
+        backoff_base: Duration::seconds(2),
+        backoff_cap: Duration::seconds(60),
+        public_base_url: Some(BASE_URL.into()),
+        ..Default::default()
+    }
+}
+
+struct Env {
+    pool: PgPool,
+    settings: Settings,
+    fake: FakeWebhook,
+    machine: i64,
+}
+
+impl Env {
+    /// Webhooks on, pointing at a fresh fake.
+    async fn new(pool: PgPool) -> Self {
+        let fake = FakeWebhook::start(None).await;
+        let settings = Settings::new(pool.clone(), true);
+        settings
+            .set(SettingKey::DiscordWebhooksEnabled, "true", "test")
+            .await
+            .unwrap();
+        settings
+            .set(SettingKey::DiscordWebhookUrl, &fake.url("tok"), "test")
+            .await
+            .unwrap();
+        let machine = add_machine(&pool, "eight-ball-deluxe", "Eight Ball Deluxe").await;
+        sqlx::query("UPDATE machines SET short_name = 'EBD' WHERE id = $1")
+            .bind(machine)
+            .execute(&pool)
+            .await
+            .unwrap();
+        Self {
+            pool,
+            settings,
+            fake,
+            machine,
+        }
+    }
+
+    fn dispatcher(&self) -> Dispatcher {
+        self.dispatcher_with(config())
+    }
+
+    fn dispatcher_with(&self, config: DispatcherConfig) -> Dispatcher {
+        let workflows = shipped_workflows();
+        Dispatcher::new(
+            self.pool.clone(),
+            self.settings.clone(),
+            Arc::new(move || workflows.clone()),
+            config,
+        )
+        .unwrap()
+    }
+
+    async fn set(&self, key: SettingKey, value: &str) {
+        self.settings.set(key, value, "test").await.unwrap();
+    }
+
+    async fn create(&self, mut record: NewRecord) -> i64 {
+        if record.machine_id.is_none() && record.kind != "part_request_update" {
+            record.machine_id = Some(self.machine);
+        }
+        create_record(&self.pool, &shipped_workflows().kinds, &record)
+            .await
+            .unwrap()
+            .id
+    }
+
+    async fn queued(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM notification_outbox")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    async fn undelivered(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM notification_outbox WHERE delivered_at IS NULL")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Every body the fake received, checked against Discord's spec and our
+    /// own invariants.
+    fn checked_bodies(&self) -> Vec<Value> {
+        let received = self.fake.received();
+        for request in &received {
+            assert_eq!(request.query.as_deref(), Some("wait=true"));
+            check_body(&request.body);
+        }
+        self.fake.delivered()
+    }
+}
+
+fn check_body(body: &Value) {
+    validate_request("POST", "/api/v10/webhooks/1/tok", body).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(body["allowed_mentions"], json!({"parse": []}));
+    let embeds = body["embeds"].as_array().unwrap();
+    assert!(embeds.len() <= 10);
+    let total: usize = embeds
+        .iter()
+        .map(|e| {
+            e["title"].as_str().map_or(0, |s| s.chars().count())
+                + e["description"].as_str().map_or(0, |s| s.chars().count())
+        })
+        .sum();
+    assert!(total <= 6000);
+}
+
+fn title(body: &Value) -> &str {
+    body["embeds"][0]["title"].as_str().unwrap_or_default()
+}
+
+fn description(body: &Value) -> &str {
+    body["embeds"][0]["description"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// Steps until nothing more happens at `now`; returns every step.
+async fn drain(dispatcher: &mut Dispatcher, now: DateTime<Utc>) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for _ in 0..10_000 {
+        let step = dispatcher.step(now).await.unwrap();
+        let more = matches!(
+            step,
+            Step::Delivered { .. } | Step::Retry { .. } | Step::RenderFailed { .. }
+        );
+        steps.push(step);
+        if !more {
+            return steps;
+        }
+    }
+    panic!("dispatcher did not settle");
+}
+
+fn part_request_update(parent: i64) -> NewRecord {
+    NewRecord {
+        parent_id: Some(parent),
+        ..new_record("part_request_update")
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn one_message_per_record_per_kind(pool: PgPool) {
+    let env = Env::new(pool).await;
+    let problem = env.create(new_record("problem_report")).await;
+    env.create(NewRecord {
+        parent_id: Some(problem),
+        ..new_record("log_entry")
+    })
+    .await;
+    let part = env.create(new_record("part_request")).await;
+    env.create(part_request_update(part)).await;
+    assert_eq!(env.queued().await, 4);
+
+    let mut dispatcher = env.dispatcher();
+    let steps = drain(&mut dispatcher, Utc::now()).await;
+    assert_eq!(steps.last(), Some(&Step::Idle));
+    let bodies = env.checked_bodies();
+    let titles: Vec<&str> = bodies.iter().map(title).collect();
+    assert_eq!(
+        titles,
+        [
+            "⚠️ Problem report: EBD",
+            "🗒️ Log entry: EBD",
+            "📦 Part request: EBD",
+            "💬 Part request update: EBD",
+        ]
+    );
+    assert_eq!(
+        bodies[0]["embeds"][0]["url"],
+        format!("{BASE_URL}/problem-reports/{problem}/")
+    );
+    assert_eq!(bodies[0]["embeds"][0]["color"], 0xe67e22);
+    assert!(description(&bodies[1]).contains(&format!(
+        "↳ Problem report #{problem}: {BASE_URL}/problem-reports/{problem}/"
+    )));
+    assert!(description(&bodies[3]).ends_with("— Test Person"));
+    assert_eq!(env.undelivered().await, 0);
+    let message_ids: Vec<Option<i64>> =
+        sqlx::query_scalar("SELECT discord_message_id FROM notification_outbox ORDER BY id")
+            .fetch_all(&env.pool)
+            .await
+            .unwrap();
+    assert!(message_ids.iter().all(Option::is_some), "{message_ids:?}");
+
+    // Nothing is posted twice.
+    assert_eq!(dispatcher.step(Utc::now()).await.unwrap(), Step::Idle);
+    assert_eq!(env.fake.received().len(), 4);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn switched_off_kinds_and_discord_records_are_not_queued(pool: PgPool) {
+    let env = Env::new(pool).await;
+    env.set(SettingKey::DiscordWebhooksParts, "false").await;
+    let part = env.create(new_record("part_request")).await;
+    env.create(part_request_update(part)).await;
+    assert_eq!(env.queued().await, 0, "parts are switched off");
+
+    env.set(SettingKey::DiscordWebhooksLogEntries, "false")
+        .await;
+    env.create(new_record("log_entry")).await;
+    assert_eq!(env.queued().await, 0, "log entries are switched off");
+
+    env.set(SettingKey::DiscordWebhooksFromDiscord, "false")
+        .await;
+    env.create(NewRecord {
+        created_via: CreatedVia::DiscordMessage,
+        ..new_record("problem_report")
+    })
+    .await;
+    assert_eq!(
+        env.queued().await,
+        0,
+        "records from Discord are switched off"
+    );
+    env.create(new_record("problem_report")).await;
+    assert_eq!(
+        env.queued().await,
+        1,
+        "a CLI problem report is still posted"
+    );
+
+    drain(&mut env.dispatcher(), Utc::now()).await;
+    let bodies = env.checked_bodies();
+    assert_eq!(bodies.len(), 1);
+    assert!(title(&bodies[0]).starts_with("⚠️"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn master_switch_off_queues_nothing_and_holds_what_was_queued(pool: PgPool) {
+    let env = Env::new(pool).await;
+    env.create(new_record("problem_report")).await;
+    env.set(SettingKey::DiscordWebhooksEnabled, "false").await;
+    env.create(new_record("problem_report")).await;
+    assert_eq!(
+        env.queued().await,
+        1,
+        "records made while off are not queued"
+    );
+
+    let mut dispatcher = env.dispatcher();
+    assert_eq!(dispatcher.step(Utc::now()).await.unwrap(), Step::Disabled);
+    assert!(env.fake.received().is_empty());
+    assert_eq!(env.undelivered().await, 1, "the queued row waits");
+
+    env.set(SettingKey::DiscordWebhooksEnabled, "true").await;
+    drain(&mut dispatcher, Utc::now()).await;
+    assert_eq!(env.checked_bodies().len(), 1);
+    assert_eq!(env.undelivered().await, 0);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_outbox_row_commits_and_rolls_back_with_its_record(pool: PgPool) {
+    let env = Env::new(pool).await;
+    let kinds = shipped_workflows().kinds.clone();
+    let mut tx = env.pool.begin().await.unwrap();
+    let mut record = new_record("problem_report");
+    record.machine_id = Some(env.machine);
+    create_record_in(&mut tx, &kinds, &record).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(env.queued().await, 0);
+    let records: i64 = sqlx::query_scalar("SELECT count(*) FROM records")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(records, 0);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_huge_description_keeps_attribution_and_parent_link(pool: PgPool) {
+    let env = Env::new(pool).await;
+    let problem = env.create(new_record("problem_report")).await;
+    let entry = env
+        .create(NewRecord {
+            parent_id: Some(problem),
+            ..new_record("log_entry")
+        })
+        .await;
+    // Longer than any kind allows today: records from older versions or other
+    // writers must still fit.
+    sqlx::query("UPDATE records SET description = $2 WHERE id = $1")
+        .bind(entry)
+        .bind("ø".repeat(10_000))
+        .execute(&env.pool)
+        .await
+        .unwrap();
+
+    drain(&mut env.dispatcher(), Utc::now()).await;
+    let bodies = env.checked_bodies();
+    let body = &bodies[1];
+    let text = description(body);
+    assert_eq!(text.chars().count(), 4096);
+    assert!(text.ends_with(&format!(
+        "↳ Problem report #{problem}: {BASE_URL}/problem-reports/{problem}/\n\n— Test Person"
+    )));
+    assert!(text.starts_with("øøø"));
+    assert!(text.contains('…'));
+    assert_eq!(
+        body["embeds"][0]["url"],
+        format!("{BASE_URL}/logs/{entry}/")
+    );
+}
+
+/// Each way Discord says when to retry; `expected` is the wait before the
+/// dispatcher's small safety margin.
+#[sqlx::test(migrations = "./migrations")]
+async fn rate_limits_wait_as_told_and_lose_nothing(pool: PgPool) {
+    let env = Env::new(pool).await;
+    let cases = [
+        (Some("3"), None, None, Duration::seconds(3)),
+        (
+            Some("1.5"),
+            Some("9"),
+            Some(json!(9)),
+            Duration::milliseconds(1500),
+        ),
+        (None, Some("0.75"), None, Duration::milliseconds(750)),
+        (
+            Some("soon"),
+            None,
+            Some(json!(2.25)),
+            Duration::milliseconds(2250),
+        ),
+        (None, None, Some(json!("4")), Duration::seconds(4)),
+        (
+            Some("junk"),
+            Some("-1"),
+            Some(json!("junk")),
+            Duration::seconds(1),
+        ),
+    ];
+    let mut dispatcher = env.dispatcher();
+    let mut now = Utc::now();
+    for (index, (retry_after, reset_after, body, expected)) in cases.into_iter().enumerate() {
+        env.create(new_record("problem_report")).await;
+        // Rows are due from their insertion (the database's clock).
+        now = now.max(Utc::now());
+        env.fake.script([Reply::TooMany {
+            retry_after: retry_after.map(str::to_string),
+            reset_after: reset_after.map(str::to_string),
+            body_retry_after: body,
+        }]);
+        let step = dispatcher.step(now).await.unwrap();
+        let Step::Retry { at, error, .. } = step else {
+            panic!("case {index}: expected a retry, got {step:?}");
+        };
+        assert!(matches!(error, PostError::RateLimited { .. }), "{error:?}");
+        let wait = at - now;
+        assert!(
+            wait >= expected && wait <= expected + Duration::milliseconds(100),
+            "case {index}: waited {wait:?}, expected {expected:?}"
+        );
+        // Before the wait is over nothing is sent.
+        assert_eq!(
+            dispatcher
+                .step(at - Duration::milliseconds(1))
+                .await
+                .unwrap(),
+            Step::Paced { until: at }
+        );
+        now = at;
+        assert!(matches!(
+            dispatcher.step(now).await.unwrap(),
+            Step::Delivered { .. }
+        ));
+    }
+    assert_eq!(env.undelivered().await, 0);
+    let received = env.fake.received();
+    assert_eq!(received.len(), 12);
+    assert_eq!(env.checked_bodies().len(), 6);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn server_errors_and_timeouts_back_off_exponentially(pool: PgPool) {
+    let env = Env::new(pool).await;
+    env.create(new_record("problem_report")).await;
+    env.fake.script([
+        Reply::Status(500),
+        Reply::Status(502),
+        Reply::Hang(StdDuration::from_secs(2)),
+    ]);
+    let mut dispatcher = env.dispatcher();
+    let mut now = Utc::now();
+    // Attempt n waits between half and all of 2 s · 2^(n-1).
+    for (attempt, expect_timeout) in [(1, false), (2, false), (3, true)] {
+        let Step::Retry { at, error, .. } = dispatcher.step(now).await.unwrap() else {
+            panic!("attempt {attempt}: expected a retry");
+        };
+        assert_eq!(
+            matches!(error, PostError::Timeout),
+            expect_timeout,
+            "{error:?}"
+        );
+        let full = Duration::seconds(2) * (1 << (attempt - 1));
+        let wait = at - now;
+        assert!(
+            wait >= full / 2 && wait <= full,
+            "attempt {attempt}: {wait:?}"
+        );
+        assert_eq!(
+            dispatcher
+                .step(at - Duration::milliseconds(1))
+                .await
+                .unwrap(),
+            Step::Idle
+        );
+        now = at;
+    }
+    let error: Option<String> = sqlx::query_scalar("SELECT last_error FROM notification_outbox")
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    assert_eq!(error.as_deref(), Some("the webhook call timed out"));
+    assert!(matches!(
+        dispatcher.step(now).await.unwrap(),
+        Step::Delivered { .. }
+    ));
+    assert_eq!(env.checked_bodies().len(), 1);
+    assert_eq!(env.undelivered().await, 0);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn backoff_is_capped(pool: PgPool) {
+    let env = Env::new(pool).await;
+    env.create(new_record("problem_report")).await;
+    env.fake.script((0..8).map(|_| Reply::Status(503)));
+    let mut dispatcher = env.dispatcher();
+    let mut now = Utc::now();
+    let mut last_wait = Duration::zero();
+    for _ in 0..8 {
+        let Step::Retry { at, .. } = dispatcher.step(now).await.unwrap() else {
+            panic!("expected a retry");
+        };
+        last_wait = at - now;
+        assert!(last_wait <= Duration::seconds(60));
+        now = at;
+    }
+    assert!(last_wait >= Duration::seconds(30), "{last_wait:?}");
+    assert!(matches!(
+        dispatcher.step(now).await.unwrap(),
+        Step::Delivered { .. }
+    ));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_refused_webhook_parks_the_queue_until_the_url_changes(pool: PgPool) {
+    let env = Env::new(pool).await;
+    env.create(new_record("problem_report")).await;
+    env.create(new_record("part_request")).await;
+    env.fake.script([Reply::Status(404)]);
+    let mut dispatcher = env.dispatcher();
+    let now = Utc::now();
+    let Step::Retry { error, .. } = dispatcher.step(now).await.unwrap() else {
+        panic!("expected the 404 to be reported");
+    };
+    assert!(matches!(error, PostError::WebhookGone { status: 404, .. }));
+    for _ in 0..3 {
+        assert_eq!(
+            dispatcher.step(now + Duration::hours(1)).await.unwrap(),
+            Step::Parked
+        );
+    }
+    assert_eq!(
+        env.fake.received().len(),
+        1,
+        "a parked queue does not call Discord"
+    );
+    let parked = outbox::parked(&env.pool).await.unwrap().unwrap();
+    assert!(parked.error.contains("Unknown Webhook"), "{}", parked.error);
+    assert_eq!(env.undelivered().await, 2, "nothing is dropped");
+
+    // A restarted dispatcher stays parked too: the state is in the database.
+    assert_eq!(env.dispatcher().step(now).await.unwrap(), Step::Parked);
+
+    env.set(SettingKey::DiscordWebhookUrl, &env.fake.url("newtoken"))
+        .await;
+    drain(&mut dispatcher, now).await;
+    assert_eq!(env.undelivered().await, 0);
+    assert!(outbox::parked(&env.pool).await.unwrap().is_none());
+    let received = env.fake.received();
+    assert_eq!(received.len(), 3);
+    assert!(received[1..].iter().all(|r| r.path.ends_with("/newtoken")));
+    env.checked_bodies();
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn rows_of_a_dispatcher_killed_mid_delivery_are_retried(pool: PgPool) {
+    let env = Env::new(pool).await;
+    for _ in 0..3 {
+        env.create(new_record("problem_report")).await;
+    }
+    let now = Utc::now();
+    // A dispatcher claims a row and dies before posting it.
+    let rules = ClaimRules {
+        lease: Duration::minutes(2),
+        coalesce: None,
+    };
+    let claimed = outbox::claim(&env.pool, now, rules).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+
+    // The restarted dispatcher delivers the rest at once, and the dead
+    // one's row when its lease has run out.
+    let mut restarted = env.dispatcher();
+    drain(&mut restarted, now).await;
+    assert_eq!(env.fake.received().len(), 2);
+    assert_eq!(env.undelivered().await, 1);
+    drain(&mut restarted, now + Duration::minutes(3)).await;
+    assert_eq!(env.undelivered().await, 0);
+    assert_eq!(env.checked_bodies().len(), 3);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn two_dispatchers_deliver_every_row_once(pool: PgPool) {
+    let env = Env::new(pool).await;
+    let count = 60;
+    for i in 0..count {
+        env.create(NewRecord {
+            description: format!("record number {i}"),
+            ..new_record("part_request")
+        })
+        .await;
+    }
+    let mut first = env.dispatcher();
+    let mut second = env.dispatcher();
+    let now = Utc::now();
+    let (a, b) = tokio::join!(drain(&mut first, now), drain(&mut second, now));
+    let delivered = |steps: &[Step]| {
+        steps
+            .iter()
+            .filter(|s| matches!(s, Step::Delivered { .. }))
+            .count()
+    };
+    assert_eq!(delivered(&a) + delivered(&b), count);
+    let mut seen: Vec<String> = env
+        .checked_bodies()
+        .iter()
+        .map(|b| {
+            description(b)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    seen.sort();
+    let mut expected: Vec<String> = (0..count).map(|i| format!("record number {i}")).collect();
+    expected.sort();
+    assert_eq!(seen, expected, "every record exactly once");
+    assert_eq!(env.undelivered().await, 0);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn coalescing_posts_a_burst_as_one_digest_and_a_lone_record_richly(pool: PgPool) {
+    let env = Env::new(pool).await;
+    env.set(SettingKey::DiscordWebhooksCoalesce, "true").await;
+    let ada = add_maintainer(&env.pool, "ada").await;
+    let bob = add_maintainer(&env.pool, "bob").await;
+    let by = |who: i64, kind: &str| NewRecord {
+        author: Author::Maintainer(who),
+        ..new_record(kind)
+    };
+    for kind in ["problem_report", "log_entry", "part_request"] {
+        env.create(by(ada, kind)).await;
+    }
+    env.create(by(bob, "problem_report")).await;
+    // No person: posted at once.
+    env.create(new_record("part_request")).await;
+
+    let mut dispatcher = env.dispatcher();
+    let now = Utc::now();
+    drain(&mut dispatcher, now).await;
+    let bodies = env.checked_bodies();
+    assert_eq!(
+        bodies.len(),
+        1,
+        "only the record without a person goes at once"
+    );
+    assert!(title(&bodies[0]).starts_with("📦"));
+
+    // After five quiet minutes: one digest for Ada, the rich message for Bob.
+    drain(&mut dispatcher, now + Duration::minutes(4)).await;
+    assert_eq!(
+        env.fake.received().len(),
+        1,
+        "still within the quiet period"
+    );
+    drain(
+        &mut dispatcher,
+        now + Duration::minutes(5) + Duration::seconds(1),
+    )
+    .await;
+    let bodies = env.checked_bodies();
+    assert_eq!(bodies.len(), 3);
+    assert_eq!(title(&bodies[1]), "🗂️ 3 new records by ada");
+    let digest = description(&bodies[1]);
+    assert_eq!(digest.lines().count(), 3, "{digest}");
+    assert!(digest.contains("[⚠️ Problem report: EBD](https://flipfix.example/problem-reports/"));
+    assert_eq!(title(&bodies[2]), "⚠️ Problem report: EBD");
+    assert!(description(&bodies[2]).ends_with("— bob"));
+    assert_eq!(env.undelivered().await, 0);
+    let digest_members: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM notification_outbox WHERE digest_of IS NOT NULL")
+            .fetch_one(&env.pool)
+            .await
+            .unwrap();
+    assert_eq!(digest_members, 2);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn coalescing_never_holds_a_record_longer_than_the_maximum(pool: PgPool) {
+    let env = Env::new(pool).await;
+    env.set(SettingKey::DiscordWebhooksCoalesce, "true").await;
+    let ada = add_maintainer(&env.pool, "ada").await;
+    env.create(NewRecord {
+        author: Author::Maintainer(ada),
+        ..new_record("problem_report")
+    })
+    .await;
+    // Ada keeps posting every few minutes: never quiet for five minutes.
+    sqlx::query(
+        "INSERT INTO notification_outbox (record_id, author_key, created_at)
+         SELECT record_id, author_key, now() + interval '14 minutes' FROM notification_outbox",
+    )
+    .execute(&env.pool)
+    .await
+    .unwrap();
+    let mut dispatcher = env.dispatcher();
+    let now = Utc::now();
+    drain(&mut dispatcher, now + Duration::minutes(14)).await;
+    assert!(env.fake.received().is_empty());
+    drain(
+        &mut dispatcher,
+        now + Duration::minutes(15) + Duration::seconds(1),
+    )
+    .await;
+    let bodies = env.checked_bodies();
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(title(&bodies[0]), "🗂️ 2 new records by ada");
+    assert_eq!(env.undelivered().await, 0);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_running_dispatcher_wakes_on_notify(pool: PgPool) {
+    let env = Env::new(pool).await;
+    let dispatcher = env.dispatcher_with(DispatcherConfig {
+        // Far longer than the test: only NOTIFY can wake it.
+        poll_interval: StdDuration::from_secs(3600),
+        ..config()
+    });
+    let task = tokio::spawn(dispatcher.run());
+    // The first record may be found by the first step; the second arrives
+    // while the dispatcher waits, and with an hour-long timer only NOTIFY
+    // can wake it in time.
+    env.create(new_record("problem_report")).await;
+    let first =
+        tokio::time::timeout(StdDuration::from_secs(10), env.fake.wait_for_requests(1)).await;
+    env.create(new_record("part_request")).await;
+    let second =
+        tokio::time::timeout(StdDuration::from_secs(10), env.fake.wait_for_requests(2)).await;
+    task.abort();
+    assert!(first.is_ok() && second.is_ok(), "both records were posted");
+    let bodies = env.checked_bodies();
+    assert_eq!(bodies.len(), 2);
+    assert!(title(&bodies[1]).starts_with("📦"));
+}

@@ -1,0 +1,290 @@
+//! A local fake of Discord's execute-webhook endpoint that speaks its wire
+//! format: message objects for `?wait=true`, `X-RateLimit-*` headers, and
+//! 429s with `Retry-After` and `{"message","retry_after","global"}`.
+//! Used by the `it` tests and the throughput benchmark.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+/// What the fake answers to the next request (after the script runs out: 200).
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Ok,
+    /// A 429; each part is optional so tests can send each way of saying
+    /// when to retry (or garbage).
+    TooMany {
+        retry_after: Option<String>,
+        reset_after: Option<String>,
+        body_retry_after: Option<Value>,
+    },
+    Status(u16),
+    /// Answers only after this long (longer than the client's timeout).
+    Hang(Duration),
+}
+
+/// A request the fake received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub query: Option<String>,
+    pub body: Value,
+    pub status: u16,
+    pub at: Instant,
+}
+
+/// A fixed window of `limit` requests per `window` per webhook, as Discord's
+/// webhook buckets behave (5 per 2 s).
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub limit: u32,
+    pub window: Duration,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    script: VecDeque<Reply>,
+    received: Vec<Received>,
+    next_id: u64,
+    limit: Option<Limit>,
+    window_start: Option<Instant>,
+    used: u32,
+    answered: Option<tokio::sync::watch::Sender<usize>>,
+}
+
+#[derive(Clone)]
+pub struct FakeWebhook {
+    pub addr: SocketAddr,
+    inner: Arc<Mutex<Inner>>,
+    /// How many requests have been answered, for tests that wait for one.
+    answered: tokio::sync::watch::Receiver<usize>,
+}
+
+impl FakeWebhook {
+    pub async fn start(limit: Option<Limit>) -> Self {
+        let (answered_tx, answered) = tokio::sync::watch::channel(0);
+        let inner = Arc::new(Mutex::new(Inner {
+            limit,
+            next_id: 1_300_000_000_000_000_000,
+            answered: Some(answered_tx),
+            ..Default::default()
+        }));
+        let app = Router::new()
+            .route("/api/webhooks/{id}/{token}", post(execute))
+            .route("/api/v10/webhooks/{id}/{token}", post(execute))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake webhook");
+        let addr = listener.local_addr().expect("local addr");
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("fake webhook");
+        });
+        Self {
+            addr,
+            inner,
+            answered,
+        }
+    }
+
+    pub fn url(&self, token: &str) -> String {
+        format!("http://{}/api/webhooks/1/{token}", self.addr)
+    }
+
+    /// Resolves once `count` requests have been answered.
+    pub async fn wait_for_requests(&self, count: usize) {
+        let mut answered = self.answered.clone();
+        answered
+            .wait_for(|n| *n >= count)
+            .await
+            .expect("fake webhook running");
+    }
+
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.inner.lock().unwrap().script.extend(replies);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.inner.lock().unwrap().received.clone()
+    }
+
+    /// Bodies of the requests that were answered 2xx.
+    pub fn delivered(&self) -> Vec<Value> {
+        self.received()
+            .into_iter()
+            .filter(|r| r.status < 300)
+            .map(|r| r.body)
+            .collect()
+    }
+}
+
+async fn execute(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((id, token)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    Json(body): Json<Value>,
+) -> Response {
+    let now = Instant::now();
+    let path = format!("/api/v10/webhooks/{id}/{token}");
+    let (reply, rate, message_id) = {
+        let mut inner = inner.lock().unwrap();
+        let reply = inner.script.pop_front().unwrap_or(Reply::Ok);
+        let rate = inner
+            .limit
+            .map(|limit| take_from_window(&mut inner, limit, now));
+        inner.next_id += 1;
+        (reply, rate, inner.next_id)
+    };
+    // A request over the enforced limit is refused whatever the script says.
+    let reply = match rate {
+        Some(Err(reset_after)) => Reply::TooMany {
+            retry_after: Some(format!("{:.3}", reset_after.as_secs_f64())),
+            reset_after: Some(format!("{:.3}", reset_after.as_secs_f64())),
+            body_retry_after: Some(json!(reset_after.as_secs_f64())),
+        },
+        _ => reply,
+    };
+    if let Reply::Hang(wait) = &reply {
+        tokio::time::sleep(*wait).await;
+    }
+    let (status, response) = respond(&reply, &body, message_id, rate.and_then(Result::ok));
+    let mut inner = inner.lock().unwrap();
+    inner.received.push(Received {
+        path,
+        query,
+        body,
+        status,
+        at: now,
+    });
+    let count = inner.received.len();
+    if let Some(answered) = &inner.answered {
+        answered.send_replace(count);
+    }
+    response
+}
+
+/// Counts the request against the window: `Ok((remaining, reset_after))`
+/// or `Err(reset_after)` when the window is used up.
+fn take_from_window(
+    inner: &mut Inner,
+    limit: Limit,
+    now: Instant,
+) -> Result<(u32, Duration), Duration> {
+    let start = match inner.window_start {
+        Some(start) if now.duration_since(start) < limit.window => start,
+        _ => {
+            inner.window_start = Some(now);
+            inner.used = 0;
+            now
+        }
+    };
+    let reset_after = limit.window.saturating_sub(now.duration_since(start));
+    if inner.used >= limit.limit {
+        return Err(reset_after);
+    }
+    inner.used += 1;
+    Ok((limit.limit - inner.used, reset_after))
+}
+
+fn respond(
+    reply: &Reply,
+    body: &Value,
+    message_id: u64,
+    rate: Option<(u32, Duration)>,
+) -> (u16, Response) {
+    let mut headers = HeaderMap::new();
+    let (remaining, reset_after) = rate.unwrap_or((4, Duration::from_secs(2)));
+    headers.insert("x-ratelimit-limit", HeaderValue::from_static("5"));
+    headers.insert("x-ratelimit-bucket", HeaderValue::from_static("fakebucket"));
+    headers.insert("x-ratelimit-remaining", num(remaining));
+    headers.insert(
+        "x-ratelimit-reset-after",
+        text(&format!("{:.3}", reset_after.as_secs_f64())),
+    );
+    match reply {
+        Reply::Ok | Reply::Hang(_) => {
+            let message = json!({
+                "id": message_id.to_string(),
+                "type": 0,
+                "channel_id": "1200000000000000001",
+                "webhook_id": "1",
+                "content": body.get("content").cloned().unwrap_or(json!("")),
+                "embeds": body.get("embeds").cloned().unwrap_or(json!([])),
+                "attachments": [],
+                "mentions": [],
+                "mention_roles": [],
+                "pinned": false,
+                "mention_everyone": false,
+                "tts": false,
+                "timestamp": "2026-11-23T22:00:00.000000+00:00",
+                "edited_timestamp": null,
+                "flags": 0,
+                "components": [],
+                "author": {"id": "1", "username": "Flipfix", "discriminator": "0000", "bot": true, "avatar": null},
+            });
+            (200, with_headers(StatusCode::OK, headers, message))
+        }
+        Reply::TooMany {
+            retry_after,
+            reset_after,
+            body_retry_after,
+        } => {
+            headers.remove("x-ratelimit-reset-after");
+            headers.insert("x-ratelimit-remaining", num(0));
+            headers.insert("x-ratelimit-scope", HeaderValue::from_static("user"));
+            if let Some(value) = retry_after {
+                headers.insert("retry-after", text(value));
+            }
+            if let Some(value) = reset_after {
+                headers.insert("x-ratelimit-reset-after", text(value));
+            }
+            let mut body = json!({"message": "You are being rate limited.", "global": false});
+            if let Some(value) = body_retry_after {
+                body["retry_after"] = value.clone();
+            }
+            (
+                429,
+                with_headers(StatusCode::TOO_MANY_REQUESTS, headers, body),
+            )
+        }
+        Reply::Status(code) => {
+            let status = StatusCode::from_u16(*code).expect("status code");
+            let (message, error_code) = match code {
+                404 => ("Unknown Webhook", 10015),
+                401 => ("401: Unauthorized", 0),
+                403 => ("Missing Access", 50001),
+                _ => ("500: Internal Server Error", 0),
+            };
+            (
+                *code,
+                with_headers(
+                    status,
+                    headers,
+                    json!({"message": message, "code": error_code}),
+                ),
+            )
+        }
+    }
+}
+
+fn with_headers(status: StatusCode, headers: HeaderMap, body: Value) -> Response {
+    // axum's Json answers `Content-Type: application/json` exactly, as Discord does.
+    (status, headers, Json(body)).into_response()
+}
+
+fn num(n: u32) -> HeaderValue {
+    HeaderValue::from(n)
+}
+
+fn text(value: &str) -> HeaderValue {
+    HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("garbage"))
+}
