@@ -549,3 +549,77 @@ async fn usage_and_status_report_spend(pool: PgPool) {
     bot.stop().await;
     fake.assert_spec_clean();
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn webhook_test_reports_discords_answer(pool: PgPool) {
+    use crate::support::fake_webhook::{FakeWebhook, Reply};
+    let fake = FakeDiscord::start().await;
+    let bot = TestBot::start(pool.clone(), &fake, 1).await;
+
+    let (text, _) = run(&fake, &admin(), sub("webhook", "test", json!([]))).await;
+    assert!(text.contains("No webhook is configured"), "{text}");
+
+    let hook = FakeWebhook::start(None).await;
+    let settings = &bot.app.settings;
+    settings
+        .set(
+            flipfix_bot::config::SettingKey::DiscordWebhookUrl,
+            &hook.url("secret-token"),
+            "tests",
+        )
+        .await
+        .unwrap();
+    let (text, _) = run(&fake, &admin(), sub("webhook", "test", json!([]))).await;
+    assert!(
+        text.contains("✅ Discord accepted the test message"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("secret-token"),
+        "the token is masked: {text}"
+    );
+    let received = hook.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].body["allowed_mentions"], json!({"parse": []}));
+    crate::support::openapi::validate_request("POST", &received[0].path, &received[0].body)
+        .unwrap();
+
+    hook.script([Reply::Status(404)]);
+    let (text, _) = run(&fake, &admin(), sub("webhook", "test", json!([]))).await;
+    assert!(
+        text.contains("❌") && text.contains("404") && text.contains("DISCORD_WEBHOOK_URL"),
+        "{text}"
+    );
+
+    let (text, _) = run(&fake, &member(), sub("webhook", "test", json!([]))).await;
+    assert!(text.contains("Manage Server"), "{text}");
+    assert_eq!(hook.received().len(), 2, "a refused invoker posts nothing");
+    bot.stop().await;
+    fake.assert_spec_clean();
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn status_shows_the_webhook_queue(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let bot = TestBot::start(pool.clone(), &fake, 1).await;
+    let record = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO records (kind, description, author_name, occurred_at, created_via)
+         VALUES ('part_request', 'x', 'Bob', now(), 'cli') RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO notification_outbox (record_id, attempts, last_error) VALUES ($1, 3, 'Discord answered HTTP 503: busy')")
+        .bind(record)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (text, _) = run(&fake, &admin(), direct("status", json!([]))).await;
+    assert!(text.contains("**Webhook queue:** 1 waiting"), "{text}");
+    assert!(
+        text.contains("Last delivery error:** Discord answered HTTP 503: busy"),
+        "{text}"
+    );
+    bot.stop().await;
+    fake.assert_spec_clean();
+}

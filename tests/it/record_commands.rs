@@ -76,6 +76,16 @@ async fn problem_command_creates_an_attributed_record_with_its_source(pool: PgPo
     let gorgar = add_machine(&pool, "gorgar", "Gorgar").await;
     let maintainer = add_maintainer(&pool, "bob_the_fixer").await;
     let bot = TestBot::start(pool.clone(), &fake, 1).await;
+    // Notifications are queued only while the master switch is on.
+    bot.app
+        .settings
+        .set(
+            flipfix_bot::config::SettingKey::DiscordWebhooksEnabled,
+            "true",
+            "tests",
+        )
+        .await
+        .unwrap();
 
     let token = fake.invoke_slash(
         &bob(),
@@ -104,6 +114,13 @@ async fn problem_command_creates_an_attributed_record_with_its_source(pool: PgPo
         (kind.as_str(), machine, priority.as_str(), author),
         ("problem_report", Some(gorgar), "major", Some(maintainer))
     );
+
+    // Exactly one notification is queued with the record.
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM notification_outbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(queued, 1);
 
     // The public reply is the record's source message in the channel.
     let message_id = fake

@@ -7,6 +7,7 @@ mod config;
 mod links;
 mod status;
 mod usage;
+mod webhook;
 mod workflows;
 
 use super::{checks, Context, Error};
@@ -27,7 +28,8 @@ use super::{checks, Context, Error};
         "catalog::import",
         "workflows::workflows",
         "status::status",
-        "usage::usage"
+        "usage::usage",
+        "webhook::webhook"
     ),
     subcommand_required
 )]

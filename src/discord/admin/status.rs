@@ -34,6 +34,21 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
         .get_bool(SettingKey::DiscordWebhooksEnabled)
         .await?;
     let webhook = app.settings.get_webhook_url().await?;
+    let queue = crate::notify::outbox::queue_status(&app.pool).await?;
+    let parked = crate::notify::outbox::parked(&app.pool).await?;
+    let mut delivery = format!("**Webhook queue:** {} waiting", queue.pending);
+    if let Some(at) = queue.last_delivered_at {
+        delivery.push_str(&format!(", last delivery <t:{}:R>", at.timestamp()));
+    }
+    if let Some(parked) = &parked {
+        delivery.push_str(&format!(
+            "\n⛔ **Parked** since <t:{}:R>: {} (fix or change DISCORD_WEBHOOK_URL)",
+            parked.at.timestamp(),
+            parked.error
+        ));
+    } else if let Some(error) = &queue.last_error {
+        delivery.push_str(&format!("\n⚠️ **Last delivery error:** {error}"));
+    }
     let lines = [
         format!("**Version:** {}", env!("CARGO_PKG_VERSION")),
         format!("**Database:** {database}"),
@@ -54,6 +69,7 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
                 .map(|url| format!("`{url}`"))
                 .unwrap_or_else(|| "not set".into())
         ),
+        delivery,
     ];
     reply::ephemeral_embed(ctx, "flipfix status", &lines.join("\n")).await
 }
