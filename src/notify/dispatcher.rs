@@ -203,7 +203,10 @@ impl Dispatcher {
                         now
                     }
                     PostError::Http { .. } | PostError::Timeout | PostError::Network(_) => {
-                        let at = now + self.backoff(&batch);
+                        let at = answered_at + self.backoff(&batch);
+                        // The whole webhook waits too: while Discord fails,
+                        // the rest of the queue would only fail the same way.
+                        self.pacer.block(url.webhook_id(), at);
                         tracing::warn!(rows = ?rows, %error, retry_at = %at, "notification failed; will retry");
                         at
                     }
