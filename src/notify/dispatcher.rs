@@ -252,7 +252,7 @@ impl Dispatcher {
         Duration::milliseconds(millis / 2 + fastrand::i64(0..=millis / 2))
     }
 
-    /// Runs until an unrecoverable error. Wakes on NOTIFY (a record was
+    /// Runs until it cannot listen for notifications. Wakes on NOTIFY (a record was
     /// queued), when the rate limit or a retry says, and on the poll timer.
     pub async fn run(mut self) -> Result<(), DispatchError> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
@@ -268,7 +268,12 @@ impl Dispatcher {
                     sleep_until(until).await;
                     continue;
                 }
-                Ok(Step::Idle) => outbox::next_due(&self.pool).await?,
+                // A database hiccup must not stop the dispatcher: the timer
+                // retries.
+                Ok(Step::Idle) => outbox::next_due(&self.pool).await.unwrap_or_else(|err| {
+                    tracing::warn!(error = %err, "could not read when the next notification is due");
+                    None
+                }),
                 Ok(Step::Disabled | Step::NoUrl | Step::Parked) => None,
                 Err(err) => {
                     tracing::warn!(error = %err, "notification step failed; retrying after the poll interval");
