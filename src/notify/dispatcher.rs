@@ -126,6 +126,10 @@ impl Dispatcher {
 
     /// Does at most one post, as of `now`.
     pub async fn step(&mut self, now: DateTime<Utc>) -> Result<Step, DispatchError> {
+        // Rate-limit waits count from when Discord answered: `now` plus the
+        // time this step took until then (database work included, or a slow
+        // claim would make the next request early).
+        let started = std::time::Instant::now();
         if !self
             .settings
             .get_bool(SettingKey::DiscordWebhooksEnabled)
@@ -170,10 +174,7 @@ impl Dispatcher {
             }
         };
 
-        let started = std::time::Instant::now();
         let result = self.client.post(&url, &payload).await;
-        // Rate-limit waits count from when Discord answered, not from when
-        // the step began: `now` plus the time the call took.
         let answered_at = now + Duration::from_std(started.elapsed()).unwrap_or_default();
         match result {
             Ok(posted) => {

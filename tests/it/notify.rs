@@ -332,7 +332,7 @@ async fn a_huge_description_keeps_attribution_and_parent_link(pool: PgPool) {
 }
 
 /// Each way Discord says when to retry; `expected` is the wait before the
-/// dispatcher's small safety margin.
+/// dispatcher's small safety margin and the time the step itself took.
 #[sqlx::test(migrations = "./migrations")]
 async fn rate_limits_wait_as_told_and_lose_nothing(pool: PgPool) {
     let env = Env::new(pool).await;
@@ -377,7 +377,7 @@ async fn rate_limits_wait_as_told_and_lose_nothing(pool: PgPool) {
         assert!(matches!(error, PostError::RateLimited { .. }), "{error:?}");
         let wait = at - now;
         assert!(
-            wait >= expected && wait <= expected + Duration::milliseconds(100),
+            wait >= expected && wait <= expected + Duration::milliseconds(500),
             "case {index}: waited {wait:?}, expected {expected:?}"
         );
         // Before the wait is over nothing is sent.
@@ -423,8 +423,8 @@ async fn server_errors_and_timeouts_back_off_exponentially(pool: PgPool) {
         );
         let full = Duration::seconds(2) * (1 << (attempt - 1));
         let wait = at - now;
-        // Plus the time the call took (a timeout: 300 ms).
-        let slack = Duration::milliseconds(if expect_timeout { 600 } else { 100 });
+        // Plus the time the step took (a timeout: 300 ms).
+        let slack = Duration::milliseconds(if expect_timeout { 800 } else { 500 });
         assert!(
             wait >= full / 2 && wait <= full + slack,
             "attempt {attempt}: {wait:?}"
@@ -465,7 +465,7 @@ async fn backoff_is_capped(pool: PgPool) {
             panic!("expected a retry");
         };
         last_wait = at - now;
-        assert!(last_wait <= Duration::seconds(60) + Duration::milliseconds(100));
+        assert!(last_wait <= Duration::seconds(60) + Duration::milliseconds(500));
         now = at;
     }
     assert!(last_wait >= Duration::seconds(30), "{last_wait:?}");
