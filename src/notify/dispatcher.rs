@@ -205,9 +205,15 @@ impl Dispatcher {
                     }
                     PostError::Http { .. } | PostError::Timeout | PostError::Network(_) => {
                         let at = answered_at + self.backoff(&batch);
-                        // The whole webhook waits too: while Discord fails,
-                        // the rest of the queue would only fail the same way.
-                        self.pacer.block(url.webhook_id(), at);
+                        // While Discord fails (5xx, timeouts, network) the
+                        // whole webhook waits: the rest of the queue would
+                        // only fail the same way. A 4xx refuses this one
+                        // payload, so the others go on meanwhile.
+                        let discord_failing =
+                            !matches!(&error, PostError::Http { status, .. } if *status < 500);
+                        if discord_failing {
+                            self.pacer.block(url.webhook_id(), at);
+                        }
                         tracing::warn!(rows = ?rows, %error, retry_at = %at, "notification failed; will retry");
                         at
                     }

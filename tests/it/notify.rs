@@ -716,3 +716,24 @@ fn a_photo_gallery_payload_is_valid_for_discord() {
         .iter()
         .all(|e| e["url"] == format!("{BASE_URL}/problem-reports/1/")));
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_refused_payload_is_retried_without_holding_up_the_others(pool: PgPool) {
+    let env = Env::new(pool).await;
+    env.create(new_record("problem_report")).await;
+    env.create(new_record("part_request")).await;
+    env.fake.script([Reply::Status(400)]);
+    let mut dispatcher = env.dispatcher();
+    let now = Utc::now();
+    let steps = drain(&mut dispatcher, now).await;
+    let Step::Retry { at, .. } = &steps[0] else {
+        panic!("expected the 400 to be retried: {steps:?}");
+    };
+    assert!(matches!(steps[1], Step::Delivered { .. }), "{steps:?}");
+    assert_eq!(env.undelivered().await, 1, "the refused row is kept");
+    drain(&mut dispatcher, *at).await;
+    assert_eq!(env.undelivered().await, 0);
+    let bodies = env.checked_bodies();
+    assert!(title(&bodies[0]).starts_with("📦"));
+    assert!(title(&bodies[1]).starts_with("⚠️"));
+}
