@@ -126,6 +126,10 @@ impl Dispatcher {
 
     /// Does at most one post, as of `now`.
     pub async fn step(&mut self, now: DateTime<Utc>) -> Result<Step, DispatchError> {
+        // Rate-limit waits count from when Discord answered: `now` plus the
+        // time this step took until then (database work included, or a slow
+        // claim would make the next request early).
+        let started = std::time::Instant::now();
         if !self
             .settings
             .get_bool(SettingKey::DiscordWebhooksEnabled)
@@ -170,10 +174,7 @@ impl Dispatcher {
             }
         };
 
-        let started = std::time::Instant::now();
         let result = self.client.post(&url, &payload).await;
-        // Rate-limit waits count from when Discord answered, not from when
-        // the step began: `now` plus the time the call took.
         let answered_at = now + Duration::from_std(started.elapsed()).unwrap_or_default();
         match result {
             Ok(posted) => {
@@ -203,7 +204,16 @@ impl Dispatcher {
                         now
                     }
                     PostError::Http { .. } | PostError::Timeout | PostError::Network(_) => {
-                        let at = now + self.backoff(&batch);
+                        let at = answered_at + self.backoff(&batch);
+                        // While Discord fails (5xx, timeouts, network) the
+                        // whole webhook waits: the rest of the queue would
+                        // only fail the same way. A 4xx refuses this one
+                        // payload, so the others go on meanwhile.
+                        let discord_failing =
+                            !matches!(&error, PostError::Http { status, .. } if *status < 500);
+                        if discord_failing {
+                            self.pacer.block(url.webhook_id(), at);
+                        }
                         tracing::warn!(rows = ?rows, %error, retry_at = %at, "notification failed; will retry");
                         at
                     }
@@ -249,7 +259,7 @@ impl Dispatcher {
         Duration::milliseconds(millis / 2 + fastrand::i64(0..=millis / 2))
     }
 
-    /// Runs until an unrecoverable error. Wakes on NOTIFY (a record was
+    /// Runs until it cannot listen for notifications. Wakes on NOTIFY (a record was
     /// queued), when the rate limit or a retry says, and on the poll timer.
     pub async fn run(mut self) -> Result<(), DispatchError> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
@@ -265,7 +275,12 @@ impl Dispatcher {
                     sleep_until(until).await;
                     continue;
                 }
-                Ok(Step::Idle) => outbox::next_due(&self.pool).await?,
+                // A database hiccup must not stop the dispatcher: the timer
+                // retries.
+                Ok(Step::Idle) => outbox::next_due(&self.pool).await.unwrap_or_else(|err| {
+                    tracing::warn!(error = %err, "could not read when the next notification is due");
+                    None
+                }),
                 Ok(Step::Disabled | Step::NoUrl | Step::Parked) => None,
                 Err(err) => {
                     tracing::warn!(error = %err, "notification step failed; retrying after the poll interval");
