@@ -4,7 +4,7 @@
 use sqlx::PgPool;
 
 use super::message::RecordMessage;
-use crate::records::view::{FieldView, KindView, MachineView, ParentView, RecordView};
+use crate::records::view::{MachineView, ParentView, PhotoView, RecordView, ViewParts};
 use crate::records::{get_record, Record};
 use crate::workflow::Workflows;
 
@@ -122,30 +122,41 @@ async fn load_view(
         }
         None => None,
     };
-    let field_list: Vec<FieldView> = kind
-        .fields
-        .iter()
-        .map(|field| FieldView {
-            name: field.name.clone(),
-            label: field.label.clone(),
-            value: record.fields.get(&field.name).cloned(),
-        })
-        .collect();
-    Ok(RecordView {
-        kind: KindView::from(kind),
-        id: Some(record.id),
-        description: record.description.clone(),
-        fields: field_list
-            .iter()
-            .map(|f| (f.name.clone(), f.value.clone()))
-            .collect(),
-        field_list,
-        status: record.status.clone(),
-        machine,
-        author,
-        parent,
-        url: record_url(base_url, &kind.link_path, record.id),
-        photos: Vec::new(),
-        occurred_at: record.occurred_at.to_rfc3339(),
-    })
+    // Images only: Discord embeds cannot show videos as a gallery.
+    let photos: Vec<PhotoView> = sqlx::query_as::<_, (String, String, Option<String>)>(
+        "SELECT url, filename, content_type FROM record_media WHERE record_id = $1 ORDER BY id",
+    )
+    .bind(record.id)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .filter(|(_, filename, content_type)| is_image(content_type.as_deref(), filename))
+    .map(|(url, filename, _)| PhotoView { url, filename })
+    .collect();
+    Ok(RecordView::new(
+        kind,
+        ViewParts {
+            id: Some(record.id),
+            description: record.description.clone(),
+            fields: record.fields.clone(),
+            machine,
+            author,
+            parent,
+            url: record_url(base_url, &kind.link_path, record.id),
+            photos,
+            occurred_at: record.occurred_at.to_rfc3339(),
+        },
+    ))
+}
+
+fn is_image(content_type: Option<&str>, filename: &str) -> bool {
+    match content_type {
+        Some(content_type) => content_type.starts_with("image/"),
+        None => {
+            let lower = filename.to_ascii_lowercase();
+            [".jpg", ".jpeg", ".png", ".gif", ".webp"]
+                .iter()
+                .any(|ext| lower.ends_with(ext))
+        }
+    }
 }

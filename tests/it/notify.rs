@@ -737,3 +737,39 @@ async fn a_refused_payload_is_retried_without_holding_up_the_others(pool: PgPool
     assert!(title(&bodies[0]).starts_with("📦"));
     assert!(title(&bodies[1]).starts_with("⚠️"));
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn record_photos_become_a_gallery_of_at_most_four(pool: PgPool) {
+    let env = Env::new(pool).await;
+    let media = (0..6)
+        .map(|i| flipfix_bot::records::Media {
+            url: format!("https://cdn.discordapp.com/attachments/1/{i}/photo{i}.jpg"),
+            filename: format!("photo{i}.jpg"),
+            content_type: Some(if i == 1 {
+                "video/mp4".into()
+            } else {
+                "image/jpeg".into()
+            }),
+            size_bytes: Some(1000),
+        })
+        .collect();
+    env.create(NewRecord {
+        media,
+        ..new_record("part_request")
+    })
+    .await;
+    let mut dispatcher = env.dispatcher();
+    drain(&mut dispatcher, Utc::now()).await;
+    let bodies = env.checked_bodies();
+    let images: Vec<&str> = bodies[0]["embeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["image"]["url"].as_str())
+        .collect();
+    assert_eq!(images.len(), 4, "{}", bodies[0]);
+    assert!(
+        images.iter().all(|url| !url.contains("photo1")),
+        "the video is not an image: {images:?}"
+    );
+}
