@@ -14,6 +14,7 @@ use serenity::{ResolvedOption, ResolvedValue};
 use super::{reply, Data, Error};
 use crate::catalog::attribution::{attribute, DiscordPerson};
 use crate::catalog::machines;
+use crate::catalog::matching::{match_machine, MachineMatch};
 use crate::records::{create_record, CreatedVia, NewRecord, RecordError, SourceMessage};
 use crate::workflow::{FieldType, MachineRule, RecordKind, RecordKinds};
 
@@ -170,17 +171,24 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
 
     let machine_id = match options.text(MACHINE) {
         None => None,
-        Some(typed) => match find_machine(app, &typed).await? {
-            Some(id) => Some(id),
-            None => {
+        // Autocomplete sends a slug; a typed name, alias or small typo
+        // matches the same way as in the review's edit modal.
+        Some(typed) => match match_machine(&machines::list(&app.pool).await?, &typed) {
+            MachineMatch::Found(machine) => Some(machine.id),
+            MachineMatch::Unknown { closest } => {
+                let hint = if closest.is_empty() {
+                    String::new()
+                } else {
+                    format!(" Closest: {}.", closest.join(", "))
+                };
                 return reply::ephemeral(
                     pctx,
                     format!(
-                        "❌ No machine matches `{}`. Pick one from the list.",
+                        "❌ No machine matches `{}`.{hint} Pick one from the list.",
                         typed.replace('`', "'")
                     ),
                 )
-                .await
+                .await;
             }
         },
     };
@@ -276,21 +284,6 @@ async fn refuse(ctx: AppContext<'_>, message: String) -> Result<(), Error> {
         .allowed_mentions(reply::no_mentions());
     ctx.interaction.create_followup(http, followup).await?;
     Ok(())
-}
-
-/// The machine an autocompleted (slug) or typed value names.
-async fn find_machine(app: &crate::app::App, typed: &str) -> Result<Option<i64>, Error> {
-    if let Some(machine) = machines::by_slug(&app.pool, typed.trim()).await? {
-        return Ok(Some(machine.id));
-    }
-    let key = crate::text::loose_key(typed);
-    Ok(machines::list(&app.pool).await?.into_iter().find_map(|m| {
-        std::iter::once(&m.name)
-            .chain(m.short_name.iter())
-            .chain(m.aliases.iter())
-            .any(|name| crate::text::loose_key(name) == key)
-            .then_some(m.id)
-    }))
 }
 
 fn person(interaction: &serenity::CommandInteraction) -> DiscordPerson {

@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::catalog::machines;
 use crate::catalog::matching::{match_machine, MachineMatch};
 use crate::records::view::{MachineView, ParentView, PhotoView, RecordView, ViewParts};
-use crate::records::{get_record, Author};
+use crate::records::{get_record, Author, Media};
 use crate::review::{
     Action, CustomId, Decision, DecisionOutcome, ItemState, ReviewError, ReviewItem, ReviewStore,
     Session, SessionStatus,
@@ -87,11 +87,11 @@ async fn card(
             "Suggestion {} of {total}",
             position + 1
         )));
-    if let Some(photo) = item.media.iter().find(|m| {
-        m.content_type
-            .as_deref()
-            .is_none_or(|c| c.starts_with("image/"))
-    }) {
+    if let Some(photo) = item
+        .media
+        .iter()
+        .find(|m| Media::is_image(m.content_type.as_deref(), &m.filename))
+    {
         embed = embed.thumbnail(photo.url.clone());
     }
     let needs_machine = item.needs_machine(&workflows.kinds, entry.parent_position.is_some());
@@ -375,24 +375,6 @@ async fn respond_refusal(
     Ok(())
 }
 
-/// Checks, without the database, whether `user` may act on `session` now.
-fn check_actor(session: &Session, user: u64) -> Result<(), ReviewError> {
-    if session.owner_user_id != user {
-        return Err(ReviewError::NotOwner {
-            owner_name: session.owner_name.clone(),
-        });
-    }
-    if session.status == SessionStatus::Expired
-        || (session.status.is_active() && session.expires_at <= Utc::now())
-    {
-        return Err(ReviewError::Expired);
-    }
-    if session.status != SessionStatus::Reviewing {
-        return Err(ReviewError::Over);
-    }
-    Ok(())
-}
-
 /// Discord's limits for modals.
 const MODAL_TITLE_LIMIT: usize = 45;
 const INPUT_LABEL_LIMIT: usize = 45;
@@ -405,7 +387,7 @@ fn edit_modal(
     position: usize,
     user: u64,
 ) -> Result<serenity::CreateModal, ReviewError> {
-    check_actor(session, user)?;
+    session.check_actor(user, Utc::now())?;
     let entry = session.items.get(position).ok_or(ReviewError::NotFound)?;
     if entry.state != ItemState::Pending {
         return Err(ReviewError::Over);
@@ -502,7 +484,7 @@ pub async fn on_modal(
         .collect();
     let outcome = async {
         let session = store.load(id.session_id).await?;
-        check_actor(&session, user)?;
+        session.check_actor(user, Utc::now())?;
         let entry = session.items.get(position).ok_or(ReviewError::NotFound)?;
         let edited = apply_edits(app, &entry.item, &values).await?;
         match edited {

@@ -5,7 +5,7 @@ use sqlx::PgPool;
 
 use super::message::RecordMessage;
 use crate::records::view::{MachineView, ParentView, PhotoView, RecordView, ViewParts};
-use crate::records::{get_record, Record};
+use crate::records::{get_record, Media, Record};
 use crate::workflow::Workflows;
 
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +130,7 @@ async fn load_view(
     .fetch_all(pool)
     .await?
     .into_iter()
-    .filter(|(_, filename, content_type)| is_image(content_type.as_deref(), filename))
+    .filter(|(_, filename, content_type)| Media::is_image(content_type.as_deref(), filename))
     .map(|(url, filename, _)| PhotoView { url, filename })
     .collect();
     Ok(RecordView::new(
@@ -147,16 +147,4 @@ async fn load_view(
             occurred_at: record.occurred_at.to_rfc3339(),
         },
     ))
-}
-
-fn is_image(content_type: Option<&str>, filename: &str) -> bool {
-    match content_type {
-        Some(content_type) => content_type.starts_with("image/"),
-        None => {
-            let lower = filename.to_ascii_lowercase();
-            [".jpg", ".jpeg", ".png", ".gif", ".webp"]
-                .iter()
-                .any(|ext| lower.ends_with(ext))
-        }
-    }
 }

@@ -46,6 +46,19 @@ pub struct Media {
 }
 
 impl Media {
+    /// Images only: what Discord can show as a thumbnail or in a gallery.
+    pub fn is_image(content_type: Option<&str>, filename: &str) -> bool {
+        match content_type {
+            Some(ct) => ct.starts_with("image/"),
+            None => {
+                let lower = filename.to_ascii_lowercase();
+                [".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic"]
+                    .iter()
+                    .any(|ext| lower.ends_with(ext))
+            }
+        }
+    }
+
     /// Images and videos are kept; other attachments (PDFs, logs) are not media.
     pub fn is_photo_or_video(content_type: Option<&str>, filename: &str) -> bool {
         match content_type {

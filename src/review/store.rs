@@ -119,6 +119,22 @@ pub struct Session {
 }
 
 impl Session {
+    /// Whether `user_id` may act on this session at `now` (no database).
+    pub fn check_actor(&self, user_id: u64, now: DateTime<Utc>) -> Result<(), ReviewError> {
+        if self.owner_user_id != user_id {
+            return Err(ReviewError::NotOwner {
+                owner_name: self.owner_name.clone(),
+            });
+        }
+        let expired = self.status == SessionStatus::Expired
+            || (self.status.is_active() && self.expires_at <= now);
+        match self.status {
+            _ if expired => Err(ReviewError::Expired),
+            SessionStatus::Reviewing => Ok(()),
+            _ => Err(ReviewError::Over),
+        }
+    }
+
     pub fn current(&self) -> Option<&SessionItem> {
         self.items
             .get(self.current_position)
@@ -284,25 +300,17 @@ impl ReviewStore {
         user_id: u64,
         now: DateTime<Utc>,
     ) -> Result<(), ReviewError> {
-        if session.owner_user_id != user_id {
-            return Err(ReviewError::NotOwner {
-                owner_name: session.owner_name.clone(),
-            });
-        }
-        if session.status.is_active() && session.expires_at <= now {
+        let verdict = session.check_actor(user_id, now);
+        if matches!(verdict, Err(ReviewError::Expired)) && session.status.is_active() {
+            // Record the expiry so the message is free for a new review.
             sqlx::query(
                 "UPDATE review_sessions SET status = 'expired', updated_at = now() WHERE id = $1",
             )
             .bind(session.id)
             .execute(&mut *conn)
             .await?;
-            return Err(ReviewError::Expired);
         }
-        match session.status {
-            SessionStatus::Reviewing => Ok(()),
-            SessionStatus::Expired => Err(ReviewError::Expired),
-            _ => Err(ReviewError::Over),
-        }
+        verdict
     }
 
     /// Creates or skips the item at `position`. Idempotent: a second click
