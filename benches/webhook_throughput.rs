@@ -117,7 +117,7 @@ async fn run(admin_url: &str, scratch: &str, records: usize) -> anyhow::Result<(
         DispatcherConfig::default(),
     )?;
     let started = Instant::now();
-    let task = tokio::spawn(dispatcher.run());
+    let task = tokio::spawn(dispatcher.run(flipfix_bot::shutdown::Shutdown::never()));
     // Generous: twice the ideal time plus a minute.
     let ideal = WINDOW.as_secs_f64() * records as f64 / f64::from(LIMIT);
     let deadline = started + Duration::from_secs_f64(ideal * 2.0 + 60.0);

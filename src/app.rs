@@ -184,7 +184,9 @@ fn start_dispatcher(
     };
     let dispatcher =
         crate::notify::Dispatcher::new(app.pool.clone(), app.settings.clone(), workflows, config)?;
-    Ok(tokio::spawn(dispatcher.run()))
+    Ok(tokio::spawn(
+        dispatcher.run(crate::shutdown::Shutdown::never()),
+    ))
 }
 
 /// Waits for the Discord client to stop or a shutdown signal.

@@ -17,6 +17,7 @@ pub mod llm;
 pub mod notify;
 pub mod records;
 pub mod review;
+pub mod shutdown;
 pub mod telemetry;
 pub mod templates;
 pub mod text;

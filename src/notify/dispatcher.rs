@@ -17,6 +17,7 @@ use super::render::{render_record, Rendered};
 use super::webhook_client::{PostError, WebhookClient};
 use crate::config::settings::SettingsError;
 use crate::config::{SettingKey, Settings};
+use crate::shutdown::Shutdown;
 use crate::workflow::Workflows;
 
 /// Where the dispatcher gets the current workflows (they can be reloaded
@@ -259,12 +260,16 @@ impl Dispatcher {
         Duration::milliseconds(millis / 2 + fastrand::i64(0..=millis / 2))
     }
 
-    /// Runs until it cannot listen for notifications. Wakes on NOTIFY (a record was
-    /// queued), when the rate limit or a retry says, and on the poll timer.
-    pub async fn run(mut self) -> Result<(), DispatchError> {
+    /// Runs until shutdown is requested or it cannot listen for
+    /// notifications. Wakes on NOTIFY (a record was queued), when the rate
+    /// limit or a retry says, and on the poll timer.
+    pub async fn run(mut self, mut shutdown: Shutdown) -> Result<(), DispatchError> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(outbox::CHANNEL).await?;
         loop {
+            if shutdown.is_requested() {
+                return Ok(());
+            }
             let now = Utc::now();
             let wake_at = match self.step(now).await {
                 Ok(Step::Delivered { .. } | Step::Retry { .. } | Step::RenderFailed { .. }) => {
@@ -299,6 +304,7 @@ impl Dispatcher {
                     }
                 }
                 () = sleep_until(wake_at) => {}
+                () = shutdown.requested() => return Ok(()),
             }
         }
     }

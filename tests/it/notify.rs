@@ -680,7 +680,7 @@ async fn the_running_dispatcher_wakes_on_notify(pool: PgPool) {
         poll_interval: StdDuration::from_secs(3600),
         ..config()
     });
-    let task = tokio::spawn(dispatcher.run());
+    let task = tokio::spawn(dispatcher.run(flipfix_bot::shutdown::Shutdown::never()));
     // The first record may be found by the first step; the second arrives
     // while the dispatcher waits, and with an hour-long timer only NOTIFY
     // can wake it in time.
