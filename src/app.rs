@@ -130,6 +130,10 @@ impl Database {
 #[error("DISCORD_TOKEN is not set: put it in the environment or Secrets.toml (see README, \"Setting up the Discord bot\")")]
 pub struct MissingToken;
 
+#[derive(Debug, thiserror::Error)]
+#[error("DISCORD_GUILD_ID is not set: put the home server's id in the environment or Secrets.toml (the bot serves that one server only; see README, \"Security\")")]
+pub struct MissingHomeServer;
+
 /// `flipfix-bot run`.
 pub async fn run(secrets: Secrets) -> anyhow::Result<()> {
     for key in &secrets.unknown_keys {
@@ -146,6 +150,9 @@ async fn run_with_database(database: &Database, secrets: Secrets) -> anyhow::Res
         .map_err(|problems| anyhow::anyhow!("the workflows have problems:\n{problems}"))?;
     tracing::info!(version = %workflows.version, kinds = ?workflows.kinds.names(), "workflows loaded");
     let token = secrets.discord_token.clone().ok_or(MissingToken)?;
+    if secrets.discord_guild_id.is_none() {
+        return Err(MissingHomeServer.into());
+    }
     let app = App::new(database.pool.clone(), secrets, workflows);
 
     let dispatcher = start_dispatcher(&app)?;

@@ -5,7 +5,7 @@
 //! ```text
 //! let client = AnthropicClient::new(&secrets.anthropic_base_url, menu.timeout, RetryPolicy::default())?;
 //! let key = llm::resolve_api_key(&pool, &secrets).await?;
-//! let deps = AnalysisDeps { pool: &pool, workflows: &workflows, client: &client, api_key: key.as_ref(), progress: None };
+//! let deps = AnalysisDeps { pool: &pool, workflows: &workflows, client: &client, api_key: key.as_ref(), progress: None, limits: None };
 //! match analyze(&deps, &discord_source, &request).await {
 //!     Ok(analysis) if analysis.is_empty() => reply(NO_RECORDS_MESSAGE),
 //!     Ok(analysis) => start_review(analysis.suggestions),
@@ -34,7 +34,8 @@ pub use suggestion::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Sugges
 
 use crate::config::Secret;
 use crate::llm::usage::{self, UsageRecord};
-use crate::llm::{AnthropicClient, LlmError, ToolAnswer, ToolRequest};
+use crate::llm::budget::{self, Reservation, SpendLimits, SpendRefusal};
+use crate::llm::{AnthropicClient, ApiAttempt, LlmError, ToolAnswer, ToolRequest};
 use crate::workflow::{ContextMenu, TokenUsage, Workflows};
 use prompt::Prompt;
 use validate::{KnownRecords, Validator};
@@ -82,6 +83,10 @@ pub enum AnalysisError {
     Schema(#[from] validate::SchemaError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Spend(#[from] SpendRefusal),
+    #[error("settings: {0}")]
+    Settings(#[from] crate::config::settings::SettingsError),
 }
 
 impl AnalysisError {
@@ -97,7 +102,10 @@ impl AnalysisError {
             Self::NotConfigured | Self::Template(_) => {
                 "The analysis is not set up correctly. An admin should run `flipfix-bot check`."
             }
-            Self::Database(_) => "The database is unavailable. Please try again.",
+            Self::Database(_) | Self::Settings(_) => {
+                "The database is unavailable. Please try again."
+            }
+            Self::Spend(_) => "The analysis limits for today are reached.",
         }
     }
 }
@@ -112,6 +120,9 @@ pub struct AnalysisDeps<'a> {
     /// Told when the conversation is read and the model is being asked, so
     /// the person sees progress.
     pub progress: Option<&'a (dyn Fn(Progress) + Send + Sync)>,
+    /// The spend limits to reserve against before the model is called;
+    /// `None` = no limits (offline tools).
+    pub limits: Option<SpendLimits>,
 }
 
 /// A milestone of an analysis.
@@ -159,11 +170,38 @@ pub async fn analyze<S: MessageSource>(
             messages: conversation.messages.len(),
         });
     }
+    let reservation = match deps.limits {
+        Some(limits) => Some(
+            budget::reserve(
+                deps.pool,
+                limits,
+                &request.requested_by,
+                estimated_max_cost(menu, &prompt),
+                chrono::Utc::now(),
+            )
+            .await??,
+        ),
+        None => None,
+    };
+    let mut attempts = Vec::new();
     let answer = deps
         .client
-        .call_tool(deps.api_key, &tool_request(menu, &menu.model, &prompt))
-        .await?;
-    let cost = record_usage(deps.pool, menu, &answer, "analysis", &request.requested_by).await?;
+        .call_tool_logged(
+            deps.api_key,
+            &tool_request(menu, &menu.model, &prompt),
+            &mut attempts,
+        )
+        .await;
+    let cost = record_attempts(
+        deps.pool,
+        menu,
+        &attempts,
+        answer.as_ref().ok().map(|a| a.model.as_str()),
+        &request.requested_by,
+        reservation,
+    )
+    .await?;
+    let answer = answer?;
     let mut known = known_from_conversation(&conversation);
     for id in validate::mentioned_parents(&answer.input) {
         if let std::collections::hash_map::Entry::Vacant(entry) = known.entry(id) {
@@ -219,6 +257,68 @@ pub fn tool_request<'a>(menu: &ContextMenu, model: &'a str, prompt: &'a Prompt) 
     }
 }
 
+/// The most one call of `prompt` can cost, for the budget reservation:
+/// input counted at two characters a token (denser than any real text) and
+/// at the cache-write price (the dearest input), plus the whole output
+/// allowance. Zero when the model has no price (the budget cannot see it).
+pub fn estimated_max_cost(menu: &ContextMenu, prompt: &Prompt) -> f64 {
+    let input_chars = prompt.system.chars().count() + prompt.conversation.chars().count();
+    menu.price(&menu.model).map_or(0.0, |price| {
+        price.cost(&TokenUsage {
+            input_tokens: 0,
+            output_tokens: u64::from(menu.max_tokens),
+            cache_creation_input_tokens: input_chars.div_ceil(2) as u64,
+            cache_read_input_tokens: 0,
+        })
+    })
+}
+
+/// Records every API attempt of one analysis (failed and retried ones too)
+/// and settles its budget reservation, in one transaction. Returns the cost
+/// of the successful attempt when the model has a price.
+async fn record_attempts(
+    pool: &PgPool,
+    menu: &ContextMenu,
+    attempts: &[ApiAttempt],
+    answered_by: Option<&str>,
+    requested_by: &str,
+    reservation: Option<Reservation>,
+) -> Result<Option<f64>, sqlx::Error> {
+    let model = answered_by.unwrap_or(&menu.model);
+    let price = menu.price(model);
+    let mut tx = pool.begin().await?;
+    let mut answer_cost = None;
+    for attempt in attempts {
+        let cost = match (price, attempt.usage) {
+            (Some(price), Some(usage)) => Some(price.cost(&usage)),
+            // Failed attempts without usage were not billed.
+            (Some(_), None) => Some(0.0),
+            (None, _) => None,
+        };
+        if attempt.outcome == "ok" {
+            answer_cost = cost;
+        }
+        usage::record(
+            &mut *tx,
+            &UsageRecord {
+                purpose: "analysis",
+                requested_by,
+                model,
+                request_id: attempt.request_id.as_deref(),
+                usage: attempt.usage.unwrap_or_default(),
+                outcome: &attempt.outcome,
+                cost_usd: cost,
+            },
+        )
+        .await?;
+    }
+    if let Some(reservation) = reservation {
+        budget::settle(&mut tx, reservation).await?;
+    }
+    tx.commit().await?;
+    Ok(answer_cost)
+}
+
 /// Records usage; returns the cost when the model has a price.
 pub async fn record_usage(
     pool: &PgPool,
@@ -236,6 +336,7 @@ pub async fn record_usage(
             model: &answer.model,
             request_id: answer.request_id.as_deref(),
             usage: answer.usage,
+            outcome: "ok",
             cost_usd: cost,
         },
     )

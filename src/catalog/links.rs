@@ -19,12 +19,46 @@ pub enum LinkError {
     Database(#[from] sqlx::Error),
 }
 
+/// How a link was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkMethod {
+    /// The Discord username equals the maintainer's username.
+    Username,
+    /// An admin linked them with `/flipfix link`.
+    Admin,
+    /// Made by matching a display name, before identity came from
+    /// usernames only: an admin should confirm or remove it.
+    NameMatch,
+}
+
+impl LinkMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Username => "username",
+            Self::Admin => "admin",
+            Self::NameMatch => "name_match",
+        }
+    }
+
+    fn parse(raw: &str) -> Self {
+        match raw {
+            "username" => Self::Username,
+            "admin" => Self::Admin,
+            // The only other value the database allows.
+            _ => Self::NameMatch,
+        }
+    }
+}
+
 /// A stored link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
     pub discord_user_id: u64,
     pub discord_username: Option<String>,
     pub maintainer: Maintainer,
+    pub method: LinkMethod,
+    /// Who made it (`discord:<id> (<name>)` for an admin).
+    pub linked_by: String,
 }
 
 /// Links `discord_user_id` to the maintainer with `username`, replacing the
@@ -53,11 +87,11 @@ pub async fn link(
         });
     }
     sqlx::query(
-        "INSERT INTO discord_user_links (discord_user_id, maintainer_id, discord_username, linked_by)
-         VALUES ($1, $2, $3, $4)
+        "INSERT INTO discord_user_links (discord_user_id, maintainer_id, discord_username, linked_by, method)
+         VALUES ($1, $2, $3, $4, 'admin')
          ON CONFLICT (discord_user_id) DO UPDATE
          SET maintainer_id = EXCLUDED.maintainer_id, discord_username = EXCLUDED.discord_username,
-             linked_by = EXCLUDED.linked_by, linked_at = now()",
+             linked_by = EXCLUDED.linked_by, method = 'admin', linked_at = now()",
     )
     .bind(to_db_id(discord_user_id))
     .bind(maintainer.id)
@@ -101,6 +135,8 @@ pub async fn maintainer_for(
 struct LinkRow {
     discord_user_id: i64,
     discord_username: Option<String>,
+    method: String,
+    linked_by: String,
     #[sqlx(flatten)]
     maintainer: Maintainer,
 }
@@ -108,7 +144,8 @@ struct LinkRow {
 /// Every link, by maintainer username.
 pub async fn list(pool: &PgPool) -> Result<Vec<Link>, sqlx::Error> {
     let rows: Vec<LinkRow> = sqlx::query_as(
-        "SELECT l.discord_user_id, l.discord_username, m.id, m.username, m.display_name, m.is_admin
+        "SELECT l.discord_user_id, l.discord_username, l.method, l.linked_by,
+                m.id, m.username, m.display_name, m.is_admin
          FROM discord_user_links l JOIN maintainers m ON m.id = l.maintainer_id
          ORDER BY lower(m.username)",
     )
@@ -120,6 +157,8 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Link>, sqlx::Error> {
             discord_user_id: from_db_id(row.discord_user_id),
             discord_username: row.discord_username,
             maintainer: row.maintainer,
+            method: LinkMethod::parse(&row.method),
+            linked_by: row.linked_by,
         })
         .collect())
 }

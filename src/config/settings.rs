@@ -10,8 +10,6 @@ use crate::notify::WebhookUrl;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SettingType {
     Bool,
-    /// A Discord id (snowflake).
-    Snowflake,
     /// Comma-separated Discord channel ids; empty = no restriction.
     ChannelList,
     /// A Discord webhook URL, masked when shown.
@@ -22,18 +20,20 @@ pub enum SettingType {
     Hours,
     /// US dollars, e.g. `2.50`.
     Dollars,
+    /// A whole number from 1 to 10,000 (a count per day).
+    Count,
 }
 
 impl SettingType {
     fn describe(self) -> &'static str {
         match self {
             Self::Bool => "true or false",
-            Self::Snowflake => "a Discord id",
             Self::ChannelList => "comma-separated channel ids",
             Self::WebhookUrl => "a Discord webhook URL",
             Self::Secret => "a secret",
             Self::Hours => "a whole number of hours from 1 to 720",
             Self::Dollars => "an amount in US dollars, e.g. 2.50",
+            Self::Count => "a whole number from 1 to 10000",
         }
     }
 }
@@ -87,8 +87,8 @@ setting_keys! {
         "post new part requests and their updates";
     DiscordBotEnabled = "DISCORD_BOT_ENABLED", Bool, Some("true"),
         "turn the Add to Flipfix command on or off";
-    DiscordGuildId = "DISCORD_GUILD_ID", Snowflake, None,
-        "server whose commands are registered (overrides the secret)";
+    DiscordLeaveOtherServers = "DISCORD_LEAVE_OTHER_SERVERS", Bool, Some("true"),
+        "leave any server other than the home server the bot is added to";
     AnthropicApiKey = "ANTHROPIC_API_KEY", Secret, None,
         "API key for Claude (overrides the secret)";
     DiscordAllowedChannels = "DISCORD_ALLOWED_CHANNELS", ChannelList, None,
@@ -97,6 +97,8 @@ setting_keys! {
         "how long a review stays open";
     LlmDailyBudgetUsd = "LLM_DAILY_BUDGET_USD", Dollars, None,
         "daily spend limit for analyses (empty = no limit)";
+    LlmDailyAnalysesPerUser = "LLM_DAILY_ANALYSES_PER_USER", Count, None,
+        "analyses one person may run per UTC day (empty = no limit)";
     DiscordWebhooksFromDiscord = "DISCORD_WEBHOOKS_FROM_DISCORD", Bool, Some("true"),
         "also post records created from Discord messages";
     DiscordWebhooksCoalesce = "DISCORD_WEBHOOKS_COALESCE", Bool, Some("false"),
@@ -121,6 +123,8 @@ pub enum SettingsError {
         key: String,
         suggestion: Option<&'static str>,
     },
+    #[error("{key} is not a setting: {reason}")]
+    NotASetting { key: &'static str, reason: &'static str },
     #[error("{key} must be {expected}: {reason}")]
     InvalidValue {
         key: &'static str,
@@ -140,6 +144,10 @@ pub struct SettingView {
     pub is_default: bool,
 }
 
+/// The home server's key: bootstrap configuration, deliberately not a
+/// setting (an admin command must never move the bot to another server).
+pub const HOME_SERVER_KEY: &str = "DISCORD_GUILD_ID";
+
 /// Access to the settings table. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -157,6 +165,12 @@ impl Settings {
 
     /// Parses a key name an admin typed.
     pub fn key(name: &str) -> Result<SettingKey, SettingsError> {
+        if name.trim().eq_ignore_ascii_case(HOME_SERVER_KEY) {
+            return Err(SettingsError::NotASetting {
+                key: HOME_SERVER_KEY,
+                reason: "the home server is set in the environment or Secrets.toml only, so no one can move the bot or its data from Discord",
+            });
+        }
         SettingKey::from_name(name).ok_or_else(|| SettingsError::UnknownKey {
             key: name.to_string(),
             suggestion: closest_key(name),
@@ -176,9 +190,6 @@ impl Settings {
             SettingType::Bool => parse_bool(raw)
                 .map(|b| b.to_string())
                 .ok_or_else(|| invalid(format!("got {raw:?}"))),
-            SettingType::Snowflake => parse_snowflake(raw)
-                .map(|id| id.to_string())
-                .ok_or_else(|| invalid(format!("got {raw:?}"))),
             SettingType::ChannelList => parse_channel_list(raw)
                 .map(|ids| ids.iter().map(u64::to_string).collect::<Vec<_>>().join(","))
                 .map_err(invalid),
@@ -194,6 +205,9 @@ impl Settings {
                 .ok_or_else(|| invalid(format!("got {raw:?}"))),
             SettingType::Dollars => parse_dollars(raw)
                 .map(|d| format!("{d:.2}"))
+                .ok_or_else(|| invalid(format!("got {raw:?}"))),
+            SettingType::Count => parse_count(raw)
+                .map(|n| n.to_string())
                 .ok_or_else(|| invalid(format!("got {raw:?}"))),
             SettingType::Secret if raw.is_empty() => Err(invalid("it is empty".into())),
             SettingType::Secret => Ok(raw.to_string()),
@@ -287,10 +301,6 @@ impl Settings {
             .unwrap_or(false))
     }
 
-    pub async fn get_snowflake(&self, key: SettingKey) -> Result<Option<u64>, SettingsError> {
-        Ok(self.raw(key).await?.as_deref().and_then(parse_snowflake))
-    }
-
     pub async fn get_channel_list(&self, key: SettingKey) -> Result<Vec<u64>, SettingsError> {
         Ok(self
             .raw(key)
@@ -310,6 +320,11 @@ impl Settings {
 
     pub async fn get_dollars(&self, key: SettingKey) -> Result<Option<f64>, SettingsError> {
         Ok(self.raw(key).await?.as_deref().and_then(parse_dollars))
+    }
+
+    pub async fn get_count(&self, key: SettingKey) -> Result<Option<u32>, SettingsError> {
+        debug_assert_eq!(key.def().ty, SettingType::Count);
+        Ok(self.raw(key).await?.as_deref().and_then(parse_count))
     }
 
     pub async fn get_webhook_url(&self) -> Result<Option<WebhookUrl>, SettingsError> {
@@ -387,6 +402,13 @@ fn parse_dollars(raw: &str) -> Option<f64> {
     (amount.is_finite() && (0.0..=1_000_000.0).contains(&amount)).then_some(amount)
 }
 
+fn parse_count(raw: &str) -> Option<u32> {
+    raw.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=10_000).contains(n))
+}
+
 fn parse_snowflake(raw: &str) -> Option<u64> {
     let raw = raw.trim();
     // Discord ids are 17–20 digits today; anything shorter is a typo.
@@ -444,6 +466,24 @@ mod tests {
             Settings::key("discord_bot_enabled").unwrap(),
             SettingKey::DiscordBotEnabled
         );
+    }
+
+    #[test]
+    fn the_home_server_is_not_a_setting() {
+        let err = Settings::key("discord_guild_id").unwrap_err();
+        assert!(
+            matches!(err, SettingsError::NotASetting { key: "DISCORD_GUILD_ID", .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("Secrets.toml"), "{err}");
+    }
+
+    #[test]
+    fn counts_are_whole_numbers_in_range() {
+        assert_eq!(parse_count(" 12 "), Some(12));
+        assert_eq!(parse_count("0"), None);
+        assert_eq!(parse_count("10001"), None);
+        assert_eq!(parse_count("2.5"), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use poise::serenity_prelude as serenity;
 
 use super::history::{DiscordSource, MISSING_ACCESS};
-use super::{reply, review_ui, Context, Error};
+use super::{checks, reply, review_ui, Context, Error};
 use crate::analysis::gather::GatherError;
 use crate::analysis::validate::{MachineMatch, SuggestedAuthor, Suggestion};
 use crate::analysis::Progress;
@@ -16,9 +16,10 @@ use crate::analysis::{
     analyze, Analysis, AnalysisDeps, AnalysisError, AnalysisRequest, NO_RECORDS_MESSAGE,
 };
 use crate::app::App;
-use crate::catalog::attribution::{attribute, DiscordPerson};
+use crate::catalog::attribution::{attribute, Attribution, DiscordPerson};
 use crate::catalog::{machines, maintainers};
 use crate::config::SettingKey;
+use crate::llm::budget::{self, SpendLimits};
 use crate::records::{records_for_messages, Author, Media, SourceMessage};
 use crate::review::{NewSession, ReviewItem, ReviewStore, StartOutcome};
 
@@ -62,25 +63,12 @@ async fn preflight(
     if !app.settings.get_bool(SettingKey::DiscordBotEnabled).await? {
         return Ok(Err("Add to Flipfix is turned off. An admin can turn it on with `/flipfix config set DISCORD_BOT_ENABLED true`.".into()));
     }
-    let allowed = app
-        .settings
-        .get_channel_list(SettingKey::DiscordAllowedChannels)
-        .await?;
-    let channel = interaction.channel_id.get();
-    let parent = interaction
-        .channel
-        .as_ref()
-        .and_then(|c| c.parent_id)
-        .map(|p| p.get());
-    if !allowed.is_empty()
-        && !allowed.contains(&channel)
-        && !parent.is_some_and(|p| allowed.contains(&p))
+    let parent = interaction.channel.as_ref().and_then(|c| c.parent_id);
+    if let Some(refusal) =
+        checks::channel_refusal(&app.settings, "Add to Flipfix", interaction.channel_id, parent)
+            .await?
     {
-        let list: Vec<String> = allowed.iter().map(|id| format!("<#{id}>")).collect();
-        return Ok(Err(format!(
-            "Add to Flipfix works only in {}.",
-            list.join(", ")
-        )));
+        return Ok(Err(refusal));
     }
     if let Some(missing) = missing_permissions(interaction.app_permissions) {
         return Ok(Err(format!(
@@ -91,22 +79,11 @@ async fn preflight(
     if !saved.is_empty() {
         return Ok(Err(already_saved(app, &saved)));
     }
-    if let Some(budget) = app
-        .settings
-        .get_dollars(SettingKey::LlmDailyBudgetUsd)
-        .await?
+    let limits = spend_limits(app).await?;
+    if let Err(refusal) =
+        budget::check(&app.pool, limits, &requested_by(interaction), Utc::now()).await?
     {
-        let today = Utc::now()
-            .date_naive()
-            .and_hms_opt(0, 0, 0)
-            .unwrap_or_default()
-            .and_utc();
-        let spent = crate::llm::usage::total_cost_since(&app.pool, today).await?;
-        if spent >= budget {
-            return Ok(Err(format!(
-                "Today's analysis budget is spent (${spent:.2} of ${budget:.2}). Try again tomorrow, or ask an admin to raise LLM_DAILY_BUDGET_USD."
-            )));
-        }
+        return Ok(Err(refusal.to_string()));
     }
     let hours = app
         .settings
@@ -115,7 +92,7 @@ async fn preflight(
     let owner = &interaction.user;
     let new = NewSession {
         guild_id: interaction.guild_id.map(|g| g.get()),
-        channel_id: channel,
+        channel_id: interaction.channel_id.get(),
         target_message_id: message.id.get(),
         owner_user_id: owner.id.get(),
         owner_name: interaction
@@ -146,6 +123,27 @@ async fn preflight(
             "{owner_name} is already reviewing this message."
         ))),
     }
+}
+
+/// The spend limits in force (settings).
+async fn spend_limits(
+    app: &App,
+) -> Result<SpendLimits, crate::config::settings::SettingsError> {
+    Ok(SpendLimits {
+        daily_budget_usd: app
+            .settings
+            .get_dollars(SettingKey::LlmDailyBudgetUsd)
+            .await?,
+        analyses_per_user: app
+            .settings
+            .get_count(SettingKey::LlmDailyAnalysesPerUser)
+            .await?,
+    })
+}
+
+/// Who asked, as usage accounting and the per-person limit count it.
+fn requested_by(interaction: &serenity::CommandInteraction) -> String {
+    format!("discord:{}", interaction.user.id)
 }
 
 fn missing_permissions(permissions: Option<serenity::Permissions>) -> Option<String> {
@@ -262,12 +260,13 @@ async fn run_analysis(
         client,
         api_key: api_key.as_ref(),
         progress: Some(&report),
+        limits: Some(spend_limits(app).await?),
     };
     let request = AnalysisRequest {
         guild_id: interaction.guild_id.map(|g| g.get()),
         channel_id: message.channel_id.get(),
         target_id: message.id.get(),
-        requested_by: format!("discord:{}", interaction.user.id),
+        requested_by: requested_by(interaction),
     };
     let source = DiscordSource::new(ctx.serenity_context().http.clone());
     let result = analyze(&deps, &source, &request).await;
@@ -283,6 +282,7 @@ fn user_message(err: &AnalysisError) -> String {
         AnalysisError::Gather(GatherError::Source(source)) if source.0 == MISSING_ACCESS => {
             "Discord would not let me read this conversation. I need the View Channel and Read Message History permissions here.".into()
         }
+        AnalysisError::Spend(refusal) => refusal.to_string(),
         other => other.user_message().to_string(),
     }
 }
@@ -369,7 +369,7 @@ async fn review_item(
         .flat_map(|m| m.message.attachments.iter())
         .filter_map(|url| media_from_url(url))
         .collect();
-    let author = match &suggestion.author {
+    let attribution = match &suggestion.author {
         Some(SuggestedAuthor::Discord {
             id,
             username,
@@ -384,10 +384,11 @@ async fn review_item(
             attribute(&app.pool, &person).await?
         }
         Some(SuggestedAuthor::Records { name }) => {
-            match maintainers::by_username(&app.pool, name).await? {
+            let author = match maintainers::by_username(&app.pool, name).await? {
                 Some(maintainer) => Author::Maintainer(maintainer.id),
                 None => Author::Name(name.clone()),
-            }
+            };
+            Attribution { author, hint: None }
         }
         None => {
             let author = &target.author;
@@ -412,7 +413,8 @@ async fn review_item(
             .collect::<BTreeMap<_, _>>(),
         parent_record_id: suggestion.parent_record_id,
         sources,
-        author,
+        author: attribution.author,
+        author_hint: attribution.hint,
         occurred_at,
         media,
     })

@@ -10,12 +10,13 @@ mod add_to_flipfix;
 mod admin;
 pub mod checks;
 pub mod history;
+pub mod home;
 mod record_commands;
 pub mod reply;
 pub mod review_ui;
 
 use crate::app::App;
-use crate::config::{Secret, SettingKey};
+use crate::config::Secret;
 
 pub type Data = Arc<App>;
 pub type Error = anyhow::Error;
@@ -97,43 +98,38 @@ pub async fn build_client(app: Data, token: &Secret) -> anyhow::Result<serenity:
         .build();
 
     serenity::ClientBuilder::new_with_http(http, intents())
-        .framework(framework)
+        .framework(home::HomeOnly::new(framework, app))
         .await
         .context("cannot build the Discord client")
 }
 
-/// Registers commands in `DISCORD_GUILD_ID` (the setting, else the secret),
-/// which is instant, or globally.
+/// Registers the commands in the home server (instant) and removes global
+/// commands an earlier version registered, so nothing is offered elsewhere.
 pub async fn register_commands(
     ctx: &serenity::Context,
     app: &App,
     commands: &[poise::Command<Data, Error>],
 ) -> anyhow::Result<()> {
-    let guild = match app
-        .settings
-        .get_snowflake(SettingKey::DiscordGuildId)
-        .await?
-    {
-        Some(id) => Some(id),
-        None => app.secrets.discord_guild_id,
-    };
-    match guild {
-        Some(guild_id) => {
-            poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(guild_id))
-                .await
-                .with_context(|| format!("cannot register commands in guild {guild_id}"))?;
-            tracing::info!(
-                guild_id,
-                count = commands.len(),
-                "commands registered in guild"
-            );
-        }
-        None => {
-            poise::builtins::register_globally(ctx, commands)
-                .await
-                .context("cannot register commands globally")?;
-            tracing::info!(count = commands.len(), "commands registered globally");
-        }
+    let guild_id = app.secrets.discord_guild_id.ok_or(crate::app::MissingHomeServer)?;
+    poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(guild_id))
+        .await
+        .with_context(|| format!("cannot register commands in the home server {guild_id}"))?;
+    tracing::info!(
+        guild_id,
+        count = commands.len(),
+        "commands registered in the home server"
+    );
+    let global = serenity::Command::get_global_commands(&ctx.http)
+        .await
+        .context("cannot list global commands")?;
+    if !global.is_empty() {
+        serenity::Command::set_global_commands(&ctx.http, Vec::new())
+            .await
+            .context("cannot remove global commands")?;
+        tracing::info!(
+            count = global.len(),
+            "removed global commands left over from an earlier version"
+        );
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use poise::serenity_prelude as serenity;
 use serenity::{ResolvedOption, ResolvedValue};
 
-use super::{reply, Data, Error};
+use super::{checks, reply, Data, Error};
 use crate::catalog::attribution::{attribute, DiscordPerson};
 use crate::catalog::machines;
 use crate::catalog::matching::{match_machine, MachineMatch};
@@ -154,20 +154,36 @@ fn run(ctx: AppContext<'_>) -> poise::BoxFuture<'_, ActionResult<'_>> {
 }
 
 async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
+    // Acknowledge before any database work: Discord allows three seconds.
+    // The answer is public, since it becomes the record's source message;
+    // refusals replace it with a private note.
+    ctx.defer().await?;
     let pctx = poise::Context::Application(ctx);
     let Some(kind_name) = ctx.command().custom_data.downcast_ref::<String>().cloned() else {
         anyhow::bail!("record command without its kind");
     };
-    let workflows = ctx.data().workflows();
+    let app = ctx.data();
+    let parent_channel = ctx.interaction.channel.as_ref().and_then(|c| c.parent_id);
+    let command = format!("/{}", ctx.command().name);
+    if let Some(refusal) = checks::channel_refusal(
+        &app.settings,
+        &command,
+        ctx.interaction.channel_id,
+        parent_channel,
+    )
+    .await?
+    {
+        return refuse(ctx, format!("❌ {refusal} Nothing was recorded.")).await;
+    }
+    let workflows = app.workflows();
     let Some(kind) = workflows.kinds.get(&kind_name) else {
-        return reply::ephemeral(
-            pctx,
+        return refuse(
+            ctx,
             format!("❌ The record kind `{kind_name}` is no longer declared; ask an admin."),
         )
         .await;
     };
     let options = Options::read(ctx.args);
-    let app = ctx.data();
 
     let machine_id = match options.text(MACHINE) {
         None => None,
@@ -181,8 +197,8 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
                 } else {
                     format!(" Closest: {}.", closest.join(", "))
                 };
-                return reply::ephemeral(
-                    pctx,
+                return refuse(
+                    ctx,
                     format!(
                         "❌ No machine matches `{}`.{hint} Pick one from the list.",
                         typed.replace('`', "'")
@@ -206,10 +222,8 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
         }
     }
 
-    // Reply publicly first: that message is the record's source in the channel.
-    ctx.defer().await?;
     let response = ctx.interaction.get_response(pctx.http()).await?;
-    let author = attribute(&app.pool, &person(ctx.interaction)).await?;
+    let author = attribute(&app.pool, &person(ctx.interaction)).await?.author;
     let new = NewRecord {
         kind: kind.name.clone(),
         machine_id,

@@ -95,17 +95,20 @@ async fn card(
         embed = embed.thumbnail(photo.url.clone());
     }
     let needs_machine = item.needs_machine(&workflows.kinds, entry.parent_position.is_some());
-    let content = if needs_machine {
-        match &item.machine_hint {
+    let mut notes = Vec::new();
+    if needs_machine {
+        notes.push(match &item.machine_hint {
             Some(hint) => format!(
                 "⚠️ The machine `{}` is not in the catalog. Choose one with **Edit** before creating.",
                 hint.replace('`', "'")
             ),
             None => "⚠️ This needs a machine. Choose one with **Edit** before creating.".to_string(),
-        }
-    } else {
-        String::new()
-    };
+        });
+    }
+    if let Some(hint) = &item.author_hint {
+        notes.push(format!("ℹ️ {}", reply::escape_markdown(hint)));
+    }
+    let content = notes.join("\n");
     let id = |action| {
         CustomId {
             session_id: session.id,

@@ -112,6 +112,19 @@ impl AnthropicClient {
         api_key: Option<&Secret>,
         request: &ToolRequest<'_>,
     ) -> Result<ToolAnswer, LlmError> {
+        self.call_tool_logged(api_key, request, &mut Vec::new())
+            .await
+    }
+
+    /// [`Self::call_tool`], telling `attempts` about every HTTP attempt
+    /// (failed, retried and unparseable ones included), so each can be
+    /// accounted for.
+    pub async fn call_tool_logged(
+        &self,
+        api_key: Option<&Secret>,
+        request: &ToolRequest<'_>,
+        attempts: &mut Vec<ApiAttempt>,
+    ) -> Result<ToolAnswer, LlmError> {
         let api_key = api_key
             .filter(|k| !k.expose().trim().is_empty())
             .ok_or(LlmError::NoApiKey)?;
@@ -124,22 +137,44 @@ impl AnthropicClient {
             let outcome = self.send_once(&url, api_key, &body).await;
             let (error, retry_after) = match outcome {
                 Ok(answer) => {
-                    return Self::parse(answer, request.tool_name, attempt);
-                }
-                Err(Attempt::Fatal(err)) => return Err(err),
-                Err(Attempt::Retryable {
-                    status,
-                    retry_after,
-                }) => {
-                    let error = match status {
-                        0 => LlmError::Network(format!("no connection after {attempt} attempts")),
-                        429 => LlmError::RateLimited { attempts: attempt },
-                        _ => LlmError::Overloaded {
-                            status,
-                            attempts: attempt,
+                    let usage = usage_of(&answer.0);
+                    let request_id = answer.1.clone();
+                    let parsed = Self::parse(answer, request.tool_name, attempt);
+                    attempts.push(ApiAttempt {
+                        outcome: match &parsed {
+                            Ok(_) => "ok".into(),
+                            Err(err) => format!("unusable: {err}"),
                         },
-                    };
-                    (error, retry_after)
+                        request_id,
+                        usage,
+                    });
+                    return parsed;
+                }
+                Err(failed) => {
+                    attempts.push(ApiAttempt {
+                        outcome: failed.describe(),
+                        request_id: failed.request_id.clone(),
+                        usage: None,
+                    });
+                    match failed.kind {
+                        Attempt::Fatal(err) => return Err(err),
+                        Attempt::Retryable {
+                            status,
+                            retry_after,
+                        } => {
+                            let error = match status {
+                                0 => LlmError::Network(format!(
+                                    "no connection after {attempt} attempts"
+                                )),
+                                429 => LlmError::RateLimited { attempts: attempt },
+                                _ => LlmError::Overloaded {
+                                    status,
+                                    attempts: attempt,
+                                },
+                            };
+                            (error, retry_after)
+                        }
+                    }
                 }
             };
             let backoff = self.backoff(attempt);
@@ -170,7 +205,7 @@ impl AnthropicClient {
         url: &str,
         api_key: &Secret,
         body: &Value,
-    ) -> Result<(Value, Option<String>), Attempt> {
+    ) -> Result<(Value, Option<String>), FailedAttempt> {
         let response = self
             .http
             .post(url)
@@ -179,7 +214,7 @@ impl AnthropicClient {
             .json(body)
             .send()
             .await
-            .map_err(|err| self.transport_error(err))?;
+            .map_err(|err| self.transport_error(err, None))?;
         let status = response.status();
         let request_id = response
             .headers()
@@ -196,41 +231,49 @@ impl AnthropicClient {
         let text = response
             .text()
             .await
-            .map_err(|err| self.transport_error(err))?;
+            .map_err(|err| self.transport_error(err, request_id.clone()))?;
         tracing::info!(
             status = status.as_u16(),
             request_id = request_id.as_deref().unwrap_or("-"),
             "Anthropic API answered"
         );
+        let failed = |kind| FailedAttempt {
+            kind,
+            status: Some(status.as_u16()),
+            request_id: request_id.clone(),
+        };
         if status.is_success() {
-            let json = serde_json::from_str(&text)
-                .map_err(|err| Attempt::Fatal(LlmError::BadResponse(format!("not JSON: {err}"))))?;
+            let json = serde_json::from_str(&text).map_err(|err| {
+                failed(Attempt::Fatal(LlmError::BadResponse(format!(
+                    "not JSON: {err}"
+                ))))
+            })?;
             return Ok((json, request_id));
         }
         let code = status.as_u16();
-        match status {
+        Err(failed(match status {
             StatusCode::TOO_MANY_REQUESTS | StatusCode::INTERNAL_SERVER_ERROR => {
-                Err(Attempt::Retryable {
+                Attempt::Retryable {
                     status: code,
                     retry_after,
-                })
+                }
             }
-            _ if code == 529 => Err(Attempt::Retryable {
+            _ if code == 529 => Attempt::Retryable {
                 status: code,
                 retry_after,
-            }),
+            },
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                Err(Attempt::Fatal(LlmError::Unauthorized { status: code }))
+                Attempt::Fatal(LlmError::Unauthorized { status: code })
             }
-            _ => Err(Attempt::Fatal(LlmError::Rejected {
+            _ => Attempt::Fatal(LlmError::Rejected {
                 status: code,
                 message: api_error_message(&text),
-            })),
-        }
+            }),
+        }))
     }
 
-    fn transport_error(&self, err: reqwest::Error) -> Attempt {
-        if err.is_timeout() {
+    fn transport_error(&self, err: reqwest::Error, request_id: Option<String>) -> FailedAttempt {
+        let kind = if err.is_timeout() {
             Attempt::Fatal(LlmError::Timeout {
                 seconds: self.timeout.as_secs().max(1),
             })
@@ -241,6 +284,11 @@ impl AnthropicClient {
                 status: 0,
                 retry_after: None,
             }
+        };
+        FailedAttempt {
+            kind,
+            status: None,
+            request_id,
         }
     }
 
@@ -288,12 +336,46 @@ impl AnthropicClient {
     }
 }
 
+/// One HTTP attempt, as usage accounting records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiAttempt {
+    /// `ok`, `HTTP 500`, `timeout`, `unusable: …`.
+    pub outcome: String,
+    pub request_id: Option<String>,
+    /// Tokens, when the API reported them.
+    pub usage: Option<TokenUsage>,
+}
+
 enum Attempt {
     Retryable {
         status: u16,
         retry_after: Option<Duration>,
     },
     Fatal(LlmError),
+}
+
+struct FailedAttempt {
+    kind: Attempt,
+    status: Option<u16>,
+    request_id: Option<String>,
+}
+
+impl FailedAttempt {
+    fn describe(&self) -> String {
+        match (&self.kind, self.status) {
+            (Attempt::Fatal(LlmError::Timeout { .. }), _) => "timeout".into(),
+            (Attempt::Fatal(LlmError::BadResponse(reason)), _) => format!("unusable: {reason}"),
+            (_, Some(status)) => format!("HTTP {status}"),
+            (_, None) => "no connection".into(),
+        }
+    }
+}
+
+/// The usage block of an answer, when it has a readable one.
+fn usage_of(body: &Value) -> Option<TokenUsage> {
+    body.get("usage")
+        .cloned()
+        .and_then(|usage| serde_json::from_value(usage).ok())
 }
 
 /// The `error.message` of an API error body, cut short (it goes to logs).

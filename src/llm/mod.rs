@@ -1,10 +1,11 @@
 //! The Anthropic Messages API client and usage accounting.
 
+pub mod budget;
 mod client;
 mod error;
 pub mod usage;
 
-pub use client::{AnthropicClient, RetryPolicy, ToolAnswer, ToolRequest};
+pub use client::{ApiAttempt, AnthropicClient, RetryPolicy, ToolAnswer, ToolRequest};
 pub use error::LlmError;
 
 use crate::config::{Secret, Secrets, SettingKey, Settings};

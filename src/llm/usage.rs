@@ -14,21 +14,26 @@ pub struct UsageRecord<'a> {
     pub model: &'a str,
     pub request_id: Option<&'a str>,
     pub usage: TokenUsage,
+    /// `ok`, or what went wrong with this attempt (`HTTP 500`, `timeout`).
+    pub outcome: &'a str,
     /// US dollars, from the workflow's price table; `None` when the model
     /// has no price there.
     pub cost_usd: Option<f64>,
 }
 
 /// Micro-dollars: integer storage, no rounding surprises in sums.
-fn micro(usd: f64) -> i64 {
+pub(crate) fn micro(usd: f64) -> i64 {
     (usd * 1_000_000.0).round() as i64
 }
 
-pub async fn record(pool: &PgPool, row: &UsageRecord<'_>) -> Result<i64, sqlx::Error> {
+pub async fn record<'c>(
+    conn: impl sqlx::PgExecutor<'c>,
+    row: &UsageRecord<'_>,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO llm_usage (purpose, requested_by, model, request_id, input_tokens,
-             output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_micro_usd)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_micro_usd, outcome)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(row.purpose)
     .bind(row.requested_by)
@@ -39,7 +44,8 @@ pub async fn record(pool: &PgPool, row: &UsageRecord<'_>) -> Result<i64, sqlx::E
     .bind(row.usage.cache_creation_input_tokens as i64)
     .bind(row.usage.cache_read_input_tokens as i64)
     .bind(row.cost_usd.map(micro))
-    .fetch_one(pool)
+    .bind(row.outcome)
+    .fetch_one(conn)
     .await
 }
 

@@ -28,6 +28,10 @@ pub struct ReviewItem {
     pub parent_record_id: Option<i64>,
     pub sources: Vec<SourceMessage>,
     pub author: Author,
+    /// What the reviewer should know about the author (a display name
+    /// that looks like a maintainer's but is not linked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_hint: Option<String>,
     pub occurred_at: DateTime<Utc>,
     pub media: Vec<Media>,
 }

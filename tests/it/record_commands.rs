@@ -143,7 +143,7 @@ async fn a_refused_record_is_explained_privately_and_nothing_is_saved(pool: PgPo
     let fake = FakeDiscord::start().await;
     let bot = TestBot::start(pool.clone(), &fake, 1).await;
 
-    // Unknown machine: refused before anything is posted.
+    // Unknown machine: the public placeholder is replaced by a private note.
     let token = fake.invoke_slash(
         &bob(),
         "problem",
@@ -151,15 +151,16 @@ async fn a_refused_record_is_explained_privately_and_nothing_is_saved(pool: PgPo
         {"type": 3, "name": "description", "value": "Stuck ball"},
         {"type": 3, "name": "machine", "value": "not a machine"}]),
     );
-    let reply = fake.reply(&token).await;
-    assert!(
-        reply["content"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("No machine matches"),
-        "{reply}"
+    let followup = fake
+        .wait_for_request("the private refusal", |r| {
+            r.method == "POST" && r.path.ends_with(&format!("/{token}"))
+        })
+        .await;
+    assert_eq!(
+        followup.body["content"],
+        json!("❌ No machine matches `not a machine`. Pick one from the list.")
     );
-    assert_eq!(reply["flags"], json!(64), "ephemeral");
+    assert_eq!(followup.body["flags"], json!(64), "ephemeral");
 
     // A part-request update pointing at a record that does not exist.
     let token = fake.invoke_slash(

@@ -95,10 +95,13 @@ async fn invalid_values_are_refused_and_nothing_changes(pool: PgPool) {
     );
 
     let err = settings
-        .set(SettingKey::DiscordGuildId, "general", "admin")
+        .set(SettingKey::LlmDailyAnalysesPerUser, "lots", "admin")
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("DISCORD_GUILD_ID"), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "LLM_DAILY_ANALYSES_PER_USER must be a whole number from 1 to 10000: got \"lots\""
+    );
 
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM settings")
         .fetch_one(&pool)

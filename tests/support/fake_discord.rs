@@ -107,6 +107,10 @@ struct FakeState {
     sequence: AtomicU64,
     next_id: AtomicU64,
     commands: Mutex<Vec<Value>>,
+    /// Global commands (left over from an earlier version of the bot).
+    global_commands: Mutex<Vec<Value>>,
+    /// The guild of the next interaction: `Some(None)` for a DM.
+    next_guild: Mutex<Option<Option<u64>>>,
     /// channel id → messages, oldest first.
     channels: Mutex<HashMap<u64, Vec<Value>>>,
     /// Attachment files served under `/attachments/...` (the CDN stand-in).
@@ -383,6 +387,20 @@ impl FakeDiscord {
         )
     }
 
+    /// Global commands as an earlier version of the bot registered them.
+    pub fn set_global_commands(&self, commands: Vec<Value>) {
+        *self.state.global_commands.lock().unwrap() = commands;
+    }
+
+    pub fn global_commands(&self) -> Vec<Value> {
+        self.state.global_commands.lock().unwrap().clone()
+    }
+
+    /// The next interaction comes from `guild` (`None`: a direct message).
+    pub fn next_interaction_from(&self, guild: Option<u64>) {
+        *self.state.next_guild.lock().unwrap() = Some(guild);
+    }
+
     /// Dispatches an INTERACTION_CREATE of `kind` with `data`; returns the token.
     pub fn interaction(&self, user: &FakeUser, kind: u8, data: Value) -> String {
         self.interaction_with(user, kind, data, None)
@@ -418,6 +436,24 @@ impl FakeDiscord {
         });
         if let Some(message) = message {
             payload["message"] = message;
+        }
+        match self.state.next_guild.lock().unwrap().take() {
+            None => {}
+            Some(Some(guild)) => {
+                payload["guild_id"] = json!(guild.to_string());
+                payload["channel"]["guild_id"] = json!(guild.to_string());
+                payload["authorizing_integration_owners"] = json!({"0": guild.to_string()});
+            }
+            Some(None) => {
+                // A direct message: no guild, no member, the user at the top.
+                let object = payload.as_object_mut().expect("an object");
+                object.remove("guild_id");
+                object.remove("member");
+                object.remove("guild_locale");
+                payload["user"] = user.user_json();
+                payload["channel"] = json!({"id": CHANNEL_ID.to_string(), "type": 1});
+                payload["context"] = json!(1);
+            }
         }
         self.dispatch("INTERACTION_CREATE", payload);
         token
@@ -623,8 +659,17 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
                 "global_name": null, "avatar": null, "bot": true
             }),
         ),
-        ("PUT", ["applications", _, "commands"])
-        | ("PUT", ["applications", _, "guilds", _, "commands"]) => {
+        ("GET", ["applications", _, "commands"]) => json_response(
+            StatusCode::OK,
+            Value::Array(state.global_commands.lock().unwrap().clone()),
+        ),
+        ("PUT", ["applications", _, "commands"]) => {
+            let commands = request.body.as_array().cloned().unwrap_or_default();
+            *state.global_commands.lock().unwrap() = commands.clone();
+            json_response(StatusCode::OK, Value::Array(commands))
+        }
+        ("DELETE", ["users", "@me", "guilds", _]) => StatusCode::NO_CONTENT.into_response(),
+        ("PUT", ["applications", _, "guilds", _, "commands"]) => {
             let commands: Vec<Value> = request
                 .body
                 .as_array()

@@ -57,11 +57,7 @@ async fn set(
         Err(err) => return Err(err.into()),
     }
     let shown = shown_value(settings, key).await?;
-    let mut answer = format!("✅ `{}` is now {shown}.", key.name());
-    if key == SettingKey::DiscordGuildId {
-        answer.push_str(&reregister(ctx).await);
-    }
-    reply::ephemeral(ctx, answer).await
+    reply::ephemeral(ctx, format!("✅ `{}` is now {shown}.", key.name())).await
 }
 
 /// Return a setting to its default.
@@ -79,11 +75,11 @@ async fn reset(
     let settings = &ctx.data().settings;
     settings.reset(key, &reply::actor(ctx)).await?;
     let shown = shown_value(settings, key).await?;
-    let mut answer = format!("✅ `{}` is back to its default: {shown}.", key.name());
-    if key == SettingKey::DiscordGuildId {
-        answer.push_str(&reregister(ctx).await);
-    }
-    reply::ephemeral(ctx, answer).await
+    reply::ephemeral(
+        ctx,
+        format!("✅ `{}` is back to its default: {shown}.", key.name()),
+    )
+    .await
 }
 
 /// The value as admins may see it (masked for secrets).
@@ -94,19 +90,6 @@ async fn shown_value(settings: &Settings, key: SettingKey) -> Result<String, Err
         .find(|view| view.key == key.name())
         .map(|view| format!("`{}`", view.shown_value.replace('`', "'")))
         .unwrap_or_default())
-}
-
-/// A changed DISCORD_GUILD_ID takes effect by registering the commands anew.
-async fn reregister(ctx: Context<'_>) -> String {
-    let app = ctx.data();
-    let commands = &ctx.framework().options().commands;
-    match crate::discord::register_commands(ctx.serenity_context(), app, commands).await {
-        Ok(()) => " Commands were registered again.".into(),
-        Err(err) => {
-            tracing::warn!(error = format!("{err:#}"), "re-registering commands failed");
-            " Registering the commands again failed; restart the bot.".into()
-        }
-    }
 }
 
 /// Keys matching what was typed, with description and current value.

@@ -2,7 +2,7 @@
 
 use poise::serenity_prelude as serenity;
 
-use crate::catalog::links::{self, LinkError};
+use crate::catalog::links::{self, LinkError, LinkMethod};
 use crate::discord::{reply, Context, Error};
 
 /// Link a Discord user to a maintainer.
@@ -76,8 +76,16 @@ pub async fn links(ctx: Context<'_>) -> Result<(), Error> {
     let lines: Vec<String> = all
         .iter()
         .map(|link| {
+            let how = match link.method {
+                LinkMethod::Username => "by username".to_string(),
+                LinkMethod::Admin => format!("by an admin ({})", reply::escape_markdown(&link.linked_by)),
+                LinkMethod::NameMatch => {
+                    "⚠️ by display name (older version): check it, then `/flipfix link` or `/flipfix unlink`"
+                        .to_string()
+                }
+            };
             format!(
-                "<@{}> → `{}`",
+                "<@{}> → `{}` — {how}",
                 link.discord_user_id, link.maintainer.username
             )
         })
