@@ -33,8 +33,8 @@ pub use source::{MessageSource, SourceError, ThreadInfo};
 pub use suggestion::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Suggestion};
 
 use crate::config::Secret;
-use crate::llm::usage::{self, UsageRecord};
 use crate::llm::budget::{self, Reservation, SpendLimits, SpendRefusal};
+use crate::llm::usage::{self, UsageRecord};
 use crate::llm::{AnthropicClient, ApiAttempt, LlmError, ToolAnswer, ToolRequest};
 use crate::workflow::{ContextMenu, TokenUsage, Workflows};
 use prompt::Prompt;

@@ -63,6 +63,8 @@ pub enum SecretsError {
     Parse { path: PathBuf, message: String },
     #[error("{path}: key {key} must be a string, number or boolean")]
     NotAScalar { path: PathBuf, key: String },
+    #[error("PUBLIC_BASE_URL must be an absolute http(s) URL without credentials, query or fragment (e.g. https://flipfix.example.org): {reason}")]
+    BadPublicUrl { reason: &'static str },
     #[error("{key} must be a Discord id (digits only), got {len} characters that are not")]
     BadSnowflake { key: &'static str, len: usize },
 }
@@ -128,7 +130,9 @@ impl Secrets {
             anthropic_base_url: take("ANTHROPIC_BASE_URL")
                 .unwrap_or_else(|| DEFAULT_ANTHROPIC_BASE_URL.to_string()),
             discord_proxy_url: take("DISCORD_PROXY_URL"),
-            public_base_url: take("PUBLIC_BASE_URL").map(|url| url.trim_end_matches('/').into()),
+            public_base_url: take("PUBLIC_BASE_URL")
+                .map(|url| public_base_url(&url))
+                .transpose()?,
             allow_loopback_urls: take("FLIPFIX_ALLOW_LOOPBACK_URLS")
                 .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes")),
             data_dir: take("FLIPFIX_DATA_DIR")
@@ -144,6 +148,26 @@ impl Secrets {
             unknown_keys,
         })
     }
+}
+
+/// Checks `PUBLIC_BASE_URL`; the reason never quotes the value, which may
+/// carry a password.
+fn public_base_url(raw: &str) -> Result<String, SecretsError> {
+    let bad = |reason| SecretsError::BadPublicUrl { reason };
+    let url = url::Url::parse(raw).map_err(|_| bad("it is not an absolute URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("the scheme is not http or https"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("it contains credentials"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("it has a query or fragment"));
+    }
+    Ok(raw.trim_end_matches('/').to_string())
 }
 
 fn read_secrets_file(path: &Path) -> Result<BTreeMap<String, String>, SecretsError> {
@@ -193,6 +217,44 @@ fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
             format!("line {line}: {reason}")
         }
         None => reason.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod public_url_tests {
+    use super::*;
+
+    #[test]
+    fn the_public_base_url_is_an_absolute_http_url_without_credentials() {
+        assert_eq!(
+            public_base_url("https://flipfix.example.org/").unwrap(),
+            "https://flipfix.example.org"
+        );
+        assert_eq!(
+            public_base_url("http://127.0.0.1:8080/museum").unwrap(),
+            "http://127.0.0.1:8080/museum"
+        );
+        for (raw, reason) in [
+            ("flipfix.example.org", "it is not an absolute URL"),
+            (
+                "ftp://flipfix.example.org",
+                "the scheme is not http or https",
+            ),
+            (
+                "https://admin:hunter2@flipfix.example.org",
+                "it contains credentials",
+            ),
+            (
+                "https://flipfix.example.org/?a=1",
+                "it has a query or fragment",
+            ),
+        ] {
+            let err = public_base_url(raw).unwrap_err();
+            let message = err.to_string();
+            assert!(message.starts_with("PUBLIC_BASE_URL must be"), "{message}");
+            assert!(message.ends_with(reason), "{raw}: {message}");
+            assert!(!message.contains("hunter2"), "never echoes the value");
+        }
     }
 }
 

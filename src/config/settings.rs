@@ -124,7 +124,10 @@ pub enum SettingsError {
         suggestion: Option<&'static str>,
     },
     #[error("{key} is not a setting: {reason}")]
-    NotASetting { key: &'static str, reason: &'static str },
+    NotASetting {
+        key: &'static str,
+        reason: &'static str,
+    },
     #[error("{key} must be {expected}: {reason}")]
     InvalidValue {
         key: &'static str,
@@ -472,7 +475,13 @@ mod tests {
     fn the_home_server_is_not_a_setting() {
         let err = Settings::key("discord_guild_id").unwrap_err();
         assert!(
-            matches!(err, SettingsError::NotASetting { key: "DISCORD_GUILD_ID", .. }),
+            matches!(
+                err,
+                SettingsError::NotASetting {
+                    key: "DISCORD_GUILD_ID",
+                    ..
+                }
+            ),
             "{err}"
         );
         assert!(err.to_string().contains("Secrets.toml"), "{err}");

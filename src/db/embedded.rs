@@ -15,6 +15,8 @@ use tokio::process::Command;
 
 use crate::config::Secret;
 
+pub use super::pg_binaries::{choose_bin_dir, cluster_version, find_bin_dir};
+
 const SUPERUSER: &str = "flipfix";
 const DATABASE: &str = "flipfix";
 const START_TIMEOUT_SECS: u32 = 60;
@@ -41,6 +43,10 @@ pub enum EmbeddedError {
     },
     #[error("the embedded cluster in {0} exists but its password file is missing; delete the directory to start afresh, or set DATABASE_URL")]
     MissingPassword(PathBuf),
+    #[error("the embedded cluster in {data_dir} was created by PostgreSQL {needed}, and no PostgreSQL {needed} server binaries were found (on PATH or under /usr/lib/postgresql/{needed}/bin); install them (Debian/Ubuntu: apt-get install postgresql-{needed}), or upgrade the cluster with pg_upgrade")]
+    WrongVersion { needed: u32, data_dir: PathBuf },
+    #[error("could not read random bytes from the operating system: {0}")]
+    Random(String),
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> EmbeddedError + '_ {
@@ -63,18 +69,20 @@ pub struct EmbeddedPostgres {
     /// started it); then it is left running.
     owned: bool,
     stopped: bool,
+    /// The server process this one started, reaped after it stops.
+    server: Option<std::process::Child>,
 }
 
 impl EmbeddedPostgres {
     /// Creates the cluster if needed and starts it.
     pub async fn start(data_dir: &Path) -> Result<Self, EmbeddedError> {
-        let bin_dir = find_bin_dir().ok_or(EmbeddedError::NoBinaries)?;
+        let data_dir = absolute(data_dir)?;
+        let bin_dir = find_bin_dir(cluster_version(&data_dir), &data_dir)?;
         let run_as = if running_as_root() {
             Some(unprivileged_user().ok_or(EmbeddedError::NoUnprivilegedUser)?)
         } else {
             None
         };
-        let data_dir = absolute(data_dir)?;
         let password_file = password_file(&data_dir);
         if !data_dir.join("PG_VERSION").exists() {
             init_cluster(&bin_dir, &data_dir, run_as).await?;
@@ -91,6 +99,7 @@ impl EmbeddedPostgres {
             password,
             owned: true,
             stopped: false,
+            server: None,
         };
         if let Some(port) = cluster.running_port().await {
             tracing::info!(port, "embedded PostgreSQL is already running; using it");
@@ -121,31 +130,80 @@ impl EmbeddedPostgres {
         )
     }
 
-    async fn start_server(&self) -> Result<(), EmbeddedError> {
-        let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
-            self.port
-        );
-        let log = self.data_dir.join("server.log");
+    /// Starts `postgres` itself, not through `pg_ctl start` (which hands
+    /// its options and paths to a shell): no path ever passes through a
+    /// shell. It runs in its own process group, so a Ctrl-C meant for the
+    /// bot does not kill it before the bot stops it cleanly.
+    async fn start_server(&mut self) -> Result<(), EmbeddedError> {
+        use std::os::unix::process::CommandExt;
+        let log_path = self.data_dir.join("server.log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(io_error(&log_path))?;
+        let log_err = log.try_clone().map_err(io_error(&log_path))?;
         tracing::info!(data_dir = %self.data_dir.display(), port = self.port, "starting embedded PostgreSQL");
-        self.pg_ctl("start the embedded PostgreSQL server")
-            .arg("start")
-            .arg("-w")
-            .arg("-t")
-            .arg(START_TIMEOUT_SECS.to_string())
-            .arg("-l")
-            .arg(&log)
-            .arg("-o")
-            .arg(options)
-            .run()
+        let mut command = std::process::Command::new(self.bin_dir.join("postgres"));
+        command
+            .arg("-D")
+            .arg(&self.data_dir)
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "unix_socket_directories=",
+            ])
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .process_group(0);
+        if let Some((uid, gid)) = self.run_as {
+            command.uid(uid).gid(gid).current_dir("/");
+        }
+        let mut child = command.spawn().map_err(|err| EmbeddedError::Command {
+            action: "start the embedded PostgreSQL server",
+            detail: err.to_string(),
+        })?;
+        let deadline =
+            tokio::time::Instant::now() + Duration::from_secs(u64::from(START_TIMEOUT_SECS));
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(EmbeddedError::Command {
+                    action: "start the embedded PostgreSQL server",
+                    detail: format!(
+                        "it exited with {status} (server log: {})",
+                        log_path.display()
+                    ),
+                });
+            }
+            if self.accepts_connections().await {
+                self.server = Some(child);
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(EmbeddedError::Command {
+                    action: "start the embedded PostgreSQL server",
+                    detail: format!(
+                        "not ready within {START_TIMEOUT_SECS} s (server log: {})",
+                        log_path.display()
+                    ),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn accepts_connections(&self) -> bool {
+        use sqlx::Connection;
+        sqlx::PgConnection::connect(&self.url_for("postgres"))
             .await
-            .map_err(|err| match err {
-                EmbeddedError::Command { action, detail } => EmbeddedError::Command {
-                    action,
-                    detail: format!("{detail} (server log: {})", log.display()),
-                },
-                other => other,
-            })
+            .is_ok()
     }
 
     /// The port of a server already running on this data directory.
@@ -199,10 +257,15 @@ impl EmbeddedPostgres {
             return Ok(());
         }
         tracing::info!("stopping embedded PostgreSQL");
-        self.pg_ctl("stop the embedded PostgreSQL server")
+        let stopped = self
+            .pg_ctl("stop the embedded PostgreSQL server")
             .args(["stop", "-m", "fast", "-w"])
             .run()
-            .await
+            .await;
+        if let Some(mut server) = self.server.take() {
+            let _ = tokio::task::spawn_blocking(move || server.wait()).await;
+        }
+        stopped
     }
 
     fn pg_ctl(&self, action: &'static str) -> PgCommand {
@@ -243,7 +306,7 @@ async fn init_cluster(
     std::fs::create_dir_all(data_dir).map_err(io_error(data_dir))?;
     std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
         .map_err(io_error(data_dir))?;
-    let password: String = (0..32).map(|_| fastrand::alphanumeric()).collect();
+    let password = generate_password()?;
     // initdb reads the password from a file; it must be readable by the
     // user initdb runs as and is removed right after.
     let pwfile = data_dir.with_extension("pwfile");
@@ -283,13 +346,29 @@ fn password_file(data_dir: &Path) -> PathBuf {
     data_dir.with_extension("password")
 }
 
+/// 192 bits from the operating system's secure random source, as hex.
+fn generate_password() -> Result<String, EmbeddedError> {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).map_err(|err| EmbeddedError::Random(err.to_string()))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Writes a file only its owner can read. It is created exclusively
+/// (`O_CREAT | O_EXCL`, which never follows a symlink, dangling or not),
+/// so nobody can point the path at another file beforehand; a leftover
+/// from an interrupted run is removed first (removing a symlink removes
+/// the link, never its target).
 fn write_private(path: &Path, contents: &str) -> Result<(), EmbeddedError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(io_error(path)(err)),
+    }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(path)
         .map_err(io_error(path))?;
@@ -302,32 +381,6 @@ fn absolute(path: &Path) -> Result<PathBuf, EmbeddedError> {
     }
     let cwd = std::env::current_dir().map_err(io_error(path))?;
     Ok(cwd.join(path))
-}
-
-/// A directory holding `initdb`, `pg_ctl` and `postgres`: first on PATH, then
-/// the newest `/usr/lib/postgresql/<version>/bin` (Debian's layout).
-pub fn find_bin_dir() -> Option<PathBuf> {
-    let has_all = |dir: &Path| {
-        ["initdb", "pg_ctl", "postgres"]
-            .iter()
-            .all(|b| dir.join(b).is_file())
-    };
-    if let Some(path) = std::env::var_os("PATH") {
-        if let Some(dir) = std::env::split_paths(&path).find(|dir| has_all(dir)) {
-            return Some(dir);
-        }
-    }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let version = entry.file_name().to_str()?.parse().ok()?;
-            Some((version, entry.path().join("bin")))
-        })
-        .filter(|(_, dir)| has_all(dir))
-        .collect();
-    versions.sort();
-    versions.pop().map(|(_, dir)| dir)
 }
 
 fn running_as_root() -> bool {

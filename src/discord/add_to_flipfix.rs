@@ -64,9 +64,13 @@ async fn preflight(
         return Ok(Err("Add to Flipfix is turned off. An admin can turn it on with `/flipfix config set DISCORD_BOT_ENABLED true`.".into()));
     }
     let parent = interaction.channel.as_ref().and_then(|c| c.parent_id);
-    if let Some(refusal) =
-        checks::channel_refusal(&app.settings, "Add to Flipfix", interaction.channel_id, parent)
-            .await?
+    if let Some(refusal) = checks::channel_refusal(
+        &app.settings,
+        "Add to Flipfix",
+        interaction.channel_id,
+        parent,
+    )
+    .await?
     {
         return Ok(Err(refusal));
     }
@@ -126,9 +130,7 @@ async fn preflight(
 }
 
 /// The spend limits in force (settings).
-async fn spend_limits(
-    app: &App,
-) -> Result<SpendLimits, crate::config::settings::SettingsError> {
+async fn spend_limits(app: &App) -> Result<SpendLimits, crate::config::settings::SettingsError> {
     Ok(SpendLimits {
         daily_budget_usd: app
             .settings

@@ -21,8 +21,9 @@ pub fn is_home(home: Option<u64>, guild: Option<serenity::GuildId>) -> bool {
 /// The guild an interaction came from (`None` in DMs).
 fn guild_of(interaction: &serenity::Interaction) -> Option<serenity::GuildId> {
     match interaction {
-        serenity::Interaction::Command(command)
-        | serenity::Interaction::Autocomplete(command) => command.guild_id,
+        serenity::Interaction::Command(command) | serenity::Interaction::Autocomplete(command) => {
+            command.guild_id
+        }
         serenity::Interaction::Component(component) => component.guild_id,
         serenity::Interaction::Modal(modal) => modal.guild_id,
         serenity::Interaction::Ping(_) => None,
@@ -57,9 +58,7 @@ impl<F: serenity::Framework> serenity::Framework for HomeOnly<F> {
                 refuse(&ctx, interaction).await;
                 return;
             }
-            serenity::FullEvent::GuildCreate { guild, .. }
-                if !is_home(home, Some(guild.id)) =>
-            {
+            serenity::FullEvent::GuildCreate { guild, .. } if !is_home(home, Some(guild.id)) => {
                 leave_foreign(&ctx, &self.app, guild.id, &guild.name).await;
                 return;
             }
@@ -115,7 +114,9 @@ async fn refuse(ctx: &serenity::Context, interaction: &serenity::Interaction) {
 }
 
 /// Autocomplete cannot carry a message: the only choice says why.
-fn autocomplete_refusal(command: &serenity::CommandInteraction) -> serenity::CreateInteractionResponse {
+fn autocomplete_refusal(
+    command: &serenity::CommandInteraction,
+) -> serenity::CreateInteractionResponse {
     const CHOICE: &str = "flipfix-bot serves one Discord server only";
     let response = serenity::CreateAutocompleteResponse::new();
     let response = match command.data.autocomplete().map(|option| option.kind) {

@@ -8,6 +8,7 @@ use poise::serenity_prelude as serenity;
 
 mod add_to_flipfix;
 mod admin;
+pub mod cdn;
 pub mod checks;
 pub mod history;
 pub mod home;
@@ -110,7 +111,10 @@ pub async fn register_commands(
     app: &App,
     commands: &[poise::Command<Data, Error>],
 ) -> anyhow::Result<()> {
-    let guild_id = app.secrets.discord_guild_id.ok_or(crate::app::MissingHomeServer)?;
+    let guild_id = app
+        .secrets
+        .discord_guild_id
+        .ok_or(crate::app::MissingHomeServer)?;
     poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(guild_id))
         .await
         .with_context(|| format!("cannot register commands in the home server {guild_id}"))?;

@@ -51,10 +51,12 @@ pub async fn check(
     now: DateTime<Utc>,
 ) -> Result<Result<(), SpendRefusal>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
-    refusal(&mut conn, limits, requested_by, now).await.map(|r| match r {
-        Some(refusal) => Err(refusal),
-        None => Ok(()),
-    })
+    refusal(&mut conn, limits, requested_by, now)
+        .await
+        .map(|r| match r {
+            Some(refusal) => Err(refusal),
+            None => Ok(()),
+        })
 }
 
 /// Checks the limits and, when they allow it, reserves `estimate_usd`, all
@@ -122,9 +124,9 @@ async fn refusal(
     }
     if let Some(budget) = limits.daily_budget_usd {
         let committed: i64 = sqlx::query_scalar(
-            "SELECT (SELECT coalesce(sum(cost_micro_usd), 0) FROM llm_usage WHERE created_at >= $1)
+            "SELECT ((SELECT coalesce(sum(cost_micro_usd), 0) FROM llm_usage WHERE created_at >= $1)
                   + (SELECT coalesce(sum(estimate_micro_usd), 0) FROM llm_reservations
-                     WHERE created_at >= $1 AND created_at > $2 AND settled_at IS NULL)",
+                     WHERE created_at >= $1 AND created_at > $2 AND settled_at IS NULL))::BIGINT",
         )
         .bind(day_start)
         .bind(now - RESERVATION_HOLD)

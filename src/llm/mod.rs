@@ -5,7 +5,7 @@ mod client;
 mod error;
 pub mod usage;
 
-pub use client::{ApiAttempt, AnthropicClient, RetryPolicy, ToolAnswer, ToolRequest};
+pub use client::{AnthropicClient, ApiAttempt, RetryPolicy, ToolAnswer, ToolRequest};
 pub use error::LlmError;
 
 use crate::config::{Secret, Secrets, SettingKey, Settings};

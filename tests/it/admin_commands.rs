@@ -623,28 +623,3 @@ async fn status_shows_the_webhook_queue(pool: PgPool) {
     bot.stop().await;
     fake.assert_spec_clean();
 }
-
-#[sqlx::test(migrations = "./migrations")]
-async fn changing_the_guild_registers_the_commands_there(pool: PgPool) {
-    let fake = FakeDiscord::start().await;
-    let bot = TestBot::start(pool.clone(), &fake, 1).await;
-    let (text, _) = run(
-        &fake,
-        &admin(),
-        sub(
-            "config",
-            "set",
-            json!([
-        {"type": 3, "name": "key", "value": "DISCORD_GUILD_ID"},
-        {"type": 3, "name": "value", "value": "123456789012345678"}]),
-        ),
-    )
-    .await;
-    assert!(text.contains("registered again"), "{text}");
-    fake.wait_for_request("registration in the new guild", |r| {
-        r.method == "PUT" && r.path.ends_with("/guilds/123456789012345678/commands")
-    })
-    .await;
-    bot.stop().await;
-    fake.assert_spec_clean();
-}

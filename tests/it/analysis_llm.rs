@@ -59,6 +59,7 @@ async fn run(
         client: &client,
         api_key: key,
         progress: None,
+        limits: None,
     };
     let request = AnalysisRequest {
         guild_id: None,
@@ -267,11 +268,27 @@ async fn overloaded_and_server_errors_are_retried_then_given_up(pool: PgPool) {
             "The analysis service is overloaded right now. Please try again in a minute."
         );
     }
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM llm_usage")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(rows, 0, "failed calls cost nothing");
+    // Every attempt is accounted for, and failed ones cost nothing.
+    let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT outcome, coalesce(request_id, ''), cost_micro_usd FROM llm_usage ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let expected: Vec<(String, String, Option<i64>)> = [529, 500]
+        .iter()
+        .flat_map(|status| {
+            std::iter::repeat_n(
+                (
+                    format!("HTTP {status}"),
+                    format!("req_err_{status}"),
+                    Some(0),
+                ),
+                3,
+            )
+        })
+        .collect();
+    assert_eq!(rows, expected);
 }
 
 #[sqlx::test(migrations = "./migrations")]

@@ -11,7 +11,7 @@ use crate::support::repo_root;
 #[tokio::test]
 async fn run_without_database_url_uses_the_embedded_cluster_then_asks_for_the_token() {
     assert!(
-        find_bin_dir().is_some(),
+        find_bin_dir(None, std::path::Path::new(".")).is_ok(),
         "PostgreSQL server binaries must be installed for this test (scripts/test installs them)"
     );
     let dir = tempfile::tempdir().expect("temp dir");

@@ -7,11 +7,13 @@ mod support;
 
 mod add_to_flipfix;
 mod admin_commands;
+mod admin_import;
 mod analysis_gather;
 mod analysis_llm;
 mod catalog_import;
 mod check_command;
 mod embedded_run;
+mod home_server;
 mod notify;
 mod openapi_support;
 mod record_commands;
@@ -20,3 +22,4 @@ mod replay_command;
 mod review;
 mod review_flow;
 mod settings;
+mod spend_limits;

@@ -377,8 +377,8 @@ async fn sources_are_unique_per_record_and_message(pool: PgPool) {
 }
 
 mod attribution {
-    use flipfix_bot::catalog::attribution::{attribute, DiscordPerson};
-    use flipfix_bot::catalog::links;
+    use flipfix_bot::catalog::attribution::{attribute, Attribution, DiscordPerson};
+    use flipfix_bot::catalog::links::{self, LinkMethod};
     use flipfix_bot::records::Author;
     use sqlx::PgPool;
 
@@ -393,51 +393,106 @@ mod attribution {
         }
     }
 
-    #[sqlx::test(migrations = "./migrations")]
-    async fn a_username_match_is_linked_by_user_id(pool: PgPool) {
-        let bob = add_maintainer(&pool, "Bob_The_Fixer").await;
-        let author = attribute(&pool, &person(1, "bob_the_fixer", None))
+    fn maintainer(id: i64) -> Attribution {
+        Attribution {
+            author: Author::Maintainer(id),
+            hint: None,
+        }
+    }
+
+    async fn set_display_name(pool: &PgPool, id: i64, name: &str) {
+        sqlx::query("UPDATE maintainers SET display_name = $2 WHERE id = $1")
+            .bind(id)
+            .bind(name)
+            .execute(pool)
             .await
             .unwrap();
-        assert_eq!(author, Author::Maintainer(bob));
-        // Renamed on Discord later: the link by id still finds Bob.
-        let author = attribute(&pool, &person(1, "robert_2026", None))
+    }
+
+    async fn link_count(pool: &PgPool) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM discord_user_links")
+            .fetch_one(pool)
             .await
-            .unwrap();
-        assert_eq!(author, Author::Maintainer(bob));
-        assert_eq!(
-            links::maintainer_for(&pool, 1).await.unwrap().map(|m| m.id),
-            Some(bob)
-        );
+            .unwrap()
     }
 
     #[sqlx::test(migrations = "./migrations")]
-    async fn display_names_match_and_strangers_keep_their_name(pool: PgPool) {
-        let alice = add_maintainer(&pool, "alice").await;
-        sqlx::query("UPDATE maintainers SET display_name = 'Alice Martinez' WHERE id = $1")
-            .bind(alice)
-            .execute(&pool)
+    async fn a_username_match_is_linked_by_user_id(pool: PgPool) {
+        let bob = add_maintainer(&pool, "Bob_The_Fixer").await;
+        let found = attribute(&pool, &person(1, "bob_the_fixer", None))
             .await
             .unwrap();
-        let author = attribute(&pool, &person(2, "alice_m", Some("alice martinez")))
+        assert_eq!(found, maintainer(bob));
+        // Renamed on Discord later: the link by id still finds Bob.
+        let found = attribute(&pool, &person(1, "robert_2026", None))
             .await
             .unwrap();
-        assert_eq!(author, Author::Maintainer(alice));
-        let author = attribute(&pool, &person(3, "sarahc_plays", Some("Sarah Chen")))
+        assert_eq!(found, maintainer(bob));
+        let all = links::list(&pool).await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].discord_user_id, 1);
+        assert_eq!(all[0].maintainer.id, bob);
+        assert_eq!(all[0].method, LinkMethod::Username);
+    }
+
+    #[sqlx::test(migrations = "./migrations")]
+    async fn a_display_name_never_links_and_the_reviewer_is_told(pool: PgPool) {
+        let ruth = add_maintainer(&pool, "ruth").await;
+        set_display_name(&pool, ruth, "Ruth Ng").await;
+        // A visitor shown as the maintainer's display name.
+        let found = attribute(&pool, &person(2, "visitor42", Some("ruth ng")))
             .await
             .unwrap();
-        assert_eq!(author, Author::Name("Sarah Chen".into()));
+        assert_eq!(
+            found,
+            Attribution {
+                author: Author::Name("@visitor42".into()),
+                hint: Some(
+                    "Shown as ruth ng (@visitor42); not linked — an admin can link with /flipfix link"
+                        .into()
+                ),
+            }
+        );
+        // A visitor whose server nickname is the maintainer's username.
+        let nicknamed = DiscordPerson {
+            nickname: Some("Ruth".into()),
+            ..person(3, "another_visitor", None)
+        };
+        let found = attribute(&pool, &nicknamed).await.unwrap();
+        assert_eq!(found.author, Author::Name("@another_visitor".into()));
+        assert!(found.hint.is_some());
+        assert_eq!(link_count(&pool).await, 0, "nobody was linked");
+
+        // A stranger keeps their own display name, without a hint.
+        let found = attribute(&pool, &person(4, "sarahc_plays", Some("Sarah Chen")))
+            .await
+            .unwrap();
+        assert_eq!(
+            found,
+            Attribution {
+                author: Author::Name("Sarah Chen".into()),
+                hint: None
+            }
+        );
+        // Only the exact username links.
+        let found = attribute(&pool, &person(5, "RUTH", Some("Someone")))
+            .await
+            .unwrap();
+        assert_eq!(found, maintainer(ruth));
+        assert_eq!(link_count(&pool).await, 1);
     }
 
     #[sqlx::test(migrations = "./migrations")]
     async fn a_conflicting_link_never_crashes(pool: PgPool) {
         let bob = add_maintainer(&pool, "bob").await;
         links::link(&pool, 10, "bob", "bob", "admin").await.unwrap();
-        // Another Discord account also called "bob": not linked, not Bob.
-        let author = attribute(&pool, &person(11, "bob", Some("Other Bob")))
+        // Another Discord account now called "bob": not linked, not Bob,
+        // and named by the handle so the record cannot pass for Bob.
+        let found = attribute(&pool, &person(11, "bob", Some("Other Bob")))
             .await
             .unwrap();
-        assert_eq!(author, Author::Name("Other Bob".into()));
+        assert_eq!(found.author, Author::Name("@bob".into()));
+        assert!(found.hint.is_some());
         assert_eq!(
             links::maintainer_for(&pool, 10)
                 .await
@@ -445,5 +500,8 @@ mod attribution {
                 .map(|m| m.id),
             Some(bob)
         );
+        let all = links::list(&pool).await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].method, LinkMethod::Admin);
     }
 }

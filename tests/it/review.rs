@@ -42,6 +42,7 @@ fn item(kind: &str, machine_id: Option<i64>) -> ReviewItem {
             message_id: MESSAGE,
         }],
         author: Author::Name("Bob Wilson".into()),
+        author_hint: None,
         occurred_at: Utc::now(),
         media: Vec::new(),
     }

@@ -35,6 +35,7 @@ fn item(kind: &str, machine_id: Option<i64>, description: &str) -> ReviewItem {
             message_id: 3,
         }],
         author: Author::Name("Bob Wilson".into()),
+        author_hint: None,
         occurred_at: Utc::now(),
         media: vec![Media {
             url: "https://cdn.discordapp.com/attachments/1/2/flipper.jpg".into(),

@@ -396,6 +396,29 @@ impl FakeDiscord {
         self.state.global_commands.lock().unwrap().clone()
     }
 
+    /// Sends GUILD_CREATE for a server the bot was added to (a minimal but
+    /// complete guild object, no members or channels).
+    pub fn guild_create(&self, guild_id: u64, name: &str) {
+        self.dispatch(
+            "GUILD_CREATE",
+            json!({
+                "id": guild_id.to_string(), "name": name, "icon": null, "icon_hash": null,
+                "splash": null, "discovery_splash": null, "owner_id": OWNER_ID.to_string(),
+                "afk_channel_id": null, "afk_timeout": 300, "verification_level": 0,
+                "default_message_notifications": 0, "explicit_content_filter": 0,
+                "roles": [], "emojis": [], "features": [], "mfa_level": 0,
+                "application_id": null, "system_channel_id": null, "system_channel_flags": 0,
+                "rules_channel_id": null, "vanity_url_code": null, "description": null,
+                "banner": null, "premium_tier": 0, "preferred_locale": "en-US",
+                "public_updates_channel_id": null, "nsfw_level": 0, "stickers": [],
+                "premium_progress_bar_enabled": false, "joined_at": "2026-11-24T00:00:00.000000+00:00",
+                "large": false, "member_count": 1, "voice_states": [], "members": [],
+                "channels": [], "threads": [], "presences": [], "stage_instances": [],
+                "guild_scheduled_events": [], "safety_alerts_channel_id": null
+            }),
+        );
+    }
+
     /// The next interaction comes from `guild` (`None`: a direct message).
     pub fn next_interaction_from(&self, guild: Option<u64>) {
         *self.state.next_guild.lock().unwrap() = Some(guild);

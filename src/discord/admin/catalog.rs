@@ -1,7 +1,5 @@
 //! `/flipfix machines …`, `/flipfix maintainers …`, `/flipfix import`.
 
-use std::time::Duration;
-
 use poise::serenity_prelude as serenity;
 
 use crate::catalog::machines::{self, MachineError};
@@ -175,7 +173,7 @@ pub async fn import(
     #[description = "The JSON file"] file: serenity::Attachment,
 ) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
-    let json = match download(&file.url, ctx.data().secrets.allow_loopback_urls).await {
+    let json = match download(&file, ctx.data().secrets.allow_loopback_urls).await {
         Ok(json) => json,
         Err(problem) => {
             return reply::ephemeral(
@@ -204,41 +202,17 @@ pub async fn import(
 /// Largest import file accepted.
 const MAX_IMPORT_BYTES: usize = 2 * 1024 * 1024;
 
-/// Downloads an attachment from Discord's CDN (only there: the URL comes from
-/// the interaction payload, and the bot must not be made to fetch other hosts).
-async fn download(url: &str, allow_loopback: bool) -> Result<String, String> {
-    let parsed = url::Url::parse(url).map_err(|_| "the attachment URL is not valid".to_string())?;
-    let host = parsed.host_str().unwrap_or_default();
-    let on_cdn =
-        parsed.scheme() == "https" && matches!(host, "cdn.discordapp.com" | "media.discordapp.net");
-    let loopback = allow_loopback && matches!(host, "127.0.0.1" | "localhost");
-    if !on_cdn && !loopback {
-        return Err("attachments are only read from Discord's CDN".into());
-    }
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|err| err.to_string())?;
-    let response = client
-        .get(parsed)
-        .send()
-        .await
-        .map_err(|err| format!("download failed ({err})"))?;
-    if !response.status().is_success() {
-        return Err(format!("Discord answered {}", response.status()));
-    }
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|err| format!("download failed ({err})"))?;
-    if bytes.len() > MAX_IMPORT_BYTES {
-        return Err(format!(
-            "the file is larger than {} MB",
-            MAX_IMPORT_BYTES / 1024 / 1024
-        ));
-    }
-    String::from_utf8(bytes.to_vec()).map_err(|_| "the file is not UTF-8 text".to_string())
+/// The attachment's text, read from Discord's CDN within the size limit.
+async fn download(file: &serenity::Attachment, allow_loopback: bool) -> Result<String, String> {
+    let bytes = crate::discord::cdn::download(
+        &file.url,
+        Some(u64::from(file.size)),
+        MAX_IMPORT_BYTES,
+        allow_loopback,
+    )
+    .await
+    .map_err(|err| err.to_string())?;
+    String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_string())
 }
 
 /// Machine slugs matching what was typed (by slug, name or alias).

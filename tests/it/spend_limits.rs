@@ -1,0 +1,163 @@
+//! Spend controls under concurrency, against the fake Anthropic and real
+//! Postgres: the budget check and the model call are coupled by a
+//! reservation, every API attempt is a usage row, and one person's daily
+//! analyses can be limited.
+
+use std::time::Duration;
+
+use flipfix_bot::analysis::scenario::Scenario;
+use flipfix_bot::analysis::{
+    analyze, estimated_max_cost, menu, prepare, AnalysisDeps, AnalysisError, AnalysisRequest,
+    Catalog,
+};
+use flipfix_bot::config::Secret;
+use flipfix_bot::llm::budget::{SpendLimits, SpendRefusal};
+use flipfix_bot::llm::{AnthropicClient, RetryPolicy};
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::support::anthropic::{FakeAnthropic, Reply};
+use crate::support::{shared_dir, shipped_workflows};
+
+fn scenario() -> Scenario {
+    Scenario::load(&shared_dir().join("scenarios/flipfix-eval/no_maintenance_social.yaml")).unwrap()
+}
+
+async fn analyse(
+    pool: &PgPool,
+    fake: &FakeAnthropic,
+    scenario: &Scenario,
+    limits: SpendLimits,
+    who: &str,
+) -> Result<flipfix_bot::analysis::Analysis, AnalysisError> {
+    let workflows = shipped_workflows();
+    let retry = RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_secs(2),
+        max_total: Duration::from_secs(10),
+    };
+    let client = AnthropicClient::new(&fake.base_url, Duration::from_secs(20), retry).unwrap();
+    let key = Secret::new("sk-ant-test-key");
+    let deps = AnalysisDeps {
+        pool,
+        workflows: &workflows,
+        client: &client,
+        api_key: Some(&key),
+        progress: None,
+        limits: Some(limits),
+    };
+    let request = AnalysisRequest {
+        guild_id: None,
+        channel_id: scenario.target_channel_id,
+        target_id: scenario.target_id,
+        requested_by: who.into(),
+    };
+    analyze(&deps, scenario, &request).await
+}
+
+/// What one analysis of the scenario reserves.
+async fn estimate(pool: &PgPool, scenario: &Scenario) -> f64 {
+    let workflows = shipped_workflows();
+    let catalog = Catalog::load(pool).await.unwrap();
+    let (_, prompt) = prepare(
+        &workflows,
+        &catalog,
+        scenario,
+        scenario.target_channel_id,
+        scenario.target_id,
+    )
+    .await
+    .unwrap();
+    estimated_max_cost(menu(&workflows).unwrap(), &prompt)
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn ten_concurrent_analyses_cannot_overshoot_the_budget(pool: PgPool) {
+    let scenario = scenario();
+    // The first request meets a 500 and is retried; every answer takes a
+    // moment, so all ten budget checks happen while calls are in flight.
+    let answer = Reply::tool_use(json!({"suggestions": []}));
+    let fake = FakeAnthropic::start(vec![
+        Reply::error(500, "api_error", None),
+        Reply::Delayed(Duration::from_millis(500), Box::new(answer)),
+    ])
+    .await;
+    let estimate = estimate(&pool, &scenario).await;
+    assert!(estimate > 0.0, "the default model has a price");
+    // Three reservations fit (0, 1 and 2 estimates are below it), a fourth
+    // does not.
+    let limits = SpendLimits {
+        daily_budget_usd: Some(estimate * 2.5),
+        analyses_per_user: None,
+    };
+
+    let runs = (0..10).map(|i| {
+        let (pool, fake, scenario) = (&pool, &fake, &scenario);
+        async move { analyse(pool, fake, scenario, limits, &format!("discord:{i}")).await }
+    });
+    let results = futures::future::join_all(runs).await;
+    let allowed = results.iter().filter(|r| r.is_ok()).count();
+    let refused = results
+        .iter()
+        .filter(|r| {
+            matches!(
+                r,
+                Err(AnalysisError::Spend(SpendRefusal::BudgetSpent { .. }))
+            )
+        })
+        .count();
+    assert_eq!((allowed, refused), (3, 7), "{results:?}");
+    assert_eq!(
+        fake.received().len(),
+        4,
+        "three analyses, one of them retried"
+    );
+
+    let mut outcomes: Vec<String> = sqlx::query_scalar("SELECT outcome FROM llm_usage")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    outcomes.sort();
+    assert_eq!(outcomes, ["HTTP 500", "ok", "ok", "ok"], "every attempt");
+    let unsettled: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM llm_reservations WHERE settled_at IS NULL")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(unsettled, 0, "every reservation was settled");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn one_persons_daily_analyses_can_be_limited(pool: PgPool) {
+    let scenario = scenario();
+    let fake = FakeAnthropic::start(vec![Reply::tool_use(json!({"suggestions": []}))]).await;
+    let limits = SpendLimits {
+        daily_budget_usd: None,
+        analyses_per_user: Some(2),
+    };
+    for _ in 0..2 {
+        analyse(&pool, &fake, &scenario, limits, "discord:1")
+            .await
+            .unwrap();
+    }
+    let refused = analyse(&pool, &fake, &scenario, limits, "discord:1")
+        .await
+        .unwrap_err();
+    let AnalysisError::Spend(refusal @ SpendRefusal::PersonalLimit { limit: 2, .. }) = &refused
+    else {
+        panic!("expected the personal limit, got {refused:?}");
+    };
+    let text = refusal.to_string();
+    assert!(
+        text.starts_with(
+            "You have run your 2 analyses for today. The limit resets at 00:00 UTC (in "
+        ),
+        "{text}"
+    );
+    assert_eq!(fake.received().len(), 2, "the refused one made no call");
+    // Somebody else is not affected.
+    analyse(&pool, &fake, &scenario, limits, "discord:2")
+        .await
+        .unwrap();
+}
