@@ -12,6 +12,7 @@ mod analysis_llm;
 mod catalog_import;
 mod check_command;
 mod embedded_run;
+mod log_capture;
 mod notify;
 mod openapi_support;
 mod record_commands;
