@@ -6,6 +6,7 @@
 mod support;
 
 mod add_to_flipfix;
+mod add_to_flipfix_claims;
 mod admin_commands;
 mod analysis_gather;
 mod analysis_llm;
