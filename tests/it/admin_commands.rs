@@ -320,11 +320,16 @@ async fn machines_maintainers_and_links(pool: PgPool) {
             "alias",
             json!([
         {"type": 3, "name": "machine", "value": "eight-ball-deluxe-limited-edition"},
-        {"type": 3, "name": "alias", "value": "EBD"}]),
+        {"type": 3, "name": "alias", "value": "Pool Hall"}]),
         ),
     )
     .await;
-    assert!(text.contains("also called EBD"), "{text}");
+    assert!(text.contains("also called Pool Hall"), "{text}");
+    let aliases: Vec<String> = sqlx::query_scalar("SELECT unnest(aliases) FROM machines")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(aliases, vec!["Pool Hall"]);
     let (text, _) = run(
         &fake,
         &admin(),
@@ -342,8 +347,9 @@ async fn machines_maintainers_and_links(pool: PgPool) {
         "{text}"
     );
     let (text, _) = run(&fake, &admin(), sub("machines", "list", json!([]))).await;
+    // The short name and the alias are listed (neither contains the other).
     assert!(
-        text.contains("Machines (1)") && text.contains("EBD"),
+        text.contains("Machines (1)") && text.contains("EBD LE") && text.contains("Pool Hall"),
         "{text}"
     );
 
