@@ -447,6 +447,57 @@ async fn import_reads_an_attached_export(pool: PgPool) {
     fake.assert_spec_clean();
 }
 
+/// The attachment URL comes from the interaction payload; only Discord's
+/// CDN is read. The file is reachable (the fake serves it on loopback), so
+/// the refusal is the URL check, not a failed download.
+#[sqlx::test(migrations = "./migrations")]
+async fn import_refuses_a_file_not_on_discords_cdn(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let mut secrets = crate::support::bot::test_secrets(&fake);
+    secrets.allow_loopback_urls = false;
+    let bot = TestBot::start_with(pool.clone(), &fake, 1, secrets).await;
+    let served = fake.add_attachment("machines.json", "[]");
+    for url in [
+        served.as_str(),
+        "https://cdn.example.com/attachments/1/2/machines.json",
+    ] {
+        let attachment_id = fake.next_id().to_string();
+        let token = fake.interaction(
+            &admin(),
+            2,
+            json!({
+            "id": fake.command_id("flipfix"), "name": "flipfix", "type": 1,
+            "options": [{"type": 1, "name": "import", "options": [
+                {"type": 4, "name": "kind", "value": 0},
+                {"type": 11, "name": "file", "value": attachment_id}]}],
+            "resolved": {"attachments": {attachment_id.clone(): {
+                "id": attachment_id, "filename": "machines.json", "size": 2,
+                "url": url, "proxy_url": url, "content_type": "application/json"}}}}),
+        );
+        let reply = fake.reply(&token).await;
+        assert_eq!(
+            text_of(&reply),
+            "❌ Could not read `machines.json`: attachments are only read from Discord's CDN",
+            "{url}"
+        );
+        assert!(is_ephemeral(&reply));
+    }
+    assert!(
+        !fake
+            .requests()
+            .iter()
+            .any(|r| r.path.starts_with("/attachments/")),
+        "the file was not fetched"
+    );
+    let machines: i64 = sqlx::query_scalar("SELECT count(*) FROM machines")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(machines, 0);
+    bot.stop().await;
+    fake.assert_spec_clean();
+}
+
 #[sqlx::test(migrations = "./migrations")]
 async fn workflows_reload_keeps_the_old_version_on_errors(pool: PgPool) {
     let fake = FakeDiscord::start().await;
