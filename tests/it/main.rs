@@ -15,6 +15,7 @@ mod check_command;
 mod embedded_run;
 mod log_capture;
 mod notify;
+mod notify_rate_limit;
 mod openapi_support;
 mod record_commands;
 mod records;

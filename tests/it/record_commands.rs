@@ -2,7 +2,7 @@
 //! declared in the record kinds' YAML, through the fake Discord.
 
 use flipfix_bot::records::records_for_messages;
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::PgPool;
 
 use crate::support::bot::TestBot;
