@@ -32,6 +32,11 @@ pub const GUILD_ID: u64 = 700_000_000_000_000_003;
 pub const CHANNEL_ID: u64 = 700_000_000_000_000_004;
 pub const OWNER_ID: u64 = 700_000_000_000_000_005;
 
+/// How long a test waits for the bot to do something. The wait includes
+/// real work (a bot starting, a database, a loaded 2-core CI running other
+/// tests), and it bounds only a failure: a passing test never waits it out.
+pub const WAIT_LIMIT: Duration = Duration::from_secs(60);
+
 /// One request the bot made.
 #[derive(Debug, Clone)]
 pub struct RecordedRequest {
@@ -178,14 +183,14 @@ impl FakeDiscord {
     /// Waits until the bot has identified `count` times in all (a restarted
     /// bot identifies again).
     pub async fn wait_for_identify(&self, count: u64) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
         loop {
             let notified = self.state.identified.notified();
             if self.state.identifies.load(Ordering::SeqCst) >= count {
                 return;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!("the bot did not identify on the gateway within 20 s");
+                panic!("the bot did not identify on the gateway within {WAIT_LIMIT:?}");
             }
         }
     }
@@ -216,7 +221,7 @@ impl FakeDiscord {
         what: &str,
         pred: impl Fn(&RecordedRequest) -> bool,
     ) -> RecordedRequest {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
         loop {
             let notified = self.state.request_arrived.notified();
             if let Some(found) = self.requests().into_iter().find(|r| pred(r)) {
@@ -235,7 +240,7 @@ impl FakeDiscord {
 
     /// Waits until `pred` holds for the list of all requests so far.
     pub async fn wait_until(&self, what: &str, pred: impl Fn(&[RecordedRequest]) -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
         loop {
             let notified = self.state.request_arrived.notified();
             if pred(&self.requests()) {
