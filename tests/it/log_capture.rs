@@ -46,3 +46,18 @@ async fn clean_logs_pass_the_check_and_are_captured() {
     assert!(logs.text().contains("setting changed"), "{}", logs.text());
     logs.assert_never_logged(&[SECRET]);
 }
+
+/// The capture refuses a runtime whose tasks it could not see.
+#[test]
+fn the_capture_refuses_a_multi_thread_runtime() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let refused = runtime.block_on(async {
+        tokio::spawn(async { std::panic::catch_unwind(|| drop(CapturedLogs::capture())) })
+            .await
+            .unwrap()
+    });
+    assert!(refused.is_err());
+}

@@ -63,6 +63,15 @@ impl CapturedLogs {
     /// on the current thread into memory, until the returned guard drops.
     /// Always succeeds, whatever global logger the process already has.
     pub fn capture() -> LogCapture {
+        // On a multi-thread runtime, tasks polled by other workers would log
+        // past the capture and the check would pass without looking.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            assert_eq!(
+                runtime.runtime_flavor(),
+                tokio::runtime::RuntimeFlavor::CurrentThread,
+                "the log capture covers a test's tasks only on a current-thread runtime"
+            );
+        }
         let logs = Self::default();
         let subscriber = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("info,flipfix_bot=trace"))
