@@ -104,8 +104,9 @@ pub async fn build_client(app: Data, token: &Secret) -> anyhow::Result<serenity:
         .context("cannot build the Discord client")
 }
 
-/// Registers the commands in the home server (instant) and removes global
-/// commands an earlier version registered, so nothing is offered elsewhere.
+/// Removes global commands an earlier version registered, so nothing is
+/// offered elsewhere, then registers the commands in the home server
+/// (instant). The home registration comes last: it marks setup as done.
 pub async fn register_commands(
     ctx: &serenity::Context,
     app: &App,
@@ -115,14 +116,6 @@ pub async fn register_commands(
         .secrets
         .discord_guild_id
         .ok_or(crate::app::MissingHomeServer)?;
-    poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(guild_id))
-        .await
-        .with_context(|| format!("cannot register commands in the home server {guild_id}"))?;
-    tracing::info!(
-        guild_id,
-        count = commands.len(),
-        "commands registered in the home server"
-    );
     let global = serenity::Command::get_global_commands(&ctx.http)
         .await
         .context("cannot list global commands")?;
@@ -135,6 +128,14 @@ pub async fn register_commands(
             "removed global commands left over from an earlier version"
         );
     }
+    poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(guild_id))
+        .await
+        .with_context(|| format!("cannot register commands in the home server {guild_id}"))?;
+    tracing::info!(
+        guild_id,
+        count = commands.len(),
+        "commands registered in the home server"
+    );
     Ok(())
 }
 

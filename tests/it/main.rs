@@ -6,6 +6,7 @@
 mod support;
 
 mod add_to_flipfix;
+mod add_to_flipfix_claims;
 mod admin_commands;
 mod admin_import;
 mod analysis_gather;
@@ -14,7 +15,9 @@ mod catalog_import;
 mod check_command;
 mod embedded_run;
 mod home_server;
+mod log_capture;
 mod notify;
+mod notify_rate_limit;
 mod openapi_support;
 mod record_commands;
 mod records;

@@ -2,7 +2,7 @@
 //! declared in the record kinds' YAML, through the fake Discord.
 
 use flipfix_bot::records::records_for_messages;
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::PgPool;
 
 use crate::support::bot::TestBot;
@@ -176,10 +176,7 @@ async fn a_refused_record_is_explained_privately_and_nothing_is_saved(pool: PgPo
         })
         .await;
     let text = followup.body["content"].as_str().unwrap_or_default();
-    assert!(
-        text.contains("parent record #4242 does not exist"),
-        "{text}"
-    );
+    assert_eq!(text, "❌ Not recorded: parent record #4242 does not exist.");
     assert_eq!(followup.body["flags"], json!(64));
     fake.wait_for_request("the placeholder removed", |r| {
         r.method == "DELETE" && r.path.contains(&token)
@@ -195,37 +192,67 @@ async fn a_refused_record_is_explained_privately_and_nothing_is_saved(pool: PgPo
     fake.assert_spec_clean();
 }
 
-#[sqlx::test(migrations = "./migrations")]
-async fn machine_autocomplete_matches_names_and_aliases(pool: PgPool) {
-    let fake = FakeDiscord::start().await;
-    add_machine(
-        &pool,
-        "eight-ball-deluxe-limited-edition",
-        "Eight Ball Deluxe (Limited Edition)",
-    )
-    .await;
-    add_machine(&pool, "gorgar", "Gorgar").await;
-    let bot = TestBot::start(pool.clone(), &fake, 1).await;
+/// The machine values `/problem`'s autocomplete offers for `typed`.
+async fn autocomplete(fake: &FakeDiscord, typed: &str) -> Vec<String> {
     let token = fake.interaction(
         &bob(),
         4,
         json!({
         "id": fake.command_id("problem"), "name": "problem", "type": 1,
-        "options": [{"type": 3, "name": "machine", "value": "eight ball", "focused": true}]}),
+        "options": [{"type": 3, "name": "machine", "value": typed, "focused": true}]}),
     );
     let answer = fake
         .wait_for_request("autocomplete", |r| {
             r.path.contains(&format!("/{token}/callback"))
         })
         .await;
-    let choices: Vec<Value> = answer.body["data"]["choices"]
+    assert_eq!(answer.body["type"], json!(8), "{}", answer.body);
+    answer.body["data"]["choices"]
         .as_array()
         .cloned()
-        .unwrap_or_default();
-    assert_eq!(choices.len(), 1, "{}", answer.body);
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c["value"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn machine_autocomplete_matches_names_and_aliases(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let ebd = add_machine(
+        &pool,
+        "eight-ball-deluxe-limited-edition",
+        "Eight Ball Deluxe (Limited Edition)",
+    )
+    .await;
+    let gorgar = add_machine(&pool, "gorgar", "Gorgar").await;
+    add_machine(&pool, "ballyhoo", "Ballyhoo").await;
+    // A short name and an alias that share nothing with the names.
+    sqlx::query("UPDATE machines SET short_name = 'EBD LE' WHERE id = $1")
+        .bind(ebd)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE machines SET aliases = ARRAY['Speak to me'] WHERE id = $1")
+        .bind(gorgar)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let bot = TestBot::start(pool.clone(), &fake, 1).await;
     assert_eq!(
-        choices[0]["value"],
-        json!("eight-ball-deluxe-limited-edition")
+        autocomplete(&fake, "eight ball").await,
+        vec!["eight-ball-deluxe-limited-edition"],
+        "by name"
+    );
+    assert_eq!(
+        autocomplete(&fake, "ebd").await,
+        vec!["eight-ball-deluxe-limited-edition"],
+        "by short name"
+    );
+    assert_eq!(
+        autocomplete(&fake, "speak to").await,
+        vec!["gorgar"],
+        "by alias"
     );
     bot.stop().await;
     fake.assert_spec_clean();

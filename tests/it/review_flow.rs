@@ -165,10 +165,21 @@ async fn create_survives_double_clicks_and_restarts(pool: PgPool) {
     assert_eq!(summary["components"], json!([]), "the buttons disappear");
     assert_eq!(records(&pool).await, 1);
 
-    // A late click on the finished review changes nothing and says so.
+    // A late click on the finished review changes nothing and says so: the
+    // message shows the finished summary again, without buttons.
     let late = fake.click(&owner(), &format!("ff:{id}:1:c"));
     fake.callback(&late).await;
-    fake.edit_of(&late).await;
+    let answer = fake.edit_of(&late).await;
+    assert_eq!(
+        answer["embeds"][0]["title"],
+        json!("Review finished. 1 record(s) created."),
+        "{answer}"
+    );
+    assert_eq!(
+        answer["embeds"][0]["description"],
+        summary["embeds"][0]["description"]
+    );
+    assert_eq!(answer["components"], json!([]), "{answer}");
     assert_eq!(records(&pool).await, 1);
     bot.stop().await;
     fake.assert_spec_clean();
@@ -217,15 +228,36 @@ async fn edit_fixes_an_unknown_machine_before_create(pool: PgPool) {
     let gorgar = add_machine(&pool, "gorgar", "Gorgar").await;
     let mut unknown = item("problem_report", None, "Gorgr drains left");
     unknown.machine_hint = Some("Gorgr Pro".into());
-    let id = session(&pool, vec![(unknown, None)], Duration::hours(24)).await;
+    let known = item("part_request", None, "Need rubbers");
+    let id = session(
+        &pool,
+        vec![(known, None), (unknown, None)],
+        Duration::hours(24),
+    )
+    .await;
     let fake = FakeDiscord::start().await;
     let bot = TestBot::start(pool.clone(), &fake, 1).await;
 
-    // Create is disabled until a machine is chosen.
-    let edit = fake.click(&owner(), &format!("ff:{id}:0:e"));
+    // Skipping the first suggestion shows the second card: Create is
+    // disabled until a machine is chosen, and the card says why.
+    let skip = fake.click(&owner(), &format!("ff:{id}:0:s"));
+    let card = fake.edit_of(&skip).await;
+    assert_eq!(
+        card["content"],
+        json!("⚠️ The machine `Gorgr Pro` is not in the catalog. Choose one with **Edit** before creating."),
+        "{card}"
+    );
+    let create_button = &card["components"][0]["components"][0];
+    assert_eq!(create_button["custom_id"], json!(format!("ff:{id}:1:c")));
+    assert_eq!(create_button["label"], json!("Create"));
+    assert_eq!(create_button["disabled"], json!(true), "{card}");
+    let edit_button = &card["components"][0]["components"][1];
+    assert_ne!(edit_button["disabled"], json!(true), "Edit stays usable");
+
+    let edit = fake.click(&owner(), &format!("ff:{id}:1:e"));
     let modal = fake.callback(&edit).await;
     assert_eq!(modal["type"], json!(9), "the edit opens a modal: {modal}");
-    assert_eq!(modal["data"]["custom_id"], json!(format!("ff:{id}:0:m")));
+    assert_eq!(modal["data"]["custom_id"], json!(format!("ff:{id}:1:m")));
     let inputs: Vec<&str> = modal["data"]["components"]
         .as_array()
         .unwrap()
@@ -240,7 +272,7 @@ async fn edit_fixes_an_unknown_machine_before_create(pool: PgPool) {
     // An unknown machine is refused with the closest names.
     let submit = fake.submit_modal(
         &owner(),
-        &format!("ff:{id}:0:m"),
+        &format!("ff:{id}:1:m"),
         &[("machine", "Medieval Madness"), ("description", "x")],
     );
     let refusal = fake.callback(&submit).await;
@@ -253,7 +285,7 @@ async fn edit_fixes_an_unknown_machine_before_create(pool: PgPool) {
     // A bad choice is refused too.
     let submit = fake.submit_modal(
         &owner(),
-        &format!("ff:{id}:0:m"),
+        &format!("ff:{id}:1:m"),
         &[("machine", "gorgar"), ("priority", "urgent")],
     );
     let refusal = fake.callback(&submit).await;
@@ -268,7 +300,7 @@ async fn edit_fixes_an_unknown_machine_before_create(pool: PgPool) {
     // A typo is matched; the card comes back with the edits for confirmation.
     let submit = fake.submit_modal(
         &owner(),
-        &format!("ff:{id}:0:m"),
+        &format!("ff:{id}:1:m"),
         &[
             ("machine", "Gorgr"),
             ("description", "Left flipper weak"),
@@ -277,6 +309,13 @@ async fn edit_fixes_an_unknown_machine_before_create(pool: PgPool) {
     );
     let updated = fake.callback(&submit).await;
     assert_eq!(updated["type"], json!(7), "{updated}");
+    let create_button = &updated["data"]["components"][0]["components"][0];
+    assert_eq!(create_button["custom_id"], json!(format!("ff:{id}:1:c")));
+    assert_ne!(
+        create_button["disabled"],
+        json!(true),
+        "a chosen machine enables Create: {updated}"
+    );
     let embed = &updated["data"]["embeds"][0];
     assert!(
         embed["title"]
@@ -294,7 +333,7 @@ async fn edit_fixes_an_unknown_machine_before_create(pool: PgPool) {
     );
     assert_eq!(records(&pool).await, 0, "edits create nothing");
 
-    let create = fake.click(&owner(), &format!("ff:{id}:0:c"));
+    let create = fake.click(&owner(), &format!("ff:{id}:1:c"));
     fake.edit_of(&create).await;
     let (machine, priority, description): (Option<i64>, String, String) =
         sqlx::query_as("SELECT machine_id, fields->>'priority', description FROM records")

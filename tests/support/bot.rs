@@ -72,7 +72,11 @@ impl TestBot {
         fake.wait_until("command registration", |requests| {
             requests
                 .iter()
-                .filter(|r| r.method == "PUT" && r.path.ends_with("/commands"))
+                .filter(|r| {
+                    r.method == "PUT"
+                        && r.path.contains("/guilds/")
+                        && r.path.ends_with("/commands")
+                })
                 .count()
                 > registrations_before
         })

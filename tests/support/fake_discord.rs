@@ -1,8 +1,12 @@
 //! A fake Discord on 127.0.0.1: the REST API (reached through
 //! `DISCORD_PROXY_URL`) and a `ws://` gateway, enough to drive the real poise
-//! bot through whole flows. Every request body the bot sends is validated
-//! against Discord's official OpenAPI spec; violations are collected and a
-//! test fails on them (`assert_spec_clean`).
+//! bot through whole flows. Every request the bot sends must match an
+//! operation of Discord's official OpenAPI spec (an unknown route answers
+//! 404, a method the spec lacks 405), its body must validate against that
+//! operation's schema and declare no field the schema does not know.
+//! Violations are collected; a test fails on them at `assert_spec_clean`,
+//! or when the fake is dropped with violations nobody took
+//! (`take_violations`).
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -20,13 +24,18 @@ use axum::Router;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Notify};
 
-use super::openapi::validate_request;
+use super::openapi::{check_request, check_route};
 
 pub const APPLICATION_ID: u64 = 700_000_000_000_000_001;
 pub const BOT_USER_ID: u64 = 700_000_000_000_000_002;
 pub const GUILD_ID: u64 = 700_000_000_000_000_003;
 pub const CHANNEL_ID: u64 = 700_000_000_000_000_004;
 pub const OWNER_ID: u64 = 700_000_000_000_000_005;
+
+/// How long a test waits for the bot to do something. The wait includes
+/// real work (a bot starting, a database, a loaded 2-core CI running other
+/// tests), and it bounds only a failure: a passing test never waits it out.
+pub const WAIT_LIMIT: Duration = Duration::from_secs(60);
 
 /// One request the bot made.
 #[derive(Debug, Clone)]
@@ -121,6 +130,10 @@ struct FakeState {
     next_app_permissions: Mutex<Option<String>>,
     /// interaction token → id of its original response message.
     originals: Mutex<HashMap<String, u64>>,
+    /// Channels whose history the bot may not read (403 Missing Access).
+    denied_history: Mutex<std::collections::HashSet<u64>>,
+    /// The channel of the next interaction (default CHANNEL_ID).
+    next_channel: Mutex<Option<u64>>,
 }
 
 /// The running fake. Dropping it stops the server.
@@ -133,6 +146,16 @@ pub struct FakeDiscord {
 impl Drop for FakeDiscord {
     fn drop(&mut self) {
         self.server.abort();
+        // A request Discord would refuse fails the test even when the test
+        // forgot `assert_spec_clean` (but not on top of another failure).
+        if !std::thread::panicking() {
+            let violations = std::mem::take(&mut *self.state.violations.lock().unwrap());
+            assert!(
+                violations.is_empty(),
+                "requests Discord would reject (unchecked by the test):\n{}",
+                violations.join("\n")
+            );
+        }
     }
 }
 
@@ -164,14 +187,14 @@ impl FakeDiscord {
     /// Waits until the bot has identified `count` times in all (a restarted
     /// bot identifies again).
     pub async fn wait_for_identify(&self, count: u64) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
         loop {
             let notified = self.state.identified.notified();
             if self.state.identifies.load(Ordering::SeqCst) >= count {
                 return;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!("the bot did not identify on the gateway within 20 s");
+                panic!("the bot did not identify on the gateway within {WAIT_LIMIT:?}");
             }
         }
     }
@@ -202,7 +225,7 @@ impl FakeDiscord {
         what: &str,
         pred: impl Fn(&RecordedRequest) -> bool,
     ) -> RecordedRequest {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
         loop {
             let notified = self.state.request_arrived.notified();
             if let Some(found) = self.requests().into_iter().find(|r| pred(r)) {
@@ -221,7 +244,7 @@ impl FakeDiscord {
 
     /// Waits until `pred` holds for the list of all requests so far.
     pub async fn wait_until(&self, what: &str, pred: impl Fn(&[RecordedRequest]) -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
         loop {
             let notified = self.state.request_arrived.notified();
             if pred(&self.requests()) {
@@ -237,11 +260,31 @@ impl FakeDiscord {
     pub fn registrations(&self) -> usize {
         self.requests()
             .iter()
-            .filter(|r| r.method == "PUT" && r.path.ends_with("/commands"))
+            .filter(|r| {
+                r.method == "PUT" && r.path.contains("/guilds/") && r.path.ends_with("/commands")
+            })
             .count()
     }
 
-    /// Every request body validated against Discord's spec.
+    /// The violations recorded so far, removed so that dropping the fake
+    /// does not fail on them: for tests that break the spec on purpose.
+    pub fn take_violations(&self) -> Vec<String> {
+        std::mem::take(&mut *self.state.violations.lock().unwrap())
+    }
+
+    /// From now on, reading `channel_id`'s messages answers 403 Missing
+    /// Access, as Discord does without View Channel or Read Message History.
+    pub fn deny_history(&self, channel_id: u64) {
+        self.state.denied_history.lock().unwrap().insert(channel_id);
+    }
+
+    /// The next interaction happens in `channel_id` (a thread declared with
+    /// `add_thread` arrives as a thread with its parent).
+    pub fn next_interaction_in(&self, channel_id: u64) {
+        *self.state.next_channel.lock().unwrap() = Some(channel_id);
+    }
+
+    /// Every request matched an operation of Discord's spec, with a valid body.
     pub fn assert_spec_clean(&self) {
         let violations = self.state.violations.lock().unwrap().clone();
         assert!(
@@ -438,14 +481,28 @@ impl FakeDiscord {
     ) -> String {
         let id = self.next_id();
         let token = format!("token-{id}");
+        let channel_id = self
+            .state
+            .next_channel
+            .lock()
+            .unwrap()
+            .take()
+            .unwrap_or(CHANNEL_ID);
+        let parent = self.state.threads.lock().unwrap().get(&channel_id).copied();
+        let channel = match parent {
+            Some(parent) => json!({"id": channel_id.to_string(), "type": 11, "name": "thread",
+                                   "guild_id": GUILD_ID.to_string(), "parent_id": parent.to_string()}),
+            None => json!({"id": channel_id.to_string(), "type": 0, "name": "workshop",
+                           "guild_id": GUILD_ID.to_string()}),
+        };
         let mut payload = json!({
             "id": id.to_string(),
             "application_id": APPLICATION_ID.to_string(),
             "type": kind,
             "data": data,
             "guild_id": GUILD_ID.to_string(),
-            "channel_id": CHANNEL_ID.to_string(),
-            "channel": {"id": CHANNEL_ID.to_string(), "type": 0, "name": "workshop", "guild_id": GUILD_ID.to_string()},
+            "channel_id": channel_id.to_string(),
+            "channel": channel,
             "member": user.member_json(),
             "token": token,
             "version": 1,
@@ -491,13 +548,19 @@ impl FakeDiscord {
         .body
     }
 
-    /// The last edit of the interaction's original message, once it arrives.
+    /// The last edit of the interaction's original message: waits for the
+    /// first, then returns the newest received so far.
     pub async fn edit_of(&self, token: &str) -> Value {
-        self.wait_for_request("the message edit", |r| {
+        let is_edit = |r: &RecordedRequest| {
             r.method == "PATCH" && r.path.contains(&format!("/{token}/messages/@original"))
-        })
-        .await
-        .body
+        };
+        let first = self.wait_for_request("the message edit", is_edit).await;
+        self.requests()
+            .into_iter()
+            .rev()
+            .find(is_edit)
+            .unwrap_or(first)
+            .body
     }
 
     /// The first follow-up message sent for the interaction.
@@ -621,10 +684,11 @@ async fn rest(
         serde_json::from_slice(&body)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
     };
-    if !body.is_null() {
-        if let Err(violation) = validate_request(method.as_str(), &path, &body) {
-            state.violations.lock().unwrap().push(violation);
-        }
+    // Attachment downloads go to the CDN stand-in, not to the API.
+    let on_cdn = state.files.lock().unwrap().contains_key(&path);
+    if !on_cdn {
+        let problems = check_request(method.as_str(), &path, &body);
+        state.violations.lock().unwrap().extend(problems);
     }
     let request = RecordedRequest {
         at: received_at,
@@ -633,7 +697,14 @@ async fn rest(
         query: query.clone(),
         body: body.clone(),
     };
-    let response = answer(&state, &request);
+    let response = match check_route(method.as_str(), &path) {
+        // Discord's own answer to a route it does not have.
+        Err(refusal) if !on_cdn => json_response(
+            StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::NOT_FOUND),
+            json!({"message": refusal.message(), "code": 0}),
+        ),
+        _ => answer(&state, &request),
+    };
     state.requests.lock().unwrap().push(request);
     state.request_arrived.notify_waiters();
     response
@@ -738,6 +809,18 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
             let id = state.next_id.fetch_add(1, Ordering::SeqCst);
             json_response(StatusCode::OK, message_json(id, token, &request.body))
         }
+        ("GET", ["channels", channel, "messages", ..])
+            if state
+                .denied_history
+                .lock()
+                .unwrap()
+                .contains(&channel.parse().unwrap_or_default()) =>
+        {
+            json_response(
+                StatusCode::FORBIDDEN,
+                json!({"message": "Missing Access", "code": 50001}),
+            )
+        }
         ("GET", ["channels", channel, "messages", message]) => {
             let channel: u64 = channel.parse().unwrap_or_default();
             let found = state
@@ -806,10 +889,16 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
             page.truncate(limit.clamp(1, 100));
             json_response(StatusCode::OK, Value::Array(page))
         }
-        _ => json_response(
-            StatusCode::NOT_FOUND,
-            json!({"message": format!("fake Discord has no route for {} {}", request.method, request.path), "code": 0}),
-        ),
+        _ => {
+            // A real operation the fake does not serve: a gap in the fake,
+            // which must not pass as Discord's quiet 404.
+            let gap = format!(
+                "{} {}: a Discord operation the fake does not serve (add a handler)",
+                request.method, request.path
+            );
+            state.violations.lock().unwrap().push(gap.clone());
+            json_response(StatusCode::NOT_FOUND, json!({"message": gap, "code": 0}))
+        }
     }
 }
 

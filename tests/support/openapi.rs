@@ -36,20 +36,26 @@ pub struct Operation {
     pub path_template: String,
 }
 
-/// Finds the operation for `method` and `path` (with or without `/api/v10`).
-pub fn find_operation(method: &str, path: &str) -> Option<Operation> {
+/// Strips the query and the `/api/v10` prefix, and splits the path.
+fn route_segments(path: &str) -> Vec<&str> {
     let path = path.split('?').next().unwrap_or(path);
     let path = path
         .strip_prefix("/api/v10")
         .or_else(|| path.strip_prefix("/api"))
         .unwrap_or(path);
-    let wanted: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    path.trim_end_matches('/').split('/').collect()
+}
+
+/// The spec's path template for `path`, preferring literal segments over
+/// parameters (`@original` over `{message_id}`), among the templates that
+/// `has` accepts.
+fn find_template(path: &str, has: impl Fn(&Value) -> bool) -> Option<(String, &'static Value)> {
+    let wanted = route_segments(path);
     let paths = spec()["paths"].as_object()?;
-    // Prefer literal segments over parameters (`@original` over `{message_id}`).
-    let mut best: Option<(usize, Operation)> = None;
+    let mut best: Option<(usize, String, &'static Value)> = None;
     for (template, item) in paths {
         let segments: Vec<&str> = template.split('/').collect();
-        if segments.len() != wanted.len() {
+        if segments.len() != wanted.len() || !has(item) {
             continue;
         }
         let mut literal = 0;
@@ -61,21 +67,196 @@ pub fn find_operation(method: &str, path: &str) -> Option<Operation> {
                 t == w
             }
         });
-        let Some(op) = item.get(method.to_ascii_lowercase()) else {
-            continue;
-        };
-        if matches && best.as_ref().is_none_or(|(score, _)| literal > *score) {
-            let id = op["operationId"].as_str().unwrap_or_default().to_string();
-            best = Some((
-                literal,
-                Operation {
-                    id,
-                    path_template: template.clone(),
-                },
-            ));
+        if matches && best.as_ref().is_none_or(|(score, ..)| literal > *score) {
+            best = Some((literal, template.clone(), item));
         }
     }
-    best.map(|(_, op)| op)
+    best.map(|(_, template, item)| (template, item))
+}
+
+/// Finds the operation for `method` and `path` (with or without `/api/v10`).
+pub fn find_operation(method: &str, path: &str) -> Option<Operation> {
+    let method = method.to_ascii_lowercase();
+    let (template, item) = find_template(path, |item| item.get(&method).is_some())?;
+    Some(Operation {
+        id: item[&method]["operationId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        path_template: template,
+    })
+}
+
+/// Why Discord would refuse a request before looking at its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteRefusal {
+    /// No path of the spec matches: Discord answers 404.
+    UnknownRoute(String),
+    /// The path exists, the method does not: Discord answers 405.
+    MethodNotAllowed(String),
+}
+
+impl RouteRefusal {
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::UnknownRoute(_) => 404,
+            Self::MethodNotAllowed(_) => 405,
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Self::UnknownRoute(m) | Self::MethodNotAllowed(m) => m,
+        }
+    }
+}
+
+/// The operation for a request, or why Discord would refuse its route.
+pub fn check_route(method: &str, path: &str) -> Result<Operation, RouteRefusal> {
+    if let Some(op) = find_operation(method, path) {
+        return Ok(op);
+    }
+    match find_template(path, |_| true) {
+        Some((template, _)) => Err(RouteRefusal::MethodNotAllowed(format!(
+            "{method} {path}: Discord's API has {template} but no {method} on it (405)"
+        ))),
+        None => Err(RouteRefusal::UnknownRoute(format!(
+            "{method} {path}: no such route in Discord's API (404)"
+        ))),
+    }
+}
+
+/// Every check of one request: its route, its body against the operation's
+/// schema, and body fields the operation does not declare. Each problem is
+/// one line naming the request.
+pub fn check_request(method: &str, path: &str, body: &Value) -> Vec<String> {
+    let op = match check_route(method, path) {
+        Ok(op) => op,
+        Err(refusal) => return vec![refusal.message().to_string()],
+    };
+    if body.is_null() {
+        return Vec::new();
+    }
+    let mut problems = Vec::new();
+    if let Err(violation) = validate_request(method, path, body) {
+        problems.push(violation);
+    }
+    for field in unknown_fields(method, &op, body) {
+        problems.push(format!(
+            "{} ({method} {path}): {field}: a field the operation does not declare",
+            op.id
+        ));
+    }
+    problems
+}
+
+/// JSON pointers of the body's object keys that no schema of the operation
+/// declares. The spec rarely forbids extra properties (Discord ignores
+/// most), so this compares against the declared `properties`, following
+/// `$ref`, `allOf`, `anyOf` and `oneOf`: a key is unknown when no branch
+/// declares it.
+pub fn unknown_fields(method: &str, op: &Operation, body: &Value) -> Vec<String> {
+    let schema = &spec()["paths"][&op.path_template][method.to_ascii_lowercase()]["requestBody"]
+        ["content"]["application/json"]["schema"];
+    let mut unknown = Vec::new();
+    if !schema.is_null() {
+        walk_unknown(&[schema], body, "", &mut unknown);
+    }
+    unknown
+}
+
+/// Fields serenity sends that the spec does not declare but Discord
+/// accepts, each with the reason; everything else undeclared is reported.
+fn accepted_undeclared(key: &str, value: &Value) -> bool {
+    match key {
+        // Application commands: Discord's documentation lists `nsfw`
+        // ("age-restricted") among the create and bulk-overwrite parameters;
+        // the generated spec omits it. serenity always sends it.
+        "nsfw" => value.is_boolean(),
+        // serenity serializes `options: []` on every command option, leaf
+        // options included; an empty list declares nothing.
+        "options" => value.as_array().is_some_and(Vec::is_empty),
+        // serenity's embed thumbnails and images carry the response-only
+        // `proxy_url` as null; Discord sets it itself.
+        "proxy_url" => value.is_null(),
+        _ => false,
+    }
+}
+
+/// Follows `$ref`s to `#/components/...` of the spec.
+fn resolve(mut schema: &Value) -> &Value {
+    for _ in 0..32 {
+        let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
+            break;
+        };
+        let Some(pointer) = reference.strip_prefix('#') else {
+            break;
+        };
+        match spec().pointer(pointer) {
+            Some(target) => schema = target,
+            None => break,
+        }
+    }
+    schema
+}
+
+/// The leaf schemas a schema stands for: unions and intersections opened.
+fn branches<'a>(schema: &'a Value, out: &mut Vec<&'a Value>) {
+    let schema = resolve(schema);
+    let mut composite = false;
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(items) = schema.get(key).and_then(Value::as_array) {
+            composite = true;
+            for item in items {
+                branches(item, out);
+            }
+        }
+    }
+    if !composite || schema.get("properties").is_some() {
+        out.push(schema);
+    }
+}
+
+fn walk_unknown(schemas: &[&Value], value: &Value, at: &str, unknown: &mut Vec<String>) {
+    let mut leaves = Vec::new();
+    for schema in schemas {
+        branches(schema, &mut leaves);
+    }
+    match value {
+        Value::Object(map) => {
+            let declares_properties = leaves.iter().any(|l| l.get("properties").is_some());
+            // A map (`additionalProperties: {schema}`) or a free-form object.
+            let extra: Vec<&Value> = leaves
+                .iter()
+                .filter_map(|l| l.get("additionalProperties"))
+                .filter(|a| a.is_object())
+                .collect();
+            for (key, item) in map {
+                let here = format!("{at}/{key}");
+                let declared: Vec<&Value> = leaves
+                    .iter()
+                    .filter_map(|l| l.get("properties").and_then(|p| p.get(key)))
+                    .collect();
+                if !declared.is_empty() {
+                    walk_unknown(&declared, item, &here, unknown);
+                } else if !extra.is_empty() {
+                    walk_unknown(&extra, item, &here, unknown);
+                } else if declares_properties && !accepted_undeclared(key, item) {
+                    unknown.push(here);
+                }
+            }
+        }
+        Value::Array(items) => {
+            let item_schemas: Vec<&Value> = leaves.iter().filter_map(|l| l.get("items")).collect();
+            if item_schemas.is_empty() {
+                return;
+            }
+            for (index, item) in items.iter().enumerate() {
+                walk_unknown(&item_schemas, item, &format!("{at}/{index}"), unknown);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn validator_for(method: &str, op: &Operation) -> Option<&'static Validator> {
@@ -193,9 +374,4 @@ fn deepest_error(error: &ValidationError<'_>) -> (usize, String) {
         depth,
         format!("{}: {error}", if path.is_empty() { "/" } else { &path }),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    // Exercised through the `it` tests (see it/openapi_support.rs).
 }
