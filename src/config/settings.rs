@@ -22,6 +22,8 @@ pub enum SettingType {
     Hours,
     /// US dollars, e.g. `2.50`.
     Dollars,
+    /// A whole number, at least 1.
+    Count,
 }
 
 impl SettingType {
@@ -34,6 +36,7 @@ impl SettingType {
             Self::Secret => "a secret",
             Self::Hours => "a whole number of hours from 1 to 720",
             Self::Dollars => "an amount in US dollars, e.g. 2.50",
+            Self::Count => "a whole number, at least 1",
         }
     }
 }
@@ -101,6 +104,8 @@ setting_keys! {
         "also post records created from Discord messages";
     DiscordWebhooksCoalesce = "DISCORD_WEBHOOKS_COALESCE", Bool, Some("false"),
         "post one person's burst of records as one digest";
+    NotifyMaxAttempts = "NOTIFY_MAX_ATTEMPTS", Count, Some("5"),
+        "attempts before a notification that cannot be rendered or that Discord refuses is set aside as failed";
 }
 
 impl SettingKey {
@@ -195,6 +200,9 @@ impl Settings {
             SettingType::Dollars => parse_dollars(raw)
                 .map(|d| format!("{d:.2}"))
                 .ok_or_else(|| invalid(format!("got {raw:?}"))),
+            SettingType::Count => parse_count(raw)
+                .map(|n| n.to_string())
+                .ok_or_else(|| invalid(format!("got {raw:?}"))),
             SettingType::Secret if raw.is_empty() => Err(invalid("it is empty".into())),
             SettingType::Secret => Ok(raw.to_string()),
         }
@@ -225,6 +233,7 @@ impl Settings {
         .bind(by)
         .execute(&mut *tx)
         .await?;
+        wake_dispatchers(&mut tx).await?;
         tx.commit().await?;
         tracing::info!(key = key.name(), by, "setting changed");
         Ok(())
@@ -246,6 +255,7 @@ impl Settings {
         .bind(by)
         .execute(&mut *tx)
         .await?;
+        wake_dispatchers(&mut tx).await?;
         tx.commit().await?;
         tracing::info!(key = key.name(), by, "setting reset to default");
         Ok(())
@@ -308,6 +318,18 @@ impl Settings {
             .unwrap_or(24))
     }
 
+    /// A `Count` setting; an unset or unreadable value takes the default.
+    pub async fn get_count(&self, key: SettingKey) -> Result<u32, SettingsError> {
+        debug_assert_eq!(key.def().ty, SettingType::Count);
+        Ok(self
+            .raw(key)
+            .await?
+            .as_deref()
+            .and_then(parse_count)
+            .or_else(|| key.def().default.and_then(parse_count))
+            .unwrap_or(1))
+    }
+
     pub async fn get_dollars(&self, key: SettingKey) -> Result<Option<f64>, SettingsError> {
         Ok(self.raw(key).await?.as_deref().and_then(parse_dollars))
     }
@@ -356,6 +378,17 @@ impl Settings {
     }
 }
 
+/// Notification dispatchers sleep until a row is due; a settings change
+/// (switch turned on, new webhook URL) may make rows postable now, so it
+/// wakes them on commit.
+async fn wake_dispatchers(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(crate::notify::outbox::CHANNEL)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Reads a boolean setting on `conn`, so a transaction sees the value it
 /// would commit against. Unset or unreadable values take the default.
 pub async fn bool_in(conn: &mut sqlx::PgConnection, key: SettingKey) -> Result<bool, sqlx::Error> {
@@ -372,6 +405,10 @@ pub async fn bool_in(conn: &mut sqlx::PgConnection, key: SettingKey) -> Result<b
 
 fn is_secret(ty: SettingType) -> bool {
     matches!(ty, SettingType::Secret | SettingType::WebhookUrl)
+}
+
+fn parse_count(raw: &str) -> Option<u32> {
+    raw.trim().parse::<u32>().ok().filter(|n| *n >= 1)
 }
 
 fn parse_bool(raw: &str) -> Option<bool> {

@@ -152,7 +152,10 @@ async fn drain(dispatcher: &mut Dispatcher, now: DateTime<Utc>) -> Vec<Step> {
         let step = dispatcher.step(now).await.unwrap();
         let more = matches!(
             step,
-            Step::Delivered { .. } | Step::Retry { .. } | Step::RenderFailed { .. }
+            Step::Delivered { .. }
+                | Step::Retry { .. }
+                | Step::RenderFailed { .. }
+                | Step::Failed { .. }
         );
         steps.push(step);
         if !more {
