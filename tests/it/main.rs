@@ -13,6 +13,7 @@ mod catalog_import;
 mod check_command;
 mod embedded_run;
 mod notify;
+mod notify_admin;
 mod notify_faults;
 mod openapi_support;
 mod record_commands;
