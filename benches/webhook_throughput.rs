@@ -179,12 +179,21 @@ async fn run(admin_url: &str, scratch: &str, records: usize) -> anyhow::Result<(
     let occupied = elapsed.as_secs_f64() + WINDOW.as_secs_f64();
     let achieved = distinct as f64 / occupied;
     println!("how measured:       {records} records queued before the dispatcher starts; the");
-    println!("                    fake webhook (127.0.0.1) allows {LIMIT} requests per {WINDOW:?} with");
-    println!("                    Discord's headers and logs each request's arrival time; a record");
+    println!(
+        "                    fake webhook (127.0.0.1) allows {LIMIT} requests per {WINDOW:?} with"
+    );
+    println!(
+        "                    Discord's headers and logs each request's arrival time; a record"
+    );
     println!("                    is identified by its description's first line; rate = distinct");
-    println!("                    records delivered / (time to the last one's first 2xx + one window)");
+    println!(
+        "                    records delivered / (time to the last one's first 2xx + one window)"
+    );
     println!("records:            {records}");
-    println!("delivered:          {distinct} distinct records in {} 2xx posts", ok.len());
+    println!(
+        "delivered:          {distinct} distinct records in {} 2xx posts",
+        ok.len()
+    );
     println!(
         "elapsed:            {:.1} s to the last post (ideal ≥ {ideal_elapsed:.1} s)",
         elapsed.as_secs_f64()
@@ -199,7 +208,9 @@ async fn run(admin_url: &str, scratch: &str, records: usize) -> anyhow::Result<(
     );
     println!("429s received:      {too_many}");
     println!("lost:               {lost}");
-    println!("duplicated:         {duplicated} (extra posts of a delivered record; not in the rate)");
+    println!(
+        "duplicated:         {duplicated} (extra posts of a delivered record; not in the rate)"
+    );
     pool.close().await;
     Ok(())
 }
