@@ -495,3 +495,55 @@ async fn shutdown_cuts_a_pacing_wait_short(pool: PgPool) {
         .unwrap();
     assert_eq!(env.fake.received().len(), 1);
 }
+
+/// A row set aside is logged once at ERROR, with its id and what to do; the
+/// retries before it at WARN, once each. Logs are captured for this test's
+/// thread only (the test drives the dispatcher on it).
+#[sqlx::test(migrations = "./migrations")]
+async fn a_set_aside_row_is_logged_once_with_what_to_do(pool: PgPool) {
+    let logs = crate::support::logs::CapturedLogs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("flipfix_bot=info"))
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .finish();
+    let _scope = tracing::subscriber::set_default(subscriber);
+
+    let env = Env::new(pool).await;
+    env.set(SettingKey::NotifyMaxAttempts, "2").await;
+    env.fake.refuse_containing("REFUSED", 400);
+    let record = env
+        .create(NewRecord {
+            description: "REFUSED".into(),
+            ..new_record("problem_report")
+        })
+        .await;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM notification_outbox WHERE record_id = $1")
+        .bind(record)
+        .fetch_one(&env.pool)
+        .await
+        .unwrap();
+    let mut dispatcher = env.dispatcher();
+    for round in 0..4 {
+        drain(&mut dispatcher, Utc::now() + Duration::minutes(15 * round)).await;
+    }
+    let text = logs.text();
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains(" ERROR ")).collect();
+    assert_eq!(errors.len(), 1, "{text}");
+    assert!(
+        errors[0].contains(&format!(
+            "notification {id} failed after 2 attempts: Discord answered HTTP 400"
+        )) && errors[0].contains(&format!("/flipfix notifications retry {id}")),
+        "{}",
+        errors[0]
+    );
+    let warnings = text
+        .lines()
+        .filter(|l| l.contains(" WARN ") && l.contains("will retry"))
+        .count();
+    assert_eq!(warnings, 1, "the first attempt's retry: {text}");
+    assert!(
+        !text.contains("/tok"),
+        "the webhook token is never logged: {text}"
+    );
+}
