@@ -3,10 +3,8 @@
 //! "now" (tests drive it deterministically); `run` (in `run_loop`) loops on
 //! it, sleeping until a row can be claimed or a NOTIFY arrives.
 //!
-//! A row that cannot be posted as it is (its template fails, Discord refuses
-//! the payload with a 4xx) is retried with backoff up to
-//! `NOTIFY_MAX_ATTEMPTS` times and then set aside as failed, so it never
-//! blocks the queue or its author's digest.
+//! A row that cannot be posted as it is goes to `poison`: retried, then set
+//! aside as failed.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -18,7 +16,7 @@ use tokio::sync::watch;
 use super::message::{digest_payload, record_payload};
 use super::outbox::{self, ClaimRules, Claimed, Coalescing};
 use super::rate_limit::Pacer;
-use super::render::{render_record, Rendered};
+use super::render::{render_record, RenderError, Rendered};
 use super::webhook_client::{PostError, WebhookClient};
 use crate::config::settings::SettingsError;
 use crate::config::{SettingKey, Settings};
@@ -111,7 +109,7 @@ pub enum Step {
 
 pub struct Dispatcher {
     pub(super) pool: PgPool,
-    settings: Settings,
+    pub(super) settings: Settings,
     workflows: WorkflowSource,
     client: WebhookClient,
     pacer: Pacer,
@@ -198,7 +196,16 @@ impl Dispatcher {
 
         // Rows that do not render are handled one by one, so a digest goes
         // out without them.
-        let (rendered, unrenderable) = self.render(&batch).await;
+        let (rendered, unrenderable) = match self.render(&batch).await {
+            Ok(split) => split,
+            Err(err) => {
+                // The database failed, not the rows: back to the queue
+                // without a verdict on them.
+                let ids: Vec<i64> = batch.iter().map(|row| row.id).collect();
+                outbox::release(&self.pool, &ids, now + self.backoff(&batch), None).await?;
+                return Err(err.into());
+            }
+        };
         if rendered.is_empty() {
             return self.unrenderable(&unrenderable, now).await;
         }
@@ -278,11 +285,8 @@ impl Dispatcher {
     }
 
     /// Renders each row: the ones that rendered, and the others with their
-    /// error.
-    async fn render(
-        &self,
-        batch: &[Claimed],
-    ) -> (Vec<(Claimed, Rendered)>, Vec<(Claimed, String)>) {
+    /// error. A database error is no fault of a row and stops the step.
+    async fn render(&self, batch: &[Claimed]) -> Result<RenderSplit, sqlx::Error> {
         let workflows = (self.workflows)();
         let base_url = self.config.public_base_url.as_deref();
         let mut rendered = Vec::with_capacity(batch.len());
@@ -290,87 +294,16 @@ impl Dispatcher {
         for row in batch {
             match render_record(&self.pool, &workflows, base_url, row.record_id).await {
                 Ok(message) => rendered.push((row.clone(), message)),
+                Err(RenderError::Database(err)) => return Err(err),
                 Err(err) => failed.push((row.clone(), err.to_string())),
             }
         }
-        (rendered, failed)
-    }
-
-    /// Rows that did not render: each retries later (a workflow reload may
-    /// fix its template) or, out of attempts, is set aside.
-    async fn unrenderable(
-        &self,
-        rows: &[(Claimed, String)],
-        now: DateTime<Utc>,
-    ) -> Result<Step, DispatchError> {
-        let mut retry_at: Option<DateTime<Utc>> = None;
-        let mut retried = Vec::new();
-        let mut failed = Vec::new();
-        for (row, error) in rows {
-            match self
-                .retry_or_fail(std::slice::from_ref(row), now, error)
-                .await?
-            {
-                Some(at) => {
-                    retry_at = Some(retry_at.map_or(at, |t| t.min(at)));
-                    retried.push(row.id);
-                }
-                None => failed.push(row.id),
-            }
-        }
-        let error = rows.first().map(|(_, e)| e.clone()).unwrap_or_default();
-        Ok(match retry_at {
-            Some(at) => Step::RenderFailed {
-                rows: retried,
-                at,
-                error,
-            },
-            None => Step::Failed {
-                rows: failed,
-                error,
-            },
-        })
-    }
-
-    /// A row that cannot be posted as it is: back to the queue with backoff
-    /// (`Some(when)`), or, once `NOTIFY_MAX_ATTEMPTS` are spent, set aside
-    /// as failed (`None`). Logged once either way, with what to do.
-    async fn retry_or_fail(
-        &self,
-        rows: &[Claimed],
-        now: DateTime<Utc>,
-        error: &str,
-    ) -> Result<Option<DateTime<Utc>>, DispatchError> {
-        let max = self
-            .settings
-            .get_count(SettingKey::NotifyMaxAttempts)
-            .await?;
-        let max = i32::try_from(max).unwrap_or(i32::MAX);
-        let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
-        if rows.iter().all(|row| row.attempts < max) {
-            let at = now + self.backoff(rows);
-            tracing::warn!(rows = ?ids, %error, retry_at = %at, "notification could not be posted; will retry");
-            outbox::release(&self.pool, &ids, at, Some(error)).await?;
-            return Ok(Some(at));
-        }
-        outbox::fail(&self.pool, &ids, now, error).await?;
-        for row in rows {
-            tracing::error!(
-                notification = row.id,
-                record = row.record_id,
-                "notification {} failed after {} attempts: {error}; set aside. Fix the cause, then `/flipfix notifications retry {}` (or `drop {}`)",
-                row.id,
-                row.attempts,
-                row.id,
-                row.id
-            );
-        }
-        Ok(None)
+        Ok((rendered, failed))
     }
 
     /// Exponential backoff with jitter (50–100 % of the step), capped, so
     /// many failed rows do not retry in lockstep.
-    fn backoff(&self, batch: &[Claimed]) -> Duration {
+    pub(super) fn backoff(&self, batch: &[Claimed]) -> Duration {
         let attempts = batch.iter().map(|row| row.attempts).max().unwrap_or(1);
         let exponent = attempts.saturating_sub(1).clamp(0, 20) as u32;
         let full = self
@@ -383,6 +316,9 @@ impl Dispatcher {
         Duration::milliseconds(millis / 2 + fastrand::i64(0..=millis / 2))
     }
 }
+
+/// Rows that rendered, and rows that did not with their error.
+type RenderSplit = (Vec<(Claimed, Rendered)>, Vec<(Claimed, String)>);
 
 /// One record's rich message, or a digest of several by one person.
 fn payload_of(messages: &[Rendered]) -> serde_json::Value {

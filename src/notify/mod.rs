@@ -8,6 +8,7 @@ pub mod dispatcher;
 pub mod failed;
 pub mod message;
 pub mod outbox;
+mod poison;
 pub mod rate_limit;
 pub mod render;
 mod run_loop;
