@@ -15,6 +15,7 @@ mod embedded_run;
 mod notify;
 mod notify_admin;
 mod notify_faults;
+mod notify_poison;
 mod openapi_support;
 mod record_commands;
 mod records;
