@@ -20,7 +20,7 @@ pub enum SettingType {
     Hours,
     /// US dollars, e.g. `2.50`.
     Dollars,
-    /// A whole number from 1 to 10,000 (a count per day).
+    /// A whole number from 1 to 10,000 (a count or a limit).
     Count,
 }
 
@@ -103,6 +103,8 @@ setting_keys! {
         "also post records created from Discord messages";
     DiscordWebhooksCoalesce = "DISCORD_WEBHOOKS_COALESCE", Bool, Some("false"),
         "post one person's burst of records as one digest";
+    NotifyMaxAttempts = "NOTIFY_MAX_ATTEMPTS", Count, Some("5"),
+        "attempts before a notification that cannot be rendered or that Discord refuses is set aside as failed";
 }
 
 impl SettingKey {
@@ -242,6 +244,7 @@ impl Settings {
         .bind(by)
         .execute(&mut *tx)
         .await?;
+        wake_dispatchers(&mut tx).await?;
         tx.commit().await?;
         tracing::info!(key = key.name(), by, "setting changed");
         Ok(())
@@ -263,6 +266,7 @@ impl Settings {
         .bind(by)
         .execute(&mut *tx)
         .await?;
+        wake_dispatchers(&mut tx).await?;
         tx.commit().await?;
         tracing::info!(key = key.name(), by, "setting reset to default");
         Ok(())
@@ -325,6 +329,8 @@ impl Settings {
         Ok(self.raw(key).await?.as_deref().and_then(parse_dollars))
     }
 
+    /// A `Count` setting (stored, else its default); `None` when neither
+    /// is set (no limit).
     pub async fn get_count(&self, key: SettingKey) -> Result<Option<u32>, SettingsError> {
         debug_assert_eq!(key.def().ty, SettingType::Count);
         Ok(self.raw(key).await?.as_deref().and_then(parse_count))
@@ -372,6 +378,17 @@ impl Settings {
         }
         Ok(views)
     }
+}
+
+/// Notification dispatchers sleep until a row is due; a settings change
+/// (switch turned on, new webhook URL) may make rows postable now, so it
+/// wakes them on commit.
+async fn wake_dispatchers(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(crate::notify::outbox::CHANNEL)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Reads a boolean setting on `conn`, so a transaction sees the value it

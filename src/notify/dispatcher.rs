@@ -1,23 +1,25 @@
 //! The dispatcher: takes due rows from the outbox, renders them, posts them
 //! and records the outcome. `step` does one unit of work at an explicit
-//! "now" (tests drive it deterministically); `run` loops on it, waking on
-//! LISTEN/NOTIFY and on a timer.
+//! "now" (tests drive it deterministically); `run` (in `run_loop`) loops on
+//! it, sleeping until a row can be claimed or a NOTIFY arrives.
+//!
+//! A row that cannot be posted as it is goes to `poison`: retried, then set
+//! aside as failed.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use sqlx::postgres::PgListener;
 use sqlx::PgPool;
+use tokio::sync::watch;
 
 use super::message::{digest_payload, record_payload};
 use super::outbox::{self, ClaimRules, Claimed, Coalescing};
 use super::rate_limit::Pacer;
-use super::render::{render_record, Rendered};
+use super::render::{render_record, RenderError, Rendered};
 use super::webhook_client::{PostError, WebhookClient};
 use crate::config::settings::SettingsError;
 use crate::config::{SettingKey, Settings};
-use crate::shutdown::Shutdown;
 use crate::workflow::Workflows;
 
 /// Where the dispatcher gets the current workflows (they can be reloaded
@@ -33,9 +35,14 @@ pub struct DispatcherConfig {
     /// First retry delay after a 5xx or network error; doubles per attempt.
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
-    /// The timer that backs up LISTEN/NOTIFY (missed notifications, rows
-    /// that became due, coalescing periods that ended).
+    /// The timer that backs up LISTEN/NOTIFY (a notification lost while
+    /// the LISTEN connection reconnected). Due rows, retries and coalescing
+    /// periods wake the dispatcher at their own time; records and settings
+    /// changes NOTIFY.
     pub poll_interval: StdDuration,
+    /// LISTEN for NOTIFY wake-ups. Off only in tests that show what the
+    /// dispatcher does without them.
+    pub listen: bool,
     pub http_timeout: StdDuration,
     /// `PUBLIC_BASE_URL`, for links to records.
     pub public_base_url: Option<String>,
@@ -48,7 +55,8 @@ impl Default for DispatcherConfig {
             coalescing: Coalescing::default(),
             backoff_base: Duration::seconds(2),
             backoff_cap: Duration::minutes(10),
-            poll_interval: StdDuration::from_secs(15),
+            poll_interval: StdDuration::from_secs(60),
+            listen: true,
             http_timeout: super::webhook_client::DEFAULT_TIMEOUT,
             public_base_url: None,
         }
@@ -95,15 +103,29 @@ pub enum Step {
         at: DateTime<Utc>,
         error: String,
     },
+    /// The rows used their last attempt and were set aside as failed.
+    Failed { rows: Vec<i64>, error: String },
 }
 
 pub struct Dispatcher {
-    pool: PgPool,
-    settings: Settings,
+    pub(super) pool: PgPool,
+    pub(super) settings: Settings,
     workflows: WorkflowSource,
     client: WebhookClient,
     pacer: Pacer,
-    config: DispatcherConfig,
+    pub(super) config: DispatcherConfig,
+    /// The coalescing rule of the last step, for computing the next wake-up.
+    pub(super) coalesce: Option<Coalescing>,
+    pub(super) activity: watch::Sender<Activity>,
+}
+
+/// What a running dispatcher has done, for tests and diagnostics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Activity {
+    /// Steps taken.
+    pub steps: u64,
+    /// Times it went to sleep waiting for a NOTIFY or its wake-up time.
+    pub sleeps: u64,
 }
 
 impl Dispatcher {
@@ -122,7 +144,14 @@ impl Dispatcher {
             client,
             pacer: Pacer::default(),
             config,
+            coalesce: None,
+            activity: watch::channel(Activity::default()).0,
         })
+    }
+
+    /// Follows what the dispatcher does once it runs.
+    pub fn activity(&self) -> watch::Receiver<Activity> {
+        self.activity.subscribe()
     }
 
     /// Does at most one post, as of `now`.
@@ -155,25 +184,38 @@ impl Dispatcher {
             .settings
             .get_bool(SettingKey::DiscordWebhooksCoalesce)
             .await?;
+        self.coalesce = coalesce.then_some(self.config.coalescing);
         let rules = ClaimRules {
             lease: self.config.lease,
-            coalesce: coalesce.then_some(self.config.coalescing),
+            coalesce: self.coalesce,
         };
         let batch = outbox::claim(&self.pool, now, rules).await?;
         if batch.is_empty() {
             return Ok(Step::Idle);
         }
-        let rows: Vec<i64> = batch.iter().map(|row| row.id).collect();
 
-        let payload = match self.payload(&batch).await {
-            Ok(payload) => payload,
-            Err(error) => {
-                let at = now + self.backoff(&batch);
-                tracing::warn!(rows = ?rows, %error, "could not render a notification; will retry");
-                outbox::release(&self.pool, &rows, at, Some(&error)).await?;
-                return Ok(Step::RenderFailed { rows, at, error });
+        // Rows that do not render are handled one by one, so a digest goes
+        // out without them.
+        let (rendered, unrenderable) = match self.render(&batch).await {
+            Ok(split) => split,
+            Err(err) => {
+                // The database failed, not the rows: back to the queue
+                // without a verdict on them.
+                let ids: Vec<i64> = batch.iter().map(|row| row.id).collect();
+                outbox::release(&self.pool, &ids, now + self.backoff(&batch), None).await?;
+                return Err(err.into());
             }
         };
+        if rendered.is_empty() {
+            return self.unrenderable(&unrenderable, now).await;
+        }
+        if !unrenderable.is_empty() {
+            self.unrenderable(&unrenderable, now).await?;
+        }
+        let batch: Vec<Claimed> = rendered.iter().map(|(row, _)| row.clone()).collect();
+        let rows: Vec<i64> = batch.iter().map(|row| row.id).collect();
+        let messages: Vec<Rendered> = rendered.into_iter().map(|(_, r)| r).collect();
+        let payload = payload_of(&messages);
 
         let result = self.client.post(&url, &payload).await;
         let answered_at = now + Duration::from_std(started.elapsed()).unwrap_or_default();
@@ -204,17 +246,34 @@ impl Dispatcher {
                             .await?;
                         now
                     }
+                    PostError::Http { status, .. } if *status < 500 => {
+                        // Discord refuses this payload; the others go on
+                        // meanwhile. A digest is split so the refused row
+                        // is found; a single row retries, then fails.
+                        let text = error.to_string();
+                        if batch.len() > 1 {
+                            tracing::warn!(rows = ?rows, error = %text, "Discord refused a digest; its records will be posted one by one");
+                            outbox::split(&self.pool, &rows, &text).await?;
+                            return Ok(Step::Retry {
+                                rows,
+                                at: answered_at,
+                                error,
+                            });
+                        }
+                        return Ok(
+                            match self.retry_or_fail(&batch, answered_at, &text).await? {
+                                Some(at) => Step::Retry { rows, at, error },
+                                None => Step::Failed { rows, error: text },
+                            },
+                        );
+                    }
                     PostError::Http { .. } | PostError::Timeout | PostError::Network(_) => {
-                        let at = answered_at + self.backoff(&batch);
                         // While Discord fails (5xx, timeouts, network) the
                         // whole webhook waits: the rest of the queue would
-                        // only fail the same way. A 4xx refuses this one
-                        // payload, so the others go on meanwhile.
-                        let discord_failing =
-                            !matches!(&error, PostError::Http { status, .. } if *status < 500);
-                        if discord_failing {
-                            self.pacer.block(url.webhook_id(), at);
-                        }
+                        // only fail the same way. These never fail a row:
+                        // they say nothing about the row.
+                        let at = answered_at + self.backoff(&batch);
+                        self.pacer.block(url.webhook_id(), at);
                         tracing::warn!(rows = ?rows, %error, retry_at = %at, "notification failed; will retry");
                         at
                     }
@@ -225,29 +284,26 @@ impl Dispatcher {
         }
     }
 
-    async fn payload(&self, batch: &[Claimed]) -> Result<serde_json::Value, String> {
+    /// Renders each row: the ones that rendered, and the others with their
+    /// error. A database error is no fault of a row and stops the step.
+    async fn render(&self, batch: &[Claimed]) -> Result<RenderSplit, sqlx::Error> {
         let workflows = (self.workflows)();
         let base_url = self.config.public_base_url.as_deref();
-        let mut rendered: Vec<Rendered> = Vec::with_capacity(batch.len());
+        let mut rendered = Vec::with_capacity(batch.len());
+        let mut failed = Vec::new();
         for row in batch {
-            rendered.push(
-                render_record(&self.pool, &workflows, base_url, row.record_id)
-                    .await
-                    .map_err(|err| err.to_string())?,
-            );
-        }
-        Ok(match rendered.as_slice() {
-            [single] => record_payload(&single.message),
-            many => {
-                let messages: Vec<_> = many.iter().map(|r| r.message.clone()).collect();
-                digest_payload(many[0].author.as_deref(), &messages)
+            match render_record(&self.pool, &workflows, base_url, row.record_id).await {
+                Ok(message) => rendered.push((row.clone(), message)),
+                Err(RenderError::Database(err)) => return Err(err),
+                Err(err) => failed.push((row.clone(), err.to_string())),
             }
-        })
+        }
+        Ok((rendered, failed))
     }
 
     /// Exponential backoff with jitter (50–100 % of the step), capped, so
     /// many failed rows do not retry in lockstep.
-    fn backoff(&self, batch: &[Claimed]) -> Duration {
+    pub(super) fn backoff(&self, batch: &[Claimed]) -> Duration {
         let attempts = batch.iter().map(|row| row.attempts).max().unwrap_or(1);
         let exponent = attempts.saturating_sub(1).clamp(0, 20) as u32;
         let full = self
@@ -259,59 +315,18 @@ impl Dispatcher {
         let millis = full.num_milliseconds().max(1);
         Duration::milliseconds(millis / 2 + fastrand::i64(0..=millis / 2))
     }
-
-    /// Runs until shutdown is requested or it cannot listen for
-    /// notifications. Wakes on NOTIFY (a record was queued), when the rate
-    /// limit or a retry says, and on the poll timer.
-    pub async fn run(mut self, mut shutdown: Shutdown) -> Result<(), DispatchError> {
-        let mut listener = PgListener::connect_with(&self.pool).await?;
-        listener.listen(outbox::CHANNEL).await?;
-        loop {
-            if shutdown.is_requested() {
-                return Ok(());
-            }
-            let now = Utc::now();
-            let wake_at = match self.step(now).await {
-                Ok(Step::Delivered { .. } | Step::Retry { .. } | Step::RenderFailed { .. }) => {
-                    continue
-                }
-                Ok(Step::Paced { until }) => {
-                    // Nothing can be posted before then, whatever arrives.
-                    sleep_until(until).await;
-                    continue;
-                }
-                // A database hiccup must not stop the dispatcher: the timer
-                // retries.
-                Ok(Step::Idle) => outbox::next_due(&self.pool).await.unwrap_or_else(|err| {
-                    tracing::warn!(error = %err, "could not read when the next notification is due");
-                    None
-                }),
-                Ok(Step::Disabled | Step::NoUrl | Step::Parked) => None,
-                Err(err) => {
-                    tracing::warn!(error = %err, "notification step failed; retrying after the poll interval");
-                    None
-                }
-            };
-            let poll = Utc::now()
-                + Duration::from_std(self.config.poll_interval).unwrap_or(Duration::seconds(15));
-            let wake_at = wake_at.map_or(poll, |at| at.min(poll));
-            tokio::select! {
-                notification = listener.recv() => {
-                    if let Err(err) = notification {
-                        // PgListener reconnects by itself; avoid a hot loop meanwhile.
-                        tracing::warn!(error = %err, "LISTEN connection lost; polling");
-                        sleep_until(wake_at).await;
-                    }
-                }
-                () = sleep_until(wake_at) => {}
-                () = shutdown.requested() => return Ok(()),
-            }
-        }
-    }
 }
 
-async fn sleep_until(at: DateTime<Utc>) {
-    if let Ok(wait) = (at - Utc::now()).to_std() {
-        tokio::time::sleep(wait).await;
+/// Rows that rendered, and rows that did not with their error.
+type RenderSplit = (Vec<(Claimed, Rendered)>, Vec<(Claimed, String)>);
+
+/// One record's rich message, or a digest of several by one person.
+fn payload_of(messages: &[Rendered]) -> serde_json::Value {
+    match messages {
+        [single] => record_payload(&single.message),
+        many => {
+            let lines: Vec<_> = many.iter().map(|r| r.message.clone()).collect();
+            digest_payload(many[0].author.as_deref(), &lines)
+        }
     }
 }

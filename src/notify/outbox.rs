@@ -1,5 +1,6 @@
 //! The notification outbox: rows written in the record's transaction, claimed
-//! by dispatchers with a lease, and marked delivered (kept as history).
+//! by dispatchers with a lease, and marked delivered (kept as history) or,
+//! when they cannot be posted, failed (see `failed` for the admin side).
 //!
 //! Claims commit at once (no row lock is held across the HTTP call); the
 //! lease (`claimed_until`) keeps other dispatchers off the row meanwhile, and
@@ -112,14 +113,18 @@ pub async fn claim(
         Some(c) => (true, c.quiet, c.max_delay),
         None => (false, Duration::zero(), Duration::zero()),
     };
-    let head: Option<(i64, Option<String>)> = sqlx::query_as(
-        "SELECT o.id, o.author_key FROM notification_outbox o
-         WHERE o.delivered_at IS NULL
+    // Pending = neither delivered nor failed; a failed row never holds up
+    // anything (it is not due, and it does not count as a person's
+    // activity). A row split off a refused digest goes alone, at once.
+    let head: Option<(i64, Option<String>, bool)> = sqlx::query_as(
+        "SELECT o.id, o.author_key, o.post_alone FROM notification_outbox o
+         WHERE o.delivered_at IS NULL AND o.failed_at IS NULL
            AND o.next_attempt_at <= $1
-           AND (o.claimed_until IS NULL OR o.claimed_until < $1)
-           AND (NOT $2 OR o.author_key IS NULL OR
+           AND (o.claimed_until IS NULL OR o.claimed_until <= $1)
+           AND (NOT $2 OR o.author_key IS NULL OR o.post_alone OR
                 (SELECT max(p.created_at) FROM notification_outbox p
-                 WHERE p.author_key = o.author_key AND p.delivered_at IS NULL) <= $1 - $3
+                 WHERE p.author_key = o.author_key
+                   AND p.delivered_at IS NULL AND p.failed_at IS NULL) <= $1 - $3
                 OR o.created_at <= $1 - $4)
          ORDER BY o.id
          LIMIT 1
@@ -131,18 +136,22 @@ pub async fn claim(
     .bind(max_delay)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((head_id, author_key)) = head else {
+    let Some((head_id, author_key, alone)) = head else {
         tx.rollback().await?;
         return Ok(Vec::new());
     };
-    let ids: Vec<i64> = match author_key.filter(|_| coalesce) {
+    let ids: Vec<i64> = match author_key.filter(|_| coalesce && !alone) {
         Some(key) => {
             let mut ids = vec![head_id];
             ids.extend(
                 sqlx::query_scalar::<_, i64>(
+                    // Members waiting out a backoff stay out: they would
+                    // spend an attempt early.
                     "SELECT id FROM notification_outbox
-                     WHERE author_key = $1 AND id <> $2 AND delivered_at IS NULL
-                       AND (claimed_until IS NULL OR claimed_until < $3)
+                     WHERE author_key = $1 AND id <> $2
+                       AND delivered_at IS NULL AND failed_at IS NULL AND NOT post_alone
+                       AND next_attempt_at <= $3
+                       AND (claimed_until IS NULL OR claimed_until <= $3)
                      ORDER BY id
                      FOR UPDATE SKIP LOCKED",
                 )
@@ -218,13 +227,71 @@ pub async fn release(
     Ok(())
 }
 
-/// When the next undelivered row becomes due (ignoring coalescing waits,
-/// which the dispatcher's timer covers).
-pub async fn next_due(pool: &PgPool) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT min(GREATEST(next_attempt_at, COALESCE(claimed_until, next_attempt_at)))
-         FROM notification_outbox WHERE delivered_at IS NULL",
+/// Sets rows aside as failed, with their error: they are no longer due and
+/// hold up nothing, until an admin retries or drops them.
+pub async fn fail(
+    pool: &PgPool,
+    ids: &[i64],
+    now: DateTime<Utc>,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE notification_outbox
+         SET failed_at = $2, last_error = $3, claimed_until = NULL
+         WHERE id = ANY($1)",
     )
+    .bind(ids)
+    .bind(now)
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Splits a digest Discord refused: its rows go back to the queue, due at
+/// once, each to be posted on its own, so the one Discord refuses is found
+/// (and ends failed) while the others go out.
+pub async fn split(pool: &PgPool, ids: &[i64], error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE notification_outbox
+         SET claimed_until = NULL, post_alone = TRUE, last_error = $2
+         WHERE id = ANY($1)",
+    )
+    .bind(ids)
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The earliest time a pending row can be claimed under `coalesce`: its
+/// retry time, the end of another dispatcher's lease, and (when coalescing)
+/// the end of its author's quiet period or its maximum delay. `None` when
+/// nothing is pending. The dispatcher sleeps until then.
+pub async fn next_claimable(
+    pool: &PgPool,
+    coalesce: Option<Coalescing>,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let (on, quiet, max_delay) = match coalesce {
+        Some(c) => (true, c.quiet, c.max_delay),
+        None => (false, Duration::zero(), Duration::zero()),
+    };
+    sqlx::query_scalar(
+        "SELECT min(GREATEST(
+                    o.next_attempt_at,
+                    COALESCE(o.claimed_until, o.next_attempt_at),
+                    CASE WHEN $1 AND o.author_key IS NOT NULL AND NOT o.post_alone THEN
+                        LEAST((SELECT max(p.created_at) FROM notification_outbox p
+                               WHERE p.author_key = o.author_key
+                                 AND p.delivered_at IS NULL AND p.failed_at IS NULL) + $2,
+                              o.created_at + $3)
+                    ELSE o.next_attempt_at END))
+         FROM notification_outbox o
+         WHERE o.delivered_at IS NULL AND o.failed_at IS NULL",
+    )
+    .bind(on)
+    .bind(quiet)
+    .bind(max_delay)
     .fetch_one(pool)
     .await
 }
@@ -282,28 +349,34 @@ pub async fn unpark(pool: &PgPool) -> Result<(), sqlx::Error> {
 /// What `/flipfix status` shows of the queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueStatus {
-    /// Rows not yet delivered.
+    /// Rows waiting to be delivered (failed rows excepted).
     pub pending: i64,
+    /// Rows set aside as failed.
+    pub failed: i64,
     /// The most recent error of an undelivered row, if any.
     pub last_error: Option<String>,
     pub last_delivered_at: Option<DateTime<Utc>>,
 }
 
 pub async fn queue_status(pool: &PgPool) -> Result<QueueStatus, sqlx::Error> {
-    let (pending, last_delivered_at): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE delivered_at IS NULL), max(delivered_at) FROM notification_outbox",
+    let (pending, failed, last_delivered_at): (i64, i64, Option<DateTime<Utc>>) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE delivered_at IS NULL AND failed_at IS NULL),
+                count(*) FILTER (WHERE failed_at IS NOT NULL),
+                max(delivered_at)
+         FROM notification_outbox",
     )
     .fetch_one(pool)
     .await?;
     let last_error: Option<String> = sqlx::query_scalar(
         "SELECT last_error FROM notification_outbox
-         WHERE delivered_at IS NULL AND last_error IS NOT NULL
+         WHERE delivered_at IS NULL AND failed_at IS NULL AND last_error IS NOT NULL
          ORDER BY next_attempt_at DESC LIMIT 1",
     )
     .fetch_optional(pool)
     .await?;
     Ok(QueueStatus {
         pending,
+        failed,
         last_error,
         last_delivered_at,
     })

@@ -59,6 +59,10 @@ struct Inner {
     window_start: Option<Instant>,
     used: u32,
     answered: Option<tokio::sync::watch::Sender<usize>>,
+    started: Option<tokio::sync::watch::Sender<usize>>,
+    /// Bodies containing the text are answered with the status, every time
+    /// (Discord refusing a payload for its content), whatever the script.
+    refuse: Vec<(String, u16)>,
 }
 
 #[derive(Clone)]
@@ -67,15 +71,19 @@ pub struct FakeWebhook {
     inner: Arc<Mutex<Inner>>,
     /// How many requests have been answered, for tests that wait for one.
     answered: tokio::sync::watch::Receiver<usize>,
+    /// How many requests have arrived (answered or not yet).
+    started: tokio::sync::watch::Receiver<usize>,
 }
 
 impl FakeWebhook {
     pub async fn start(limit: Option<Limit>) -> Self {
         let (answered_tx, answered) = tokio::sync::watch::channel(0);
+        let (started_tx, started) = tokio::sync::watch::channel(0);
         let inner = Arc::new(Mutex::new(Inner {
             limit,
             next_id: 1_300_000_000_000_000_000,
             answered: Some(answered_tx),
+            started: Some(started_tx),
             ..Default::default()
         }));
         let app = Router::new()
@@ -93,6 +101,7 @@ impl FakeWebhook {
             addr,
             inner,
             answered,
+            started,
         }
     }
 
@@ -107,6 +116,30 @@ impl FakeWebhook {
             .wait_for(|n| *n >= count)
             .await
             .expect("fake webhook running");
+    }
+
+    /// Resolves once `count` requests have arrived, before they are
+    /// answered (a held POST is in flight).
+    pub async fn wait_for_started(&self, count: usize) {
+        let mut started = self.started.clone();
+        started
+            .wait_for(|n| *n >= count)
+            .await
+            .expect("fake webhook running");
+    }
+
+    /// Answers `status` to every body that contains `text`, until
+    /// [`FakeWebhook::stop_refusing`].
+    pub fn refuse_containing(&self, text: &str, status: u16) {
+        self.inner
+            .lock()
+            .unwrap()
+            .refuse
+            .push((text.to_string(), status));
+    }
+
+    pub fn stop_refusing(&self) {
+        self.inner.lock().unwrap().refuse.clear();
     }
 
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
@@ -137,7 +170,19 @@ async fn execute(
     let path = format!("/api/v10/webhooks/{id}/{token}");
     let (reply, rate, message_id) = {
         let mut inner = inner.lock().unwrap();
-        let reply = inner.script.pop_front().unwrap_or(Reply::Ok);
+        if let Some(started) = &inner.started {
+            started.send_modify(|n| *n += 1);
+        }
+        let text = body.to_string();
+        let refused = inner
+            .refuse
+            .iter()
+            .find(|(needle, _)| text.contains(needle.as_str()))
+            .map(|(_, status)| Reply::Status(*status));
+        let reply = match refused {
+            Some(reply) => reply,
+            None => inner.script.pop_front().unwrap_or(Reply::Ok),
+        };
         let rate = inner
             .limit
             .map(|limit| take_from_window(&mut inner, limit, now));
@@ -262,6 +307,7 @@ fn respond(
                 404 => ("Unknown Webhook", 10015),
                 401 => ("401: Unauthorized", 0),
                 403 => ("Missing Access", 50001),
+                400 => ("Invalid Form Body", 50035),
                 _ => ("500: Internal Server Error", 0),
             };
             (

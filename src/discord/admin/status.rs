@@ -37,6 +37,12 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
     let queue = crate::notify::outbox::queue_status(&app.pool).await?;
     let parked = crate::notify::outbox::parked(&app.pool).await?;
     let mut delivery = format!("**Webhook queue:** {} waiting", queue.pending);
+    if queue.failed > 0 {
+        delivery.push_str(&format!(
+            ", {} failed (`/flipfix notifications list`)",
+            queue.failed
+        ));
+    }
     if let Some(at) = queue.last_delivered_at {
         delivery.push_str(&format!(", last delivery <t:{}:R>", at.timestamp()));
     }
