@@ -1,6 +1,7 @@
 //! The database: connecting, migrating, and the embedded default cluster.
 
 pub mod embedded;
+pub mod locks;
 
 use std::time::Duration;
 

@@ -59,6 +59,9 @@ struct Inner {
     window_start: Option<Instant>,
     used: u32,
     answered: Option<tokio::sync::watch::Sender<usize>>,
+    /// Requests that arrived (answered or not yet).
+    started: usize,
+    started_tx: Option<tokio::sync::watch::Sender<usize>>,
 }
 
 #[derive(Clone)]
@@ -67,15 +70,19 @@ pub struct FakeWebhook {
     inner: Arc<Mutex<Inner>>,
     /// How many requests have been answered, for tests that wait for one.
     answered: tokio::sync::watch::Receiver<usize>,
+    /// How many have arrived, before any answer (a POST held in flight).
+    started: tokio::sync::watch::Receiver<usize>,
 }
 
 impl FakeWebhook {
     pub async fn start(limit: Option<Limit>) -> Self {
         let (answered_tx, answered) = tokio::sync::watch::channel(0);
+        let (started_tx, started) = tokio::sync::watch::channel(0);
         let inner = Arc::new(Mutex::new(Inner {
             limit,
             next_id: 1_300_000_000_000_000_000,
             answered: Some(answered_tx),
+            started_tx: Some(started_tx),
             ..Default::default()
         }));
         let app = Router::new()
@@ -93,7 +100,17 @@ impl FakeWebhook {
             addr,
             inner,
             answered,
+            started,
         }
+    }
+
+    /// Resolves once `count` requests have arrived (answered or not).
+    pub async fn wait_for_started(&self, count: usize) {
+        let mut started = self.started.clone();
+        started
+            .wait_for(|n| *n >= count)
+            .await
+            .expect("fake webhook running");
     }
 
     pub fn url(&self, token: &str) -> String {
@@ -137,6 +154,11 @@ async fn execute(
     let path = format!("/api/v10/webhooks/{id}/{token}");
     let (reply, rate, message_id) = {
         let mut inner = inner.lock().unwrap();
+        inner.started += 1;
+        let started = inner.started;
+        if let Some(tx) = &inner.started_tx {
+            tx.send_replace(started);
+        }
         let reply = inner.script.pop_front().unwrap_or(Reply::Ok);
         let rate = inner
             .limit

@@ -5,6 +5,7 @@ mod catalog;
 pub use catalog::autocomplete_machine;
 mod config;
 mod links;
+mod reviews;
 mod status;
 mod usage;
 mod webhook;
@@ -29,7 +30,8 @@ use super::{checks, Context, Error};
         "workflows::workflows",
         "status::status",
         "usage::usage",
-        "webhook::webhook"
+        "webhook::webhook",
+        "reviews::reviews"
     ),
     subcommand_required
 )]
