@@ -11,6 +11,7 @@ mod admin;
 pub mod checks;
 pub mod history;
 mod record_commands;
+mod record_once;
 pub mod reply;
 mod review_guard;
 pub mod review_ui;

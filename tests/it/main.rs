@@ -17,6 +17,7 @@ mod notify;
 mod openapi_support;
 mod process_faults;
 mod record_commands;
+mod record_once;
 mod records;
 mod replay_command;
 mod replicas;
