@@ -233,3 +233,43 @@ async fn sigterm_during_a_webhook_post_lets_it_finish_and_it_is_never_posted_twi
     assert_eq!(pending, 0);
     assert_eq!(webhook.received().len(), 1, "no second post");
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn sigterm_during_an_analysis_closes_the_review_and_tells_the_person(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let anthropic = FakeAnthropic::start(vec![Reply::Delayed(
+        Duration::from_secs(120),
+        Box::new(suggestion()),
+    )])
+    .await;
+    let message = target(&fake);
+    let mut bot = BotProcess::start(&database_url(&pool), &fake, &anthropic.base_url, &[]);
+    fake.wait_for_identify(1).await;
+    wait_registered(&fake, 1).await;
+    let token = fake.invoke_message_command(&bob(), "Add to Flipfix", &message);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while anthropic.received().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the model was not asked: {}",
+            bot.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bot.sigterm();
+    let status = bot
+        .wait_exit(Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|| panic!("did not exit: {}", bot.stderr()));
+    assert!(status.success(), "a clean exit: {}", bot.stderr());
+    assert_eq!(session_statuses(&pool).await, vec!["interrupted"]);
+    let told = fake.requests().iter().any(|r| {
+        r.method == "PATCH"
+            && r.path.contains(&token)
+            && r.body["content"]
+                .as_str()
+                .is_some_and(|c| c.contains("restarting"))
+    });
+    assert!(told, "the person is told: {}", bot.stderr());
+    fake.assert_spec_clean();
+}
