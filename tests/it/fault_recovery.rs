@@ -243,3 +243,53 @@ async fn a_discord_5xx_on_an_edit_closes_the_review_and_says_so(pool: PgPool) {
     bot.stop().await;
     fake.assert_spec_clean();
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn flipfix_reviews_lists_and_cancels_through_discord(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let bot = TestBot::start(pool.clone(), &fake, 1).await;
+    let id = started(
+        ReviewStore::new(pool.clone())
+            .start(&session(42), Utc::now())
+            .await
+            .unwrap(),
+    );
+    let admin = FakeUser::admin(600_000_000_000_000_001, "museum_admin");
+    let group = |name: &str, options: Value| json!([{"type": 2, "name": "reviews", "options": [{"type": 1, "name": name, "options": options}]}]);
+    let token = fake.invoke_slash(&admin, "flipfix", group("list", json!([])));
+    let listed = fake.reply(&token).await;
+    let text = listed["embeds"][0]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        text.contains(&format!("#{id}"))
+            && text.contains("Bob Wilson")
+            && text.contains("https://discord.com/channels/1/2/42"),
+        "{listed}"
+    );
+    let token = fake.invoke_slash(
+        &admin,
+        "flipfix",
+        group("cancel", json!([{"type": 4, "name": "id", "value": id}])),
+    );
+    let cancelled = fake.reply(&token).await;
+    assert!(
+        cancelled["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("cancelled"),
+        "{cancelled}"
+    );
+    assert_eq!(status_of(&pool, id).await, "cancelled");
+    let token = fake.invoke_slash(&admin, "flipfix", group("list", json!([])));
+    let empty = fake.reply(&token).await;
+    assert!(
+        empty["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("No reviews are open"),
+        "{empty}"
+    );
+    bot.stop().await;
+    fake.assert_spec_clean();
+}

@@ -107,3 +107,36 @@ async fn a_reply_that_fails_after_the_record_is_saved_says_it_was_saved(pool: Pg
     bot.stop().await;
     fake.assert_spec_clean();
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_replay_discord_refuses_to_acknowledge_is_told_the_record_exists(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    add_machine(&pool, "gorgar", "Gorgar").await;
+    let bot = TestBot::start(pool.clone(), &fake, 1).await;
+    let user = FakeUser::member(BOB, "bob_the_fixer");
+    let token = fake.invoke_slash(&user, "problem", problem_options());
+    fake.reply(&token).await;
+    // Discord refuses a second acknowledgement of the same interaction.
+    fake.fail_requests("POST", &format!("/{token}/callback"), 400, 1);
+    let payload = fake.interaction_payload(&token).expect("payload");
+    fake.redispatch_interaction(payload);
+    let followup = fake
+        .wait_for_request("the follow-up", |r| {
+            r.method == "POST"
+                && r.path
+                    .ends_with(&format!("/webhooks/{APPLICATION_ID}/{token}"))
+        })
+        .await;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM records")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let text = followup.body["content"].as_str().unwrap_or_default();
+    assert!(
+        text.contains(&format!("already saved as record #{id}")),
+        "{text}"
+    );
+    assert_eq!(count(&pool, "records").await, 1);
+    bot.stop().await;
+    fake.assert_spec_clean();
+}

@@ -81,3 +81,41 @@ async fn one_replica_holds_the_gateway_and_a_standby_takes_over_after_kill_9(poo
     assert_eq!(fake.identify_count(), 2);
     fake.assert_spec_clean();
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn losing_the_lock_connection_stops_the_gateway_and_the_process(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let anthropic = FakeAnthropic::start(vec![Reply::tool_use(json!({"suggestions": []}))]).await;
+    let mut holder = BotProcess::start(&database_url(&pool), &fake, &anthropic.base_url, &[]);
+    assert!(
+        holder
+            .wait_for_log("serving Discord interactions", Duration::from_secs(60))
+            .await,
+        "{}",
+        holder.stderr()
+    );
+    // What a network cut or a database failover does to that connection.
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks
+         WHERE locktype = 'advisory' AND classid::int8 = $1 AND objsubid = 2 AND granted",
+    )
+    .bind(i64::from(flipfix_bot::db::locks::LEADER_CLASS))
+    .fetch_all(&pool)
+    .await
+    .expect("terminate");
+    assert_eq!(terminated, vec![true]);
+    let status = holder
+        .wait_exit(Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|| panic!("still running: {}", holder.stderr()));
+    assert!(!status.success());
+    let stderr = holder.stderr();
+    let last = stderr
+        .lines()
+        .rfind(|l| l.starts_with("error:"))
+        .unwrap_or_default();
+    assert!(
+        last.contains("lost the database connection that holds the gateway lock"),
+        "{stderr}"
+    );
+}
