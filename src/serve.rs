@@ -26,11 +26,13 @@ use crate::workflow::load_workflows;
 /// How often a standby tries the gateway lock, and the holder checks the
 /// connection that holds it.
 const LOCK_POLL: Duration = Duration::from_secs(2);
+/// Closing the gateway connection waits at most this long.
+const SHARD_GRACE: Duration = Duration::from_secs(2);
 /// Shutdown waits this long for reviews being prepared to close themselves.
 const IN_FLIGHT_GRACE: Duration = Duration::from_secs(3);
 /// And this long for the dispatcher to finish its POST in flight (Discord
 /// answers webhooks well within it; the whole exit stays under 10 s).
-const DISPATCHER_GRACE: Duration = Duration::from_secs(5);
+const DISPATCHER_GRACE: Duration = Duration::from_secs(4);
 /// Environment variable bounding start-up (READY and command registration), in seconds.
 pub const STARTUP_TIMEOUT_ENV: &str = "FLIPFIX_STARTUP_TIMEOUT_SECS";
 
@@ -103,6 +105,9 @@ pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow:
     let mut liveness = Liveness::acquire(pool)
         .await
         .context("cannot open the database connection that holds this process's locks")?;
+    crate::review::recovery::close_of_reused_key(pool, liveness.key())
+        .await
+        .context("cannot prepare the review sessions for this process")?;
     let (startup, startup_watch) = StartupReport::new();
     let lifecycle = Lifecycle {
         instance: Some(liveness.key()),
@@ -217,7 +222,13 @@ async fn run_roles(
     };
     // A fault is reported once, by `main`, with its cause chain.
     // Stop taking interactions before anything else finishes.
-    shard_manager.shutdown_all().await;
+    // Bounded: a shard stuck mid-handshake must not hold the exit.
+    if tokio::time::timeout(SHARD_GRACE, shard_manager.shutdown_all())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the Discord gateway did not close in time; exiting anyway");
+    }
     if !bot.is_finished() {
         bot.abort();
     }

@@ -49,6 +49,21 @@ pub async fn close_orphans(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
         .await
 }
 
+/// Closes analysing reviews recorded under `instance`, a key this process
+/// has just taken: any such review is from a dead process that drew the
+/// same key, and would otherwise look alive.
+pub async fn close_of_reused_key(pool: &PgPool, instance: i32) -> Result<u64, sqlx::Error> {
+    let closed = sqlx::query(
+        "UPDATE review_sessions SET status = 'interrupted', closed_reason = $2, updated_at = now()
+         WHERE status = 'analysing' AND instance_key = $1",
+    )
+    .bind(instance)
+    .bind(REASON_PROCESS_GONE)
+    .execute(pool)
+    .await?;
+    Ok(closed.rows_affected())
+}
+
 /// Closes the analysing review of one message when its (recorded) process
 /// is gone, inside the caller's transaction.
 pub(super) async fn close_orphans_of_message(

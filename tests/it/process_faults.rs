@@ -273,3 +273,31 @@ async fn sigterm_during_an_analysis_closes_the_review_and_tells_the_person(pool:
     assert!(told, "the person is told: {}", bot.stderr());
     fake.assert_spec_clean();
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_gateway_that_never_becomes_ready_ends_the_process_naming_the_cause(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    fake.withhold_ready();
+    let anthropic = FakeAnthropic::start(vec![suggestion()]).await;
+    let mut bot = BotProcess::start(
+        &database_url(&pool),
+        &fake,
+        &anthropic.base_url,
+        &[("FLIPFIX_STARTUP_TIMEOUT_SECS", "2")],
+    );
+    let status = bot
+        .wait_exit(Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|| panic!("still running after 60 s: {}", bot.stderr()));
+    assert!(!status.success(), "exits non-zero");
+    let stderr = bot.stderr();
+    let last = stderr
+        .lines()
+        .rfind(|l| l.starts_with("error:"))
+        .unwrap_or_default();
+    assert!(
+        last.contains("was not READY") && last.contains("DISCORD_TOKEN"),
+        "names the cause and what to check: {stderr}"
+    );
+    assert_eq!(fake.registrations(), 0);
+}

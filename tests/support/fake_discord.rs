@@ -117,6 +117,8 @@ struct FakeState {
     next_app_permissions: Mutex<Option<String>>,
     /// interaction token → id of its original response message.
     originals: Mutex<HashMap<String, u64>>,
+    /// When set, IDENTIFY gets no READY (a gateway that never becomes ready).
+    withhold_ready: std::sync::atomic::AtomicBool,
     /// Every INTERACTION_CREATE payload dispatched, in order.
     dispatched: Mutex<Vec<Value>>,
     /// Injected failures, checked in order before answering.
@@ -184,6 +186,11 @@ impl FakeDiscord {
                 panic!("the bot did not identify on the gateway within 20 s");
             }
         }
+    }
+
+    /// From now on, IDENTIFY is never answered with READY.
+    pub fn withhold_ready(&self) {
+        self.state.withhold_ready.store(true, Ordering::SeqCst);
     }
 
     /// How many IDENTIFYs the fake has answered so far.
@@ -561,6 +568,7 @@ async fn gateway_session(mut socket: WebSocket, state: Arc<FakeState>) {
                             return;
                         }
                     }
+                    Some(2) if state.withhold_ready.load(Ordering::SeqCst) => {}
                     Some(2) => {
                         // IDENTIFY → READY on this connection.
                         *state.gateway.lock().unwrap() = Some(tx.clone());
