@@ -131,7 +131,13 @@ impl Database {
 
     /// Closes the pool and stops the embedded cluster, if any.
     pub async fn close(self) {
-        self.pool.close().await;
+        // Bounded: a task still holding a connection must not hold the exit.
+        if tokio::time::timeout(std::time::Duration::from_secs(2), self.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database connections were still in use at exit");
+        }
         if let Some(cluster) = self.embedded {
             if let Err(err) = cluster.stop().await {
                 tracing::warn!(error = %err, "could not stop the embedded PostgreSQL cleanly");
