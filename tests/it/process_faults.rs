@@ -202,10 +202,15 @@ async fn sigterm_during_a_webhook_post_lets_it_finish_and_it_is_never_posted_twi
         .await
         .unwrap_or_else(|_| panic!("no POST: {}", bot.stderr()));
     bot.sigterm();
+    let signalled = std::time::Instant::now();
     let status = bot
         .wait_exit(Duration::from_secs(20))
         .await
         .unwrap_or_else(|| panic!("did not exit: {}", bot.stderr()));
+    println!(
+        "SIGTERM during a held POST: exited {:?} after the signal",
+        signalled.elapsed()
+    );
     assert!(status.success(), "a clean exit: {}", bot.stderr());
     assert_eq!(webhook.delivered().len(), 1, "the held POST completed");
     let delivered: bool =
@@ -257,11 +262,16 @@ async fn sigterm_during_an_analysis_closes_the_review_and_tells_the_person(pool:
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     bot.sigterm();
+    let signalled = std::time::Instant::now();
     let status = bot
         .wait_exit(Duration::from_secs(30))
         .await
         .unwrap_or_else(|| panic!("did not exit: {}", bot.stderr()));
     assert!(status.success(), "a clean exit: {}", bot.stderr());
+    println!(
+        "SIGTERM during an analysis: exited {:?} after the signal",
+        signalled.elapsed()
+    );
     assert_eq!(session_statuses(&pool).await, vec!["interrupted"]);
     let told = fake.requests().iter().any(|r| {
         r.method == "PATCH"
