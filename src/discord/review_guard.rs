@@ -17,6 +17,7 @@ use crate::review::{SessionStatus, StartOutcome};
 const FAILED: &str = "⚠️ Something failed while preparing this review, so I closed it; nothing was saved. The message is free again: run Add to Flipfix once more. (The error was logged for the admins.)";
 const INTERRUPTED: &str = "⚠️ The bot is restarting, so this analysis was stopped; nothing was saved. Run Add to Flipfix again in a minute.";
 
+#[derive(Debug)]
 enum Ending {
     Failed(String),
     Interrupted,
@@ -32,14 +33,8 @@ pub async fn guarded(
 ) -> Result<(), Error> {
     let app = ctx.data();
     let _in_flight = app.lifecycle.in_flight.enter();
-    let mut shutdown = app.lifecycle.shutdown.clone();
-    let ending = tokio::select! {
-        result = AssertUnwindSafe(work).catch_unwind() => match result {
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(err)) => Ending::Failed(format!("{err:#}")),
-            Err(panic) => Ending::Failed(format!("the task panicked: {}", panic_message(panic.as_ref()))),
-        },
-        () = shutdown.requested() => Ending::Interrupted,
+    let Err(ending) = watch(work, app.lifecycle.shutdown.clone()).await else {
+        return Ok(());
     };
     let (status, reason, text) = match &ending {
         Ending::Failed(reason) => (SessionStatus::Failed, reason.as_str(), FAILED),
@@ -69,6 +64,22 @@ pub async fn guarded(
     }
     tell(ctx, interaction, text).await;
     Ok(())
+}
+
+/// Runs `work` to its end, unless it fails, panics, or shutdown is
+/// requested first (then it is dropped).
+async fn watch(
+    work: impl Future<Output = Result<(), Error>>,
+    mut shutdown: crate::shutdown::Shutdown,
+) -> Result<(), Ending> {
+    tokio::select! {
+        result = AssertUnwindSafe(work).catch_unwind() => match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(Ending::Failed(format!("{err:#}"))),
+            Err(panic) => Err(Ending::Failed(format!("the task panicked: {}", panic_message(panic.as_ref())))),
+        },
+        () = shutdown.requested() => Err(Ending::Interrupted),
+    }
 }
 
 /// Replaces the reply with `text` (removing any buttons), or failing that
@@ -163,6 +174,37 @@ mod tests {
         assert!(
             text.contains("use the buttons") && !text.contains("https://"),
             "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panic_an_error_or_shutdown_each_end_the_work_with_a_reason() {
+        let never = crate::shutdown::Shutdown::never;
+        assert!(watch(async { Ok(()) }, never()).await.is_ok());
+        let panicked = watch(
+            async {
+                panic!("card template exploded");
+                #[allow(unreachable_code)]
+                Ok(())
+            },
+            never(),
+        )
+        .await;
+        assert!(
+            matches!(&panicked, Err(Ending::Failed(reason)) if reason.contains("panicked: card template exploded")),
+            "{panicked:?}"
+        );
+        let failed = watch(async { Err(anyhow::anyhow!("Discord said 502")) }, never()).await;
+        assert!(
+            matches!(&failed, Err(Ending::Failed(reason)) if reason.contains("502")),
+            "{failed:?}"
+        );
+        let (trigger, shutdown) = crate::shutdown::channel();
+        trigger.request();
+        let interrupted = watch(std::future::pending(), shutdown).await;
+        assert!(
+            matches!(interrupted, Err(Ending::Interrupted)),
+            "{interrupted:?}"
         );
     }
 
