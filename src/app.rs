@@ -8,6 +8,7 @@ use sqlx::PgPool;
 
 use crate::config::{Secrets, Settings};
 use crate::db::{self, embedded::EmbeddedPostgres};
+use crate::lifecycle::Lifecycle;
 use crate::workflow::{load_workflows, Problems, Workflows};
 
 /// State shared by every part of the bot. Cheap to clone through `Arc`.
@@ -19,16 +20,29 @@ pub struct App {
     workflows: RwLock<Arc<Workflows>>,
     /// The Anthropic client, built on first use (one connection pool).
     llm: tokio::sync::OnceCell<crate::llm::AnthropicClient>,
+    /// The process: instance key, shutdown, work in flight, start-up.
+    pub lifecycle: Lifecycle,
 }
 
 impl App {
     pub fn new(pool: PgPool, secrets: Secrets, workflows: Arc<Workflows>) -> Arc<Self> {
+        Self::with_lifecycle(pool, secrets, workflows, Lifecycle::default())
+    }
+
+    /// The state of a `run` process.
+    pub fn with_lifecycle(
+        pool: PgPool,
+        secrets: Secrets,
+        workflows: Arc<Workflows>,
+        lifecycle: Lifecycle,
+    ) -> Arc<Self> {
         Arc::new(Self {
             settings: Settings::new(pool.clone(), secrets.allow_loopback_urls),
             pool,
             secrets,
             workflows: RwLock::new(workflows),
             llm: tokio::sync::OnceCell::new(),
+            lifecycle,
         })
     }
 
@@ -117,7 +131,13 @@ impl Database {
 
     /// Closes the pool and stops the embedded cluster, if any.
     pub async fn close(self) {
-        self.pool.close().await;
+        // Bounded: a task still holding a connection must not hold the exit.
+        if tokio::time::timeout(std::time::Duration::from_secs(2), self.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database connections were still in use at exit");
+        }
         if let Some(cluster) = self.embedded {
             if let Err(err) = cluster.stop().await {
                 tracing::warn!(error = %err, "could not stop the embedded PostgreSQL cleanly");
@@ -134,104 +154,17 @@ pub struct MissingToken;
 #[error("DISCORD_GUILD_ID is not set: put the home server's id in the environment or Secrets.toml (the bot serves that one server only; see README, \"Security\")")]
 pub struct MissingHomeServer;
 
-/// `flipfix-bot run`.
+/// `flipfix-bot run`: see `crate::serve` for the process's life (standby,
+/// gateway, shutdown).
 pub async fn run(secrets: Secrets) -> anyhow::Result<()> {
+    // First of all, so a SIGTERM during migrations or standby still ends the
+    // process cleanly instead of killing it mid-write.
+    let signals = crate::serve::Signals::install()?;
     for key in &secrets.unknown_keys {
         tracing::warn!(key = %key, "Secrets.toml has a key the bot does not know; is it a typo?");
     }
     let database = Database::open(&secrets).await?;
-    let result = run_with_database(&database, secrets).await;
+    let result = crate::serve::serve(&database.pool, secrets, signals).await;
     database.close().await;
     result
-}
-
-async fn run_with_database(database: &Database, secrets: Secrets) -> anyhow::Result<()> {
-    let workflows = load_workflows(&secrets.workflows_dir, &secrets.prompts_dir)
-        .map_err(|problems| anyhow::anyhow!("the workflows have problems:\n{problems}"))?;
-    tracing::info!(version = %workflows.version, kinds = ?workflows.kinds.names(), "workflows loaded");
-    let token = secrets.discord_token.clone().ok_or(MissingToken)?;
-    if secrets.discord_guild_id.is_none() {
-        return Err(MissingHomeServer.into());
-    }
-    let app = App::new(database.pool.clone(), secrets, workflows);
-
-    let dispatcher = start_dispatcher(&app)?;
-
-    let mut client = crate::discord::build_client(app.clone(), &token).await?;
-    let shard_manager = client.shard_manager.clone();
-    let bot = tokio::spawn(async move { client.start_autosharded().await });
-    // Aborted on every exit path; rows it had claimed return to the queue
-    // when their lease expires.
-    let abort_dispatcher = dispatcher.abort_handle();
-
-    let outcome = tokio::select! {
-        result = dispatcher => {
-            match result {
-                Ok(Ok(())) => Err(anyhow::anyhow!("the notification dispatcher stopped unexpectedly")),
-                Ok(Err(err)) => Err(anyhow::Error::new(err).context("the notification dispatcher stopped")),
-                Err(join) => Err(anyhow::anyhow!("the notification dispatcher task panicked: {join}")),
-            }
-        }
-        outcome = run_bot(bot) => outcome,
-    };
-    abort_dispatcher.abort();
-    shard_manager.shutdown_all().await;
-    outcome
-}
-
-/// The notification dispatcher, as a background task.
-fn start_dispatcher(
-    app: &Arc<App>,
-) -> anyhow::Result<tokio::task::JoinHandle<Result<(), crate::notify::DispatchError>>> {
-    let source_app = app.clone();
-    let workflows: crate::notify::WorkflowSource = Arc::new(move || source_app.workflows());
-    let config = crate::notify::DispatcherConfig {
-        public_base_url: app.secrets.public_base_url.clone(),
-        ..Default::default()
-    };
-    let dispatcher =
-        crate::notify::Dispatcher::new(app.pool.clone(), app.settings.clone(), workflows, config)?;
-    Ok(tokio::spawn(
-        dispatcher.run(crate::shutdown::Shutdown::never()),
-    ))
-}
-
-/// Waits for the Discord client to stop or a shutdown signal.
-async fn run_bot(bot: tokio::task::JoinHandle<Result<(), serenity::Error>>) -> anyhow::Result<()> {
-    tokio::select! {
-        result = bot => {
-            // The bot stopping on its own is an error worth its cause.
-            match result {
-                Ok(Ok(())) => anyhow::bail!("the Discord client stopped unexpectedly"),
-                Ok(Err(err)) => return Err(anyhow::Error::new(err).context("the Discord client stopped")),
-                Err(join) => anyhow::bail!("the Discord client task panicked: {join}"),
-            }
-        }
-        signal = shutdown_signal() => {
-            tracing::info!(signal, "shutting down");
-        }
-    }
-    Ok(())
-}
-
-/// Resolves on Ctrl-C or SIGTERM (what PaaS platforms send).
-async fn shutdown_signal() -> &'static str {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => "ctrl-c",
-        () = terminate => "SIGTERM",
-    }
 }

@@ -1,6 +1,7 @@
 //! The database: connecting, migrating, and the embedded default cluster.
 
 pub mod embedded;
+pub mod locks;
 mod pg_binaries;
 
 use std::time::Duration;

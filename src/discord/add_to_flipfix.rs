@@ -35,7 +35,10 @@ pub async fn add_to_flipfix(ctx: Context<'_>, message: serenity::Message) -> Res
     let interaction = app_ctx.interaction;
     match preflight(ctx, interaction, &message).await? {
         Err(refusal) => answer(ctx, interaction, &refusal).await,
-        Ok(session_id) => review(ctx, interaction, &message, session_id).await,
+        Ok(session_id) => {
+            let work = review(ctx, interaction, &message, session_id);
+            super::review_guard::guarded(ctx, interaction, session_id, work).await
+        }
     }
 }
 
@@ -108,23 +111,15 @@ async fn preflight(
         expires_at: Utc::now() + Duration::hours(i64::from(hours)),
     };
     match ReviewStore::new(app.pool.clone())
-        .start(&new, Utc::now())
+        .start_as(&new, Utc::now(), app.lifecycle.instance)
         .await?
     {
         StartOutcome::Started(id) => Ok(Ok(id)),
-        StartOutcome::AlreadyActive {
-            owner_user_id,
-            owner_name,
-            ..
-        } if owner_user_id == owner.id.get() => {
-            let _ = owner_name;
-            Ok(Err(
-                "You are already reviewing this message; use the buttons on your earlier answer."
-                    .into(),
-            ))
-        }
-        StartOutcome::AlreadyActive { owner_name, .. } => Ok(Err(format!(
-            "{owner_name} is already reviewing this message."
+        busy => Ok(Err(super::review_guard::already_active(
+            &busy,
+            owner.id.get(),
+            new.guild_id,
+            new.channel_id,
         ))),
     }
 }
@@ -219,9 +214,10 @@ async fn review(
     }
     let session = store.load(session_id).await?;
     let card = review_ui::render(app, &session).await?;
-    interaction
+    let shown = interaction
         .edit_response(ctx.http(), card.into_edit())
         .await?;
+    super::review_guard::shown(app, session_id, &shown).await;
     Ok(())
 }
 

@@ -13,8 +13,11 @@ pub mod checks;
 pub mod history;
 pub mod home;
 mod record_commands;
+mod record_once;
 pub mod reply;
+mod review_guard;
 pub mod review_ui;
+mod startup;
 
 use crate::app::App;
 use crate::config::Secret;
@@ -92,7 +95,20 @@ pub async fn build_client(app: Data, token: &Secret) -> anyhow::Result<serenity:
                     invite = %invite_url(ready.application.id.get()),
                     "connected to Discord; add the bot to a server with the invite URL"
                 );
-                register_commands(ctx, &setup_app, &framework.options().commands).await?;
+                let startup = setup_app.lifecycle.startup.clone();
+                let commands = &framework.options().commands;
+                if let Err(err) = startup::register_commands_with_retry(
+                    ctx,
+                    &setup_app,
+                    commands,
+                    startup.deadline(),
+                )
+                .await
+                {
+                    startup.failed(format!("{err:#}"));
+                    return Err(err);
+                }
+                startup.ready();
                 Ok(setup_app)
             })
         })

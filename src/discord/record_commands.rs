@@ -15,7 +15,7 @@ use super::{checks, reply, Data, Error};
 use crate::catalog::attribution::{attribute, DiscordPerson};
 use crate::catalog::machines;
 use crate::catalog::matching::{match_machine, MachineMatch};
-use crate::records::{create_record, CreatedVia, NewRecord, RecordError, SourceMessage};
+use crate::records::{CreatedVia, NewRecord, RecordError, SourceMessage};
 use crate::workflow::{FieldType, MachineRule, RecordKind, RecordKinds};
 
 type AppContext<'a> = poise::ApplicationContext<'a, Data, Error>;
@@ -157,7 +157,9 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
     // Acknowledge before any database work: Discord allows three seconds.
     // The answer is public, since it becomes the record's source message;
     // refusals replace it with a private note.
-    ctx.defer().await?;
+    if !super::record_once::defer(ctx).await? {
+        return Ok(());
+    }
     let pctx = poise::Context::Application(ctx);
     let Some(kind_name) = ctx.command().custom_data.downcast_ref::<String>().cloned() else {
         anyhow::bail!("record command without its kind");
@@ -241,7 +243,7 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
         }],
         media: Vec::new(),
     };
-    match create_record(&app.pool, &workflows.kinds, &new).await {
+    match super::record_once::create(ctx, &workflows.kinds, &new).await {
         Ok(record) => {
             let machine = match record.machine_id {
                 Some(id) => machines::by_id(&app.pool, id)
@@ -272,8 +274,7 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
                 .content(format!("✅ Recorded by <@{}>", ctx.interaction.user.id))
                 .embed(embed)
                 .allowed_mentions(reply::no_mentions());
-            ctx.interaction.edit_response(pctx.http(), edit).await?;
-            Ok(())
+            super::record_once::show(ctx, record.id, &kind.label, edit).await
         }
         Err(RecordError::Rule { violation, .. }) => {
             refuse(ctx, format!("❌ Not recorded: {violation}.")).await

@@ -2,6 +2,7 @@
 //! kinds declare, and the store that enforces them.
 
 mod error;
+pub mod interactions;
 mod rules;
 mod store;
 pub mod view;

@@ -6,10 +6,12 @@
 
 pub mod custom_id;
 mod machine;
+pub mod recovery;
 mod store;
 
 pub use custom_id::{Action, CustomId};
 pub use machine::{next_pending, ItemState};
+pub use recovery::OpenReview;
 pub use store::{
     Decision, DecisionOutcome, NewSession, ReviewError, ReviewItem, ReviewStore, Session,
     SessionItem, SessionStatus, StartOutcome,

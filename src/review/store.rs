@@ -69,6 +69,9 @@ pub enum StartOutcome {
         session_id: i64,
         owner_user_id: u64,
         owner_name: String,
+        status: SessionStatus,
+        /// The message with the review's buttons, once it is shown.
+        review_message_id: Option<u64>,
     },
 }
 
@@ -80,17 +83,32 @@ pub enum SessionStatus {
     Cancelled,
     Failed,
     Expired,
+    /// Its process stopped (restart, crash, shutdown) before it was shown.
+    Interrupted,
 }
 
 impl SessionStatus {
-    fn parse(raw: &str) -> Self {
+    pub(super) fn parse(raw: &str) -> Self {
         match raw {
             "analysing" => Self::Analysing,
             "reviewing" => Self::Reviewing,
             "finished" => Self::Finished,
             "cancelled" => Self::Cancelled,
             "failed" => Self::Failed,
+            "interrupted" => Self::Interrupted,
             _ => Self::Expired,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Analysing => "analysing",
+            Self::Reviewing => "reviewing",
+            Self::Finished => "finished",
+            Self::Cancelled => "cancelled",
+            Self::Failed => "failed",
+            Self::Expired => "expired",
+            Self::Interrupted => "interrupted",
         }
     }
 
@@ -204,7 +222,20 @@ impl ReviewStore {
         new: &NewSession,
         now: DateTime<Utc>,
     ) -> Result<StartOutcome, ReviewError> {
+        self.start_as(new, now, None).await
+    }
+
+    /// [`ReviewStore::start`] on behalf of the running process `instance`
+    /// (its liveness-lock key, see `db::locks`): an analysing review whose
+    /// process is gone no longer blocks the message.
+    pub async fn start_as(
+        &self,
+        new: &NewSession,
+        now: DateTime<Utc>,
+        instance: Option<i32>,
+    ) -> Result<StartOutcome, ReviewError> {
         let mut tx = self.pool.begin().await?;
+        super::recovery::close_orphans_of_message(&mut tx, new.target_message_id).await?;
         // An expired review must not block a new one.
         sqlx::query(
             "UPDATE review_sessions SET status = 'expired', updated_at = now()
@@ -215,8 +246,8 @@ impl ReviewStore {
         .execute(&mut *tx)
         .await?;
         let inserted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO review_sessions (guild_id, channel_id, target_message_id, owner_user_id, owner_name, status, expires_at)
-             VALUES ($1, $2, $3, $4, $5, 'analysing', $6)
+            "INSERT INTO review_sessions (guild_id, channel_id, target_message_id, owner_user_id, owner_name, status, expires_at, instance_key)
+             VALUES ($1, $2, $3, $4, $5, 'analysing', $6, $7)
              ON CONFLICT (target_message_id) WHERE status IN ('analysing', 'reviewing') DO NOTHING
              RETURNING id",
         )
@@ -226,13 +257,20 @@ impl ReviewStore {
         .bind(to_db_id(new.owner_user_id))
         .bind(&new.owner_name)
         .bind(new.expires_at)
+        .bind(instance)
         .fetch_optional(&mut *tx)
         .await?;
         let outcome = match inserted {
             Some(id) => StartOutcome::Started(id),
             None => {
-                let (session_id, owner, owner_name): (i64, i64, String) = sqlx::query_as(
-                    "SELECT id, owner_user_id, owner_name FROM review_sessions
+                let (session_id, owner, owner_name, status, review_message): (
+                    i64,
+                    i64,
+                    String,
+                    String,
+                    Option<i64>,
+                ) = sqlx::query_as(
+                    "SELECT id, owner_user_id, owner_name, status, review_message_id FROM review_sessions
                      WHERE target_message_id = $1 AND status IN ('analysing', 'reviewing')",
                 )
                 .bind(to_db_id(new.target_message_id))
@@ -242,6 +280,8 @@ impl ReviewStore {
                     session_id,
                     owner_user_id: from_db_id(owner),
                     owner_name,
+                    status: SessionStatus::parse(&status),
+                    review_message_id: review_message.map(from_db_id),
                 }
             }
         };

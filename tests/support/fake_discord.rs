@@ -134,6 +134,22 @@ struct FakeState {
     denied_history: Mutex<std::collections::HashSet<u64>>,
     /// The channel of the next interaction (default CHANNEL_ID).
     next_channel: Mutex<Option<u64>>,
+    /// When set, IDENTIFY gets no READY (a gateway that never becomes ready).
+    withhold_ready: std::sync::atomic::AtomicBool,
+    /// Every INTERACTION_CREATE payload dispatched, in order.
+    dispatched: Mutex<Vec<Value>>,
+    /// Injected failures, checked in order before answering.
+    failures: Mutex<Vec<InjectedFailure>>,
+}
+
+/// Answer `status` (a Discord error body) to the next `remaining` requests
+/// whose method is `method` and whose path contains `path_contains`.
+#[derive(Debug, Clone)]
+struct InjectedFailure {
+    method: String,
+    path_contains: String,
+    remaining: u64,
+    status: u16,
 }
 
 /// The running fake. Dropping it stops the server.
@@ -199,8 +215,51 @@ impl FakeDiscord {
         }
     }
 
+    /// From now on, IDENTIFY is never answered with READY.
+    pub fn withhold_ready(&self) {
+        self.state.withhold_ready.store(true, Ordering::SeqCst);
+    }
+
+    /// How many IDENTIFYs the fake has answered so far.
+    pub fn identify_count(&self) -> u64 {
+        self.state.identifies.load(Ordering::SeqCst)
+    }
+
+    /// The next `times` requests matching `method` and a path containing
+    /// `path_contains` get `status` with a Discord error body (`u64::MAX`
+    /// for always).
+    pub fn fail_requests(&self, method: &str, path_contains: &str, status: u16, times: u64) {
+        self.state.failures.lock().unwrap().push(InjectedFailure {
+            method: method.to_string(),
+            path_contains: path_contains.to_string(),
+            remaining: times,
+            status,
+        });
+    }
+
+    /// Dispatches INTERACTION_CREATE with a payload as built before (a
+    /// duplicated or replayed delivery).
+    pub fn redispatch_interaction(&self, payload: Value) {
+        self.dispatch("INTERACTION_CREATE", payload);
+    }
+
+    /// The payload of the last INTERACTION_CREATE dispatched with `token`.
+    pub fn interaction_payload(&self, token: &str) -> Option<Value> {
+        self.state
+            .dispatched
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|p| p["token"] == token)
+            .cloned()
+    }
+
     /// Sends a dispatch (op 0) to the connected bot.
     pub fn dispatch(&self, event: &str, data: Value) {
+        if event == "INTERACTION_CREATE" {
+            self.state.dispatched.lock().unwrap().push(data.clone());
+        }
         let sequence = self.state.sequence.fetch_add(1, Ordering::SeqCst) + 1;
         let frame = json!({"op": 0, "t": event, "s": sequence, "d": data});
         let sender = self.state.gateway.lock().unwrap().clone();
@@ -631,6 +690,7 @@ async fn gateway_session(mut socket: WebSocket, state: Arc<FakeState>) {
                             return;
                         }
                     }
+                    Some(2) if state.withhold_ready.load(Ordering::SeqCst) => {}
                     Some(2) => {
                         // IDENTIFY → READY on this connection.
                         *state.gateway.lock().unwrap() = Some(tx.clone());
@@ -703,11 +763,24 @@ async fn rest(
             StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::NOT_FOUND),
             json!({"message": refusal.message(), "code": 0}),
         ),
-        _ => answer(&state, &request),
+        _ => injected_failure(&state, &request).unwrap_or_else(|| answer(&state, &request)),
     };
     state.requests.lock().unwrap().push(request);
     state.request_arrived.notify_waiters();
     response
+}
+
+fn injected_failure(state: &FakeState, request: &RecordedRequest) -> Option<Response> {
+    let mut failures = state.failures.lock().unwrap();
+    let failure = failures.iter_mut().find(|f| {
+        f.remaining > 0 && f.method == request.method && request.path.contains(&f.path_contains)
+    })?;
+    failure.remaining -= 1;
+    let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Some(json_response(
+        status,
+        json!({"message": "injected failure", "code": 0}),
+    ))
 }
 
 fn answer(state: &FakeState, request: &RecordedRequest) -> Response {

@@ -105,6 +105,15 @@ impl FakeWebhook {
         }
     }
 
+    /// Resolves once `count` requests have arrived (answered or not).
+    pub async fn wait_for_started(&self, count: usize) {
+        let mut started = self.started.clone();
+        started
+            .wait_for(|n| *n >= count)
+            .await
+            .expect("fake webhook running");
+    }
+
     pub fn url(&self, token: &str) -> String {
         format!("http://{}/api/webhooks/1/{token}", self.addr)
     }
@@ -113,16 +122,6 @@ impl FakeWebhook {
     pub async fn wait_for_requests(&self, count: usize) {
         let mut answered = self.answered.clone();
         answered
-            .wait_for(|n| *n >= count)
-            .await
-            .expect("fake webhook running");
-    }
-
-    /// Resolves once `count` requests have arrived, before they are
-    /// answered (a held POST is in flight).
-    pub async fn wait_for_started(&self, count: usize) {
-        let mut started = self.started.clone();
-        started
             .wait_for(|n| *n >= count)
             .await
             .expect("fake webhook running");

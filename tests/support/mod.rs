@@ -100,3 +100,4 @@ pub mod fake_discord;
 pub mod fake_webhook;
 pub mod logs;
 pub mod openapi;
+pub mod process;

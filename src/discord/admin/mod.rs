@@ -6,6 +6,7 @@ pub use catalog::autocomplete_machine;
 mod config;
 mod links;
 mod notifications;
+mod reviews;
 mod status;
 mod usage;
 mod webhook;
@@ -31,7 +32,8 @@ use super::{checks, Context, Error};
         "status::status",
         "usage::usage",
         "webhook::webhook",
-        "notifications::notifications"
+        "notifications::notifications",
+        "reviews::reviews"
     ),
     subcommand_required
 )]

@@ -1,0 +1,131 @@
+//! The real `flipfix-bot run` binary as a child process, against the fakes
+//! and a per-test database, with its stderr kept in a file to read at any time.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use super::fake_discord::{FakeDiscord, GUILD_ID};
+use super::repo_root;
+
+/// The URL of the database behind `pool` (a `#[sqlx::test]` database),
+/// on the server `DATABASE_URL` names.
+pub fn database_url(pool: &PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set for tests");
+    let mut url = url::Url::parse(&base).expect("DATABASE_URL is a URL");
+    let name = pool
+        .connect_options()
+        .get_database()
+        .expect("the test database has a name")
+        .to_string();
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+pub struct BotProcess {
+    child: Child,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl BotProcess {
+    /// Starts `flipfix-bot run` with the fakes' URLs and `extra` variables.
+    pub fn start(
+        database_url: &str,
+        fake: &FakeDiscord,
+        anthropic_url: &str,
+        extra: &[(&str, &str)],
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("stderr.log");
+        let stderr = std::fs::File::create(&log).expect("log file");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_flipfix-bot"));
+        command
+            .arg("run")
+            .arg("--secrets")
+            .arg(dir.path().join("no-secrets.toml"))
+            .current_dir(repo_root())
+            .env("DATABASE_URL", database_url)
+            .env("DISCORD_TOKEN", "fake-token")
+            .env("DISCORD_PROXY_URL", &fake.base_url)
+            .env("DISCORD_GUILD_ID", GUILD_ID.to_string())
+            .env("ANTHROPIC_BASE_URL", anthropic_url)
+            .env("ANTHROPIC_API_KEY", "sk-ant-test")
+            .env("FLIPFIX_ALLOW_LOOPBACK_URLS", "true")
+            .env("RUST_LOG", "warn,flipfix_bot=info")
+            .env_remove("FLIPFIX_STARTUP_TIMEOUT_SECS")
+            .stdout(Stdio::null())
+            .stderr(stderr);
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("start flipfix-bot");
+        Self {
+            child,
+            log,
+            _dir: dir,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything the process wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// kill -9.
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("kill -9");
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM.
+    pub fn sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits for the process to exit, at most `bound`.
+    pub async fn wait_exit(&mut self, bound: Duration) -> Option<ExitStatus> {
+        let deadline = tokio::time::Instant::now() + bound;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until stderr contains `text`, at most `bound`.
+    pub async fn wait_for_log(&self, text: &str, bound: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + bound;
+        loop {
+            if self.stderr().contains(text) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for BotProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
