@@ -208,8 +208,10 @@ fn looks_like_missing_content(message: &serenity::Message) -> bool {
 
 async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     match error {
+        // The startup report carries it to `serve`, which ends the process
+        // with it as the cause: logged once, there.
         poise::FrameworkError::Setup { error, .. } => {
-            tracing::error!(error = format!("{error:#}"), "bot setup failed");
+            tracing::debug!(error = format!("{error:#}"), "bot setup failed");
         }
         poise::FrameworkError::Command { error, ctx, .. } => {
             tracing::error!(command = %ctx.command().qualified_name, error = format!("{error:#}"), "command failed");

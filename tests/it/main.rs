@@ -16,6 +16,7 @@ mod check_command;
 mod embedded_run;
 mod fault_recovery;
 mod home_server;
+mod identity_links;
 mod log_capture;
 mod notify;
 mod notify_admin;
