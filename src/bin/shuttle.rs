@@ -24,6 +24,9 @@ async fn shuttle_main(
         .clone()
         .ok_or(flipfix_bot::app::MissingToken)
         .map_err(shuttle_runtime::CustomError::new)?;
+    if secrets.discord_guild_id.is_none() {
+        return Err(shuttle_runtime::CustomError::new(flipfix_bot::app::MissingHomeServer).into());
+    }
     let app = App::new(pool, secrets, workflows);
     let client = flipfix_bot::discord::build_client(app, &token).await?;
     Ok(client.into())
