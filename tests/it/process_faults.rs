@@ -6,39 +6,21 @@ use std::time::Duration;
 
 use flipfix_bot::config::{SettingKey, Settings};
 use flipfix_bot::records::create_record;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::PgPool;
 
 use crate::support::anthropic::{FakeAnthropic, Reply};
-use crate::support::fake_discord::{user_message, FakeDiscord, FakeUser, CHANNEL_ID};
+use crate::support::fake_discord::FakeDiscord;
 use crate::support::fake_webhook::{self, FakeWebhook};
-use crate::support::process::{database_url, BotProcess};
+use crate::support::process::{bob, database_url, flipper_message, flipper_suggestion, BotProcess};
 use crate::support::{add_machine, new_record, shipped_workflows};
 
-const BOB: u64 = 1_002_000_000_000_000_001;
-
-fn bob() -> FakeUser {
-    FakeUser::member(BOB, "bob_the_fixer")
-}
-
 fn target(fake: &FakeDiscord) -> Value {
-    let author = json!({"id": BOB.to_string(), "username": "bob_the_fixer", "global_name": "Bob Wilson",
-                        "discriminator": "0", "avatar": null});
-    let message = user_message(
-        1_100_000_000_000_000_001,
-        CHANNEL_ID,
-        author,
-        "Ballyhoo needs new flipper rubbers",
-        "2025-01-15T13:59:19+00:00",
-        None,
-    );
-    fake.add_message(CHANNEL_ID, message.clone());
-    message
+    flipper_message(fake, 1_100_000_000_000_000_001)
 }
 
 fn suggestion() -> Reply {
-    Reply::tool_use(json!({"suggestions": [{"kind": "part_request",
-        "description": "Need flipper rubbers", "source_message_ids": []}]}))
+    flipper_suggestion()
 }
 
 /// Waits until the bot has registered its commands successfully `count` times in all.

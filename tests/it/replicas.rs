@@ -7,28 +7,14 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::support::anthropic::{FakeAnthropic, Reply};
-use crate::support::fake_discord::{user_message, FakeDiscord, FakeUser, CHANNEL_ID};
-use crate::support::process::{database_url, BotProcess};
-
-const BOB: u64 = 1_002_000_000_000_000_001;
+use crate::support::fake_discord::FakeDiscord;
+use crate::support::process::{bob, database_url, flipper_message, flipper_suggestion, BotProcess};
 
 #[sqlx::test(migrations = "./migrations")]
 async fn one_replica_holds_the_gateway_and_a_standby_takes_over_after_kill_9(pool: PgPool) {
     let fake = FakeDiscord::start().await;
-    let anthropic = FakeAnthropic::start(vec![Reply::tool_use(json!({"suggestions": [
-        {"kind": "part_request", "description": "Need flipper rubbers", "source_message_ids": []}]}))])
-    .await;
-    let author = json!({"id": BOB.to_string(), "username": "bob_the_fixer", "global_name": "Bob Wilson",
-                        "discriminator": "0", "avatar": null});
-    let message = user_message(
-        1_100_000_000_000_000_077,
-        CHANNEL_ID,
-        author,
-        "Ballyhoo needs new flipper rubbers",
-        "2025-01-15T13:59:19+00:00",
-        None,
-    );
-    fake.add_message(CHANNEL_ID, message.clone());
+    let anthropic = FakeAnthropic::start(vec![flipper_suggestion()]).await;
+    let message = flipper_message(&fake, 1_100_000_000_000_000_077);
     let url = database_url(&pool);
 
     let mut holder = BotProcess::start(&url, &fake, &anthropic.base_url, &[]);
@@ -65,11 +51,7 @@ async fn one_replica_holds_the_gateway_and_a_standby_takes_over_after_kill_9(poo
         "{}",
         standby.stderr()
     );
-    let token = fake.invoke_message_command(
-        &FakeUser::member(BOB, "bob_the_fixer"),
-        "Add to Flipfix",
-        &message,
-    );
+    let token = fake.invoke_message_command(&bob(), "Add to Flipfix", &message);
     fake.wait_until("the review card", |requests| {
         requests.iter().any(|r| {
             r.method == "PATCH"
@@ -97,7 +79,8 @@ async fn losing_the_lock_connection_stops_the_gateway_and_the_process(pool: PgPo
     // What a network cut or a database failover does to that connection.
     let terminated: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_locks
-         WHERE locktype = 'advisory' AND classid::int8 = $1 AND objsubid = 2 AND granted",
+         WHERE locktype = 'advisory' AND classid::int8 = $1 AND objsubid = 2 AND granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
     )
     .bind(i64::from(flipfix_bot::db::locks::LEADER_CLASS))
     .fetch_all(&pool)

@@ -129,3 +129,34 @@ impl Drop for BotProcess {
         let _ = self.child.wait();
     }
 }
+
+/// The person whose message the process tests analyse.
+pub const BOB: u64 = 1_002_000_000_000_000_001;
+
+pub fn bob() -> super::fake_discord::FakeUser {
+    super::fake_discord::FakeUser::member(BOB, "bob_the_fixer")
+}
+
+/// Bob's message asking for flipper rubbers, with `id`, in the channel's
+/// history.
+pub fn flipper_message(fake: &super::fake_discord::FakeDiscord, id: u64) -> serde_json::Value {
+    use super::fake_discord::{user_message, CHANNEL_ID};
+    let author = serde_json::json!({"id": BOB.to_string(), "username": "bob_the_fixer",
+        "global_name": "Bob Wilson", "discriminator": "0", "avatar": null});
+    let message = user_message(
+        id,
+        CHANNEL_ID,
+        author,
+        "Ballyhoo needs new flipper rubbers",
+        "2025-01-15T13:59:19+00:00",
+        None,
+    );
+    fake.add_message(CHANNEL_ID, message.clone());
+    message
+}
+
+/// The model's answer to it: one part request.
+pub fn flipper_suggestion() -> super::anthropic::Reply {
+    super::anthropic::Reply::tool_use(serde_json::json!({"suggestions": [{"kind": "part_request",
+        "description": "Need flipper rubbers", "source_message_ids": []}]}))
+}
