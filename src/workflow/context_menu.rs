@@ -22,6 +22,18 @@ pub struct ContextMenu {
     pub system_template: String,
     pub conversation_template: String,
     pub prices: BTreeMap<String, Price>,
+    /// Worked examples (`examples:`), in declaration order.
+    pub examples: Vec<Example>,
+}
+
+/// A worked example as declared, with where it was declared (for `check`).
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub file: std::path::PathBuf,
+    /// Where the example and its answer start in `file` (line, column).
+    pub at: (u64, u64),
+    pub answer_at: (u64, u64),
+    pub decl: super::schema::ExampleDecl,
 }
 
 impl ContextMenu {

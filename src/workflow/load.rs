@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use serde_saphyr::Spanned;
 
-use super::context_menu::{ContextMenu, MAX_MESSAGES};
+use super::context_menu::{ContextMenu, Example, MAX_MESSAGES};
 use super::kinds::{
     FieldType, KindCommand, KindField, ParentUpdate, RecordKind, RecordKinds, BUILTIN_EDIT_FIELDS,
     MAX_EDIT_FIELDS, MAX_TEXT_LENGTH,
 };
-use super::schema::{ContextMenuDecl, FieldTypeDecl, KindDecl, WorkflowFile};
+use super::schema::{ContextMenuDecl, ExampleDecl, FieldTypeDecl, KindDecl, WorkflowFile};
 use super::{Problem, Problems};
 use crate::records::view::RecordView;
 use crate::templates::Templates;
@@ -40,6 +40,7 @@ pub fn load_workflows(
     let mut fingerprint = Fingerprint::default();
     let mut decls = Vec::new();
     let mut menus = Vec::new();
+    let mut examples = Vec::new();
     let files = match yaml_files(workflows_dir) {
         Ok(files) => files,
         Err(err) => {
@@ -75,6 +76,7 @@ pub fn load_workflows(
                 if let Some(menu) = file.context_menu {
                     menus.push((path.clone(), menu));
                 }
+                examples.extend(file.examples.into_iter().map(|e| (path.clone(), e)));
             }
             Err(err) => problems.push(yaml_problem(&path, &err)),
         }
@@ -88,9 +90,17 @@ pub fn load_workflows(
 
     let kinds = build_kinds(decls, &templates, &mut problems);
     check_templates_render(&kinds, &templates, &mut problems);
-    let context_menu = build_context_menu(menus, &kinds, &templates, &mut problems);
+    let mut context_menu = build_context_menu(menus, &kinds, &templates, &mut problems);
+    attach_examples(context_menu.as_mut(), examples, &mut problems);
     if let Some(menu) = &context_menu {
         check_prompts_render(menu, &kinds, &templates, &mut problems);
+        if problems.is_empty() {
+            // Only on an otherwise sound bundle: an example is checked with
+            // the real schema, templates and validator.
+            for problem in crate::analysis::examples::check(menu, &kinds, &templates) {
+                problems.push(problem);
+            }
+        }
     }
     problems.into_result(Arc::new(Workflows {
         kinds,
@@ -623,7 +633,54 @@ fn build_context_menu(
         system_template: decl.prompts.system.value,
         conversation_template: decl.prompts.conversation.value,
         prices: decl.prices,
+        examples: Vec::new(),
     })
+}
+
+/// Examples belong to the context menu; without one they have nothing to
+/// illustrate.
+fn attach_examples(
+    menu: Option<&mut ContextMenu>,
+    examples: Vec<(PathBuf, Spanned<ExampleDecl>)>,
+    problems: &mut Problems,
+) {
+    let Some(menu) = menu else {
+        for (path, example) in examples {
+            problems.push(
+                Problem::new(
+                    &path,
+                    "examples: there is no context_menu for them to illustrate",
+                )
+                .at_location(example.referenced),
+            );
+        }
+        return;
+    };
+    for (path, example) in examples {
+        let location = |l: serde_saphyr::Location| (l.line(), l.column());
+        let at = location(example.referenced);
+        let answer_at = location(example.value.answer.referenced);
+        if menu
+            .examples
+            .iter()
+            .any(|e| e.decl.name == example.value.name)
+        {
+            problems.push(
+                Problem::new(
+                    &path,
+                    format!("examples: `{}` is declared twice", example.value.name),
+                )
+                .at_location(example.referenced),
+            );
+            continue;
+        }
+        menu.examples.push(Example {
+            file: path,
+            at,
+            answer_at,
+            decl: example.value,
+        });
+    }
 }
 
 /// Renders the analysis prompts against a sample catalog and conversation,

@@ -56,7 +56,7 @@ fn load(fake: &FakeDiscord, name: &str) -> (Scenario, Vec<Value>) {
 }
 
 fn recorded_response(name: &str) -> Value {
-    let path = repo_root().join(format!("tests/fixtures/anthropic/{name}.json"));
+    let path = repo_root().join(format!("tests/fixtures/reference_answers/{name}.json"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

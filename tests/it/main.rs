@@ -9,6 +9,7 @@ mod add_to_flipfix;
 mod admin_commands;
 mod analysis_gather;
 mod analysis_llm;
+mod analysis_prompt;
 mod catalog_import;
 mod check_command;
 mod embedded_run;
