@@ -14,7 +14,7 @@ use super::catalog::{Catalog, CatalogMachine};
 use super::conversation::{Conversation, Message, MessageAuthor};
 use super::gather::gather;
 use super::source::{MessageSource, SourceError, ThreadInfo};
-use super::tool_schema::{check_answer, tool};
+use super::tool_schema::{check_answer, ordered_json, tool};
 use super::validate::Validator;
 use crate::templates::{TemplateError, Templates};
 use crate::workflow::{ContextMenu, Example, Problem, RecordKinds};
@@ -166,7 +166,7 @@ pub fn contexts(
                     .render(&menu.conversation_template, context)?
                     .trim()
                     .to_string(),
-                answer: serde_json::to_string(&example.decl.answer.value).unwrap_or_default(),
+                answer: ordered_json(&example.decl.answer.value),
             })
         })
         .collect()

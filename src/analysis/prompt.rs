@@ -12,6 +12,7 @@ use super::examples::{self, ExampleContext};
 use crate::templates::{TemplateError, Templates};
 use crate::workflow::{ContextMenu, FieldType, MachineRule, RecordKinds};
 
+use super::tool_schema::offered_fields;
 pub use super::tool_schema::{tool, Tool, TOOL_NAME};
 
 /// A rendered prompt, ready to send.
@@ -49,7 +50,11 @@ pub struct KindContext {
     pub children: Vec<String>,
     pub description_label: String,
     pub description_max_length: usize,
+    /// Fields the model may set on a new record (not a status field).
     pub fields: Vec<FieldContext>,
+    /// The status a new record starts with, when its status field is not
+    /// offered (status changes come as children or updates).
+    pub initial_status: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -154,9 +159,13 @@ pub fn system_context(menu: &ContextMenu, kinds: &RecordKinds, catalog: &Catalog
                 .collect(),
             description_label: kind.description_label.clone(),
             description_max_length: kind.description_max_length,
-            fields: kind
-                .fields
-                .iter()
+            initial_status: kind
+                .status_field
+                .as_deref()
+                .and_then(|name| kind.field(name))
+                .filter(|f| !offered_fields(kind).any(|o| o.name == f.name))
+                .and_then(|f| f.default.clone()),
+            fields: offered_fields(kind)
                 .map(|f| FieldContext {
                     name: f.name.clone(),
                     label: f.label.clone(),

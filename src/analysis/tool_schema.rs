@@ -72,17 +72,8 @@ pub fn tool(menu: &ContextMenu, kinds: &RecordKinds) -> Tool {
 
 fn top_level_item(menu: &ContextMenu, kinds: &RecordKinds, kind: &RecordKind) -> Value {
     let mut properties = Map::new();
-    properties.insert(
-        "kind".into(),
-        json!({"type": "string", "const": kind.name, "description": kind.label}),
-    );
-    properties.insert(
-        "machine".into(),
-        json!({
-            "type": ["string", "null"],
-            "description": "machine slug from the catalog; null when no machine is named or can be inferred, and for a record linked with parent_record_id (it takes the linked record's machine)",
-        }),
-    );
+    properties.insert("kind".into(), json!({"type": "string", "const": kind.name}));
+    properties.insert("machine".into(), json!({"type": ["string", "null"]}));
     let mut required = vec!["kind", "machine", "description"];
     common(kind, &mut properties, &mut required);
     let allowed_parents: Vec<&str> = kind
@@ -92,10 +83,7 @@ fn top_level_item(menu: &ContextMenu, kinds: &RecordKinds, kind: &RecordKind) ->
         .map(String::as_str)
         .collect();
     if !allowed_parents.is_empty() {
-        let description = format!(
-            "id of the existing {} (a record post in the conversation, or a record id a saved message shows) this record belongs to",
-            allowed_parents.join(" or ")
-        );
+        let description = format!("id of the existing {}", allowed_parents.join(" or "));
         if kind.parent_required {
             properties.insert(
                 "parent_record_id".into(),
@@ -116,17 +104,13 @@ fn top_level_item(menu: &ContextMenu, kinds: &RecordKinds, kind: &RecordKind) ->
             "children".into(),
             json!({
                 "type": "array",
-                "description": format!(
-                    "new {} records under this new {}, one per separate step (attempt, order, arrival); they take its machine",
-                    names.join(" or "), kind.name
-                ),
+                "description": format!("new {} records, one per step", names.join(" or ")),
                 "items": child_items(&children),
             }),
         );
     }
     json!({
         "type": "object",
-        "description": kind.guidance,
         "properties": properties,
         "required": required,
         "additionalProperties": false,
@@ -158,32 +142,24 @@ fn child_items(children: &[&RecordKind]) -> Value {
     }
 }
 
-/// Description, fields, sources and author: the same on every item.
+/// Description, fields, sources and author: the same on every item. The
+/// schema carries no prose: the system prompt explains every key once, and
+/// the tool definition is part of the cached prefix, paid for per token.
 fn common(kind: &RecordKind, properties: &mut Map<String, Value>, required: &mut Vec<&str>) {
     properties.insert(
         "description".into(),
-        json!({
-            "type": "string",
-            "maxLength": kind.description_max_length,
-            "description": format!("{}: a coherent account with every specific detail from the messages, never invented", kind.description_label),
-        }),
+        // Its limit is in the system prompt; the validator cuts longer text.
+        json!({"type": "string"}),
     );
     let fields: Vec<&KindField> = offered_fields(kind).collect();
     if !fields.is_empty() {
         let mut schema = Map::new();
         let mut field_required = Vec::new();
         for field in &fields {
-            let mut description = field.label.clone();
-            if !field.guidance.is_empty() {
-                description.push_str(". ");
-                description.push_str(&field.guidance);
-            }
             let value = match &field.ty {
-                FieldType::Choice { choices } => {
-                    json!({"type": "string", "enum": choices, "description": description})
-                }
+                FieldType::Choice { choices } => json!({"type": "string", "enum": choices}),
                 FieldType::Text { max_length } => {
-                    json!({"type": "string", "maxLength": max_length, "description": description})
+                    json!({"type": "string", "maxLength": max_length})
                 }
             };
             schema.insert(field.name.clone(), value);
@@ -191,35 +167,22 @@ fn common(kind: &RecordKind, properties: &mut Map<String, Value>, required: &mut
                 field_required.push(field.name.as_str());
             }
         }
-        properties.insert(
-            "fields".into(),
-            json!({
-                "type": "object",
-                "properties": schema,
-                "required": field_required,
-                "additionalProperties": false,
-            }),
-        );
+        let mut fields_schema = json!({
+            "type": "object",
+            "properties": schema,
+            "additionalProperties": false,
+        });
         if !field_required.is_empty() {
+            fields_schema["required"] = json!(field_required);
             required.push("fields");
         }
+        properties.insert("fields".into(), fields_schema);
     }
     properties.insert(
         "source_message_ids".into(),
-        json!({
-            "type": "array",
-            "items": {"type": "string"},
-            "minItems": 1,
-            "description": "ids of every message that contributed to this record",
-        }),
+        json!({"type": "array", "items": {"type": "string"}, "minItems": 1}),
     );
-    properties.insert(
-        "author_id".into(),
-        json!({
-            "type": "string",
-            "description": "author_id of the person the record is attributed to (see the attribution rules), or flipfix/<name> for a record post's author",
-        }),
-    );
+    properties.insert("author_id".into(), json!({"type": "string"}));
     required.extend(["source_message_ids", "author_id"]);
 }
 
@@ -276,4 +239,37 @@ fn violations(schema: &Value, instance: &Value, prefix: &str) -> Vec<String> {
             format!("{at}: {err}")
         })
         .collect()
+}
+
+/// `value` as compact JSON with an item's keys in the order a person reads
+/// them (kind first, children last), for the worked examples in the prompt:
+/// a small model copies the shape it is shown.
+pub fn ordered_json(value: &Value) -> String {
+    const ORDER: &[&str] = &[
+        "suggestions",
+        "kind",
+        "machine",
+        "parent_record_id",
+        "description",
+        "fields",
+        "source_message_ids",
+        "author_id",
+        "children",
+    ];
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by_key(|k| (ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()), *k));
+            let items: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::String(k.clone()), ordered_json(&map[k])))
+                .collect();
+            format!("{{{}}}", items.join(","))
+        }
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(ordered_json).collect();
+            format!("[{}]", items.join(","))
+        }
+        other => other.to_string(),
+    }
 }

@@ -6,7 +6,7 @@
 use flipfix_bot::analysis::catalog::{Catalog, CatalogMachine, CatalogMaintainer};
 use flipfix_bot::analysis::prompt::{build_prompt, tool};
 use flipfix_bot::analysis::scenario::Scenario;
-use flipfix_bot::analysis::tool_schema::check_answer;
+use flipfix_bot::analysis::tool_schema::{check_answer, ordered_json};
 use flipfix_bot::workflow::{load_workflows, Workflows};
 use serde_json::{json, Value};
 
@@ -138,7 +138,6 @@ async fn the_worked_examples_appear_in_declaration_order_with_their_answers() {
             "questions_and_answers_become_one_log_entry",
             "ordered_gives_a_part_request_with_an_update",
             "todo_list_over_several_machines",
-            "praise_records_nothing",
         ]
     );
     let prompt = system_prompt(&workflows, &real_catalog()).await;
@@ -150,7 +149,7 @@ async fn the_worked_examples_appear_in_declaration_order_with_their_answers() {
             .unwrap_or_else(|| panic!("{heading:?} missing"));
         assert!(at > last, "{heading:?} out of order");
         last = at;
-        let answer = serde_json::to_string(&example.decl.answer.value).unwrap();
+        let answer = ordered_json(&example.decl.answer.value);
         assert!(
             prompt[at..].contains(&format!("<answer>{answer}</answer>")),
             "{heading:?} answer"
@@ -158,6 +157,13 @@ async fn the_worked_examples_appear_in_declaration_order_with_their_answers() {
     }
     // An example's conversation is shown exactly as a real one.
     assert!(prompt.contains("[404] TARGET 2025-03-01 18:03 Lee Park (author_id 9002):\nOrdered"));
+    // Answers read kind first, children last, as a person writes them.
+    assert!(prompt.contains(r#"<answer>{"suggestions":[{"kind":"problem_report","machine":"medieval-madness","description":"The game resets in the middle of multiball.","fields":{"priority":"major"},"source_message_ids":["201"],"author_id":"9001","children":[{"description":"#));
+    // The kinds section offers no status for a new record, and says where
+    // it starts.
+    assert!(!prompt.contains("field `status`"));
+    assert!(prompt.contains("- a new one starts open\n"));
+    assert!(prompt.contains("- a new one starts requested\n"));
     // The examples come before the catalog: the whole block is stable.
     assert!(last < prompt.find("# Machine catalog").unwrap());
 }
