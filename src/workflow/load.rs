@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use serde_saphyr::Spanned;
 
-use super::context_menu::{ContextMenu, Example, MAX_MESSAGES};
+use super::context_menu::{attach_examples, ContextMenu, MAX_MESSAGES};
 use super::kinds::{
     FieldType, KindCommand, KindField, ParentUpdate, RecordKind, RecordKinds, BUILTIN_EDIT_FIELDS,
     MAX_EDIT_FIELDS, MAX_TEXT_LENGTH,
 };
-use super::schema::{ContextMenuDecl, ExampleDecl, FieldTypeDecl, KindDecl, WorkflowFile};
+use super::schema::{ContextMenuDecl, FieldTypeDecl, KindDecl, WorkflowFile};
 use super::{Problem, Problems};
 use crate::records::view::RecordView;
 use crate::templates::Templates;
@@ -635,52 +635,6 @@ fn build_context_menu(
         prices: decl.prices,
         examples: Vec::new(),
     })
-}
-
-/// Examples belong to the context menu; without one they have nothing to
-/// illustrate.
-fn attach_examples(
-    menu: Option<&mut ContextMenu>,
-    examples: Vec<(PathBuf, Spanned<ExampleDecl>)>,
-    problems: &mut Problems,
-) {
-    let Some(menu) = menu else {
-        for (path, example) in examples {
-            problems.push(
-                Problem::new(
-                    &path,
-                    "examples: there is no context_menu for them to illustrate",
-                )
-                .at_location(example.referenced),
-            );
-        }
-        return;
-    };
-    for (path, example) in examples {
-        let location = |l: serde_saphyr::Location| (l.line(), l.column());
-        let at = location(example.referenced);
-        let answer_at = location(example.value.answer.referenced);
-        if menu
-            .examples
-            .iter()
-            .any(|e| e.decl.name == example.value.name)
-        {
-            problems.push(
-                Problem::new(
-                    &path,
-                    format!("examples: `{}` is declared twice", example.value.name),
-                )
-                .at_location(example.referenced),
-            );
-            continue;
-        }
-        menu.examples.push(Example {
-            file: path,
-            at,
-            answer_at,
-            decl: example.value,
-        });
-    }
 }
 
 /// Renders the analysis prompts against a sample catalog and conversation,
