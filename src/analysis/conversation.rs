@@ -107,6 +107,18 @@ pub struct Conversation {
     pub messages: Vec<ConversationMessage>,
     /// Messages left out because they already became records.
     pub excluded_saved: Vec<u64>,
+    /// The same messages as one-line stubs with the records they became,
+    /// so the model can still link a follow-up ("parts arrived") to them.
+    pub saved_stubs: Vec<SavedStub>,
+}
+
+/// A message left out because it already became records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SavedStub {
+    pub id: u64,
+    pub author_name: String,
+    pub timestamp: DateTime<Utc>,
+    pub saved_as: Vec<SavedAs>,
 }
 
 impl Conversation {
@@ -143,15 +155,30 @@ impl Conversation {
             }
         }
         let mut excluded = Vec::new();
+        let mut stubs = Vec::new();
         self.messages.retain(|m| {
             let id = m.message.id;
             let drop = id != target && saved.iter().any(|s| s.message_id == id);
             if drop {
                 excluded.push(id);
+                stubs.push(SavedStub {
+                    id,
+                    author_name: m.message.author.display_name.clone(),
+                    timestamp: m.message.timestamp,
+                    saved_as: saved
+                        .iter()
+                        .filter(|s| s.message_id == id)
+                        .map(|s| SavedAs {
+                            record_id: s.record_id,
+                            kind: s.kind.clone(),
+                        })
+                        .collect(),
+                });
             }
             !drop
         });
         self.excluded_saved = excluded;
+        self.saved_stubs = stubs;
     }
 
     /// Finds this system's record posts among webhook messages.

@@ -133,5 +133,6 @@ pub async fn gather<S: MessageSource>(
         target_id,
         messages,
         excluded_saved: Vec::new(),
+        saved_stubs: Vec::new(),
     })
 }

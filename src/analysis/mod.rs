@@ -17,11 +17,13 @@ pub mod card;
 pub mod catalog;
 pub mod conversation;
 pub mod eval;
+pub mod examples;
 pub mod gather;
 pub mod prompt;
 pub mod scenario;
 pub mod source;
 pub mod suggestion;
+pub mod tool_schema;
 pub mod validate;
 
 use serde::Serialize;

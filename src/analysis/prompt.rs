@@ -5,15 +5,15 @@
 //! Conversation text is passed to the templates as data, never as source.
 
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use super::catalog::{Catalog, CatalogMachine, CatalogMaintainer};
 use super::conversation::{Conversation, RecordReference};
+use super::examples::{self, ExampleContext};
 use crate::templates::{TemplateError, Templates};
 use crate::workflow::{ContextMenu, FieldType, MachineRule, RecordKinds};
 
-/// The tool the model must call.
-pub const TOOL_NAME: &str = "record_suggestions";
+use super::tool_schema::offered_fields;
+pub use super::tool_schema::{tool, Tool, TOOL_NAME};
 
 /// A rendered prompt, ready to send.
 #[derive(Debug, Clone, Serialize)]
@@ -25,13 +25,6 @@ pub struct Prompt {
     pub tool: Tool,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Tool {
-    pub name: String,
-    pub description: String,
-    pub input_schema: Value,
-}
-
 /// What the system template sees.
 #[derive(Debug, Clone, Serialize)]
 pub struct SystemContext {
@@ -39,6 +32,8 @@ pub struct SystemContext {
     pub kinds: Vec<KindContext>,
     pub machines: Vec<CatalogMachine>,
     pub maintainers: Vec<CatalogMaintainer>,
+    /// Worked examples, in declaration order.
+    pub examples: Vec<ExampleContext>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -55,7 +50,11 @@ pub struct KindContext {
     pub children: Vec<String>,
     pub description_label: String,
     pub description_max_length: usize,
+    /// Fields the model may set on a new record (not a status field).
     pub fields: Vec<FieldContext>,
+    /// The status a new record starts with, when its status field is not
+    /// offered (status changes come as children or updates).
+    pub initial_status: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -79,6 +78,11 @@ pub struct ConversationContext {
     pub target_id: String,
     pub messages: Vec<MessageContext>,
     pub references: Vec<ReferenceContext>,
+    /// Messages left out because they already became records: one line
+    /// each, oldest first, so a follow-up can still find its parent.
+    pub saved_stubs: Vec<StubContext>,
+    /// Rendering a worked example for the system prompt (not a request).
+    pub example: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -99,6 +103,15 @@ pub struct MessageContext {
     pub saved_as: Vec<String>,
     pub attachments: usize,
     pub reference: Option<ReferenceContext>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StubContext {
+    pub id: String,
+    pub author_name: String,
+    pub timestamp: String,
+    /// `["part_request #9"]`
+    pub saved_as: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -146,9 +159,13 @@ pub fn system_context(menu: &ContextMenu, kinds: &RecordKinds, catalog: &Catalog
                 .collect(),
             description_label: kind.description_label.clone(),
             description_max_length: kind.description_max_length,
-            fields: kind
-                .fields
-                .iter()
+            initial_status: kind
+                .status_field
+                .as_deref()
+                .and_then(|name| kind.field(name))
+                .filter(|f| !offered_fields(kind).any(|o| o.name == f.name))
+                .and_then(|f| f.default.clone()),
+            fields: offered_fields(kind)
                 .map(|f| FieldContext {
                     name: f.name.clone(),
                     label: f.label.clone(),
@@ -176,6 +193,7 @@ pub fn system_context(menu: &ContextMenu, kinds: &RecordKinds, catalog: &Catalog
         kinds,
         machines: catalog.machines.clone(),
         maintainers: catalog.maintainers.clone(),
+        examples: Vec::new(),
     }
 }
 
@@ -208,6 +226,21 @@ pub fn conversation_context(conversation: &Conversation) -> ConversationContext 
         target_id: conversation.target_id.to_string(),
         messages,
         references: conversation.references().map(Into::into).collect(),
+        saved_stubs: conversation
+            .saved_stubs
+            .iter()
+            .map(|stub| StubContext {
+                id: stub.id.to_string(),
+                author_name: stub.author_name.clone(),
+                timestamp: stub.timestamp.format("%Y-%m-%d %H:%M").to_string(),
+                saved_as: stub
+                    .saved_as
+                    .iter()
+                    .map(|s| format!("{} #{}", s.kind, s.record_id))
+                    .collect(),
+            })
+            .collect(),
+        example: false,
     }
 }
 
@@ -219,7 +252,15 @@ pub fn build_prompt(
     catalog: &Catalog,
     conversation: &Conversation,
 ) -> Result<Prompt, TemplateError> {
-    let system = templates.render(&menu.system_template, system_context(menu, kinds, catalog))?;
+    let mut context = system_context(menu, kinds, catalog);
+    context.examples = examples::contexts(menu, templates).map_err(|err| match err {
+        examples::ExampleError::Template(err) => err,
+        examples::ExampleError::Invalid(message) => TemplateError(crate::workflow::Problem::new(
+            &menu.system_template,
+            format!("a worked example: {message}"),
+        )),
+    })?;
+    let system = templates.render(&menu.system_template, context)?;
     let conversation = templates.render(
         &menu.conversation_template,
         conversation_context(conversation),
@@ -229,86 +270,6 @@ pub fn build_prompt(
         conversation,
         tool: tool(menu, kinds),
     })
-}
-
-/// The `record_suggestions` tool, its schema derived from the allowed kinds.
-pub fn tool(menu: &ContextMenu, kinds: &RecordKinds) -> Tool {
-    let allowed: Vec<_> = kinds.iter().filter(|k| menu.allows(&k.name)).collect();
-    let kind_names: Vec<&str> = allowed.iter().map(|k| k.name.as_str()).collect();
-    // Fields of every kind in one object: a field's description names the
-    // kinds it belongs to; validation drops fields a kind does not declare.
-    let mut fields = serde_json::Map::new();
-    for kind in &allowed {
-        for field in &kind.fields {
-            let owners: Vec<&str> = allowed
-                .iter()
-                .filter(|k| k.field(&field.name).is_some())
-                .map(|k| k.name.as_str())
-                .collect();
-            let mut description = format!("{} (for {})", field.label, owners.join(", "));
-            if !field.guidance.is_empty() {
-                description.push_str(". ");
-                description.push_str(&field.guidance);
-            }
-            let schema = match &field.ty {
-                FieldType::Choice { choices } => {
-                    // Kinds may share a field name with different choices.
-                    let mut all: Vec<String> = allowed
-                        .iter()
-                        .filter_map(|k| k.field(&field.name))
-                        .flat_map(|f| match &f.ty {
-                            FieldType::Choice { choices } => choices.clone(),
-                            FieldType::Text { .. } => Vec::new(),
-                        })
-                        .collect();
-                    all.dedup();
-                    let mut unique = Vec::new();
-                    for c in all.into_iter().chain(choices.iter().cloned()) {
-                        if !unique.contains(&c) {
-                            unique.push(c);
-                        }
-                    }
-                    json!({"type": "string", "enum": unique, "description": description})
-                }
-                FieldType::Text { max_length } => {
-                    json!({"type": "string", "maxLength": max_length, "description": description})
-                }
-            };
-            fields.entry(field.name.clone()).or_insert(schema);
-        }
-    }
-    let item = |with_children: bool| {
-        let mut properties = json!({
-            "kind": {"type": "string", "enum": kind_names, "description": "record kind"},
-            "machine": {"type": ["string", "null"], "description": "machine slug from the catalog; null when none is named"},
-            "description": {"type": "string", "description": "the record text, in the workshop's words"},
-            "fields": {"type": "object", "properties": Value::Object(fields.clone()), "additionalProperties": false},
-            "source_message_ids": {"type": "array", "items": {"type": "string"}, "minItems": 1, "description": "ids of the messages this record comes from"},
-            "author_id": {"type": ["string", "null"], "description": "author_id of the person who did or reported it, or flipfix/<name> for a records-app user"},
-            "parent_record_id": {"type": ["integer", "null"], "description": "id of an existing record (from a record post in the conversation) this one belongs to"},
-        });
-        if with_children {
-            properties["children"] = json!({
-                "type": "array",
-                "description": "new records nested under this one (log entries under a problem report, updates under a part request)",
-                "items": {"type": "object", "properties": properties.clone(), "required": ["kind", "description", "source_message_ids"]},
-            });
-        }
-        json!({
-            "type": "object",
-            "properties": properties,
-            "required": ["kind", "description", "source_message_ids"],
-        })
-    };
-    Tool {
-        name: TOOL_NAME.into(),
-        description: "Report the maintenance records the conversation describes (an empty list when it describes none).".into(),
-        input_schema: json!({
-            "type": "object",
-            "properties": {"suggestions": {"type": "array", "items": item(true)}},
-            "required": ["suggestions"],
-        }),
-    }
 }
 
 /// Sample contexts with every optional part present, for `check`.
@@ -359,13 +320,27 @@ pub fn sample_contexts(
         attachments: 1,
         reference: (!is_target).then(|| reference.clone()),
     };
+    let mut system = system_context(menu, kinds, &catalog);
+    system.examples = vec![ExampleContext {
+        name: "sample".into(),
+        lesson: "A sample lesson.".into(),
+        conversation: "[1] TARGET 2025-01-15 15:23 Sample (author_id 1002):\nFixed it".into(),
+        answer: r#"{"suggestions":[]}"#.into(),
+    }];
     (
-        system_context(menu, kinds, &catalog),
+        system,
         ConversationContext {
             mode: "reply_chain".into(),
             target_id: "2".into(),
             messages: vec![message("1", false), message("2", true)],
             references: vec![reference.clone()],
+            saved_stubs: vec![StubContext {
+                id: "0".into(),
+                author_name: "Sample Maintainer".into(),
+                timestamp: "2025-01-15 15:20".into(),
+                saved_as: vec!["part_request #9".into()],
+            }],
+            example: false,
         },
     )
 }

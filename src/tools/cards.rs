@@ -7,7 +7,7 @@ use super::create::CreatedRecord;
 use crate::analysis::card::suggestion_view;
 use crate::analysis::scenario::Scenario;
 use crate::analysis::{self, Analysis, MachineMatch, Suggestion};
-use crate::workflow::Workflows;
+use crate::workflow::{TokenUsage, Workflows};
 
 /// The replay as a person reads it: one card per suggestion, then repairs
 /// and cost.
@@ -81,23 +81,32 @@ pub fn render_text(
         }
     }
     let u = &analysis.usage;
-    let _ = writeln!(
-        out,
-        "\ntokens: {} in, {} out, {} cache write, {} cache read; model {}; cost {}",
-        u.input_tokens,
-        u.output_tokens,
-        u.cache_creation_input_tokens,
-        u.cache_read_input_tokens,
-        if analysis.model.is_empty() {
-            "?"
-        } else {
-            &analysis.model
-        },
-        analysis
-            .cost_usd
-            .map(|c| format!("${c:.5}"))
-            .unwrap_or_else(|| "unknown (model not in the price table)".into())
-    );
+    let model = if analysis.model.is_empty() {
+        "?"
+    } else {
+        &analysis.model
+    };
+    if *u == TokenUsage::default() {
+        // The API always reports usage; a reference answer (hand-made)
+        // carries none, and no cost is made up for it.
+        let _ = writeln!(
+            out,
+            "\ntokens: not reported (the answer carries no usage); model {model}; cost unknown"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "\ntokens: {} in, {} out, {} cache write, {} cache read; model {model}; cost {}",
+            u.input_tokens,
+            u.output_tokens,
+            u.cache_creation_input_tokens,
+            u.cache_read_input_tokens,
+            analysis
+                .cost_usd
+                .map(|c| format!("${c:.5}"))
+                .unwrap_or_else(|| "unknown (model not in the price table)".into())
+        );
+    }
     out
 }
 

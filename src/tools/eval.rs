@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use super::replay::{live_answer, load, recorded_answer};
+use super::replay::{live_answer, load, recorded_answer, recorded_cost};
 use crate::analysis::eval::{score, Score};
 use crate::analysis::scenario::Scenario;
 use crate::analysis::{self};
@@ -23,7 +23,8 @@ const CONCURRENCY: usize = 3;
 pub struct EvalOptions {
     pub dir: PathBuf,
     pub live: bool,
-    /// Recorded answers: `<dir>/<scenario>.json`, instead of the live API.
+    /// Saved answers (reference answers): `<dir>/<scenario>.json`, instead
+    /// of the live API.
     pub responses: Option<PathBuf>,
     pub model: Option<String>,
     pub json: bool,
@@ -69,13 +70,24 @@ pub async fn run(options: EvalOptions, secrets: Secrets) -> anyhow::Result<ExitC
         .filter(|r| r.score.as_ref().is_some_and(|s| s.passed))
         .count();
     let cost: f64 = results.iter().filter_map(|r| r.cost_usd).sum();
+    let unpriced = results.iter().filter(|r| r.cost_usd.is_none()).count();
     if options.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
     } else {
         for r in &results {
             print_result(r);
         }
-        println!("\n{passed}/{} passed; cost ${cost:.4}", results.len());
+        // Reference answers carry no usage: say so rather than print $0.
+        let cost = match unpriced {
+            0 => format!("cost ${:.4}", cost + 0.0),
+            n if n == results.len() => "cost unknown (no answer reports usage)".to_string(),
+            n => format!(
+                "cost ${:.4} for {} answer(s), unknown for {n} without usage",
+                cost + 0.0,
+                results.len() - n
+            ),
+        };
+        println!("\n{passed}/{} passed; {cost}", results.len());
     }
     Ok(if passed == results.len() {
         ExitCode::SUCCESS
@@ -187,7 +199,7 @@ async fn one(
     let (answer, cost) = match (responses, pool) {
         (Some(dir), _) => {
             let answer = recorded_answer(&dir.join(format!("{}.json", scenario.name())))?;
-            let cost = menu.price(&answer.model).map(|p| p.cost(&answer.usage));
+            let cost = recorded_cost(menu, &answer);
             (answer, cost)
         }
         (None, Some(pool)) => {

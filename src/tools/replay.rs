@@ -103,7 +103,7 @@ async fn replay_with(
     let (answer, cost) = match (&options.response, pool) {
         (Some(file), _) => {
             let answer = recorded_answer(file)?;
-            let cost = menu.price(&answer.model).map(|p| p.cost(&answer.usage));
+            let cost = recorded_cost(menu, &answer);
             (answer, cost)
         }
         (None, Some(pool)) => {
@@ -162,7 +162,17 @@ fn print_prompt(menu: &ContextMenu, model: Option<&str>, prompt: &Prompt) {
     println!("===== answer =====");
 }
 
-/// Reads a recorded Messages API response body.
+/// The cost of a saved answer: unknown when it reports no usage (reference
+/// answers are hand-made and carry none) or its model has no price.
+pub fn recorded_cost(menu: &ContextMenu, answer: &ToolAnswer) -> Option<f64> {
+    if answer.usage == crate::workflow::TokenUsage::default() {
+        return None;
+    }
+    menu.price(&answer.model).map(|p| p.cost(&answer.usage))
+}
+
+/// Reads a saved Messages API response body (a reference answer, or a body
+/// saved from the live API).
 pub fn recorded_answer(file: &std::path::Path) -> anyhow::Result<ToolAnswer> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;

@@ -2,6 +2,12 @@
 //! prompts and prices.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_saphyr::Spanned;
+
+use super::schema::ExampleDecl;
+use super::{Problem, Problems};
 
 pub use super::schema::{PriceDecl as Price, WindowsDecl as Windows};
 
@@ -22,6 +28,18 @@ pub struct ContextMenu {
     pub system_template: String,
     pub conversation_template: String,
     pub prices: BTreeMap<String, Price>,
+    /// Worked examples (`examples:`), in declaration order.
+    pub examples: Vec<Example>,
+}
+
+/// A worked example as declared, with where it was declared (for `check`).
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub file: std::path::PathBuf,
+    /// Where the example and its answer start in `file` (line, column).
+    pub at: (u64, u64),
+    pub answer_at: (u64, u64),
+    pub decl: super::schema::ExampleDecl,
 }
 
 impl ContextMenu {
@@ -39,6 +57,52 @@ impl ContextMenu {
                 .find(|(name, _)| model.starts_with(name.as_str()))
                 .map(|(_, price)| *price)
         })
+    }
+}
+
+/// Examples belong to the context menu; without one they have nothing to
+/// illustrate.
+pub(super) fn attach_examples(
+    menu: Option<&mut ContextMenu>,
+    examples: Vec<(PathBuf, Spanned<ExampleDecl>)>,
+    problems: &mut Problems,
+) {
+    let Some(menu) = menu else {
+        for (path, example) in examples {
+            problems.push(
+                Problem::new(
+                    &path,
+                    "examples: there is no context_menu for them to illustrate",
+                )
+                .at_location(example.referenced),
+            );
+        }
+        return;
+    };
+    for (path, example) in examples {
+        let location = |l: serde_saphyr::Location| (l.line(), l.column());
+        let at = location(example.referenced);
+        let answer_at = location(example.value.answer.referenced);
+        if menu
+            .examples
+            .iter()
+            .any(|e| e.decl.name == example.value.name)
+        {
+            problems.push(
+                Problem::new(
+                    &path,
+                    format!("examples: `{}` is declared twice", example.value.name),
+                )
+                .at_location(example.referenced),
+            );
+            continue;
+        }
+        menu.examples.push(Example {
+            file: path,
+            at,
+            answer_at,
+            decl: example.value,
+        });
     }
 }
 

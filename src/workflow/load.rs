@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_saphyr::Spanned;
 
-use super::context_menu::{ContextMenu, MAX_MESSAGES};
+use super::context_menu::{attach_examples, ContextMenu, MAX_MESSAGES};
 use super::kinds::{
     FieldType, KindCommand, KindField, ParentUpdate, RecordKind, RecordKinds, BUILTIN_EDIT_FIELDS,
     MAX_EDIT_FIELDS, MAX_TEXT_LENGTH,
@@ -40,6 +40,7 @@ pub fn load_workflows(
     let mut fingerprint = Fingerprint::default();
     let mut decls = Vec::new();
     let mut menus = Vec::new();
+    let mut examples = Vec::new();
     let files = match yaml_files(workflows_dir) {
         Ok(files) => files,
         Err(err) => {
@@ -75,6 +76,7 @@ pub fn load_workflows(
                 if let Some(menu) = file.context_menu {
                     menus.push((path.clone(), menu));
                 }
+                examples.extend(file.examples.into_iter().map(|e| (path.clone(), e)));
             }
             Err(err) => problems.push(yaml_problem(&path, &err)),
         }
@@ -88,9 +90,17 @@ pub fn load_workflows(
 
     let kinds = build_kinds(decls, &templates, &mut problems);
     check_templates_render(&kinds, &templates, &mut problems);
-    let context_menu = build_context_menu(menus, &kinds, &templates, &mut problems);
+    let mut context_menu = build_context_menu(menus, &kinds, &templates, &mut problems);
+    attach_examples(context_menu.as_mut(), examples, &mut problems);
     if let Some(menu) = &context_menu {
         check_prompts_render(menu, &kinds, &templates, &mut problems);
+        if problems.is_empty() {
+            // Only on an otherwise sound bundle: an example is checked with
+            // the real schema, templates and validator.
+            for problem in crate::analysis::examples::check(menu, &kinds, &templates) {
+                problems.push(problem);
+            }
+        }
     }
     problems.into_result(Arc::new(Workflows {
         kinds,
@@ -623,6 +633,7 @@ fn build_context_menu(
         system_template: decl.prompts.system.value,
         conversation_template: decl.prompts.conversation.value,
         prices: decl.prices,
+        examples: Vec::new(),
     })
 }
 

@@ -8,7 +8,7 @@ mod load;
 mod problem;
 pub mod schema;
 
-pub use context_menu::{ContextMenu, Price, TokenUsage, Windows, MAX_MESSAGES};
+pub use context_menu::{ContextMenu, Example, Price, TokenUsage, Windows, MAX_MESSAGES};
 pub use kinds::{FieldType, KindField, MachineRule, RecordKind, RecordKinds};
 pub use load::{load_workflows, Workflows};
 pub use problem::{Problem, Problems};

@@ -15,6 +15,43 @@ pub struct WorkflowFile {
     /// The "Add to Flipfix" flow; declared in at most one file.
     #[serde(default)]
     pub context_menu: Option<Spanned<ContextMenuDecl>>,
+    /// Worked examples for the analysis prompt: a conversation and the
+    /// answer a correct analysis gives. Rendered into the system prompt and
+    /// run through the real pipeline by `check`.
+    #[serde(default)]
+    pub examples: Vec<Spanned<ExampleDecl>>,
+}
+
+/// One worked example: a short plain-channel conversation, the clicked
+/// message, and the `record_suggestions` answer a correct analysis gives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleDecl {
+    /// A short id, shown as the example's title.
+    pub name: String,
+    /// Why the answer is right, in one or two sentences (shown to the model).
+    pub lesson: String,
+    /// People who write in it: Discord user id → display name.
+    pub users: std::collections::BTreeMap<String, String>,
+    /// Machines it mentions: slug → name (the catalog `check` matches against).
+    #[serde(default)]
+    pub machines: std::collections::BTreeMap<String, String>,
+    pub messages: Vec<ExampleMessageDecl>,
+    /// Id of the clicked message.
+    pub target: String,
+    /// The tool input a correct analysis gives (the `record_suggestions` shape).
+    pub answer: Spanned<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleMessageDecl {
+    pub id: String,
+    /// A user id from `users`.
+    pub author: String,
+    pub content: String,
+    #[serde(default)]
+    pub reply_to: Option<String>,
 }
 
 /// The message context-menu flow: what is gathered, which model is asked

@@ -55,8 +55,8 @@ pub(crate) fn load(fake: &FakeDiscord, name: &str) -> (Scenario, Vec<Value>) {
     (scenario, messages)
 }
 
-fn recorded_response(name: &str) -> Value {
-    let path = repo_root().join(format!("tests/fixtures/anthropic/{name}.json"));
+fn reference_answer(name: &str) -> Value {
+    let path = repo_root().join(format!("tests/fixtures/reference_answers/{name}.json"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -114,7 +114,7 @@ async fn full_flow_on_a_scenario(pool: PgPool) {
     let bob_id = add_maintainer(&pool, "bob_the_fixer").await;
     let alice_id = add_maintainer(&pool, "alice_m").await;
     let fake = FakeDiscord::start().await;
-    let anthropic = FakeAnthropic::start(vec![Reply::body(recorded_response(
+    let anthropic = FakeAnthropic::start(vec![Reply::body(reference_answer(
         "nested_part_request_with_updates",
     ))])
     .await;
@@ -365,7 +365,7 @@ async fn refusals_change_nothing(pool: PgPool) {
 async fn someone_else_is_already_reviewing(pool: PgPool) {
     add_machine(&pool, "ballyhoo", "Ballyhoo").await;
     let fake = FakeDiscord::start().await;
-    let anthropic = FakeAnthropic::start(vec![Reply::body(recorded_response(
+    let anthropic = FakeAnthropic::start(vec![Reply::body(reference_answer(
         "nested_part_request_with_updates",
     ))])
     .await;

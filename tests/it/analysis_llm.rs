@@ -19,9 +19,26 @@ fn scenario(name: &str) -> Scenario {
     Scenario::load(&shared_dir().join(format!("scenarios/flipfix-eval/{name}.yaml"))).unwrap()
 }
 
-fn recorded(name: &str) -> Value {
-    let path = repo_root().join(format!("tests/fixtures/anthropic/{name}.json"));
+/// The reference answer for scenario `name` (hand-made: what a correct
+/// analysis returns; it carries no usage).
+fn reference(name: &str) -> Value {
+    let path = repo_root().join(format!("tests/fixtures/reference_answers/{name}.json"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `body` as the API sends it: the dated model id and a usage block. The
+/// figures are this test's, chosen plausible for Haiku 4.5 with the shipped
+/// prompt (a warm cache read of the ~5,000-token stable prefix).
+fn as_api_sends(mut body: Value) -> Value {
+    body["model"] = json!("claude-haiku-4-5-20251001");
+    body["usage"] = json!({
+        "input_tokens": 412,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 5200,
+        "output_tokens": 118,
+        "service_tier": "standard",
+    });
+    body
 }
 
 /// Short delays: the tests exercise the policy, not the wall clock.
@@ -80,9 +97,9 @@ const SECOND: Duration = Duration::from_secs(5);
 async fn success_uses_the_tool_caches_the_prefix_and_stores_usage(pool: PgPool) {
     let scenario = scenario("webhook_reply_creates_linked_log");
     seed_catalog(&pool, &scenario).await;
-    let fake = FakeAnthropic::start(vec![Reply::body(recorded(
+    let fake = FakeAnthropic::start(vec![Reply::body(as_api_sends(reference(
         "webhook_reply_creates_linked_log",
-    ))])
+    )))])
     .await;
     let analysis = run(&pool, &fake, &scenario, Some(&key()), SECOND)
         .await
@@ -118,16 +135,21 @@ async fn success_uses_the_tool_caches_the_prefix_and_stores_usage(pool: PgPool) 
         json!({"type": "tool", "name": "record_suggestions"})
     );
     assert_eq!(body["tools"][0]["name"], "record_suggestions");
-    let kinds = &body["tools"][0]["input_schema"]["properties"]["suggestions"]["items"]
-        ["properties"]["kind"]["enum"];
+    let kinds: Vec<&Value> = body["tools"][0]["input_schema"]["properties"]["suggestions"]["items"]
+        ["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| &item["properties"]["kind"]["const"])
+        .collect();
     assert_eq!(
         kinds,
-        &json!([
+        [
             "problem_report",
             "log_entry",
             "part_request",
             "part_request_update"
-        ])
+        ]
     );
     let user = body["messages"][0]["content"].as_str().unwrap();
     assert!(user.contains("[73] TARGET"), "{user}");
@@ -159,11 +181,11 @@ async fn success_uses_the_tool_caches_the_prefix_and_stores_usage(pool: PgPool) 
     assert_eq!(row.0, "analysis");
     assert_eq!(row.1, "claude-haiku-4-5-20251001");
     assert_eq!(row.2.as_deref(), Some("req_011FakeRequestId"));
-    assert_eq!((row.3, row.4, row.5, row.6), (412, 118, 0, 2150));
-    // Haiku 4.5: 412 × $1 + 118 × $5 + 2150 × $0.10 per million = $0.001217.
-    assert_eq!(row.7, Some(1217));
+    assert_eq!((row.3, row.4, row.5, row.6), (412, 118, 0, 5200));
+    // Haiku 4.5: 412 × $1 + 118 × $5 + 5200 × $0.10 per million = $0.001522.
+    assert_eq!(row.7, Some(1522));
     let cost = analysis.cost_usd.unwrap();
-    assert!((cost - 0.001217).abs() < 1e-9, "{cost}");
+    assert!((cost - 0.001522).abs() < 1e-9, "{cost}");
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -189,12 +211,24 @@ async fn already_saved_messages_are_not_sent(pool: PgPool) {
         .to_string();
     assert!(!user.contains("rollover switch"), "{user}");
     assert!(user.contains("[49] TARGET"));
+    // A one-line stub keeps the saved request's id, for a follow-up to link to.
+    let stub = user
+        .lines()
+        .find(|l| l.starts_with("[47] "))
+        .unwrap_or_default();
+    assert!(
+        stub.contains("Bob Wilson: already saved as part_request #"),
+        "{user}"
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn an_empty_list_means_no_records_and_still_costs(pool: PgPool) {
     let scenario = scenario("no_maintenance_social");
-    let fake = FakeAnthropic::start(vec![Reply::body(recorded("no_maintenance_social"))]).await;
+    let fake = FakeAnthropic::start(vec![Reply::body(as_api_sends(reference(
+        "no_maintenance_social",
+    )))])
+    .await;
     let analysis = run(&pool, &fake, &scenario, Some(&key()), SECOND)
         .await
         .unwrap();
@@ -450,7 +484,7 @@ async fn an_unreachable_api_is_retried_then_reported() {
 #[sqlx::test(migrations = "./migrations")]
 async fn an_answer_without_the_tool_call_is_an_error(pool: PgPool) {
     let scenario = scenario("no_maintenance_social");
-    let mut body = recorded("no_maintenance_social");
+    let mut body = as_api_sends(reference("no_maintenance_social"));
     body["content"] = json!([{"type": "text", "text": "Nothing to record here."}]);
     body["stop_reason"] = json!("end_turn");
     let fake = FakeAnthropic::start(vec![Reply::body(body)]).await;

@@ -353,3 +353,92 @@ fn notify_setting_must_be_a_boolean_setting_named_with_its_line() {
         );
     }
 }
+
+/// Line and column where the answer of example `name` starts (the line after
+/// its `answer:`, indented like the keys under it).
+fn answer_start(dir: &Path, name: &str) -> (usize, usize) {
+    let text = std::fs::read_to_string(dir.join("workflows/add_to_flipfix.yaml")).expect("read");
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.contains(&format!("- name: {name}")))
+        .expect("example present");
+    let answer = start
+        + lines[start..]
+            .iter()
+            .position(|l| l.trim() == "answer:")
+            .expect("a block answer");
+    let next = lines[answer + 1];
+    (answer + 2, next.len() - next.trim_start().len() + 1)
+}
+
+#[test]
+fn shipped_examples_pass_the_real_pipeline() {
+    // `shipped_workflows_are_clean` covers them; this names the examples the
+    // prompt must show, so none can be deleted quietly.
+    let text =
+        std::fs::read_to_string(repo_root().join("workflows/add_to_flipfix.yaml")).expect("read");
+    for name in [
+        "fix_done_in_conversation",
+        "unresolved_problem_with_two_attempts",
+        "questions_and_answers_become_one_log_entry",
+        "ordered_gives_a_part_request_with_an_update",
+        "todo_list_over_several_machines",
+    ] {
+        assert!(text.contains(&format!("- name: {name}\n")), "{name}");
+    }
+    assert_eq!(check(&repo_root()).code, 0);
+}
+
+#[test]
+fn an_example_answer_that_breaks_the_schema_fails_check_at_its_line() {
+    let dir = copy_workflows();
+    edit(
+        dir.path(),
+        "workflows/add_to_flipfix.yaml",
+        "            - description: Ordered.\n",
+        "            - description: Ordered.\n              machine: hook\n",
+    );
+    let (line, column) = answer_start(dir.path(), "ordered_gives_a_part_request_with_an_update");
+    let run = check(dir.path());
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let file = dir.path().join("workflows/add_to_flipfix.yaml");
+    let at = format!(
+        "{}:{line}:{column}: example `ordered_gives_a_part_request_with_an_update`",
+        file.display()
+    );
+    for message in [
+        "the answer breaks the tool schema: /suggestions/0/children/0: Additional properties are not allowed ('machine' was unexpected)",
+        "the model's answer does not match the tool schema: suggestion 1.1: `machine` is not part of a part_request_update child item (a child takes its parent's machine); is the answer in an older shape?",
+    ] {
+        assert!(
+            run.stdout.contains(&format!("{at}: {message}\n")),
+            "missing {at}: {message}\nin:\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn an_example_citing_a_message_outside_its_conversation_fails_check_at_its_line() {
+    let dir = copy_workflows();
+    edit(
+        dir.path(),
+        "workflows/add_to_flipfix.yaml",
+        r#"source_message_ids: ["101", "103"]"#,
+        r#"source_message_ids: ["999"]"#,
+    );
+    let (line, column) = answer_start(dir.path(), "fix_done_in_conversation");
+    let run = check(dir.path());
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let file = dir.path().join("workflows/add_to_flipfix.yaml");
+    let expected = format!(
+        "{}:{line}:{column}: example `fix_done_in_conversation`: the validator would change it: model suggestion 1: dropped: it cites only messages that are not in the conversation (\"999\"): nothing shown supports it\n",
+        file.display()
+    );
+    assert!(
+        run.stdout.contains(&expected),
+        "missing {expected}in:\n{}",
+        run.stdout
+    );
+}

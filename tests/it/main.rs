@@ -11,6 +11,7 @@ mod admin_commands;
 mod admin_import;
 mod analysis_gather;
 mod analysis_llm;
+mod analysis_prompt;
 mod catalog_import;
 mod check_command;
 mod embedded_run;

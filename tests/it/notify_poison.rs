@@ -44,7 +44,8 @@ impl Reloadable {
 }
 
 /// The shipped workflows without the `part_request_update` kind (the last
-/// one declared), as an author might reload them.
+/// one declared) and the worked example that uses it, as an author might
+/// reload them.
 fn without_part_updates() -> Arc<Workflows> {
     let dir = copy_workflows();
     let kinds_path = dir.path().join("workflows/record_kinds.yaml");
@@ -52,8 +53,18 @@ fn without_part_updates() -> Arc<Workflows> {
     let cut = kinds.find("  - name: part_request_update").unwrap();
     std::fs::write(&kinds_path, &kinds[..cut]).unwrap();
     let menu_path = dir.path().join("workflows/add_to_flipfix.yaml");
-    let menu = std::fs::read_to_string(&menu_path).unwrap();
-    std::fs::write(&menu_path, menu.replace(", part_request_update]", "]")).unwrap();
+    let menu = std::fs::read_to_string(&menu_path)
+        .unwrap()
+        .replace(", part_request_update]", "]");
+    // The worked example that shows an update goes with the kind.
+    let start = menu
+        .find("  - name: ordered_gives_a_part_request_with_an_update")
+        .unwrap();
+    let end = menu
+        .find("  - name: todo_list_over_several_machines")
+        .unwrap();
+    let menu = format!("{}{}", &menu[..start], &menu[end..]);
+    std::fs::write(&menu_path, menu).unwrap();
     let workflows = load_workflows(&dir.path().join("workflows"), &dir.path().join("prompts"))
         .unwrap_or_else(|problems| panic!("{problems}"));
     assert!(workflows.kinds.get("part_request_update").is_none());

@@ -96,7 +96,7 @@ async fn ten_concurrent_analyses_cannot_overshoot_the_budget(pool: PgPool) {
         let (pool, fake, scenario) = (&pool, &fake, &scenario);
         async move { analyse(pool, fake, scenario, limits, &format!("discord:{i}")).await }
     });
-    let results = futures::future::join_all(runs).await;
+    let results = futures_util::future::join_all(runs).await;
     let allowed = results.iter().filter(|r| r.is_ok()).count();
     let refused = results
         .iter()

@@ -51,7 +51,7 @@ impl Reply {
         }))
     }
 
-    /// A 200 with `body` (a recorded response) and a request id.
+    /// A 200 with `body` (such as a reference answer) and a request id.
     pub fn body(body: Value) -> Self {
         Self::Json {
             status: 200,
