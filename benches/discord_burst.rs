@@ -112,6 +112,7 @@ async fn main() {
         .env("DISCORD_TOKEN", "fake-token")
         .env("DISCORD_PROXY_URL", &fake.base_url)
         .env("DISCORD_GUILD_ID", GUILD_ID.to_string())
+        .env("HTTP_BIND", "127.0.0.1:0")
         .env("ANTHROPIC_BASE_URL", &anthropic.base_url)
         .env("ANTHROPIC_API_KEY", "sk-ant-bench")
         .env("RUST_LOG", "warn")

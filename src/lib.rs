@@ -24,4 +24,5 @@ pub mod telemetry;
 pub mod templates;
 pub mod text;
 pub mod tools;
+pub mod web;
 pub mod workflow;

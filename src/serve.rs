@@ -33,6 +33,8 @@ const IN_FLIGHT_GRACE: Duration = Duration::from_secs(3);
 /// And this long for the dispatcher to finish its POST in flight (Discord
 /// answers webhooks well within it; the whole exit stays under 10 s).
 const DISPATCHER_GRACE: Duration = Duration::from_secs(4);
+/// And this long for page requests in progress (they are short).
+const WEB_GRACE: Duration = Duration::from_secs(1);
 /// Environment variable bounding start-up (READY and command registration), in seconds.
 pub const STARTUP_TIMEOUT_ENV: &str = "FLIPFIX_STARTUP_TIMEOUT_SECS";
 
@@ -121,6 +123,8 @@ pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow:
     let app = App::with_lifecycle(pool.clone(), secrets, workflows, lifecycle);
     close_orphaned_reviews(&app).await;
     let mut dispatcher = Some(start_dispatcher(&app, signals.trigger.subscribe())?);
+    // Every process serves the pages, standby included.
+    let web = crate::web::start(app.clone(), signals.trigger.subscribe()).await?;
 
     let outcome = run_roles(
         &app,
@@ -149,6 +153,12 @@ pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow:
             Ok(Err(join)) => tracing::error!(error = %join, "the notification dispatcher task panicked"),
             Err(_) => tracing::warn!("the notification dispatcher did not stop in time; a row it held is retried when its lease ends"),
         }
+    }
+    match tokio::time::timeout(WEB_GRACE, web).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(err))) => tracing::warn!(error = %err, "the web server stopped with an error"),
+        Ok(Err(join)) => tracing::error!(error = %join, "the web server task panicked"),
+        Err(_) => tracing::warn!("page requests were still open at shutdown; they were cut"),
     }
     liveness.release().await;
     outcome

@@ -19,7 +19,7 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ),
     (
         "DISCORD_GUILD_ID",
-        "register commands in this server only (instant); unset = globally",
+        "the home server: the only server the bot serves (required for run)",
     ),
     (
         "ANTHROPIC_API_KEY",
@@ -33,6 +33,14 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     (
         "PUBLIC_BASE_URL",
         "where record links point, e.g. https://flipfix.example",
+    ),
+    (
+        "HTTP_BIND",
+        "address the record pages are served on (default 127.0.0.1:8080)",
+    ),
+    (
+        "PORT",
+        "with HTTP_BIND unset, serve on 0.0.0.0:PORT (platforms set it)",
     ),
     (
         "FLIPFIX_ALLOW_LOOPBACK_URLS",
@@ -51,6 +59,19 @@ pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
 pub const DEFAULT_DATA_DIR: &str = ".flipfix/pg";
 pub const DEFAULT_WORKFLOWS_DIR: &str = "workflows";
 pub const DEFAULT_PROMPTS_DIR: &str = "prompts";
+/// Loopback: a newcomer can open the pages at once, nothing is exposed.
+pub const DEFAULT_HTTP_BIND: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
+
+/// The address the record pages are served on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpBind(pub std::net::SocketAddr);
+
+impl Default for HttpBind {
+    fn default() -> Self {
+        Self(DEFAULT_HTTP_BIND)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -65,6 +86,12 @@ pub enum SecretsError {
     NotAScalar { path: PathBuf, key: String },
     #[error("PUBLIC_BASE_URL must be an absolute http(s) URL without credentials, query or fragment (e.g. https://flipfix.example.org): {reason}")]
     BadPublicUrl { reason: &'static str },
+    #[error("{key} must be {expected}, got {value:?}")]
+    BadAddress {
+        key: &'static str,
+        expected: &'static str,
+        value: String,
+    },
     #[error("{key} must be a Discord id (digits only), got {len} characters that are not")]
     BadSnowflake { key: &'static str, len: usize },
 }
@@ -80,6 +107,8 @@ pub struct Secrets {
     pub anthropic_base_url: String,
     pub discord_proxy_url: Option<String>,
     pub public_base_url: Option<String>,
+    /// Where the record pages are served.
+    pub http_bind: HttpBind,
     pub allow_loopback_urls: bool,
     pub data_dir: PathBuf,
     pub workflows_dir: PathBuf,
@@ -133,6 +162,7 @@ impl Secrets {
             public_base_url: take("PUBLIC_BASE_URL")
                 .map(|url| public_base_url(&url))
                 .transpose()?,
+            http_bind: HttpBind(http_bind(take("HTTP_BIND"), take("PORT"))?),
             allow_loopback_urls: take("FLIPFIX_ALLOW_LOOPBACK_URLS")
                 .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes")),
             data_dir: take("FLIPFIX_DATA_DIR")
@@ -147,6 +177,31 @@ impl Secrets {
             log_filter: take("RUST_LOG"),
             unknown_keys,
         })
+    }
+}
+
+/// The address pages are served on: `HTTP_BIND`; else `0.0.0.0:$PORT` when
+/// a platform sets `PORT`; else loopback, so a newcomer can open it at once
+/// and nothing is exposed by accident.
+fn http_bind(
+    bind: Option<String>,
+    port: Option<String>,
+) -> Result<std::net::SocketAddr, SecretsError> {
+    match (bind, port) {
+        (Some(bind), _) => bind.parse().map_err(|_| SecretsError::BadAddress {
+            key: "HTTP_BIND",
+            expected: "an address and port such as 127.0.0.1:8080 or 0.0.0.0:80",
+            value: bind,
+        }),
+        (None, Some(port)) => port
+            .parse::<u16>()
+            .map(|port| std::net::SocketAddr::from(([0, 0, 0, 0], port)))
+            .map_err(|_| SecretsError::BadAddress {
+                key: "PORT",
+                expected: "a port number",
+                value: port,
+            }),
+        (None, None) => Ok(DEFAULT_HTTP_BIND),
     }
 }
 
@@ -223,6 +278,24 @@ fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
 #[cfg(test)]
 mod public_url_tests {
     use super::*;
+
+    #[test]
+    fn pages_bind_to_loopback_unless_told_otherwise() {
+        assert_eq!(http_bind(None, None).unwrap(), DEFAULT_HTTP_BIND);
+        assert_eq!(
+            http_bind(None, Some("3000".into())).unwrap().to_string(),
+            "0.0.0.0:3000"
+        );
+        assert_eq!(
+            http_bind(Some("127.0.0.1:9000".into()), Some("3000".into()))
+                .unwrap()
+                .to_string(),
+            "127.0.0.1:9000",
+            "HTTP_BIND wins"
+        );
+        let err = http_bind(Some("localhost".into()), None).unwrap_err();
+        assert!(err.to_string().starts_with("HTTP_BIND must be"), "{err}");
+    }
 
     #[test]
     fn the_public_base_url_is_an_absolute_http_url_without_credentials() {

@@ -46,6 +46,8 @@ pub struct RecordKind {
     pub label: String,
     pub emoji: String,
     pub link_path: String,
+    /// Who may see this kind's records on the web and in search.
+    pub web: super::WebAccess,
     pub machine: MachineRule,
     pub inherit_machine: bool,
     pub parents: Vec<String>,

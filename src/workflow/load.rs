@@ -416,6 +416,7 @@ fn build_kinds(
             label: decl.label,
             emoji: decl.emoji,
             link_path: decl.link_path,
+            web: decl.web,
             machine: decl.machine,
             inherit_machine: decl.inherit_machine,
             parents: decl.parents.into_iter().map(|p| p.value).collect(),

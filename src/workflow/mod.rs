@@ -12,3 +12,4 @@ pub use context_menu::{ContextMenu, Example, Price, TokenUsage, Windows, MAX_MES
 pub use kinds::{FieldType, KindField, MachineRule, RecordKind, RecordKinds};
 pub use load::{load_workflows, Workflows};
 pub use problem::{Problem, Problems};
+pub use schema::WebAccess;

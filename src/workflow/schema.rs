@@ -130,6 +130,11 @@ pub struct KindDecl {
     pub emoji: String,
     /// Path segment of record pages on `PUBLIC_BASE_URL` (`problem-reports`).
     pub link_path: String,
+    /// Who may see this kind's records on the web pages and in search:
+    /// `public` (anyone) or `members` (signed-in members of the home server).
+    /// Members-only when not declared: the safe side.
+    #[serde(default = "WebAccess::members")]
+    pub web: WebAccess,
     /// `required`, `optional`.
     pub machine: MachineDecl,
     /// Take the parent's machine when the record names none (and refuse a
@@ -178,6 +183,22 @@ pub struct CommandDecl {
     pub name: String,
     /// Shown in Discord's command picker (at most 100 characters).
     pub description: String,
+}
+
+/// Who may see a kind's records outside Discord.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebAccess {
+    /// Anyone, signed in or not.
+    Public,
+    /// Signed-in members of the home server only.
+    Members,
+}
+
+impl WebAccess {
+    fn members() -> Self {
+        Self::Members
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

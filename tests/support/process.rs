@@ -52,6 +52,7 @@ impl BotProcess {
             .env("DISCORD_TOKEN", "fake-token")
             .env("DISCORD_PROXY_URL", &fake.base_url)
             .env("DISCORD_GUILD_ID", GUILD_ID.to_string())
+            .env("HTTP_BIND", "127.0.0.1:0")
             .env("ANTHROPIC_BASE_URL", anthropic_url)
             .env("ANTHROPIC_API_KEY", "sk-ant-test")
             .env("FLIPFIX_ALLOW_LOOPBACK_URLS", "true")
