@@ -199,7 +199,7 @@ pub async fn analyze<S: MessageSource>(
         menu,
         &attempts,
         answer.as_ref().ok().map(|a| a.model.as_str()),
-        &request.requested_by,
+        ("analysis", &request.requested_by),
         reservation,
     )
     .await?;
@@ -275,15 +275,15 @@ pub fn estimated_max_cost(menu: &ContextMenu, prompt: &Prompt) -> f64 {
     })
 }
 
-/// Records every API attempt of one analysis (failed and retried ones too)
-/// and settles its budget reservation, in one transaction. Returns the cost
-/// of the successful attempt when the model has a price.
-async fn record_attempts(
+/// Records every API attempt of one call (failed and retried ones too) and
+/// settles its budget reservation, in one transaction. Returns the cost of
+/// the successful attempt when the model has a price.
+pub async fn record_attempts(
     pool: &PgPool,
     menu: &ContextMenu,
     attempts: &[ApiAttempt],
     answered_by: Option<&str>,
-    requested_by: &str,
+    (purpose, requested_by): (&str, &str),
     reservation: Option<Reservation>,
 ) -> Result<Option<f64>, sqlx::Error> {
     let model = answered_by.unwrap_or(&menu.model);
@@ -303,7 +303,7 @@ async fn record_attempts(
         usage::record(
             &mut *tx,
             &UsageRecord {
-                purpose: "analysis",
+                purpose,
                 requested_by,
                 model,
                 request_id: attempt.request_id.as_deref(),
@@ -319,31 +319,6 @@ async fn record_attempts(
     }
     tx.commit().await?;
     Ok(answer_cost)
-}
-
-/// Records usage; returns the cost when the model has a price.
-pub async fn record_usage(
-    pool: &PgPool,
-    menu: &ContextMenu,
-    answer: &ToolAnswer,
-    purpose: &str,
-    requested_by: &str,
-) -> Result<Option<f64>, sqlx::Error> {
-    let cost = menu.price(&answer.model).map(|p| p.cost(&answer.usage));
-    usage::record(
-        pool,
-        &UsageRecord {
-            purpose,
-            requested_by,
-            model: &answer.model,
-            request_id: answer.request_id.as_deref(),
-            usage: answer.usage,
-            outcome: "ok",
-            cost_usd: cost,
-        },
-    )
-    .await?;
-    Ok(cost)
 }
 
 /// Records the conversation shows (record posts), by id.

@@ -197,10 +197,24 @@ pub async fn live_answer(
         menu.timeout,
         RetryPolicy::default(),
     )?;
+    let mut attempts = Vec::new();
     let answer = client
-        .call_tool(key.as_ref(), &analysis::tool_request(menu, model, prompt))
-        .await
-        .map_err(|err| anyhow::anyhow!("{} ({err})", err.user_message()))?;
-    let cost = analysis::record_usage(pool, menu, &answer, purpose, "cli").await?;
+        .call_tool_logged(
+            key.as_ref(),
+            &analysis::tool_request(menu, model, prompt),
+            &mut attempts,
+        )
+        .await;
+    // Every attempt is accounted for, failed ones included.
+    let cost = analysis::record_attempts(
+        pool,
+        menu,
+        &attempts,
+        answer.as_ref().ok().map(|a| a.model.as_str()),
+        (purpose, "cli"),
+        None,
+    )
+    .await?;
+    let answer = answer.map_err(|err| anyhow::anyhow!("{} ({err})", err.user_message()))?;
     Ok((answer, cost))
 }
