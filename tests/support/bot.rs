@@ -26,6 +26,7 @@ pub fn test_secrets(fake: &FakeDiscord) -> Secrets {
         allow_loopback_urls: true,
         workflows_dir: repo_root().join("workflows"),
         prompts_dir: repo_root().join("prompts"),
+        pages_dir: repo_root().join("pages"),
         ..Secrets::default()
     }
 }
