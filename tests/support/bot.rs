@@ -55,9 +55,11 @@ impl TestBot {
         // Logs show in a failing test's output (nextest captures them).
         flipfix_bot::telemetry::init(std::env::var("TEST_LOG").ok().as_deref());
         let token = secrets.discord_token.clone().expect("token");
-        let workflows =
-            flipfix_bot::workflow::load_workflows(&secrets.workflows_dir, &secrets.prompts_dir)
-                .unwrap_or_else(|problems| panic!("{problems}"));
+        let workflows = flipfix_bot::template_check::load_workflows(
+            &secrets.workflows_dir,
+            &secrets.prompts_dir,
+        )
+        .unwrap_or_else(|problems| panic!("{problems}"));
         let app = App::new(pool, secrets, workflows);
         let mut client = flipfix_bot::discord::build_client(app.clone(), &token)
             .await

@@ -7,35 +7,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use chrono::{NaiveDate, TimeZone, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::views::{record_link, record_page, RecordLink, ViewerView};
+use super::views::{
+    index_context, machine_context, record_context, record_link, record_page, IndexQuery, Paging,
+    RecordLink,
+};
 use super::{visible, Pages, Viewer, WebState};
 use crate::records::browse::{self, Filter, PageRequest};
 
 /// Records per page on the index and roots per page on a machine page.
 const PAGE_SIZE: u32 = 25;
-
-/// The index's query string, as a form sends it (empty means unset).
-#[derive(Debug, Default, Deserialize, Serialize)]
-pub struct IndexQuery {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    machine: String,
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    author: String,
-    #[serde(default)]
-    from: String,
-    #[serde(default)]
-    to: String,
-    #[serde(default)]
-    page: Option<String>,
-}
 
 fn set(value: &str) -> Option<String> {
     let value = value.trim();
@@ -78,13 +60,6 @@ fn page_href(query: &IndexQuery, page: u32) -> String {
     }
     out.append_pair("page", &page.to_string());
     format!("?{}", out.finish())
-}
-
-#[derive(Serialize)]
-struct Paging {
-    number: u32,
-    previous: Option<String>,
-    next: Option<String>,
 }
 
 pub async fn index(
@@ -139,14 +114,7 @@ pub async fn index(
     pages.render(
         StatusCode::OK,
         "index.html.j2",
-        serde_json::json!({
-            "viewer": ViewerView::from(&viewer),
-            "records": records,
-            "query": query,
-            "kinds": kinds,
-            "machines": machines,
-            "paging": paging,
-        }),
+        index_context(&viewer, records, &query, kinds, machines, paging),
     )
 }
 
@@ -176,10 +144,14 @@ pub async fn machine(
         .entries
         .iter()
         .map(|entry| {
-            serde_json::json!({
-                "record": record_link(&workflows.kinds, &entry.record),
-                "children": entry.children.iter().map(|c| record_link(&workflows.kinds, c)).collect::<Vec<_>>(),
-            })
+            (
+                record_link(&workflows.kinds, &entry.record),
+                entry
+                    .children
+                    .iter()
+                    .map(|c| record_link(&workflows.kinds, c))
+                    .collect(),
+            )
         })
         .collect::<Vec<_>>();
     let href = |n: u32| format!("?page={n}");
@@ -191,17 +163,7 @@ pub async fn machine(
     pages.render(
         StatusCode::OK,
         "machine.html.j2",
-        serde_json::json!({
-            "viewer": ViewerView::from(&viewer),
-            "machine": {
-                "slug": timeline.machine.slug,
-                "name": timeline.machine.name,
-                "status": timeline.machine.status,
-                "location": timeline.machine.location,
-            },
-            "entries": entries,
-            "paging": paging,
-        }),
+        machine_context(&viewer, &timeline.machine, entries, paging),
     )
 }
 
@@ -227,10 +189,7 @@ pub async fn record(
             pages.render(
                 StatusCode::OK,
                 "record.html.j2",
-                serde_json::json!({
-                    "viewer": ViewerView::from(&viewer),
-                    "page": record_page(&workflows.kinds, &detail),
-                }),
+                record_context(&viewer, record_page(&workflows.kinds, &detail)),
             )
         }
         Ok(browse::DetailLookup::Hidden { .. }) if viewer == Viewer::Visitor => {

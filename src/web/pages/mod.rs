@@ -5,7 +5,10 @@
 //! the [`Viewer`], so a visitor never sees a members-only record anywhere.
 
 mod handlers;
+mod sample;
 mod views;
+
+pub use sample::check;
 
 use std::sync::Arc;
 
@@ -70,11 +73,7 @@ impl Pages {
         self.render(
             status,
             "error.html.j2",
-            serde_json::json!({
-                "viewer": views::ViewerView::from(viewer),
-                "status": status.as_u16(),
-                "message": message,
-            }),
+            views::error_context(viewer, status.as_u16(), message),
         )
     }
 }

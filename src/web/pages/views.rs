@@ -1,7 +1,8 @@
 //! What page templates see: plain serializable views, times already
 //! formatted, links already built.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::Viewer;
 use crate::records::browse::{Detail, MediaRow, Summary};
@@ -158,4 +159,89 @@ pub fn record_page(kinds: &RecordKinds, detail: &Detail) -> RecordPage {
         photos: detail.media.iter().map(PhotoLink::from).collect(),
         sources: detail.sources.iter().map(|s| s.jump_url()).collect(),
     }
+}
+
+/// The index's query string, as a form sends it (empty means unset).
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct IndexQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub machine: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub author: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub page: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct Paging {
+    pub number: u32,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+/// The index page's context.
+pub fn index_context(
+    viewer: &Viewer,
+    records: Vec<RecordLink>,
+    query: &IndexQuery,
+    kinds: Vec<Value>,
+    machines: Vec<Value>,
+    paging: Paging,
+) -> Value {
+    serde_json::json!({
+        "viewer": ViewerView::from(viewer),
+        "records": records,
+        "query": query,
+        "kinds": kinds,
+        "machines": machines,
+        "paging": paging,
+    })
+}
+
+/// A machine page's context: each root with its children.
+pub fn machine_context(
+    viewer: &Viewer,
+    machine: &crate::catalog::Machine,
+    entries: Vec<(RecordLink, Vec<RecordLink>)>,
+    paging: Paging,
+) -> Value {
+    let entries: Vec<Value> = entries
+        .into_iter()
+        .map(|(record, children)| serde_json::json!({ "record": record, "children": children }))
+        .collect();
+    serde_json::json!({
+        "viewer": ViewerView::from(viewer),
+        "machine": {
+            "slug": machine.slug,
+            "name": machine.name,
+            "status": machine.status,
+            "location": machine.location,
+        },
+        "entries": entries,
+        "paging": paging,
+    })
+}
+
+/// A record page's context.
+pub fn record_context(viewer: &Viewer, page: RecordPage) -> Value {
+    serde_json::json!({ "viewer": ViewerView::from(viewer), "page": page })
+}
+
+/// The error page's context.
+pub fn error_context(viewer: &Viewer, status: u16, message: &str) -> Value {
+    serde_json::json!({
+        "viewer": ViewerView::from(viewer),
+        "status": status,
+        "message": message,
+    })
 }
