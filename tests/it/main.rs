@@ -15,6 +15,7 @@ mod analysis_prompt;
 mod catalog_import;
 mod check_command;
 mod check_pages;
+mod discord_find;
 mod embedded_run;
 mod fault_recovery;
 mod home_server;
