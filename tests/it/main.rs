@@ -37,4 +37,5 @@ mod review;
 mod review_flow;
 mod settings;
 mod spend_limits;
+mod web_health;
 mod web_pages;

@@ -10,13 +10,13 @@ use sqlx::PgPool;
 
 use crate::support::{add_machine, add_maintainer, repo_root, shipped_workflows};
 
-struct Site {
+pub struct Site {
     base: String,
     http: reqwest::Client,
 }
 
 impl Site {
-    async fn start(pool: &PgPool) -> Self {
+    pub async fn start(pool: &PgPool) -> Self {
         let secrets = flipfix_bot::config::Secrets {
             pages_dir: repo_root().join("pages"),
             ..Default::default()
@@ -37,7 +37,7 @@ impl Site {
         Self { base, http }
     }
 
-    async fn get(&self, path: &str) -> (u16, String, Option<String>) {
+    pub async fn get(&self, path: &str) -> (u16, String, Option<String>) {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
@@ -83,13 +83,13 @@ async fn insert(
 
 /// A machine with a problem report, a log under it, and a members-only part
 /// request with a secret word in it.
-struct Seed {
-    problem: i64,
-    log: i64,
-    part: i64,
+pub struct Seed {
+    pub problem: i64,
+    pub log: i64,
+    pub part: i64,
 }
 
-async fn seed(pool: &PgPool) -> Seed {
+pub async fn seed(pool: &PgPool) -> Seed {
     let ebd = add_machine(pool, "eight-ball-deluxe", "Eight Ball Deluxe").await;
     let problem = insert(
         pool,
@@ -338,38 +338,53 @@ async fn the_machine_page_is_a_timeline_with_children_under_parents(pool: PgPool
 }
 
 #[sqlx::test(migrations = "./migrations")]
-async fn readyz_and_metrics_report_from_the_database(pool: PgPool) {
+async fn members_see_every_kind_through_the_read_model(pool: PgPool) {
+    use flipfix_bot::records::browse::{self, DetailLookup, Filter, PageRequest, Visible};
+    use flipfix_bot::workflow::WebAccess;
     let seed = seed(&pool).await;
-    sqlx::query("INSERT INTO notification_outbox (record_id, created_at, delivered_at) VALUES ($1, now() - interval '3 seconds', now())")
-        .bind(seed.problem)
-        .execute(&pool)
+    let workflows = shipped_workflows();
+    let members = Visible::for_viewer(&workflows.kinds, |_| true);
+    let visitors = Visible::for_viewer(&workflows.kinds, |access| access == WebAccess::Public);
+    let page = PageRequest::new(1, 25);
+    let search = Filter {
+        text: Some("zanzibar".into()),
+        ..Filter::default()
+    };
+    let found = browse::latest(&pool, &members, &search, page)
         .await
-        .expect("delivered row");
-    sqlx::query("INSERT INTO notification_outbox (record_id) VALUES ($1)")
-        .bind(seed.log)
-        .execute(&pool)
+        .expect("search");
+    assert_eq!(
+        found.items.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![seed.part]
+    );
+    let none = browse::latest(&pool, &visitors, &search, page)
         .await
-        .expect("pending row");
-    sqlx::query("INSERT INTO llm_usage (purpose, requested_by, model, input_tokens, output_tokens, cost_micro_usd) VALUES ('analysis', 'ruth', 'claude-haiku-4-5', 1000, 200, 2500)")
-        .execute(&pool)
+        .expect("search");
+    assert!(none.items.is_empty());
+    let timeline = browse::machine_timeline(&pool, &members, "eight-ball-deluxe", page)
         .await
-        .expect("usage");
-    let site = Site::start(&pool).await;
-    let (status, body, _) = site.get("/readyz").await;
-    assert_eq!(status, 200, "{body}");
-    assert!(body.contains("standby"), "{body}");
-    let (status, body, _) = site.get("/metrics").await;
-    assert_eq!(status, 200);
-    for line in [
-        "flipfix_records_total{kind=\"problem_report\",via=\"cli\"} 1",
-        "flipfix_records_total{kind=\"part_request\",via=\"cli\"} 1",
-        "flipfix_llm_tokens_total{model=\"claude-haiku-4-5\",type=\"input\"} 1000",
-        "flipfix_llm_cost_usd_total{model=\"claude-haiku-4-5\"} 0.0025",
-        "flipfix_outbox_pending 1",
-        "flipfix_outbox_failed 0",
-        "flipfix_delivery_latency_seconds_count 1",
-        "# TYPE flipfix_delivery_latency_seconds summary",
-    ] {
-        assert!(body.contains(line), "missing {line:?} in\n{body}");
-    }
+        .expect("timeline")
+        .expect("machine");
+    let roots: Vec<i64> = timeline.entries.iter().map(|e| e.record.id).collect();
+    assert_eq!(roots, vec![seed.part, seed.problem], "newest first");
+    assert_eq!(timeline.entries[1].children[0].id, seed.log);
+    assert!(matches!(
+        browse::record_detail(&pool, &members, seed.part)
+            .await
+            .expect("detail"),
+        DetailLookup::Found(_)
+    ));
+    assert_eq!(
+        browse::record_detail(&pool, &visitors, seed.part)
+            .await
+            .expect("detail"),
+        DetailLookup::Hidden {
+            kind: "part_request".into()
+        }
+    );
+    // A page size past the bound is cut to it.
+    assert_eq!(
+        PageRequest::new(0, 10_000),
+        PageRequest::new(1, browse::MAX_PAGE_SIZE)
+    );
 }
