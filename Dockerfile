@@ -17,6 +17,7 @@ WORKDIR /app
 COPY --from=build /src/target/release/flipfix-bot /usr/local/bin/flipfix-bot
 COPY workflows ./workflows
 COPY prompts ./prompts
+COPY pages ./pages
 USER flipfix
 # DATABASE_URL and DISCORD_TOKEN come from the platform's environment.
 CMD ["flipfix-bot", "run"]

@@ -22,7 +22,8 @@ use flipfix_bot::analysis::gather::gather;
 use flipfix_bot::analysis::prompt::build_prompt;
 use flipfix_bot::analysis::{Message, MessageAuthor, MessageSource, SourceError, ThreadInfo};
 use flipfix_bot::llm::AnthropicClient;
-use flipfix_bot::workflow::{load_workflows, Price, TokenUsage};
+use flipfix_bot::template_check::load_workflows;
+use flipfix_bot::workflow::{Price, TokenUsage};
 
 /// Characters per token for English prose and Markdown. Anthropic's
 /// tokenizer is not public; English text runs at about 3.5–4 characters per

@@ -27,7 +27,7 @@ use fake_webhook::{FakeWebhook, Limit};
 use flipfix_bot::config::{SettingKey, Settings};
 use flipfix_bot::notify::{Dispatcher, DispatcherConfig};
 use flipfix_bot::records::{create_record, Author, CreatedVia, NewRecord};
-use flipfix_bot::workflow::load_workflows;
+use flipfix_bot::template_check::load_workflows;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
 

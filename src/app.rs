@@ -9,7 +9,8 @@ use sqlx::PgPool;
 use crate::config::{Secrets, Settings};
 use crate::db::{self, embedded::EmbeddedPostgres};
 use crate::lifecycle::Lifecycle;
-use crate::workflow::{load_workflows, Problems, Workflows};
+use crate::template_check::load_workflows;
+use crate::workflow::{Problems, Workflows};
 
 /// State shared by every part of the bot. Cheap to clone through `Arc`.
 #[derive(Debug)]

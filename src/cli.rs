@@ -8,8 +8,8 @@ use clap::{Parser, Subcommand};
 use crate::app::{self, Database};
 use crate::catalog;
 use crate::config::Secrets;
+use crate::template_check::load_workflows;
 use crate::tools::{self, eval::EvalOptions, replay::ReplayOptions};
-use crate::workflow::load_workflows;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,6 +39,9 @@ pub enum Command {
         /// Template directory (default: FLIPFIX_PROMPTS_DIR or ./prompts).
         #[arg(long)]
         prompts: Option<PathBuf>,
+        /// Page template directory (default: FLIPFIX_PAGES_DIR or ./pages).
+        #[arg(long)]
+        pages: Option<PathBuf>,
     },
     /// Import catalog data exported from the original system.
     Import {
@@ -120,10 +123,19 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { workflows, prompts } => {
+        Command::Check {
+            workflows,
+            prompts,
+            pages,
+        } => {
             let workflows_dir = workflows.unwrap_or(secrets.workflows_dir);
             let prompts_dir = prompts.unwrap_or(secrets.prompts_dir);
-            match load_workflows(&workflows_dir, &prompts_dir) {
+            let pages_dir = pages.unwrap_or(secrets.pages_dir);
+            // The page templates are checked against the kinds that loaded.
+            let loaded = load_workflows(&workflows_dir, &prompts_dir).and_then(|loaded| {
+                crate::web::pages::check(&pages_dir, &loaded.kinds).into_result(loaded)
+            });
+            match loaded {
                 Ok(loaded) => {
                     let menu = loaded
                         .context_menu

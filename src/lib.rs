@@ -21,6 +21,7 @@ pub mod review;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;
+pub mod template_check;
 pub mod templates;
 pub mod text;
 pub mod tools;

@@ -94,6 +94,8 @@ pub const DEFAULT_STARTUP_BOUND: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
 pub struct StartupReport {
     state: Arc<watch::Sender<StartupState>>,
+    /// Set once this process takes the gateway (`/readyz` then waits for READY).
+    leading: Arc<std::sync::atomic::AtomicBool>,
     deadline: Arc<std::sync::Mutex<tokio::time::Instant>>,
 }
 
@@ -107,6 +109,7 @@ impl StartupReport {
         let deadline = tokio::time::Instant::now() + DEFAULT_STARTUP_BOUND;
         let report = Self {
             state: Arc::new(sender),
+            leading: Arc::default(),
             deadline: Arc::new(std::sync::Mutex::new(deadline)),
         };
         (report, StartupWatch(receiver))
@@ -115,6 +118,8 @@ impl StartupReport {
     /// Start-up begins now (the gateway is being connected) and must end
     /// within `bound`.
     pub fn begin(&self, bound: Duration) {
+        self.leading
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let deadline = tokio::time::Instant::now() + bound;
         match self.deadline.lock() {
             Ok(mut guard) => *guard = deadline,
@@ -127,6 +132,14 @@ impl StartupReport {
             Ok(guard) => *guard,
             Err(poisoned) => *poisoned.into_inner(),
         }
+    }
+
+    /// The gateway's start-up state, or `None` on a process that does not
+    /// hold the gateway (a standby, a tool).
+    pub fn gateway(&self) -> Option<StartupState> {
+        self.leading
+            .load(std::sync::atomic::Ordering::SeqCst)
+            .then(|| self.state.borrow().clone())
     }
 
     pub fn ready(&self) {

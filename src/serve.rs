@@ -21,7 +21,7 @@ use crate::lifecycle::{
     Lifecycle, StartupReport, StartupState, StartupWatch, DEFAULT_STARTUP_BOUND,
 };
 use crate::shutdown::{Shutdown, Trigger};
-use crate::workflow::load_workflows;
+use crate::template_check::load_workflows;
 
 /// How often a standby tries the gateway lock, and the holder checks the
 /// connection that holds it.

@@ -43,7 +43,19 @@ impl Templates {
     /// Loads every template under `dir`. Returns the templates that compiled
     /// and a problem for each one that did not.
     pub fn load(dir: &Path) -> (Self, Problems) {
+        Self::load_with(dir, new_environment())
+    }
+
+    /// Loads the record pages' templates: like [`Templates::load`], with
+    /// HTML autoescaping, because what they show (descriptions, names) is
+    /// data from Discord.
+    pub fn load_html(dir: &Path) -> (Self, Problems) {
         let mut env = new_environment();
+        env.set_auto_escape_callback(|_| AutoEscape::Html);
+        Self::load_with(dir, env)
+    }
+
+    fn load_with(dir: &Path, mut env: Environment<'static>) -> (Self, Problems) {
         let mut problems = Problems::default();
         let mut files = Vec::new();
         let mut broken = Vec::new();

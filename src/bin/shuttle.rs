@@ -4,7 +4,7 @@
 
 use flipfix_bot::app::App;
 use flipfix_bot::config::{Secret, Secrets};
-use flipfix_bot::workflow::load_workflows;
+use flipfix_bot::template_check::load_workflows;
 
 #[shuttle_runtime::main]
 async fn shuttle_main(

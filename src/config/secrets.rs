@@ -52,6 +52,10 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ),
     ("FLIPFIX_WORKFLOWS_DIR", "directory of workflow YAML files"),
     ("FLIPFIX_PROMPTS_DIR", "directory of minijinja templates"),
+    (
+        "FLIPFIX_PAGES_DIR",
+        "directory of the record pages' minijinja templates",
+    ),
     ("RUST_LOG", "log filter, e.g. info or flipfix_bot=debug"),
 ];
 
@@ -59,6 +63,7 @@ pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
 pub const DEFAULT_DATA_DIR: &str = ".flipfix/pg";
 pub const DEFAULT_WORKFLOWS_DIR: &str = "workflows";
 pub const DEFAULT_PROMPTS_DIR: &str = "prompts";
+pub const DEFAULT_PAGES_DIR: &str = "pages";
 /// Loopback: a newcomer can open the pages at once, nothing is exposed.
 pub const DEFAULT_HTTP_BIND: std::net::SocketAddr =
     std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
@@ -113,6 +118,8 @@ pub struct Secrets {
     pub data_dir: PathBuf,
     pub workflows_dir: PathBuf,
     pub prompts_dir: PathBuf,
+    /// The record pages' templates (HTML).
+    pub pages_dir: PathBuf,
     pub log_filter: Option<String>,
     /// Keys in `Secrets.toml` that the bot does not know (likely typos).
     pub unknown_keys: Vec<String>,
@@ -173,6 +180,9 @@ impl Secrets {
                 .into(),
             prompts_dir: take("FLIPFIX_PROMPTS_DIR")
                 .unwrap_or(DEFAULT_PROMPTS_DIR.into())
+                .into(),
+            pages_dir: take("FLIPFIX_PAGES_DIR")
+                .unwrap_or(DEFAULT_PAGES_DIR.into())
                 .into(),
             log_filter: take("RUST_LOG"),
             unknown_keys,

@@ -10,6 +10,7 @@ mod add_to_flipfix;
 mod admin;
 pub mod cdn;
 pub mod checks;
+mod find;
 pub mod history;
 pub mod home;
 mod record_commands;
@@ -59,7 +60,7 @@ pub fn commands(workflows: &crate::workflow::Workflows) -> Vec<poise::Command<Da
     if let Some(menu) = &workflows.context_menu {
         add.context_menu_name = Some(menu.command_name.clone().into());
     }
-    let mut commands = vec![add, admin::flipfix()];
+    let mut commands = vec![add, admin::flipfix(), find::find(), find::history()];
     commands.extend(record_commands::record_commands(&workflows.kinds));
     commands
 }
@@ -170,7 +171,11 @@ async fn on_event(
     };
     let result = match interaction {
         serenity::Interaction::Component(component) => {
-            review_ui::on_component(ctx, app, component).await
+            match find::on_component(ctx, app, component).await {
+                Ok(true) => Ok(()),
+                Ok(false) => review_ui::on_component(ctx, app, component).await,
+                Err(err) => Err(err),
+            }
         }
         serenity::Interaction::Modal(modal) => review_ui::on_modal(ctx, app, modal).await,
         _ => Ok(()),

@@ -17,7 +17,8 @@ use crate::app::Database;
 use crate::config::Secrets;
 use crate::llm::{AnthropicClient, RetryPolicy, ToolAnswer};
 use crate::records;
-use crate::workflow::{load_workflows, ContextMenu, Workflows};
+use crate::template_check::load_workflows;
+use crate::workflow::{ContextMenu, Workflows};
 
 #[derive(Debug, Clone)]
 pub struct ReplayOptions {

@@ -3,6 +3,9 @@
 //! through `records`/`catalog`, render through `templates`, and never show a
 //! members-only record to a visitor (see [`viewer`]).
 
+pub mod health;
+pub mod metrics;
+pub mod pages;
 pub mod viewer;
 
 use std::sync::Arc;
@@ -23,6 +26,10 @@ pub struct WebState {
 pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        // Record pages, search, readiness and metrics (W1).
+        .merge(pages::routes(&state))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
         .with_state(state)
 }
 

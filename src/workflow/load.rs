@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde_saphyr::Spanned;
 
@@ -13,7 +12,6 @@ use super::kinds::{
 };
 use super::schema::{ContextMenuDecl, FieldTypeDecl, KindDecl, WorkflowFile};
 use super::{Problem, Problems};
-use crate::records::view::RecordView;
 use crate::templates::Templates;
 
 /// Everything authors declare, checked and ready to use. Immutable: a reload
@@ -29,13 +27,12 @@ pub struct Workflows {
     pub loaded_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// Loads and checks every workflow file and template. On success the bundle
-/// is complete and every template has rendered against sample data; on
-/// failure every problem found is returned, each with its file and line.
-pub fn load_workflows(
-    workflows_dir: &Path,
-    prompts_dir: &Path,
-) -> Result<Arc<Workflows>, Problems> {
+/// Reads every workflow file and template and checks the declarations
+/// against each other and the templates' existence. Rendering templates
+/// against samples needs `records` and `analysis`, which sit above this
+/// module: `crate::template_check::load_workflows` does both, and is what
+/// callers use.
+pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, Problems) {
     let (templates, mut problems) = Templates::load(prompts_dir);
     let mut fingerprint = Fingerprint::default();
     let mut decls = Vec::new();
@@ -89,26 +86,16 @@ pub fn load_workflows(
     }
 
     let kinds = build_kinds(decls, &templates, &mut problems);
-    check_templates_render(&kinds, &templates, &mut problems);
     let mut context_menu = build_context_menu(menus, &kinds, &templates, &mut problems);
     attach_examples(context_menu.as_mut(), examples, &mut problems);
-    if let Some(menu) = &context_menu {
-        check_prompts_render(menu, &kinds, &templates, &mut problems);
-        if problems.is_empty() {
-            // Only on an otherwise sound bundle: an example is checked with
-            // the real schema, templates and validator.
-            for problem in crate::analysis::examples::check(menu, &kinds, &templates) {
-                problems.push(problem);
-            }
-        }
-    }
-    problems.into_result(Arc::new(Workflows {
+    let workflows = Workflows {
         kinds,
         context_menu,
         templates,
         version: fingerprint.finish(),
         loaded_at: chrono::Utc::now(),
-    }))
+    };
+    (workflows, problems)
 }
 
 fn yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -467,46 +454,6 @@ fn check_parent_updates(kinds: &RecordKinds, problems: &mut Problems) {
     }
 }
 
-/// Renders every kind's templates against sample records, with all optional
-/// parts present and with all of them absent, so an unguarded `machine.name`
-/// is found here rather than in production.
-fn check_templates_render(kinds: &RecordKinds, templates: &Templates, problems: &mut Problems) {
-    // One report per template line, not one per kind that uses the template.
-    let mut reported = HashSet::new();
-    for kind in kinds.iter() {
-        for template in [&kind.card_template, &kind.notification_template] {
-            if !templates.exists(template) {
-                continue; // already reported
-            }
-            for full in [true, false] {
-                let sample = RecordView::sample(kind, full);
-                if let Err(err) = templates.render_message(template, &sample) {
-                    let mut problem = err.0;
-                    if !reported.insert((
-                        problem.file.clone(),
-                        problem.line,
-                        problem.message.clone(),
-                    )) {
-                        break;
-                    }
-                    problem.message = format!(
-                        "{} (rendering a sample {} {})",
-                        problem.message,
-                        kind.name,
-                        if full {
-                            "with every optional part"
-                        } else {
-                            "without optional parts"
-                        }
-                    );
-                    problems.push(problem);
-                    break;
-                }
-            }
-        }
-    }
-}
-
 fn build_context_menu(
     menus: Vec<(PathBuf, Spanned<ContextMenuDecl>)>,
     kinds: &RecordKinds,
@@ -636,30 +583,6 @@ fn build_context_menu(
         prices: decl.prices,
         examples: Vec::new(),
     })
-}
-
-/// Renders the analysis prompts against a sample catalog and conversation,
-/// so a typo in a prompt template is found by `check`, not by a user.
-fn check_prompts_render(
-    menu: &ContextMenu,
-    kinds: &RecordKinds,
-    templates: &Templates,
-    problems: &mut Problems,
-) {
-    if !templates.exists(&menu.system_template) || !templates.exists(&menu.conversation_template) {
-        return; // already reported
-    }
-    let (system, conversation) = crate::analysis::prompt::sample_contexts(menu, kinds);
-    if let Err(err) = templates.render(&menu.system_template, &system) {
-        let mut problem = err.0;
-        problem.message = format!("{} (rendering the sample system prompt)", problem.message);
-        problems.push(problem);
-    }
-    if let Err(err) = templates.render(&menu.conversation_template, &conversation) {
-        let mut problem = err.0;
-        problem.message = format!("{} (rendering the sample conversation)", problem.message);
-        problems.push(problem);
-    }
 }
 
 /// `#rrggbb` → 0xRRGGBB.

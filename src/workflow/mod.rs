@@ -10,6 +10,6 @@ pub mod schema;
 
 pub use context_menu::{ContextMenu, Example, Price, TokenUsage, Windows, MAX_MESSAGES};
 pub use kinds::{FieldType, KindField, MachineRule, RecordKind, RecordKinds};
-pub use load::{load_workflows, Workflows};
+pub use load::{read_workflows, Workflows};
 pub use problem::{Problem, Problems};
 pub use schema::WebAccess;

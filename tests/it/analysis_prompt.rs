@@ -7,7 +7,8 @@ use flipfix_bot::analysis::catalog::{Catalog, CatalogMachine, CatalogMaintainer}
 use flipfix_bot::analysis::prompt::{build_prompt, tool};
 use flipfix_bot::analysis::scenario::Scenario;
 use flipfix_bot::analysis::tool_schema::{check_answer, ordered_json};
-use flipfix_bot::workflow::{load_workflows, Workflows};
+use flipfix_bot::template_check::load_workflows;
+use flipfix_bot::workflow::Workflows;
 use serde_json::{json, Value};
 
 use crate::support::{copy_workflows, repo_root, shared_dir, shipped_workflows};

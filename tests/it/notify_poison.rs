@@ -12,7 +12,8 @@ use flipfix_bot::notify::failed::{self, Target};
 use flipfix_bot::notify::outbox;
 use flipfix_bot::notify::{Dispatcher, DispatcherConfig, Step};
 use flipfix_bot::records::{Author, NewRecord};
-use flipfix_bot::workflow::{load_workflows, Workflows};
+use flipfix_bot::template_check::load_workflows;
+use flipfix_bot::workflow::Workflows;
 use sqlx::PgPool;
 
 use super::notify::{config, description, drain, part_request_update, title, Env};

@@ -26,6 +26,7 @@ pub fn test_secrets(fake: &FakeDiscord) -> Secrets {
         allow_loopback_urls: true,
         workflows_dir: repo_root().join("workflows"),
         prompts_dir: repo_root().join("prompts"),
+        pages_dir: repo_root().join("pages"),
         ..Secrets::default()
     }
 }
@@ -54,9 +55,11 @@ impl TestBot {
         // Logs show in a failing test's output (nextest captures them).
         flipfix_bot::telemetry::init(std::env::var("TEST_LOG").ok().as_deref());
         let token = secrets.discord_token.clone().expect("token");
-        let workflows =
-            flipfix_bot::workflow::load_workflows(&secrets.workflows_dir, &secrets.prompts_dir)
-                .unwrap_or_else(|problems| panic!("{problems}"));
+        let workflows = flipfix_bot::template_check::load_workflows(
+            &secrets.workflows_dir,
+            &secrets.prompts_dir,
+        )
+        .unwrap_or_else(|problems| panic!("{problems}"));
         let app = App::new(pool, secrets, workflows);
         let mut client = flipfix_bot::discord::build_client(app.clone(), &token)
             .await

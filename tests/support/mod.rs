@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use flipfix_bot::records::{Author, CreatedVia, NewRecord, SourceMessage};
-use flipfix_bot::workflow::{load_workflows, Workflows};
+use flipfix_bot::template_check::load_workflows;
+use flipfix_bot::workflow::Workflows;
 use sqlx::PgPool;
 
 pub fn repo_root() -> PathBuf {

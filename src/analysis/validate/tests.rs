@@ -18,7 +18,8 @@ fn run(
 ) -> Result<(Vec<Suggestion>, Vec<Repair>), SchemaError> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let workflows =
-        crate::workflow::load_workflows(&root.join("workflows"), &root.join("prompts")).unwrap();
+        crate::template_check::load_workflows(&root.join("workflows"), &root.join("prompts"))
+            .unwrap();
     let scenario = scenario(name);
     let mut conversation = crate::analysis::conversation::Conversation {
         mode: crate::analysis::Mode::Channel,

@@ -1,0 +1,182 @@
+//! Lists: the latest records (filters, full-text search) and a machine's
+//! timeline (roots newest first, children under their parents).
+
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use super::{
+    attach_thumbnails, Filter, PageRequest, Summary, SummaryRow, Visible, SUMMARY_COLUMNS,
+    SUMMARY_JOINS,
+};
+use crate::catalog::Machine;
+
+/// One page of a list. `has_next` comes from reading one row past the page,
+/// so no count (which would cost a scan) is needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub items: Vec<Summary>,
+    pub page: PageRequest,
+    pub has_next: bool,
+}
+
+/// The latest visible records matching `filter`, newest first.
+pub async fn latest(
+    pool: &PgPool,
+    visible: &Visible,
+    filter: &Filter,
+    page: PageRequest,
+) -> Result<Listed, sqlx::Error> {
+    let mut query = QueryBuilder::<Postgres>::new("SELECT ");
+    query.push(SUMMARY_COLUMNS).push(SUMMARY_JOINS);
+    query
+        .push(" WHERE r.kind = ANY(")
+        .push_bind(visible.kinds().to_vec())
+        .push(")");
+    if let Some(kind) = &filter.kind {
+        query.push(" AND r.kind = ").push_bind(kind.clone());
+    }
+    if let Some(slug) = &filter.machine_slug {
+        query.push(" AND m.slug = ").push_bind(slug.clone());
+    }
+    if let Some(status) = &filter.status {
+        query.push(" AND r.status = ").push_bind(status.clone());
+    }
+    if let Some(author) = &filter.author {
+        query.push(" AND lower(").push_bind(author.clone()).push(
+            ") IN (lower(coalesce(a.username, '')), lower(coalesce(a.display_name, '')), \
+                 lower(coalesce(r.author_name, '')))",
+        );
+    }
+    if let Some(from) = filter.from {
+        query.push(" AND r.occurred_at >= ").push_bind(from);
+    }
+    if let Some(until) = filter.until {
+        query.push(" AND r.occurred_at < ").push_bind(until);
+    }
+    if let Some(text) = &filter.text {
+        query
+            .push(" AND r.search @@ websearch_to_tsquery('english', ")
+            .push_bind(text.clone())
+            .push(")");
+    }
+    query
+        .push(" ORDER BY r.occurred_at DESC, r.id DESC LIMIT ")
+        .push_bind(i64::from(page.size) + 1)
+        .push(" OFFSET ")
+        .push_bind(page.offset());
+    let rows: Vec<SummaryRow> = query.build_query_as().fetch_all(pool).await?;
+    finish(pool, rows, page).await
+}
+
+async fn finish(
+    pool: &PgPool,
+    rows: Vec<SummaryRow>,
+    page: PageRequest,
+) -> Result<Listed, sqlx::Error> {
+    let has_next = rows.len() > page.size as usize;
+    let mut items: Vec<Summary> = rows
+        .into_iter()
+        .take(page.size as usize)
+        .map(Summary::from)
+        .collect();
+    attach_thumbnails(pool, &mut items).await?;
+    Ok(Listed {
+        items,
+        page,
+        has_next,
+    })
+}
+
+/// A machine's records as a timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeline {
+    pub machine: Machine,
+    /// Roots (records without a visible parent), newest first.
+    pub entries: Vec<TimelineEntry>,
+    pub page: PageRequest,
+    pub has_next: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEntry {
+    pub record: Summary,
+    /// Visible children, oldest first (the story as it happened).
+    pub children: Vec<Summary>,
+}
+
+/// The timeline of the machine `slug`; `None` when there is no such machine.
+/// Paged by roots, so a parent and its children stay on one page.
+pub async fn machine_timeline(
+    pool: &PgPool,
+    visible: &Visible,
+    slug: &str,
+    page: PageRequest,
+) -> Result<Option<Timeline>, sqlx::Error> {
+    let Some(machine) = crate::catalog::machines::by_slug(pool, slug).await? else {
+        return Ok(None);
+    };
+    let kinds = visible.kinds().to_vec();
+    let mut query = QueryBuilder::<Postgres>::new("SELECT ");
+    query
+        .push(SUMMARY_COLUMNS)
+        .push(SUMMARY_JOINS)
+        .push(" WHERE r.machine_id = ")
+        .push_bind(machine.id)
+        .push(" AND r.kind = ANY(")
+        .push_bind(kinds.clone())
+        // A record whose parent the viewer may not see stands on its own.
+        .push(
+            ") AND NOT EXISTS (SELECT 1 FROM records p WHERE p.id = r.parent_id AND p.kind = ANY(",
+        )
+        .push_bind(kinds.clone())
+        .push(")) ORDER BY r.occurred_at DESC, r.id DESC LIMIT ")
+        .push_bind(i64::from(page.size) + 1)
+        .push(" OFFSET ")
+        .push_bind(page.offset());
+    let rows: Vec<SummaryRow> = query.build_query_as().fetch_all(pool).await?;
+    let roots = finish(pool, rows, page).await?;
+    let root_ids: Vec<i64> = roots.items.iter().map(|s| s.id).collect();
+    let mut children = children_of(pool, &kinds, &root_ids).await?;
+    let entries = roots
+        .items
+        .into_iter()
+        .map(|record| {
+            let (mine, rest): (Vec<Summary>, Vec<Summary>) = std::mem::take(&mut children)
+                .into_iter()
+                .partition(|child| child.parent_id == Some(record.id));
+            children = rest;
+            TimelineEntry {
+                record,
+                children: mine,
+            }
+        })
+        .collect();
+    Ok(Some(Timeline {
+        machine,
+        entries,
+        page: roots.page,
+        has_next: roots.has_next,
+    }))
+}
+
+/// Visible children of `parents`, oldest first.
+pub(super) async fn children_of(
+    pool: &PgPool,
+    kinds: &[String],
+    parents: &[i64],
+) -> Result<Vec<Summary>, sqlx::Error> {
+    if parents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS}{SUMMARY_JOINS} WHERE r.parent_id = ANY($1) AND r.kind = ANY($2) \
+         ORDER BY r.occurred_at, r.id"
+    );
+    let rows: Vec<SummaryRow> = sqlx::query_as(&sql)
+        .bind(parents)
+        .bind(kinds)
+        .fetch_all(pool)
+        .await?;
+    let mut items: Vec<Summary> = rows.into_iter().map(Summary::from).collect();
+    attach_thumbnails(pool, &mut items).await?;
+    Ok(items)
+}

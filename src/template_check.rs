@@ -1,0 +1,101 @@
+//! Template checking, above `workflow`, `records` and `analysis`: the
+//! workflows are read by `workflow`, then every template is rendered against
+//! sample data those modules provide (record views, prompt contexts, worked
+//! examples), so a typo is found by `flipfix-bot check`, not by a user.
+//! `workflow` itself imports neither `records` nor `analysis`.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::records::view::RecordView;
+use crate::templates::Templates;
+use crate::workflow::{read_workflows, ContextMenu, Problems, RecordKinds, Workflows};
+
+/// Loads and checks every workflow file and template. On success the bundle
+/// is complete and every template has rendered against sample data; on
+/// failure every problem found is returned, each with its file and line.
+pub fn load_workflows(
+    workflows_dir: &Path,
+    prompts_dir: &Path,
+) -> Result<Arc<Workflows>, Problems> {
+    let (workflows, mut problems) = read_workflows(workflows_dir, prompts_dir);
+    check_templates_render(&workflows.kinds, &workflows.templates, &mut problems);
+    if let Some(menu) = &workflows.context_menu {
+        check_prompts_render(menu, &workflows.kinds, &workflows.templates, &mut problems);
+        if problems.is_empty() {
+            // Only on an otherwise sound bundle: an example is checked with
+            // the real schema, templates and validator.
+            for problem in
+                crate::analysis::examples::check(menu, &workflows.kinds, &workflows.templates)
+            {
+                problems.push(problem);
+            }
+        }
+    }
+    problems.into_result(Arc::new(workflows))
+}
+
+/// Renders every kind's templates against sample records, with all optional
+/// parts present and with all of them absent, so an unguarded `machine.name`
+/// is found here rather than in production.
+pub fn check_templates_render(kinds: &RecordKinds, templates: &Templates, problems: &mut Problems) {
+    // One report per template line, not one per kind that uses the template.
+    let mut reported = HashSet::new();
+    for kind in kinds.iter() {
+        for template in [&kind.card_template, &kind.notification_template] {
+            if !templates.exists(template) {
+                continue; // already reported
+            }
+            for full in [true, false] {
+                let sample = RecordView::sample(kind, full);
+                if let Err(err) = templates.render_message(template, &sample) {
+                    let mut problem = err.0;
+                    if !reported.insert((
+                        problem.file.clone(),
+                        problem.line,
+                        problem.message.clone(),
+                    )) {
+                        break;
+                    }
+                    problem.message = format!(
+                        "{} (rendering a sample {} {})",
+                        problem.message,
+                        kind.name,
+                        if full {
+                            "with every optional part"
+                        } else {
+                            "without optional parts"
+                        }
+                    );
+                    problems.push(problem);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Renders the analysis prompts against a sample catalog and conversation,
+/// so a typo in a prompt template is found by `check`, not by a user.
+pub fn check_prompts_render(
+    menu: &ContextMenu,
+    kinds: &RecordKinds,
+    templates: &Templates,
+    problems: &mut Problems,
+) {
+    if !templates.exists(&menu.system_template) || !templates.exists(&menu.conversation_template) {
+        return; // already reported
+    }
+    let (system, conversation) = crate::analysis::prompt::sample_contexts(menu, kinds);
+    if let Err(err) = templates.render(&menu.system_template, &system) {
+        let mut problem = err.0;
+        problem.message = format!("{} (rendering the sample system prompt)", problem.message);
+        problems.push(problem);
+    }
+    if let Err(err) = templates.render(&menu.conversation_template, &conversation) {
+        let mut problem = err.0;
+        problem.message = format!("{} (rendering the sample conversation)", problem.message);
+        problems.push(problem);
+    }
+}

@@ -1,0 +1,205 @@
+//! `/metrics` in Prometheus text format (version 0.0.4). Every figure is
+//! read from Postgres, so all processes of a deployment report the same
+//! totals and a restart loses nothing; scrape one of them.
+
+use std::fmt::Write as _;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::WebState;
+
+pub async fn metrics(State(state): State<WebState>) -> Response {
+    match render(&state.app.pool).await {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "metrics: the database did not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "metrics unavailable: the database did not answer\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Model, outcome, calls, input, output, cache-write and cache-read
+/// tokens, cost in micro-dollars.
+type UsageRow = (String, String, i64, i64, i64, i64, i64, Option<i64>);
+
+/// Escapes a label value as the exposition format asks.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// The whole exposition.
+pub async fn render(pool: &sqlx::PgPool) -> Result<String, sqlx::Error> {
+    let mut out = String::new();
+
+    family(&mut out, "flipfix_records_total", "counter", "Records created, by kind and by the path that created them (message review, slash command, CLI).");
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT kind, created_via, count(*) FROM records GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await?;
+    for (kind, via, n) in rows {
+        let _ = writeln!(
+            out,
+            "flipfix_records_total{{kind=\"{}\",via=\"{}\"}} {n}",
+            label(&kind),
+            label(&via)
+        );
+    }
+
+    family(
+        &mut out,
+        "flipfix_analyses_total",
+        "counter",
+        "\"Add to Flipfix\" reviews, by how they ended (or stand).",
+    );
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM review_sessions GROUP BY 1 ORDER BY 1")
+            .fetch_all(pool)
+            .await?;
+    for (status, n) in rows {
+        let _ = writeln!(
+            out,
+            "flipfix_analyses_total{{outcome=\"{}\"}} {n}",
+            label(&status)
+        );
+    }
+
+    let rows: Vec<UsageRow> = sqlx::query_as(
+        "SELECT model, outcome, count(*), sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT, \
+         sum(cache_creation_input_tokens)::BIGINT, sum(cache_read_input_tokens)::BIGINT, \
+         sum(cost_micro_usd)::BIGINT FROM llm_usage GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .fetch_all(pool)
+    .await?;
+    family(
+        &mut out,
+        "flipfix_llm_calls_total",
+        "counter",
+        "Model API calls, by model and outcome.",
+    );
+    for (model, outcome, calls, ..) in &rows {
+        let _ = writeln!(
+            out,
+            "flipfix_llm_calls_total{{model=\"{}\",outcome=\"{}\"}} {calls}",
+            label(model),
+            label(outcome)
+        );
+    }
+    family(
+        &mut out,
+        "flipfix_llm_tokens_total",
+        "counter",
+        "Model tokens, by model and type.",
+    );
+    for (model, _, _, input, output, cache_write, cache_read, _) in &rows {
+        for (ty, n) in [
+            ("input", input),
+            ("output", output),
+            ("cache_write", cache_write),
+            ("cache_read", cache_read),
+        ] {
+            let _ = writeln!(
+                out,
+                "flipfix_llm_tokens_total{{model=\"{}\",type=\"{ty}\"}} {n}",
+                label(model)
+            );
+        }
+    }
+    family(
+        &mut out,
+        "flipfix_llm_cost_usd_total",
+        "counter",
+        "Model cost in US dollars, by model (calls without a price are not counted).",
+    );
+    for (model, _, _, _, _, _, _, cost) in &rows {
+        let dollars = cost.unwrap_or(0) as f64 / 1_000_000.0;
+        let _ = writeln!(
+            out,
+            "flipfix_llm_cost_usd_total{{model=\"{}\"}} {dollars}",
+            label(model)
+        );
+    }
+
+    let (pending, failed, delivered): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE delivered_at IS NULL AND failed_at IS NULL), \
+         count(*) FILTER (WHERE failed_at IS NOT NULL), \
+         count(*) FILTER (WHERE delivered_at IS NOT NULL) FROM notification_outbox",
+    )
+    .fetch_one(pool)
+    .await?;
+    family(
+        &mut out,
+        "flipfix_outbox_pending",
+        "gauge",
+        "Webhook posts waiting to be delivered.",
+    );
+    let _ = writeln!(out, "flipfix_outbox_pending {pending}");
+    family(
+        &mut out,
+        "flipfix_outbox_failed",
+        "gauge",
+        "Webhook posts set aside as failed (see /flipfix notifications).",
+    );
+    let _ = writeln!(out, "flipfix_outbox_failed {failed}");
+    family(
+        &mut out,
+        "flipfix_outbox_delivered_total",
+        "counter",
+        "Webhook posts delivered.",
+    );
+    let _ = writeln!(out, "flipfix_outbox_delivered_total {delivered}");
+
+    // Over the last day: a long tail of old rows would hide today's trouble.
+    let (p50, p99, sum, count): (Option<f64>, Option<f64>, Option<f64>, i64) = sqlx::query_as(
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s), \
+         percentile_cont(0.99) WITHIN GROUP (ORDER BY s), sum(s), count(*) FROM ( \
+         SELECT extract(epoch FROM delivered_at - created_at)::FLOAT8 AS s \
+         FROM notification_outbox WHERE delivered_at > now() - interval '1 day') d",
+    )
+    .fetch_one(pool)
+    .await?;
+    family(
+        &mut out,
+        "flipfix_delivery_latency_seconds",
+        "summary",
+        "From record to delivered webhook post, over the last 24 hours.",
+    );
+    let _ = writeln!(
+        out,
+        "flipfix_delivery_latency_seconds{{quantile=\"0.5\"}} {}",
+        p50.map_or("NaN".to_string(), |v| v.to_string())
+    );
+    let _ = writeln!(
+        out,
+        "flipfix_delivery_latency_seconds{{quantile=\"0.99\"}} {}",
+        p99.map_or("NaN".to_string(), |v| v.to_string())
+    );
+    let _ = writeln!(
+        out,
+        "flipfix_delivery_latency_seconds_sum {}",
+        sum.unwrap_or(0.0)
+    );
+    let _ = writeln!(out, "flipfix_delivery_latency_seconds_count {count}");
+    Ok(out)
+}

@@ -1,0 +1,212 @@
+//! The page handlers: parse the request, read through `browse`, render.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+use chrono::{NaiveDate, TimeZone, Utc};
+use serde::Deserialize;
+
+use super::views::{
+    index_context, machine_context, record_context, record_link, record_page, IndexQuery, Paging,
+    RecordLink,
+};
+use super::{visible, Pages, Viewer, WebState};
+use crate::records::browse::{self, Filter, PageRequest};
+
+/// Records per page on the index and roots per page on a machine page.
+const PAGE_SIZE: u32 = 25;
+
+fn set(value: &str) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_string())
+}
+
+fn page_number(page: Option<&str>) -> u32 {
+    page.and_then(|p| p.trim().parse().ok()).unwrap_or(1)
+}
+
+/// A `YYYY-MM-DD` date as the start of that day (UTC); `Err` names the field.
+fn day(value: &str, field: &str, days_after: i64) -> Result<Option<chrono::DateTime<Utc>>, String> {
+    let Some(value) = set(value) else {
+        return Ok(None);
+    };
+    let date = NaiveDate::parse_from_str(&value, "%Y-%m-%d")
+        .map_err(|_| format!("“{field}” must be a date like 2025-01-31."))?;
+    let start = date
+        .checked_add_days(chrono::Days::new(days_after.unsigned_abs()))
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .ok_or_else(|| format!("“{field}” is out of range."))?;
+    Ok(Some(Utc.from_utc_datetime(&start)))
+}
+
+/// The same query string with another page number.
+fn page_href(query: &IndexQuery, page: u32) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in [
+        ("q", &query.q),
+        ("kind", &query.kind),
+        ("machine", &query.machine),
+        ("status", &query.status),
+        ("author", &query.author),
+        ("from", &query.from),
+        ("to", &query.to),
+    ] {
+        if !value.trim().is_empty() {
+            out.append_pair(key, value);
+        }
+    }
+    out.append_pair("page", &page.to_string());
+    format!("?{}", out.finish())
+}
+
+pub async fn index(
+    State(state): State<WebState>,
+    Extension(pages): Extension<Arc<Pages>>,
+    viewer: Viewer,
+    Query(query): Query<IndexQuery>,
+) -> Response {
+    let visible = visible(&state, &viewer);
+    let workflows = state.app.workflows();
+    let filter = match (day(&query.from, "from", 0), day(&query.to, "to", 1)) {
+        (Ok(from), Ok(until)) => Filter {
+            kind: set(&query.kind),
+            machine_slug: set(&query.machine),
+            status: set(&query.status),
+            author: set(&query.author),
+            from,
+            until,
+            text: set(&query.q),
+        },
+        (Err(message), _) | (_, Err(message)) => {
+            return pages.error(StatusCode::BAD_REQUEST, &viewer, &message)
+        }
+    };
+    let page = PageRequest::new(page_number(query.page.as_deref()), PAGE_SIZE);
+    let listed = match browse::latest(&state.app.pool, &visible, &filter, page).await {
+        Ok(listed) => listed,
+        Err(err) => return database_error(&pages, &viewer, &err),
+    };
+    let machines = crate::catalog::machines::list(&state.app.pool)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| serde_json::json!({ "slug": m.slug, "name": m.name }))
+        .collect::<Vec<_>>();
+    let kinds = workflows
+        .kinds
+        .iter()
+        .filter(|kind| visible.contains(&kind.name))
+        .map(|kind| serde_json::json!({ "name": kind.name, "label": kind.label }))
+        .collect::<Vec<_>>();
+    let records: Vec<RecordLink> = listed
+        .items
+        .iter()
+        .map(|s| record_link(&workflows.kinds, s))
+        .collect();
+    let paging = Paging {
+        number: page.number,
+        previous: (page.number > 1).then(|| page_href(&query, page.number - 1)),
+        next: listed.has_next.then(|| page_href(&query, page.number + 1)),
+    };
+    pages.render(
+        StatusCode::OK,
+        "index.html.j2",
+        index_context(&viewer, records, &query, kinds, machines, paging),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+}
+
+pub async fn machine(
+    State(state): State<WebState>,
+    Extension(pages): Extension<Arc<Pages>>,
+    viewer: Viewer,
+    Path(slug): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let visible = visible(&state, &viewer);
+    let workflows = state.app.workflows();
+    let page = PageRequest::new(page_number(query.page.as_deref()), PAGE_SIZE);
+    let timeline = match browse::machine_timeline(&state.app.pool, &visible, &slug, page).await {
+        Ok(Some(timeline)) => timeline,
+        Ok(None) => {
+            return pages.error(StatusCode::NOT_FOUND, &viewer, "There is no such machine.")
+        }
+        Err(err) => return database_error(&pages, &viewer, &err),
+    };
+    let entries = timeline
+        .entries
+        .iter()
+        .map(|entry| {
+            (
+                record_link(&workflows.kinds, &entry.record),
+                entry
+                    .children
+                    .iter()
+                    .map(|c| record_link(&workflows.kinds, c))
+                    .collect(),
+            )
+        })
+        .collect::<Vec<_>>();
+    let href = |n: u32| format!("?page={n}");
+    let paging = Paging {
+        number: page.number,
+        previous: (page.number > 1).then(|| href(page.number - 1)),
+        next: timeline.has_next.then(|| href(page.number + 1)),
+    };
+    pages.render(
+        StatusCode::OK,
+        "machine.html.j2",
+        machine_context(&viewer, &timeline.machine, entries, paging),
+    )
+}
+
+pub async fn record(
+    State(state): State<WebState>,
+    Extension(pages): Extension<Arc<Pages>>,
+    viewer: Viewer,
+    Path((section, id)): Path<(String, String)>,
+) -> Response {
+    let workflows = state.app.workflows();
+    let not_found = "There is no such record.";
+    let (Some(kind), Ok(id)) = (workflows.kinds.by_link_path(&section), id.parse::<i64>()) else {
+        return pages.error(StatusCode::NOT_FOUND, &viewer, not_found);
+    };
+    let visible = visible(&state, &viewer);
+    match browse::record_detail(&state.app.pool, &visible, id).await {
+        Ok(browse::DetailLookup::Found(detail)) => {
+            if detail.record.kind != kind.name {
+                // Another kind's number: send the reader to its real page.
+                let path = super::views::record_path(&workflows.kinds, &detail.record.kind, id);
+                return Redirect::permanent(&path).into_response();
+            }
+            pages.render(
+                StatusCode::OK,
+                "record.html.j2",
+                record_context(&viewer, record_page(&workflows.kinds, &detail)),
+            )
+        }
+        Ok(browse::DetailLookup::Hidden { .. }) if viewer == Viewer::Visitor => {
+            let path = format!("/{section}/{id}/");
+            let next: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
+            Redirect::to(&format!("/login?next={next}")).into_response()
+        }
+        Ok(_) => pages.error(StatusCode::NOT_FOUND, &viewer, not_found),
+        Err(err) => database_error(&pages, &viewer, &err),
+    }
+}
+
+fn database_error(pages: &Pages, viewer: &Viewer, err: &sqlx::Error) -> Response {
+    tracing::error!(error = %err, "a record page could not read the database");
+    pages.error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        viewer,
+        "The records cannot be read right now (the database did not answer); try again in a moment.",
+    )
+}

@@ -1,0 +1,101 @@
+//! Record pages: the index with filters and search, a machine's timeline,
+//! and each record at its kind's `link_path`. Rendered on the server from
+//! the HTML templates in `FLIPFIX_PAGES_DIR` (autoescaped: descriptions and
+//! names are data). Every read goes through [`browse::Visible`] built from
+//! the [`Viewer`], so a visitor never sees a members-only record anywhere.
+
+mod handlers;
+mod sample;
+mod views;
+
+pub use sample::check;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use super::viewer::Viewer;
+use super::WebState;
+use crate::records::browse;
+use crate::templates::Templates;
+
+/// The templates every page needs; `check` validates them.
+pub const PAGE_TEMPLATES: &[&str] = &[
+    "index.html.j2",
+    "machine.html.j2",
+    "record.html.j2",
+    "error.html.j2",
+];
+
+/// The loaded page templates.
+#[derive(Debug)]
+pub struct Pages {
+    templates: Templates,
+}
+
+impl Pages {
+    /// Loads `dir`; problems (a missing or broken template) are returned
+    /// with their file and line, and the pages that work still serve.
+    pub fn load(dir: &std::path::Path) -> (Self, crate::workflow::Problems) {
+        let (templates, mut problems) = Templates::load_html(dir);
+        for name in PAGE_TEMPLATES {
+            if !templates.exists(name) && !templates.is_broken(name) {
+                problems.push(crate::workflow::Problem::new(
+                    dir.join(name),
+                    "missing: the record pages need this template",
+                ));
+            }
+        }
+        (Self { templates }, problems)
+    }
+
+    /// Renders `name`, or a plain error page naming the cause when the
+    /// template fails (already logged).
+    fn render(&self, status: StatusCode, name: &str, context: impl serde::Serialize) -> Response {
+        match self.templates.render(name, context) {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(err) => {
+                tracing::error!(template = name, error = %err, "a page template failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "This page's template has an error; the bot's log names it, and `flipfix-bot check` shows it.\n",
+                )
+                    .into_response()
+            }
+        }
+    }
+
+    /// An error page with one sentence for the reader.
+    fn error(&self, status: StatusCode, viewer: &Viewer, message: &str) -> Response {
+        self.render(
+            status,
+            "error.html.j2",
+            views::error_context(viewer, status.as_u16(), message),
+        )
+    }
+}
+
+/// The page routes; the pages are loaded from `FLIPFIX_PAGES_DIR` now, and
+/// problems are logged (they are `check`'s to report in full).
+pub fn routes(state: &WebState) -> Router<WebState> {
+    let (pages, problems) = Pages::load(&state.app.secrets.pages_dir);
+    if !problems.is_empty() {
+        tracing::error!(%problems, "the record page templates have problems; affected pages answer with an error");
+    }
+    let pages = Arc::new(pages);
+    Router::new()
+        .route("/", get(handlers::index))
+        .route("/machines/{slug}/", get(handlers::machine))
+        .route("/{section}/{id}/", get(handlers::record))
+        .layer(axum::Extension(pages))
+}
+
+/// The kinds `viewer` may see under the workflows in force.
+fn visible(state: &WebState, viewer: &Viewer) -> browse::Visible {
+    browse::Visible::for_viewer(&state.app.workflows().kinds, |access| {
+        viewer.can_see(access)
+    })
+}

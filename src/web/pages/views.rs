@@ -1,0 +1,247 @@
+//! What page templates see: plain serializable views, times already
+//! formatted, links already built.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::Viewer;
+use crate::records::browse::{Detail, MediaRow, Summary};
+use crate::workflow::RecordKinds;
+
+#[derive(Debug, Serialize)]
+pub struct ViewerView {
+    pub signed_in: bool,
+    pub username: Option<String>,
+}
+
+impl From<&Viewer> for ViewerView {
+    fn from(viewer: &Viewer) -> Self {
+        match viewer {
+            Viewer::Visitor => Self {
+                signed_in: false,
+                username: None,
+            },
+            Viewer::Member { username, .. } => Self {
+                signed_in: true,
+                username: Some(username.clone()),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct KindLink {
+    pub name: String,
+    pub label: String,
+    pub emoji: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PhotoLink {
+    pub url: String,
+    pub filename: String,
+    pub is_image: bool,
+}
+
+impl From<&MediaRow> for PhotoLink {
+    fn from(media: &MediaRow) -> Self {
+        Self {
+            // The kept URL; once a durable copy exists it is served under
+            // /media/<id> (see the Media section of the README).
+            url: media.url.clone(),
+            filename: media.filename.clone(),
+            is_image: media.is_image(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RecordLink {
+    pub id: i64,
+    pub url: String,
+    pub kind: KindLink,
+    pub machine: Option<MachineLink>,
+    pub status: Option<String>,
+    pub description: String,
+    pub author: String,
+    /// "2025-01-15 15:23 UTC".
+    pub time: String,
+    /// RFC 3339, for `<time datetime>`.
+    pub time_iso: String,
+    pub thumbnail: Option<PhotoLink>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MachineLink {
+    pub slug: String,
+    pub name: String,
+    pub url: String,
+}
+
+/// The page path of record `id` of `kind`; unknown kinds (a kind removed
+/// from the workflows) fall back to `records`.
+pub fn record_path(kinds: &RecordKinds, kind: &str, id: i64) -> String {
+    let section = kinds.get(kind).map_or("records", |k| k.link_path.as_str());
+    format!("/{section}/{id}/")
+}
+
+pub fn record_link(kinds: &RecordKinds, summary: &Summary) -> RecordLink {
+    let kind = kinds.get(&summary.kind);
+    RecordLink {
+        id: summary.id,
+        url: record_path(kinds, &summary.kind, summary.id),
+        kind: KindLink {
+            name: summary.kind.clone(),
+            label: kind.map_or_else(|| summary.kind.clone(), |k| k.label.clone()),
+            emoji: kind.map_or_else(String::new, |k| k.emoji.clone()),
+        },
+        machine: summary
+            .machine_slug
+            .as_ref()
+            .zip(summary.machine_name.as_ref())
+            .map(|(slug, name)| MachineLink {
+                slug: slug.clone(),
+                name: name.clone(),
+                url: format!("/machines/{slug}/"),
+            }),
+        status: summary.status.clone(),
+        description: summary.description.clone(),
+        author: summary.author.clone(),
+        time: summary.occurred_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        time_iso: summary.occurred_at.to_rfc3339(),
+        thumbnail: summary.thumbnail.as_ref().map(PhotoLink::from),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct FieldLine {
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RecordPage {
+    pub record: RecordLink,
+    /// Declared fields that have a value, in declaration order.
+    pub fields: Vec<FieldLine>,
+    pub parent: Option<RecordLink>,
+    pub children: Vec<RecordLink>,
+    pub photos: Vec<PhotoLink>,
+    pub sources: Vec<String>,
+}
+
+pub fn record_page(kinds: &RecordKinds, detail: &Detail) -> RecordPage {
+    let fields = kinds
+        .get(&detail.record.kind)
+        .map(|kind| {
+            kind.fields
+                .iter()
+                .filter(|field| Some(&field.name) != kind.status_field.as_ref())
+                .filter_map(|field| {
+                    let value = detail.fields.get(&field.name)?.as_str()?;
+                    Some(FieldLine {
+                        label: field.label.clone(),
+                        value: value.to_string(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    RecordPage {
+        record: record_link(kinds, &detail.record),
+        fields,
+        parent: detail.parent.as_ref().map(|p| record_link(kinds, p)),
+        children: detail
+            .children
+            .iter()
+            .map(|c| record_link(kinds, c))
+            .collect(),
+        photos: detail.media.iter().map(PhotoLink::from).collect(),
+        sources: detail.sources.iter().map(|s| s.jump_url()).collect(),
+    }
+}
+
+/// The index's query string, as a form sends it (empty means unset).
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct IndexQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub machine: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub author: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub page: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct Paging {
+    pub number: u32,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+/// The index page's context.
+pub fn index_context(
+    viewer: &Viewer,
+    records: Vec<RecordLink>,
+    query: &IndexQuery,
+    kinds: Vec<Value>,
+    machines: Vec<Value>,
+    paging: Paging,
+) -> Value {
+    serde_json::json!({
+        "viewer": ViewerView::from(viewer),
+        "records": records,
+        "query": query,
+        "kinds": kinds,
+        "machines": machines,
+        "paging": paging,
+    })
+}
+
+/// A machine page's context: each root with its children.
+pub fn machine_context(
+    viewer: &Viewer,
+    machine: &crate::catalog::Machine,
+    entries: Vec<(RecordLink, Vec<RecordLink>)>,
+    paging: Paging,
+) -> Value {
+    let entries: Vec<Value> = entries
+        .into_iter()
+        .map(|(record, children)| serde_json::json!({ "record": record, "children": children }))
+        .collect();
+    serde_json::json!({
+        "viewer": ViewerView::from(viewer),
+        "machine": {
+            "slug": machine.slug,
+            "name": machine.name,
+            "status": machine.status,
+            "location": machine.location,
+        },
+        "entries": entries,
+        "paging": paging,
+    })
+}
+
+/// A record page's context.
+pub fn record_context(viewer: &Viewer, page: RecordPage) -> Value {
+    serde_json::json!({ "viewer": ViewerView::from(viewer), "page": page })
+}
+
+/// The error page's context.
+pub fn error_context(viewer: &Viewer, status: u16, message: &str) -> Value {
+    serde_json::json!({
+        "viewer": ViewerView::from(viewer),
+        "status": status,
+        "message": message,
+    })
+}

@@ -1,0 +1,90 @@
+//! `/readyz` and `/metrics` through the real router.
+
+use std::sync::Arc;
+
+use flipfix_bot::app::App;
+use flipfix_bot::web::{router, WebState};
+use sqlx::PgPool;
+
+use crate::support::shipped_workflows;
+use crate::web_pages::{seed, Site};
+
+#[sqlx::test(migrations = "./migrations")]
+async fn readyz_and_metrics_report_from_the_database(pool: PgPool) {
+    let seed = seed(&pool).await;
+    sqlx::query("INSERT INTO notification_outbox (record_id, created_at, delivered_at) VALUES ($1, now() - interval '3 seconds', now())")
+        .bind(seed.problem)
+        .execute(&pool)
+        .await
+        .expect("delivered row");
+    sqlx::query("INSERT INTO notification_outbox (record_id) VALUES ($1)")
+        .bind(seed.log)
+        .execute(&pool)
+        .await
+        .expect("pending row");
+    sqlx::query("INSERT INTO llm_usage (purpose, requested_by, model, input_tokens, output_tokens, cost_micro_usd) VALUES ('analysis', 'ruth', 'claude-haiku-4-5', 1000, 200, 2500)")
+        .execute(&pool)
+        .await
+        .expect("usage");
+    let site = Site::start(&pool).await;
+    let (status, body, _) = site.get("/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("standby"), "{body}");
+    let (status, body, _) = site.get("/metrics").await;
+    assert_eq!(status, 200);
+    for line in [
+        "flipfix_records_total{kind=\"problem_report\",via=\"cli\"} 1",
+        "flipfix_records_total{kind=\"part_request\",via=\"cli\"} 1",
+        "flipfix_llm_tokens_total{model=\"claude-haiku-4-5\",type=\"input\"} 1000",
+        "flipfix_llm_cost_usd_total{model=\"claude-haiku-4-5\"} 0.0025",
+        "flipfix_outbox_pending 1",
+        "flipfix_outbox_failed 0",
+        "flipfix_delivery_latency_seconds_count 1",
+        "# TYPE flipfix_delivery_latency_seconds summary",
+    ] {
+        assert!(body.contains(line), "missing {line:?} in\n{body}");
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn readyz_on_the_gateway_holder_waits_for_ready_and_names_a_failure(pool: PgPool) {
+    let app = App::new(pool.clone(), Default::default(), shipped_workflows());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let router = router(WebState {
+        app: Arc::clone(&app),
+    });
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let get = |path: &'static str| {
+        let url = format!("{base}{path}");
+        async move {
+            let response = reqwest::get(url).await.expect("request");
+            (
+                response.status().as_u16(),
+                response.text().await.expect("body"),
+            )
+        }
+    };
+    // This process takes the gateway: not ready until READY.
+    app.lifecycle
+        .startup
+        .begin(std::time::Duration::from_secs(60));
+    let (status, body) = get("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("not READY"), "{body}");
+    app.lifecycle.startup.ready();
+    let (status, body) = get("/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("gateway READY"), "{body}");
+    app.lifecycle.startup.failed("the token was refused");
+    let (status, body) = get("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("the token was refused"), "{body}");
+    // A database that is gone makes it not ready, said plainly.
+    pool.close().await;
+    let (status, body) = get("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("database"), "{body}");
+}
