@@ -3,6 +3,9 @@
 //! through `records`/`catalog`, render through `templates`, and never show a
 //! members-only record to a visitor (see [`viewer`]).
 
+pub mod auth;
+pub mod auth_discord;
+pub mod session;
 pub mod viewer;
 
 use std::sync::Arc;
@@ -23,6 +26,7 @@ pub struct WebState {
 pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(auth::routes())
         .with_state(state)
 }
 

@@ -35,3 +35,4 @@ mod review;
 mod review_flow;
 mod settings;
 mod spend_limits;
+mod web_sign_in;
