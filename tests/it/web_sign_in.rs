@@ -8,7 +8,7 @@ use flipfix_bot::web::session::{Purpose, Session, SessionKey, SESSION_COOKIE, ST
 use sqlx::PgPool;
 
 use crate::support::fake_discord::FakeUser;
-use crate::support::web::{Browser, Site};
+use crate::support::web::{Browser, Site, CLIENT_SECRET};
 
 const RUTH: u64 = 720_000_000_000_000_001;
 const STRANGER: u64 = 720_000_000_000_000_002;
@@ -32,6 +32,7 @@ async fn who(site: &Site, browser: &mut Browser) -> String {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn a_visitor_signs_in_with_discord_and_then_sees_the_members_page(pool: PgPool) {
+    let logs = crate::support::logs::CapturedLogs::capture();
     let site = Site::start(pool, |_| {}).await;
     site.fake.add_member(RUTH);
     let mut browser = Browser::new();
@@ -77,6 +78,36 @@ async fn a_visitor_signs_in_with_discord_and_then_sees_the_members_page(pool: Pg
         "membership is asked with the bot's token, once"
     );
     site.fake.assert_spec_clean();
+    assert!(logs.text().contains("member signed in"));
+    let cookie = browser.cookies[SESSION_COOKIE].clone();
+    logs.assert_never_logged(&[CLIENT_SECRET, "fake-bot-token", "access-", &cookie]);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn discord_failing_mid_sign_in_is_told_and_a_retry_works(pool: PgPool) {
+    let site = Site::start(pool, |_| {}).await;
+    site.fake.add_member(RUTH);
+    site.fake.fail_requests("GET", "/members/", 500, 1);
+    let mut browser = Browser::new();
+    let failed = browser.sign_in(&site, &ruth(), "/account").await;
+    assert_eq!(failed.status, 502);
+    assert!(
+        failed.body.contains("Discord did not confirm the sign-in"),
+        "{}",
+        failed.body
+    );
+    assert!(!browser.cookies.contains_key(SESSION_COOKIE));
+    assert!(
+        !browser.cookies.contains_key(STATE_COOKIE),
+        "a retry starts afresh"
+    );
+
+    let retried = browser.sign_in(&site, &ruth(), "/account").await;
+    assert_eq!(retried.status, 303, "{}", retried.body);
+    assert_eq!(
+        who(&site, &mut browser).await.split(' ').next(),
+        Some("Member")
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]

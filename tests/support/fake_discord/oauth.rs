@@ -17,7 +17,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use serde_json::{json, Value};
 
-use super::{json_response, rest, FakeDiscord, FakeState, FakeUser, RecordedRequest, GUILD_ID};
+use super::{
+    injected_failure, json_response, rest, FakeDiscord, FakeState, FakeUser, RecordedRequest,
+    GUILD_ID,
+};
 use crate::support::openapi::check_request;
 
 /// What the OAuth2 endpoints know.
@@ -190,21 +193,26 @@ pub(super) async fn token(
     )
 }
 
-fn record(state: &FakeState, method: &Method, uri: &Uri) {
+/// Records the request like every other; answers an injected failure
+/// (`fail_requests`) when one matches.
+fn record(state: &FakeState, method: &Method, uri: &Uri) -> Option<Response> {
     let path = uri.path().to_string();
     state
         .violations
         .lock()
         .unwrap()
         .extend(check_request(method.as_str(), &path, &Value::Null));
-    state.requests.lock().unwrap().push(RecordedRequest {
+    let request = RecordedRequest {
         at: std::time::Instant::now(),
         method: method.to_string(),
         path,
         query: uri.query().unwrap_or_default().to_string(),
         body: Value::Null,
-    });
+    };
+    let failure = injected_failure(state, &request);
+    state.requests.lock().unwrap().push(request);
     state.request_arrived.notify_waiters();
+    failure
 }
 
 /// `GET /users/@me`: with a bearer token, that token's user (401 for an
@@ -224,7 +232,9 @@ pub(super) async fn users_me(
     let Some(bearer) = bearer else {
         return rest(State(state), method, uri, body).await;
     };
-    record(&state, &method, &uri);
+    if let Some(failure) = record(&state, &method, &uri) {
+        return failure;
+    }
     match state.oauth.tokens.lock().unwrap().get(&bearer) {
         Some(user) => json_response(StatusCode::OK, user.user_json()),
         None => json_response(
@@ -242,7 +252,9 @@ pub(super) async fn guild_member(
     method: Method,
     uri: Uri,
 ) -> Response {
-    record(&state, &method, &uri);
+    if let Some(failure) = record(&state, &method, &uri) {
+        return failure;
+    }
     let scheme = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
