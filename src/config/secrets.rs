@@ -35,6 +35,18 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
         "where record links point, e.g. https://flipfix.example",
     ),
     (
+        "DISCORD_CLIENT_ID",
+        "sign-in: the OAuth2 client id (unset = the bot's application id)",
+    ),
+    (
+        "DISCORD_CLIENT_SECRET",
+        "sign-in: the OAuth2 client secret from Discord's developer portal",
+    ),
+    (
+        "SESSION_SECRET",
+        "signs sign-in cookies; unset = a key generated once, kept in Postgres",
+    ),
+    (
         "HTTP_BIND",
         "address the record pages are served on (default 127.0.0.1:8080)",
     ),
@@ -114,6 +126,11 @@ pub struct Secrets {
     pub public_base_url: Option<String>,
     /// Where the record pages are served.
     pub http_bind: HttpBind,
+    /// Sign-in with Discord: the OAuth2 client id (unset = the application id).
+    pub discord_client_id: Option<u64>,
+    pub discord_client_secret: Option<Secret>,
+    /// Signs session cookies; unset = a key kept in the database.
+    pub session_secret: Option<Secret>,
     pub allow_loopback_urls: bool,
     pub data_dir: PathBuf,
     pub workflows_dir: PathBuf,
@@ -158,7 +175,17 @@ impl Secrets {
                 len: raw.len(),
             })?),
         };
+        let discord_client_id = match take("DISCORD_CLIENT_ID") {
+            None => None,
+            Some(raw) => Some(raw.parse::<u64>().map_err(|_| SecretsError::BadSnowflake {
+                key: "DISCORD_CLIENT_ID",
+                len: raw.len(),
+            })?),
+        };
         Ok(Self {
+            discord_client_id,
+            discord_client_secret: take("DISCORD_CLIENT_SECRET").map(Secret::new),
+            session_secret: take("SESSION_SECRET").map(Secret::new),
             discord_token: take("DISCORD_TOKEN").map(Secret::new),
             database_url: take("DATABASE_URL").map(Secret::new),
             discord_guild_id,

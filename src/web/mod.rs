@@ -3,9 +3,12 @@
 //! through `records`/`catalog`, render through `templates`, and never show a
 //! members-only record to a visitor (see [`viewer`]).
 
+pub mod auth;
+pub mod auth_discord;
 pub mod health;
 pub mod metrics;
 pub mod pages;
+pub mod session;
 pub mod viewer;
 
 use std::sync::Arc;
@@ -30,6 +33,8 @@ pub fn router(state: WebState) -> Router {
         .merge(pages::routes(&state))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
+        // Discord sign-in for members (W2).
+        .merge(auth::routes())
         .with_state(state)
 }
 

@@ -5,7 +5,9 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 
+use super::session::{read_cookie, KeyError, Purpose, Session, SessionKey, SESSION_COOKIE};
 use super::WebState;
 use crate::workflow::WebAccess;
 
@@ -31,14 +33,40 @@ impl Viewer {
 impl FromRequestParts<WebState> for Viewer {
     type Rejection = std::convert::Infallible;
 
-    /// Until Discord sign-in (a signed session cookie) is in place, everyone
-    /// is a visitor: the safe side.
+    /// A valid, unexpired session cookie makes a member; anything else
+    /// (none, tampered, expired, key unavailable) a visitor: the safe side.
     async fn from_request_parts(
-        _parts: &mut Parts,
-        _state: &WebState,
+        parts: &mut Parts,
+        state: &WebState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self::Visitor)
+        Ok(match current_session(&parts.headers, state).await {
+            Some(session) => Self::Member {
+                user_id: session.user_id,
+                username: session.username,
+            },
+            None => Self::Visitor,
+        })
     }
+}
+
+/// The signing key for this deployment (see [`SessionKey::load`]).
+pub async fn session_key(state: &WebState) -> Result<SessionKey, KeyError> {
+    SessionKey::load(&state.app.secrets, &state.app.pool).await
+}
+
+/// The request's session when its cookie is genuine and unexpired. Requests
+/// without a cookie cost nothing (no key lookup).
+pub async fn current_session(headers: &HeaderMap, state: &WebState) -> Option<Session> {
+    let cookie = read_cookie(headers, SESSION_COOKIE)?;
+    let key = match session_key(state).await {
+        Ok(key) => key,
+        Err(err) => {
+            tracing::warn!(error = %err, "session key unavailable; treating the request as a visitor");
+            return None;
+        }
+    };
+    key.verify::<Session>(Purpose::Session, cookie)
+        .filter(|session| session.expires_at > chrono::Utc::now().timestamp())
 }
 
 #[cfg(test)]

@@ -26,6 +26,8 @@ use tokio::sync::{mpsc, Notify};
 
 use super::openapi::{check_request, check_route};
 
+mod oauth;
+
 pub const APPLICATION_ID: u64 = 700_000_000_000_000_001;
 pub const BOT_USER_ID: u64 = 700_000_000_000_000_002;
 pub const GUILD_ID: u64 = 700_000_000_000_000_003;
@@ -140,6 +142,8 @@ struct FakeState {
     dispatched: Mutex<Vec<Value>>,
     /// Injected failures, checked in order before answering.
     failures: Mutex<Vec<InjectedFailure>>,
+    /// OAuth2 sign-in (the web pages): see `oauth`.
+    oauth: oauth::OAuthState,
 }
 
 /// Answer `status` (a Discord error body) to the next `remaining` requests
@@ -183,6 +187,15 @@ impl FakeDiscord {
         });
         let app = Router::new()
             .route("/gateway", get(gateway))
+            .route("/oauth2/authorize", get(oauth::authorize))
+            // A browser on the authorize page asks for the site icon.
+            .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+            .route("/api/v10/oauth2/token", axum::routing::post(oauth::token))
+            .route("/api/v10/users/@me", get(oauth::users_me).fallback(rest))
+            .route(
+                "/api/v10/guilds/{guild}/members/{user}",
+                get(oauth::guild_member).fallback(rest),
+            )
             .fallback(rest)
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -102,3 +102,4 @@ pub mod fake_webhook;
 pub mod logs;
 pub mod openapi;
 pub mod process;
+pub mod web;

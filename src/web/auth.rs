@@ -1,0 +1,384 @@
+//! Sign-in with Discord (OAuth2 code flow, scope `identify`), sign-out and
+//! the member's account page.
+//!
+//! `/login?next=` sends the browser to Discord with a random `state`, bound
+//! to this browser by a short-lived signed cookie. `/auth/callback` checks
+//! that `state`, exchanges the code, reads the user, checks membership of
+//! the home server with the bot's token, and sets the session cookie.
+//! Sign-out is a POST carrying the session's CSRF token; GET does nothing.
+
+use axum::extract::{Form, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use super::auth_discord::{DiscordAuth, DiscordAuthError};
+use super::session::{
+    random_token, read_cookie, set_cookie, tokens_match, Purpose, Session, SignInState,
+    SESSION_COOKIE, SESSION_TTL, STATE_COOKIE, STATE_TTL,
+};
+use super::viewer::current_session;
+use super::WebState;
+
+/// The sign-in routes, merged into the web router.
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/login", get(login))
+        .route("/auth/callback", get(callback))
+        .route("/logout", post(logout))
+        .route("/account", get(account))
+}
+
+/// Where a visitor who opened a members-only page goes: sign in, then back.
+pub fn sign_in_redirect(next: &str) -> Response {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", next)
+        .finish();
+    Redirect::to(&format!("/login?{query}")).into_response()
+}
+
+/// `next` when it is a path on this site, else `/`: never an open redirect
+/// (`//host`, `/\host`, schemes, control characters are all refused).
+pub fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && path.len() <= 2000
+                && !path.chars().any(|c| c.is_control() || c == '\\') =>
+        {
+            path.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+fn secure(state: &WebState) -> bool {
+    state
+        .app
+        .secrets
+        .public_base_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("https://"))
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+async fn login(State(state): State<WebState>, Query(query): Query<LoginQuery>) -> Response {
+    let next = local_path(query.next.as_deref());
+    let auth = match DiscordAuth::from_secrets(&state.app.secrets) {
+        Ok(auth) => auth,
+        Err(err) => return failure(&err),
+    };
+    let client_id = match auth.client_id().await {
+        Ok(id) => id,
+        Err(err) => return failure(&err),
+    };
+    let (key, nonce) = match (
+        super::viewer::session_key(&state)
+            .await
+            .map_err(|err| err.to_string()),
+        random_token().map_err(|err| err.to_string()),
+    ) {
+        (Ok(key), Ok(nonce)) => (key, nonce),
+        (Err(err), _) | (_, Err(err)) => {
+            tracing::error!(error = %err, "sign-in cannot start");
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is unavailable",
+                "Sign-in cannot start right now. Please try again in a minute.",
+            );
+        }
+    };
+    let cookie = key.sign(
+        Purpose::SignIn,
+        &SignInState {
+            state: nonce.clone(),
+            next,
+            expires_at: (chrono::Utc::now() + STATE_TTL).timestamp(),
+        },
+    );
+    (
+        AppendHeaders([(
+            header::SET_COOKIE,
+            set_cookie(STATE_COOKIE, &cookie, STATE_TTL, secure(&state)),
+        )]),
+        Redirect::to(&auth.authorize_url(client_id, &nonce)),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+async fn callback(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    let clear_state = (
+        header::SET_COOKIE,
+        set_cookie(STATE_COOKIE, "", chrono::Duration::zero(), secure(&state)),
+    );
+    let key = match super::viewer::session_key(&state).await {
+        Ok(key) => key,
+        Err(err) => {
+            tracing::error!(error = %err, "sign-in cannot finish");
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is unavailable",
+                "Sign-in cannot finish right now. Please try again in a minute.",
+            );
+        }
+    };
+    let pending: Option<SignInState> = read_cookie(&headers, STATE_COOKIE)
+        .and_then(|cookie| key.verify(Purpose::SignIn, cookie))
+        .filter(|pending: &SignInState| pending.expires_at > chrono::Utc::now().timestamp());
+    let Some(pending) = pending.filter(|pending| {
+        query
+            .state
+            .as_deref()
+            .is_some_and(|state| tokens_match(state, &pending.state))
+    }) else {
+        tracing::info!("sign-in refused: state missing, stale or from another browser");
+        return (
+            AppendHeaders([clear_state]),
+            page(
+                StatusCode::BAD_REQUEST,
+                "Sign-in did not match",
+                "This sign-in was started in another browser tab or window, or took too long. <a href=\"/login\">Start again</a>.",
+            ),
+        )
+            .into_response();
+    };
+    if query.error.is_some() {
+        return (
+            AppendHeaders([clear_state]),
+            page(
+                StatusCode::FORBIDDEN,
+                "Sign-in cancelled",
+                "Discord did not sign you in (the request was declined). <a href=\"/login\">Try again</a>.",
+            ),
+        )
+            .into_response();
+    }
+    let Some(code) = query.code.as_deref().filter(|code| !code.is_empty()) else {
+        return (
+            AppendHeaders([clear_state]),
+            page(
+                StatusCode::BAD_REQUEST,
+                "Sign-in did not finish",
+                "Discord sent no sign-in code. <a href=\"/login\">Start again</a>.",
+            ),
+        )
+            .into_response();
+    };
+    let user = match confirm(&state, code).await {
+        Ok(user) => user,
+        Err(err) => return (AppendHeaders([clear_state]), failure(&err)).into_response(),
+    };
+    let Some(user) = user else {
+        return (
+            AppendHeaders([clear_state]),
+            page(
+                StatusCode::FORBIDDEN,
+                "Members only",
+                "You signed in with Discord, but your account is not a member of this team's Discord server, so members-only pages stay closed. Ask the team to invite you, then sign in again.",
+            ),
+        )
+            .into_response();
+    };
+    let csrf = match random_token() {
+        Ok(csrf) => csrf,
+        Err(err) => {
+            tracing::error!(error = %err, "sign-in cannot finish");
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is unavailable",
+                "Sign-in cannot finish right now. Please try again in a minute.",
+            );
+        }
+    };
+    let session = Session {
+        user_id: user.id,
+        username: user.username,
+        expires_at: (chrono::Utc::now() + SESSION_TTL).timestamp(),
+        csrf,
+    };
+    tracing::info!(user_id = session.user_id, "member signed in");
+    let cookie = key.sign(Purpose::Session, &session);
+    (
+        AppendHeaders([
+            clear_state,
+            (
+                header::SET_COOKIE,
+                set_cookie(SESSION_COOKIE, &cookie, SESSION_TTL, secure(&state)),
+            ),
+        ]),
+        Redirect::to(&pending.next),
+    )
+        .into_response()
+}
+
+/// The Discord user behind `code` when they are a member; `None` when not.
+async fn confirm(
+    state: &WebState,
+    code: &str,
+) -> Result<Option<super::auth_discord::DiscordUser>, DiscordAuthError> {
+    let auth = DiscordAuth::from_secrets(&state.app.secrets)?;
+    let client_id = auth.client_id().await?;
+    let token = auth.exchange_code(client_id, code).await?;
+    let user = auth.user(&token).await?;
+    if auth.is_member(user.id).await? {
+        Ok(Some(user))
+    } else {
+        tracing::info!(user_id = user.id, "sign-in refused: not a member");
+        Ok(None)
+    }
+}
+
+#[derive(Deserialize)]
+struct LogoutForm {
+    csrf: Option<String>,
+}
+
+async fn logout(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    let session = current_session(&headers, &state).await;
+    let genuine = session.as_ref().is_some_and(|session| {
+        form.csrf
+            .as_deref()
+            .is_some_and(|csrf| tokens_match(csrf, &session.csrf))
+    });
+    if session.is_some() && !genuine {
+        tracing::info!("sign-out refused: CSRF token missing or wrong");
+        return page(
+            StatusCode::FORBIDDEN,
+            "Sign-out refused",
+            "This sign-out did not come from this site's own button, so you are still signed in. Use the Sign out button on <a href=\"/account\">your account page</a>.",
+        );
+    }
+    // Signed out (or already was): the cookie goes either way.
+    (
+        AppendHeaders([(
+            header::SET_COOKIE,
+            set_cookie(SESSION_COOKIE, "", chrono::Duration::zero(), secure(&state)),
+        )]),
+        Redirect::to("/"),
+    )
+        .into_response()
+}
+
+/// The member's page: who is signed in, and the sign-out button.
+async fn account(State(state): State<WebState>, headers: HeaderMap) -> Response {
+    let Some(session) = current_session(&headers, &state).await else {
+        return sign_in_redirect("/account");
+    };
+    page(
+        StatusCode::OK,
+        "Your account",
+        &format!(
+            "Signed in with Discord as <strong>{}</strong>. Members-only records are visible to you.\
+             <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <button type=\"submit\">Sign out</button></form>",
+            escape_html(&session.username),
+            escape_html(&session.csrf)
+        ),
+    )
+}
+
+/// A sentence for each failure; details go to the log, never secrets.
+fn failure(err: &DiscordAuthError) -> Response {
+    match err {
+        DiscordAuthError::NotConfigured(_) => {
+            tracing::warn!(error = %err, "sign-in requested but not set up");
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is not set up",
+                "Signing in with Discord is not set up on this site yet, so members-only pages stay closed. The administrator can set it up as the README's \"Record pages\" section describes.",
+            )
+        }
+        _ => {
+            tracing::warn!(error = %err, "sign-in failed at Discord");
+            page(
+                StatusCode::BAD_GATEWAY,
+                "Discord did not answer",
+                "Discord did not confirm the sign-in. Please <a href=\"/login\">try again</a> in a moment.",
+            )
+        }
+    }
+}
+
+/// A minimal page; `body` is trusted HTML (callers escape what they insert).
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    (
+        status,
+        Html(format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{title}</title></head><body><main><h1>{title}</h1><p>{body}</p>\
+             <p><a href=\"/\">Home</a></p></main></body></html>"
+        )),
+    )
+        .into_response()
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_a_local_path_or_home() {
+        for good in ["/", "/account", "/parts/12/?a=b"] {
+            assert_eq!(local_path(Some(good)), good);
+        }
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "/a\\b",
+            "evil",
+            "/a\nb",
+            "",
+        ] {
+            assert_eq!(local_path(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(local_path(None), "/");
+    }
+
+    #[test]
+    fn names_are_escaped() {
+        assert_eq!(
+            escape_html("<b>\"x\"&'"),
+            "&lt;b&gt;&quot;x&quot;&amp;&#39;"
+        );
+    }
+}

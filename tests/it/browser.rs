@@ -1,0 +1,277 @@
+//! Headless Chromium drives the real web adapter (served in-process, with
+//! the fake Discord behind sign-in) through Debian's `chromium` and
+//! `chromium-driver` over the W3C WebDriver protocol (plain JSON over
+//! reqwest: no client crate to build). `scripts/test` installs both when
+//! missing; without them this test says so and does nothing.
+//!
+//! Each page visited is saved as a screenshot under
+//! `target/browser-artifacts/`. To cover another page, add it to
+//! `PUBLIC_PAGES` (a visitor sees it) or `MEMBER_PAGES` (members only: a
+//! visitor is sent to sign in, a member sees it).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use crate::support::fake_discord::FakeUser;
+use crate::support::repo_root;
+use crate::support::web::Site;
+
+/// (artifact name, path, text the page must show).
+const PUBLIC_PAGES: &[(&str, &str, &str)] = &[("healthz", "/healthz", "ok")];
+const MEMBER_PAGES: &[(&str, &str, &str)] =
+    &[("account", "/account", "Signed in with Discord as ruth")];
+
+const RUTH: u64 = 730_000_000_000_000_001;
+/// Bounds a failure only (a browser starting on a loaded 2-core CI); a
+/// passing run never waits it out.
+const LIMIT: Duration = Duration::from_secs(60);
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn find_binary(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain([
+            PathBuf::from("/usr/bin"),
+            PathBuf::from("/usr/lib/chromium"),
+        ])
+        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+fn artifacts_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let dir = target.join("browser-artifacts");
+    std::fs::create_dir_all(&dir).expect("create target/browser-artifacts");
+    dir
+}
+
+/// A chromedriver process and one headless browser session in it.
+struct Chromium {
+    driver: tokio::process::Child,
+    endpoint: String,
+    session: String,
+    http: reqwest::Client,
+    _profile: tempfile::TempDir,
+}
+
+impl Chromium {
+    async fn start(chromium: &Path, chromedriver: &Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let driver = tokio::process::Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::builder()
+            .timeout(LIMIT)
+            .build()
+            .expect("client");
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        loop {
+            let ready = http.get(format!("{endpoint}/status")).send().await;
+            if let Ok(response) = ready {
+                let status: Value = response.json().await.unwrap_or_default();
+                if status["value"]["ready"] == json!(true) {
+                    break;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "chromedriver did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().expect("profile dir");
+        let created: Value = http
+            .post(format!("{endpoint}/session"))
+            .json(&json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "timeouts": {"pageLoad": LIMIT.as_millis() as u64, "implicit": 0},
+                "goog:chromeOptions": {
+                    "binary": chromium,
+                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                             "--disable-dev-shm-usage", "--window-size=1024,900",
+                             "--no-first-run", "--disable-extensions",
+                             format!("--user-data-dir={}", profile.path().display())]
+                }
+            }}}))
+            .send()
+            .await
+            .expect("create browser session")
+            .json()
+            .await
+            .expect("session answer");
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no browser session: {created}"))
+            .to_string();
+        Self {
+            driver,
+            endpoint,
+            session,
+            http,
+            _profile: profile,
+        }
+    }
+
+    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.endpoint, self.session);
+        let mut request = self.http.request(method, &url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer: Value = request
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("WebDriver {path}: {err}"))
+            .json()
+            .await
+            .unwrap_or_else(|err| panic!("WebDriver {path}: {err}"));
+        if answer["value"].get("error").is_some() {
+            panic!("WebDriver {path}: {}", answer["value"]);
+        }
+        answer["value"].clone()
+    }
+
+    async fn open(&self, url: &str) {
+        self.command(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    async fn url(&self) -> String {
+        self.command(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    async fn element(&self, css: &str) -> String {
+        let found = self
+            .command(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        found[ELEMENT].as_str().unwrap_or_default().to_string()
+    }
+
+    async fn text(&self) -> String {
+        let body = self.element("body").await;
+        self.command(reqwest::Method::GET, &format!("/element/{body}/text"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self.element(css).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// Saves the page as `target/browser-artifacts/<name>.png`.
+    async fn screenshot(&self, name: &str) {
+        let encoded = self
+            .command(reqwest::Method::GET, "/screenshot", None)
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().unwrap_or_default())
+            .expect("screenshot is base64");
+        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+        std::fs::write(artifacts_dir().join(format!("{name}.png")), png).expect("save screenshot");
+    }
+
+    async fn quit(mut self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.endpoint, self.session))
+            .send()
+            .await;
+        let _ = self.driver.kill().await;
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_visitor_is_sent_to_sign_in_and_a_member_then_sees_the_pages(pool: PgPool) {
+    let (Some(chromium), Some(chromedriver)) = (
+        find_binary(&["chromium", "chromium-browser"]),
+        find_binary(&["chromedriver"]),
+    ) else {
+        eprintln!(
+            "SKIPPED: the browser test needs Debian's chromium and chromium-driver \
+             (scripts/test installs them: apt-get install -y chromium chromium-driver)"
+        );
+        return;
+    };
+    let site = Site::start(pool, |_| {}).await;
+    site.fake.add_member(RUTH);
+    let browser = Chromium::start(&chromium, &chromedriver).await;
+
+    for (name, path, shows) in PUBLIC_PAGES {
+        browser.open(&site.url(path)).await;
+        assert!(browser.text().await.contains(shows), "{path} shows {shows}");
+        browser.screenshot(&format!("visitor-{name}")).await;
+    }
+
+    // A visitor opening a members-only page lands on Discord's sign-in, with
+    // the way back to the page kept (nobody is signed in to Discord yet).
+    for (name, path, _) in MEMBER_PAGES {
+        browser.open(&site.url(path)).await;
+        let at = browser.url().await;
+        assert!(
+            at.starts_with(&site.fake.authorize_url()),
+            "{path}: a visitor is sent to sign in, got {at}"
+        );
+        assert!(
+            at.contains("scope=identify") && at.contains("state="),
+            "{at}"
+        );
+        browser.screenshot(&format!("visitor-{name}-sign-in")).await;
+    }
+
+    // The person signs in to Discord and approves: the whole code flow runs
+    // in the browser (redirects and cookies), back to the page asked for.
+    site.fake.approve_as(&FakeUser::member(RUTH, "ruth"));
+    for (index, (name, path, shows)) in MEMBER_PAGES.iter().enumerate() {
+        browser.open(&site.url(path)).await;
+        assert_eq!(browser.url().await, site.url(path), "back on {path}");
+        assert!(browser.text().await.contains(shows), "{path} shows {shows}");
+        browser.screenshot(&format!("member-{name}")).await;
+        if index == 0 {
+            assert_eq!(
+                site.fake.member_lookup_schemes(),
+                vec!["Bot".to_string()],
+                "one sign-in, membership checked with the bot's token"
+            );
+        }
+    }
+
+    // Sign out with the page's own button (a POST with the CSRF token).
+    browser.open(&site.url("/account")).await;
+    browser.click("form[action='/logout'] button").await;
+    browser.open(&site.url("/_test/who")).await;
+    assert_eq!(browser.text().await.trim(), "Visitor", "signed out");
+    browser.screenshot("signed-out").await;
+
+    browser.quit().await;
+    site.fake.assert_spec_clean();
+}
