@@ -2,6 +2,7 @@
 //! kinds declare, and the store that enforces them.
 
 mod error;
+pub mod import;
 pub mod interactions;
 mod rules;
 mod store;
@@ -93,6 +94,11 @@ pub enum CreatedVia {
     SlashCommand,
     Cli,
     Api,
+    /// The original system's history (`import records`): posted to the
+    /// webhook only when the import asks for it.
+    Import {
+        notify: bool,
+    },
 }
 
 impl CreatedVia {
@@ -102,6 +108,7 @@ impl CreatedVia {
             Self::SlashCommand => "slash_command",
             Self::Cli => "cli",
             Self::Api => "api",
+            Self::Import { .. } => "import",
         }
     }
 }
