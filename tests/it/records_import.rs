@@ -502,3 +502,88 @@ async fn malformed_json_names_file_line_and_column_and_nothing_is_imported(pool:
     );
     assert_eq!(count(&pool, "SELECT count(*) FROM records").await, 0);
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_import_killed_midway_keeps_what_it_stored_and_a_rerun_completes_it(pool: PgPool) {
+    sqlx::query("INSERT INTO machines (slug, name) VALUES ('gorgar', 'Gorgar')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    // Big enough that the import is still running when its first records
+    // are seen: each entry is its own transaction.
+    const ENTRIES: i64 = 2000;
+    let entries: Vec<String> = (0..ENTRIES)
+        .map(|i| {
+            format!(
+                r#"{{"machine": "Gorgar", "text": "Job {i}", "maintainers": ["ken"],
+                    "occurred_at": "2025-05-20T10:00:00"}}"#
+            )
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("logs.json");
+    std::fs::write(
+        &file,
+        format!(r#"{{"log_entries": [{}]}}"#, entries.join(",")),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flipfix-bot"))
+        .args(["import", "records", file])
+        .current_dir(repo_root())
+        .env("DATABASE_URL", database_url(&pool))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start flipfix-bot");
+    // An ordering check, not a timing one: kill -9 once records exist.
+    let mut stored = 0;
+    for _ in 0..6000 {
+        stored = count(&pool, "SELECT count(*) FROM records").await;
+        if stored > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    child.kill().expect("kill -9 the import");
+    child.wait().unwrap();
+    // A COMMIT the server had already received still lands: wait until the
+    // dead process's sessions are idle or gone, then count in one snapshot.
+    for _ in 0..3000 {
+        let busy = count(
+            &pool,
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'",
+        )
+        .await;
+        if busy == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let (after_kill, remembered): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM record_imports)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(stored > 0, "the import stored nothing within a minute");
+    assert!(
+        after_kill < ENTRIES,
+        "the import finished before it was killed; nothing was interrupted"
+    );
+    // Every stored record is whole: remembered, so the rerun skips it.
+    assert_eq!(remembered, after_kill);
+
+    let (code, stdout, stderr) = bot(&pool, &["import", "records", file]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with(&format!(
+            "{} imported, {after_kill} already imported, 0 not imported",
+            ENTRIES - after_kill
+        )),
+        "{stdout}"
+    );
+    assert_eq!(count(&pool, "SELECT count(*) FROM records").await, ENTRIES);
+}
