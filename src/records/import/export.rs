@@ -8,10 +8,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::values::{identity, insert, lower, parse_time, part_status};
 use crate::catalog::ImportError;
 
 pub const PROBLEM_REPORT: &str = "problem_report";
@@ -354,37 +355,6 @@ fn update(place: Place, parent: &str, value: Value) -> Read {
     })
 }
 
-/// The original's part statuses in ours: it has `installed` after
-/// `received`; here a part that arrived is `received` (see ../shared/README).
-pub fn part_status(raw: &str) -> String {
-    match lower(raw).as_str() {
-        "installed" => "received".to_string(),
-        other => other.to_string(),
-    }
-}
-
-/// The export's times: RFC 3339, or without an offset (read as UTC: the
-/// export names no zone), or a date alone (midnight UTC).
-pub fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
-    let raw = raw.trim();
-    if let Ok(time) = DateTime::parse_from_rfc3339(raw) {
-        return Some(time.with_timezone(&Utc));
-    }
-    for format in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(naive) = NaiveDateTime::parse_from_str(raw, format) {
-            return Some(naive.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
-        .and_then(|date| date.and_hms_opt(0, 0, 0))
-        .map(|naive| naive.and_utc())
-}
-
 fn time(place: &Place, raw: &str, children: usize) -> Result<DateTime<Utc>, Unreadable> {
     parse_time(raw).ok_or_else(|| Unreadable {
         place: place.clone(),
@@ -441,51 +411,9 @@ fn take_list(value: &mut Value, key: &str) -> Vec<Value> {
     }
 }
 
-fn identity(kind: &str, id: Option<&Value>, parts: &[&str]) -> String {
-    match id {
-        Some(id) if !id.is_null() => format!("{kind}#{id}"),
-        // The unit separator cannot be confused with the text around it.
-        _ => std::iter::once(kind)
-            .chain(parts.iter().map(|part| part.trim()))
-            .collect::<Vec<_>>()
-            .join("\u{1f}"),
-    }
-}
-
-fn lower(raw: &str) -> String {
-    raw.trim().to_lowercase()
-}
-
-fn insert(fields: &mut BTreeMap<String, String>, name: &str, value: Option<String>) {
-    if let Some(value) = value.filter(|v| !v.is_empty()) {
-        fields.insert(name.to_string(), value);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_with_and_without_offsets_and_dates_alone() {
-        let utc = |s: &str| parse_time(s).map(|t| t.to_rfc3339());
-        assert_eq!(
-            utc("2025-08-02T10:58:00"),
-            Some("2025-08-02T10:58:00+00:00".into())
-        );
-        assert_eq!(
-            utc("2025-08-02T10:58:00-07:00"),
-            Some("2025-08-02T17:58:00+00:00".into())
-        );
-        assert_eq!(utc("2024-01-06"), Some("2024-01-06T00:00:00+00:00".into()));
-        assert_eq!(utc("last tuesday"), None);
-    }
-
-    #[test]
-    fn installed_parts_are_received() {
-        assert_eq!(part_status(" Installed "), "received");
-        assert_eq!(part_status("ordered"), "ordered");
-    }
 
     #[test]
     fn children_are_read_under_their_parent_and_a_bad_one_alone_is_refused() {

@@ -6,10 +6,12 @@
 
 mod export;
 mod report;
+mod values;
 mod write;
 
-pub use export::{parse_time, part_status, Place};
+pub use export::Place;
 pub use report::{KindCount, NotImported, RecordImportReport};
+pub use values::{parse_time, part_status};
 
 use sqlx::PgPool;
 
