@@ -8,8 +8,10 @@ use clap::{Parser, Subcommand};
 use crate::app::{self, Database};
 use crate::catalog;
 use crate::config::Secrets;
+use crate::records::{self, import::ImportOptions};
 use crate::template_check::load_workflows;
 use crate::tools::{self, eval::EvalOptions, replay::ReplayOptions};
+use crate::workflow::RecordKinds;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,7 +45,8 @@ pub enum Command {
         #[arg(long)]
         pages: Option<PathBuf>,
     },
-    /// Import catalog data exported from the original system.
+    /// Import data exported from the original system: the catalog, or the
+    /// records' history.
     Import {
         #[command(subcommand)]
         what: ImportWhat,
@@ -108,6 +111,26 @@ pub enum ImportWhat {
     Machines { file: PathBuf },
     /// accounts.json: admins and maintainers (terminals are skipped).
     Maintainers { file: PathBuf },
+    /// logs_problems.json, part_requests.json: the records' history. Import
+    /// machines and maintainers first; a second run adds nothing.
+    Records {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Add machines the catalog lacks, under the names the export gives
+        /// (else their records are listed as not imported).
+        #[arg(long)]
+        add_missing_machines: bool,
+        /// Post the imported records to the webhook (history is not posted
+        /// otherwise).
+        #[arg(long)]
+        notify: bool,
+        /// Workflow directory (default: FLIPFIX_WORKFLOWS_DIR or ./workflows).
+        #[arg(long)]
+        workflows: Option<PathBuf>,
+        /// Template directory (default: FLIPFIX_PROMPTS_DIR or ./prompts).
+        #[arg(long)]
+        prompts: Option<PathBuf>,
+    },
 }
 
 /// Runs the parsed command. Errors are returned for `main` to print.
@@ -208,6 +231,23 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
             let (file, is_machines) = match &what {
                 ImportWhat::Machines { file } => (file, true),
                 ImportWhat::Maintainers { file } => (file, false),
+                ImportWhat::Records {
+                    files,
+                    add_missing_machines,
+                    notify,
+                    workflows,
+                    prompts,
+                } => {
+                    let options = ImportOptions {
+                        add_missing_machines: *add_missing_machines,
+                        notify: *notify,
+                    };
+                    let workflows = tools::replay::load(
+                        workflows.as_ref().unwrap_or(&secrets.workflows_dir),
+                        prompts.as_ref().unwrap_or(&secrets.prompts_dir),
+                    )?;
+                    return import_records(&secrets, &workflows.kinds, files, options).await;
+                }
             };
             let json = std::fs::read_to_string(file)
                 .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", file.display()))?;
@@ -223,4 +263,31 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `import records`: every file is read before the database is opened; the
+/// exit status is 1 when some entry was not imported (the output says which
+/// and why), so a script notices.
+async fn import_records(
+    secrets: &Secrets,
+    kinds: &RecordKinds,
+    files: &[PathBuf],
+    options: ImportOptions,
+) -> anyhow::Result<ExitCode> {
+    let mut contents = Vec::with_capacity(files.len());
+    for file in files {
+        let json = std::fs::read_to_string(file)
+            .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", file.display()))?;
+        contents.push((file.display().to_string(), json));
+    }
+    let database = Database::open(secrets).await?;
+    let result = records::import::import_records(&database.pool, kinds, &contents, options).await;
+    database.close().await;
+    let report = result?;
+    println!("{report}");
+    Ok(if report.not_imported.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

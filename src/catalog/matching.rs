@@ -21,6 +21,20 @@ fn names(machine: &Machine) -> impl Iterator<Item = &String> {
         .chain(machine.aliases.iter())
 }
 
+/// The machine `typed` names exactly (slug, name, short name or alias,
+/// ignoring case and punctuation), with no typo tolerance: for bulk imports,
+/// where nobody looks at each match ("Godzilla (Premium) #2" must not become
+/// "Godzilla (Premium)").
+pub fn match_exactly<'a>(machines: &'a [Machine], typed: &str) -> Option<&'a Machine> {
+    let key = loose_key(typed);
+    if key.is_empty() {
+        return None;
+    }
+    machines
+        .iter()
+        .find(|m| names(m).any(|n| loose_key(n) == key))
+}
+
 /// Matches `typed` against the catalog. Exact (loose) matches win; otherwise
 /// a single machine within a small edit distance is taken (typos such as
 /// "Gorgr"); anything else is unknown, with suggestions.
@@ -105,6 +119,13 @@ mod tests {
                 "{typed}"
             );
         }
+    }
+
+    #[test]
+    fn an_exact_match_takes_no_typos() {
+        assert_eq!(match_exactly(&catalog(), "ebd le").map(|m| m.id), Some(1));
+        assert_eq!(match_exactly(&catalog(), "Gorgr"), None);
+        assert_eq!(match_exactly(&catalog(), " "), None);
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub enum Enqueued {
     MasterSwitchOff,
     KindSwitchedOff,
     FromDiscordOff,
+    /// Imported history, not asked to be posted.
+    History,
 }
 
 /// Queues the notification of a new record, in the caller's transaction.
@@ -36,6 +38,10 @@ pub async fn enqueue_in(
     created_via: CreatedVia,
     author_maintainer_id: Option<i64>,
 ) -> Result<Enqueued, sqlx::Error> {
+    // Imported history happened long ago: posting it would flood the channel.
+    if created_via == (CreatedVia::Import { notify: false }) {
+        return Ok(Enqueued::History);
+    }
     // Master off: records are not queued at all (see README "Notifications");
     // otherwise a bot installed with the default (off) would flood the channel
     // with its whole history the day an admin turns posting on.

@@ -3,6 +3,7 @@
 
 pub mod browse;
 mod error;
+pub mod import;
 pub mod interactions;
 mod rules;
 mod store;
@@ -94,6 +95,11 @@ pub enum CreatedVia {
     SlashCommand,
     Cli,
     Api,
+    /// The original system's history (`import records`): posted to the
+    /// webhook only when the import asks for it.
+    Import {
+        notify: bool,
+    },
 }
 
 impl CreatedVia {
@@ -103,6 +109,7 @@ impl CreatedVia {
             Self::SlashCommand => "slash_command",
             Self::Cli => "cli",
             Self::Api => "api",
+            Self::Import { .. } => "import",
         }
     }
 }

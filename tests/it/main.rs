@@ -32,6 +32,7 @@ mod process_faults;
 mod record_commands;
 mod record_once;
 mod records;
+mod records_import;
 mod replay_command;
 mod replicas;
 mod review;
