@@ -31,6 +31,14 @@ pub enum Command {
     Run,
     /// Apply database migrations and exit.
     Migrate,
+    /// Check the configuration: secrets, database, workflows, Discord (token,
+    /// server, intents, channel permissions, commands), webhook, model key,
+    /// pages. Exits non-zero when any check fails.
+    Doctor {
+        /// Skip the network checks (Discord, webhook, model key, pages).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Check workflows and templates; list every problem as file:line:column.
     Check {
         /// Workflow directory (default: FLIPFIX_WORKFLOWS_DIR or ./workflows).
@@ -114,6 +122,7 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
             app::run(secrets).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Doctor { quick } => Ok(crate::doctor::run::run(secrets, quick).await),
         Command::Migrate => {
             let database = Database::open(&secrets).await?;
             database.close().await;
