@@ -14,7 +14,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    flipfix_bot::telemetry::init(secrets.log_filter.as_deref());
+    flipfix_bot::telemetry::init_with(secrets.log_filter.as_deref(), secrets.log_format.as_deref());
     match cli::execute(cli, secrets).await {
         Ok(code) => code,
         Err(err) => {

@@ -53,6 +53,10 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ("FLIPFIX_WORKFLOWS_DIR", "directory of workflow YAML files"),
     ("FLIPFIX_PROMPTS_DIR", "directory of minijinja templates"),
     ("RUST_LOG", "log filter, e.g. info or flipfix_bot=debug"),
+    (
+        "LOG_FORMAT",
+        "json = one JSON object per line (for log platforms); default text",
+    ),
 ];
 
 pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
@@ -114,6 +118,8 @@ pub struct Secrets {
     pub workflows_dir: PathBuf,
     pub prompts_dir: PathBuf,
     pub log_filter: Option<String>,
+    /// `LOG_FORMAT`: `json` or text (unset).
+    pub log_format: Option<String>,
     /// Keys in `Secrets.toml` that the bot does not know (likely typos).
     pub unknown_keys: Vec<String>,
 }
@@ -175,6 +181,7 @@ impl Secrets {
                 .unwrap_or(DEFAULT_PROMPTS_DIR.into())
                 .into(),
             log_filter: take("RUST_LOG"),
+            log_format: take("LOG_FORMAT"),
             unknown_keys,
         })
     }

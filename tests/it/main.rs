@@ -20,6 +20,7 @@ mod fault_recovery;
 mod home_server;
 mod identity_links;
 mod log_capture;
+mod logs_json;
 mod notify;
 mod notify_admin;
 mod notify_faults;
