@@ -39,6 +39,9 @@ pub enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// Exit 0 when this machine's /healthz (on HTTP_BIND) answers: the
+    /// container HEALTHCHECK, which needs no curl.
+    Health,
     /// Check workflows and templates; list every problem as file:line:column.
     Check {
         /// Workflow directory (default: FLIPFIX_WORKFLOWS_DIR or ./workflows).
@@ -123,6 +126,7 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor { quick } => Ok(crate::doctor::run::run(secrets, quick).await),
+        Command::Health => Ok(crate::doctor::health::run(secrets.http_bind.0).await),
         Command::Migrate => {
             let database = Database::open(&secrets).await?;
             database.close().await;

@@ -5,6 +5,7 @@
 //! `discord` turns serenity's answers into their plain facts.
 
 pub mod discord;
+pub mod health;
 pub mod local;
 pub mod permissions;
 pub mod report;

@@ -14,6 +14,7 @@ mod analysis_llm;
 mod analysis_prompt;
 mod catalog_import;
 mod check_command;
+mod dockerfile;
 mod doctor;
 mod embedded_run;
 mod fault_recovery;
