@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::app::{self, Database};
 use crate::catalog;
@@ -108,6 +108,32 @@ pub enum Command {
         #[arg(long)]
         prompts: Option<PathBuf>,
     },
+}
+
+/// Parses the command line; `--help` ends with the environment keys.
+pub fn parse() -> Cli {
+    let command = Cli::command().after_help(environment_help());
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+}
+
+/// Every key the bot reads, from the same list `Secrets.example.toml` and
+/// the README document (a test keeps them in step).
+pub fn environment_help() -> String {
+    let width = crate::config::secrets::KNOWN_KEYS
+        .iter()
+        .map(|(key, _)| key.len())
+        .max()
+        .unwrap_or(0);
+    let mut help = String::from(
+        "Environment (or Secrets.toml; the environment wins; see Secrets.example.toml\n\
+         and the README's Configuration and Troubleshooting sections):\n",
+    );
+    for (key, what) in crate::config::secrets::KNOWN_KEYS {
+        help.push_str(&format!("  {key:width$}  {what}\n"));
+    }
+    help.push_str("\nNot working? Run `flipfix-bot doctor`: each check says what to do.");
+    help
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,12 +1,11 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use flipfix_bot::cli::{self, Cli};
+use flipfix_bot::cli;
 use flipfix_bot::config::Secrets;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     let secrets = match Secrets::load(&cli.secrets) {
         Ok(secrets) => secrets,
         Err(err) => {

@@ -300,3 +300,24 @@ async fn flipfix_doctor_answers_the_admin_alone_with_the_same_checks(pool: PgPoo
     fake.assert_spec_clean();
     bot.stop().await;
 }
+
+#[test]
+fn help_lists_the_environment_keys_and_points_to_the_example_and_the_readme() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flipfix-bot"))
+        .arg("--help")
+        .output()
+        .expect("run flipfix-bot --help");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for (key, _) in flipfix_bot::config::secrets::KNOWN_KEYS {
+        assert!(
+            help.contains(&format!("  {key} ")),
+            "--help lacks {key}:\n{help}"
+        );
+    }
+    assert!(
+        help.contains("Secrets.example.toml") && help.contains("README"),
+        "{help}"
+    );
+    assert!(help.contains("doctor"), "{help}");
+}
