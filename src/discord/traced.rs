@@ -58,8 +58,9 @@ fn span_for(interaction: &serenity::Interaction) -> Option<tracing::Span> {
         "interaction",
         kind,
         name,
-        interaction_id = id.get(),
-        guild_id = guild.map(|g| g.get()),
-        user_id = user.get()
+        // As strings: snowflakes exceed the integers JSON tools read exactly.
+        interaction_id = %id,
+        guild_id = guild.map(tracing::field::display),
+        user_id = %user
     ))
 }

@@ -68,14 +68,20 @@ async fn json_logs_are_one_object_per_line_and_carry_the_interaction_id(pool: Pg
     for line in &inside {
         let interaction = span(line, "interaction").expect("span");
         assert_eq!(
-            interaction["interaction_id"].to_string(),
-            interaction_id,
+            interaction["interaction_id"],
+            interaction_id.as_str(),
             "{line}"
         );
         assert_eq!(interaction["kind"], "command", "{line}");
         assert_eq!(
-            interaction["user_id"].to_string(),
-            crate::support::process::BOB.to_string()
+            interaction["user_id"],
+            crate::support::process::BOB.to_string().as_str(),
+            "{line}"
+        );
+        assert_eq!(
+            interaction["guild_id"],
+            crate::support::fake_discord::GUILD_ID.to_string().as_str(),
+            "{line}"
         );
     }
     let answered = lines
