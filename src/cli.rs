@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::app::{self, Database};
 use crate::catalog;
@@ -33,6 +33,17 @@ pub enum Command {
     Run,
     /// Apply database migrations and exit.
     Migrate,
+    /// Check the configuration: secrets, database, workflows, Discord (token,
+    /// server, intents, channel permissions, commands), webhook, model key,
+    /// pages. Exits non-zero when any check fails.
+    Doctor {
+        /// Skip the network checks (Discord, webhook, model key, pages).
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Exit 0 when this machine's /healthz (on HTTP_BIND) answers: the
+    /// container HEALTHCHECK, which needs no curl.
+    Health,
     /// Check workflows and templates; list every problem as file:line:column.
     Check {
         /// Workflow directory (default: FLIPFIX_WORKFLOWS_DIR or ./workflows).
@@ -105,6 +116,32 @@ pub enum Command {
     },
 }
 
+/// Parses the command line; `--help` ends with the environment keys.
+pub fn parse() -> Cli {
+    let command = Cli::command().after_help(environment_help());
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+}
+
+/// Every key the bot reads, from the same list `Secrets.example.toml` and
+/// the README document (a test keeps them in step).
+pub fn environment_help() -> String {
+    let width = crate::config::secrets::KNOWN_KEYS
+        .iter()
+        .map(|(key, _)| key.len())
+        .max()
+        .unwrap_or(0);
+    let mut help = String::from(
+        "Environment (or Secrets.toml; the environment wins; see Secrets.example.toml\n\
+         and the README's Configuration and Troubleshooting sections):\n",
+    );
+    for (key, what) in crate::config::secrets::KNOWN_KEYS {
+        help.push_str(&format!("  {key:width$}  {what}\n"));
+    }
+    help.push_str("\nNot working? Run `flipfix-bot doctor`: each check says what to do.");
+    help
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ImportWhat {
     /// machines.json: models with their instances.
@@ -140,6 +177,8 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
             app::run(secrets).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Doctor { quick } => Ok(crate::doctor::run::run(secrets, quick).await),
+        Command::Health => Ok(crate::doctor::health::run(secrets.http_bind.0).await),
         Command::Migrate => {
             let database = Database::open(&secrets).await?;
             database.close().await;

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod discord;
+pub mod doctor;
 pub mod lifecycle;
 pub mod llm;
 pub mod notify;

@@ -1,12 +1,11 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use flipfix_bot::cli::{self, Cli};
+use flipfix_bot::cli;
 use flipfix_bot::config::Secrets;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     let secrets = match Secrets::load(&cli.secrets) {
         Ok(secrets) => secrets,
         Err(err) => {
@@ -14,7 +13,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    flipfix_bot::telemetry::init(secrets.log_filter.as_deref());
+    flipfix_bot::telemetry::init_with(secrets.log_filter.as_deref(), secrets.log_format.as_deref());
     match cli::execute(cli, secrets).await {
         Ok(code) => code,
         Err(err) => {

@@ -137,11 +137,32 @@ pub enum Progress {
 /// The user-facing message for "nothing to record".
 pub const NO_RECORDS_MESSAGE: &str = "No records found in these messages.";
 
-/// The whole analysis of one clicked message.
+/// The whole analysis of one clicked message, in an `analysis` span that
+/// carries the model, the tokens and the cost once the model has answered.
 pub async fn analyze<S: MessageSource>(
     deps: &AnalysisDeps<'_>,
     source: &S,
     request: &AnalysisRequest,
+) -> Result<Analysis, AnalysisError> {
+    use tracing::{field::Empty, Instrument};
+    let menu = menu(deps.workflows)?;
+    let span = tracing::info_span!(
+        "analysis",
+        model = %menu.model,
+        input_tokens = Empty,
+        output_tokens = Empty,
+        cost_usd = Empty
+    );
+    analyze_in_span(deps, source, request, &span)
+        .instrument(span.clone())
+        .await
+}
+
+async fn analyze_in_span<S: MessageSource>(
+    deps: &AnalysisDeps<'_>,
+    source: &S,
+    request: &AnalysisRequest,
+    span: &tracing::Span,
 ) -> Result<Analysis, AnalysisError> {
     let menu = menu(deps.workflows)?;
     if deps.api_key.is_none() {
@@ -204,6 +225,12 @@ pub async fn analyze<S: MessageSource>(
     )
     .await?;
     let answer = answer?;
+    span.record("input_tokens", answer.usage.input_tokens);
+    span.record("output_tokens", answer.usage.output_tokens);
+    if let Some(cost) = cost {
+        span.record("cost_usd", cost);
+    }
+    tracing::info!(model = %answer.model, "the model answered");
     let mut known = known_from_conversation(&conversation);
     for id in validate::mentioned_parents(&answer.input) {
         if let std::collections::hash_map::Entry::Vacant(entry) = known.entry(id) {

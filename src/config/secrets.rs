@@ -69,6 +69,10 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
         "directory of the record pages' minijinja templates",
     ),
     ("RUST_LOG", "log filter, e.g. info or flipfix_bot=debug"),
+    (
+        "LOG_FORMAT",
+        "json = one JSON object per line (for log platforms); default text",
+    ),
 ];
 
 pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
@@ -138,6 +142,8 @@ pub struct Secrets {
     /// The record pages' templates (HTML).
     pub pages_dir: PathBuf,
     pub log_filter: Option<String>,
+    /// `LOG_FORMAT`: `json` or text (unset).
+    pub log_format: Option<String>,
     /// Keys in `Secrets.toml` that the bot does not know (likely typos).
     pub unknown_keys: Vec<String>,
 }
@@ -212,6 +218,7 @@ impl Secrets {
                 .unwrap_or(DEFAULT_PAGES_DIR.into())
                 .into(),
             log_filter: take("RUST_LOG"),
+            log_format: take("LOG_FORMAT"),
             unknown_keys,
         })
     }

@@ -19,6 +19,7 @@ pub mod reply;
 mod review_guard;
 pub mod review_ui;
 mod startup;
+mod traced;
 
 use crate::app::App;
 use crate::config::Secret;
@@ -116,7 +117,7 @@ pub async fn build_client(app: Data, token: &Secret) -> anyhow::Result<serenity:
         .build();
 
     serenity::ClientBuilder::new_with_http(http, intents())
-        .framework(home::HomeOnly::new(framework, app))
+        .framework(traced::Traced(home::HomeOnly::new(framework, app)))
         .await
         .context("cannot build the Discord client")
 }

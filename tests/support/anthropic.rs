@@ -102,6 +102,7 @@ impl FakeAnthropic {
         }));
         let app = Router::new()
             .route("/v1/messages", post(messages))
+            .route("/v1/messages/count_tokens", post(count_tokens))
             .with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -125,6 +126,32 @@ impl FakeAnthropic {
 impl Drop for FakeAnthropic {
     fn drop(&mut self) {
         self.server.abort();
+    }
+}
+
+/// `POST /v1/messages/count_tokens`: a scripted error is answered as is
+/// (without using it up); anything else counts the tokens.
+async fn count_tokens(
+    State(script): State<Arc<Mutex<Script>>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let error = {
+        let mut script = script.lock().expect("lock");
+        script.received.push(Received { headers, body });
+        match script.replies.front() {
+            Some(Reply::Json { status, body, .. }) if *status >= 400 => {
+                Some((*status, body.clone()))
+            }
+            _ => None,
+        }
+    };
+    match error {
+        Some((status, body)) => {
+            let status = StatusCode::from_u16(status).expect("status");
+            (status, Json(body)).into_response()
+        }
+        None => Json(json!({"input_tokens": 8})).into_response(),
     }
 }
 

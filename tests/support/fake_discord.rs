@@ -33,6 +33,13 @@ pub const BOT_USER_ID: u64 = 700_000_000_000_000_002;
 pub const GUILD_ID: u64 = 700_000_000_000_000_003;
 pub const CHANNEL_ID: u64 = 700_000_000_000_000_004;
 pub const OWNER_ID: u64 = 700_000_000_000_000_005;
+/// The role Discord gives the bot when it joins (holds its permissions).
+pub const BOT_ROLE_ID: u64 = 700_000_000_000_000_006;
+/// GATEWAY_MESSAGE_CONTENT: the application's Message Content intent is on.
+pub const MESSAGE_CONTENT_FLAG: u64 = 1 << 18;
+/// What the bot's role grants: View Channel, Send Messages, Embed Links,
+/// Read Message History, Add Reactions.
+pub const BOT_ROLE_PERMISSIONS: u64 = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 6);
 
 /// How long a test waits for the bot to do something. The wait includes
 /// real work (a bot starting, a database, a loaded 2-core CI running other
@@ -144,6 +151,10 @@ struct FakeState {
     failures: Mutex<Vec<InjectedFailure>>,
     /// OAuth2 sign-in (the web pages): see `oauth`.
     oauth: oauth::OAuthState,
+    /// The application's flags (default: the Message Content intent on).
+    application_flags: Mutex<Option<u64>>,
+    /// channel id → permissions a member overwrite denies the bot there.
+    bot_denied: Mutex<HashMap<u64, u64>>,
 }
 
 /// Answer `status` (a Discord error body) to the next `remaining` requests
@@ -511,6 +522,37 @@ impl FakeDiscord {
         self.state.global_commands.lock().unwrap().clone()
     }
 
+    /// The application's flags from now on (0: no privileged intent).
+    pub fn set_application_flags(&self, flags: u64) {
+        *self.state.application_flags.lock().unwrap() = Some(flags);
+    }
+
+    /// A member overwrite in `channel_id` (the home server's channel) denies
+    /// the bot `permissions`.
+    pub fn deny_bot_permissions(&self, channel_id: u64, permissions: u64) {
+        self.state
+            .bot_denied
+            .lock()
+            .unwrap()
+            .insert(channel_id, permissions);
+    }
+
+    /// Commands registered in the home server, as if a bot had registered
+    /// them (each gets an id and the fields Discord adds).
+    pub fn set_guild_commands(&self, names: &[&str]) {
+        let commands = names
+            .iter()
+            .map(|name| {
+                json!({
+                    "id": self.next_id().to_string(), "application_id": APPLICATION_ID.to_string(),
+                    "guild_id": GUILD_ID.to_string(), "version": "1", "type": 1, "name": name,
+                    "description": "", "default_member_permissions": null, "nsfw": false,
+                })
+            })
+            .collect();
+        *self.state.commands.lock().unwrap() = commands;
+    }
+
     /// Sends GUILD_CREATE for a server the bot was added to (a minimal but
     /// complete guild object, no members or channels).
     pub fn guild_create(&self, guild_id: u64, name: &str) {
@@ -828,7 +870,7 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
             json!({
                 "id": APPLICATION_ID.to_string(), "name": "flipfix", "icon": null, "description": "",
                 "bot_public": false, "bot_require_code_grant": false, "verify_key": "00",
-                "flags": 0, "team": null,
+                "flags": state.application_flags.lock().unwrap().unwrap_or(MESSAGE_CONTENT_FLAG), "team": null,
                 "owner": {"id": OWNER_ID.to_string(), "username": "owner", "discriminator": "0", "global_name": null, "avatar": null},
             }),
         ),
@@ -874,6 +916,39 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
             json_response(StatusCode::OK, Value::Array(commands))
         }
         ("POST", ["interactions", _, _, "callback"]) => StatusCode::NO_CONTENT.into_response(),
+        // The home server as doctor reads it: one text channel, the bot with its role.
+        ("GET", ["guilds", guild, ..]) if *guild != GUILD_ID.to_string() => json_response(
+            StatusCode::NOT_FOUND,
+            json!({"message": "Unknown Guild", "code": 10004}),
+        ),
+        ("GET", ["guilds", _]) => json_response(StatusCode::OK, home_guild_json()),
+        ("GET", ["guilds", _, "channels"]) => {
+            let denied = state.bot_denied.lock().unwrap().get(&CHANNEL_ID).copied();
+            let overwrites: Vec<Value> = denied
+                .map(|deny| json!({"id": BOT_USER_ID.to_string(), "type": 1, "allow": "0", "deny": deny.to_string()}))
+                .into_iter()
+                .collect();
+            json_response(
+                StatusCode::OK,
+                json!([{"id": CHANNEL_ID.to_string(), "type": 0, "guild_id": GUILD_ID.to_string(), "name": "workshop",
+                        "position": 0, "permission_overwrites": overwrites, "nsfw": false, "parent_id": null}]),
+            )
+        }
+        ("GET", ["guilds", _, "members", user]) if *user == BOT_USER_ID.to_string() => {
+            json_response(
+                StatusCode::OK,
+                json!({
+                    "user": {"id": BOT_USER_ID.to_string(), "username": "flipfix", "discriminator": "0",
+                             "global_name": null, "avatar": null, "bot": true},
+                    "roles": [BOT_ROLE_ID.to_string()], "joined_at": "2026-01-01T00:00:00.000000+00:00",
+                    "deaf": false, "mute": false, "flags": 0,
+                }),
+            )
+        }
+        ("GET", ["applications", _, "guilds", _, "commands"]) => json_response(
+            StatusCode::OK,
+            Value::Array(state.commands.lock().unwrap().clone()),
+        ),
         ("GET", ["webhooks", _, token, "messages", "@original"]) => {
             // The deferred placeholder message: one stable id per interaction.
             let id = *state
@@ -986,6 +1061,31 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
             json_response(StatusCode::NOT_FOUND, json!({"message": gap, "code": 0}))
         }
     }
+}
+
+/// `GET /guilds/{id}` for the home server: @everyone with no permissions,
+/// the bot's role with what it needs.
+fn home_guild_json() -> Value {
+    let role = |id: u64, name: &str, permissions: u64| {
+        json!({"id": id.to_string(), "name": name, "color": 0, "hoist": false, "icon": null,
+               "colors": {"primary_color": 0, "secondary_color": null, "tertiary_color": null},
+               "unicode_emoji": null, "position": 0, "permissions": permissions.to_string(),
+               "managed": false, "mentionable": false, "flags": 0})
+    };
+    json!({
+        "id": GUILD_ID.to_string(), "name": "Workshop", "icon": null, "icon_hash": null,
+        "splash": null, "discovery_splash": null, "owner_id": OWNER_ID.to_string(),
+        "afk_channel_id": null, "afk_timeout": 300, "verification_level": 0,
+        "default_message_notifications": 0, "explicit_content_filter": 0,
+        "roles": [role(GUILD_ID, "@everyone", 0), role(BOT_ROLE_ID, "flipfix", BOT_ROLE_PERMISSIONS)],
+        "emojis": [], "features": [], "mfa_level": 0,
+        "application_id": null, "system_channel_id": null, "system_channel_flags": 0,
+        "rules_channel_id": null, "vanity_url_code": null, "description": null,
+        "banner": null, "premium_tier": 0, "preferred_locale": "en-US",
+        "public_updates_channel_id": null, "nsfw_level": 0, "stickers": [],
+        "premium_progress_bar_enabled": false, "safety_alerts_channel_id": null,
+        "max_members": 500000, "max_video_channel_users": 25
+    })
 }
 
 /// A user's message in a channel, as Discord returns it.

@@ -63,6 +63,8 @@ struct Inner {
     /// Bodies containing the text are answered with the status, every time
     /// (Discord refusing a payload for its content), whatever the script.
     refuse: Vec<(String, u16)>,
+    /// The webhook was deleted: a GET on it answers 404 Unknown Webhook.
+    deleted: bool,
 }
 
 #[derive(Clone)]
@@ -87,8 +89,11 @@ impl FakeWebhook {
             ..Default::default()
         }));
         let app = Router::new()
-            .route("/api/webhooks/{id}/{token}", post(execute))
-            .route("/api/v10/webhooks/{id}/{token}", post(execute))
+            .route("/api/webhooks/{id}/{token}", post(execute).get(get_webhook))
+            .route(
+                "/api/v10/webhooks/{id}/{token}",
+                post(execute).get(get_webhook),
+            )
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -137,6 +142,11 @@ impl FakeWebhook {
             .push((text.to_string(), status));
     }
 
+    /// Deletes the webhook, as a channel admin would: a GET answers 404.
+    pub fn delete(&self) {
+        self.inner.lock().unwrap().deleted = true;
+    }
+
     pub fn stop_refusing(&self) {
         self.inner.lock().unwrap().refuse.clear();
     }
@@ -157,6 +167,27 @@ impl FakeWebhook {
             .map(|r| r.body)
             .collect()
     }
+}
+
+/// `GET /webhooks/{id}/{token}`: the webhook object, without its token
+/// field's secrecy mattering here (Discord returns it, posts nothing).
+async fn get_webhook(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path((id, token)): Path<(String, String)>,
+) -> Response {
+    if inner.lock().unwrap().deleted {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"message": "Unknown Webhook", "code": 10015})),
+        )
+            .into_response();
+    }
+    Json(json!({
+        "id": id, "type": 1, "guild_id": "700000000000000003",
+        "channel_id": "700000000000000004", "name": "Flipfix", "avatar": null,
+        "application_id": null, "token": token,
+    }))
+    .into_response()
 }
 
 async fn execute(

@@ -4,6 +4,7 @@
 mod catalog;
 pub use catalog::autocomplete_machine;
 mod config;
+mod doctor;
 mod links;
 mod notifications;
 mod reviews;
@@ -33,7 +34,8 @@ use super::{checks, Context, Error};
         "usage::usage",
         "webhook::webhook",
         "notifications::notifications",
-        "reviews::reviews"
+        "reviews::reviews",
+        "doctor::doctor"
     ),
     subcommand_required
 )]
