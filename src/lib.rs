@@ -15,6 +15,7 @@ pub mod db;
 pub mod discord;
 pub mod lifecycle;
 pub mod llm;
+pub mod media;
 pub mod notify;
 pub mod records;
 pub mod review;

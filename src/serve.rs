@@ -123,6 +123,17 @@ pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow:
     let app = App::with_lifecycle(pool.clone(), secrets, workflows, lifecycle);
     close_orphaned_reviews(&app).await;
     let mut dispatcher = Some(start_dispatcher(&app, signals.trigger.subscribe())?);
+    // Every process copies photos (claims are leased; a copy cut by the
+    // exit is taken up again when its lease ends).
+    let media = crate::media::MediaWorker::new(
+        app.pool.clone(),
+        app.settings.clone(),
+        crate::media::WorkerConfig {
+            allow_loopback: app.secrets.allow_loopback_urls,
+            ..Default::default()
+        },
+    );
+    tokio::spawn(media.run(signals.trigger.subscribe()));
     // Every process serves the pages, standby included.
     let web = crate::web::start(app.clone(), signals.trigger.subscribe()).await?;
 

@@ -105,7 +105,16 @@ pub enum Step {
     },
     /// The rows used their last attempt and were set aside as failed.
     Failed { rows: Vec<i64>, error: String },
+    /// The rows' records have photos still being copied; they are due
+    /// again at `at` (for at most [`PHOTO_WAIT`] after the record).
+    WaitingForPhotos { rows: Vec<i64>, at: DateTime<Utc> },
 }
+
+/// How long a notification waits for its record's photos to be copied
+/// before it goes out with Discord's own (expiring) URLs instead.
+pub const PHOTO_WAIT: Duration = Duration::minutes(2);
+/// How often a waiting notification looks again.
+const PHOTO_RECHECK: Duration = Duration::seconds(2);
 
 pub struct Dispatcher {
     pub(super) pool: PgPool,
@@ -196,6 +205,17 @@ impl Dispatcher {
 
         // Rows that do not render are handled one by one, so a digest goes
         // out without them.
+        let (batch, waiting) = match self.photos_ready(batch, now).await {
+            Ok(split) => split,
+            Err(err) => return Err(err.into()),
+        };
+        if !waiting.is_empty() {
+            let at = now + PHOTO_RECHECK;
+            outbox::postpone(&self.pool, &waiting, at).await?;
+            if batch.is_empty() {
+                return Ok(Step::WaitingForPhotos { rows: waiting, at });
+            }
+        }
         let (rendered, unrenderable) = match self.render(&batch).await {
             Ok(split) => split,
             Err(err) => {
@@ -216,8 +236,13 @@ impl Dispatcher {
         let rows: Vec<i64> = batch.iter().map(|row| row.id).collect();
         let messages: Vec<Rendered> = rendered.into_iter().map(|(_, r)| r).collect();
         let payload = payload_of(&messages);
+        // A digest links each record's page and shows no photos.
+        let files = match messages.as_slice() {
+            [single] => single.files.as_slice(),
+            _ => &[],
+        };
 
-        let result = self.client.post(&url, &payload).await;
+        let result = self.client.post_with_files(&url, &payload, files).await;
         let answered_at = now + Duration::from_std(started.elapsed()).unwrap_or_default();
         match result {
             Ok(posted) => {
@@ -282,6 +307,33 @@ impl Dispatcher {
                 Ok(Step::Retry { rows, at, error })
             }
         }
+    }
+
+    /// Splits off the rows whose records' photos are still being copied
+    /// (and young enough to wait for them).
+    async fn photos_ready(
+        &self,
+        batch: Vec<Claimed>,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Claimed>, Vec<i64>), sqlx::Error> {
+        let all: Vec<i64> = batch.iter().map(|row| row.id).collect();
+        let mut ready = Vec::with_capacity(batch.len());
+        let mut waiting = Vec::new();
+        for row in batch {
+            let pending =
+                crate::media::store::copies_pending(&self.pool, row.record_id, now - PHOTO_WAIT)
+                    .await;
+            match pending {
+                Ok(true) => waiting.push(row.id),
+                Ok(false) => ready.push(row),
+                Err(err) => {
+                    // The database failed, not the rows: all go back untried.
+                    outbox::postpone(&self.pool, &all, now + PHOTO_RECHECK).await?;
+                    return Err(err);
+                }
+            }
+        }
+        Ok((ready, waiting))
     }
 
     /// Renders each row: the ones that rendered, and the others with their

@@ -3,6 +3,7 @@
 //! through `records`/`catalog`, render through `templates`, and never show a
 //! members-only record to a visitor (see [`viewer`]).
 
+pub mod media;
 pub mod viewer;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub struct WebState {
 pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(media::routes())
         .with_state(state)
 }
 

@@ -19,6 +19,7 @@ mod fault_recovery;
 mod home_server;
 mod identity_links;
 mod log_capture;
+mod media;
 mod notify;
 mod notify_admin;
 mod notify_faults;
