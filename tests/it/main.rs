@@ -20,6 +20,7 @@ mod home_server;
 mod identity_links;
 mod log_capture;
 mod media;
+mod media_acceptance;
 mod notify;
 mod notify_admin;
 mod notify_faults;
