@@ -130,6 +130,7 @@ pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow:
         app.settings.clone(),
         crate::media::WorkerConfig {
             allow_loopback: app.secrets.allow_loopback_urls,
+            blobs: app.media.clone(),
             ..Default::default()
         },
     );
@@ -310,6 +311,7 @@ fn start_dispatcher(app: &Arc<App>, shutdown: Shutdown) -> anyhow::Result<Dispat
     let workflows: crate::notify::WorkflowSource = Arc::new(move || source_app.workflows());
     let config = crate::notify::DispatcherConfig {
         public_base_url: app.secrets.public_base_url.clone(),
+        media: app.media.clone(),
         ..Default::default()
     };
     let dispatcher =

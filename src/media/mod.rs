@@ -4,10 +4,12 @@
 //! API nor the HTTP server: `cdn` is a plain HTTPS download restricted to
 //! Discord's CDN hosts; `web::media` serves the copies.
 
+pub mod blobs;
 pub mod cdn;
 pub mod sniff;
 pub mod store;
 pub mod worker;
 
+pub use blobs::{BlobError, BlobStore};
 pub use store::{CopyState, MediaItem};
 pub use worker::{CopyStep, MediaError, MediaWorker, WorkerConfig};

@@ -97,6 +97,19 @@ type ItemRow = (
     Option<String>,
 );
 
+/// An item row and its record's kind.
+type WithKind = (
+    i64,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    String,
+    Option<String>,
+    String,
+);
+
 const ITEM_COLUMNS: &str =
     "id, record_id, filename, content_type, stored_type, stored_bytes, copy_state, copy_error";
 
@@ -128,17 +141,7 @@ pub async fn for_record(pool: &PgPool, record_id: i64) -> Result<Vec<MediaItem>,
 
 /// One attachment, with the kind of its record (pages decide who may see it).
 pub async fn get(pool: &PgPool, id: i64) -> Result<Option<(MediaItem, String)>, sqlx::Error> {
-    let row: Option<(
-        i64,
-        i64,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-        String,
-        Option<String>,
-        String,
-    )> = sqlx::query_as(
+    let row: Option<WithKind> = sqlx::query_as(
         "SELECT m.id, m.record_id, m.filename, m.content_type, m.stored_type, m.stored_bytes,
                     m.copy_state, m.copy_error, r.kind
              FROM record_media m JOIN records r ON r.id = m.record_id
@@ -161,40 +164,29 @@ pub async fn bytes(pool: &PgPool, id: i64) -> Result<Option<Vec<u8>>, sqlx::Erro
     .await
 }
 
-/// Keeps the copy of `id` and marks it stored, unless another worker
+/// Marks copy `id` stored (in `storage`), in `tx`, unless another worker
 /// settled the row first (its lease ran out while this one downloaded).
-pub async fn put(
-    pool: &PgPool,
+pub(super) async fn mark_stored(
+    tx: &mut sqlx::PgConnection,
     id: i64,
     content_type: &str,
-    data: &[u8],
+    size: usize,
+    storage: &str,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
     let updated = sqlx::query(
         "UPDATE record_media
-         SET copy_state = 'stored', stored_type = $2, stored_bytes = $3, storage = 'postgres',
+         SET copy_state = 'stored', stored_type = $2, stored_bytes = $3, storage = $4,
              stored_at = now(), copy_error = NULL, copy_claimed_until = NULL
          WHERE id = $1 AND copy_state = 'pending'",
     )
     .bind(id)
     .bind(content_type)
-    .bind(data.len() as i64)
+    .bind(size as i64)
+    .bind(storage)
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    if updated == 0 {
-        return Ok(false);
-    }
-    sqlx::query(
-        "INSERT INTO media_blobs (media_id, bytes) VALUES ($1, $2)
-         ON CONFLICT (media_id) DO UPDATE SET bytes = EXCLUDED.bytes",
-    )
-    .bind(id)
-    .bind(data)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(true)
+    Ok(updated > 0)
 }
 
 /// Whether record `record_id` has an image still being copied and was
@@ -208,7 +200,11 @@ pub async fn copies_pending(
     sqlx::query_scalar(
         "SELECT EXISTS (
              SELECT 1 FROM record_media m JOIN records r ON r.id = m.record_id
-             WHERE m.record_id = $1 AND m.copy_state = 'pending' AND r.created_at > $2)",
+             WHERE m.record_id = $1 AND m.copy_state = 'pending' AND r.created_at > $2
+               -- Images only (as `Media::is_image`): videos are not shown.
+               AND (m.content_type LIKE 'image/%'
+                    OR (m.content_type IS NULL
+                        AND lower(m.filename) ~ '\\.(jpe?g|png|gif|webp|heic)$')))",
     )
     .bind(record_id)
     .bind(since)

@@ -11,8 +11,9 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 
+use super::blobs::{BlobError, BlobStore};
 use super::cdn::{self, CdnError};
-use super::{sniff, store};
+use super::sniff;
 use crate::config::settings::SettingsError;
 use crate::config::{SettingKey, Settings};
 use crate::shutdown::Shutdown;
@@ -32,6 +33,8 @@ pub struct WorkerConfig {
     pub poll_interval: StdDuration,
     /// Tests serve the fake CDN on 127.0.0.1.
     pub allow_loopback: bool,
+    /// Where copies go.
+    pub blobs: BlobStore,
 }
 
 impl Default for WorkerConfig {
@@ -43,6 +46,7 @@ impl Default for WorkerConfig {
             max_attempts: 6,
             poll_interval: StdDuration::from_secs(60),
             allow_loopback: false,
+            blobs: BlobStore::default(),
         }
     }
 }
@@ -81,6 +85,12 @@ pub struct MediaWorker {
 }
 
 type Claimed = (i64, String, Option<i64>, i32);
+
+/// A copy that failed but may work later.
+enum CopyFailure {
+    Download(CdnError),
+    Keep(String),
+}
 
 impl MediaWorker {
     pub fn new(pool: PgPool, settings: Settings, config: WorkerConfig) -> Self {
@@ -128,13 +138,21 @@ impl MediaWorker {
         let error = match downloaded {
             Ok(bytes) => match sniff::sniff(&bytes) {
                 Some(content_type) => {
-                    if store::put(&self.pool, id, content_type, &bytes).await? {
-                        tracing::info!(media = id, content_type, bytes = bytes.len(), "photo copied");
+                    match self.config.blobs.put(&self.pool, id, content_type, &bytes).await {
+                        Ok(stored) => {
+                            if stored {
+                                tracing::info!(media = id, content_type, bytes = bytes.len(), storage = self.config.blobs.kind(), "photo copied");
+                            }
+                            return Ok(CopyStep::Stored {
+                                id,
+                                content_type: content_type.to_string(),
+                            });
+                        }
+                        Err(BlobError::Database(err)) => return Err(err.into()),
+                        // The bucket may be back later: retried like a
+                        // failed download.
+                        Err(err) => CopyFailure::Keep(err.to_string()),
                     }
-                    return Ok(CopyStep::Stored {
-                        id,
-                        content_type: content_type.to_string(),
-                    });
                 }
                 None => {
                     return self
@@ -142,15 +160,21 @@ impl MediaWorker {
                         .await
                 }
             },
-            Err(error) => error,
+            Err(error) => {
+                let lasting = matches!(
+                    error,
+                    CdnError::TooLarge { .. } | CdnError::NotCdn | CdnError::BadUrl
+                );
+                if lasting {
+                    return self.fail(id, &error.to_string()).await;
+                }
+                CopyFailure::Download(error)
+            }
         };
-        let lasting = matches!(
-            error,
-            CdnError::TooLarge { .. } | CdnError::NotCdn | CdnError::BadUrl
-        );
-        if lasting {
-            return self.fail(id, &error.to_string()).await;
-        }
+        let error = match error {
+            CopyFailure::Download(error) => error.to_string(),
+            CopyFailure::Keep(error) => error,
+        };
         if attempts >= self.config.max_attempts {
             return self
                 .fail(id, &format!("gave up after {attempts} attempts: {error}"))
@@ -163,15 +187,11 @@ impl MediaWorker {
         )
         .bind(id)
         .bind(at)
-        .bind(error.to_string())
+        .bind(&error)
         .execute(&self.pool)
         .await?;
         tracing::warn!(media = id, attempts, %error, retry_at = %at, "photo copy failed; will retry");
-        Ok(CopyStep::Retry {
-            id,
-            at,
-            error: error.to_string(),
-        })
+        Ok(CopyStep::Retry { id, at, error })
     }
 
     async fn fail(&self, id: i64, reason: &str) -> Result<CopyStep, MediaError> {

@@ -46,6 +46,8 @@ pub struct DispatcherConfig {
     pub http_timeout: StdDuration,
     /// `PUBLIC_BASE_URL`, for links to records.
     pub public_base_url: Option<String>,
+    /// Where the photo copies are read from, to upload them.
+    pub media: crate::media::BlobStore,
 }
 
 impl Default for DispatcherConfig {
@@ -59,6 +61,7 @@ impl Default for DispatcherConfig {
             listen: true,
             http_timeout: super::webhook_client::DEFAULT_TIMEOUT,
             public_base_url: None,
+            media: crate::media::BlobStore::default(),
         }
     }
 }
@@ -344,7 +347,15 @@ impl Dispatcher {
         let mut rendered = Vec::with_capacity(batch.len());
         let mut failed = Vec::new();
         for row in batch {
-            match render_record(&self.pool, &workflows, base_url, row.record_id).await {
+            match render_record(
+                &self.pool,
+                &workflows,
+                base_url,
+                &self.config.media,
+                row.record_id,
+            )
+            .await
+            {
                 Ok(message) => rendered.push((row.clone(), message)),
                 Err(RenderError::Database(err)) => return Err(err),
                 Err(err) => failed.push((row.clone(), err.to_string())),

@@ -4,7 +4,7 @@
 use sqlx::PgPool;
 
 use super::message::{PhotoFile, RecordMessage, MAX_PHOTOS};
-use crate::media::{store as media_store, CopyState};
+use crate::media::{store as media_store, BlobError, BlobStore, CopyState};
 use crate::records::view::{MachineView, ParentView, PhotoView, RecordView, ViewParts};
 use crate::records::{get_record, Record};
 use crate::workflow::Workflows;
@@ -44,12 +44,13 @@ pub async fn render_record(
     pool: &PgPool,
     workflows: &Workflows,
     base_url: Option<&str>,
+    blobs: &BlobStore,
     id: i64,
 ) -> Result<Rendered, RenderError> {
     let record = get_record(pool, id)
         .await?
         .ok_or(RenderError::RecordMissing(id))?;
-    let (photos, files) = photos(pool, base_url, id).await?;
+    let (photos, files) = photos(pool, base_url, blobs, id).await?;
     let view = load_view(pool, workflows, base_url, &record, photos).await?;
     let kind = workflows
         .kinds
@@ -78,6 +79,7 @@ pub async fn render_record(
 async fn photos(
     pool: &PgPool,
     base_url: Option<&str>,
+    blobs: &BlobStore,
     record_id: i64,
 ) -> Result<(Vec<PhotoView>, Vec<PhotoFile>), sqlx::Error> {
     let items = media_store::for_record(pool, record_id).await?;
@@ -103,8 +105,16 @@ async fn photos(
                 if uploaded + size > MAX_UPLOAD_BYTES {
                     continue;
                 }
-                let Some(bytes) = media_store::bytes(pool, item.id).await? else {
-                    continue;
+                let bytes = match blobs.get(pool, item.id).await {
+                    Ok(Some(bytes)) => bytes,
+                    Ok(None) => continue,
+                    Err(BlobError::Database(err)) => return Err(err),
+                    Err(err) => {
+                        // The post goes out without this photo rather than
+                        // waiting on a bucket.
+                        tracing::warn!(media = item.id, error = %err, "a stored photo could not be read for a notification");
+                        continue;
+                    }
                 };
                 uploaded += size;
                 let name = item.safe_filename();

@@ -29,7 +29,7 @@ async fn serve_media(
     let (item, kind) = match store::get(pool, id).await {
         Ok(Some(found)) => found,
         Ok(None) => return not_found(),
-        Err(err) => return unavailable(err),
+        Err(err) => return unavailable(&err),
     };
     let workflows = state.app.workflows();
     let Some(kind) = workflows.kinds.get(&kind) else {
@@ -38,10 +38,10 @@ async fn serve_media(
     if !viewer.can_see(kind.web) || item.state != CopyState::Stored {
         return not_found();
     }
-    let bytes = match store::bytes(pool, id).await {
+    let bytes = match state.app.media.get(pool, id).await {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return not_found(),
-        Err(err) => return unavailable(err),
+        Err(err) => return unavailable(&err),
     };
     let content_type = item
         .stored_type
@@ -76,10 +76,11 @@ async fn serve_media(
             Some(HeaderValue::from_static("nosniff")),
         ),
     ];
-    for (name, value) in values {
-        if let Some(value) = value {
-            headers.insert(name, value);
-        }
+    for (name, value) in values
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+    {
+        headers.insert(name, value);
     }
     response
 }
@@ -88,7 +89,7 @@ fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "not found\n").into_response()
 }
 
-fn unavailable(err: sqlx::Error) -> Response {
+fn unavailable(err: &dyn std::error::Error) -> Response {
     tracing::warn!(error = %err, "cannot read a stored photo");
     (
         StatusCode::SERVICE_UNAVAILABLE,

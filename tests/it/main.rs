@@ -21,6 +21,7 @@ mod identity_links;
 mod log_capture;
 mod media;
 mod media_acceptance;
+mod media_s3;
 mod notify;
 mod notify_admin;
 mod notify_faults;
