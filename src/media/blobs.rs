@@ -34,8 +34,11 @@ struct Bucket {
     config: MediaS3,
     /// Built on first use: a wrong setting fails the copies (each with the
     /// reason) rather than the process.
-    client: OnceLock<Result<(Arc<dyn ObjectStore>, String), String>>,
+    client: OnceLock<Result<Client, String>>,
 }
+
+/// The bucket's client and the key prefix under which copies go.
+type Client = (Arc<dyn ObjectStore>, String);
 
 impl std::fmt::Debug for BlobStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -139,7 +142,7 @@ impl BlobStore {
 }
 
 impl Bucket {
-    fn client(&self) -> Result<(Arc<dyn ObjectStore>, String), BlobError> {
+    fn client(&self) -> Result<Client, BlobError> {
         self.client
             .get_or_init(|| build(&self.config))
             .clone()
@@ -148,7 +151,7 @@ impl Bucket {
 }
 
 /// `s3://bucket/prefix` → the client and the prefix.
-fn build(config: &MediaS3) -> Result<(Arc<dyn ObjectStore>, String), String> {
+fn build(config: &MediaS3) -> Result<Client, String> {
     let url = url::Url::parse(&config.url)
         .map_err(|_| "MEDIA_S3_URL is not a URL like s3://bucket/prefix".to_string())?;
     if url.scheme() != "s3" {
