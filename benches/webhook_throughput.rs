@@ -15,6 +15,8 @@
 
 #[path = "../tests/support/fake_webhook.rs"]
 mod fake_webhook;
+#[path = "../tests/support/multipart.rs"]
+mod multipart;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -23,6 +23,8 @@ pub struct App {
     llm: tokio::sync::OnceCell<crate::llm::AnthropicClient>,
     /// The process: instance key, shutdown, work in flight, start-up.
     pub lifecycle: Lifecycle,
+    /// Where photo copies are kept (Postgres, or the `MEDIA_S3_URL` bucket).
+    pub media: crate::media::BlobStore,
 }
 
 impl App {
@@ -39,6 +41,7 @@ impl App {
     ) -> Arc<Self> {
         Arc::new(Self {
             settings: Settings::new(pool.clone(), secrets.allow_loopback_urls),
+            media: crate::media::BlobStore::new(secrets.media_s3.clone()),
             pool,
             secrets,
             workflows: RwLock::new(workflows),

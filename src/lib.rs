@@ -16,6 +16,7 @@ pub mod discord;
 pub mod doctor;
 pub mod lifecycle;
 pub mod llm;
+pub mod media;
 pub mod notify;
 pub mod records;
 pub mod review;

@@ -123,6 +123,18 @@ pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow:
     let app = App::with_lifecycle(pool.clone(), secrets, workflows, lifecycle);
     close_orphaned_reviews(&app).await;
     let mut dispatcher = Some(start_dispatcher(&app, signals.trigger.subscribe())?);
+    // Every process copies photos (claims are leased; a copy cut by the
+    // exit is taken up again when its lease ends).
+    let media = crate::media::MediaWorker::new(
+        app.pool.clone(),
+        app.settings.clone(),
+        crate::media::WorkerConfig {
+            allow_loopback: app.secrets.allow_loopback_urls,
+            blobs: app.media.clone(),
+            ..Default::default()
+        },
+    );
+    tokio::spawn(media.run(signals.trigger.subscribe()));
     // Every process serves the pages, standby included.
     let web = crate::web::start(app.clone(), signals.trigger.subscribe()).await?;
 
@@ -299,6 +311,7 @@ fn start_dispatcher(app: &Arc<App>, shutdown: Shutdown) -> anyhow::Result<Dispat
     let workflows: crate::notify::WorkflowSource = Arc::new(move || source_app.workflows());
     let config = crate::notify::DispatcherConfig {
         public_base_url: app.secrets.public_base_url.clone(),
+        media: app.media.clone(),
         ..Default::default()
     };
     let dispatcher =

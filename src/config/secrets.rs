@@ -62,6 +62,23 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
         "FLIPFIX_DATA_DIR",
         "data directory of the embedded Postgres cluster",
     ),
+    (
+        "MEDIA_S3_URL",
+        "keep photo copies in this S3-compatible bucket (s3://bucket/prefix) instead of Postgres",
+    ),
+    (
+        "MEDIA_S3_ENDPOINT",
+        "the bucket's endpoint when it is not AWS, e.g. https://minio.example:9000",
+    ),
+    ("MEDIA_S3_REGION", "the bucket's region (default us-east-1)"),
+    (
+        "MEDIA_S3_ACCESS_KEY_ID",
+        "access key id for the media bucket",
+    ),
+    (
+        "MEDIA_S3_SECRET_ACCESS_KEY",
+        "secret access key for the media bucket",
+    ),
     ("FLIPFIX_WORKFLOWS_DIR", "directory of workflow YAML files"),
     ("FLIPFIX_PROMPTS_DIR", "directory of minijinja templates"),
     (
@@ -146,6 +163,19 @@ pub struct Secrets {
     pub log_format: Option<String>,
     /// Keys in `Secrets.toml` that the bot does not know (likely typos).
     pub unknown_keys: Vec<String>,
+    /// Where photo copies go when not in Postgres.
+    pub media_s3: Option<MediaS3>,
+}
+
+/// An S3-compatible bucket for photo copies (`MEDIA_S3_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaS3 {
+    /// `s3://bucket` or `s3://bucket/prefix`.
+    pub url: String,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<Secret>,
+    pub secret_access_key: Option<Secret>,
 }
 
 impl Secrets {
@@ -220,6 +250,13 @@ impl Secrets {
             log_filter: take("RUST_LOG"),
             log_format: take("LOG_FORMAT"),
             unknown_keys,
+            media_s3: take("MEDIA_S3_URL").map(|url| MediaS3 {
+                url,
+                endpoint: take("MEDIA_S3_ENDPOINT"),
+                region: take("MEDIA_S3_REGION"),
+                access_key_id: take("MEDIA_S3_ACCESS_KEY_ID").map(Secret::new),
+                secret_access_key: take("MEDIA_S3_SECRET_ACCESS_KEY").map(Secret::new),
+            }),
         })
     }
 }

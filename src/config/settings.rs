@@ -105,6 +105,8 @@ setting_keys! {
         "post one person's burst of records as one digest";
     NotifyMaxAttempts = "NOTIFY_MAX_ATTEMPTS", Count, Some("5"),
         "attempts before a notification that cannot be rendered or that Discord refuses is set aside as failed";
+    MediaMaxMb = "MEDIA_MAX_MB", Count, Some("25"),
+        "largest photo or video copied out of Discord, in MB";
 }
 
 impl SettingKey {

@@ -46,6 +46,8 @@ pub struct DispatcherConfig {
     pub http_timeout: StdDuration,
     /// `PUBLIC_BASE_URL`, for links to records.
     pub public_base_url: Option<String>,
+    /// Where the photo copies are read from, to upload them.
+    pub media: crate::media::BlobStore,
 }
 
 impl Default for DispatcherConfig {
@@ -59,6 +61,7 @@ impl Default for DispatcherConfig {
             listen: true,
             http_timeout: super::webhook_client::DEFAULT_TIMEOUT,
             public_base_url: None,
+            media: crate::media::BlobStore::default(),
         }
     }
 }
@@ -105,7 +108,16 @@ pub enum Step {
     },
     /// The rows used their last attempt and were set aside as failed.
     Failed { rows: Vec<i64>, error: String },
+    /// The rows' records have photos still being copied; they are due
+    /// again at `at` (for at most [`PHOTO_WAIT`] after the record).
+    WaitingForPhotos { rows: Vec<i64>, at: DateTime<Utc> },
 }
+
+/// How long a notification waits for its record's photos to be copied
+/// before it goes out with Discord's own (expiring) URLs instead.
+pub const PHOTO_WAIT: Duration = Duration::minutes(2);
+/// How often a waiting notification looks again.
+const PHOTO_RECHECK: Duration = Duration::seconds(2);
 
 pub struct Dispatcher {
     pub(super) pool: PgPool,
@@ -196,6 +208,17 @@ impl Dispatcher {
 
         // Rows that do not render are handled one by one, so a digest goes
         // out without them.
+        let (batch, waiting) = match self.photos_ready(batch, now).await {
+            Ok(split) => split,
+            Err(err) => return Err(err.into()),
+        };
+        if !waiting.is_empty() {
+            let at = now + PHOTO_RECHECK;
+            outbox::postpone(&self.pool, &waiting, at).await?;
+            if batch.is_empty() {
+                return Ok(Step::WaitingForPhotos { rows: waiting, at });
+            }
+        }
         let (rendered, unrenderable) = match self.render(&batch).await {
             Ok(split) => split,
             Err(err) => {
@@ -216,8 +239,13 @@ impl Dispatcher {
         let rows: Vec<i64> = batch.iter().map(|row| row.id).collect();
         let messages: Vec<Rendered> = rendered.into_iter().map(|(_, r)| r).collect();
         let payload = payload_of(&messages);
+        // A digest links each record's page and shows no photos.
+        let files = match messages.as_slice() {
+            [single] => single.files.as_slice(),
+            _ => &[],
+        };
 
-        let result = self.client.post(&url, &payload).await;
+        let result = self.client.post_with_files(&url, &payload, files).await;
         let answered_at = now + Duration::from_std(started.elapsed()).unwrap_or_default();
         match result {
             Ok(posted) => {
@@ -284,6 +312,33 @@ impl Dispatcher {
         }
     }
 
+    /// Splits off the rows whose records' photos are still being copied
+    /// (and young enough to wait for them).
+    async fn photos_ready(
+        &self,
+        batch: Vec<Claimed>,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Claimed>, Vec<i64>), sqlx::Error> {
+        let all: Vec<i64> = batch.iter().map(|row| row.id).collect();
+        let mut ready = Vec::with_capacity(batch.len());
+        let mut waiting = Vec::new();
+        for row in batch {
+            let pending =
+                crate::media::store::copies_pending(&self.pool, row.record_id, now - PHOTO_WAIT)
+                    .await;
+            match pending {
+                Ok(true) => waiting.push(row.id),
+                Ok(false) => ready.push(row),
+                Err(err) => {
+                    // The database failed, not the rows: all go back untried.
+                    outbox::postpone(&self.pool, &all, now + PHOTO_RECHECK).await?;
+                    return Err(err);
+                }
+            }
+        }
+        Ok((ready, waiting))
+    }
+
     /// Renders each row: the ones that rendered, and the others with their
     /// error. A database error is no fault of a row and stops the step.
     async fn render(&self, batch: &[Claimed]) -> Result<RenderSplit, sqlx::Error> {
@@ -292,7 +347,15 @@ impl Dispatcher {
         let mut rendered = Vec::with_capacity(batch.len());
         let mut failed = Vec::new();
         for row in batch {
-            match render_record(&self.pool, &workflows, base_url, row.record_id).await {
+            match render_record(
+                &self.pool,
+                &workflows,
+                base_url,
+                &self.config.media,
+                row.record_id,
+            )
+            .await
+            {
                 Ok(message) => rendered.push((row.clone(), message)),
                 Err(RenderError::Database(err)) => return Err(err),
                 Err(err) => failed.push((row.clone(), err.to_string())),

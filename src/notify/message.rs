@@ -24,6 +24,26 @@ pub struct RecordMessage {
     pub photo_urls: Vec<String>,
 }
 
+/// A stored photo uploaded with a post, referred to as
+/// `attachment://{name}` in the embed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoFile {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The `attachments` list of a multipart post: `files[n]` is attachment `n`.
+pub fn attachments_of(files: &[PhotoFile]) -> Value {
+    Value::Array(
+        files
+            .iter()
+            .enumerate()
+            .map(|(index, file)| json!({ "id": index.to_string(), "filename": file.name }))
+            .collect(),
+    )
+}
+
 /// The rich message of one record: one embed, plus up to three more that
 /// only carry photos (Discord merges embeds with the same `url` into a
 /// gallery; without a record URL the photos get their own embeds).

@@ -233,6 +233,21 @@ pub async fn release(
     Ok(())
 }
 
+/// Puts rows back without counting the claim as an attempt: they were not
+/// tried, only postponed (a record whose photos are still being copied).
+pub async fn postpone(pool: &PgPool, ids: &[i64], at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE notification_outbox
+         SET claimed_until = NULL, next_attempt_at = $2, attempts = GREATEST(attempts - 1, 0)
+         WHERE id = ANY($1)",
+    )
+    .bind(ids)
+    .bind(at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Sets rows aside as failed, with their error: they are no longer due and
 /// hold up nothing, until an admin retries or drops them.
 pub async fn fail(

@@ -3,9 +3,10 @@
 
 use sqlx::PgPool;
 
-use super::message::RecordMessage;
+use super::message::{PhotoFile, RecordMessage, MAX_PHOTOS};
+use crate::media::{store as media_store, BlobError, BlobStore, CopyState};
 use crate::records::view::{MachineView, ParentView, PhotoView, RecordView, ViewParts};
-use crate::records::{get_record, Media, Record};
+use crate::records::{get_record, Record};
 use crate::workflow::Workflows;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,20 +26,32 @@ pub enum RenderError {
 pub struct Rendered {
     pub message: RecordMessage,
     pub author: Option<String>,
+    /// Stored photos to upload with the post (`attachment://` in the
+    /// embed), when there is no `PUBLIC_BASE_URL` to link them.
+    pub files: Vec<PhotoFile>,
 }
 
-/// Renders record `id` with its kind's notification template. Photos come
-/// from `photo_urls` (the record media table is a later layer).
+/// Discord's upload limit for a webhook post on a server without boosts;
+/// photos past it are left out of an attached post rather than refused.
+pub const MAX_UPLOAD_BYTES: i64 = 10 * 1024 * 1024;
+
+/// Renders record `id` with its kind's notification template. Photos are
+/// the stored copies (see `media`): linked at `PUBLIC_BASE_URL/media/<id>`,
+/// or attached as files without it. A photo whose copy is still pending is
+/// shown by its Discord URL (valid for about a day); one that failed is
+/// left out.
 pub async fn render_record(
     pool: &PgPool,
     workflows: &Workflows,
     base_url: Option<&str>,
+    blobs: &BlobStore,
     id: i64,
 ) -> Result<Rendered, RenderError> {
     let record = get_record(pool, id)
         .await?
         .ok_or(RenderError::RecordMissing(id))?;
-    let view = load_view(pool, workflows, base_url, &record).await?;
+    let (photos, files) = photos(pool, base_url, blobs, id).await?;
+    let view = load_view(pool, workflows, base_url, &record, photos).await?;
     let kind = workflows
         .kinds
         .get(&record.kind)
@@ -58,7 +71,72 @@ pub async fn render_record(
             photo_urls: view.photos.iter().map(|p| p.url.clone()).collect(),
         },
         author: view.author,
+        files,
     })
+}
+
+/// The record's images for its message, and the files to upload for them.
+async fn photos(
+    pool: &PgPool,
+    base_url: Option<&str>,
+    blobs: &BlobStore,
+    record_id: i64,
+) -> Result<(Vec<PhotoView>, Vec<PhotoFile>), sqlx::Error> {
+    let items = media_store::for_record(pool, record_id).await?;
+    let cdn_urls: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, url FROM record_media WHERE record_id = $1")
+            .bind(record_id)
+            .fetch_all(pool)
+            .await?;
+    let mut photos = Vec::new();
+    let mut files = Vec::new();
+    let mut uploaded = 0;
+    // Images only: Discord embeds cannot show videos as a gallery.
+    for item in items.iter().filter(|item| item.is_image()) {
+        if photos.len() == MAX_PHOTOS {
+            break;
+        }
+        let url = match (item.state, base_url) {
+            (CopyState::Stored, Some(base)) => {
+                format!("{}/media/{}", base.trim_end_matches('/'), item.id)
+            }
+            (CopyState::Stored, None) => {
+                let size = item.stored_bytes.unwrap_or(0);
+                if uploaded + size > MAX_UPLOAD_BYTES {
+                    continue;
+                }
+                let bytes = match blobs.get(pool, item.id).await {
+                    Ok(Some(bytes)) => bytes,
+                    Ok(None) => continue,
+                    Err(BlobError::Database(err)) => return Err(err),
+                    Err(err) => {
+                        // The post goes out without this photo rather than
+                        // waiting on a bucket.
+                        tracing::warn!(media = item.id, error = %err, "a stored photo could not be read for a notification");
+                        continue;
+                    }
+                };
+                uploaded += size;
+                let name = item.safe_filename();
+                files.push(PhotoFile {
+                    name: name.clone(),
+                    content_type: item.stored_type.clone().unwrap_or_default(),
+                    bytes,
+                });
+                format!("attachment://{name}")
+            }
+            (CopyState::Pending, _) => match cdn_urls.iter().find(|(id, _)| *id == item.id) {
+                Some((_, url)) => url.clone(),
+                None => continue,
+            },
+            (CopyState::Failed | CopyState::Skipped, _) => continue,
+        };
+        photos.push(PhotoView {
+            url,
+            filename: item.filename.clone(),
+        });
+    }
+    Ok((photos, files))
 }
 
 fn record_url(base_url: Option<&str>, link_path: &str, id: i64) -> Option<String> {
@@ -70,6 +148,7 @@ async fn load_view(
     workflows: &Workflows,
     base_url: Option<&str>,
     record: &Record,
+    photos: Vec<PhotoView>,
 ) -> Result<RecordView, RenderError> {
     let kind = workflows
         .kinds
@@ -122,17 +201,6 @@ async fn load_view(
         }
         None => None,
     };
-    // Images only: Discord embeds cannot show videos as a gallery.
-    let photos: Vec<PhotoView> = sqlx::query_as::<_, (String, String, Option<String>)>(
-        "SELECT url, filename, content_type FROM record_media WHERE record_id = $1 ORDER BY id",
-    )
-    .bind(record.id)
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .filter(|(_, filename, content_type)| Media::is_image(content_type.as_deref(), filename))
-    .map(|(url, filename, _)| PhotoView { url, filename })
-    .collect();
     Ok(RecordView::new(
         kind,
         ViewParts {

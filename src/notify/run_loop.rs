@@ -46,7 +46,8 @@ impl Dispatcher {
                     Step::Delivered { .. }
                     | Step::Retry { .. }
                     | Step::RenderFailed { .. }
-                    | Step::Failed { .. },
+                    | Step::Failed { .. }
+                    | Step::WaitingForPhotos { .. },
                 ) => continue,
                 Ok(Step::Paced { until }) => {
                     // Nothing can be posted before then, whatever arrives;

@@ -6,6 +6,7 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use reqwest::StatusCode;
 
+use super::message::{attachments_of, PhotoFile};
 use super::rate_limit::{retry_after_429, RateInfo};
 use super::WebhookUrl;
 
@@ -60,15 +61,42 @@ impl WebhookClient {
         url: &WebhookUrl,
         payload: &serde_json::Value,
     ) -> Result<Posted, PostError> {
+        self.post_with_files(url, payload, &[]).await
+    }
+
+    /// POSTs `payload` with `files` uploaded as `files[n]` (multipart, the
+    /// payload as `payload_json`, its `attachments` naming each file), or
+    /// as plain JSON when there are none.
+    pub async fn post_with_files(
+        &self,
+        url: &WebhookUrl,
+        payload: &serde_json::Value,
+        files: &[PhotoFile],
+    ) -> Result<Posted, PostError> {
         let mut target = url.expose().clone();
         target.set_query(Some("wait=true"));
-        let response = self
-            .http
-            .post(target)
-            .json(payload)
-            .send()
-            .await
-            .map_err(classify_transport)?;
+        let request = self.http.post(target);
+        let request = if files.is_empty() {
+            request.json(payload)
+        } else {
+            let mut payload = payload.clone();
+            payload["attachments"] = attachments_of(files);
+            let mut form = reqwest::multipart::Form::new().part(
+                "payload_json",
+                reqwest::multipart::Part::text(payload.to_string())
+                    .mime_str("application/json")
+                    .map_err(|_| PostError::Network("could not build the upload".into()))?,
+            );
+            for (index, file) in files.iter().enumerate() {
+                let part = reqwest::multipart::Part::bytes(file.bytes.clone())
+                    .file_name(file.name.clone())
+                    .mime_str(&file.content_type)
+                    .map_err(|_| PostError::Network("could not build the upload".into()))?;
+                form = form.part(format!("files[{index}]"), part);
+            }
+            request.multipart(form)
+        };
+        let response = request.send().await.map_err(classify_transport)?;
         let status = response.status();
         let headers = response.headers().clone();
         let rate = RateInfo::from_headers(&headers);

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod auth_discord;
 pub mod health;
+pub mod media;
 pub mod metrics;
 pub mod pages;
 pub mod session;
@@ -35,6 +36,8 @@ pub fn router(state: WebState) -> Router {
         .route("/metrics", get(metrics::metrics))
         // Discord sign-in for members (W2).
         .merge(auth::routes())
+        // Stored copies of photos (M).
+        .merge(media::routes())
         .with_state(state)
 }
 

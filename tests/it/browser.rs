@@ -21,9 +21,38 @@ use crate::support::repo_root;
 use crate::support::web::Site;
 
 /// (artifact name, path, text the page must show).
-const PUBLIC_PAGES: &[(&str, &str, &str)] = &[("healthz", "/healthz", "ok")];
-const MEMBER_PAGES: &[(&str, &str, &str)] =
-    &[("account", "/account", "Signed in with Discord as ruth")];
+/// The seeded records (a fresh database numbers them from 1): problem
+/// report #1 (public) and part request #2 (members only), on Gorgar.
+const PUBLIC_PAGES: &[(&str, &str, &str)] = &[
+    ("healthz", "/healthz", "ok"),
+    ("index", "/", "Left flipper is weak"),
+    ("record", "/problem-reports/1/", "Left flipper is weak"),
+    ("machine", "/machines/gorgar/", "Left flipper is weak"),
+    ("search", "/?q=flipper", "Left flipper is weak"),
+];
+const MEMBER_PAGES: &[(&str, &str, &str)] = &[
+    ("account", "/account", "Signed in with Discord as ruth"),
+    ("part-request", "/parts/2/", "Need new flipper rubbers"),
+];
+
+/// Problem report #1 and part request #2 on Gorgar.
+async fn seed(pool: &PgPool) {
+    let workflows = crate::support::shipped_workflows();
+    let gorgar = crate::support::add_machine(pool, "gorgar", "Gorgar").await;
+    for (kind, description) in [
+        ("problem_report", "Left flipper is weak"),
+        ("part_request", "Need new flipper rubbers"),
+    ] {
+        let record = flipfix_bot::records::NewRecord {
+            machine_id: Some(gorgar),
+            description: description.into(),
+            ..crate::support::new_record(kind)
+        };
+        flipfix_bot::records::create_record(pool, &workflows.kinds, &record)
+            .await
+            .unwrap_or_else(|err| panic!("seed {kind}: {err}"));
+    }
+}
 
 const RUTH: u64 = 730_000_000_000_000_001;
 /// Bounds a failure only (a browser starting on a loaded 2-core CI); a
@@ -222,6 +251,7 @@ async fn a_visitor_is_sent_to_sign_in_and_a_member_then_sees_the_pages(pool: PgP
         );
         return;
     };
+    seed(&pool).await;
     let site = Site::start(pool, |_| {}).await;
     site.fake.add_member(RUTH);
     let browser = Chromium::start(&chromium, &chromedriver).await;

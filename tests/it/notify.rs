@@ -797,7 +797,10 @@ async fn record_photos_become_a_gallery_of_at_most_four(pool: PgPool) {
     })
     .await;
     let mut dispatcher = env.dispatcher();
-    drain(&mut dispatcher, Utc::now()).await;
+    // Past the wait for the copies (none is made here): Discord's URLs.
+    let after_wait =
+        Utc::now() + flipfix_bot::notify::dispatcher::PHOTO_WAIT + Duration::seconds(1);
+    drain(&mut dispatcher, after_wait).await;
     let bodies = env.checked_bodies();
     let images: Vec<&str> = bodies[0]["embeds"]
         .as_array()

@@ -16,6 +16,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::multipart::{boundary, parse_upload, UploadedFile};
+
 /// What the fake answers to the next request (after the script runs out: 200).
 #[derive(Debug, Clone)]
 pub enum Reply {
@@ -37,7 +39,10 @@ pub enum Reply {
 pub struct Received {
     pub path: String,
     pub query: Option<String>,
+    /// The JSON body, or `payload_json` of a multipart upload.
     pub body: Value,
+    /// The `files[n]` of a multipart upload.
+    pub files: Vec<UploadedFile>,
     pub status: u16,
     pub at: Instant,
 }
@@ -194,9 +199,32 @@ async fn execute(
     State(inner): State<Arc<Mutex<Inner>>>,
     Path((id, token)): Path<(String, String)>,
     RawQuery(query): RawQuery,
-    Json(body): Json<Value>,
+    request_headers: HeaderMap,
+    raw: axum::body::Bytes,
 ) -> Response {
     let now = Instant::now();
+    // JSON, or multipart with `payload_json` and `files[n]`; a body Discord
+    // could not read is refused as Discord does, before any script.
+    let content_type = request_headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let parsed = match boundary(content_type) {
+        Some(boundary) => parse_upload(&raw, &boundary),
+        None => serde_json::from_slice::<Value>(&raw)
+            .map(|body| (body, Vec::new()))
+            .map_err(|err| format!("the body is not JSON: {err}")),
+    };
+    let (body, files) = match parsed {
+        Ok(parsed) => parsed,
+        Err(problem) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"message": format!("Invalid Form Body: {problem}"), "code": 50035})),
+            )
+                .into_response()
+        }
+    };
     let path = format!("/api/v10/webhooks/{id}/{token}");
     let (reply, rate, message_id) = {
         let mut inner = inner.lock().unwrap();
@@ -237,6 +265,7 @@ async fn execute(
         path,
         query,
         body,
+        files,
         status,
         at: now,
     });

@@ -97,9 +97,11 @@ pub fn source(message_id: u64) -> SourceMessage {
 }
 pub mod anthropic;
 pub mod bot;
+pub mod fake_cdn;
 pub mod fake_discord;
 pub mod fake_webhook;
 pub mod logs;
+pub mod multipart;
 pub mod openapi;
 pub mod process;
 pub mod web;

@@ -55,6 +55,7 @@ impl Site {
             discord_client_id: Some(CLIENT_ID),
             discord_client_secret: Some(Secret::new(CLIENT_SECRET)),
             allow_loopback_urls: true,
+            pages_dir: super::repo_root().join("pages"),
             ..Secrets::default()
         };
         tweak(&mut secrets);

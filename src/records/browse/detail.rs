@@ -5,12 +5,14 @@ use sqlx::PgPool;
 use super::{list::children_of, Summary, SummaryRow, Visible, SUMMARY_COLUMNS, SUMMARY_JOINS};
 
 /// A photo or video kept with a record.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MediaRow {
     pub id: i64,
     pub url: String,
     pub filename: String,
     pub content_type: Option<String>,
+    /// Whether a durable copy exists (`media::store::CopyState`).
+    pub copy_state: crate::media::store::CopyState,
 }
 
 impl MediaRow {
@@ -139,8 +141,8 @@ pub(super) async fn media_for(
     pool: &PgPool,
     records: &[i64],
 ) -> Result<Vec<(i64, MediaRow)>, sqlx::Error> {
-    let rows: Vec<(i64, i64, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT record_id, id, url, filename, content_type FROM record_media \
+    let rows: Vec<(i64, i64, String, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT record_id, id, url, filename, content_type, copy_state FROM record_media \
          WHERE record_id = ANY($1) ORDER BY record_id, id",
     )
     .bind(records)
@@ -148,7 +150,7 @@ pub(super) async fn media_for(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(record_id, id, url, filename, content_type)| {
+        .map(|(record_id, id, url, filename, content_type, copy_state)| {
             (
                 record_id,
                 MediaRow {
@@ -156,6 +158,7 @@ pub(super) async fn media_for(
                     url,
                     filename,
                     content_type,
+                    copy_state: crate::media::store::CopyState::parse(&copy_state),
                 },
             )
         })

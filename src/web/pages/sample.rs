@@ -149,6 +149,7 @@ fn sample_summary(kind: &str, full: bool) -> Summary {
             url: "https://cdn.discordapp.com/attachments/1/2/flipper.jpg".into(),
             filename: "flipper.jpg".into(),
             content_type: Some("image/jpeg".into()),
+            copy_state: crate::media::store::CopyState::Pending,
         }),
     }
 }

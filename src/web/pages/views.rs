@@ -41,16 +41,26 @@ pub struct PhotoLink {
     pub url: String,
     pub filename: String,
     pub is_image: bool,
+    /// "photo pending" while the durable copy is being made, "photo
+    /// unavailable" when it could not be; none once it is stored.
+    pub note: Option<&'static str>,
 }
 
 impl From<&MediaRow> for PhotoLink {
     fn from(media: &MediaRow) -> Self {
+        use crate::media::store::CopyState;
+        // The stored copy outlives Discord's signed CDN URL; until it
+        // exists, the CDN URL is all there is (it works for about a day).
+        let (url, note) = match media.copy_state {
+            CopyState::Stored => (format!("/media/{}", media.id), None),
+            CopyState::Skipped => (media.url.clone(), None),
+            state => (media.url.clone(), Some(state.label())),
+        };
         Self {
-            // The kept URL; once a durable copy exists it is served under
-            // /media/<id> (see the Media section of the README).
-            url: media.url.clone(),
+            url,
             filename: media.filename.clone(),
             is_image: media.is_image(),
+            note,
         }
     }
 }

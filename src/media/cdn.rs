@@ -1,0 +1,109 @@
+//! Reading attachments from Discord's CDN, and only from there: the URL
+//! comes from an interaction payload, and the bot must never be made to
+//! fetch another host (no redirects either). Reading stops at a size cap.
+
+use std::time::Duration;
+
+/// Why an attachment could not be read; Display is for the person.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CdnError {
+    #[error("the attachment URL is not valid")]
+    BadUrl,
+    #[error("attachments are only read from Discord's CDN")]
+    NotCdn,
+    #[error("the file is larger than {limit_mb} MB")]
+    TooLarge { limit_mb: usize },
+    #[error("Discord answered {0}")]
+    Status(u16),
+    #[error("download failed ({0})")]
+    Transport(String),
+}
+
+/// Whether `url` is on Discord's CDN (or, in tests, on the loopback).
+pub fn check_url(url: &str, allow_loopback: bool) -> Result<url::Url, CdnError> {
+    let parsed = url::Url::parse(url).map_err(|_| CdnError::BadUrl)?;
+    let host = parsed.host_str().unwrap_or_default();
+    let on_cdn =
+        parsed.scheme() == "https" && matches!(host, "cdn.discordapp.com" | "media.discordapp.net");
+    let loopback = allow_loopback && matches!(host, "127.0.0.1" | "localhost");
+    if on_cdn || loopback {
+        Ok(parsed)
+    } else {
+        Err(CdnError::NotCdn)
+    }
+}
+
+/// Downloads `url` from the CDN, refusing before the download when the
+/// `declared` size (from the payload) is over `max_bytes`, and stopping as
+/// soon as more than `max_bytes` arrive (the declaration may lie).
+pub async fn download(
+    url: &str,
+    declared: Option<u64>,
+    max_bytes: usize,
+    allow_loopback: bool,
+) -> Result<Vec<u8>, CdnError> {
+    let parsed = check_url(url, allow_loopback)?;
+    let too_large = CdnError::TooLarge {
+        limit_mb: max_bytes.div_ceil(1024 * 1024),
+    };
+    if declared.is_some_and(|size| size > max_bytes as u64) {
+        return Err(too_large);
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|err| CdnError::Transport(err.to_string()))?;
+    let mut response = client
+        .get(parsed)
+        .send()
+        .await
+        .map_err(|err| CdnError::Transport(err.to_string()))?;
+    if !response.status().is_success() {
+        return Err(CdnError::Status(response.status().as_u16()));
+    }
+    if response
+        .content_length()
+        .is_some_and(|length| length > max_bytes as u64)
+    {
+        return Err(too_large);
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|err| CdnError::Transport(err.to_string()))?
+    {
+        if bytes.len() + chunk.len() > max_bytes {
+            return Err(too_large);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_cdn_is_read() {
+        assert!(check_url("https://cdn.discordapp.com/attachments/1/2/a.json", false).is_ok());
+        assert!(check_url("https://media.discordapp.net/attachments/1/2/a.png", false).is_ok());
+        assert_eq!(
+            check_url("http://cdn.discordapp.com/attachments/1/2/a.json", false),
+            Err(CdnError::NotCdn),
+            "plain http"
+        );
+        assert_eq!(
+            check_url("https://evil.example/a.json", false),
+            Err(CdnError::NotCdn)
+        );
+        assert_eq!(
+            check_url("http://127.0.0.1:9/a.json", false),
+            Err(CdnError::NotCdn),
+            "loopback only when allowed"
+        );
+        assert!(check_url("http://127.0.0.1:9/a.json", true).is_ok());
+    }
+}
