@@ -145,10 +145,26 @@ pub fn workflows(report: &mut Report, loaded: &Result<std::sync::Arc<Workflows>,
     }
 }
 
-/// Media storage: durable copies of photos are not built yet.
-pub fn media(report: &mut Report) {
-    report.warn(
-        "media storage",
-        "not configured: photos stay on Discord's CDN links, which expire",
-    );
+/// Media storage: where durable copies of photos go, and whether they can
+/// be written there (`quick` leaves a bucket unchecked: that is network).
+pub async fn media(report: &mut Report, secrets: &Secrets, pool: Option<&PgPool>, quick: bool) {
+    let store = crate::media::BlobStore::new(secrets.media_s3.clone());
+    if quick && store.kind() == "s3" {
+        report.warn(
+            "media storage",
+            "a bucket is configured (not checked with --quick)",
+        );
+        return;
+    }
+    let Some(pool) = pool else {
+        report.warn("media storage", "not checked: the database is unreachable");
+        return;
+    };
+    match store.probe(pool).await {
+        Ok(what) => report.ok("media storage", what),
+        Err(err) => report.fail(
+            "media storage",
+            format!("{err}: photos stay on Discord's expiring links until this is fixed (check MEDIA_S3_URL and its credentials, or the database role)"),
+        ),
+    }
 }

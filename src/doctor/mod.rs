@@ -43,11 +43,12 @@ pub async fn diagnose(inputs: Inputs<'_>) -> Report {
     let secrets = inputs.secrets;
     local::secrets(&mut report, secrets);
 
-    let settings = match inputs.pool {
+    let pool = inputs.pool.as_ref().ok().copied();
+    let settings = match &inputs.pool {
         Ok(pool) => {
             report.ok("database", "reachable");
             local::migrations(&mut report, pool).await;
-            Some(Settings::new(pool.clone(), secrets.allow_loopback_urls))
+            Some(Settings::new((*pool).clone(), secrets.allow_loopback_urls))
         }
         Err(err) => {
             report.fail(
@@ -88,7 +89,7 @@ pub async fn diagnose(inputs: Inputs<'_>) -> Report {
     let key_usable = local::model_key_shape(&mut report, model_key.as_deref());
 
     if inputs.quick {
-        local::media(&mut report);
+        local::media(&mut report, secrets, pool, true).await;
         report.warn("network checks", "skipped (--quick): run without --quick to check Discord, the webhook, the model key and the pages");
         return report;
     }
@@ -152,6 +153,6 @@ pub async fn diagnose(inputs: Inputs<'_>) -> Report {
         }
         Err(err) => report.fail("HTTP client", format!("could not be built ({err})")),
     }
-    local::media(&mut report);
+    local::media(&mut report, secrets, pool, false).await;
     report
 }

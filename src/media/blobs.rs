@@ -111,6 +111,43 @@ impl BlobStore {
         Ok(true)
     }
 
+    /// Whether new copies can be kept: the bucket takes and deletes a probe
+    /// object; Postgres grants this role INSERT on `media_blobs`. The `Ok`
+    /// text says where copies go.
+    pub async fn probe(&self, pool: &PgPool) -> Result<String, BlobError> {
+        if let Some(bucket) = &self.s3 {
+            let (client, prefix) = bucket.client()?;
+            let path = if prefix.is_empty() {
+                ObjectPath::from("doctor-probe")
+            } else {
+                ObjectPath::from(format!("{prefix}/doctor-probe"))
+            };
+            client
+                .put(&path, PutPayload::from_static(b"flipfix doctor"))
+                .await
+                .map_err(|err| BlobError::Bucket(describe(&err)))?;
+            client
+                .delete(&path)
+                .await
+                .map_err(|err| BlobError::Bucket(describe(&err)))?;
+            return Ok(format!(
+                "photos are copied to the bucket {} (a probe object was written and deleted)",
+                bucket.config.url
+            ));
+        }
+        let writable: bool =
+            sqlx::query_scalar("SELECT has_table_privilege('media_blobs', 'INSERT')")
+                .fetch_one(pool)
+                .await?;
+        if writable {
+            Ok("photos are copied into Postgres (media_blobs)".into())
+        } else {
+            Err(BlobError::Bucket(
+                "this database role may not INSERT into media_blobs".into(),
+            ))
+        }
+    }
+
     /// The bytes of a stored copy, from wherever its row says it is.
     pub async fn get(&self, pool: &PgPool, id: i64) -> Result<Option<Vec<u8>>, BlobError> {
         let storage: Option<Option<String>> = sqlx::query_scalar(

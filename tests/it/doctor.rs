@@ -138,7 +138,7 @@ async fn doctor_exits_0_on_a_healthy_setup(pool: PgPool) {
         "✅ webhook:",
         "✅ ANTHROPIC_API_KEY:",
         "✅ PUBLIC_BASE_URL:",
-        "⚠️ media storage:",
+        "✅ media storage: photos are copied into Postgres (media_blobs)",
     ] {
         line(&output, check);
     }

@@ -136,6 +136,13 @@ async fn the_s3_path_stores_and_serves_the_same_photo(pool: PgPool) {
         Some(PNG)
     );
 
+    // `doctor`'s probe writes and deletes an object in the same bucket.
+    let probed = fresh.probe(&pool).await.unwrap();
+    assert!(
+        probed.starts_with("photos are copied to the bucket"),
+        "{probed}"
+    );
+
     // And served by the pages from there.
     let secrets = Secrets {
         media_s3: Some(s3),
