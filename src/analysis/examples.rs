@@ -49,11 +49,7 @@ struct ExampleSource {
 
 impl MessageSource for ExampleSource {
     async fn message(&self, channel_id: u64, id: u64) -> Result<Option<Message>, SourceError> {
-        Ok(self
-            .messages
-            .iter()
-            .find(|m| m.id == id && m.channel_id == channel_id)
-            .cloned())
+        Ok(super::source::find_in(&self.messages, channel_id, id))
     }
 
     async fn messages_before(
@@ -62,14 +58,12 @@ impl MessageSource for ExampleSource {
         before: u64,
         limit: usize,
     ) -> Result<Vec<Message>, SourceError> {
-        Ok(self
-            .messages
-            .iter()
-            .rev()
-            .filter(|m| m.channel_id == channel_id && m.id < before)
-            .take(limit.min(100))
-            .cloned()
-            .collect())
+        Ok(super::source::before_in(
+            &self.messages,
+            channel_id,
+            before,
+            limit,
+        ))
     }
 
     async fn thread_info(&self, _channel_id: u64) -> Result<Option<ThreadInfo>, SourceError> {

@@ -309,11 +309,11 @@ impl MessageSource for Scenario {
         channel_id: u64,
         message_id: u64,
     ) -> Result<Option<Message>, SourceError> {
-        Ok(self
-            .messages
-            .iter()
-            .find(|m| m.id == message_id && m.channel_id == channel_id)
-            .cloned())
+        Ok(super::source::find_in(
+            &self.messages,
+            channel_id,
+            message_id,
+        ))
     }
 
     async fn messages_before(
@@ -322,14 +322,12 @@ impl MessageSource for Scenario {
         before: u64,
         limit: usize,
     ) -> Result<Vec<Message>, SourceError> {
-        Ok(self
-            .messages
-            .iter()
-            .rev()
-            .filter(|m| m.channel_id == channel_id && m.id < before)
-            .take(limit.min(100))
-            .cloned()
-            .collect())
+        Ok(super::source::before_in(
+            &self.messages,
+            channel_id,
+            before,
+            limit,
+        ))
     }
 
     async fn thread_info(&self, channel_id: u64) -> Result<Option<ThreadInfo>, SourceError> {

@@ -43,3 +43,23 @@ pub trait MessageSource: Sync {
         channel_id: u64,
     ) -> impl Future<Output = Result<Option<ThreadInfo>, SourceError>> + Send;
 }
+
+/// A message of an in-memory history (scenarios, worked examples) by id.
+pub fn find_in(messages: &[Message], channel_id: u64, id: u64) -> Option<Message> {
+    messages
+        .iter()
+        .find(|m| m.id == id && m.channel_id == channel_id)
+        .cloned()
+}
+
+/// Up to `limit` (at most 100, as Discord) messages of an in-memory history
+/// in `channel_id` before `before`, newest first, as Discord answers.
+pub fn before_in(messages: &[Message], channel_id: u64, before: u64, limit: usize) -> Vec<Message> {
+    messages
+        .iter()
+        .rev()
+        .filter(|m| m.channel_id == channel_id && m.id < before)
+        .take(limit.min(100))
+        .cloned()
+        .collect()
+}
