@@ -213,11 +213,7 @@ fn problem(file: &str, path: String, mut value: Value) -> Read {
         .into_iter()
         .enumerate()
         .map(|(i, child)| {
-            let child_place = Place {
-                file: place.file.clone(),
-                path: format!("{}.log_entries[{i}]", place.path),
-                label: string_at(&child, "occurred_at"),
-            };
+            let child_place = place.child("log_entries", i, &child);
             log_entry(child_place, Some(&identity), child)
         })
         .collect();
@@ -303,11 +299,7 @@ fn part_request(file: &str, path: String, mut value: Value) -> Read {
         .into_iter()
         .enumerate()
         .map(|(i, child)| {
-            let child_place = Place {
-                file: place.file.clone(),
-                path: format!("{}.updates[{i}]", place.path),
-                label: string_at(&child, "occurred_at"),
-            };
+            let child_place = place.child("updates", i, &child);
             update(child_place, &identity, child)
         })
         .collect();
@@ -385,6 +377,17 @@ fn place(file: &str, path: String, value: &Value) -> Place {
         file: file.to_string(),
         path,
         label,
+    }
+}
+
+impl Place {
+    /// Where the `index`-th entry of this entry's `list` is.
+    fn child(&self, list: &str, index: usize, child: &Value) -> Place {
+        Place {
+            file: self.file.clone(),
+            path: format!("{}.{list}[{index}]", self.path),
+            label: string_at(child, "occurred_at"),
+        }
     }
 }
 
