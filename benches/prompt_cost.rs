@@ -20,6 +20,7 @@ use chrono::{NaiveDateTime, TimeZone, Utc};
 use flipfix_bot::analysis::catalog::{Catalog, CatalogMachine, CatalogMaintainer};
 use flipfix_bot::analysis::gather::gather;
 use flipfix_bot::analysis::prompt::build_prompt;
+use flipfix_bot::analysis::conversation::Attachment;
 use flipfix_bot::analysis::{Message, MessageAuthor, MessageSource, SourceError, ThreadInfo};
 use flipfix_bot::llm::AnthropicClient;
 use flipfix_bot::template_check::load_workflows;
@@ -429,7 +430,7 @@ fn read_csv(path: &std::path::Path) -> Vec<Message> {
                 attachments: r[4]
                     .lines()
                     .filter(|l| !l.is_empty())
-                    .map(str::to_string)
+                    .map(Attachment::from_url)
                     .collect(),
                 embeds: Vec::new(),
             })

@@ -26,6 +26,34 @@ pub struct Embed {
     pub description: Option<String>,
 }
 
+/// A file attached to a message, as Discord describes it (the uploader's
+/// claims: the bytes are checked before anything relies on them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attachment {
+    pub url: String,
+    pub filename: String,
+    pub content_type: Option<String>,
+    /// Bytes, as declared.
+    pub size: Option<u64>,
+}
+
+impl Attachment {
+    /// An attachment known by its URL alone (the file name is its last
+    /// path segment).
+    pub fn from_url(url: &str) -> Self {
+        let filename = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.path_segments()?.next_back().map(str::to_string))
+            .unwrap_or_default();
+        Self {
+            url: url.to_string(),
+            filename,
+            content_type: None,
+            size: None,
+        }
+    }
+}
+
 /// One Discord message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
@@ -36,8 +64,7 @@ pub struct Message {
     pub timestamp: DateTime<Utc>,
     /// The message this one replies to.
     pub reply_to: Option<u64>,
-    /// Attachment URLs.
-    pub attachments: Vec<String>,
+    pub attachments: Vec<Attachment>,
     pub embeds: Vec<Embed>,
 }
 

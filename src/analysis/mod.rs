@@ -5,7 +5,7 @@
 //! ```text
 //! let client = AnthropicClient::new(&secrets.anthropic_base_url, menu.timeout, RetryPolicy::default())?;
 //! let key = llm::resolve_api_key(&pool, &secrets).await?;
-//! let deps = AnalysisDeps { pool: &pool, workflows: &workflows, client: &client, api_key: key.as_ref(), progress: None, limits: None };
+//! let deps = AnalysisDeps { pool: &pool, workflows: &workflows, client: &client, api_key: key.as_ref(), progress: None, limits: None, allow_loopback_urls: false };
 //! match analyze(&deps, &discord_source, &request).await {
 //!     Ok(analysis) if analysis.is_empty() => reply(NO_RECORDS_MESSAGE),
 //!     Ok(analysis) => start_review(analysis.suggestions),
@@ -25,6 +25,7 @@ pub mod source;
 pub mod suggestion;
 pub mod tool_schema;
 pub mod validate;
+pub mod vision;
 
 use serde::Serialize;
 use sqlx::PgPool;
@@ -125,6 +126,9 @@ pub struct AnalysisDeps<'a> {
     /// The spend limits to reserve against before the model is called;
     /// `None` = no limits (offline tools).
     pub limits: Option<SpendLimits>,
+    /// Photos may be downloaded from the loopback as well as Discord's CDN
+    /// (tests; `FLIPFIX_ALLOW_LOOPBACK_URLS`).
+    pub allow_loopback_urls: bool,
 }
 
 /// A milestone of an analysis.
@@ -181,12 +185,15 @@ async fn analyze_in_span<S: MessageSource>(
     let saved = crate::records::records_for_messages(deps.pool, &conversation.ids()).await?;
     conversation.exclude_saved(&saved);
     conversation.parse_references(&deps.workflows.kinds);
-    let prompt = prompt::build_prompt(
+    let images =
+        vision::fetch_images(&conversation, &menu.vision, deps.allow_loopback_urls).await;
+    let prompt = prompt::build_prompt_with_images(
         menu,
         &deps.workflows.kinds,
         &deps.workflows.templates,
         &catalog,
         &conversation,
+        images,
     )?;
     if let Some(progress) = deps.progress {
         progress(Progress::AskingModel {
@@ -280,6 +287,7 @@ pub fn tool_request<'a>(menu: &ContextMenu, model: &'a str, prompt: &'a Prompt) 
         temperature: menu.temperature,
         system: &prompt.system,
         user: &prompt.conversation,
+        images: &prompt.images,
         tool_name: &prompt.tool.name,
         tool_description: &prompt.tool.description,
         tool_schema: &prompt.tool.input_schema,
@@ -287,16 +295,24 @@ pub fn tool_request<'a>(menu: &ContextMenu, model: &'a str, prompt: &'a Prompt) 
 }
 
 /// The most one call of `prompt` can cost, for the budget reservation:
-/// input counted at two characters a token (denser than any real text) and
-/// at the cache-write price (the dearest input), plus the whole output
+/// input counted at two characters a token (denser than any real text),
+/// each image at its ceiling ([`vision::MAX_TOKENS_PER_IMAGE`]), all at
+/// the cache-write price (the dearest input), plus the whole output
 /// allowance. Zero when the model has no price (the budget cannot see it).
 pub fn estimated_max_cost(menu: &ContextMenu, prompt: &Prompt) -> f64 {
-    let input_chars = prompt.system.chars().count() + prompt.conversation.chars().count();
+    let input_chars = prompt.system.chars().count()
+        + prompt.conversation.chars().count()
+        + prompt
+            .images
+            .iter()
+            .map(|i| i.caption.chars().count())
+            .sum::<usize>();
+    let image_tokens = prompt.images.len() as u64 * vision::MAX_TOKENS_PER_IMAGE;
     menu.price(&menu.model).map_or(0.0, |price| {
         price.cost(&TokenUsage {
             input_tokens: 0,
             output_tokens: u64::from(menu.max_tokens),
-            cache_creation_input_tokens: input_chars.div_ceil(2) as u64,
+            cache_creation_input_tokens: input_chars.div_ceil(2) as u64 + image_tokens,
             cache_read_input_tokens: 0,
         })
     })

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::catalog::{Catalog, CatalogMachine, CatalogMaintainer};
 use super::conversation::{Conversation, RecordReference};
 use super::examples::{self, ExampleContext};
+use super::vision::AttachedImage;
 use crate::templates::{TemplateError, Templates};
 use crate::workflow::{ContextMenu, FieldType, MachineRule, RecordKinds};
 
@@ -22,6 +23,9 @@ pub struct Prompt {
     pub system: String,
     /// The conversation (user message).
     pub conversation: String,
+    /// Photos sent with the conversation (base64: not serialized).
+    #[serde(skip)]
+    pub images: Vec<crate::llm::ImageInput>,
     pub tool: Tool,
 }
 
@@ -102,6 +106,9 @@ pub struct MessageContext {
     /// Records the target already became ("problem_report #12").
     pub saved_as: Vec<String>,
     pub attachments: usize,
+    /// How many of them are images sent to the model with the conversation
+    /// (the others are only mentioned).
+    pub images: usize,
     pub reference: Option<ReferenceContext>,
 }
 
@@ -218,6 +225,7 @@ pub fn conversation_context(conversation: &Conversation) -> ConversationContext 
                 .map(|s| format!("{} #{}", s.kind, s.record_id))
                 .collect(),
             attachments: m.message.attachments.len(),
+            images: 0,
             reference: m.reference.as_ref().map(Into::into),
         })
         .collect();
@@ -244,13 +252,26 @@ pub fn conversation_context(conversation: &Conversation) -> ConversationContext 
     }
 }
 
-/// Renders both parts and builds the tool.
+/// Renders both parts and builds the tool (text only).
 pub fn build_prompt(
     menu: &ContextMenu,
     kinds: &RecordKinds,
     templates: &Templates,
     catalog: &Catalog,
     conversation: &Conversation,
+) -> Result<Prompt, TemplateError> {
+    build_prompt_with_images(menu, kinds, templates, catalog, conversation, Vec::new())
+}
+
+/// [`build_prompt`] with the photos that go along; the conversation says
+/// which of its messages' attachments are among them.
+pub fn build_prompt_with_images(
+    menu: &ContextMenu,
+    kinds: &RecordKinds,
+    templates: &Templates,
+    catalog: &Catalog,
+    conversation: &Conversation,
+    images: Vec<AttachedImage>,
 ) -> Result<Prompt, TemplateError> {
     let mut context = system_context(menu, kinds, catalog);
     context.examples = examples::contexts(menu, templates).map_err(|err| match err {
@@ -261,13 +282,18 @@ pub fn build_prompt(
         )),
     })?;
     let system = templates.render(&menu.system_template, context)?;
-    let conversation = templates.render(
-        &menu.conversation_template,
-        conversation_context(conversation),
-    )?;
+    let mut context = conversation_context(conversation);
+    for message in &mut context.messages {
+        message.images = images
+            .iter()
+            .filter(|i| i.message_id.to_string() == message.id)
+            .count();
+    }
+    let conversation = templates.render(&menu.conversation_template, context)?;
     Ok(Prompt {
         system,
         conversation,
+        images: images.into_iter().map(|i| i.image).collect(),
         tool: tool(menu, kinds),
     })
 }
@@ -318,6 +344,7 @@ pub fn sample_contexts(
             Vec::new()
         },
         attachments: 1,
+        images: usize::from(is_target),
         reference: (!is_target).then(|| reference.clone()),
     };
     let mut system = system_context(menu, kinds, &catalog);

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{Catalog, CatalogMachine};
-use super::conversation::{Embed, Message, MessageAuthor};
+use super::conversation::{Attachment, Embed, Message, MessageAuthor};
 use super::source::{MessageSource, SourceError, ThreadInfo};
 
 /// The channel every scenario's parent-channel messages are in.
@@ -87,6 +87,23 @@ pub struct MessageDecl {
     pub in_thread: bool,
     #[serde(default)]
     pub embeds: Vec<EmbedDecl>,
+    /// Files on the message (photos the model may be shown).
+    #[serde(default)]
+    pub attachments: Vec<AttachmentDecl>,
+}
+
+/// An attachment as Discord describes it; the name defaults to the URL's
+/// last path segment.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentDecl {
+    pub url: String,
+    #[serde(default)]
+    pub filename: Option<String>,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub size: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -246,7 +263,19 @@ impl Scenario {
                 content: decl.content.clone(),
                 timestamp: decl.timestamp,
                 reply_to: decl.reply_to.as_deref().map(parse_id).transpose()?,
-                attachments: Vec::new(),
+                attachments: decl
+                    .attachments
+                    .iter()
+                    .map(|a| {
+                        let mut attachment = Attachment::from_url(&a.url);
+                        if let Some(name) = &a.filename {
+                            attachment.filename = name.clone();
+                        }
+                        attachment.content_type = a.content_type.clone();
+                        attachment.size = a.size;
+                        attachment
+                    })
+                    .collect(),
                 embeds: decl
                     .embeds
                     .iter()

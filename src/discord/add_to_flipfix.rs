@@ -259,6 +259,7 @@ async fn run_analysis(
         api_key: api_key.as_ref(),
         progress: Some(&report),
         limits: Some(spend_limits(app).await?),
+        allow_loopback_urls: app.secrets.allow_loopback_urls,
     };
     let request = AnalysisRequest {
         guild_id: interaction.guild_id.map(|g| g.get()),
@@ -365,7 +366,7 @@ async fn review_item(
         .iter()
         .filter_map(|id| conversation.get(*id))
         .flat_map(|m| m.message.attachments.iter())
-        .filter_map(|url| media_from_url(url))
+        .filter_map(|a| media_from_url(&a.url))
         .collect();
     let attribution = match &suggestion.author {
         Some(SuggestedAuthor::Discord {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use poise::serenity_prelude as serenity;
 
-use crate::analysis::conversation::{Embed, Message, MessageAuthor};
+use crate::analysis::conversation::{Attachment, Embed, Message, MessageAuthor};
 use crate::analysis::source::{MessageSource, SourceError, ThreadInfo};
 
 /// What a 403 while reading history is reported as; the context-menu
@@ -68,7 +68,16 @@ pub fn convert(message: &serenity::Message) -> Message {
             .as_ref()
             .and_then(|r| r.message_id)
             .map(|id| id.get()),
-        attachments: message.attachments.iter().map(|a| a.url.clone()).collect(),
+        attachments: message
+            .attachments
+            .iter()
+            .map(|a| Attachment {
+                url: a.url.clone(),
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                size: Some(u64::from(a.size)),
+            })
+            .collect(),
         embeds: message
             .embeds
             .iter()

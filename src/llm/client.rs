@@ -45,6 +45,8 @@ pub struct ToolRequest<'a> {
     /// The stable prefix, sent as a cacheable system block.
     pub system: &'a str,
     pub user: &'a str,
+    /// Images shown with `user` (none: the user message is `user` alone).
+    pub images: &'a [super::ImageInput],
     pub tool_name: &'a str,
     pub tool_description: &'a str,
     pub tool_schema: &'a Value,
@@ -96,7 +98,10 @@ impl AnthropicClient {
                 // for every analysis: cached, it costs a tenth.
                 "cache_control": {"type": "ephemeral"},
             }],
-            "messages": [{"role": "user", "content": request.user}],
+            "messages": [{
+                "role": "user",
+                "content": super::image::anthropic_user_content(request.user, request.images),
+            }],
             "tools": [{
                 "name": request.tool_name,
                 "description": request.tool_description,

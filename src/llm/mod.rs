@@ -3,10 +3,12 @@
 pub mod budget;
 mod client;
 mod error;
+mod image;
 pub mod usage;
 
 pub use client::{AnthropicClient, ApiAttempt, RetryPolicy, ToolAnswer, ToolRequest};
 pub use error::LlmError;
+pub use image::ImageInput;
 
 use crate::config::{Secret, Secrets, SettingKey, Settings};
 

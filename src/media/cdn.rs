@@ -42,6 +42,25 @@ pub async fn download(
     max_bytes: usize,
     allow_loopback: bool,
 ) -> Result<Vec<u8>, CdnError> {
+    download_within(
+        url,
+        declared,
+        max_bytes,
+        allow_loopback,
+        Duration::from_secs(15),
+    )
+    .await
+}
+
+/// [`download`] giving up after `timeout` in all (for downloads someone
+/// is waiting on).
+pub async fn download_within(
+    url: &str,
+    declared: Option<u64>,
+    max_bytes: usize,
+    allow_loopback: bool,
+    timeout: Duration,
+) -> Result<Vec<u8>, CdnError> {
     let parsed = check_url(url, allow_loopback)?;
     let too_large = CdnError::TooLarge {
         limit_mb: max_bytes.div_ceil(1024 * 1024),
@@ -50,7 +69,7 @@ pub async fn download(
         return Err(too_large);
     }
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
+        .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|err| CdnError::Transport(err.to_string()))?;

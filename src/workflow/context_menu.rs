@@ -30,6 +30,8 @@ pub struct ContextMenu {
     pub prices: BTreeMap<String, Price>,
     /// Worked examples (`examples:`), in declaration order.
     pub examples: Vec<Example>,
+    /// Whether and how the conversation's photos go to the model.
+    pub vision: super::Vision,
 }
 
 /// A worked example as declared, with where it was declared (for `check`).

@@ -570,6 +570,7 @@ fn build_context_menu(
             ));
         }
     }
+    let vision = super::vision::build_vision(&path, decl.vision, problems);
     Some(ContextMenu {
         command_name: decl.command_name,
         windows: decl.windows,
@@ -582,6 +583,7 @@ fn build_context_menu(
         conversation_template: decl.prompts.conversation.value,
         prices: decl.prices,
         examples: Vec::new(),
+        vision,
     })
 }
 

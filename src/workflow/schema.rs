@@ -75,6 +75,25 @@ pub struct ContextMenuDecl {
     pub prompts: PromptsDecl,
     /// US dollars per million tokens, per model id.
     pub prices: std::collections::BTreeMap<String, PriceDecl>,
+    /// Sending the conversation's photos to the model; off when absent.
+    #[serde(default)]
+    pub vision: Option<Spanned<VisionDecl>>,
+}
+
+/// `vision:` in the context menu: the photos of the conversation go to the
+/// model as images. Writing the section opts in (`enabled` defaults to
+/// true); the defaults and bounds are in `workflow::vision`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VisionDecl {
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Images sent per analysis at most, newest first.
+    #[serde(default)]
+    pub max_images: Option<Spanned<usize>>,
+    /// Megabytes one image may have (declared and downloaded).
+    #[serde(default)]
+    pub max_image_mb: Option<Spanned<usize>>,
 }
 
 fn default_timeout_seconds() -> u64 {

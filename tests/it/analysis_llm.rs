@@ -77,6 +77,8 @@ async fn run(
         api_key: key,
         progress: None,
         limits: None,
+
+        allow_loopback_urls: false,
     };
     let request = AnalysisRequest {
         guild_id: None,
@@ -469,6 +471,7 @@ async fn an_unreachable_api_is_retried_then_reported() {
         temperature: 0.0,
         system: "s",
         user: "u",
+        images: &[],
         tool_name: "record_suggestions",
         tool_description: "d",
         tool_schema: &schema,

@@ -46,6 +46,7 @@ async fn analyse(
         api_key: Some(&key),
         progress: None,
         limits: Some(limits),
+        allow_loopback_urls: false,
     };
     let request = AnalysisRequest {
         guild_id: None,
