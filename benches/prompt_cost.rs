@@ -18,9 +18,9 @@ use std::path::PathBuf;
 
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use flipfix_bot::analysis::catalog::{Catalog, CatalogMachine, CatalogMaintainer};
+use flipfix_bot::analysis::conversation::Attachment;
 use flipfix_bot::analysis::gather::gather;
 use flipfix_bot::analysis::prompt::build_prompt;
-use flipfix_bot::analysis::conversation::Attachment;
 use flipfix_bot::analysis::{Message, MessageAuthor, MessageSource, SourceError, ThreadInfo};
 use flipfix_bot::llm::AnthropicClient;
 use flipfix_bot::template_check::load_workflows;

@@ -185,8 +185,7 @@ async fn analyze_in_span<S: MessageSource>(
     let saved = crate::records::records_for_messages(deps.pool, &conversation.ids()).await?;
     conversation.exclude_saved(&saved);
     conversation.parse_references(&deps.workflows.kinds);
-    let images =
-        vision::fetch_images(&conversation, &menu.vision, deps.allow_loopback_urls).await;
+    let images = vision::fetch_images(&conversation, &menu.vision, deps.allow_loopback_urls).await;
     let prompt = prompt::build_prompt_with_images(
         menu,
         &deps.workflows.kinds,

@@ -12,6 +12,7 @@ mod admin_import;
 mod analysis_gather;
 mod analysis_llm;
 mod analysis_prompt;
+mod analysis_vision;
 mod browser;
 mod catalog_import;
 mod check_command;

@@ -85,6 +85,8 @@ pub struct Received {
 struct Script {
     replies: VecDeque<Reply>,
     received: Vec<Received>,
+    /// Requests whose content blocks break the SDK's request types.
+    violations: Vec<String>,
 }
 
 pub struct FakeAnthropic {
@@ -99,6 +101,7 @@ impl FakeAnthropic {
         let script = Arc::new(Mutex::new(Script {
             replies: replies.into(),
             received: Vec::new(),
+            violations: Vec::new(),
         }));
         let app = Router::new()
             .route("/v1/messages", post(messages))
@@ -120,6 +123,13 @@ impl FakeAnthropic {
 
     pub fn received(&self) -> Vec<Received> {
         self.script.lock().expect("lock").received.clone()
+    }
+
+    /// How the requests broke the official SDK's request types (see
+    /// `anthropic_request`); such a request was answered 400, as the API
+    /// does.
+    pub fn violations(&self) -> Vec<String> {
+        self.script.lock().expect("lock").violations.clone()
     }
 }
 
@@ -160,9 +170,15 @@ async fn messages(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
+    let violations = super::anthropic_request::violations(&body);
     let reply = {
         let mut script = script.lock().expect("lock");
         script.received.push(Received { headers, body });
+        if !violations.is_empty() {
+            script.violations.extend(violations.iter().cloned());
+            let body = json!({"type": "error", "error": {"type": "invalid_request_error", "message": violations.join("; ")}});
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        }
         if script.replies.len() > 1 {
             script.replies.pop_front()
         } else {

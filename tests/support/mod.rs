@@ -96,6 +96,7 @@ pub fn source(message_id: u64) -> SourceMessage {
     }
 }
 pub mod anthropic;
+pub mod anthropic_request;
 pub mod bot;
 pub mod fake_cdn;
 pub mod fake_discord;

@@ -1,0 +1,469 @@
+//! The model sees the photos: `analyze` with `vision:` against the fake
+//! CDN (real HTTP, a real PNG), the fake Anthropic API (every content block
+//! checked against the official SDK's request types) and real Postgres.
+
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine;
+use flipfix_bot::analysis::scenario::Scenario;
+use flipfix_bot::analysis::{
+    analyze, estimated_max_cost, menu, vision, AnalysisDeps, AnalysisRequest,
+};
+use flipfix_bot::config::Secret;
+use flipfix_bot::llm::{AnthropicClient, ImageInput, RetryPolicy};
+use flipfix_bot::template_check::load_workflows;
+use flipfix_bot::workflow::Workflows;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use crate::support::anthropic::{FakeAnthropic, Reply};
+use crate::support::fake_cdn::{self, FakeCdn, PNG};
+use crate::support::{copy_workflows, shipped_workflows};
+
+const BOB: &str = "1002000000000000001";
+
+/// The shipped workflows with the `vision:` section replaced by `vision`
+/// (YAML lines under `context_menu:`, indented by two).
+fn workflows_with(vision: &str) -> (tempfile::TempDir, std::sync::Arc<Workflows>) {
+    let dir = copy_workflows();
+    let path = dir.path().join("workflows/add_to_flipfix.yaml");
+    let yaml = std::fs::read_to_string(&path).unwrap();
+    let shipped = "  vision:\n    enabled: false\n    max_images: 4\n    max_image_mb: 5\n";
+    assert!(yaml.contains(shipped), "the shipped vision section moved");
+    std::fs::write(&path, yaml.replace(shipped, vision)).unwrap();
+    let workflows = load_workflows(&dir.path().join("workflows"), &dir.path().join("prompts"))
+        .unwrap_or_else(|problems| panic!("{problems}"));
+    (dir, workflows)
+}
+
+fn vision_on() -> (tempfile::TempDir, std::sync::Arc<Workflows>) {
+    workflows_with("  vision:\n    max_images: 4\n")
+}
+
+/// One attachment of a scenario message.
+struct Photo<'a> {
+    url: &'a str,
+    content_type: &'a str,
+    size: usize,
+}
+
+/// A plain-channel scenario: messages `11`, `12`, … from Bob, each with its
+/// photos, the last one clicked.
+fn scenario(dir: &Path, messages: &[(&str, Vec<Photo<'_>>)]) -> Scenario {
+    let mut yaml = format!(
+        "name: vision\nchannel: {{kind: text}}\nusers:\n  - {{id: \"{BOB}\", username: bob_the_fixer, display_name: Bob Wilson}}\nmessages:\n"
+    );
+    for (i, (content, photos)) in messages.iter().enumerate() {
+        yaml.push_str(&format!(
+            "  - id: \"{}\"\n    author: \"{BOB}\"\n    content: \"{content}\"\n    timestamp: \"2025-01-15T11:{:02}:00Z\"\n",
+            11 + i,
+            10 + i
+        ));
+        if !photos.is_empty() {
+            yaml.push_str("    attachments:\n");
+            for photo in photos {
+                yaml.push_str(&format!(
+                    "      - {{url: \"{}\", content_type: {}, size: {}}}\n",
+                    photo.url, photo.content_type, photo.size
+                ));
+            }
+        }
+    }
+    yaml.push_str(&format!("target: \"{}\"\n", 10 + messages.len()));
+    let path = dir.join("vision.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    Scenario::load(&path).unwrap()
+}
+
+/// What the fake answers: no records, and usage as the API reports it for
+/// a request with one small image (its tokens are in `input_tokens`).
+fn answer() -> Reply {
+    let mut reply = Reply::tool_use(json!({"suggestions": []}));
+    if let Reply::Json { body, .. } = &mut reply {
+        body["usage"] = json!({
+            "input_tokens": 1650,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 2100,
+            "output_tokens": 40,
+        });
+    }
+    reply
+}
+
+async fn run(
+    pool: &PgPool,
+    workflows: &Workflows,
+    scenario: &Scenario,
+) -> (FakeAnthropic, flipfix_bot::analysis::Analysis) {
+    let fake = FakeAnthropic::start(vec![answer()]).await;
+    let retry = RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    };
+    let client = AnthropicClient::new(&fake.base_url, Duration::from_secs(10), retry).unwrap();
+    let key = Secret::new("sk-ant-test-key");
+    let deps = AnalysisDeps {
+        pool,
+        workflows,
+        client: &client,
+        api_key: Some(&key),
+        progress: None,
+        limits: None,
+        allow_loopback_urls: true,
+    };
+    let request = AnalysisRequest {
+        guild_id: None,
+        channel_id: scenario.target_channel_id,
+        target_id: scenario.target_id,
+        requested_by: BOB.into(),
+    };
+    let analysis = analyze(&deps, scenario, &request)
+        .await
+        .unwrap_or_else(|err| {
+            panic!(
+                "analysis failed: {err}; SDK violations: {:?}",
+                fake.violations()
+            )
+        });
+    assert_eq!(fake.violations(), Vec::<String>::new());
+    (fake, analysis)
+}
+
+/// The user message's content as sent.
+fn user_content(fake: &FakeAnthropic) -> Value {
+    let received = fake.received();
+    assert_eq!(received.len(), 1);
+    received[0].body["messages"][0]["content"].clone()
+}
+
+/// The captions of the image blocks, in order, each checked to be followed
+/// by an image block.
+fn image_captions(content: &Value) -> Vec<String> {
+    let blocks = content.as_array().expect("content blocks");
+    let mut captions = Vec::new();
+    for (i, block) in blocks.iter().enumerate() {
+        if block["type"] == "image" {
+            assert_eq!(blocks[i - 1]["type"], "text", "a caption before each image");
+            captions.push(blocks[i - 1]["text"].as_str().unwrap().to_string());
+        }
+    }
+    captions
+}
+
+fn png_photo(url: &str) -> Photo<'_> {
+    Photo {
+        url,
+        content_type: "image/png",
+        size: PNG.len(),
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn vision_on_sends_the_photo_as_an_image_block_after_its_message_marker(pool: PgPool) {
+    let cdn = FakeCdn::start().await;
+    let url = cdn.add("flipper.png", "image/png", PNG);
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = scenario(
+        dir.path(),
+        &[
+            (
+                "Left flipper on Gorgar is weak, see pic",
+                vec![png_photo(&url)],
+            ),
+            ("I'll take a look tonight", vec![]),
+        ],
+    );
+    let (_workflows_dir, workflows) = vision_on();
+    let (fake, analysis) = run(&pool, &workflows, &scenario).await;
+
+    let content = user_content(&fake);
+    let blocks = content.as_array().expect("a list of content blocks");
+    assert_eq!(blocks.len(), 3, "{content}");
+    assert_eq!(blocks[0]["type"], "text");
+    let conversation = blocks[0]["text"].as_str().unwrap();
+    assert!(
+        conversation.contains("1 attachment (1 image shown below):\nLeft flipper"),
+        "{conversation}"
+    );
+    assert_eq!(
+        blocks[1],
+        json!({"type": "text", "text": "Image from message [11]:"})
+    );
+    assert_eq!(
+        blocks[2],
+        json!({"type": "image", "source": {
+            "type": "base64",
+            "media_type": "image/png",
+            "data": base64::engine::general_purpose::STANDARD.encode(PNG),
+        }})
+    );
+    assert_eq!(cdn.requests(), 1);
+
+    // The usage the API reported (image tokens included) is what is stored.
+    assert_eq!(analysis.usage.input_tokens, 1650);
+    let (input, cost): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT input_tokens, cost_micro_usd FROM llm_usage WHERE purpose = 'analysis'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(input, 1650);
+    // Haiku 4.5: 1650 × $1 + 2100 × $0.10 + 40 × $5 per million.
+    assert_eq!(cost, Some(2060));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn vision_off_sends_no_image_and_says_an_attachment_was_there(pool: PgPool) {
+    let cdn = FakeCdn::start().await;
+    let url = cdn.add("flipper.png", "image/png", PNG);
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = scenario(
+        dir.path(),
+        &[(
+            "Left flipper on Gorgar is weak, see pic",
+            vec![png_photo(&url)],
+        )],
+    );
+    let (fake, _) = run(&pool, &shipped_workflows(), &scenario).await;
+
+    let content = user_content(&fake);
+    let text = content.as_str().expect("the user message is plain text");
+    assert!(text.contains(", 1 attachment:\nLeft flipper"), "{text}");
+    assert!(!text.contains("shown below"));
+    assert_eq!(cdn.requests(), 0, "nothing is downloaded");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_failed_download_falls_back_to_the_text_marker(pool: PgPool) {
+    let cdn = FakeCdn::start().await;
+    let url = cdn.add("flipper.png", "image/png", PNG);
+    let html = cdn.add(
+        "fake.png",
+        "image/png",
+        b"<html><script>alert(1)</script></html>",
+    );
+    cdn.set_mode(fake_cdn::Mode::Expired);
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = scenario(
+        dir.path(),
+        &[
+            ("see pic", vec![png_photo(&url)]),
+            ("and this one", vec![png_photo(&html)]),
+        ],
+    );
+    let (_workflows_dir, workflows) = vision_on();
+    let (fake, analysis) = run(&pool, &workflows, &scenario).await;
+    assert!(analysis.suggestions.is_empty());
+    let content = user_content(&fake);
+    let text = content.as_str().expect("no image: plain text");
+    assert!(text.contains(", 1 attachment:\nsee pic"), "{text}");
+    assert_eq!(cdn.requests(), 2, "both were tried");
+
+    // Served, but not an image: never sent as one.
+    cdn.set_mode(fake_cdn::Mode::Serve);
+    let (fake, _) = run(&pool, &workflows, &scenario).await;
+    let content = user_content(&fake);
+    assert_eq!(
+        image_captions(&content),
+        vec!["Image from message [11]:"],
+        "only the real PNG"
+    );
+    assert!(content[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains(", 1 attachment:\nand this one"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn at_most_max_images_are_sent_newest_first(pool: PgPool) {
+    let cdn = FakeCdn::start().await;
+    let urls: Vec<String> = (0..3)
+        .map(|i| cdn.add(&format!("p{i}.png"), "image/png", PNG))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = scenario(
+        dir.path(),
+        &[
+            ("oldest", vec![png_photo(&urls[0])]),
+            ("middle", vec![png_photo(&urls[1])]),
+            ("newest", vec![png_photo(&urls[2])]),
+        ],
+    );
+    let (_workflows_dir, workflows) = workflows_with("  vision:\n    max_images: 2\n");
+    let (fake, _) = run(&pool, &workflows, &scenario).await;
+    assert_eq!(
+        image_captions(&user_content(&fake)),
+        vec!["Image from message [12]:", "Image from message [13]:"]
+    );
+    assert_eq!(cdn.requests(), 2, "the oldest is not even downloaded");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn oversized_images_are_skipped_or_cut_off(pool: PgPool) {
+    let cdn = FakeCdn::start().await;
+    // A PNG header and 1.5 MB more: over a 1 MB limit.
+    let mut big = PNG.to_vec();
+    big.resize(1_500_000, 0);
+    let declared_big = cdn.add("declared.png", "image/png", &big);
+    let lying = cdn.add("lying.png", "image/png", &big);
+    let small = cdn.add("small.png", "image/png", PNG);
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = scenario(
+        dir.path(),
+        &[
+            ("small", vec![png_photo(&small)]),
+            (
+                "declared big",
+                vec![Photo {
+                    url: &declared_big,
+                    content_type: "image/png",
+                    size: big.len(),
+                }],
+            ),
+            (
+                "claims small",
+                vec![Photo {
+                    url: &lying,
+                    content_type: "image/png",
+                    size: 1000,
+                }],
+            ),
+        ],
+    );
+    let (_workflows_dir, workflows) =
+        workflows_with("  vision:\n    max_images: 2\n    max_image_mb: 1\n");
+    let (fake, _) = run(&pool, &workflows, &scenario).await;
+    assert_eq!(
+        image_captions(&user_content(&fake)),
+        vec!["Image from message [11]:"],
+        "the declared-big one gave its slot to the small one; the lying one was cut off"
+    );
+    assert_eq!(
+        cdn.requests(),
+        2,
+        "the declared-big one is never downloaded"
+    );
+}
+
+#[test]
+fn the_budget_reserves_the_image_ceiling_per_image() {
+    let (_dir, workflows) = vision_on();
+    let menu = menu(&workflows).unwrap();
+    let text = flipfix_bot::analysis::prompt::Prompt {
+        system: "s".repeat(1000),
+        conversation: "c".repeat(1000),
+        images: Vec::new(),
+        tool: flipfix_bot::analysis::prompt::tool(menu, &workflows.kinds),
+    };
+    let image = ImageInput {
+        caption: String::new(),
+        media_type: "image/png",
+        base64: "AAAA".into(),
+    };
+    let with_images = flipfix_bot::analysis::prompt::Prompt {
+        images: vec![image.clone(), image],
+        ..text.clone()
+    };
+    let price = menu.price(&menu.model).unwrap();
+    let extra = estimated_max_cost(menu, &with_images) - estimated_max_cost(menu, &text);
+    let expected = 2.0 * vision::MAX_TOKENS_PER_IMAGE as f64 * price.cache_write / 1_000_000.0;
+    assert!((extra - expected).abs() < 1e-12, "{extra} vs {expected}");
+}
+
+/// The fake's check can fail: a block the SDK's types forbid is answered
+/// 400 and reported.
+#[tokio::test]
+async fn the_fake_refuses_image_blocks_the_sdk_types_forbid() {
+    let fake = FakeAnthropic::start(vec![answer()]).await;
+    let body = json!({
+        "model": "claude-haiku-4-5",
+        "max_tokens": 10,
+        "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "Image from message [11]:"},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/heic", "data": "AAAA"}},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "not base64!"}, "alt": "x"},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png"}},
+        ]}],
+    });
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/messages", fake.base_url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let violations = fake.violations();
+    for expected in [
+        "messages[0].content[1].source.media_type",
+        "messages[0].content[2].source.data: not valid base64",
+        "messages[0].content[2]: unknown key `alt`",
+        "messages[0].content[3].source: required key `data` missing",
+    ] {
+        assert!(
+            violations.iter().any(|v| v.starts_with(expected)),
+            "{expected} not in {violations:?}"
+        );
+    }
+    assert_eq!(violations.len(), 4, "{violations:?}");
+}
+
+/// The problems loading the shipped workflows with `vision` in place of
+/// the shipped section (which starts on line 30 of add_to_flipfix.yaml).
+fn vision_problems(vision: &str) -> String {
+    let dir = copy_workflows();
+    let path = dir.path().join("workflows/add_to_flipfix.yaml");
+    let yaml = std::fs::read_to_string(&path).unwrap();
+    let shipped = "  vision:\n    enabled: false\n    max_images: 4\n    max_image_mb: 5\n";
+    assert_eq!(
+        yaml.lines().position(|l| l == "  vision:"),
+        Some(29),
+        "the shipped vision section moved"
+    );
+    std::fs::write(&path, yaml.replace(shipped, vision)).unwrap();
+    match load_workflows(&dir.path().join("workflows"), &dir.path().join("prompts")) {
+        Ok(_) => String::new(),
+        Err(problems) => problems.to_string(),
+    }
+}
+
+#[test]
+fn vision_settings_out_of_range_are_reported_at_their_line() {
+    let problems = vision_problems("  vision:\n    max_images: 21\n    max_image_mb: 6\n");
+    assert!(
+        problems.contains(
+            "add_to_flipfix.yaml:31:17: context_menu: vision.max_images is 21; at most 20"
+        ),
+        "{problems}"
+    );
+    assert!(
+        problems
+            .contains("add_to_flipfix.yaml:32:19: context_menu: vision.max_image_mb is 6; 1 to 5"),
+        "{problems}"
+    );
+    let problems = vision_problems("  vision:\n    max_image_mb: 0\n");
+    assert!(
+        problems.contains(":31:19: context_menu: vision.max_image_mb is 0"),
+        "{problems}"
+    );
+}
+
+#[test]
+fn unknown_vision_keys_are_refused() {
+    let problems = vision_problems("  vision:\n    max_photos: 3\n");
+    assert!(problems.contains("add_to_flipfix.yaml:31:"), "{problems}");
+    assert!(problems.contains("max_photos"), "{problems}");
+}
+
+#[test]
+fn vision_is_off_without_the_section_and_on_with_it() {
+    assert!(vision_problems("").is_empty());
+    assert!(!menu(&shipped_workflows()).unwrap().vision.enabled);
+    let (_dir, workflows) = workflows_with("");
+    assert!(!menu(&workflows).unwrap().vision.enabled, "absent: off");
+    let (_dir, workflows) = workflows_with("  vision: {}\n");
+    let vision = menu(&workflows).unwrap().vision;
+    assert!(vision.enabled, "present: on");
+    assert_eq!(vision.max_images, 4);
+    assert_eq!(vision.max_image_bytes, 5 * 1024 * 1024);
+}
