@@ -7,7 +7,9 @@
 //! and maintainers, and prints the size of the stable (cacheable) prefix and
 //! of the conversation, estimated tokens, and the cost per analysis at the
 //! workflow's list prices: cold (the prefix is written to the cache) and warm
-//! (it is read from the cache).
+//! (it is read from the cache). Last, what `vision:` adds: the images in
+//! the export's windows and the tokens and cost of 1 and 4 images per
+//! analysis by Anthropic's published token rule.
 //!
 //! `cargo bench --bench prompt_cost` (release), or quicker on the warm debug
 //! build: `cargo test --bench prompt_cost` (sizes do not depend on the
@@ -21,10 +23,11 @@ use flipfix_bot::analysis::catalog::{Catalog, CatalogMachine, CatalogMaintainer}
 use flipfix_bot::analysis::conversation::Attachment;
 use flipfix_bot::analysis::gather::gather;
 use flipfix_bot::analysis::prompt::build_prompt;
+use flipfix_bot::analysis::vision;
 use flipfix_bot::analysis::{Message, MessageAuthor, MessageSource, SourceError, ThreadInfo};
 use flipfix_bot::llm::AnthropicClient;
 use flipfix_bot::template_check::load_workflows;
-use flipfix_bot::workflow::{Price, TokenUsage};
+use flipfix_bot::workflow::{ContextMenu, Price, TokenUsage};
 
 /// Characters per token for English prose and Markdown. Anthropic's
 /// tokenizer is not public; English text runs at about 3.5–4 characters per
@@ -251,6 +254,89 @@ fn main() {
             }),
         );
     }
+    images_report(menu, &messages, &windows);
+}
+
+/// Anthropic's vision docs: an image costs about width × height / 750
+/// tokens, after it is scaled down (aspect kept) so that its long edge is
+/// at most 1568 px and it is at most ~1.15 megapixels (~1,600 tokens).
+fn image_tokens(width: f64, height: f64) -> u64 {
+    let scale = 1f64
+        .min(1568.0 / width.max(height))
+        .min((1_150_000.0 / (width * height)).sqrt());
+    let tokens = ((width * scale).floor() * (height * scale).floor() / 750.0).ceil() as u64;
+    tokens.min(vision::MAX_TOKENS_PER_IMAGE)
+}
+
+/// What `vision:` adds to an analysis: images are part of the user message
+/// (after the cache breakpoint), so they are billed as plain input tokens
+/// on every analysis; the caption before each is a few text tokens.
+fn images_report(menu: &ContextMenu, messages: &[Message], windows: &[(usize, usize)]) {
+    let is_image = |a: &Attachment| {
+        let name = a.filename.to_ascii_lowercase();
+        [".jpg", ".jpeg", ".png", ".gif", ".webp"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+    };
+    let with_images = messages
+        .iter()
+        .filter(|m| m.attachments.iter().any(is_image))
+        .count();
+    let mut per_window: Vec<usize> = windows
+        .iter()
+        .map(|(_, end)| {
+            messages[end - 30..=*end]
+                .iter()
+                .flat_map(|m| &m.attachments)
+                .filter(|a| is_image(a))
+                .count()
+        })
+        .collect();
+    per_window.sort_unstable();
+    println!(
+        "
+Images (vision:, off in the shipped workflow):"
+    );
+    println!(
+        "  the export: {with_images} of {} messages carry an image; a 31-message window holds {} (median) to {} images",
+        messages.len(),
+        per_window[per_window.len() / 2],
+        per_window[per_window.len() - 1]
+    );
+    println!(
+        "  token rule (Anthropic vision docs): width × height / 750 after scaling to ≤ 1568 px long edge and ≤ ~1.15 MP; ceiling {} tokens",
+        vision::MAX_TOKENS_PER_IMAGE
+    );
+    let caption = "Image from message [1329542384576168006]:";
+    let (caption_tokens, _) = tokens(caption, false);
+    let price = menu.price(&menu.model).expect("price");
+    for (label, width, height) in [
+        ("12 MP phone photo, 4032×3024", 4032.0, 3024.0),
+        ("phone screenshot, 1170×2532", 1170.0, 2532.0),
+        ("small photo, 800×600", 800.0, 600.0),
+    ] {
+        let per_image = image_tokens(width, height) + caption_tokens;
+        let cost = |n: u64| {
+            price.cost(&TokenUsage {
+                input_tokens: n * per_image,
+                ..TokenUsage::default()
+            })
+        };
+        println!(
+            "  {label:<36} ≈ {per_image:>5} tokens with its caption; {} (default) adds ${:.5} for 1 image, ${:.5} for 4",
+            menu.model,
+            cost(1),
+            cost(4)
+        );
+    }
+    let reserved = price.cost(&TokenUsage {
+        cache_creation_input_tokens: vision::MAX_TOKENS_PER_IMAGE,
+        ..TokenUsage::default()
+    });
+    println!(
+        "  the budget reserves {} tokens per image at the cache-write price: ${reserved:.5} each (settled to the reported usage after the call)",
+        vision::MAX_TOKENS_PER_IMAGE
+    );
 }
 
 struct Estimate {

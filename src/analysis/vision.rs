@@ -172,3 +172,117 @@ async fn fetch_one(
         base64,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::conversation::{ConversationMessage, Message, MessageAuthor, Mode};
+
+    fn message(id: u64, is_webhook: bool, attachments: Vec<Attachment>) -> ConversationMessage {
+        ConversationMessage {
+            message: Message {
+                id,
+                channel_id: 1,
+                author: MessageAuthor {
+                    id: 7,
+                    username: "bob".into(),
+                    display_name: "Bob".into(),
+                    is_bot: false,
+                    is_webhook,
+                },
+                content: String::new(),
+                timestamp: chrono::DateTime::from_timestamp(1_700_000_000 + id as i64, 0)
+                    .unwrap_or_default(),
+                reply_to: None,
+                attachments,
+                embeds: Vec::new(),
+            },
+            is_target: false,
+            in_reply_chain: false,
+            saved_as: Vec::new(),
+            reference: None,
+        }
+    }
+
+    fn attachment(filename: &str, content_type: Option<&str>) -> Attachment {
+        Attachment {
+            url: format!("https://cdn.discordapp.com/attachments/1/2/{filename}"),
+            filename: filename.into(),
+            content_type: content_type.map(str::to_string),
+            size: Some(1000),
+        }
+    }
+
+    fn conversation(messages: Vec<ConversationMessage>) -> Conversation {
+        Conversation {
+            mode: Mode::Channel,
+            guild_id: None,
+            channel_id: 1,
+            target_id: 1,
+            messages,
+            excluded_saved: Vec::new(),
+            saved_stubs: Vec::new(),
+        }
+    }
+
+    fn on() -> Vision {
+        Vision {
+            enabled: true,
+            ..Vision::default()
+        }
+    }
+
+    fn names(chosen: &[Candidate<'_>]) -> Vec<String> {
+        chosen
+            .iter()
+            .map(|c| c.attachment.filename.clone())
+            .collect()
+    }
+
+    #[test]
+    fn only_accepted_image_types_of_people_are_chosen() {
+        let conversation = conversation(vec![
+            message(
+                1,
+                false,
+                vec![
+                    attachment("a.jpg", Some("image/jpeg")),
+                    attachment("b.HEIC", Some("image/heic")),
+                    attachment("c.pdf", Some("application/pdf")),
+                    attachment("d.PNG", None),
+                    attachment("e.mp4", None),
+                ],
+            ),
+            message(2, true, vec![attachment("post.png", Some("image/png"))]),
+        ]);
+        assert_eq!(names(&candidates(&conversation, &on())), ["a.jpg", "d.PNG"]);
+        assert!(
+            candidates(&conversation, &Vision::default()).is_empty(),
+            "off"
+        );
+    }
+
+    #[test]
+    fn newest_messages_come_first_and_oversized_ones_give_up_their_place() {
+        let mut big = attachment("big.png", Some("image/png"));
+        big.size = Some(6 * 1024 * 1024);
+        let conversation = conversation(vec![
+            message(1, false, vec![attachment("old.png", Some("image/png"))]),
+            message(2, false, vec![attachment("mid.png", Some("image/png"))]),
+            message(3, false, vec![big]),
+        ]);
+        let vision = Vision {
+            max_images: 2,
+            ..on()
+        };
+        assert_eq!(
+            names(&candidates(&conversation, &vision)),
+            ["mid.png", "old.png"]
+        );
+        let none = Vision {
+            max_images: 0,
+            ..on()
+        };
+        assert!(candidates(&conversation, &none).is_empty());
+    }
+}
