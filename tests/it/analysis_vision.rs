@@ -7,11 +7,9 @@ use std::time::Duration;
 
 use base64::Engine;
 use flipfix_bot::analysis::scenario::Scenario;
-use flipfix_bot::analysis::{
-    analyze, estimated_max_cost, menu, vision, AnalysisDeps, AnalysisRequest,
-};
+use flipfix_bot::analysis::{analyze, AnalysisDeps, AnalysisRequest};
 use flipfix_bot::config::Secret;
-use flipfix_bot::llm::{AnthropicClient, ImageInput, RetryPolicy};
+use flipfix_bot::llm::{AnthropicClient, RetryPolicy};
 use flipfix_bot::template_check::load_workflows;
 use flipfix_bot::workflow::Workflows;
 use serde_json::{json, Value};
@@ -25,7 +23,7 @@ const BOB: &str = "1002000000000000001";
 
 /// The shipped workflows with the `vision:` section replaced by `vision`
 /// (YAML lines under `context_menu:`, indented by two).
-fn workflows_with(vision: &str) -> (tempfile::TempDir, std::sync::Arc<Workflows>) {
+pub(crate) fn workflows_with(vision: &str) -> (tempfile::TempDir, std::sync::Arc<Workflows>) {
     let dir = copy_workflows();
     let path = dir.path().join("workflows/add_to_flipfix.yaml");
     let yaml = std::fs::read_to_string(&path).unwrap();
@@ -37,7 +35,7 @@ fn workflows_with(vision: &str) -> (tempfile::TempDir, std::sync::Arc<Workflows>
     (dir, workflows)
 }
 
-fn vision_on() -> (tempfile::TempDir, std::sync::Arc<Workflows>) {
+pub(crate) fn vision_on() -> (tempfile::TempDir, std::sync::Arc<Workflows>) {
     workflows_with("  vision:\n    max_images: 4\n")
 }
 
@@ -346,31 +344,6 @@ async fn oversized_images_are_skipped_or_cut_off(pool: PgPool) {
     );
 }
 
-#[test]
-fn the_budget_reserves_the_image_ceiling_per_image() {
-    let (_dir, workflows) = vision_on();
-    let menu = menu(&workflows).unwrap();
-    let text = flipfix_bot::analysis::prompt::Prompt {
-        system: "s".repeat(1000),
-        conversation: "c".repeat(1000),
-        images: Vec::new(),
-        tool: flipfix_bot::analysis::prompt::tool(menu, &workflows.kinds),
-    };
-    let image = ImageInput {
-        caption: String::new(),
-        media_type: "image/png",
-        base64: "AAAA".into(),
-    };
-    let with_images = flipfix_bot::analysis::prompt::Prompt {
-        images: vec![image.clone(), image],
-        ..text.clone()
-    };
-    let price = menu.price(&menu.model).unwrap();
-    let extra = estimated_max_cost(menu, &with_images) - estimated_max_cost(menu, &text);
-    let expected = 2.0 * vision::MAX_TOKENS_PER_IMAGE as f64 * price.cache_write / 1_000_000.0;
-    assert!((extra - expected).abs() < 1e-12, "{extra} vs {expected}");
-}
-
 /// The fake's check can fail: a block the SDK's types forbid is answered
 /// 400 and reported.
 #[tokio::test]
@@ -408,62 +381,61 @@ async fn the_fake_refuses_image_blocks_the_sdk_types_forbid() {
     assert_eq!(violations.len(), 4, "{violations:?}");
 }
 
-/// The problems loading the shipped workflows with `vision` in place of
-/// the shipped section (which starts on line 30 of add_to_flipfix.yaml).
-fn vision_problems(vision: &str) -> String {
-    let dir = copy_workflows();
-    let path = dir.path().join("workflows/add_to_flipfix.yaml");
-    let yaml = std::fs::read_to_string(&path).unwrap();
-    let shipped = "  vision:\n    enabled: false\n    max_images: 4\n    max_image_mb: 5\n";
+/// Through the real bot and the fake Discord: the attachment as Discord
+/// describes it in the message history reaches the model as an image.
+#[sqlx::test(migrations = "./migrations")]
+async fn the_bot_shows_the_model_a_photo_posted_in_discord(pool: PgPool) {
+    use crate::support::bot::{test_secrets, TestBot};
+    use crate::support::fake_discord::{user_message, FakeDiscord, CHANNEL_ID};
+    use flipfix_bot::config::SettingKey;
+
+    let cdn = FakeCdn::start().await;
+    let url = cdn.add("coil.png", "image/png", PNG);
+    let fake = FakeDiscord::start().await;
+    let author = json!({"id": BOB, "username": "bob_the_fixer", "global_name": "Bob Wilson",
+                        "discriminator": "0", "avatar": null});
+    let mut target = user_message(
+        101,
+        CHANNEL_ID,
+        author,
+        "the flipper coil looks burnt, see pic",
+        "2025-03-01T10:00:00Z",
+        None,
+    );
+    target["attachments"] = json!([{"id": "901", "filename": "coil.png", "size": PNG.len(),
+        "url": url, "proxy_url": url, "content_type": "image/png"}]);
+    fake.add_message(CHANNEL_ID, target.clone());
+    let anthropic = FakeAnthropic::start(vec![answer()]).await;
+
+    let (dir, _) = vision_on();
+    let mut secrets = test_secrets(&fake);
+    secrets.anthropic_base_url = anthropic.base_url.clone();
+    secrets.workflows_dir = dir.path().join("workflows");
+    secrets.prompts_dir = dir.path().join("prompts");
+    let bot = TestBot::start_with(pool.clone(), &fake, 1, secrets).await;
+    bot.app
+        .settings
+        .set(SettingKey::AnthropicApiKey, "sk-ant-test-key", "tests")
+        .await
+        .unwrap();
+
+    let token = fake.invoke_message_command(
+        &super::add_to_flipfix::bob(),
+        super::add_to_flipfix::COMMAND,
+        &target,
+    );
+    let text = super::add_to_flipfix::final_text(&fake, &token).await;
+    assert_eq!(text, flipfix_bot::analysis::NO_RECORDS_MESSAGE);
+    assert_eq!(anthropic.violations(), Vec::<String>::new());
+    let content = user_content(&anthropic);
+    assert_eq!(image_captions(&content), vec!["Image from message [101]:"]);
     assert_eq!(
-        yaml.lines().position(|l| l == "  vision:"),
-        Some(29),
-        "the shipped vision section moved"
+        content[2]["source"]["data"],
+        base64::engine::general_purpose::STANDARD.encode(PNG)
     );
-    std::fs::write(&path, yaml.replace(shipped, vision)).unwrap();
-    match load_workflows(&dir.path().join("workflows"), &dir.path().join("prompts")) {
-        Ok(_) => String::new(),
-        Err(problems) => problems.to_string(),
-    }
-}
-
-#[test]
-fn vision_settings_out_of_range_are_reported_at_their_line() {
-    let problems = vision_problems("  vision:\n    max_images: 21\n    max_image_mb: 6\n");
-    assert!(
-        problems.contains(
-            "add_to_flipfix.yaml:31:17: context_menu: vision.max_images is 21; at most 20"
-        ),
-        "{problems}"
-    );
-    assert!(
-        problems
-            .contains("add_to_flipfix.yaml:32:19: context_menu: vision.max_image_mb is 6; 1 to 5"),
-        "{problems}"
-    );
-    let problems = vision_problems("  vision:\n    max_image_mb: 0\n");
-    assert!(
-        problems.contains(":31:19: context_menu: vision.max_image_mb is 0"),
-        "{problems}"
-    );
-}
-
-#[test]
-fn unknown_vision_keys_are_refused() {
-    let problems = vision_problems("  vision:\n    max_photos: 3\n");
-    assert!(problems.contains("add_to_flipfix.yaml:31:"), "{problems}");
-    assert!(problems.contains("max_photos"), "{problems}");
-}
-
-#[test]
-fn vision_is_off_without_the_section_and_on_with_it() {
-    assert!(vision_problems("").is_empty());
-    assert!(!menu(&shipped_workflows()).unwrap().vision.enabled);
-    let (_dir, workflows) = workflows_with("");
-    assert!(!menu(&workflows).unwrap().vision.enabled, "absent: off");
-    let (_dir, workflows) = workflows_with("  vision: {}\n");
-    let vision = menu(&workflows).unwrap().vision;
-    assert!(vision.enabled, "present: on");
-    assert_eq!(vision.max_images, 4);
-    assert_eq!(vision.max_image_bytes, 5 * 1024 * 1024);
+    assert!(content[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("1 attachment (1 image shown below):\nthe flipper coil"));
+    bot.stop().await;
 }

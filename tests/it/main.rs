@@ -13,6 +13,7 @@ mod analysis_gather;
 mod analysis_llm;
 mod analysis_prompt;
 mod analysis_vision;
+mod analysis_vision_config;
 mod browser;
 mod catalog_import;
 mod check_command;
