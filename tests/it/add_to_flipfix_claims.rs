@@ -82,6 +82,8 @@ async fn attachments_become_media_and_occurred_at_is_the_newest_source(pool: PgP
         "source_message_ids": ["101", "102"], "author_id": BOB_ID}]}))])
     .await;
     let bot = start(&pool, &fake, &anthropic).await;
+    // The attachments point at Discord's real CDN, which no test may reach.
+    bot.without_vision();
     let token = fake.invoke_message_command(&bob(), COMMAND, &target);
     fake.wait_until("the card", |requests| {
         requests.iter().any(|r| {

@@ -16,8 +16,8 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 
 use crate::support::anthropic::{FakeAnthropic, Reply};
+use crate::support::copy_workflows;
 use crate::support::fake_cdn::{self, FakeCdn, PNG};
-use crate::support::{copy_workflows, shipped_workflows};
 
 const BOB: &str = "1002000000000000001";
 
@@ -27,7 +27,7 @@ pub(crate) fn workflows_with(vision: &str) -> (tempfile::TempDir, std::sync::Arc
     let dir = copy_workflows();
     let path = dir.path().join("workflows/add_to_flipfix.yaml");
     let yaml = std::fs::read_to_string(&path).unwrap();
-    let shipped = "  vision:\n    enabled: false\n    max_images: 4\n    max_image_mb: 5\n";
+    let shipped = "  vision:\n    enabled: true\n    max_images: 4\n    max_image_mb: 5\n";
     assert!(yaml.contains(shipped), "the shipped vision section moved");
     std::fs::write(&path, yaml.replace(shipped, vision)).unwrap();
     let workflows = load_workflows(&dir.path().join("workflows"), &dir.path().join("prompts"))
@@ -223,7 +223,8 @@ async fn vision_off_sends_no_image_and_says_an_attachment_was_there(pool: PgPool
             vec![png_photo(&url)],
         )],
     );
-    let (fake, _) = run(&pool, &shipped_workflows(), &scenario).await;
+    let (_workflows_dir, vision_off) = workflows_with("  vision:\n    enabled: false\n");
+    let (fake, _) = run(&pool, &vision_off, &scenario).await;
 
     let content = user_content(&fake);
     let text = content.as_str().expect("the user message is plain text");

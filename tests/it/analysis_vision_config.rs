@@ -14,7 +14,7 @@ fn vision_problems(vision: &str) -> String {
     let dir = copy_workflows();
     let path = dir.path().join("workflows/add_to_flipfix.yaml");
     let yaml = std::fs::read_to_string(&path).unwrap();
-    let shipped = "  vision:\n    enabled: false\n    max_images: 4\n    max_image_mb: 5\n";
+    let shipped = "  vision:\n    enabled: true\n    max_images: 4\n    max_image_mb: 5\n";
     assert_eq!(
         yaml.lines().position(|l| l == "  vision:"),
         Some(29),
@@ -58,7 +58,10 @@ fn unknown_vision_keys_are_refused() {
 #[test]
 fn vision_is_off_without_the_section_and_on_with_it() {
     assert!(vision_problems("").is_empty());
-    assert!(!menu(&shipped_workflows()).unwrap().vision.enabled);
+    assert!(
+        menu(&shipped_workflows()).unwrap().vision.enabled,
+        "shipped: on"
+    );
     let (_dir, workflows) = workflows_with("");
     assert!(!menu(&workflows).unwrap().vision.enabled, "absent: off");
     let (_dir, workflows) = workflows_with("  vision: {}\n");

@@ -91,6 +91,22 @@ impl TestBot {
         }
     }
 
+    /// Turns the workflow's `vision:` off, for tests whose attachments point
+    /// at Discord's real CDN, which no test may reach.
+    pub fn without_vision(&self) {
+        let secrets = &self.app.secrets;
+        let workflows = flipfix_bot::template_check::load_workflows(
+            &secrets.workflows_dir,
+            &secrets.prompts_dir,
+        )
+        .unwrap_or_else(|problems| panic!("{problems}"));
+        let mut workflows = Arc::try_unwrap(workflows).expect("a freshly loaded workflow set");
+        if let Some(menu) = workflows.context_menu.as_mut() {
+            menu.vision.enabled = false;
+        }
+        self.app.replace_workflows(Arc::new(workflows));
+    }
+
     pub async fn stop(self) {
         self.shard_manager.shutdown_all().await;
         self.task.abort();
