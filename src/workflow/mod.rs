@@ -7,9 +7,11 @@ pub mod kinds;
 mod load;
 mod problem;
 pub mod schema;
+pub mod summaries;
 
 pub use context_menu::{ContextMenu, Example, Price, TokenUsage, Windows, MAX_MESSAGES};
 pub use kinds::{FieldType, KindField, MachineRule, RecordKind, RecordKinds};
 pub use load::{read_workflows, Workflows};
 pub use problem::{Problem, Problems};
 pub use schema::WebAccess;
+pub use summaries::{StatusListing, Summary};
