@@ -42,7 +42,9 @@ impl ManualClock {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, DateTime<Utc>> {
         // A panic elsewhere cannot leave a half-written time behind.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

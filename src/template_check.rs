@@ -9,8 +9,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::records::view::RecordView;
-use crate::templates::Templates;
 use crate::summary::content::SummaryView;
+use crate::templates::Templates;
 use crate::workflow::{read_workflows, ContextMenu, Problems, RecordKinds, Summary, Workflows};
 
 /// Loads and checks every workflow file and template. On success the bundle
@@ -80,7 +80,11 @@ pub fn check_templates_render(kinds: &RecordKinds, templates: &Templates, proble
 
 /// Renders every summary's template against sample content, with every
 /// list present (and text that needs escaping) and with the lists empty.
-pub fn check_summaries_render(summaries: &[Summary], templates: &Templates, problems: &mut Problems) {
+pub fn check_summaries_render(
+    summaries: &[Summary],
+    templates: &Templates,
+    problems: &mut Problems,
+) {
     for summary in summaries {
         if !templates.exists(&summary.template) {
             continue; // already reported
@@ -93,7 +97,11 @@ pub fn check_summaries_render(summaries: &[Summary], templates: &Templates, prob
                     "{} (rendering a sample of summary `{}` {})",
                     problem.message,
                     summary.name,
-                    if full { "with every list" } else { "with empty lists" }
+                    if full {
+                        "with every list"
+                    } else {
+                        "with empty lists"
+                    }
                 );
                 problems.push(problem);
                 break;

@@ -328,8 +328,7 @@ impl Dispatcher {
                 continue;
             };
             let pending =
-                crate::media::store::copies_pending(&self.pool, record_id, now - PHOTO_WAIT)
-                    .await;
+                crate::media::store::copies_pending(&self.pool, record_id, now - PHOTO_WAIT).await;
             match pending {
                 Ok(true) => waiting.push(row.id),
                 Ok(false) => ready.push(row),

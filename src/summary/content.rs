@@ -177,7 +177,10 @@ async fn listing(
 fn line_of(row: Row, kinds: &RecordKinds, at: DateTime<Utc>, base_url: Option<&str>) -> Line {
     let (id, kind_name, description, status, occurred_at, machine) = row;
     let kind = kinds.get(&kind_name);
-    let first_line = description.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let first_line = description
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
     Line {
         id,
         label: kind.map_or_else(|| kind_name.clone(), |k| k.label.clone()),

@@ -89,7 +89,9 @@ mod tests {
     }
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn date(text: &str) -> NaiveDate {
@@ -99,9 +101,18 @@ mod tests {
     #[test]
     fn the_same_local_time_moves_in_utc_across_daylight_saving() {
         let schedule = london(18, 0);
-        assert_eq!(schedule.due_on(date("2026-03-28")), utc("2026-03-28T18:00:00Z"));
-        assert_eq!(schedule.due_on(date("2026-03-29")), utc("2026-03-29T17:00:00Z"));
-        assert_eq!(schedule.due_on(date("2026-10-25")), utc("2026-10-25T18:00:00Z"));
+        assert_eq!(
+            schedule.due_on(date("2026-03-28")),
+            utc("2026-03-28T18:00:00Z")
+        );
+        assert_eq!(
+            schedule.due_on(date("2026-03-29")),
+            utc("2026-03-29T17:00:00Z")
+        );
+        assert_eq!(
+            schedule.due_on(date("2026-10-25")),
+            utc("2026-10-25T18:00:00Z")
+        );
     }
 
     #[test]
@@ -117,7 +128,10 @@ mod tests {
     fn a_skipped_local_time_is_due_just_after_the_gap() {
         // 2026-03-29 01:00 GMT jumps to 02:00 BST; 01:30 does not exist.
         let schedule = london(1, 30);
-        assert_eq!(schedule.due_on(date("2026-03-29")), utc("2026-03-29T01:30:00Z"));
+        assert_eq!(
+            schedule.due_on(date("2026-03-29")),
+            utc("2026-03-29T01:30:00Z")
+        );
         assert_eq!(
             schedule
                 .due_on(date("2026-03-29"))
@@ -132,7 +146,10 @@ mod tests {
     fn a_repeated_local_time_is_due_the_first_time() {
         // 2026-10-25 02:00 BST falls back to 01:00 GMT; 01:30 happens twice.
         let schedule = london(1, 30);
-        assert_eq!(schedule.due_on(date("2026-10-25")), utc("2026-10-25T00:30:00Z"));
+        assert_eq!(
+            schedule.due_on(date("2026-10-25")),
+            utc("2026-10-25T00:30:00Z")
+        );
         assert_eq!(
             schedule.next_due(utc("2026-10-25T00:30:00Z")),
             utc("2026-10-26T01:30:00Z")
@@ -166,6 +183,9 @@ mod tests {
         );
         let due = schedule.due_on(date("2026-11-24"));
         assert_eq!(due, utc("2026-11-24T10:30:00Z"));
-        assert_eq!(schedule.latest_due(due + Duration::minutes(1)).0, date("2026-11-24"));
+        assert_eq!(
+            schedule.latest_due(due + Duration::minutes(1)).0,
+            date("2026-11-24")
+        );
     }
 }

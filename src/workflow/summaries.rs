@@ -136,24 +136,23 @@ pub(super) fn build_summaries(
                 ),
             ));
         }
-        let mut listing = |given: Option<Spanned<StatusListingDecl>>,
-                           key: &str,
-                           default: StatusListing| {
-            let (listing, at) = match given {
-                Some(given) => (
-                    StatusListing {
-                        kind: given.value.kind,
-                        statuses: given.value.statuses,
-                    },
-                    given.referenced,
-                ),
-                None => (default, decl_at),
+        let mut listing =
+            |given: Option<Spanned<StatusListingDecl>>, key: &str, default: StatusListing| {
+                let (listing, at) = match given {
+                    Some(given) => (
+                        StatusListing {
+                            kind: given.value.kind,
+                            statuses: given.value.statuses,
+                        },
+                        given.referenced,
+                    ),
+                    None => (default, decl_at),
+                };
+                if let Some(message) = listing_problem(&listing, kinds) {
+                    problems.push(problem(at, format!("{key}: {message}")));
+                }
+                listing
             };
-            if let Some(message) = listing_problem(&listing, kinds) {
-                problems.push(problem(at, format!("{key}: {message}")));
-            }
-            listing
-        };
         let open_reports = listing(
             decl.open_reports,
             "open_reports",
@@ -229,7 +228,12 @@ fn closest_timezone(raw: &str) -> Option<&'static str> {
     chrono_tz::TZ_VARIANTS
         .iter()
         .map(|tz| tz.name())
-        .map(|name| (crate::text::edit_distance(&lower, &name.to_lowercase()), name))
+        .map(|name| {
+            (
+                crate::text::edit_distance(&lower, &name.to_lowercase()),
+                name,
+            )
+        })
         .filter(|(distance, _)| *distance <= 3)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, name)| name)
@@ -250,7 +254,9 @@ mod tests {
     fn times_are_24_hour_hh_mm() {
         assert_eq!(parse_time("18:00"), NaiveTime::from_hms_opt(18, 0, 0));
         assert_eq!(parse_time("7:05"), NaiveTime::from_hms_opt(7, 5, 0));
-        for bad in ["24:00", "18:60", "18", "18:0", "6pm", "18:00:00", "-1:00", ""] {
+        for bad in [
+            "24:00", "18:60", "18", "18:0", "6pm", "18:00:00", "-1:00", "",
+        ] {
             assert_eq!(parse_time(bad), None, "{bad}");
         }
     }

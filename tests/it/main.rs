@@ -45,6 +45,7 @@ mod review;
 mod review_flow;
 mod settings;
 mod spend_limits;
+mod summary;
 mod web_health;
 mod web_pages;
 mod web_sign_in;
