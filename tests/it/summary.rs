@@ -599,3 +599,119 @@ fn check_names_bad_summaries_with_their_lines() {
         "{problems}"
     );
 }
+
+/// Two real `run` processes whose summary was due two minutes before they
+/// started (a restart after the time): one posts it, the other finds it
+/// decided, and the webhook gets exactly one message.
+#[sqlx::test(migrations = "./migrations")]
+async fn two_bot_processes_started_after_the_time_post_it_once(pool: PgPool) {
+    use crate::support::anthropic::FakeAnthropic;
+    use crate::support::fake_discord::FakeDiscord;
+    use crate::support::process::{database_url, BotProcess};
+    use std::time::Duration as StdDuration;
+
+    let env = Env::new(pool).await;
+    let due = Utc::now() - Duration::minutes(2);
+    let dir = copy_workflows();
+    write_summaries(
+        dir.path(),
+        &format!(
+            "summaries:\n  - name: daily\n    at: \"{}\"\n    timezone: UTC\n    template: summaries/daily.md.j2\n",
+            due.format("%H:%M")
+        ),
+    );
+    let created = (due - Duration::hours(1)).to_rfc3339();
+    record_at(
+        &env,
+        with("log_entry", "Replaced a fuse", &[]),
+        &created,
+        &created,
+        None,
+    )
+    .await;
+    clear_outbox(&env.pool).await;
+
+    let fake = FakeDiscord::start().await;
+    let anthropic = FakeAnthropic::start(Vec::new()).await;
+    let url = database_url(&env.pool);
+    let workflows_dir = dir.path().join("workflows");
+    let prompts_dir = dir.path().join("prompts");
+    let extra = [
+        (
+            "FLIPFIX_WORKFLOWS_DIR",
+            workflows_dir.to_str().expect("utf-8 path"),
+        ),
+        (
+            "FLIPFIX_PROMPTS_DIR",
+            prompts_dir.to_str().expect("utf-8 path"),
+        ),
+        (
+            "RUST_LOG",
+            "warn,flipfix_bot=info,flipfix_bot::summary=debug",
+        ),
+    ];
+    let processes = [
+        BotProcess::start(&url, &fake, &anthropic.base_url, &extra),
+        BotProcess::start(&url, &fake, &anthropic.base_url, &extra),
+    ];
+    env.fake.wait_for_requests(1).await;
+    for process in &processes {
+        assert!(
+            process
+                .wait_for_log("daily summary", StdDuration::from_secs(60))
+                .await,
+            "{}",
+            process.stderr()
+        );
+    }
+    let logs: Vec<String> = processes.iter().map(BotProcess::stderr).collect();
+    let queued = logs
+        .iter()
+        .filter(|log| log.contains("daily summary queued"))
+        .count();
+    let decided = logs
+        .iter()
+        .filter(|log| log.contains("daily summary already decided"))
+        .count();
+    assert_eq!((queued, decided), (1, 1), "{logs:#?}");
+    let bodies = env.checked_bodies();
+    assert_eq!(bodies.len(), 1);
+    assert!(description(&bodies[0]).contains("Replaced a fuse"));
+}
+
+/// A summary Discord refuses ends like any poison row: failed, listed for
+/// admins as the summary it is, and re-queued by `retry`.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_refused_summary_ends_failed_and_is_listed_as_a_summary(pool: PgPool) {
+    use flipfix_bot::notify::failed;
+
+    let env = Env::new(pool).await;
+    a_busy_day(&env).await;
+    env.set(SettingKey::NotifyMaxAttempts, "1").await;
+    env.fake.refuse_containing("new records", 400);
+    let workflows = workflows_with_summary();
+    let outcomes = scheduler(&env, &workflows).step(at(DUE)).await;
+    assert!(matches!(decision(&outcomes), Decision::Queued { .. }));
+    let steps = crate::notify::drain(&mut env.dispatcher(), at(DUE)).await;
+    assert!(
+        steps.iter().any(|s| matches!(s, Step::Failed { .. })),
+        "{steps:?}"
+    );
+    let (rows, total) = failed::list(&env.pool, 10).await.expect("failed list");
+    assert_eq!(total, 1);
+    assert_eq!(rows[0].record_id, None);
+    assert_eq!(rows[0].kind, "summary daily 2026-11-24");
+
+    env.fake.stop_refusing();
+    assert_eq!(
+        failed::retry(&env.pool, failed::Target::All)
+            .await
+            .expect("retry"),
+        1
+    );
+    let steps = crate::notify::drain(&mut env.dispatcher(), Utc::now()).await;
+    assert!(
+        steps.iter().any(|s| matches!(s, Step::Delivered { .. })),
+        "{steps:?}"
+    );
+}
