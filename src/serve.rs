@@ -137,7 +137,12 @@ pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow:
     tokio::spawn(media.run(signals.trigger.subscribe()));
     // Every process schedules the daily summaries (one claim per day in
     // Postgres lets exactly one of them post).
-    tokio::spawn(summary_scheduler(&app).run(signals.trigger.subscribe()));
+    let summaries = tokio::spawn(summary_scheduler(&app).run(signals.trigger.subscribe()));
+    tokio::spawn(async move {
+        if let Err(join) = summaries.await {
+            tracing::error!(error = %join, "the summary scheduler task panicked; daily summaries stop on this process until it restarts (other processes still post them)");
+        }
+    });
     // Every process serves the pages, standby included.
     let web = crate::web::start(app.clone(), signals.trigger.subscribe()).await?;
 

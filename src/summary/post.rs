@@ -34,7 +34,7 @@ pub enum Decision {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SummaryError {
-    #[error("database error while preparing the summary")]
+    #[error("database error while preparing the summary: {0}")]
     Database(#[from] sqlx::Error),
     #[error("the summary template failed: {0}")]
     Template(#[from] TemplateError),

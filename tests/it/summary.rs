@@ -563,6 +563,30 @@ fn a_huge_day_fits_one_embed_and_says_how_many_more() {
 }
 
 #[test]
+fn check_lists_a_sound_summary() {
+    let dir = copy_workflows();
+    write_summaries(
+        dir.path(),
+        "summaries:\n  - name: daily\n    at: \"7:30\"\n    timezone: America/New_York\n    template: summaries/daily.md.j2\n",
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flipfix-bot"))
+        .arg("check")
+        .arg("--workflows")
+        .arg(dir.path().join("workflows"))
+        .arg("--prompts")
+        .arg(dir.path().join("prompts"))
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run flipfix-bot check");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(", summaries daily at 07:30 America/New_York,"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn check_names_bad_summaries_with_their_lines() {
     let dir = copy_workflows();
     write_summaries(
