@@ -80,6 +80,7 @@ pub struct Window {
     pub end: DateTime<Utc>,
 }
 
+/// id, kind, description, status, occurred_at, machine name, machine id.
 type Row = (
     i64,
     String,
@@ -87,6 +88,7 @@ type Row = (
     Option<String>,
     DateTime<Utc>,
     Option<String>,
+    Option<i64>,
 );
 
 /// Reads the summary's content on `conn` (the claiming transaction).
@@ -101,10 +103,10 @@ pub async fn load(
     // they are old history), grouped by machine, machineless last.
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT r.id, r.kind, r.description, r.status, r.occurred_at,
-                COALESCE(m.short_name, m.name)
+                COALESCE(m.short_name, m.name), m.id
          FROM records r LEFT JOIN machines m ON m.id = r.machine_id
          WHERE r.created_at > $1 AND r.created_at <= $2 AND r.created_via <> 'import'
-         ORDER BY COALESCE(m.short_name, m.name) NULLS LAST, r.created_at, r.id",
+         ORDER BY COALESCE(m.short_name, m.name) NULLS LAST, m.id, r.created_at, r.id",
     )
     .bind(window.start)
     .bind(window.end)
@@ -112,19 +114,25 @@ pub async fn load(
     .await?;
     let record_count = rows.len();
     let mut machines: Vec<MachineGroup> = Vec::new();
+    // Rows come sorted by machine; a new machine id starts a new group.
+    let mut current: Option<Option<i64>> = None;
     for row in rows {
+        let machine_id = row.6;
         let group_name = row
             .5
             .as_deref()
             .map_or_else(|| NO_MACHINE.to_string(), escape_markdown);
         let line = line_of(row, kinds, window.end, base_url);
         match machines.last_mut() {
-            Some(group) if group.name == group_name => group.records.push(line),
-            _ => machines.push(MachineGroup {
-                name: group_name,
-                records: vec![line],
-                more: 0,
-            }),
+            Some(group) if current == Some(machine_id) => group.records.push(line),
+            _ => {
+                current = Some(machine_id);
+                machines.push(MachineGroup {
+                    name: group_name,
+                    records: vec![line],
+                    more: 0,
+                });
+            }
         }
     }
     let open_reports = listing(conn, &summary.open_reports, kinds, window.end, base_url).await?;
@@ -153,7 +161,7 @@ async fn listing(
 ) -> Result<Listing, sqlx::Error> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT r.id, r.kind, r.description, r.status, r.occurred_at,
-                COALESCE(m.short_name, m.name)
+                COALESCE(m.short_name, m.name), m.id
          FROM records r LEFT JOIN machines m ON m.id = r.machine_id
          WHERE r.kind = $1 AND r.status = ANY($2) AND r.created_at <= $3
          ORDER BY r.occurred_at, r.id",
@@ -175,7 +183,7 @@ async fn listing(
 }
 
 fn line_of(row: Row, kinds: &RecordKinds, at: DateTime<Utc>, base_url: Option<&str>) -> Line {
-    let (id, kind_name, description, status, occurred_at, machine) = row;
+    let (id, kind_name, description, status, occurred_at, machine, _) = row;
     let kind = kinds.get(&kind_name);
     let first_line = description
         .lines()
