@@ -46,6 +46,8 @@ mod review_flow;
 mod settings;
 mod spend_limits;
 mod summary;
+mod summary_check;
+mod summary_runs;
 mod web_health;
 mod web_pages;
 mod web_sign_in;
