@@ -204,6 +204,16 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
                         .as_ref()
                         .map(|m| format!(", context menu \"{}\" ({})", m.command_name, m.model))
                         .unwrap_or_default();
+                    let summaries: Vec<String> = loaded
+                        .summaries
+                        .iter()
+                        .map(|s| format!("{} at {} {}", s.name, s.at.format("%H:%M"), s.timezone))
+                        .collect();
+                    let menu = if summaries.is_empty() {
+                        menu
+                    } else {
+                        format!("{menu}, summaries {}", summaries.join(", "))
+                    };
                     println!(
                         "ok: {} record kinds ({}){menu}, {} templates, version {}",
                         loaded.kinds.names().len(),

@@ -135,6 +135,14 @@ pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow:
         },
     );
     tokio::spawn(media.run(signals.trigger.subscribe()));
+    // Every process schedules the daily summaries (one claim per day in
+    // Postgres lets exactly one of them post).
+    let summaries = tokio::spawn(summary_scheduler(&app).run(signals.trigger.subscribe()));
+    tokio::spawn(async move {
+        if let Err(join) = summaries.await {
+            tracing::error!(error = %join, "the summary scheduler task panicked; daily summaries stop on this process until it restarts (other processes still post them)");
+        }
+    });
     // Every process serves the pages, standby included.
     let web = crate::web::start(app.clone(), signals.trigger.subscribe()).await?;
 
@@ -317,4 +325,16 @@ fn start_dispatcher(app: &Arc<App>, shutdown: Shutdown) -> anyhow::Result<Dispat
     let dispatcher =
         crate::notify::Dispatcher::new(app.pool.clone(), app.settings.clone(), workflows, config)?;
     Ok(tokio::spawn(dispatcher.run(shutdown)))
+}
+
+/// The daily summary scheduler on the system clock.
+fn summary_scheduler(app: &Arc<App>) -> crate::summary::Scheduler {
+    let source_app = app.clone();
+    let workflows: crate::notify::WorkflowSource = Arc::new(move || source_app.workflows());
+    crate::summary::Scheduler::new(
+        app.pool.clone(),
+        workflows,
+        Arc::new(crate::clock::SystemClock),
+        app.secrets.public_base_url.clone(),
+    )
 }

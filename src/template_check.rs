@@ -9,8 +9,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::records::view::RecordView;
+use crate::summary::content::SummaryView;
 use crate::templates::Templates;
-use crate::workflow::{read_workflows, ContextMenu, Problems, RecordKinds, Workflows};
+use crate::workflow::{read_workflows, ContextMenu, Problems, RecordKinds, Summary, Workflows};
 
 /// Loads and checks every workflow file and template. On success the bundle
 /// is complete and every template has rendered against sample data; on
@@ -21,6 +22,7 @@ pub fn load_workflows(
 ) -> Result<Arc<Workflows>, Problems> {
     let (workflows, mut problems) = read_workflows(workflows_dir, prompts_dir);
     check_templates_render(&workflows.kinds, &workflows.templates, &mut problems);
+    check_summaries_render(&workflows.summaries, &workflows.templates, &mut problems);
     if let Some(menu) = &workflows.context_menu {
         check_prompts_render(menu, &workflows.kinds, &workflows.templates, &mut problems);
         if problems.is_empty() {
@@ -71,6 +73,38 @@ pub fn check_templates_render(kinds: &RecordKinds, templates: &Templates, proble
                     problems.push(problem);
                     break;
                 }
+            }
+        }
+    }
+}
+
+/// Renders every summary's template against sample content, with every
+/// list present (and text that needs escaping) and with the lists empty.
+pub fn check_summaries_render(
+    summaries: &[Summary],
+    templates: &Templates,
+    problems: &mut Problems,
+) {
+    for summary in summaries {
+        if !templates.exists(&summary.template) {
+            continue; // already reported
+        }
+        for full in [true, false] {
+            let sample = SummaryView::sample(summary, full);
+            if let Err(err) = templates.render_message(&summary.template, &sample) {
+                let mut problem = err.0;
+                problem.message = format!(
+                    "{} (rendering a sample of summary `{}` {})",
+                    problem.message,
+                    summary.name,
+                    if full {
+                        "with every list"
+                    } else {
+                        "with empty lists"
+                    }
+                );
+                problems.push(problem);
+                break;
             }
         }
     }

@@ -323,9 +323,12 @@ impl Dispatcher {
         let mut ready = Vec::with_capacity(batch.len());
         let mut waiting = Vec::new();
         for row in batch {
+            let Some(record_id) = row.record_id else {
+                ready.push(row); // a summary has no photos
+                continue;
+            };
             let pending =
-                crate::media::store::copies_pending(&self.pool, row.record_id, now - PHOTO_WAIT)
-                    .await;
+                crate::media::store::copies_pending(&self.pool, record_id, now - PHOTO_WAIT).await;
             match pending {
                 Ok(true) => waiting.push(row.id),
                 Ok(false) => ready.push(row),
@@ -347,15 +350,23 @@ impl Dispatcher {
         let mut rendered = Vec::with_capacity(batch.len());
         let mut failed = Vec::new();
         for row in batch {
-            match render_record(
-                &self.pool,
-                &workflows,
-                base_url,
-                &self.config.media,
-                row.record_id,
-            )
-            .await
-            {
+            let outcome = match (row.record_id, row.summary_post_id) {
+                (Some(record_id), _) => {
+                    render_record(
+                        &self.pool,
+                        &workflows,
+                        base_url,
+                        &self.config.media,
+                        record_id,
+                    )
+                    .await
+                }
+                (None, Some(summary_post_id)) => {
+                    super::render::render_summary(&self.pool, summary_post_id).await
+                }
+                (None, None) => Err(RenderError::NoSubject(row.id)),
+            };
+            match outcome {
                 Ok(message) => rendered.push((row.clone(), message)),
                 Err(RenderError::Database(err)) => return Err(err),
                 Err(err) => failed.push((row.clone(), err.to_string())),

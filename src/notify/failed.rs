@@ -12,8 +12,10 @@ use super::outbox::CHANNEL;
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FailedRow {
     pub id: i64,
-    pub record_id: i64,
-    /// The record's kind as stored (it may no longer be declared).
+    /// `None` for a daily summary.
+    pub record_id: Option<i64>,
+    /// The record's kind as stored (it may no longer be declared), or
+    /// `summary <name> <date>`.
     pub kind: String,
     pub attempts: i32,
     pub error: Option<String>,
@@ -25,9 +27,12 @@ pub struct FailedRow {
 /// in all.
 pub async fn list(pool: &PgPool, limit: i64) -> Result<(Vec<FailedRow>, i64), sqlx::Error> {
     let rows = sqlx::query_as::<_, FailedRow>(
-        "SELECT o.id, o.record_id, r.kind, o.attempts, o.last_error AS error,
-                o.created_at, o.failed_at
-         FROM notification_outbox o JOIN records r ON r.id = o.record_id
+        "SELECT o.id, o.record_id,
+                COALESCE(r.kind, 'summary ' || s.summary || ' ' || s.local_date) AS kind,
+                o.attempts, o.last_error AS error, o.created_at, o.failed_at
+         FROM notification_outbox o
+         LEFT JOIN records r ON r.id = o.record_id
+         LEFT JOIN summary_posts s ON s.id = o.summary_post_id
          WHERE o.failed_at IS NOT NULL
          ORDER BY o.failed_at DESC, o.id DESC
          LIMIT $1",

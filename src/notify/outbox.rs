@@ -73,11 +73,32 @@ pub async fn enqueue_in(
     Ok(Enqueued::Queued(id))
 }
 
-/// One claimed outbox row.
+/// Queues a daily summary (already stored in `summary_posts`), in the
+/// caller's transaction, which also holds the summary's claim.
+pub async fn enqueue_summary_in(
+    conn: &mut PgConnection,
+    summary_post_id: i64,
+) -> Result<i64, sqlx::Error> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO notification_outbox (summary_post_id) VALUES ($1) RETURNING id",
+    )
+    .bind(summary_post_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(CHANNEL)
+        .execute(&mut *conn)
+        .await?;
+    Ok(id)
+}
+
+/// One claimed outbox row: a record's notification (`record_id`) or a
+/// daily summary (`summary_post_id`); exactly one is set.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Claimed {
     pub id: i64,
-    pub record_id: i64,
+    pub record_id: Option<i64>,
+    pub summary_post_id: Option<i64>,
     pub attempts: i32,
 }
 
@@ -175,7 +196,7 @@ pub async fn claim(
         "UPDATE notification_outbox
          SET claimed_until = $2, attempts = attempts + 1
          WHERE id = ANY($1)
-         RETURNING id, record_id, attempts",
+         RETURNING id, record_id, summary_post_id, attempts",
     )
     .bind(&ids)
     .bind(now + rules.lease)

@@ -73,7 +73,8 @@ impl Dispatcher {
         for row in rows {
             tracing::error!(
                 notification = row.id,
-                record = row.record_id,
+                record = ?row.record_id,
+                summary = ?row.summary_post_id,
                 "notification {} failed after {} attempts: {error}; set aside. Fix the cause, then `/flipfix notifications retry {}` (or `drop {}`)",
                 row.id,
                 row.attempts,

@@ -17,6 +17,10 @@ pub enum RenderError {
     UnknownKind { id: i64, kind: String },
     #[error("notification template failed: {0}")]
     Template(#[from] crate::templates::TemplateError),
+    #[error("daily summary {0} no longer exists")]
+    SummaryMissing(i64),
+    #[error("outbox row {0} names neither a record nor a summary")]
+    NoSubject(i64),
     #[error("database error while rendering a notification")]
     Database(#[from] sqlx::Error),
 }
@@ -74,6 +78,33 @@ pub async fn render_record(
         files,
     })
 }
+
+/// A daily summary's message, rendered when it was due and stored with its
+/// claim (see `crate::summary`): posted as it was then.
+pub async fn render_summary(pool: &PgPool, id: i64) -> Result<Rendered, RenderError> {
+    let row: Option<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT title, body FROM summary_posts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    let Some((Some(title), Some(body))) = row else {
+        return Err(RenderError::SummaryMissing(id));
+    };
+    Ok(Rendered {
+        message: RecordMessage {
+            title,
+            body,
+            url: None,
+            color: Some(SUMMARY_COLOR),
+            photo_urls: Vec::new(),
+        },
+        author: None,
+        files: Vec::new(),
+    })
+}
+
+/// The embed colour of daily summaries (Discord's blurple).
+const SUMMARY_COLOR: u32 = 0x5865f2;
 
 /// The record's images for its message, and the files to upload for them.
 async fn photos(

@@ -11,6 +11,7 @@ use super::kinds::{
     MAX_EDIT_FIELDS, MAX_TEXT_LENGTH,
 };
 use super::schema::{ContextMenuDecl, FieldTypeDecl, KindDecl, WorkflowFile};
+use super::summaries::{build_summaries, Summary};
 use super::{Problem, Problems};
 use crate::templates::Templates;
 
@@ -21,6 +22,8 @@ pub struct Workflows {
     pub kinds: RecordKinds,
     /// The "Add to Flipfix" flow, when a workflow file declares it.
     pub context_menu: Option<ContextMenu>,
+    /// Daily summaries posted to the webhook.
+    pub summaries: Vec<Summary>,
     pub templates: Templates,
     /// A short fingerprint of the loaded files, shown by status commands.
     pub version: String,
@@ -38,6 +41,7 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
     let mut decls = Vec::new();
     let mut menus = Vec::new();
     let mut examples = Vec::new();
+    let mut summaries = Vec::new();
     let files = match yaml_files(workflows_dir) {
         Ok(files) => files,
         Err(err) => {
@@ -74,6 +78,7 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
                     menus.push((path.clone(), menu));
                 }
                 examples.extend(file.examples.into_iter().map(|e| (path.clone(), e)));
+                summaries.extend(file.summaries.into_iter().map(|s| (path.clone(), s)));
             }
             Err(err) => problems.push(yaml_problem(&path, &err)),
         }
@@ -88,9 +93,11 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
     let kinds = build_kinds(decls, &templates, &mut problems);
     let mut context_menu = build_context_menu(menus, &kinds, &templates, &mut problems);
     attach_examples(context_menu.as_mut(), examples, &mut problems);
+    let summaries = build_summaries(summaries, &kinds, &templates, &mut problems);
     let workflows = Workflows {
         kinds,
         context_menu,
+        summaries,
         templates,
         version: fingerprint.finish(),
         loaded_at: chrono::Utc::now(),

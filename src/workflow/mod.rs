@@ -7,6 +7,7 @@ pub mod kinds;
 mod load;
 mod problem;
 pub mod schema;
+pub mod summaries;
 pub mod vision;
 
 pub use context_menu::{ContextMenu, Example, Price, TokenUsage, Windows, MAX_MESSAGES};
@@ -14,4 +15,5 @@ pub use kinds::{FieldType, KindField, MachineRule, RecordKind, RecordKinds};
 pub use load::{read_workflows, Workflows};
 pub use problem::{Problem, Problems};
 pub use schema::WebAccess;
+pub use summaries::{StatusListing, Summary};
 pub use vision::Vision;

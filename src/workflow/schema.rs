@@ -20,6 +20,10 @@ pub struct WorkflowFile {
     /// run through the real pipeline by `check`.
     #[serde(default)]
     pub examples: Vec<Spanned<ExampleDecl>>,
+    /// Messages posted to the webhook at a set local time each day (see
+    /// `workflow::summaries`).
+    #[serde(default)]
+    pub summaries: Vec<Spanned<super::summaries::SummaryDecl>>,
 }
 
 /// One worked example: a short plain-channel conversation, the clicked

@@ -100,9 +100,10 @@ fn listing(rows: &[FailedRow], total: i64) -> String {
             .map(|e| reply::escape_markdown(&truncate_chars(e, ERROR_CHARS)))
             .unwrap_or_else(|| "no error recorded".into());
         let line = format!(
-            "**#{}** · record {} · `{}` · {} attempt(s) · queued <t:{}:R>, failed <t:{}:R>\n↳ {error}\n",
+            "**#{}** · {} · `{}` · {} attempt(s) · queued <t:{}:R>, failed <t:{}:R>\n↳ {error}\n",
             row.id,
-            row.record_id,
+            row.record_id
+                .map_or_else(|| "daily summary".to_string(), |id| format!("record {id}")),
             reply::escape_markdown(&row.kind).replace('`', "'"),
             row.attempts,
             row.created_at.timestamp(),
@@ -140,7 +141,7 @@ mod tests {
         let rows: Vec<FailedRow> = (1..=50)
             .map(|id| FailedRow {
                 id,
-                record_id: id + 100,
+                record_id: Some(id + 100),
                 kind: "problem_report".into(),
                 attempts: 5,
                 error: Some("x".repeat(500)),

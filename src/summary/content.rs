@@ -1,0 +1,295 @@
+//! What a daily summary says: the window's records per machine, open
+//! problem reports by age, parts waiting. Read from the records in the
+//! claiming transaction; every text from records is escaped Discord
+//! markdown on one line, so it shows as typed and cannot break the layout.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::PgConnection;
+
+use crate::workflow::{RecordKinds, StatusListing, Summary};
+
+/// Longest one-line text shown for a record.
+const LINE_CHARS: usize = 100;
+/// Heading of records with no machine.
+const NO_MACHINE: &str = "No machine";
+
+/// The template's context.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryView {
+    /// The summary's name (`daily`).
+    pub name: String,
+    /// The local date covered, `2026-11-24`.
+    pub date: String,
+    /// The same, for people: `Tuesday 24 November 2026`.
+    pub date_long: String,
+    pub timezone: String,
+    /// Records in the window (all of them, shown or not).
+    pub record_count: usize,
+    pub machines: Vec<MachineGroup>,
+    /// Machines left out to fit Discord's limit.
+    pub machines_more: usize,
+    pub open_reports: Listing,
+    pub parts_waiting: Listing,
+}
+
+/// One machine's records in the window.
+#[derive(Debug, Clone, Serialize)]
+pub struct MachineGroup {
+    pub name: String,
+    pub records: Vec<Line>,
+    /// Records left out to fit.
+    pub more: usize,
+}
+
+/// Open reports or waiting parts: oldest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listing {
+    pub items: Vec<Line>,
+    /// How many there are in all.
+    pub total: usize,
+    /// Items left out to fit.
+    pub more: usize,
+}
+
+/// One record on one line.
+#[derive(Debug, Clone, Serialize)]
+pub struct Line {
+    pub id: i64,
+    pub kind: String,
+    pub label: String,
+    pub emoji: String,
+    /// The description's first line, escaped and cut.
+    pub text: String,
+    pub status: Option<String>,
+    /// The machine's name, escaped (empty when none).
+    pub machine: String,
+    /// Whole days since it happened, at the due time.
+    pub age_days: i64,
+    /// The record's page, when `PUBLIC_BASE_URL` is set.
+    pub url: Option<String>,
+}
+
+/// The time span and place a summary covers.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub date: NaiveDate,
+    /// Exclusive: the previous day's due time.
+    pub start: DateTime<Utc>,
+    /// Inclusive: this day's due time.
+    pub end: DateTime<Utc>,
+}
+
+/// id, kind, description, status, occurred_at, machine name, machine id.
+type Row = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    DateTime<Utc>,
+    Option<String>,
+    Option<i64>,
+);
+
+/// Reads the summary's content on `conn` (the claiming transaction).
+pub async fn load(
+    conn: &mut PgConnection,
+    summary: &Summary,
+    kinds: &RecordKinds,
+    window: Window,
+    base_url: Option<&str>,
+) -> Result<SummaryView, sqlx::Error> {
+    // The window's records by when they entered the bot (imports excepted:
+    // they are old history), grouped by machine, machineless last.
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT r.id, r.kind, r.description, r.status, r.occurred_at,
+                COALESCE(m.short_name, m.name), m.id
+         FROM records r LEFT JOIN machines m ON m.id = r.machine_id
+         WHERE r.created_at > $1 AND r.created_at <= $2 AND r.created_via <> 'import'
+         ORDER BY COALESCE(m.short_name, m.name) NULLS LAST, m.id, r.created_at, r.id",
+    )
+    .bind(window.start)
+    .bind(window.end)
+    .fetch_all(&mut *conn)
+    .await?;
+    let record_count = rows.len();
+    let mut machines: Vec<MachineGroup> = Vec::new();
+    // Rows come sorted by machine; a new machine id starts a new group.
+    let mut current: Option<Option<i64>> = None;
+    for row in rows {
+        let machine_id = row.6;
+        let group_name = row
+            .5
+            .as_deref()
+            .map_or_else(|| NO_MACHINE.to_string(), escape_markdown);
+        let line = line_of(row, kinds, window.end, base_url);
+        match machines.last_mut() {
+            Some(group) if current == Some(machine_id) => group.records.push(line),
+            _ => {
+                current = Some(machine_id);
+                machines.push(MachineGroup {
+                    name: group_name,
+                    records: vec![line],
+                    more: 0,
+                });
+            }
+        }
+    }
+    let open_reports = listing(conn, &summary.open_reports, kinds, window.end, base_url).await?;
+    let parts_waiting = listing(conn, &summary.parts_waiting, kinds, window.end, base_url).await?;
+    Ok(SummaryView {
+        name: summary.name.clone(),
+        date: window.date.format("%Y-%m-%d").to_string(),
+        date_long: window.date.format("%A %-d %B %Y").to_string(),
+        timezone: summary.timezone.name().to_string(),
+        record_count,
+        machines,
+        machines_more: 0,
+        open_reports,
+        parts_waiting,
+    })
+}
+
+/// Records of the listing's kind and statuses that existed at `at`,
+/// oldest first.
+async fn listing(
+    conn: &mut PgConnection,
+    listing: &StatusListing,
+    kinds: &RecordKinds,
+    at: DateTime<Utc>,
+    base_url: Option<&str>,
+) -> Result<Listing, sqlx::Error> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT r.id, r.kind, r.description, r.status, r.occurred_at,
+                COALESCE(m.short_name, m.name), m.id
+         FROM records r LEFT JOIN machines m ON m.id = r.machine_id
+         WHERE r.kind = $1 AND r.status = ANY($2) AND r.created_at <= $3
+         ORDER BY r.occurred_at, r.id",
+    )
+    .bind(&listing.kind)
+    .bind(&listing.statuses)
+    .bind(at)
+    .fetch_all(&mut *conn)
+    .await?;
+    let items: Vec<Line> = rows
+        .into_iter()
+        .map(|row| line_of(row, kinds, at, base_url))
+        .collect();
+    Ok(Listing {
+        total: items.len(),
+        items,
+        more: 0,
+    })
+}
+
+fn line_of(row: Row, kinds: &RecordKinds, at: DateTime<Utc>, base_url: Option<&str>) -> Line {
+    let (id, kind_name, description, status, occurred_at, machine, _) = row;
+    let kind = kinds.get(&kind_name);
+    let first_line = description
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    Line {
+        id,
+        label: kind.map_or_else(|| kind_name.clone(), |k| k.label.clone()),
+        emoji: kind.map(|k| k.emoji.clone()).unwrap_or_default(),
+        url: kind.and_then(|k| {
+            base_url.map(|base| format!("{}/{}/{id}/", base.trim_end_matches('/'), k.link_path))
+        }),
+        kind: kind_name,
+        text: escape_markdown(&crate::text::truncate_chars(first_line.trim(), LINE_CHARS)),
+        status,
+        machine: machine.as_deref().map(escape_markdown).unwrap_or_default(),
+        age_days: (at - occurred_at).num_days().max(0),
+    }
+}
+
+impl SummaryView {
+    /// At most `cap` machines, records per machine, open reports and waiting
+    /// parts, with counts of what was left out.
+    pub fn capped(&self, cap: usize) -> Self {
+        let mut view = self.clone();
+        view.machines_more = view.machines.len().saturating_sub(cap);
+        view.machines.truncate(cap);
+        for group in &mut view.machines {
+            group.more = group.records.len().saturating_sub(cap);
+            group.records.truncate(cap);
+        }
+        for listing in [&mut view.open_reports, &mut view.parts_waiting] {
+            listing.more = listing.items.len().saturating_sub(cap);
+            listing.items.truncate(cap);
+        }
+        view
+    }
+
+    /// Sample content for `check`: everything present (with text that
+    /// needs escaping), or the smallest summary that is still posted.
+    pub fn sample(summary: &Summary, full: bool) -> Self {
+        let line = |id: i64, kind: &str, label: &str, status: Option<&str>| Line {
+            id,
+            kind: kind.into(),
+            label: label.into(),
+            emoji: "⚠️".into(),
+            text: escape_markdown("Left flipper *weak*; adjusted the EOS switch"),
+            status: status.map(Into::into),
+            machine: "EBD LE".into(),
+            age_days: 3,
+            url: full.then(|| format!("https://flipfix.example/problem-reports/{id}/")),
+        };
+        let listing = |listing: &StatusListing, id: i64| {
+            let items = if full {
+                vec![line(
+                    id,
+                    &listing.kind,
+                    "Sample",
+                    listing.statuses.first().map(String::as_str),
+                )]
+            } else {
+                Vec::new()
+            };
+            Listing {
+                total: items.len(),
+                items,
+                more: usize::from(full),
+            }
+        };
+        let machine_names: &[&str] = if full {
+            &["EBD LE", NO_MACHINE]
+        } else {
+            &["EBD LE"]
+        };
+        Self {
+            name: summary.name.clone(),
+            date: "2026-11-24".into(),
+            date_long: "Tuesday 24 November 2026".into(),
+            timezone: summary.timezone.name().into(),
+            record_count: machine_names.len(),
+            machines: machine_names
+                .iter()
+                .map(|name| MachineGroup {
+                    name: (*name).into(),
+                    records: vec![line(41, "log_entry", "Log entry", None)],
+                    more: usize::from(full),
+                })
+                .collect(),
+            machines_more: usize::from(full),
+            open_reports: listing(&summary.open_reports, 7),
+            parts_waiting: listing(&summary.parts_waiting, 9),
+        }
+    }
+}
+
+/// Escapes Discord markdown so record text shows as typed.
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(
+            c,
+            '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '(' | ')' | '\\' | '<' | '@'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

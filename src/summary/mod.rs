@@ -1,0 +1,15 @@
+//! Daily summaries (`summaries:` in a workflow): at a set local time, one
+//! message through the notification outbox listing the day's records per
+//! machine, open problem reports by age and parts waiting. `schedule` turns
+//! the local time into instants, `content` reads what to say, `post`
+//! claims and queues one day's summary exactly once, `scheduler` runs it.
+//! Knows no Discord: the outbox's dispatcher posts the message.
+
+pub mod content;
+pub mod post;
+pub mod schedule;
+pub mod scheduler;
+
+pub use post::{Decision, SummaryError};
+pub use schedule::Schedule;
+pub use scheduler::{Outcome, Scheduler};

@@ -1,0 +1,172 @@
+//! The summary scheduler: every process runs one. `step` decides, as of an
+//! explicit "now", each summary whose time has come; `run` loops on it,
+//! sleeping until the next due time (or a retry after a failure), and stops
+//! when shutdown is requested. Replicas are harmless: the claim in
+//! `post::decide` lets one of them post.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::PgPool;
+
+use super::post::{decide, window_for, Decision, SummaryError};
+use super::Schedule;
+use crate::clock::Clock;
+use crate::notify::WorkflowSource;
+use crate::shutdown::Shutdown;
+use crate::workflow::Summary;
+
+/// How late a summary may still go out: a process that starts (or gets
+/// the database back) within this long after the due time posts that day's
+/// summary; after it, the day is skipped as stale, so a bot that was down
+/// overnight does not post yesterday's news in the morning.
+pub const CATCH_UP: Duration = Duration::hours(6);
+
+/// After a failure (database, template), the summary is tried again this
+/// much later, until `CATCH_UP` runs out.
+pub const RETRY_AFTER: Duration = Duration::minutes(5);
+
+/// The longest sleep: workflows may be reloaded with new summaries, and a
+/// suspended machine's timers may drift; the schedule is looked at again
+/// at least this often.
+pub const MAX_SLEEP: Duration = Duration::minutes(15);
+
+/// What one step did for one summary.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Its latest due time is older than `CATCH_UP`.
+    Stale,
+    Decided(Decision),
+    Failed(SummaryError),
+}
+
+pub struct Scheduler {
+    pool: PgPool,
+    workflows: WorkflowSource,
+    clock: Arc<dyn Clock>,
+    /// `PUBLIC_BASE_URL`, for links to records.
+    base_url: Option<String>,
+}
+
+impl Scheduler {
+    pub fn new(
+        pool: PgPool,
+        workflows: WorkflowSource,
+        clock: Arc<dyn Clock>,
+        base_url: Option<String>,
+    ) -> Self {
+        Self {
+            pool,
+            workflows,
+            clock,
+            base_url,
+        }
+    }
+
+    /// Decides every summary whose latest due time is at or before `now`
+    /// and not older than `CATCH_UP`.
+    pub async fn step(&self, now: DateTime<Utc>) -> Vec<(String, Outcome)> {
+        let workflows = (self.workflows)();
+        let mut outcomes = Vec::with_capacity(workflows.summaries.len());
+        for summary in &workflows.summaries {
+            let schedule = schedule_of(summary);
+            let (date, due) = schedule.latest_due(now);
+            let outcome = if now - due > CATCH_UP {
+                Outcome::Stale
+            } else {
+                let window = window_for(&schedule, date);
+                match decide(
+                    &self.pool,
+                    &workflows,
+                    summary,
+                    window,
+                    self.base_url.as_deref(),
+                )
+                .await
+                {
+                    Ok(decision) => {
+                        log_decision(summary, date, &decision);
+                        Outcome::Decided(decision)
+                    }
+                    Err(error) => {
+                        tracing::error!(
+                            summary = %summary.name,
+                            %date,
+                            error = %error,
+                            retry_in_minutes = RETRY_AFTER.num_minutes(),
+                            "the daily summary could not be prepared; it is tried again until {} h after its time",
+                            CATCH_UP.num_hours()
+                        );
+                        Outcome::Failed(error)
+                    }
+                }
+            };
+            outcomes.push((summary.name.clone(), outcome));
+        }
+        outcomes
+    }
+
+    /// When to look again after a step at `now`: the next due time of any
+    /// summary, sooner after a failure, and never later than `MAX_SLEEP`.
+    pub fn next_wake(&self, now: DateTime<Utc>, outcomes: &[(String, Outcome)]) -> DateTime<Utc> {
+        let workflows = (self.workflows)();
+        let mut wake = now + MAX_SLEEP;
+        for summary in &workflows.summaries {
+            wake = wake.min(schedule_of(summary).next_due(now));
+        }
+        if outcomes
+            .iter()
+            .any(|(_, outcome)| matches!(outcome, Outcome::Failed(_)))
+        {
+            wake = wake.min(now + RETRY_AFTER);
+        }
+        wake
+    }
+
+    /// Runs until shutdown is requested. A step in progress finishes (it is
+    /// one short transaction per summary).
+    pub async fn run(self, mut shutdown: Shutdown) {
+        loop {
+            if shutdown.is_requested() {
+                break;
+            }
+            let now = self.clock.now();
+            let outcomes = self.step(now).await;
+            let wake = self.next_wake(now, &outcomes);
+            // Measured again after the step: it took some time.
+            let wait = (wake - self.clock.now())
+                .to_std()
+                .unwrap_or(std::time::Duration::ZERO);
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = shutdown.requested() => break,
+            }
+        }
+        tracing::info!("summary scheduler stopped");
+    }
+}
+
+fn schedule_of(summary: &Summary) -> Schedule {
+    Schedule::new(summary.at, summary.timezone)
+}
+
+fn log_decision(summary: &Summary, date: chrono::NaiveDate, decision: &Decision) {
+    match decision {
+        Decision::Queued { post, records, .. } => tracing::info!(
+            summary = %summary.name, %date, post, records,
+            "daily summary queued for the webhook"
+        ),
+        Decision::NothingToSay => tracing::info!(
+            summary = %summary.name, %date,
+            "no records since the last summary; nothing posted today"
+        ),
+        Decision::WebhooksOff => tracing::info!(
+            summary = %summary.name, %date,
+            "webhook posting is off (DISCORD_WEBHOOKS_ENABLED); today's summary was not posted"
+        ),
+        Decision::AlreadyDecided => tracing::debug!(
+            summary = %summary.name, %date,
+            "daily summary already decided by this or another process"
+        ),
+    }
+}
