@@ -6,8 +6,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use poise::serenity_prelude as serenity;
 
+mod acknowledge;
 mod add_to_flipfix;
 mod admin;
+mod card_menus;
 pub mod cdn;
 pub mod checks;
 mod find;

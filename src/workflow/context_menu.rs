@@ -30,6 +30,8 @@ pub struct ContextMenu {
     pub prices: BTreeMap<String, Price>,
     /// Worked examples (`examples:`), in declaration order.
     pub examples: Vec<Example>,
+    /// What happens in the conversation once records are created.
+    pub on_created: super::on_created::OnCreated,
 }
 
 /// A worked example as declared, with where it was declared (for `check`).

@@ -5,11 +5,13 @@
 pub mod context_menu;
 pub mod kinds;
 mod load;
+pub mod on_created;
 mod problem;
 pub mod schema;
 
 pub use context_menu::{ContextMenu, Example, Price, TokenUsage, Windows, MAX_MESSAGES};
 pub use kinds::{FieldType, KindField, MachineRule, RecordKind, RecordKinds};
 pub use load::{read_workflows, Workflows};
+pub use on_created::OnCreated;
 pub use problem::{Problem, Problems};
 pub use schema::WebAccess;
