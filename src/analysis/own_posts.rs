@@ -39,3 +39,58 @@ pub fn exclude(conversation: &mut Conversation, posted: &[u64], own_user_id: Opt
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::conversation::{ConversationMessage, Message, MessageAuthor, Mode};
+
+    fn message(id: u64, author: u64, target: bool) -> ConversationMessage {
+        ConversationMessage {
+            message: Message {
+                id,
+                channel_id: 1,
+                author: MessageAuthor {
+                    id: author,
+                    username: format!("user{author}"),
+                    display_name: format!("User {author}"),
+                    is_bot: author == 9,
+                    is_webhook: false,
+                },
+                content: format!("message {id}"),
+                timestamp: chrono::Utc::now(),
+                reply_to: None,
+                attachments: Vec::new(),
+                embeds: Vec::new(),
+            },
+            is_target: target,
+            in_reply_chain: false,
+            saved_as: Vec::new(),
+            reference: None,
+        }
+    }
+
+    #[test]
+    fn the_bots_posts_and_messages_go_but_the_target_stays() {
+        let mut conversation = Conversation {
+            mode: Mode::Channel,
+            guild_id: None,
+            channel_id: 1,
+            target_id: 5,
+            // 2: a remembered post (by another bot user id, e.g. before a
+            // token change); 3: written by the bot itself; 5: the target,
+            // clicked on a bot message.
+            messages: vec![
+                message(1, 7, false),
+                message(2, 8, false),
+                message(3, 9, false),
+                message(4, 7, false),
+                message(5, 9, true),
+            ],
+            excluded_saved: Vec::new(),
+            saved_stubs: Vec::new(),
+        };
+        exclude(&mut conversation, &[2], Some(9));
+        assert_eq!(conversation.ids(), vec![1, 4, 5]);
+    }
+}

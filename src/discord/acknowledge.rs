@@ -44,6 +44,7 @@ pub async fn after_decision(
             tracing::warn!(session = session.id, error = %err, "could not record the reply's outcome");
         }
     }
+    tracing::debug!(session = session.id, position, "acknowledgement done");
 }
 
 /// Reacts on the sources of the item just created, except messages an

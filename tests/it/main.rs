@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod acknowledge;
 mod add_to_flipfix;
 mod add_to_flipfix_claims;
 mod admin_commands;
