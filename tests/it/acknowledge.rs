@@ -51,14 +51,22 @@ fn item(kind: &str, machine_id: i64, channel_id: u64, messages: &[u64]) -> Revie
     }
 }
 
-/// A review of two suggestions in `channel_id`, as the command leaves it.
+/// A review of two suggestions in `channel_id` (on Gorgar), as the command
+/// leaves it.
 async fn review(pool: &PgPool, channel_id: u64) -> i64 {
-    let gorgar = add_machine(pool, "gorgar", "Gorgar").await;
+    let gorgar = match sqlx::query_scalar("SELECT id FROM machines WHERE slug = 'gorgar'")
+        .fetch_optional(pool)
+        .await
+        .unwrap()
+    {
+        Some(id) => id,
+        None => add_machine(pool, "gorgar", "Gorgar").await,
+    };
     let store = ReviewStore::new(pool.clone());
     let new = NewSession {
         guild_id: Some(GUILD_ID),
         channel_id,
-        target_message_id: 13,
+        target_message_id: channel_id + 13,
         owner_user_id: owner().id,
         owner_name: "Bob Wilson".into(),
         expires_at: Utc::now() + chrono::Duration::hours(1),
@@ -68,7 +76,10 @@ async fn review(pool: &PgPool, channel_id: u64) -> i64 {
     };
     let items = vec![
         (item("problem_report", gorgar, channel_id, &[11, 12]), None),
-        (item("log_entry", gorgar, channel_id, &[12, 13]), None),
+        (
+            item("log_entry", gorgar, channel_id, &[12, channel_id + 13]),
+            None,
+        ),
     ];
     store.set_items(id, &items).await.unwrap();
     id
@@ -134,7 +145,8 @@ async fn create_reacts_on_each_source_message_after_answering(pool: PgPool) {
     let second = fake.click(&owner(), &format!("ff:{id}:1:c"));
     fake.edit_of(&second).await;
     acknowledged(&logs, 2).await;
-    assert_eq!(fake.reactions(), marked(&["11", "12", "13"]));
+    let target = (channel + 13).to_string();
+    assert_eq!(fake.reactions(), marked(&["11", "12", &target]));
     assert_eq!(count(&pool, "records").await, 2);
     assert!(
         fake.channel_posts().is_empty(),
@@ -381,4 +393,118 @@ fn the_shipped_reply_template_lists_one_record_a_line() {
         lines[2].ends_with("#2"),
         "no link without a base URL: {text}"
     );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_cancelled_review_replies_and_a_missing_send_permission_skips(pool: PgPool) {
+    let logs = CapturedLogs::capture();
+    let fake = FakeDiscord::start().await;
+    let dir = workflows_with_reply();
+    let bot = TestBot::start_with_dirs(pool.clone(), &fake, dir.path()).await;
+
+    // One record created, then Cancel: the review is over, one reply.
+    let here = 710_000_000_000_000_004;
+    let cancelled = review(&pool, here).await;
+    fake.next_interaction_in(here);
+    let create = fake.click(&owner(), &format!("ff:{cancelled}:0:c"));
+    fake.edit_of(&create).await;
+    acknowledged(&logs, 1).await;
+    assert!(
+        fake.channel_posts().is_empty(),
+        "the review is not over yet"
+    );
+    fake.next_interaction_in(here);
+    let cancel = fake.click(&owner(), &format!("ff:{cancelled}:0:x"));
+    fake.edit_of(&cancel).await;
+    acknowledged(&logs, 2).await;
+    let posts = fake.channel_posts();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].0, here);
+    assert_eq!(
+        posts[0].1["message_reference"]["message_id"],
+        json!((here + 13).to_string())
+    );
+    let content = posts[0].1["content"].as_str().unwrap_or_default();
+    assert_eq!(content.lines().count(), 2, "one record listed: {content}");
+
+    // Without Send Messages: nothing posted, one warning, the records stand.
+    let muted = 710_000_000_000_000_005;
+    let finished = review(&pool, muted).await;
+    for position in 0..2 {
+        fake.next_interaction_in(muted);
+        let click = fake.click_with(
+            &owner(),
+            &format!("ff:{finished}:{position}:c"),
+            &((1u64 << 10) | (1 << 6) | (1 << 16)).to_string(),
+        );
+        fake.edit_of(&click).await;
+        acknowledged(&logs, 3 + position).await;
+    }
+    assert_eq!(fake.channel_posts().len(), 1, "no second post");
+    assert_eq!(permission_warnings(&logs, muted, "Send Messages"), 1);
+    let outcome: String =
+        sqlx::query_scalar("SELECT outcome FROM review_replies WHERE session_id = $1")
+            .bind(finished)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(outcome, "skipped");
+    assert_eq!(count(&pool, "records").await, 3);
+    bot.stop().await;
+    fake.assert_spec_clean();
+}
+
+#[test]
+fn on_created_and_card_select_problems_name_file_line_and_column() {
+    let dir = copy_workflows();
+    let flow = dir.path().join("workflows/add_to_flipfix.yaml");
+    let text = std::fs::read_to_string(&flow).unwrap();
+    std::fs::write(
+        &flow,
+        text.replace("    react: \"✅\"\n", "    react: \"yes\"\n")
+            .replace("    reply: null\n", "    reply: replies/missing.md.j2\n"),
+    )
+    .unwrap();
+    let kinds = dir.path().join("workflows/record_kinds.yaml");
+    let text = std::fs::read_to_string(&kinds).unwrap();
+    std::fs::write(
+        &kinds,
+        text.replace("card_select: priority", "card_select: description"),
+    )
+    .unwrap();
+    let problems = flipfix_bot::template_check::load_workflows(
+        &dir.path().join("workflows"),
+        &dir.path().join("prompts"),
+    )
+    .expect_err("problems")
+    .to_string();
+    let line_of = |file: &std::path::Path, needle: &str| {
+        std::fs::read_to_string(file)
+            .unwrap()
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap()
+            + 1
+    };
+    for (file, needle, message) in [
+        (&flow, "react: \"yes\"", "react `yes` is not an emoji"),
+        (
+            &flow,
+            "reply: replies/missing",
+            "reply template `replies/missing.md.j2` not found",
+        ),
+        (
+            &kinds,
+            "card_select: description",
+            "card_select `description` is not a field",
+        ),
+    ] {
+        let at = format!("{}:{}:", file.display(), line_of(file, needle));
+        assert!(
+            problems
+                .lines()
+                .any(|l| l.starts_with(&at) && l.contains(message)),
+            "{message} at {at}: {problems}"
+        );
+    }
 }

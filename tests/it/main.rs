@@ -14,6 +14,7 @@ mod analysis_gather;
 mod analysis_llm;
 mod analysis_prompt;
 mod browser;
+mod card_menus;
 mod catalog_import;
 mod check_command;
 mod check_pages;
