@@ -196,7 +196,7 @@ pub enum ReviewError {
     Expired,
     #[error("this review is already over")]
     Over,
-    #[error("choose a machine first (Edit): the model named `{0}`, which is not in the catalog")]
+    #[error("choose a machine first (the menu on the card, or Edit): the model named `{0}`, which is not in the catalog")]
     MachineUnknown(String),
     #[error("{0}")]
     Record(#[from] RecordError),
