@@ -262,3 +262,30 @@ async fn menus_refuse_other_servers_and_expired_reviews(pool: PgPool) {
     bot.stop().await;
     fake.assert_spec_clean();
 }
+
+/// On the real sample catalog (39 machines): the acceptance ranking, and a
+/// menu that fits Discord's 25 options.
+#[sqlx::test(migrations = "./migrations")]
+async fn the_sample_catalog_ranks_eight_ball_deluxe_first(pool: PgPool) {
+    let json = std::fs::read_to_string(
+        crate::support::shared_dir().join("fixtures/flipfix-sample/machines.json"),
+    )
+    .unwrap();
+    flipfix_bot::catalog::import_machines(&pool, "machines.json", &json)
+        .await
+        .unwrap();
+    let all = flipfix_bot::catalog::machines::list(&pool).await.unwrap();
+    assert!(all.len() > 25, "the menu must choose: {}", all.len());
+    let ranking = flipfix_bot::catalog::ranking::rank_for_menu;
+    let menu = ranking(&all, Some("8 ball deluxe"), &[], 24);
+    assert_eq!(menu[0].name, "Eight Ball Deluxe Limited Edition");
+    assert_eq!(menu.len(), 24);
+    let menu = ranking(&all, Some("addams family"), &[], 24);
+    assert!(
+        menu[0].name.starts_with("The Addams Family"),
+        "{:?}",
+        menu[0]
+    );
+    let menu = ranking(&all, Some("Godzila"), &[], 24);
+    assert_eq!(menu[0].name, "Godzilla (Premium)");
+}
