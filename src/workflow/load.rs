@@ -294,7 +294,7 @@ fn build_kinds(
             }
         }
         if let Some(select) = &decl.card_select {
-            if let Some(message) = card_select_problem(&fields, &select.value) {
+            if let Some(message) = super::card_select::problem(&fields, &select.value) {
                 problems.push(problem(select.referenced, message));
             }
         }
@@ -590,27 +590,6 @@ fn build_context_menu(
         examples: Vec::new(),
         on_created: super::on_created::build(decl.on_created, &path, templates, problems),
     })
-}
-
-/// What is wrong with `card_select: name`: it must be a choice field whose
-/// choices fit a Discord select menu (at most 25, values of 1–100 characters).
-fn card_select_problem(fields: &[KindField], name: &str) -> Option<String> {
-    let Some(field) = fields.iter().find(|f| f.name == name) else {
-        return Some(format!("card_select `{name}` is not a field of this kind"));
-    };
-    let FieldType::Choice { choices } = &field.ty else {
-        return Some(format!("card_select `{name}` is not a choice field"));
-    };
-    if choices.len() > 25 {
-        return Some(format!(
-            "card_select `{name}` has {} choices; a Discord select menu holds at most 25",
-            choices.len()
-        ));
-    }
-    choices
-        .iter()
-        .find(|c| c.is_empty() || c.chars().count() > 100)
-        .map(|c| format!("card_select `{name}`: choice `{c}` must be 1–100 characters"))
 }
 
 /// `#rrggbb` → 0xRRGGBB.

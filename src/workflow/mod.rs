@@ -2,6 +2,7 @@
 //! kinds (and, in later layers, flows and notifications), loaded, checked
 //! against each other and against the templates in `prompts/`.
 
+mod card_select;
 pub mod context_menu;
 pub mod kinds;
 mod load;
