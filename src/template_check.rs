@@ -25,6 +25,7 @@ pub fn load_workflows(
     check_summaries_render(&workflows.summaries, &workflows.templates, &mut problems);
     if let Some(menu) = &workflows.context_menu {
         check_prompts_render(menu, &workflows.kinds, &workflows.templates, &mut problems);
+        check_reply_renders(menu, &workflows.kinds, &workflows.templates, &mut problems);
         if problems.is_empty() {
             // Only on an otherwise sound bundle: an example is checked with
             // the real schema, templates and validator.
@@ -131,5 +132,36 @@ pub fn check_prompts_render(
         let mut problem = err.0;
         problem.message = format!("{} (rendering the sample conversation)", problem.message);
         problems.push(problem);
+    }
+}
+
+/// Renders the `on_created.reply` template against a sample review that
+/// created one record of every kind.
+pub fn check_reply_renders(
+    menu: &ContextMenu,
+    kinds: &RecordKinds,
+    templates: &Templates,
+    problems: &mut Problems,
+) {
+    let Some(template) = &menu.on_created.reply_template else {
+        return;
+    };
+    if !templates.exists(template) {
+        return; // already reported
+    }
+    let sample = crate::review::acknowledge::ReplyContext::sample(kinds);
+    match templates.render(template, &sample) {
+        Ok(text) if text.trim().is_empty() => {
+            problems.push(crate::workflow::Problem::new(
+                template.as_str(),
+                "renders an empty reply for a sample review (on_created.reply); Discord refuses an empty message",
+            ));
+        }
+        Ok(_) => {}
+        Err(err) => {
+            let mut problem = err.0;
+            problem.message = format!("{} (rendering a sample on_created reply)", problem.message);
+            problems.push(problem);
+        }
     }
 }

@@ -19,6 +19,7 @@ pub mod conversation;
 pub mod eval;
 pub mod examples;
 pub mod gather;
+pub mod own_posts;
 pub mod prompt;
 pub mod scenario;
 pub mod source;
@@ -182,6 +183,8 @@ async fn analyze_in_span<S: MessageSource>(
         request.target_id,
     )
     .await?;
+    let posted = own_posts::posted_among(deps.pool, &conversation.ids()).await?;
+    own_posts::exclude(&mut conversation, &posted, source.own_user_id());
     let saved = crate::records::records_for_messages(deps.pool, &conversation.ids()).await?;
     conversation.exclude_saved(&saved);
     conversation.parse_references(&deps.workflows.kinds);

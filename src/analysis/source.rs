@@ -42,6 +42,12 @@ pub trait MessageSource: Sync {
         &self,
         channel_id: u64,
     ) -> impl Future<Output = Result<Option<ThreadInfo>, SourceError>> + Send;
+
+    /// The user id this bot posts as in the history, if known: its own
+    /// messages are never analysed as sources.
+    fn own_user_id(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A message of an in-memory history (scenarios, worked examples) by id.

@@ -7,6 +7,7 @@ pub mod links;
 pub mod machines;
 pub mod maintainers;
 pub mod matching;
+pub mod ranking;
 
 pub use import::{import_machines, import_maintainers, ImportError, ImportSummary};
 pub use machines::Machine;

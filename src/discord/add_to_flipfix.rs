@@ -209,6 +209,15 @@ async fn review(
         }
     };
     store.set_items(session_id, &items).await?;
+    // The machines the conversation names rank high in a card's machine menu.
+    let catalog = machines::list(&app.pool).await?;
+    let texts = analysis
+        .conversation
+        .messages
+        .iter()
+        .map(|m| m.message.content.as_str());
+    let mentioned = crate::catalog::ranking::mentioned_in(&catalog, texts);
+    store.set_machine_mentions(session_id, &mentioned).await?;
     if items.is_empty() {
         return answer(ctx, interaction, NO_RECORDS_MESSAGE).await;
     }
@@ -267,7 +276,8 @@ async fn run_analysis(
         target_id: message.id.get(),
         requested_by: requested_by(interaction),
     };
-    let source = DiscordSource::new(ctx.serenity_context().http.clone());
+    let own_user = ctx.serenity_context().cache.current_user().id.get();
+    let source = DiscordSource::new(ctx.serenity_context().http.clone()).with_own_user(own_user);
     let result = analyze(&deps, &source, &request).await;
     // Closing the channel ends the progress task; wait so no late progress
     // edit can overwrite the result.

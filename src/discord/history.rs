@@ -16,11 +16,21 @@ pub const MISSING_ACCESS: &str = "Discord refused access (403 Missing Access)";
 #[derive(Clone)]
 pub struct DiscordSource {
     http: Arc<serenity::Http>,
+    own_user_id: Option<u64>,
 }
 
 impl DiscordSource {
     pub fn new(http: Arc<serenity::Http>) -> Self {
-        Self { http }
+        Self {
+            http,
+            own_user_id: None,
+        }
+    }
+
+    /// The bot's own user: its messages are left out of analyses.
+    pub fn with_own_user(mut self, user_id: u64) -> Self {
+        self.own_user_id = Some(user_id);
+        self
     }
 }
 
@@ -91,6 +101,10 @@ pub fn convert(message: &serenity::Message) -> Message {
 }
 
 impl MessageSource for DiscordSource {
+    fn own_user_id(&self) -> Option<u64> {
+        self.own_user_id
+    }
+
     async fn message(
         &self,
         channel_id: u64,

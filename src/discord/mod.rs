@@ -6,8 +6,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use poise::serenity_prelude as serenity;
 
+mod acknowledge;
 mod add_to_flipfix;
 mod admin;
+mod card_menus;
 pub mod cdn;
 pub mod checks;
 mod find;
@@ -37,12 +39,15 @@ pub fn intents() -> serenity::GatewayIntents {
 }
 
 /// Permissions the bot needs where it is used: View Channel, Send Messages,
-/// Read Message History, Embed Links.
+/// Read Message History, Embed Links, and for acknowledging created records
+/// at the source, Add Reactions and Send Messages in Threads.
 pub fn required_permissions() -> serenity::Permissions {
     serenity::Permissions::VIEW_CHANNEL
         | serenity::Permissions::SEND_MESSAGES
         | serenity::Permissions::READ_MESSAGE_HISTORY
         | serenity::Permissions::EMBED_LINKS
+        | serenity::Permissions::ADD_REACTIONS
+        | serenity::Permissions::SEND_MESSAGES_IN_THREADS
 }
 
 /// The URL that adds the bot to a server with the scopes and permissions it needs.
@@ -266,7 +271,8 @@ mod tests {
         let url = invite_url(42);
         assert!(url.contains("client_id=42"));
         assert!(url.contains("scope=bot+applications.commands"));
-        // View Channel, Send Messages, Embed Links, Read Message History.
-        assert!(url.ends_with("permissions=84992"), "{url}");
+        // View Channel, Send Messages, Embed Links, Read Message History,
+        // Add Reactions, Send Messages in Threads.
+        assert!(url.ends_with("permissions=274877992000"), "{url}");
     }
 }

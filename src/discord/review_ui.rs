@@ -99,43 +99,22 @@ async fn card(
     if needs_machine {
         notes.push(match &item.machine_hint {
             Some(hint) => format!(
-                "⚠️ The machine `{}` is not in the catalog. Choose one with **Edit** before creating.",
+                "⚠️ The machine `{}` is not in the catalog. Choose one below (or with **Edit**) before creating.",
                 hint.replace('`', "'")
             ),
-            None => "⚠️ This needs a machine. Choose one with **Edit** before creating.".to_string(),
+            None => "⚠️ This needs a machine. Choose one below (or with **Edit**) before creating.".to_string(),
         });
     }
     if let Some(hint) = &item.author_hint {
         notes.push(format!("ℹ️ {}", reply::escape_markdown(hint)));
     }
     let content = notes.join("\n");
-    let id = |action| {
-        CustomId {
-            session_id: session.id,
-            position: position as i32,
-            action,
-        }
-        .to_string()
-    };
-    let buttons = vec![
-        serenity::CreateButton::new(id(Action::Create))
-            .label("Create")
-            .style(serenity::ButtonStyle::Success)
-            .disabled(needs_machine),
-        serenity::CreateButton::new(id(Action::Edit))
-            .label("Edit")
-            .style(serenity::ButtonStyle::Primary),
-        serenity::CreateButton::new(id(Action::Skip))
-            .label("Skip")
-            .style(serenity::ButtonStyle::Secondary),
-        serenity::CreateButton::new(id(Action::Cancel))
-            .label("Cancel")
-            .style(serenity::ButtonStyle::Danger),
-    ];
+    let components =
+        super::card_menus::card_rows(app, kind, session, position, needs_machine).await?;
     Ok(ReviewMessage {
         content,
         embed: Some(embed),
-        components: vec![serenity::CreateActionRow::Buttons(buttons)],
+        components,
     })
 }
 
@@ -268,7 +247,7 @@ async fn item_view(
 }
 
 /// Why an action was refused, for the person who clicked.
-fn refusal(err: &ReviewError) -> Option<String> {
+pub(super) fn refusal(err: &ReviewError) -> Option<String> {
     match err {
         ReviewError::Database(_) => None,
         ReviewError::Record(crate::records::RecordError::Database(_)) => None,
@@ -279,7 +258,7 @@ fn refusal(err: &ReviewError) -> Option<String> {
     }
 }
 
-/// A click on Create, Edit, Skip or Cancel.
+/// A click on Create, Edit, Skip or Cancel, or a choice in a card's menu.
 pub async fn on_component(
     ctx: &serenity::Context,
     app: &App,
@@ -292,17 +271,10 @@ pub async fn on_component(
     let user = component.user.id.get();
     let position = usize::try_from(id.position).unwrap_or(usize::MAX);
     if id.action == Action::Edit {
-        // A modal must be the first response; loading the item is one query.
-        let modal = match store.load(id.session_id).await {
-            Ok(session) => edit_modal(app, &session, position, user),
-            Err(err) => Err(err),
-        };
-        return match modal {
-            Ok(modal) => Ok(component
-                .create_response(&ctx.http, serenity::CreateInteractionResponse::Modal(modal))
-                .await?),
-            Err(err) => respond_refusal(ctx, component, &err).await,
-        };
+        return open_edit_modal(ctx, app, component, id.session_id, position).await;
+    }
+    if matches!(id.action, Action::PickMachine | Action::PickChoice) {
+        return super::card_menus::on_pick(ctx, app, component, id).await;
     }
     // Acknowledge at once; the database work and the edit follow.
     component
@@ -342,6 +314,16 @@ pub async fn on_component(
             component
                 .edit_response(&ctx.http, message.into_edit())
                 .await?;
+            // Only once the click is answered: never delays the card.
+            super::acknowledge::after_decision(
+                ctx,
+                app,
+                component,
+                position,
+                outcome.as_ref(),
+                &session,
+            )
+            .await;
             Ok(())
         }
         Err(err) => match refusal(&err) {
@@ -355,6 +337,29 @@ pub async fn on_component(
             }
             None => Err(err.into()),
         },
+    }
+}
+
+/// Answers with the edit modal of the item at `position` (a modal must be
+/// the first response; loading the item is one query), or a refusal.
+pub(super) async fn open_edit_modal(
+    ctx: &serenity::Context,
+    app: &App,
+    component: &serenity::ComponentInteraction,
+    session_id: i64,
+    position: usize,
+) -> Result<(), Error> {
+    let user = component.user.id.get();
+    let store = ReviewStore::new(app.pool.clone());
+    let modal = match store.load(session_id).await {
+        Ok(session) => edit_modal(app, &session, position, user),
+        Err(err) => Err(err),
+    };
+    match modal {
+        Ok(modal) => Ok(component
+            .create_response(&ctx.http, serenity::CreateInteractionResponse::Modal(modal))
+            .await?),
+        Err(err) => respond_refusal(ctx, component, &err).await,
     }
 }
 
@@ -512,7 +517,7 @@ pub async fn on_modal(
     Ok(())
 }
 
-fn ephemeral_response(text: &str) -> serenity::CreateInteractionResponse {
+pub(super) fn ephemeral_response(text: &str) -> serenity::CreateInteractionResponse {
     serenity::CreateInteractionResponse::Message(
         serenity::CreateInteractionResponseMessage::new()
             .content(truncate_chars(text, reply::CONTENT_LIMIT))

@@ -1,4 +1,4 @@
-//! Button and modal ids. Stable and short: `ff:<session>:<position>:<action>`
+//! Button, select menu and modal ids. Stable and short: `ff:<session>:<position>:<action>`
 //! (Discord allows 100 characters), so any instance can route a click.
 
 use std::fmt;
@@ -14,6 +14,10 @@ pub enum Action {
     Cancel,
     /// The submitted edit modal.
     EditSubmit,
+    /// The card's machine menu (a machine id, or "Other…").
+    PickMachine,
+    /// The card's menu for the kind's `card_select` choice field.
+    PickChoice,
 }
 
 impl Action {
@@ -24,6 +28,8 @@ impl Action {
             Self::Skip => "s",
             Self::Cancel => "x",
             Self::EditSubmit => "m",
+            Self::PickMachine => "p",
+            Self::PickChoice => "f",
         }
     }
 
@@ -34,6 +40,8 @@ impl Action {
             "s" => Self::Skip,
             "x" => Self::Cancel,
             "m" => Self::EditSubmit,
+            "p" => Self::PickMachine,
+            "f" => Self::PickChoice,
             _ => return None,
         })
     }
@@ -97,6 +105,8 @@ mod tests {
             Action::Skip,
             Action::Cancel,
             Action::EditSubmit,
+            Action::PickMachine,
+            Action::PickChoice,
         ] {
             let id = CustomId {
                 session_id: i64::MAX,

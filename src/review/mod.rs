@@ -4,8 +4,10 @@
 //! where the review was, and a suggestion becomes at most one record however
 //! often Create is clicked.
 
+pub mod acknowledge;
 pub mod custom_id;
 mod machine;
+pub mod menus;
 pub mod recovery;
 mod store;
 

@@ -196,7 +196,7 @@ pub enum ReviewError {
     Expired,
     #[error("this review is already over")]
     Over,
-    #[error("choose a machine first (Edit): the model named `{0}`, which is not in the catalog")]
+    #[error("choose a machine first (the menu on the card, or Edit): the model named `{0}`, which is not in the catalog")]
     MachineUnknown(String),
     #[error("{0}")]
     Record(#[from] RecordError),
@@ -207,7 +207,7 @@ pub enum ReviewError {
 /// Access to review sessions. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ReviewStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl ReviewStore {
@@ -338,7 +338,7 @@ impl ReviewStore {
 
     /// Checks that `user` may act on the session now; marks it expired when
     /// it is past its time.
-    async fn guard(
+    pub(super) async fn guard(
         conn: &mut PgConnection,
         session: &Session,
         user_id: u64,
@@ -569,7 +569,7 @@ struct ItemRow {
     record_id: Option<i64>,
 }
 
-async fn load_in(
+pub(super) async fn load_in(
     conn: &mut PgConnection,
     session_id: i64,
     lock: bool,

@@ -32,6 +32,8 @@ pub struct ContextMenu {
     pub examples: Vec<Example>,
     /// Whether and how the conversation's photos go to the model.
     pub vision: super::Vision,
+    /// What happens in the conversation once records are created.
+    pub on_created: super::on_created::OnCreated,
 }
 
 /// A worked example as declared, with where it was declared (for `check`).

@@ -56,6 +56,8 @@ pub struct RecordKind {
     pub description_max_length: usize,
     pub fields: Vec<KindField>,
     pub status_field: Option<String>,
+    /// The choice field the review card offers as a select menu.
+    pub card_select: Option<String>,
     pub updates_parent: Vec<ParentUpdate>,
     pub edit_fields: Vec<String>,
     pub card_template: String,

@@ -300,6 +300,11 @@ fn build_kinds(
                 ));
             }
         }
+        if let Some(select) = &decl.card_select {
+            if let Some(message) = super::card_select::problem(&fields, &select.value) {
+                problems.push(problem(select.referenced, message));
+            }
+        }
         for update in &decl.updates_parent {
             if decl.parents.is_empty() {
                 problems.push(problem(
@@ -419,6 +424,7 @@ fn build_kinds(
             description_max_length: decl.description.max_length,
             fields,
             status_field: decl.status_field.map(|s| s.value),
+            card_select: decl.card_select.map(|s| s.value),
             updates_parent: decl
                 .updates_parent
                 .into_iter()
@@ -591,6 +597,7 @@ fn build_context_menu(
         prices: decl.prices,
         examples: Vec::new(),
         vision,
+        on_created: super::on_created::build(decl.on_created, &path, templates, problems),
     })
 }
 

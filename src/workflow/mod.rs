@@ -2,9 +2,11 @@
 //! kinds (and, in later layers, flows and notifications), loaded, checked
 //! against each other and against the templates in `prompts/`.
 
+mod card_select;
 pub mod context_menu;
 pub mod kinds;
 mod load;
+pub mod on_created;
 mod problem;
 pub mod schema;
 pub mod summaries;
@@ -13,6 +15,7 @@ pub mod vision;
 pub use context_menu::{ContextMenu, Example, Price, TokenUsage, Windows, MAX_MESSAGES};
 pub use kinds::{FieldType, KindField, MachineRule, RecordKind, RecordKinds};
 pub use load::{read_workflows, Workflows};
+pub use on_created::OnCreated;
 pub use problem::{Problem, Problems};
 pub use schema::WebAccess;
 pub use summaries::{StatusListing, Summary};

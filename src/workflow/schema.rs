@@ -82,6 +82,10 @@ pub struct ContextMenuDecl {
     /// Sending the conversation's photos to the model; off when absent.
     #[serde(default)]
     pub vision: Option<Spanned<VisionDecl>>,
+    /// How the conversation learns that records were created (a reaction,
+    /// optionally a reply); missing = react ✅, no reply.
+    #[serde(default)]
+    pub on_created: Option<Spanned<super::on_created::OnCreatedDecl>>,
 }
 
 /// `vision:` in the context menu: the photos of the conversation go to the
@@ -175,6 +179,10 @@ pub struct KindDecl {
     /// Which field (a `choice`) is the record's status.
     #[serde(default)]
     pub status_field: Option<Spanned<String>>,
+    /// The `choice` field the review card offers as a select menu (the
+    /// kind's most important choice, e.g. `priority`).
+    #[serde(default)]
+    pub card_select: Option<Spanned<String>>,
     /// Changes made to the parent record when a record of this kind is created.
     #[serde(default)]
     pub updates_parent: Vec<Spanned<ParentUpdateDecl>>,

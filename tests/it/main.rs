@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod acknowledge;
 mod add_to_flipfix;
 mod add_to_flipfix_claims;
 mod admin_commands;
@@ -15,6 +16,7 @@ mod analysis_prompt;
 mod analysis_vision;
 mod analysis_vision_config;
 mod browser;
+mod card_menus;
 mod catalog_import;
 mod check_command;
 mod check_pages;

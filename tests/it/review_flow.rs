@@ -244,7 +244,7 @@ async fn edit_fixes_an_unknown_machine_before_create(pool: PgPool) {
     let card = fake.edit_of(&skip).await;
     assert_eq!(
         card["content"],
-        json!("⚠️ The machine `Gorgr Pro` is not in the catalog. Choose one with **Edit** before creating."),
+        json!("⚠️ The machine `Gorgr Pro` is not in the catalog. Choose one below (or with **Edit**) before creating."),
         "{card}"
     );
     let create_button = &card["components"][0]["components"][0];

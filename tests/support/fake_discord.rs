@@ -26,6 +26,7 @@ use tokio::sync::{mpsc, Notify};
 
 use super::openapi::{check_request, check_route};
 
+mod channel_posts;
 mod oauth;
 
 pub const APPLICATION_ID: u64 = 700_000_000_000_000_001;
@@ -855,6 +856,9 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
             contents.clone(),
         )
             .into_response();
+    }
+    if let Some(response) = channel_posts::answer(state, request, &segments) {
+        return response;
     }
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["gateway"]) => json_response(StatusCode::OK, json!({"url": base})),

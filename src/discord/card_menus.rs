@@ -1,0 +1,230 @@
+//! A review card's components, built in one place: the button row, then
+//! the select menus (a machine menu when the machine is unknown or
+//! ambiguous, a menu for the kind's `card_select` choice), and the handlers
+//! for a choice made in a menu. Discord allows five rows of components, 25
+//! options per menu and 100 characters per label or value.
+
+use chrono::Utc;
+use poise::serenity_prelude as serenity;
+
+use super::{review_ui, Error};
+use crate::app::App;
+use crate::catalog::machines;
+use crate::catalog::ranking::{rank_for_menu, MENU_MACHINES};
+use crate::review::{Action, CustomId, ReviewError, ReviewStore, Session};
+use crate::text::truncate_chars;
+use crate::workflow::{FieldType, RecordKind};
+
+/// The machine menu's last option: opens the edit modal.
+pub const OTHER: &str = "other";
+const OPTION_TEXT_LIMIT: usize = 100;
+
+/// Every component row of the card at `position`, buttons first.
+pub async fn card_rows(
+    app: &App,
+    kind: &RecordKind,
+    session: &Session,
+    position: usize,
+    needs_machine: bool,
+) -> Result<Vec<serenity::CreateActionRow>, Error> {
+    let entry = &session.items[position];
+    let id = |action| {
+        CustomId {
+            session_id: session.id,
+            position: position as i32,
+            action,
+        }
+        .to_string()
+    };
+    let mut rows = vec![button_row(&id, needs_machine)];
+    let unsure = entry.item.machine_id.is_none() && entry.item.machine_hint.is_some();
+    if needs_machine || unsure {
+        let menu = machine_menu(app, session, entry.item.machine_hint.as_deref()).await?;
+        rows.push(serenity::CreateActionRow::SelectMenu(
+            serenity::CreateSelectMenu::new(id(Action::PickMachine), menu)
+                .placeholder("Choose the machine"),
+        ));
+    }
+    if let Some((field, options)) = choice_menu(kind, &entry.item.fields) {
+        rows.push(serenity::CreateActionRow::SelectMenu(
+            serenity::CreateSelectMenu::new(id(Action::PickChoice), options)
+                .placeholder(truncate_chars(&field, OPTION_TEXT_LIMIT)),
+        ));
+    }
+    Ok(rows)
+}
+
+fn button_row(id: &dyn Fn(Action) -> String, needs_machine: bool) -> serenity::CreateActionRow {
+    serenity::CreateActionRow::Buttons(vec![
+        serenity::CreateButton::new(id(Action::Create))
+            .label("Create")
+            .style(serenity::ButtonStyle::Success)
+            .disabled(needs_machine),
+        serenity::CreateButton::new(id(Action::Edit))
+            .label("Edit")
+            .style(serenity::ButtonStyle::Primary),
+        serenity::CreateButton::new(id(Action::Skip))
+            .label("Skip")
+            .style(serenity::ButtonStyle::Secondary),
+        serenity::CreateButton::new(id(Action::Cancel))
+            .label("Cancel")
+            .style(serenity::ButtonStyle::Danger),
+    ])
+}
+
+/// Up to 24 machines, ranked, and "Other…".
+async fn machine_menu(
+    app: &App,
+    session: &Session,
+    hint: Option<&str>,
+) -> Result<serenity::CreateSelectMenuKind, Error> {
+    let all = machines::list(&app.pool).await?;
+    let mentioned = ReviewStore::new(app.pool.clone())
+        .machine_mentions(session.id)
+        .await?;
+    let mut options: Vec<serenity::CreateSelectMenuOption> =
+        rank_for_menu(&all, hint, &mentioned, MENU_MACHINES)
+            .into_iter()
+            .map(|machine| {
+                let option = serenity::CreateSelectMenuOption::new(
+                    truncate_chars(&machine.name, OPTION_TEXT_LIMIT),
+                    machine.id.to_string(),
+                );
+                match &machine.location {
+                    Some(location) if !location.trim().is_empty() => {
+                        option.description(truncate_chars(location, OPTION_TEXT_LIMIT))
+                    }
+                    _ => option,
+                }
+            })
+            .collect();
+    options.push(
+        serenity::CreateSelectMenuOption::new("Other…", OTHER)
+            .description("Type a name, short name or alias"),
+    );
+    Ok(serenity::CreateSelectMenuKind::String { options })
+}
+
+/// The kind's `card_select` field as menu options, the current value (or
+/// the field's default) pre-selected.
+fn choice_menu(
+    kind: &RecordKind,
+    values: &std::collections::BTreeMap<String, String>,
+) -> Option<(String, serenity::CreateSelectMenuKind)> {
+    let field = kind.field(kind.card_select.as_deref()?)?;
+    let FieldType::Choice { choices } = &field.ty else {
+        return None;
+    };
+    let current = values.get(&field.name).or(field.default.as_ref());
+    let options = choices
+        .iter()
+        .take(25)
+        .map(|choice| {
+            serenity::CreateSelectMenuOption::new(
+                truncate_chars(&format!("{}: {choice}", field.label), OPTION_TEXT_LIMIT),
+                truncate_chars(choice, OPTION_TEXT_LIMIT),
+            )
+            .default_selection(current == Some(choice))
+        })
+        .collect();
+    Some((
+        field.label.clone(),
+        serenity::CreateSelectMenuKind::String { options },
+    ))
+}
+
+/// A choice made in one of the card's menus: stores it on the item and
+/// shows the card again; "Other…" opens the edit modal instead.
+pub async fn on_pick(
+    ctx: &serenity::Context,
+    app: &App,
+    component: &serenity::ComponentInteraction,
+    id: CustomId,
+) -> Result<(), Error> {
+    let serenity::ComponentInteractionDataKind::StringSelect { values } = &component.data.kind
+    else {
+        return Ok(()); // not a string menu: not one of ours
+    };
+    let Some(value) = values.first() else {
+        return Ok(());
+    };
+    let store = ReviewStore::new(app.pool.clone());
+    let user = component.user.id.get();
+    let position = usize::try_from(id.position).unwrap_or(usize::MAX);
+    if id.action == Action::PickMachine && value == OTHER {
+        return review_ui::open_edit_modal(ctx, app, component, id.session_id, position).await;
+    }
+    let changed = match id.action {
+        Action::PickMachine => pick_machine(app, &store, id, position, user, value).await,
+        _ => pick_choice(app, &store, id, position, user, value).await,
+    };
+    let response = match changed {
+        Ok(Ok(session)) => review_ui::render(app, &session).await?.into_update(),
+        Ok(Err(problem)) => review_ui::ephemeral_response(&format!("❌ {problem}")),
+        Err(err) => match review_ui::refusal(&err) {
+            Some(text) => review_ui::ephemeral_response(&text),
+            None => return Err(err.into()),
+        },
+    };
+    component.create_response(&ctx.http, response).await?;
+    Ok(())
+}
+
+/// `Ok(Err(_))`: the value is not usable (a machine removed meanwhile).
+async fn pick_machine(
+    app: &App,
+    store: &ReviewStore,
+    id: CustomId,
+    position: usize,
+    user: u64,
+    value: &str,
+) -> Result<Result<Session, String>, ReviewError> {
+    let machine = match value.parse::<i64>() {
+        Ok(machine_id) => machines::by_id(&app.pool, machine_id).await?,
+        Err(_) => None,
+    };
+    let Some(machine) = machine else {
+        return Ok(Err(
+            "That machine is no longer in the catalog; choose another or use Other….".into(),
+        ));
+    };
+    let session = store
+        .change_item(id.session_id, position, user, Utc::now(), |item| {
+            item.machine_id = Some(machine.id);
+            item.machine_hint = Some(machine.name.clone());
+        })
+        .await?;
+    Ok(Ok(session))
+}
+
+async fn pick_choice(
+    app: &App,
+    store: &ReviewStore,
+    id: CustomId,
+    position: usize,
+    user: u64,
+    value: &str,
+) -> Result<Result<Session, String>, ReviewError> {
+    let session = store.load(id.session_id).await?;
+    let entry = session.items.get(position).ok_or(ReviewError::NotFound)?;
+    let workflows = app.workflows();
+    let field = workflows
+        .kinds
+        .get(&entry.item.kind)
+        .and_then(|kind| kind.field(kind.card_select.as_deref()?).cloned());
+    let allowed = field.as_ref().is_some_and(
+        |field| matches!(&field.ty, FieldType::Choice { choices } if choices.iter().any(|c| c == value)),
+    );
+    let Some(field) = field.filter(|_| allowed) else {
+        return Ok(Err(format!(
+            "`{}` is not a choice here any more (the workflow changed); use Edit.",
+            value.replace('`', "'")
+        )));
+    };
+    let session = store
+        .change_item(id.session_id, position, user, Utc::now(), |item| {
+            item.fields.insert(field.name.clone(), value.to_string());
+        })
+        .await?;
+    Ok(Ok(session))
+}
