@@ -30,6 +30,10 @@ pub struct ContextMenu {
     pub prices: BTreeMap<String, Price>,
     /// Worked examples (`examples:`), in declaration order.
     pub examples: Vec<Example>,
+    /// The API the model is asked through.
+    pub provider: super::provider::ModelProvider,
+    /// Forced or auto tool choice, per model.
+    pub tool_choice: super::provider::ToolChoices,
 }
 
 /// A worked example as declared, with where it was declared (for `check`).

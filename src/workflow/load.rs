@@ -570,6 +570,9 @@ fn build_context_menu(
             ));
         }
     }
+    let provider = super::provider::provider(&path, decl.provider, decl.base_url, at, problems);
+    let tool_choice =
+        super::provider::tool_choices(&path, decl.tool_choice, &decl.prices, problems);
     Some(ContextMenu {
         command_name: decl.command_name,
         windows: decl.windows,
@@ -582,6 +585,8 @@ fn build_context_menu(
         conversation_template: decl.prompts.conversation.value,
         prices: decl.prices,
         examples: Vec::new(),
+        provider,
+        tool_choice,
     })
 }
 

@@ -75,6 +75,58 @@ pub struct ContextMenuDecl {
     pub prompts: PromptsDecl,
     /// US dollars per million tokens, per model id.
     pub prices: std::collections::BTreeMap<String, PriceDecl>,
+    /// Which API the model is asked through (`anthropic` when not declared).
+    #[serde(default)]
+    pub provider: Option<Spanned<ProviderDecl>>,
+    /// The API's base URL, for `openai_compatible` (where it is required),
+    /// e.g. `http://127.0.0.1:11434/v1`.
+    #[serde(default)]
+    pub base_url: Option<Spanned<String>>,
+    /// How the model is made to call the tool: `forced` or `auto`, for every
+    /// model or per model (`forced` when not declared).
+    #[serde(default)]
+    pub tool_choice: Option<Spanned<ToolChoiceDecl>>,
+}
+
+/// The model provider's API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderDecl {
+    /// Anthropic's Messages API (`ANTHROPIC_BASE_URL`, `ANTHROPIC_API_KEY`).
+    Anthropic,
+    /// Any OpenAI-compatible Chat Completions API (OpenAI, Ollama, vLLM,
+    /// llama.cpp's server) at `base_url`, with `OPENAI_API_KEY` if set.
+    OpenaiCompatible,
+}
+
+/// How the tool call is asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolChoice {
+    /// The API's forced tool choice: the model must call the tool.
+    #[default]
+    Forced,
+    /// The tool is offered, and the prompt tells the model to call it (for
+    /// models and servers that refuse a forced choice).
+    Auto,
+}
+
+/// `tool_choice: forced`, or a default with exceptions per model.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ToolChoiceDecl {
+    Every(ToolChoice),
+    PerModel(ToolChoiceTableDecl),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolChoiceTableDecl {
+    #[serde(default)]
+    pub default: ToolChoice,
+    /// Model id (as in `prices`) → its tool choice.
+    #[serde(default)]
+    pub models: std::collections::BTreeMap<String, ToolChoice>,
 }
 
 fn default_timeout_seconds() -> u64 {

@@ -85,6 +85,8 @@ pub struct Received {
 struct Script {
     replies: VecDeque<Reply>,
     received: Vec<Received>,
+    /// Answer 400 with this message to every forced tool choice.
+    refuse_forced: Option<String>,
 }
 
 pub struct FakeAnthropic {
@@ -99,6 +101,7 @@ impl FakeAnthropic {
         let script = Arc::new(Mutex::new(Script {
             replies: replies.into(),
             received: Vec::new(),
+            refuse_forced: None,
         }));
         let app = Router::new()
             .route("/v1/messages", post(messages))
@@ -116,6 +119,14 @@ impl FakeAnthropic {
             script,
             server,
         }
+    }
+
+    /// Answers every forced tool choice (`{"type": "tool"}`) with a 400
+    /// `invalid_request_error` saying `message`, as the API does for a model
+    /// with extended thinking.
+    pub fn refusing_forced_tool_choice(self, message: &str) -> Self {
+        self.script.lock().expect("lock").refuse_forced = Some(message.to_string());
+        self
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -162,7 +173,12 @@ async fn messages(
 ) -> Response {
     let reply = {
         let mut script = script.lock().expect("lock");
+        let forced = body["tool_choice"]["type"] == "tool";
         script.received.push(Received { headers, body });
+        if let (Some(message), true) = (&script.refuse_forced, forced) {
+            let body = json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}});
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        }
         if script.replies.len() > 1 {
             script.replies.pop_front()
         } else {
