@@ -66,7 +66,7 @@ pub(super) fn provider(
     let problem = |location: serde_saphyr::Location, message: String| {
         Problem::new(path, format!("context_menu: {message}")).at_location(location)
     };
-    let kind = provider.map_or(ProviderDecl::Anthropic, |p| p.value);
+    let (kind, at) = provider.map_or((ProviderDecl::Anthropic, at), |p| (p.value, p.referenced));
     match (kind, base_url) {
         (ProviderDecl::Anthropic, None) => ModelProvider::Anthropic,
         (ProviderDecl::Anthropic, Some(url)) => {

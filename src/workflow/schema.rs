@@ -112,11 +112,45 @@ pub enum ToolChoice {
 }
 
 /// `tool_choice: forced`, or a default with exceptions per model.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum ToolChoiceDecl {
     Every(ToolChoice),
     PerModel(ToolChoiceTableDecl),
+}
+
+impl<'de> Deserialize<'de> for ToolChoiceDecl {
+    /// By hand, so a mistake is named ("data did not match any variant"
+    /// is what an untagged enum says).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ToolChoiceDecl;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`forced`, `auto`, or a table with `default` and `models`")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                match value {
+                    "forced" => Ok(ToolChoiceDecl::Every(ToolChoice::Forced)),
+                    "auto" => Ok(ToolChoiceDecl::Every(ToolChoice::Auto)),
+                    other => Err(E::invalid_value(
+                        serde::de::Unexpected::Str(other),
+                        &"`forced` or `auto` (or a table with `default` and `models`)",
+                    )),
+                }
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                ToolChoiceTableDecl::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(ToolChoiceDecl::PerModel)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

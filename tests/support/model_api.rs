@@ -57,6 +57,14 @@ impl Fake {
         }
     }
 
+    /// Answers every forced tool choice with a 400 saying `message`.
+    pub fn refusing_forced_tool_choice(self, message: &str) -> Self {
+        match self {
+            Self::Anthropic(fake) => Self::Anthropic(fake.refusing_forced_tool_choice(message)),
+            Self::OpenAi(fake) => Self::OpenAi(fake.refusing_forced_tool_choice(message)),
+        }
+    }
+
     pub fn provider(&self) -> Provider {
         match self {
             Self::Anthropic(_) => Provider::Anthropic,
@@ -204,6 +212,19 @@ pub fn workflows_for(
     price: &str,
     extra_yaml: &str,
 ) -> Arc<Workflows> {
+    let dir = workflow_dir_for(provider, base_url, price, extra_yaml);
+    load_workflows(&dir.path().join("workflows"), &dir.path().join("prompts"))
+        .unwrap_or_else(|problems| panic!("test workflows must load:\n{problems}"))
+}
+
+/// A copy of the shipped `workflows/` and `prompts/` whose context menu
+/// asks `provider` (see [`workflows_for`]), for the binary to read.
+pub fn workflow_dir_for(
+    provider: Provider,
+    base_url: &str,
+    price: &str,
+    extra_yaml: &str,
+) -> tempfile::TempDir {
     let dir = copy_workflows();
     let file = dir.path().join("workflows/add_to_flipfix.yaml");
     let yaml = std::fs::read_to_string(&file).expect("read workflow");
@@ -232,8 +253,7 @@ pub fn workflows_for(
         );
     }
     std::fs::write(&file, yaml).expect("write workflow");
-    load_workflows(&dir.path().join("workflows"), &dir.path().join("prompts"))
-        .unwrap_or_else(|problems| panic!("test workflows must load:\n{problems}"))
+    dir
 }
 
 /// The tool input of a reference answer (`tests/fixtures/reference_answers`).
