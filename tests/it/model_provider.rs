@@ -122,6 +122,7 @@ async fn a_refused_forced_tool_choice_falls_back_to_auto_once_and_is_remembered(
         "warned once:\n{text}"
     );
     assert!(text.contains("WARN"), "{text}");
+    logs.assert_never_logged(&[fake.key().expose()]);
     // Every attempt is accounted: the refused one (free) and two answers.
     let outcomes: Vec<String> = sqlx::query_scalar("SELECT outcome FROM llm_usage ORDER BY id")
         .fetch_all(&pool)
