@@ -22,24 +22,7 @@ use crate::support::model_api::{
 };
 use crate::support::{add_machine, new_record, shared_dir, source};
 
-/// Each named test runs once per provider: `<name>::anthropic` and
-/// `<name>::openai_compatible`.
-macro_rules! for_both_providers {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[sqlx::test(migrations = "./migrations")]
-            async fn anthropic(pool: sqlx::PgPool) {
-                super::$name(pool, super::Provider::Anthropic).await
-            }
-            #[sqlx::test(migrations = "./migrations")]
-            async fn openai_compatible(pool: sqlx::PgPool) {
-                super::$name(pool, super::Provider::OpenAiCompatible).await
-            }
-        }
-    )*};
-}
-
-for_both_providers!(
+crate::for_both_providers!(
     success_uses_the_tool_and_stores_usage_and_cost,
     already_saved_messages_are_not_sent,
     an_empty_list_means_no_records_and_still_costs,

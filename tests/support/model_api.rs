@@ -15,6 +15,25 @@ use super::anthropic::{self, FakeAnthropic};
 use super::openai::{self, FakeOpenAi};
 use super::{copy_workflows, repo_root};
 
+/// Each named `async fn NAME(pool, provider)` of the calling module runs
+/// once per provider, as the tests `NAME::anthropic` and
+/// `NAME::openai_compatible`.
+#[macro_export]
+macro_rules! for_both_providers {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[sqlx::test(migrations = "./migrations")]
+            async fn anthropic(pool: sqlx::PgPool) {
+                super::$name(pool, $crate::support::model_api::Provider::Anthropic).await
+            }
+            #[sqlx::test(migrations = "./migrations")]
+            async fn openai_compatible(pool: sqlx::PgPool) {
+                super::$name(pool, $crate::support::model_api::Provider::OpenAiCompatible).await
+            }
+        }
+    )*};
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
     Anthropic,
