@@ -19,8 +19,11 @@ pub struct App {
     pub settings: Settings,
     pub secrets: Secrets,
     workflows: RwLock<Arc<Workflows>>,
-    /// The Anthropic client, built on first use (one connection pool).
-    llm: tokio::sync::OnceCell<crate::llm::AnthropicClient>,
+    /// The model client for the provider and timeout in force, built on
+    /// first use (one connection pool) and again when a reload changes them.
+    llm: std::sync::Mutex<Option<(LlmSetup, Arc<crate::llm::LlmClient>)>>,
+    /// Models that refused a forced tool choice, kept across rebuilds.
+    tool_choice_memory: crate::llm::ToolChoiceMemory,
     /// The process: instance key, shutdown, work in flight, start-up.
     pub lifecycle: Lifecycle,
     /// Where photo copies are kept (Postgres, or the `MEDIA_S3_URL` bucket).
@@ -45,29 +48,44 @@ impl App {
             pool,
             secrets,
             workflows: RwLock::new(workflows),
-            llm: tokio::sync::OnceCell::new(),
+            llm: std::sync::Mutex::new(None),
+            tool_choice_memory: crate::llm::ToolChoiceMemory::default(),
             lifecycle,
         })
     }
 
-    /// The Anthropic client; its timeout comes from the context-menu
-    /// workflow in force when it is first used.
-    pub async fn llm(&self) -> Result<&crate::llm::AnthropicClient, crate::llm::LlmError> {
-        self.llm
-            .get_or_try_init(|| async {
-                let timeout = self
-                    .workflows()
-                    .context_menu
-                    .as_ref()
-                    .map(|menu| menu.timeout)
-                    .unwrap_or(std::time::Duration::from_secs(60));
-                crate::llm::AnthropicClient::new(
-                    &self.secrets.anthropic_base_url,
-                    timeout,
-                    crate::llm::RetryPolicy::default(),
-                )
+    /// The model client for the context-menu workflow in force: its
+    /// provider, base URL and timeout.
+    pub fn llm(&self) -> Result<Arc<crate::llm::LlmClient>, crate::llm::LlmError> {
+        let setup = self
+            .workflows()
+            .context_menu
+            .as_ref()
+            .map(|menu| LlmSetup {
+                provider: menu.provider.clone(),
+                timeout: menu.timeout,
             })
-            .await
+            .unwrap_or_default();
+        let mut cached = match self.llm.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((built_for, client)) = cached.as_ref() {
+            if *built_for == setup {
+                return Ok(client.clone());
+            }
+        }
+        let client = Arc::new(
+            crate::llm::LlmClient::new(
+                &setup.provider,
+                &self.secrets.anthropic_base_url,
+                setup.timeout,
+                crate::llm::RetryPolicy::default(),
+            )?
+            .with_memory(self.tool_choice_memory.clone()),
+        );
+        *cached = Some((setup, client.clone()));
+        Ok(client)
     }
 
     /// The workflows in force. Callers keep the `Arc` for the duration of
@@ -94,6 +112,22 @@ impl App {
         let workflows = load_workflows(&self.secrets.workflows_dir, &self.secrets.prompts_dir)?;
         self.replace_workflows(workflows.clone());
         Ok(workflows)
+    }
+}
+
+/// What the model client was built for.
+#[derive(Debug, Clone, PartialEq)]
+struct LlmSetup {
+    provider: crate::workflow::ModelProvider,
+    timeout: std::time::Duration,
+}
+
+impl Default for LlmSetup {
+    fn default() -> Self {
+        Self {
+            provider: crate::workflow::ModelProvider::Anthropic,
+            timeout: std::time::Duration::from_secs(60),
+        }
     }
 }
 

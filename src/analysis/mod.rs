@@ -1,10 +1,10 @@
-//! Analysis: the conversation around a clicked message → prompt → Claude →
+//! Analysis: the conversation around a clicked message → prompt → model →
 //! validated record suggestions. Discord calls [`analyze`]; the replay tool
 //! and tests use the same steps ([`prepare`], [`interpret`]) offline.
 //!
 //! ```text
-//! let client = AnthropicClient::new(&secrets.anthropic_base_url, menu.timeout, RetryPolicy::default())?;
-//! let key = llm::resolve_api_key(&pool, &secrets).await?;
+//! let client = LlmClient::for_menu(menu, &secrets)?; // Anthropic or OpenAI-compatible
+//! let key = client.resolve_key(&pool, &secrets).await?;
 //! let deps = AnalysisDeps { pool: &pool, workflows: &workflows, client: &client, api_key: key.as_ref(), progress: None, limits: None, allow_loopback_urls: false };
 //! match analyze(&deps, &discord_source, &request).await {
 //!     Ok(analysis) if analysis.is_empty() => reply(NO_RECORDS_MESSAGE),
@@ -39,7 +39,7 @@ pub use suggestion::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Sugges
 use crate::config::Secret;
 use crate::llm::budget::{self, Reservation, SpendLimits, SpendRefusal};
 use crate::llm::usage::{self, UsageRecord};
-use crate::llm::{AnthropicClient, ApiAttempt, LlmError, ToolAnswer, ToolRequest};
+use crate::llm::{ApiAttempt, LlmClient, LlmError, ToolAnswer, ToolRequest};
 use crate::workflow::{ContextMenu, TokenUsage, Workflows};
 use prompt::Prompt;
 use validate::{KnownRecords, Validator};
@@ -118,8 +118,9 @@ impl AnalysisError {
 pub struct AnalysisDeps<'a> {
     pub pool: &'a PgPool,
     pub workflows: &'a Workflows,
-    pub client: &'a AnthropicClient,
-    /// The key to use (the setting, else the secret); `None` = not configured.
+    /// The provider's client (`LlmClient::for_menu`).
+    pub client: &'a LlmClient,
+    /// The key to use (`LlmClient::resolve_key`); `None` = not configured.
     pub api_key: Option<&'a Secret>,
     /// Told when the conversation is read and the model is being asked, so
     /// the person sees progress.
@@ -170,7 +171,7 @@ async fn analyze_in_span<S: MessageSource>(
     span: &tracing::Span,
 ) -> Result<Analysis, AnalysisError> {
     let menu = menu(deps.workflows)?;
-    if deps.api_key.is_none() {
+    if deps.api_key.is_none() && deps.client.needs_key() {
         // Before reading any history: the user can do nothing but ask an admin.
         return Err(LlmError::NoApiKey.into());
     }
@@ -293,6 +294,7 @@ pub fn tool_request<'a>(menu: &ContextMenu, model: &'a str, prompt: &'a Prompt) 
         tool_name: &prompt.tool.name,
         tool_description: &prompt.tool.description,
         tool_schema: &prompt.tool.input_schema,
+        tool_choice: menu.tool_choice.for_model(model),
     }
 }
 

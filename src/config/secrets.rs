@@ -27,6 +27,10 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ),
     ("ANTHROPIC_BASE_URL", "Anthropic API base URL"),
     (
+        "OPENAI_API_KEY",
+        "API key for provider openai_compatible (optional: local servers need none)",
+    ),
+    (
         "DISCORD_PROXY_URL",
         "send Discord REST through this base URL (ratelimiter off)",
     ),
@@ -143,6 +147,8 @@ pub struct Secrets {
     pub discord_guild_id: Option<u64>,
     pub anthropic_api_key: Option<Secret>,
     pub anthropic_base_url: String,
+    /// The key for a workflow with `provider: openai_compatible`.
+    pub openai_api_key: Option<Secret>,
     pub discord_proxy_url: Option<String>,
     pub public_base_url: Option<String>,
     /// Where the record pages are served.
@@ -228,6 +234,7 @@ impl Secrets {
             anthropic_api_key: take("ANTHROPIC_API_KEY").map(Secret::new),
             anthropic_base_url: take("ANTHROPIC_BASE_URL")
                 .unwrap_or_else(|| DEFAULT_ANTHROPIC_BASE_URL.to_string()),
+            openai_api_key: take("OPENAI_API_KEY").map(Secret::new),
             discord_proxy_url: take("DISCORD_PROXY_URL"),
             public_base_url: take("PUBLIC_BASE_URL")
                 .map(|url| public_base_url(&url))

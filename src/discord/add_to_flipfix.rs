@@ -237,12 +237,12 @@ async fn run_analysis(
 ) -> Result<Analysis, AnalysisError> {
     let app = ctx.data();
     let workflows = app.workflows();
-    let api_key = match crate::llm::resolve_api_key(&app.pool, &app.secrets).await {
+    let client = app.llm()?;
+    let api_key = match client.resolve_key(&app.pool, &app.secrets).await {
         Ok(key) => key,
         Err(crate::config::settings::SettingsError::Database(err)) => return Err(err.into()),
         Err(_) => app.secrets.anthropic_api_key.clone(),
     };
-    let client = app.llm().await?;
     // Progress edits go through one task, in order, and finish before the
     // caller shows the result.
     let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel::<Progress>();
@@ -264,7 +264,7 @@ async fn run_analysis(
     let deps = AnalysisDeps {
         pool: &app.pool,
         workflows: &workflows,
-        client,
+        client: &client,
         api_key: api_key.as_ref(),
         progress: Some(&report),
         limits: Some(spend_limits(app).await?),

@@ -7,6 +7,7 @@
 pub mod discord;
 pub mod health;
 pub mod local;
+pub mod openai;
 pub mod permissions;
 pub mod report;
 pub mod run;
@@ -86,7 +87,23 @@ pub async fn diagnose(inputs: Inputs<'_>) -> Report {
             model_key = Some(key.expose().to_string());
         }
     }
-    let key_usable = local::model_key_shape(&mut report, model_key.as_deref());
+    // The provider the analysis workflow asks: its key is the one to check.
+    let openai_endpoint = inputs.workflows.as_ref().ok().and_then(|w| {
+        let menu = w.context_menu.as_ref()?;
+        match &menu.provider {
+            crate::workflow::ModelProvider::OpenAiCompatible { base_url } => {
+                Some((base_url.clone(), menu.model.clone()))
+            }
+            crate::workflow::ModelProvider::Anthropic => None,
+        }
+    });
+    let key_usable = match &openai_endpoint {
+        Some(_) => {
+            openai::key_shape(&mut report, secrets.openai_api_key.as_ref());
+            false
+        }
+        None => local::model_key_shape(&mut report, model_key.as_deref()),
+    };
 
     if inputs.quick {
         local::media(&mut report, secrets, pool, true).await;
@@ -133,7 +150,16 @@ pub async fn diagnose(inputs: Inputs<'_>) -> Report {
                 secrets.allow_loopback_urls,
             )
             .await;
-            if let (Some(key), true) = (&model_key, key_usable) {
+            if let Some((base_url, model)) = &openai_endpoint {
+                openai::models(
+                    &mut report,
+                    &client,
+                    base_url,
+                    secrets.openai_api_key.as_ref(),
+                    model,
+                )
+                .await;
+            } else if let (Some(key), true) = (&model_key, key_usable) {
                 let model = inputs
                     .workflows
                     .as_ref()

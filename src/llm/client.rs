@@ -1,14 +1,15 @@
-//! A small client for Anthropic's Messages API: one forced tool call per
-//! request, the system prompt marked cacheable, bounded retries.
+//! A small client for Anthropic's Messages API: one tool call per request
+//! (forced, or offered with an instruction), the system prompt marked
+//! cacheable, bounded retries.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::LlmError;
+use super::transport::Call;
+use super::{auto_instruction, LlmError};
 use crate::config::Secret;
-use crate::workflow::TokenUsage;
+use crate::workflow::{TokenUsage, ToolChoice};
 
 const API_VERSION: &str = "2023-06-01";
 
@@ -50,6 +51,8 @@ pub struct ToolRequest<'a> {
     pub tool_name: &'a str,
     pub tool_description: &'a str,
     pub tool_schema: &'a Value,
+    /// Forced, or offered with an instruction to call it.
+    pub tool_choice: ToolChoice,
 }
 
 /// The tool input the model gave, and what it cost.
@@ -87,7 +90,7 @@ impl AnthropicClient {
 
     /// The JSON body sent for `request` (also shown by `replay --show-prompt`).
     pub fn body(request: &ToolRequest<'_>) -> Value {
-        json!({
+        let mut body = json!({
             "model": request.model,
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
@@ -107,8 +110,18 @@ impl AnthropicClient {
                 "description": request.tool_description,
                 "input_schema": request.tool_schema,
             }],
-            "tool_choice": {"type": "tool", "name": request.tool_name},
-        })
+        });
+        if request.tool_choice == ToolChoice::Auto {
+            // After the cached block, so the cache still holds.
+            if let Some(blocks) = body["system"].as_array_mut() {
+                blocks.push(json!({"type": "text", "text": auto_instruction(request.tool_name)}));
+            }
+        }
+        body["tool_choice"] = match request.tool_choice {
+            ToolChoice::Forced => json!({"type": "tool", "name": request.tool_name}),
+            ToolChoice::Auto => json!({"type": "auto"}),
+        };
+        body
     }
 
     /// Sends `request`, retrying what is worth retrying.
@@ -135,166 +148,29 @@ impl AnthropicClient {
             .ok_or(LlmError::NoApiKey)?;
         let body = Self::body(request);
         let url = format!("{}/v1/messages", self.base_url);
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let outcome = self.send_once(&url, api_key, &body).await;
-            let (error, retry_after) = match outcome {
-                Ok(answer) => {
-                    let usage = usage_of(&answer.0);
-                    let request_id = answer.1.clone();
-                    let parsed = Self::parse(answer, request.tool_name, attempt);
-                    attempts.push(ApiAttempt {
-                        outcome: match &parsed {
-                            Ok(_) => "ok".into(),
-                            Err(err) => format!("unusable: {err}"),
-                        },
-                        request_id,
-                        usage,
-                    });
-                    return parsed;
-                }
-                Err(failed) => {
-                    attempts.push(ApiAttempt {
-                        outcome: failed.describe(),
-                        request_id: failed.request_id.clone(),
-                        usage: None,
-                    });
-                    match failed.kind {
-                        Attempt::Fatal(err) => return Err(err),
-                        Attempt::Retryable {
-                            status,
-                            retry_after,
-                        } => {
-                            let error = match status {
-                                0 => LlmError::Network(format!(
-                                    "no connection after {attempt} attempts"
-                                )),
-                                429 => LlmError::RateLimited { attempts: attempt },
-                                _ => LlmError::Overloaded {
-                                    status,
-                                    attempts: attempt,
-                                },
-                            };
-                            (error, retry_after)
-                        }
-                    }
-                }
-            };
-            let backoff = self.backoff(attempt);
-            // The server knows best when it will have room again.
-            let wait = retry_after.unwrap_or(backoff);
-            let out_of_time = started.elapsed() + wait > self.retry.max_total;
-            if attempt >= self.retry.max_attempts || wait > self.retry.max_delay || out_of_time {
-                tracing::warn!(error = %error, "giving up on the Anthropic API");
-                return Err(error);
-            }
-            tracing::info!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying the Anthropic API");
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    /// Exponential backoff with full jitter between half and all of it.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .retry
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
-            .min(self.retry.max_delay);
-        exp.mul_f64(0.5 + fastrand::f64() * 0.5)
-    }
-
-    async fn send_once(
-        &self,
-        url: &str,
-        api_key: &Secret,
-        body: &Value,
-    ) -> Result<(Value, Option<String>), FailedAttempt> {
-        let response = self
-            .http
-            .post(url)
-            .header("x-api-key", api_key.expose())
-            .header("anthropic-version", API_VERSION)
-            .json(body)
-            .send()
-            .await
-            .map_err(|err| self.transport_error(err, None))?;
-        let status = response.status();
-        let request_id = response
-            .headers()
-            .get("request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
-        let text = response
-            .text()
-            .await
-            .map_err(|err| self.transport_error(err, request_id.clone()))?;
-        tracing::info!(
-            status = status.as_u16(),
-            request_id = request_id.as_deref().unwrap_or("-"),
-            "Anthropic API answered"
-        );
-        let failed = |kind| FailedAttempt {
-            kind,
-            status: Some(status.as_u16()),
-            request_id: request_id.clone(),
+        let call = Call {
+            api: "Anthropic API",
+            key_name: "ANTHROPIC_API_KEY",
+            request_id_header: "request-id",
+            timeout: self.timeout,
+            retry: &self.retry,
         };
-        if status.is_success() {
-            let json = serde_json::from_str(&text).map_err(|err| {
-                failed(Attempt::Fatal(LlmError::BadResponse(format!(
-                    "not JSON: {err}"
-                ))))
-            })?;
-            return Ok((json, request_id));
-        }
-        let code = status.as_u16();
-        Err(failed(match status {
-            StatusCode::TOO_MANY_REQUESTS | StatusCode::INTERNAL_SERVER_ERROR => {
-                Attempt::Retryable {
-                    status: code,
-                    retry_after,
-                }
-            }
-            _ if code == 529 => Attempt::Retryable {
-                status: code,
-                retry_after,
-            },
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                Attempt::Fatal(LlmError::Unauthorized { status: code })
-            }
-            _ => Attempt::Fatal(LlmError::Rejected {
-                status: code,
-                message: api_error_message(&text),
-            }),
-        }))
-    }
-
-    fn transport_error(&self, err: reqwest::Error, request_id: Option<String>) -> FailedAttempt {
-        let kind = if err.is_timeout() {
-            Attempt::Fatal(LlmError::Timeout {
-                seconds: self.timeout.as_secs().max(1),
-            })
-        } else {
-            // Connection trouble may pass: retried like an overloaded
-            // service (status 0 marks it), within the same bounds.
-            Attempt::Retryable {
-                status: 0,
-                retry_after: None,
-            }
+        let send = || {
+            self.http
+                .post(&url)
+                .header("x-api-key", api_key.expose())
+                .header("anthropic-version", API_VERSION)
+                .json(&body)
+                .send()
         };
-        FailedAttempt {
-            kind,
-            status: None,
-            request_id,
-        }
+        let read = |body: Value, request_id, attempt| {
+            let usage = usage_of(&body);
+            (
+                usage,
+                Self::parse((body, request_id), request.tool_name, attempt),
+            )
+        };
+        call.run(send, &read, attempts).await
     }
 
     /// Reads the tool input, usage and model from a Messages API body.
@@ -325,9 +201,7 @@ impl AnthropicClient {
                     && block.get("name").and_then(Value::as_str) == Some(tool_name)
             })
             .and_then(|block| block.get("input").cloned())
-            .ok_or_else(|| {
-                LlmError::BadResponse(format!("no {tool_name} tool call in the answer"))
-            })?;
+            .ok_or_else(|| LlmError::no_tool_call(tool_name, &said(&body)))?;
         if let Some(id) = &request_id {
             tracing::info!(request_id = %id, model = %model, input_tokens = usage.input_tokens, output_tokens = usage.output_tokens, cache_read = usage.cache_read_input_tokens, "analysis answered");
         }
@@ -351,29 +225,16 @@ pub struct ApiAttempt {
     pub usage: Option<TokenUsage>,
 }
 
-enum Attempt {
-    Retryable {
-        status: u16,
-        retry_after: Option<Duration>,
-    },
-    Fatal(LlmError),
-}
-
-struct FailedAttempt {
-    kind: Attempt,
-    status: Option<u16>,
-    request_id: Option<String>,
-}
-
-impl FailedAttempt {
-    fn describe(&self) -> String {
-        match (&self.kind, self.status) {
-            (Attempt::Fatal(LlmError::Timeout { .. }), _) => "timeout".into(),
-            (Attempt::Fatal(LlmError::BadResponse(reason)), _) => format!("unusable: {reason}"),
-            (_, Some(status)) => format!("HTTP {status}"),
-            (_, None) => "no connection".into(),
-        }
-    }
+/// The text blocks of an answer (what the model said instead of calling
+/// the tool).
+fn said(body: &Value) -> String {
+    body.get("content")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|block| block.get("text").and_then(Value::as_str))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The usage block of an answer, when it has a readable one.
@@ -381,17 +242,4 @@ fn usage_of(body: &Value) -> Option<TokenUsage> {
     body.get("usage")
         .cloned()
         .and_then(|usage| serde_json::from_value(usage).ok())
-}
-
-/// The `error.message` of an API error body, cut short (it goes to logs).
-fn api_error_message(text: &str) -> String {
-    let message = serde_json::from_str::<Value>(text)
-        .ok()
-        .and_then(|v| {
-            v.pointer("/error/message")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| text.to_string());
-    crate::text::truncate_chars(&message, 300)
 }

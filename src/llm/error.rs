@@ -10,8 +10,9 @@ pub enum LlmError {
     Overloaded { status: u16, attempts: u32 },
     #[error("rate-limited by the API after {attempts} attempts")]
     RateLimited { attempts: u32 },
-    #[error("the API key was refused (HTTP {status})")]
-    Unauthorized { status: u16 },
+    /// `key` names the secret that was refused.
+    #[error("the API key was refused (HTTP {status}): check {key}")]
+    Unauthorized { status: u16, key: &'static str },
     #[error("the API refused the request (HTTP {status}): {message}")]
     Rejected { status: u16, message: String },
     #[error("no answer within {seconds} s")]
@@ -20,6 +21,10 @@ pub enum LlmError {
     Network(String),
     #[error("unexpected API answer: {0}")]
     BadResponse(String),
+    /// The answer is there but is no usable tool call: none at all, or
+    /// arguments that are not a JSON object.
+    #[error("the answer breaks the tool schema: {0}")]
+    ToolCall(String),
 }
 
 impl LlmError {
@@ -35,13 +40,99 @@ impl LlmError {
             Self::RateLimited { .. } => {
                 "Too many analyses at once (rate-limited). Please try again in a minute."
             }
+            Self::Unauthorized {
+                key: "OPENAI_API_KEY",
+                ..
+            } => "The model API refused its key. An admin should check OPENAI_API_KEY.",
             Self::Unauthorized { .. } => {
                 "The Anthropic API key was refused. An admin should check ANTHROPIC_API_KEY."
             }
             Self::Timeout { .. } => "The analysis took too long. Please try again.",
+            Self::ToolCall(_) => "The analysis returned something unusable. Please try again.",
             Self::Rejected { .. } | Self::BadResponse(_) => {
                 "The analysis failed. Please try again; if it keeps failing, tell an admin."
             }
         }
+    }
+
+    /// The model answered without calling `tool`; `said` is its text.
+    pub fn no_tool_call(tool: &str, said: &str) -> Self {
+        let said = crate::text::truncate_chars(said.trim(), 200);
+        if said.is_empty() {
+            Self::ToolCall(format!("the model did not call {tool}"))
+        } else {
+            Self::ToolCall(format!(
+                "the model did not call {tool}; it wrote: \"{said}\""
+            ))
+        }
+    }
+
+    /// A 400 saying the model or server does not take a forced tool choice
+    /// (then `auto` with an instruction is the way). The wordings are the
+    /// real ones: Anthropic with extended thinking ("Thinking may not be
+    /// enabled when tool_choice forces tool use."), DeepSeek ("deepseek-
+    /// reasoner does not support this tool_choice", "Thinking mode does not
+    /// support this tool_choice"), Qwen on DashScope ("The tool_choice
+    /// parameter does not support being set to required or object in
+    /// thinking mode"), and servers that say "tool_choice … not supported" /
+    /// "unsupported tool_choice".
+    pub fn refuses_forced_tool_choice(&self) -> bool {
+        let Self::Rejected {
+            status: 400,
+            message,
+        } = self
+        else {
+            return false;
+        };
+        let message = message.to_lowercase();
+        let about_tool_choice = message.contains("tool_choice") || message.contains("tool choice");
+        about_tool_choice
+            && [
+                "forces tool use",
+                "not support",
+                "unsupported",
+                "not supported",
+                "may not be",
+                "not allowed",
+            ]
+            .iter()
+            .any(|phrase| message.contains(phrase))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(message: &str) -> LlmError {
+        LlmError::Rejected {
+            status: 400,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn real_refusals_of_a_forced_tool_choice_are_recognised() {
+        for message in [
+            "Thinking may not be enabled when tool_choice forces tool use.",
+            "deepseek-reasoner does not support this tool_choice",
+            "Thinking mode does not support this tool_choice",
+            "<400> InternalError.Algo.InvalidParameter: The tool_choice parameter does not support being set to required or object in thinking mode",
+            "tool_choice is not supported by this model",
+        ] {
+            assert!(rejected(message).refuses_forced_tool_choice(), "{message}");
+        }
+        for message in [
+            "max_tokens: field required",
+            "When using `tool_choice`, `tools` must be set.",
+            "prompt is too long: 250000 tokens > 200000 maximum",
+        ] {
+            assert!(!rejected(message).refuses_forced_tool_choice(), "{message}");
+        }
+        let other_status = LlmError::Rejected {
+            status: 422,
+            message: "tool_choice is not supported".into(),
+        };
+        assert!(!other_status.refuses_forced_tool_choice());
     }
 }

@@ -19,6 +19,25 @@ pub struct ImageInput {
     pub base64: String,
 }
 
+/// The user message's `content` for an OpenAI-compatible Chat Completions
+/// API: the text alone as a plain string, else a list of parts: the text,
+/// then for each image its caption and an `image_url` part holding a
+/// `data:` URI (servers cannot fetch Discord's CDN URLs, which expire).
+pub(super) fn openai_user_content(user: String, images: &[ImageInput]) -> Value {
+    if images.is_empty() {
+        return Value::String(user);
+    }
+    let mut parts = vec![json!({"type": "text", "text": user})];
+    for image in images {
+        parts.push(json!({"type": "text", "text": image.caption}));
+        parts.push(json!({
+            "type": "image_url",
+            "image_url": {"url": format!("data:{};base64,{}", image.media_type, image.base64)},
+        }));
+    }
+    Value::Array(parts)
+}
+
 /// The user message's `content` for Anthropic's Messages API: the text
 /// alone as a plain string (as before images existed), else a list of
 /// content blocks: the text, then caption and image for each image.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use super::replay::{live_answer, load, recorded_answer, recorded_cost};
+use super::replay::{live_answer, load, recorded_answer, recorded_cost, Live};
 use crate::analysis::eval::{score, Score};
 use crate::analysis::scenario::Scenario;
 use crate::analysis::{self};
@@ -54,9 +54,27 @@ pub async fn run(options: EvalOptions, secrets: Secrets) -> anyhow::Result<ExitC
     } else {
         None
     };
+    // One client for every scenario: one connection pool, one memory of
+    // models that refuse a forced tool choice.
+    let live = match &database {
+        Some(database) => match analysis::menu(&workflows) {
+            Ok(menu) => Some(Live::new(menu, &secrets, &database.pool).await),
+            Err(err) => Some(Err(err.into())),
+        },
+        None => None,
+    };
+    let live = match live.transpose() {
+        Ok(live) => live,
+        Err(err) => {
+            if let Some(database) = database {
+                database.close().await;
+            }
+            return Err(err);
+        }
+    };
     let results = evaluate(
         &options,
-        &secrets,
+        live,
         &workflows,
         scenarios,
         database.as_ref().map(|d| d.pool.clone()),
@@ -125,7 +143,7 @@ fn print_result(r: &ScenarioResult) {
 
 async fn evaluate(
     options: &EvalOptions,
-    secrets: &Secrets,
+    live: Option<Live>,
     workflows: &Arc<Workflows>,
     scenarios: Vec<Scenario>,
     pool: Option<sqlx::PgPool>,
@@ -135,7 +153,7 @@ async fn evaluate(
     for (index, scenario) in scenarios.into_iter().enumerate() {
         let limit = limit.clone();
         let workflows = workflows.clone();
-        let secrets = secrets.clone();
+        let live = live.clone();
         let pool = pool.clone();
         let responses = options.responses.clone();
         let model = options.model.clone();
@@ -144,7 +162,7 @@ async fn evaluate(
             let name = scenario.name().to_string();
             let result = one(
                 &workflows,
-                &secrets,
+                live.as_ref(),
                 pool.as_ref(),
                 responses.as_deref(),
                 model.as_deref(),
@@ -181,7 +199,7 @@ async fn evaluate(
 
 async fn one(
     workflows: &Workflows,
-    secrets: &Secrets,
+    live: Option<&Live>,
     pool: Option<&sqlx::PgPool>,
     responses: Option<&Path>,
     model: Option<&str>,
@@ -203,8 +221,10 @@ async fn one(
             (answer, cost)
         }
         (None, Some(pool)) => {
+            let live =
+                live.ok_or_else(|| anyhow::anyhow!("the model client could not be built"))?;
             live_answer(
-                secrets,
+                live,
                 pool,
                 menu,
                 model.unwrap_or(&menu.model),

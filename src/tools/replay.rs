@@ -15,7 +15,7 @@ use crate::analysis::scenario::Scenario;
 use crate::analysis::{self, Analysis};
 use crate::app::Database;
 use crate::config::Secrets;
-use crate::llm::{AnthropicClient, RetryPolicy, ToolAnswer};
+use crate::llm::{AnthropicClient, LlmClient, OpenAiClient, ToolAnswer};
 use crate::records;
 use crate::template_check::load_workflows;
 use crate::workflow::{ContextMenu, Workflows};
@@ -109,7 +109,8 @@ async fn replay_with(
         }
         (None, Some(pool)) => {
             let model = options.model.as_deref().unwrap_or(&menu.model);
-            live_answer(secrets, pool, menu, model, prompt, "replay").await?
+            let live = Live::new(menu, secrets, pool).await?;
+            live_answer(&live, pool, menu, model, prompt, "replay").await?
         }
         (None, None) => anyhow::bail!("--live needs the database"),
     };
@@ -155,9 +156,13 @@ fn print_prompt(menu: &ContextMenu, model: Option<&str>, prompt: &Prompt) {
     let request = analysis::tool_request(menu, model.unwrap_or(&menu.model), prompt);
     println!("===== system (cached prefix) =====\n{}", prompt.system);
     println!("===== conversation =====\n{}", prompt.conversation);
-    let body = AnthropicClient::body(&request);
+    let body = match menu.provider {
+        crate::workflow::ModelProvider::Anthropic => AnthropicClient::body(&request),
+        crate::workflow::ModelProvider::OpenAiCompatible { .. } => OpenAiClient::body(&request),
+    };
     println!(
-        "===== tool =====\n{}",
+        "===== tool ({}) =====\n{}",
+        menu.provider.name(),
         serde_json::to_string_pretty(&body["tools"]).unwrap_or_default()
     );
     println!("===== answer =====");
@@ -172,32 +177,52 @@ pub fn recorded_cost(menu: &ContextMenu, answer: &ToolAnswer) -> Option<f64> {
     menu.price(&answer.model).map(|p| p.cost(&answer.usage))
 }
 
-/// Reads a saved Messages API response body (a reference answer, or a body
-/// saved from the live API).
+/// Reads a saved response body (a reference answer, or a body saved from
+/// the live API): Anthropic's Messages API shape, or a Chat Completions
+/// one (it has `choices`).
 pub fn recorded_answer(file: &std::path::Path) -> anyhow::Result<ToolAnswer> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let json: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    if json.get("choices").is_some() {
+        return OpenAiClient::parse(json, None, TOOL_NAME, 1).with_context(|| {
+            format!(
+                "{} is not a usable Chat Completions response",
+                file.display()
+            )
+        });
+    }
     AnthropicClient::parse((json, None), TOOL_NAME, 1)
         .with_context(|| format!("{} is not a usable Messages API response", file.display()))
 }
 
-/// Asks the live API and records usage.
+/// The provider's client and key for `--live`, built once per run (so a
+/// model that refuses a forced tool choice is asked with `auto` from then on).
+#[derive(Clone)]
+pub struct Live {
+    pub client: LlmClient,
+    pub key: Option<crate::config::Secret>,
+}
+
+impl Live {
+    pub async fn new(menu: &ContextMenu, secrets: &Secrets, pool: &PgPool) -> anyhow::Result<Self> {
+        let client = LlmClient::for_menu(menu, secrets)?;
+        let key = client.resolve_key(pool, secrets).await?;
+        Ok(Self { client, key })
+    }
+}
+
+/// Asks the workflow's provider and records usage.
 pub async fn live_answer(
-    secrets: &Secrets,
+    live: &Live,
     pool: &PgPool,
     menu: &ContextMenu,
     model: &str,
     prompt: &Prompt,
     purpose: &str,
 ) -> anyhow::Result<(ToolAnswer, Option<f64>)> {
-    let key = crate::llm::resolve_api_key(pool, secrets).await?;
-    let client = AnthropicClient::new(
-        &secrets.anthropic_base_url,
-        menu.timeout,
-        RetryPolicy::default(),
-    )?;
+    let (client, key) = (&live.client, &live.key);
     let mut attempts = Vec::new();
     let answer = client
         .call_tool_logged(

@@ -34,6 +34,10 @@ pub struct ContextMenu {
     pub vision: super::Vision,
     /// What happens in the conversation once records are created.
     pub on_created: super::on_created::OnCreated,
+    /// The API the model is asked through.
+    pub provider: super::provider::ModelProvider,
+    /// Forced or auto tool choice, per model.
+    pub tool_choice: super::provider::ToolChoices,
 }
 
 /// A worked example as declared, with where it was declared (for `check`).

@@ -584,6 +584,9 @@ fn build_context_menu(
         }
     }
     let vision = super::vision::build_vision(&path, decl.vision, problems);
+    let provider = super::provider::provider(&path, decl.provider, decl.base_url, at, problems);
+    let tool_choice =
+        super::provider::tool_choices(&path, decl.tool_choice, &decl.prices, problems);
     Some(ContextMenu {
         command_name: decl.command_name,
         windows: decl.windows,
@@ -598,6 +601,8 @@ fn build_context_menu(
         examples: Vec::new(),
         vision,
         on_created: super::on_created::build(decl.on_created, &path, templates, problems),
+        provider,
+        tool_choice,
     })
 }
 

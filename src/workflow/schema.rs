@@ -86,6 +86,17 @@ pub struct ContextMenuDecl {
     /// optionally a reply); missing = react ✅, no reply.
     #[serde(default)]
     pub on_created: Option<Spanned<super::on_created::OnCreatedDecl>>,
+    /// Which API the model is asked through (`anthropic` when not declared).
+    #[serde(default)]
+    pub provider: Option<Spanned<ProviderDecl>>,
+    /// The API's base URL, for `openai_compatible` (where it is required),
+    /// e.g. `http://127.0.0.1:11434/v1`.
+    #[serde(default)]
+    pub base_url: Option<Spanned<String>>,
+    /// How the model is made to call the tool: `forced` or `auto`, for every
+    /// model or per model (`forced` when not declared).
+    #[serde(default)]
+    pub tool_choice: Option<Spanned<ToolChoiceDecl>>,
 }
 
 /// `vision:` in the context menu: the photos of the conversation go to the
@@ -102,6 +113,81 @@ pub struct VisionDecl {
     /// Megabytes one image may have (declared and downloaded).
     #[serde(default)]
     pub max_image_mb: Option<Spanned<usize>>,
+}
+
+/// The model provider's API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderDecl {
+    /// Anthropic's Messages API (`ANTHROPIC_BASE_URL`, `ANTHROPIC_API_KEY`).
+    Anthropic,
+    /// Any OpenAI-compatible Chat Completions API (OpenAI, Ollama, vLLM,
+    /// llama.cpp's server) at `base_url`, with `OPENAI_API_KEY` if set.
+    OpenaiCompatible,
+}
+
+/// How the tool call is asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolChoice {
+    /// The API's forced tool choice: the model must call the tool.
+    #[default]
+    Forced,
+    /// The tool is offered, and the prompt tells the model to call it (for
+    /// models and servers that refuse a forced choice).
+    Auto,
+}
+
+/// `tool_choice: forced`, or a default with exceptions per model.
+#[derive(Debug, Clone)]
+pub enum ToolChoiceDecl {
+    Every(ToolChoice),
+    PerModel(ToolChoiceTableDecl),
+}
+
+impl<'de> Deserialize<'de> for ToolChoiceDecl {
+    /// By hand, so a mistake is named ("data did not match any variant"
+    /// is what an untagged enum says).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ToolChoiceDecl;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`forced`, `auto`, or a table with `default` and `models`")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                match value {
+                    "forced" => Ok(ToolChoiceDecl::Every(ToolChoice::Forced)),
+                    "auto" => Ok(ToolChoiceDecl::Every(ToolChoice::Auto)),
+                    other => Err(E::invalid_value(
+                        serde::de::Unexpected::Str(other),
+                        &"`forced` or `auto` (or a table with `default` and `models`)",
+                    )),
+                }
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                ToolChoiceTableDecl::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(ToolChoiceDecl::PerModel)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolChoiceTableDecl {
+    #[serde(default)]
+    pub default: ToolChoice,
+    /// Model id (as in `prices`) → its tool choice.
+    #[serde(default)]
+    pub models: std::collections::BTreeMap<String, ToolChoice>,
 }
 
 fn default_timeout_seconds() -> u64 {

@@ -1,58 +1,42 @@
-//! `analyze` end to end against a fake Anthropic API on 127.0.0.1 and real
-//! Postgres: forced tool use, cache control, retries, errors, validation,
-//! usage and cost.
+//! `analyze` end to end against a fake model API on 127.0.0.1 and real
+//! Postgres, for both providers (Anthropic's Messages API and an
+//! OpenAI-compatible Chat Completions API, whose fake checks every request
+//! against OpenAI's published schema): forced tool use, cache control,
+//! retries, errors, validation, usage and cost.
 
 use std::time::{Duration, Instant};
 
 use flipfix_bot::analysis::scenario::Scenario;
-use flipfix_bot::analysis::{analyze, AnalysisDeps, AnalysisError, AnalysisRequest, MachineMatch};
+use flipfix_bot::analysis::{
+    analyze, Analysis, AnalysisDeps, AnalysisError, AnalysisRequest, MachineMatch,
+};
 use flipfix_bot::config::Secret;
-use flipfix_bot::llm::{AnthropicClient, LlmError, RetryPolicy};
+use flipfix_bot::llm::{LlmClient, LlmError, ToolRequest};
 use flipfix_bot::records::create_record;
+use flipfix_bot::workflow::{ModelProvider, ToolChoice};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::support::anthropic::{FakeAnthropic, Reply};
-use crate::support::{add_machine, new_record, repo_root, shared_dir, shipped_workflows, source};
+use crate::support::model_api::{
+    quick_retries, reference_input, Fake, Provider, Say, CACHE_READ, INPUT, OUTPUT,
+};
+use crate::support::{add_machine, new_record, shared_dir, source};
+
+crate::for_both_providers!(
+    success_uses_the_tool_and_stores_usage_and_cost,
+    already_saved_messages_are_not_sent,
+    an_empty_list_means_no_records_and_still_costs,
+    rate_limits_honour_retry_after,
+    a_retry_after_beyond_the_limit_gives_up_at_once,
+    overloaded_and_server_errors_are_retried_then_given_up,
+    client_errors_are_not_retried,
+    a_slow_api_times_out,
+    a_tool_input_that_breaks_the_schema,
+    an_answer_without_the_tool_call_is_an_error,
+);
 
 fn scenario(name: &str) -> Scenario {
     Scenario::load(&shared_dir().join(format!("scenarios/flipfix-eval/{name}.yaml"))).unwrap()
-}
-
-/// The reference answer for scenario `name` (hand-made: what a correct
-/// analysis returns; it carries no usage).
-fn reference(name: &str) -> Value {
-    let path = repo_root().join(format!("tests/fixtures/reference_answers/{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// `body` as the API sends it: the dated model id and a usage block. The
-/// figures are this test's, chosen plausible for Haiku 4.5 with the shipped
-/// prompt (a warm cache read of the ~5,000-token stable prefix).
-fn as_api_sends(mut body: Value) -> Value {
-    body["model"] = json!("claude-haiku-4-5-20251001");
-    body["usage"] = json!({
-        "input_tokens": 412,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 5200,
-        "output_tokens": 118,
-        "service_tier": "standard",
-    });
-    body
-}
-
-/// Short delays: the tests exercise the policy, not the wall clock.
-fn quick_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_secs(2),
-        max_total: Duration::from_secs(10),
-    }
-}
-
-fn client(fake: &FakeAnthropic, timeout: Duration) -> AnthropicClient {
-    AnthropicClient::new(&fake.base_url, timeout, quick_retries()).unwrap()
 }
 
 async fn seed_catalog(pool: &PgPool, scenario: &Scenario) {
@@ -61,19 +45,32 @@ async fn seed_catalog(pool: &PgPool, scenario: &Scenario) {
     }
 }
 
+/// One analysis of `scenario` through `fake`, with the fake's own key.
 async fn run(
     pool: &PgPool,
-    fake: &FakeAnthropic,
+    fake: &Fake,
+    scenario: &Scenario,
+    timeout: Duration,
+) -> Result<Analysis, AnalysisError> {
+    let client = fake.client(timeout);
+    run_with(pool, fake, &client, scenario, Some(&fake.key()), "").await
+}
+
+/// One analysis with `client` (kept across analyses by the caller) and
+/// `extra_yaml` added to the context menu.
+async fn run_with(
+    pool: &PgPool,
+    fake: &Fake,
+    client: &LlmClient,
     scenario: &Scenario,
     key: Option<&Secret>,
-    timeout: Duration,
-) -> Result<flipfix_bot::analysis::Analysis, AnalysisError> {
-    let workflows = shipped_workflows();
-    let client = client(fake, timeout);
+    extra_yaml: &str,
+) -> Result<Analysis, AnalysisError> {
+    let workflows = fake.workflows(extra_yaml);
     let deps = AnalysisDeps {
         pool,
         workflows: &workflows,
-        client: &client,
+        client,
         api_key: key,
         progress: None,
         limits: None,
@@ -89,23 +86,19 @@ async fn run(
     analyze(&deps, scenario, &request).await
 }
 
-fn key() -> Secret {
-    Secret::new("sk-ant-test-key")
-}
-
 const SECOND: Duration = Duration::from_secs(5);
 
-#[sqlx::test(migrations = "./migrations")]
-async fn success_uses_the_tool_caches_the_prefix_and_stores_usage(pool: PgPool) {
+async fn success_uses_the_tool_and_stores_usage_and_cost(pool: PgPool, provider: Provider) {
     let scenario = scenario("webhook_reply_creates_linked_log");
     seed_catalog(&pool, &scenario).await;
-    let fake = FakeAnthropic::start(vec![Reply::body(as_api_sends(reference(
-        "webhook_reply_creates_linked_log",
-    )))])
+    let fake = Fake::start(
+        provider,
+        vec![Say::Tool(reference_input(
+            "webhook_reply_creates_linked_log",
+        ))],
+    )
     .await;
-    let analysis = run(&pool, &fake, &scenario, Some(&key()), SECOND)
-        .await
-        .unwrap();
+    let analysis = run(&pool, &fake, &scenario, SECOND).await.unwrap();
 
     assert_eq!(analysis.suggestions.len(), 1);
     let s = &analysis.suggestions[0];
@@ -115,30 +108,48 @@ async fn success_uses_the_tool_caches_the_prefix_and_stores_usage(pool: PgPool) 
         matches!(&s.machine, MachineMatch::Known { slug, id: Some(_), .. } if slug == "gorgar")
     );
     assert_eq!(s.source_message_ids, vec![73]);
-    assert_eq!(analysis.request_id.as_deref(), Some("req_011FakeRequestId"));
+    assert_eq!(analysis.request_id.as_deref(), Some(fake.request_id()));
 
-    let received = fake.received();
-    assert_eq!(received.len(), 1);
-    let request = &received[0];
-    assert_eq!(request.headers["x-api-key"], "sk-ant-test-key");
-    assert_eq!(request.headers["anthropic-version"], "2023-06-01");
-    let body = &request.body;
-    assert_eq!(body["model"], "claude-haiku-4-5");
-    assert_eq!(
-        body["system"][0]["cache_control"],
-        json!({"type": "ephemeral"})
+    let bodies = fake.bodies();
+    assert_eq!(bodies.len(), 1);
+    let body = &bodies[0];
+    assert_eq!(fake.tool_choice(body), "forced");
+    let (tool_schema, system) = match &fake {
+        Fake::Anthropic(anthropic) => {
+            let headers = &anthropic.received()[0].headers;
+            assert_eq!(headers["x-api-key"], "sk-ant-test-key");
+            assert_eq!(headers["anthropic-version"], "2023-06-01");
+            assert_eq!(body["model"], "claude-haiku-4-5");
+            assert_eq!(
+                body["system"][0]["cache_control"],
+                json!({"type": "ephemeral"})
+            );
+            assert_eq!(body["tools"][0]["name"], "record_suggestions");
+            (
+                body["tools"][0]["input_schema"].clone(),
+                body["system"][0]["text"].as_str().unwrap().to_string(),
+            )
+        }
+        Fake::OpenAi(openai) => {
+            let headers = &openai.received()[0].headers;
+            assert_eq!(headers["authorization"], "Bearer sk-openai-test-key");
+            assert_eq!(body["model"], "qwen3:8b");
+            assert_eq!(body["messages"][0]["role"], "system");
+            assert_eq!(body["messages"][1]["role"], "user");
+            assert_eq!(body["tools"][0]["type"], "function");
+            assert_eq!(body["tools"][0]["function"]["name"], "record_suggestions");
+            (
+                body["tools"][0]["function"]["parameters"].clone(),
+                body["messages"][0]["content"].as_str().unwrap().to_string(),
+            )
+        }
+    };
+    assert!(system.contains("# Machine catalog"));
+    assert!(
+        !system.contains("EOS switch"),
+        "conversation stays out of the stable prefix"
     );
-    assert!(body["system"][0]["text"]
-        .as_str()
-        .unwrap()
-        .contains("# Machine catalog"));
-    assert_eq!(
-        body["tool_choice"],
-        json!({"type": "tool", "name": "record_suggestions"})
-    );
-    assert_eq!(body["tools"][0]["name"], "record_suggestions");
-    let kinds: Vec<&Value> = body["tools"][0]["input_schema"]["properties"]["suggestions"]["items"]
-        ["oneOf"]
+    let kinds: Vec<&Value> = tool_schema["properties"]["suggestions"]["items"]["oneOf"]
         .as_array()
         .unwrap()
         .iter()
@@ -153,15 +164,8 @@ async fn success_uses_the_tool_caches_the_prefix_and_stores_usage(pool: PgPool) 
             "part_request_update"
         ]
     );
-    let user = body["messages"][0]["content"].as_str().unwrap();
+    let user = fake.user_text(body);
     assert!(user.contains("[73] TARGET"), "{user}");
-    assert!(
-        !body["system"][0]["text"]
-            .as_str()
-            .unwrap()
-            .contains("EOS switch"),
-        "conversation stays out of the cached prefix"
-    );
 
     let row: (
         String,
@@ -181,36 +185,36 @@ async fn success_uses_the_tool_caches_the_prefix_and_stores_usage(pool: PgPool) 
     .await
     .unwrap();
     assert_eq!(row.0, "analysis");
-    assert_eq!(row.1, "claude-haiku-4-5-20251001");
-    assert_eq!(row.2.as_deref(), Some("req_011FakeRequestId"));
-    assert_eq!((row.3, row.4, row.5, row.6), (412, 118, 0, 5200));
-    // Haiku 4.5: 412 × $1 + 118 × $5 + 5200 × $0.10 per million = $0.001522.
-    assert_eq!(row.7, Some(1522));
+    assert_eq!(row.1, fake.answering_model());
+    assert_eq!(row.2.as_deref(), Some(fake.request_id()));
+    assert_eq!((row.3, row.4, row.5, row.6), (INPUT, OUTPUT, 0, CACHE_READ));
+    // Prices from the workflow's table, per million tokens:
+    let expected_micro = match provider {
+        // Haiku 4.5: 412 × $1 + 118 × $5 + 5200 × $0.10 = $0.001522.
+        Provider::Anthropic => 1522,
+        // The test's price: 412 × $0.15 + 118 × $0.60 + 5200 × $0.075 = $0.0005226.
+        Provider::OpenAiCompatible => 523,
+    };
+    assert_eq!(row.7, Some(expected_micro));
     let cost = analysis.cost_usd.unwrap();
-    assert!((cost - 0.001522).abs() < 1e-9, "{cost}");
+    assert!((cost * 1e6 - expected_micro as f64).abs() < 1.0, "{cost}");
 }
 
-#[sqlx::test(migrations = "./migrations")]
-async fn already_saved_messages_are_not_sent(pool: PgPool) {
+async fn already_saved_messages_are_not_sent(pool: PgPool, provider: Provider) {
     let scenario = scenario("nested_part_request_with_updates");
     seed_catalog(&pool, &scenario).await;
-    let workflows = shipped_workflows();
+    let fake = Fake::start(provider, vec![Say::Tool(json!({"suggestions": []}))]).await;
+    let workflows = fake.workflows("");
     let mut saved = new_record("part_request");
     saved.sources = vec![source(47)];
     create_record(&pool, &workflows.kinds, &saved)
         .await
         .unwrap();
 
-    let fake = FakeAnthropic::start(vec![Reply::tool_use(json!({"suggestions": []}))]).await;
-    let analysis = run(&pool, &fake, &scenario, Some(&key()), SECOND)
-        .await
-        .unwrap();
+    let analysis = run(&pool, &fake, &scenario, SECOND).await.unwrap();
     assert_eq!(analysis.conversation.ids(), vec![48, 49]);
     assert_eq!(analysis.conversation.excluded_saved, vec![47]);
-    let user = fake.received()[0].body["messages"][0]["content"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let user = fake.user_text(&fake.bodies()[0]);
     assert!(!user.contains("rollover switch"), "{user}");
     assert!(user.contains("[49] TARGET"));
     // A one-line stub keeps the saved request's id, for a follow-up to link to.
@@ -224,39 +228,38 @@ async fn already_saved_messages_are_not_sent(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrations = "./migrations")]
-async fn an_empty_list_means_no_records_and_still_costs(pool: PgPool) {
+async fn an_empty_list_means_no_records_and_still_costs(pool: PgPool, provider: Provider) {
     let scenario = scenario("no_maintenance_social");
-    let fake = FakeAnthropic::start(vec![Reply::body(as_api_sends(reference(
-        "no_maintenance_social",
-    )))])
+    let fake = Fake::start(
+        provider,
+        vec![Say::Tool(reference_input("no_maintenance_social"))],
+    )
     .await;
-    let analysis = run(&pool, &fake, &scenario, Some(&key()), SECOND)
-        .await
-        .unwrap();
+    let analysis = run(&pool, &fake, &scenario, SECOND).await.unwrap();
     assert!(analysis.is_empty());
     assert!(analysis.repairs.is_empty());
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM llm_usage")
-        .fetch_one(&pool)
+    let costs: Vec<Option<i64>> = sqlx::query_scalar("SELECT cost_micro_usd FROM llm_usage")
+        .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(rows, 1);
+    assert_eq!(costs.len(), 1);
+    assert!(costs[0].is_some_and(|c| c > 0), "{costs:?}");
 }
 
-#[sqlx::test(migrations = "./migrations")]
-async fn rate_limits_honour_retry_after(pool: PgPool) {
+async fn rate_limits_honour_retry_after(pool: PgPool, provider: Provider) {
     let scenario = scenario("no_maintenance_social");
-    let fake = FakeAnthropic::start(vec![
-        Reply::error(429, "rate_limit_error", Some("1")),
-        Reply::tool_use(json!({"suggestions": []})),
-    ])
+    let fake = Fake::start(
+        provider,
+        vec![
+            Say::Error(429, Some("1")),
+            Say::Tool(json!({"suggestions": []})),
+        ],
+    )
     .await;
     let started = Instant::now();
-    let analysis = run(&pool, &fake, &scenario, Some(&key()), SECOND)
-        .await
-        .unwrap();
+    let analysis = run(&pool, &fake, &scenario, SECOND).await.unwrap();
     assert!(analysis.is_empty());
-    assert_eq!(fake.received().len(), 2);
+    assert_eq!(fake.bodies().len(), 2);
     // The backoff alone would wait ~5 ms; retry-after asked for a second.
     assert!(
         started.elapsed() >= Duration::from_secs(1),
@@ -265,13 +268,10 @@ async fn rate_limits_honour_retry_after(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrations = "./migrations")]
-async fn a_retry_after_beyond_the_limit_gives_up_at_once(pool: PgPool) {
+async fn a_retry_after_beyond_the_limit_gives_up_at_once(pool: PgPool, provider: Provider) {
     let scenario = scenario("no_maintenance_social");
-    let fake = FakeAnthropic::start(vec![Reply::error(429, "rate_limit_error", Some("120"))]).await;
-    let err = run(&pool, &fake, &scenario, Some(&key()), SECOND)
-        .await
-        .unwrap_err();
+    let fake = Fake::start(provider, vec![Say::Error(429, Some("120"))]).await;
+    let err = run(&pool, &fake, &scenario, SECOND).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -280,17 +280,19 @@ async fn a_retry_after_beyond_the_limit_gives_up_at_once(pool: PgPool) {
         "{err}"
     );
     assert!(err.user_message().contains("rate-limited"));
-    assert_eq!(fake.received().len(), 1);
+    assert_eq!(fake.bodies().len(), 1);
 }
 
-#[sqlx::test(migrations = "./migrations")]
-async fn overloaded_and_server_errors_are_retried_then_given_up(pool: PgPool) {
+async fn overloaded_and_server_errors_are_retried_then_given_up(pool: PgPool, provider: Provider) {
     let scenario = scenario("no_maintenance_social");
-    for (status, kind) in [(529, "overloaded_error"), (500, "api_error")] {
-        let fake = FakeAnthropic::start(vec![Reply::error(status, kind, None)]).await;
-        let err = run(&pool, &fake, &scenario, Some(&key()), SECOND)
-            .await
-            .unwrap_err();
+    // 529 is Anthropic's "overloaded"; OpenAI-compatible servers say 503.
+    let statuses = match provider {
+        Provider::Anthropic => [529, 500],
+        Provider::OpenAiCompatible => [503, 500],
+    };
+    for status in statuses {
+        let fake = Fake::start(provider, vec![Say::Error(status, None)]).await;
+        let err = run(&pool, &fake, &scenario, SECOND).await.unwrap_err();
         assert!(
             matches!(
                 err,
@@ -298,7 +300,7 @@ async fn overloaded_and_server_errors_are_retried_then_given_up(pool: PgPool) {
             ),
             "{status}: {err}"
         );
-        assert_eq!(fake.received().len(), 3, "{status}: bounded attempts");
+        assert_eq!(fake.bodies().len(), 3, "{status}: bounded attempts");
         assert_eq!(
             err.user_message(),
             "The analysis service is overloaded right now. Please try again in a minute."
@@ -311,7 +313,7 @@ async fn overloaded_and_server_errors_are_retried_then_given_up(pool: PgPool) {
     .fetch_all(&pool)
     .await
     .unwrap();
-    let expected: Vec<(String, String, Option<i64>)> = [529, 500]
+    let expected: Vec<(String, String, Option<i64>)> = statuses
         .iter()
         .flat_map(|status| {
             std::iter::repeat_n(
@@ -327,13 +329,10 @@ async fn overloaded_and_server_errors_are_retried_then_given_up(pool: PgPool) {
     assert_eq!(rows, expected);
 }
 
-#[sqlx::test(migrations = "./migrations")]
-async fn client_errors_are_not_retried(pool: PgPool) {
+async fn client_errors_are_not_retried(pool: PgPool, provider: Provider) {
     let scenario = scenario("no_maintenance_social");
-    let fake = FakeAnthropic::start(vec![Reply::error(400, "invalid_request_error", None)]).await;
-    let err = run(&pool, &fake, &scenario, Some(&key()), SECOND)
-        .await
-        .unwrap_err();
+    let fake = Fake::start(provider, vec![Say::Error(400, None)]).await;
+    let err = run(&pool, &fake, &scenario, SECOND).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -341,40 +340,39 @@ async fn client_errors_are_not_retried(pool: PgPool) {
         ),
         "{err}"
     );
-    assert_eq!(fake.received().len(), 1);
+    assert_eq!(fake.bodies().len(), 1);
 
-    let fake = FakeAnthropic::start(vec![Reply::error(401, "authentication_error", None)]).await;
-    let err = run(&pool, &fake, &scenario, Some(&key()), SECOND)
-        .await
-        .unwrap_err();
+    let fake = Fake::start(provider, vec![Say::Error(401, None)]).await;
+    let err = run(&pool, &fake, &scenario, SECOND).await.unwrap_err();
     assert!(
         matches!(
             err,
-            AnalysisError::Llm(LlmError::Unauthorized { status: 401 })
+            AnalysisError::Llm(LlmError::Unauthorized { status: 401, .. })
         ),
         "{err}"
     );
-    assert_eq!(fake.received().len(), 1);
-    assert!(err.user_message().contains("ANTHROPIC_API_KEY"));
+    assert_eq!(fake.bodies().len(), 1);
+    let key_name = match provider {
+        Provider::Anthropic => "ANTHROPIC_API_KEY",
+        Provider::OpenAiCompatible => "OPENAI_API_KEY",
+    };
     assert!(
-        !err.to_string().contains("sk-ant"),
+        err.user_message().contains(key_name),
+        "{}",
+        err.user_message()
+    );
+    assert!(
+        !err.to_string().contains(fake.key().expose()),
         "the key is never shown"
     );
 }
 
-#[sqlx::test(migrations = "./migrations")]
-async fn a_slow_api_times_out(pool: PgPool) {
+async fn a_slow_api_times_out(pool: PgPool, provider: Provider) {
     let scenario = scenario("no_maintenance_social");
-    let fake = FakeAnthropic::start(vec![Reply::Slow(Duration::from_secs(3))]).await;
-    let err = run(
-        &pool,
-        &fake,
-        &scenario,
-        Some(&key()),
-        Duration::from_millis(300),
-    )
-    .await
-    .unwrap_err();
+    let fake = Fake::start(provider, vec![Say::Slow(Duration::from_secs(3))]).await;
+    let err = run(&pool, &fake, &scenario, Duration::from_millis(300))
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, AnalysisError::Llm(LlmError::Timeout { .. })),
         "{err}"
@@ -383,38 +381,24 @@ async fn a_slow_api_times_out(pool: PgPool) {
         err.user_message(),
         "The analysis took too long. Please try again."
     );
+    assert_eq!(fake.bodies().len(), 1, "a timeout is not retried");
 }
 
-#[sqlx::test(migrations = "./migrations")]
-async fn no_key_fails_before_any_request(pool: PgPool) {
-    let scenario = scenario("no_maintenance_social");
-    let fake = FakeAnthropic::start(vec![Reply::tool_use(json!({"suggestions": []}))]).await;
-    let err = run(&pool, &fake, &scenario, None, SECOND)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, AnalysisError::Llm(LlmError::NoApiKey)),
-        "{err}"
-    );
-    assert!(err.user_message().contains("No Anthropic API key"));
-    assert!(fake.received().is_empty());
-}
-
-#[sqlx::test(migrations = "./migrations")]
-async fn a_tool_input_that_breaks_the_schema(pool: PgPool) {
+async fn a_tool_input_that_breaks_the_schema(pool: PgPool, provider: Provider) {
     let scenario = scenario("multi_item_mixed_types");
     seed_catalog(&pool, &scenario).await;
     // The whole answer has the wrong shape: an error the user can retry.
-    let fake =
-        FakeAnthropic::start(vec![Reply::tool_use(json!({"suggestions": "a log entry"}))]).await;
-    let err = run(&pool, &fake, &scenario, Some(&key()), SECOND)
-        .await
-        .unwrap_err();
+    let fake = Fake::start(
+        provider,
+        vec![Say::Tool(json!({"suggestions": "a log entry"}))],
+    )
+    .await;
+    let err = run(&pool, &fake, &scenario, SECOND).await.unwrap_err();
     assert!(matches!(err, AnalysisError::Schema(_)), "{err}");
     assert!(err.user_message().contains("try again"));
 
     // Items that break it are dropped or repaired, each with a reason.
-    let fake = FakeAnthropic::start(vec![Reply::tool_use(json!({"suggestions": [
+    let fake = Fake::start(provider, vec![Say::Tool(json!({"suggestions": [
         "not an object",
         {"kind": "log_entry", "machine": "derby day", "description": "x".repeat(5000), "source_message_ids": [4], "author_id": 1002000000000000001u64},
         {"kind": "problem_report", "machine": "ballyhoo", "description": "   ", "source_message_ids": ["4"]},
@@ -423,9 +407,7 @@ async fn a_tool_input_that_breaks_the_schema(pool: PgPool) {
          "children": [{"kind": "part_request_update", "description": "wrong child", "source_message_ids": ["4"]}]},
     ]}))])
     .await;
-    let analysis = run(&pool, &fake, &scenario, Some(&key()), SECOND)
-        .await
-        .unwrap();
+    let analysis = run(&pool, &fake, &scenario, SECOND).await.unwrap();
     let kinds: Vec<&str> = analysis
         .suggestions
         .iter()
@@ -456,16 +438,93 @@ async fn a_tool_input_that_breaks_the_schema(pool: PgPool) {
     }
 }
 
+async fn an_answer_without_the_tool_call_is_an_error(pool: PgPool, provider: Provider) {
+    let scenario = scenario("no_maintenance_social");
+    let fake = Fake::start(provider, vec![Say::Text("Nothing to record here.")]).await;
+    let err = run(&pool, &fake, &scenario, SECOND).await.unwrap_err();
+    assert!(
+        matches!(&err, AnalysisError::Llm(LlmError::ToolCall(m))
+            if m.contains("did not call record_suggestions") && m.contains("Nothing to record here.")),
+        "{err}"
+    );
+    assert_eq!(fake.bodies().len(), 1, "not retried");
+    assert!(err.user_message().contains("try again"));
+    // The answer was billed, so it is accounted, as unusable.
+    let outcome: String = sqlx::query_scalar("SELECT outcome FROM llm_usage")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(outcome.starts_with("unusable: "), "{outcome}");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn no_anthropic_key_fails_before_any_request(pool: PgPool) {
+    let scenario = scenario("no_maintenance_social");
+    let fake = Fake::start(
+        Provider::Anthropic,
+        vec![Say::Tool(json!({"suggestions": []}))],
+    )
+    .await;
+    let client = fake.client(SECOND);
+    let err = run_with(&pool, &fake, &client, &scenario, None, "")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AnalysisError::Llm(LlmError::NoApiKey)),
+        "{err}"
+    );
+    assert!(err.user_message().contains("No Anthropic API key"));
+    assert!(fake.bodies().is_empty());
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_local_openai_compatible_server_needs_no_key(pool: PgPool) {
+    let scenario = scenario("no_maintenance_social");
+    let fake = Fake::start(
+        Provider::OpenAiCompatible,
+        vec![Say::Tool(json!({"suggestions": []}))],
+    )
+    .await;
+    let client = fake.client(SECOND);
+    let analysis = run_with(&pool, &fake, &client, &scenario, None, "")
+        .await
+        .unwrap();
+    assert!(analysis.is_empty());
+    let Fake::OpenAi(openai) = &fake else {
+        unreachable!()
+    };
+    assert!(openai.received()[0].headers.get("authorization").is_none());
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn malformed_tool_arguments_are_a_schema_error_naming_the_problem(pool: PgPool) {
+    use crate::support::openai::{FakeOpenAi, Reply};
+    let scenario = scenario("no_maintenance_social");
+    let fake = Fake::OpenAi(
+        FakeOpenAi::start(vec![Reply::tool_call_raw(r#"{"suggestions": [{"kind": "#)]).await,
+    );
+    let err = run(&pool, &fake, &scenario, SECOND).await.unwrap_err();
+    assert!(
+        matches!(&err, AnalysisError::Llm(LlmError::ToolCall(m))
+            if m.contains("record_suggestions arguments are not valid JSON") && m.contains("EOF while parsing")),
+        "{err}"
+    );
+    assert_eq!(
+        err.user_message(),
+        "The analysis returned something unusable. Please try again."
+    );
+    assert_eq!(fake.bodies().len(), 1, "not retried");
+}
+
 #[tokio::test]
 async fn an_unreachable_api_is_retried_then_reported() {
     // A port nothing listens on.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     drop(listener);
-    let client =
-        AnthropicClient::new(&format!("http://{address}"), SECOND, quick_retries()).unwrap();
+    let url = format!("http://{address}");
     let schema = json!({"type": "object"});
-    let request = flipfix_bot::llm::ToolRequest {
+    let request = ToolRequest {
         model: "claude-haiku-4-5",
         max_tokens: 10,
         temperature: 0.0,
@@ -475,29 +534,24 @@ async fn an_unreachable_api_is_retried_then_reported() {
         tool_name: "record_suggestions",
         tool_description: "d",
         tool_schema: &schema,
+        tool_choice: ToolChoice::Forced,
     };
-    let err = client.call_tool(Some(&key()), &request).await.unwrap_err();
-    assert!(
-        matches!(&err, LlmError::Network(m) if m.contains("3 attempts")),
-        "{err}"
-    );
-    assert!(err.user_message().contains("try again"));
-}
-
-#[sqlx::test(migrations = "./migrations")]
-async fn an_answer_without_the_tool_call_is_an_error(pool: PgPool) {
-    let scenario = scenario("no_maintenance_social");
-    let mut body = as_api_sends(reference("no_maintenance_social"));
-    body["content"] = json!([{"type": "text", "text": "Nothing to record here."}]);
-    body["stop_reason"] = json!("end_turn");
-    let fake = FakeAnthropic::start(vec![Reply::body(body)]).await;
-    let err = run(&pool, &fake, &scenario, Some(&key()), SECOND)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, AnalysisError::Llm(LlmError::BadResponse(m)) if m.contains("record_suggestions")),
-        "{err}"
-    );
-    assert_eq!(fake.received().len(), 1, "not retried");
-    assert!(err.user_message().contains("try again"));
+    let providers = [
+        ModelProvider::Anthropic,
+        ModelProvider::OpenAiCompatible {
+            base_url: format!("{url}/v1"),
+        },
+    ];
+    for provider in providers {
+        let client = LlmClient::new(&provider, &url, SECOND, quick_retries()).unwrap();
+        let err = client
+            .call_tool(Some(&Secret::new("sk-test")), &request)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, LlmError::Network(m) if m.contains("3 attempts")),
+            "{provider:?}: {err}"
+        );
+        assert!(err.user_message().contains("try again"));
+    }
 }

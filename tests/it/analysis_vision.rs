@@ -104,7 +104,7 @@ async fn run(
     let deps = AnalysisDeps {
         pool,
         workflows,
-        client: &client,
+        client: &client.into(),
         api_key: Some(&key),
         progress: None,
         limits: None,
@@ -439,4 +439,73 @@ async fn the_bot_shows_the_model_a_photo_posted_in_discord(pool: PgPool) {
         .unwrap()
         .contains("1 attachment (1 image shown below):\nthe flipper coil"));
     bot.stop().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_openai_compatible_model_gets_the_photo_as_an_image_url_part(pool: PgPool) {
+    use crate::support::model_api::{Fake, Provider, Say};
+    let cdn = FakeCdn::start().await;
+    let url = cdn.add("flipper.png", "image/png", PNG);
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = scenario(
+        dir.path(),
+        &[(
+            "Left flipper on Gorgar is weak, see pic",
+            vec![png_photo(&url)],
+        )],
+    );
+    let fake = Fake::start(
+        Provider::OpenAiCompatible,
+        vec![Say::Tool(json!({"suggestions": []}))],
+    )
+    .await;
+    let workflows = fake.workflows("");
+    assert!(
+        workflows.context_menu.as_ref().unwrap().vision.enabled,
+        "the shipped workflow shows photos"
+    );
+    let client = fake.client(Duration::from_secs(10));
+    let key = fake.key();
+    let deps = AnalysisDeps {
+        pool: &pool,
+        workflows: &workflows,
+        client: &client,
+        api_key: Some(&key),
+        progress: None,
+        limits: None,
+        allow_loopback_urls: true,
+    };
+    let request = AnalysisRequest {
+        guild_id: None,
+        channel_id: scenario.target_channel_id,
+        target_id: scenario.target_id,
+        requested_by: BOB.into(),
+    };
+    analyze(&deps, &scenario, &request)
+        .await
+        .unwrap_or_else(|err| panic!("analysis failed: {err}"));
+
+    // `bodies` fails the test on any request the vendored OpenAI request
+    // schema refuses.
+    let bodies = fake.bodies();
+    assert_eq!(bodies.len(), 1);
+    let parts = bodies[0]["messages"][1]["content"]
+        .as_array()
+        .expect("a list of content parts")
+        .clone();
+    assert_eq!(parts.len(), 3, "{parts:?}");
+    assert_eq!(parts[0]["type"], "text");
+    assert_eq!(
+        parts[1],
+        json!({"type": "text", "text": "Image from message [11]:"})
+    );
+    let data_uri = format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(PNG)
+    );
+    assert_eq!(
+        parts[2],
+        json!({"type": "image_url", "image_url": {"url": data_uri}})
+    );
+    assert_eq!(cdn.requests(), 1);
 }

@@ -32,6 +32,7 @@ mod logs_json;
 mod media;
 mod media_acceptance;
 mod media_s3;
+mod model_provider;
 mod notify;
 mod notify_admin;
 mod notify_faults;

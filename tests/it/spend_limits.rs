@@ -12,7 +12,7 @@ use flipfix_bot::analysis::{
 };
 use flipfix_bot::config::Secret;
 use flipfix_bot::llm::budget::{SpendLimits, SpendRefusal};
-use flipfix_bot::llm::{AnthropicClient, RetryPolicy};
+use flipfix_bot::llm::{AnthropicClient, LlmClient, RetryPolicy};
 use serde_json::json;
 use sqlx::PgPool;
 
@@ -37,7 +37,9 @@ async fn analyse(
         max_delay: Duration::from_secs(2),
         max_total: Duration::from_secs(10),
     };
-    let client = AnthropicClient::new(&fake.base_url, Duration::from_secs(20), retry).unwrap();
+    let client: LlmClient = AnthropicClient::new(&fake.base_url, Duration::from_secs(20), retry)
+        .unwrap()
+        .into();
     let key = Secret::new("sk-ant-test-key");
     let deps = AnalysisDeps {
         pool,

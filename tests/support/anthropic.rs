@@ -87,6 +87,8 @@ struct Script {
     received: Vec<Received>,
     /// Requests whose content blocks break the SDK's request types.
     violations: Vec<String>,
+    /// Answer 400 with this message to every forced tool choice.
+    refuse_forced: Option<String>,
 }
 
 pub struct FakeAnthropic {
@@ -102,6 +104,7 @@ impl FakeAnthropic {
             replies: replies.into(),
             received: Vec::new(),
             violations: Vec::new(),
+            refuse_forced: None,
         }));
         let app = Router::new()
             .route("/v1/messages", post(messages))
@@ -119,6 +122,14 @@ impl FakeAnthropic {
             script,
             server,
         }
+    }
+
+    /// Answers every forced tool choice (`{"type": "tool"}`) with a 400
+    /// `invalid_request_error` saying `message`, as the API does for a model
+    /// with extended thinking.
+    pub fn refusing_forced_tool_choice(self, message: &str) -> Self {
+        self.script.lock().expect("lock").refuse_forced = Some(message.to_string());
+        self
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -173,10 +184,15 @@ async fn messages(
     let violations = super::anthropic_request::violations(&body);
     let reply = {
         let mut script = script.lock().expect("lock");
+        let forced = body["tool_choice"]["type"] == "tool";
         script.received.push(Received { headers, body });
         if !violations.is_empty() {
             script.violations.extend(violations.iter().cloned());
             let body = json!({"type": "error", "error": {"type": "invalid_request_error", "message": violations.join("; ")}});
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        }
+        if let (Some(message), true) = (&script.refuse_forced, forced) {
+            let body = json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}});
             return (StatusCode::BAD_REQUEST, Json(body)).into_response();
         }
         if script.replies.len() > 1 {

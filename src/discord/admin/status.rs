@@ -15,9 +15,16 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
         Err(err) => format!("❌ {err}"),
     };
     let workflows = app.workflows();
-    let key_set = crate::llm::resolve_api_key(&app.pool, &app.secrets)
-        .await?
-        .is_some();
+    // The key of the provider the workflow asks (a local server needs none).
+    let client = app.llm()?;
+    let key = match (
+        client.resolve_key(&app.pool, &app.secrets).await?.is_some(),
+        client.needs_key(),
+    ) {
+        (true, _) => "set",
+        (false, true) => "not set",
+        (false, false) => "not set (optional for this provider)",
+    };
     let model = workflows
         .context_menu
         .as_ref()
@@ -65,8 +72,9 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
             workflows.kinds.names().join(", ")
         ),
         format!(
-            "**Claude:** model `{model}`, API key {}, spent today ${spent_today:.4}",
-            if key_set { "set" } else { "not set" }
+            "**Model ({}):** model `{model}`, API key {}, spent today ${spent_today:.4}",
+            client.provider_name(),
+            key
         ),
         format!(
             "**Webhook notifications:** {}; URL {}",
