@@ -10,6 +10,7 @@ mod add_to_flipfix;
 mod admin;
 pub mod cdn;
 pub mod checks;
+mod duplicate_ui;
 mod find;
 pub mod history;
 pub mod home;

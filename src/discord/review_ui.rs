@@ -108,6 +108,9 @@ async fn card(
     if let Some(hint) = &item.author_hint {
         notes.push(format!("ℹ️ {}", reply::escape_markdown(hint)));
     }
+    notes.extend(super::duplicate_ui::notes(
+        app, workflows, session, position,
+    ));
     let content = notes.join("\n");
     let id = |action| {
         CustomId {
@@ -132,10 +135,14 @@ async fn card(
             .label("Cancel")
             .style(serenity::ButtonStyle::Danger),
     ];
+    let mut components = vec![serenity::CreateActionRow::Buttons(buttons)];
+    components.extend(super::duplicate_ui::attach_row(
+        workflows, session, position,
+    ));
     Ok(ReviewMessage {
         content,
         embed: Some(embed),
-        components: vec![serenity::CreateActionRow::Buttons(buttons)],
+        components,
     })
 }
 
@@ -225,10 +232,7 @@ async fn item_view(
         }
     };
     let workflows = app.workflows();
-    let parent_id = match entry.parent_position.and_then(|p| session.items.get(p)) {
-        Some(parent) => parent.record_id,
-        None => item.parent_record_id,
-    };
+    let parent_id = session.parent_record_id(position);
     let parent = match parent_id {
         Some(id) => get_record(&app.pool, id).await?.and_then(|record| {
             let parent_kind = workflows.kinds.get(&record.kind)?;
@@ -310,11 +314,11 @@ pub async fn on_component(
         .await?;
     let workflows = app.workflows();
     let result = match id.action {
-        Action::Create | Action::Skip => {
-            let decision = if id.action == Action::Create {
-                Decision::Create
-            } else {
-                Decision::Skip
+        Action::Create | Action::Skip | Action::Attach => {
+            let decision = match id.action {
+                Action::Create => Decision::Create,
+                Action::Attach => Decision::Attach,
+                _ => Decision::Skip,
             };
             store
                 .decide(

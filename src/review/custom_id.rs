@@ -14,6 +14,8 @@ pub enum Action {
     Cancel,
     /// The submitted edit modal.
     EditSubmit,
+    /// Attach the suggestion to its likely duplicate instead of creating it.
+    Attach,
 }
 
 impl Action {
@@ -24,6 +26,7 @@ impl Action {
             Self::Skip => "s",
             Self::Cancel => "x",
             Self::EditSubmit => "m",
+            Self::Attach => "a",
         }
     }
 
@@ -34,6 +37,7 @@ impl Action {
             "s" => Self::Skip,
             "x" => Self::Cancel,
             "m" => Self::EditSubmit,
+            "a" => Self::Attach,
             _ => return None,
         })
     }
@@ -97,6 +101,7 @@ mod tests {
             Action::Skip,
             Action::Cancel,
             Action::EditSubmit,
+            Action::Attach,
         ] {
             let id = CustomId {
                 session_id: i64::MAX,

@@ -5,6 +5,7 @@
 //! often Create is clicked.
 
 pub mod custom_id;
+pub mod duplicates;
 mod machine;
 pub mod recovery;
 mod store;
