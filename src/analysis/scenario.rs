@@ -42,6 +42,11 @@ pub struct ScenarioFile {
     pub channel: ChannelDecl,
     #[serde(default)]
     pub users: Vec<UserDecl>,
+    /// Records already in the database when the conversation is analysed
+    /// (this project's extension of the shared format, for duplicate and
+    /// follow-up scenarios; tests seed them, offline tools ignore them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub existing: Vec<ExistingDecl>,
     pub messages: Vec<MessageDecl>,
     pub target: String,
     #[serde(default)]
@@ -98,6 +103,25 @@ pub struct EmbedDecl {
     pub url: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
+}
+
+/// A record that exists before the analysis.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExistingDecl {
+    pub id: i64,
+    pub kind: String,
+    /// Machine slug from `_catalog.yaml`.
+    #[serde(default)]
+    pub machine: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    pub description: String,
+    /// When the work or report it records happened.
+    pub timestamp: DateTime<Utc>,
+    /// Messages of the scenario it was created from.
+    #[serde(default)]
+    pub source_message_ids: Vec<String>,
 }
 
 /// One record a correct analysis suggests; only the keys given are checked.

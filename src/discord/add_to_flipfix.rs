@@ -213,8 +213,7 @@ async fn review(
         return answer(ctx, interaction, NO_RECORDS_MESSAGE).await;
     }
     let kinds = &app.workflows().kinds;
-    if let Err(err) =
-        crate::review::duplicates::find_and_store(&app.pool, kinds, session_id, Utc::now()).await
+    if let Err(err) = crate::review::duplicates::find_and_store(&app.pool, kinds, session_id).await
     {
         // The review works without the hint; the person just is not warned.
         tracing::warn!(error = %err, "duplicate check failed; cards shown without it");

@@ -5,7 +5,6 @@
 //! of that record (a log entry on a problem report, an update on a part
 //! request: the kind whose declared parents include the duplicate's kind).
 
-use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::{ReviewItem, SessionItem};
@@ -18,7 +17,6 @@ pub async fn find_and_store(
     pool: &PgPool,
     kinds: &RecordKinds,
     session_id: i64,
-    now: DateTime<Utc>,
 ) -> Result<usize, sqlx::Error> {
     let items: Vec<(i32, sqlx::types::Json<ReviewItem>)> = sqlx::query_as(
         "SELECT position, item FROM review_items
@@ -30,7 +28,7 @@ pub async fn find_and_store(
     .await?;
     let mut found = 0;
     for (position, item) in items {
-        let Some(duplicate) = find(pool, kinds, &item.0, now).await? else {
+        let Some(duplicate) = find(pool, kinds, &item.0).await? else {
             continue;
         };
         tracing::info!(
@@ -60,7 +58,6 @@ pub async fn find(
     pool: &PgPool,
     kinds: &RecordKinds,
     item: &ReviewItem,
-    now: DateTime<Utc>,
 ) -> Result<Option<LikelyDuplicate>, sqlx::Error> {
     let (Some(kind), Some(machine_id), None) = (
         kinds.get(&item.kind),
@@ -72,7 +69,9 @@ pub async fn find(
     if kinds.attach_kind(&kind.name).is_none() {
         return Ok(None);
     }
-    likely_duplicate(pool, kind, machine_id, &item.description, now).await
+    // The window counts back from when the suggestion's messages were
+    // written, not from the click.
+    likely_duplicate(pool, kind, machine_id, &item.description, item.occurred_at).await
 }
 
 /// What the suggestion becomes when attached to its likely duplicate: the

@@ -21,6 +21,7 @@ mod dockerfile;
 mod doctor;
 mod embedded_run;
 mod fault_recovery;
+mod follow_ups;
 mod home_server;
 mod identity_links;
 mod log_capture;

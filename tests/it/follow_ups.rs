@@ -1,0 +1,351 @@
+//! Duplicates and follow-ups (issue #12): the similarity query over open
+//! records, the "attach to #N" action on a review card, and a thread whose
+//! starter already became a record. Fake Discord, fake Anthropic, real
+//! Postgres, and the scenarios in tests/fixtures/follow_ups/.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use flipfix_bot::analysis::scenario::Scenario;
+use flipfix_bot::records::open::{likely_duplicate, open_on_machines};
+use flipfix_bot::records::{create_record, NewRecord};
+use flipfix_bot::template_check::load_workflows;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+use crate::add_to_flipfix::{bob, load_path, COMMAND};
+use crate::support::anthropic::{FakeAnthropic, Reply};
+use crate::support::bot::{test_secrets, TestBot};
+use crate::support::fake_discord::{FakeDiscord, CHANNEL_ID};
+use crate::support::{
+    add_machine, add_maintainer, copy_workflows, new_record, repo_root, shipped_workflows,
+};
+
+const BASE_URL: &str = "https://records.example";
+
+fn fixture(dir: &str, name: &str, ext: &str) -> PathBuf {
+    repo_root().join(format!("tests/fixtures/follow_ups/{dir}/{name}.{ext}"))
+}
+
+fn reference_answer(name: &str) -> Value {
+    let text = std::fs::read_to_string(fixture("reference_answers", name, "json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The scenario's catalog machines and its existing records, with their ids.
+async fn seed(pool: &PgPool, scenario: &Scenario) -> HashMap<String, i64> {
+    let mut machines = HashMap::new();
+    for machine in &scenario.catalog.machines {
+        let id = add_machine(pool, &machine.slug, &machine.name).await;
+        machines.insert(machine.slug.clone(), id);
+    }
+    add_maintainer(pool, "bob_the_fixer").await;
+    for record in &scenario.file.existing {
+        let fields = BTreeMap::from_iter(record.status.iter().map(|s| ("status", s.as_str())));
+        sqlx::query(
+            "INSERT INTO records (id, kind, machine_id, status, description, fields, author_name, occurred_at, created_via)
+             VALUES ($1, $2, $3, $4, $5, $6, 'Earlier Person', $7, 'discord_message')",
+        )
+        .bind(record.id)
+        .bind(&record.kind)
+        .bind(record.machine.as_ref().map(|slug| machines[slug]))
+        .bind(&record.status)
+        .bind(&record.description)
+        .bind(sqlx::types::Json(fields))
+        .bind(record.timestamp)
+        .execute(pool)
+        .await
+        .unwrap();
+        for message in &record.source_message_ids {
+            sqlx::query(
+                "INSERT INTO record_sources (record_id, channel_id, message_id) VALUES ($1, $2, $3)",
+            )
+            .bind(record.id)
+            .bind(CHANNEL_ID as i64)
+            .bind(message.parse::<i64>().unwrap())
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+    }
+    sqlx::query("SELECT setval('records_id_seq', (SELECT max(id) FROM records))")
+        .execute(pool)
+        .await
+        .unwrap();
+    machines
+}
+
+async fn start(pool: &PgPool, fake: &FakeDiscord, anthropic: &FakeAnthropic) -> TestBot {
+    let mut secrets = test_secrets(fake);
+    secrets.anthropic_base_url = anthropic.base_url.clone();
+    secrets.public_base_url = Some(BASE_URL.into());
+    let bot = TestBot::start_with(pool.clone(), fake, 1, secrets).await;
+    bot.app
+        .settings
+        .set(
+            flipfix_bot::config::SettingKey::AnthropicApiKey,
+            "sk-ant-test-key",
+            "tests",
+        )
+        .await
+        .unwrap();
+    bot
+}
+
+/// Invokes Add to Flipfix on the scenario's target and returns the first card.
+async fn first_card(fake: &FakeDiscord, scenario: &Scenario, messages: &[Value]) -> Value {
+    let target = messages
+        .iter()
+        .find(|m| m["id"] == json!(scenario.file.target))
+        .unwrap();
+    let token = fake.invoke_message_command(&bob(), COMMAND, target);
+    fake.wait_until("the first card", |requests| {
+        requests.iter().any(|r| {
+            r.method == "PATCH"
+                && r.path.contains(&token)
+                && r.body["embeds"].as_array().is_some_and(|e| !e.is_empty())
+        })
+    })
+    .await;
+    fake.edit_of(&token).await
+}
+
+async fn session_id(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT id FROM review_sessions")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+type Row = (i64, String, Option<i64>, Option<i64>);
+
+async fn records(pool: &PgPool) -> Vec<Row> {
+    sqlx::query_as("SELECT id, kind, parent_id, machine_id FROM records ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+fn at(day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 1, day, 12, 0, 0)
+        .single()
+        .unwrap()
+}
+
+async fn report(pool: &PgPool, machine: i64, status: &str, text: &str, when: DateTime<Utc>) -> i64 {
+    let workflows = shipped_workflows();
+    let new = NewRecord {
+        machine_id: Some(machine),
+        description: text.into(),
+        fields: BTreeMap::from([("status".to_string(), status.to_string())]),
+        occurred_at: when,
+        ..new_record("problem_report")
+    };
+    create_record(pool, &workflows.kinds, &new)
+        .await
+        .unwrap()
+        .id
+}
+
+const REPORTED: &str =
+    "Left flipper on Twilight Zone is weak, it can't make the ramp shots anymore.";
+const AGAIN: &str = "The left flipper is weak and can't make the ramp shots.";
+
+/// The similarity query offers an open, recent, similar record of the same
+/// kind on the same machine, and nothing else: an identical text that is
+/// closed, on another machine or older than the window is never offered.
+#[sqlx::test(migrations = "./migrations")]
+async fn only_open_recent_similar_records_on_the_machine_are_offered(pool: PgPool) {
+    let workflows = shipped_workflows();
+    let problem = workflows.kinds.get("problem_report").unwrap();
+    let tz = add_machine(&pool, "twilight-zone", "Twilight Zone").await;
+    let mm = add_machine(&pool, "medieval-madness", "Medieval Madness").await;
+    let open = report(&pool, tz, "open", REPORTED, at(13)).await;
+    // Identical text scores higher than `open`: were any filter missing, it
+    // would win.
+    report(&pool, tz, "closed", AGAIN, at(14)).await;
+    report(&pool, mm, "open", AGAIN, at(14)).await;
+    report(&pool, tz, "open", AGAIN, at(15) - Duration::days(40)).await;
+    report(&pool, tz, "open", "The castle gate motor is noisy.", at(14)).await;
+
+    let found = likely_duplicate(&pool, problem, tz, AGAIN, at(15))
+        .await
+        .unwrap();
+    let found = found.expect("the open report two days earlier");
+    assert_eq!(found.record_id, open);
+    assert!(found.similarity >= 0.35, "{found:?}");
+
+    // Log entries track no open state: never a duplicate.
+    let log = workflows.kinds.get("log_entry").unwrap();
+    assert_eq!(
+        likely_duplicate(&pool, log, tz, AGAIN, at(15))
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Once it is closed, nothing is offered.
+    sqlx::query("UPDATE records SET status = 'closed' WHERE id = $1")
+        .bind(open)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        likely_duplicate(&pool, problem, tz, AGAIN, at(15))
+            .await
+            .unwrap(),
+        None
+    );
+
+    // The prompt's list: open records of the machine, any age, newest first.
+    let listed: Vec<i64> = open_on_machines(&pool, &workflows.kinds, &[tz], 15)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(
+        listed.len(),
+        2,
+        "the noisy gate and the old report: {listed:?}"
+    );
+    let limited = open_on_machines(&pool, &workflows.kinds, &[tz], 1)
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 1);
+    assert_eq!(limited[0].description, "The castle gate motor is noisy.");
+}
+
+/// The duplicate scenario: the card says "Looks like #12" with its link and
+/// offers Attach in its own row; Attach creates a log entry under #12, once,
+/// and no second problem report.
+#[sqlx::test(migrations = "./migrations")]
+async fn duplicate_report_is_attached_to_the_open_report(pool: PgPool) {
+    let name = "duplicate_report_two_days_later";
+    let fake = FakeDiscord::start().await;
+    let anthropic = FakeAnthropic::start(vec![Reply::body(reference_answer(name))]).await;
+    let (scenario, messages) = load_path(&fake, &fixture("scenarios", name, "yaml"));
+    let machines = seed(&pool, &scenario).await;
+    let bot = start(&pool, &fake, &anthropic).await;
+
+    let card = first_card(&fake, &scenario, &messages).await;
+    let content = card["content"].as_str().unwrap_or_default();
+    assert!(
+        content.contains("Looks like #12: Left flipper on Twilight Zone is weak"),
+        "{content}"
+    );
+    assert!(
+        content.contains(&format!("{BASE_URL}/problem-reports/12/")),
+        "{content}"
+    );
+    let session = session_id(&pool).await;
+    let rows = card["components"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{card}");
+    let attach = &rows[1]["components"];
+    assert_eq!(
+        attach.as_array().unwrap().len(),
+        1,
+        "Attach alone in its row: {card}"
+    );
+    assert_eq!(attach[0]["custom_id"], json!(format!("ff:{session}:0:a")));
+    assert!(
+        attach[0]["label"].as_str().unwrap().contains("#12"),
+        "{card}"
+    );
+
+    // The model was shown the open report too.
+    let prompt = anthropic.received()[0].body["messages"][0]["content"].to_string();
+    assert!(
+        prompt.contains("- problem_report #12, twilight-zone, open, 1 day: Left flipper"),
+        "{prompt}"
+    );
+
+    for _ in 0..2 {
+        let click = fake.click(&bob(), &format!("ff:{session}:0:a"));
+        let summary = fake.edit_of(&click).await;
+        let text = summary["embeds"][0]["description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(text.contains("Log entry #13"), "{summary}");
+    }
+    let tz = machines["twilight-zone"];
+    assert_eq!(
+        records(&pool).await,
+        vec![
+            (12, "problem_report".into(), None, Some(tz)),
+            (13, "log_entry".into(), Some(12), Some(tz)),
+        ]
+    );
+    let sources: Vec<i64> =
+        sqlx::query_scalar("SELECT message_id FROM record_sources WHERE record_id = 13")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(sources, vec![8101]);
+    bot.stop().await;
+    fake.assert_spec_clean();
+}
+
+/// The thread follow-up scenario: the prompt names the record the starter
+/// became, the reference answer's log entry on #12 validates, and Create
+/// puts it under #12.
+#[sqlx::test(migrations = "./migrations")]
+async fn thread_follow_up_becomes_a_child_of_the_starters_record(pool: PgPool) {
+    let name = "thread_follow_up_after_report";
+    let fake = FakeDiscord::start().await;
+    let anthropic = FakeAnthropic::start(vec![Reply::body(reference_answer(name))]).await;
+    let (scenario, messages) = load_path(&fake, &fixture("scenarios", name, "yaml"));
+    let machines = seed(&pool, &scenario).await;
+    let bot = start(&pool, &fake, &anthropic).await;
+
+    let card = first_card(&fake, &scenario, &messages).await;
+    let prompt = anthropic.received()[0].body["messages"][0]["content"].to_string();
+    assert!(
+        prompt.contains("This thread started from problem_report #12 on twilight-zone (open), 2025-01-13: Left flipper"),
+        "{prompt}"
+    );
+    // Follow-ups are no duplicates: no Attach row.
+    assert_eq!(card["components"].as_array().unwrap().len(), 1, "{card}");
+    let session = session_id(&pool).await;
+    let click = fake.click(&bob(), &format!("ff:{session}:0:c"));
+    fake.edit_of(&click).await;
+    let tz = machines["twilight-zone"];
+    assert_eq!(
+        records(&pool).await,
+        vec![
+            (12, "problem_report".into(), None, Some(tz)),
+            (13, "log_entry".into(), Some(12), Some(tz)),
+        ]
+    );
+    bot.stop().await;
+    fake.assert_spec_clean();
+}
+
+/// `closed_statuses` must name choices of the status field: a wrong one is
+/// reported at its line and column.
+#[test]
+fn a_closed_status_that_is_no_choice_is_reported_at_its_line() {
+    let dir = copy_workflows();
+    let path = dir.path().join("workflows/record_kinds.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text.replace(
+        "closed_statuses: [closed]",
+        "closed_statuses: [closed, done]",
+    );
+    std::fs::write(&path, &text).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("closed_statuses: [closed, done]"))
+        .unwrap()
+        + 1;
+    let problems = load_workflows(&dir.path().join("workflows"), &dir.path().join("prompts"))
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        problems.contains(&format!("record_kinds.yaml:{line}:"))
+            && problems.contains("closed status `done` is not one of the status field's choices"),
+        "{problems}"
+    );
+}
