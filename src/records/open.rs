@@ -72,7 +72,7 @@ pub async fn open_on_machines(
         .await?;
         open.extend(rows.into_iter().map(OpenRecord::from));
     }
-    open.sort_by(|a, b| (b.occurred_at, b.id).cmp(&(a.occurred_at, a.id)));
+    open.sort_by_key(|r| std::cmp::Reverse((r.occurred_at, r.id)));
     open.truncate(limit);
     Ok(open)
 }
