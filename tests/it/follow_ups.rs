@@ -340,8 +340,7 @@ fn a_closed_status_that_is_no_choice_is_reported_at_its_line() {
         .unwrap()
         + 1;
     let problems = load_workflows(&dir.path().join("workflows"), &dir.path().join("prompts"))
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(
         problems.contains(&format!("record_kinds.yaml:{line}:"))
