@@ -348,3 +348,140 @@ fn a_closed_status_that_is_no_choice_is_reported_at_its_line() {
         "{problems}"
     );
 }
+
+/// Attach in the review store: the report becomes a log entry on the open
+/// report (its priority, which log entries lack, dropped), its attempt goes
+/// under that report too, a second Attach changes nothing, and an item with
+/// no duplicate cannot be attached.
+#[sqlx::test(migrations = "./migrations")]
+async fn attaching_a_report_puts_it_and_its_children_under_the_open_report(pool: PgPool) {
+    use flipfix_bot::records::{Author, SourceMessage};
+    use flipfix_bot::review::duplicates::find_and_store;
+    use flipfix_bot::review::{
+        Decision, DecisionOutcome, NewSession, ReviewError, ReviewItem, ReviewStore, StartOutcome,
+    };
+
+    let workflows = shipped_workflows();
+    let tz = add_machine(&pool, "twilight-zone", "Twilight Zone").await;
+    let open = report(&pool, tz, "open", REPORTED, at(13)).await;
+    let owner = 630_000_000_000_000_001;
+    let item = |kind: &str, machine_id, description: &str| ReviewItem {
+        kind: kind.into(),
+        machine_id,
+        machine_hint: None,
+        description: description.into(),
+        fields: BTreeMap::new(),
+        parent_record_id: None,
+        sources: vec![SourceMessage {
+            guild_id: Some(1),
+            channel_id: 2,
+            message_id: 630_000_000_000_000_100,
+        }],
+        author: Author::Name("Vic".into()),
+        author_hint: None,
+        occurred_at: at(15),
+        media: Vec::new(),
+    };
+    let mut report_item = item("problem_report", Some(tz), AGAIN);
+    report_item.fields.insert("priority".into(), "major".into());
+    let store = ReviewStore::new(pool.clone());
+    let new = NewSession {
+        guild_id: Some(1),
+        channel_id: 2,
+        target_message_id: 630_000_000_000_000_100,
+        owner_user_id: owner,
+        owner_name: "Bob".into(),
+        expires_at: Utc::now() + Duration::hours(1),
+    };
+    let StartOutcome::Started(session) = store.start(&new, Utc::now()).await.unwrap() else {
+        panic!("a new session");
+    };
+    store
+        .set_items(
+            session,
+            &[
+                (report_item, None),
+                (
+                    item("log_entry", None, "Tried a new coil sleeve, still weak."),
+                    Some(0),
+                ),
+                (item("part_request", None, "A new flipper coil."), None),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        find_and_store(&pool, &workflows.kinds, session)
+            .await
+            .unwrap(),
+        1
+    );
+    let loaded = store.load(session).await.unwrap();
+    assert_eq!(
+        loaded.items[0].duplicate.as_ref().map(|d| d.record_id),
+        Some(open)
+    );
+    assert!(loaded.items[1].duplicate.is_none() && loaded.items[2].duplicate.is_none());
+
+    let decide = |position, decision| {
+        store.decide(
+            &workflows.kinds,
+            session,
+            position,
+            decision,
+            owner,
+            Utc::now(),
+        )
+    };
+    let (outcome, after) = decide(0, Decision::Attach).await.unwrap();
+    let DecisionOutcome::Created {
+        record_id: attached,
+    } = outcome
+    else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(
+        after.items[0].item.kind, "log_entry",
+        "the card shows what was created"
+    );
+    assert_eq!(
+        after.parent_record_id(1),
+        Some(open),
+        "the child follows its parent onto #{open}"
+    );
+    let (outcome, _) = decide(0, Decision::Attach).await.unwrap();
+    assert!(
+        matches!(outcome, DecisionOutcome::AlreadyDecided { .. }),
+        "{outcome:?}"
+    );
+    let (outcome, _) = decide(1, Decision::Create).await.unwrap();
+    let DecisionOutcome::Created { record_id: attempt } = outcome else {
+        panic!("{outcome:?}");
+    };
+    let err = decide(2, Decision::Attach)
+        .await
+        .expect_err("nothing to attach to");
+    assert!(
+        matches!(&err, ReviewError::CannotAttach(why) if why.contains("no similar open record")),
+        "{err:?}"
+    );
+
+    let rows: Vec<(i64, String, Option<i64>, serde_json::Value)> =
+        sqlx::query_as("SELECT id, kind, parent_id, fields FROM records ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                open,
+                "problem_report".into(),
+                None,
+                json!({"status": "open", "priority": "untriaged", "problem_type": "other"})
+            ),
+            (attached, "log_entry".into(), Some(open), json!({})),
+            (attempt, "log_entry".into(), Some(open), json!({})),
+        ]
+    );
+}
