@@ -495,9 +495,12 @@ pub async fn on_modal(
         let entry = session.items.get(position).ok_or(ReviewError::NotFound)?;
         let edited = apply_edits(app, &entry.item, &values).await?;
         match edited {
-            Ok(item) => Ok(Ok(store
-                .edit(id.session_id, position, &item, user, Utc::now())
-                .await?)),
+            Ok(item) => {
+                let session = store
+                    .edit(id.session_id, position, &item, user, Utc::now())
+                    .await?;
+                Ok(Ok(recheck_duplicates(app, &store, session).await?))
+            }
             Err(problem) => Ok(Err(problem)),
         }
     }
@@ -514,6 +517,22 @@ pub async fn on_modal(
     };
     modal.create_response(&ctx.http, response).await?;
     Ok(())
+}
+
+/// After an edit (a new machine or text), looks for a likely duplicate again.
+async fn recheck_duplicates(
+    app: &App,
+    store: &ReviewStore,
+    session: Session,
+) -> Result<Session, ReviewError> {
+    let kinds = &app.workflows().kinds;
+    match crate::review::duplicates::find_and_store(&app.pool, kinds, session.id).await {
+        Ok(_) => store.load(session.id).await,
+        Err(err) => {
+            tracing::warn!(error = %err, "duplicate check after an edit failed");
+            Ok(session)
+        }
+    }
 }
 
 fn ephemeral_response(text: &str) -> serenity::CreateInteractionResponse {

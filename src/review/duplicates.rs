@@ -11,8 +11,8 @@ use super::{ReviewItem, SessionItem};
 use crate::records::open::{likely_duplicate, LikelyDuplicate};
 use crate::workflow::RecordKinds;
 
-/// Looks for a likely duplicate of every item of `session_id` that could be
-/// one, and stores the best. Returns how many items got one.
+/// Looks for a likely duplicate of every pending top-level item of
+/// `session_id`, and stores the best (or none). Returns how many have one.
 pub async fn find_and_store(
     pool: &PgPool,
     kinds: &RecordKinds,
@@ -28,25 +28,26 @@ pub async fn find_and_store(
     .await?;
     let mut found = 0;
     for (position, item) in items {
-        let Some(duplicate) = find(pool, kinds, &item.0).await? else {
-            continue;
-        };
-        tracing::info!(
-            session_id,
-            position,
-            record_id = duplicate.record_id,
-            similarity = duplicate.similarity,
-            "suggestion looks like an open record"
-        );
+        // Stored either way: after an edit, a hint that no longer holds goes.
+        let duplicate = find(pool, kinds, &item.0).await?;
+        if let Some(duplicate) = &duplicate {
+            tracing::info!(
+                session_id,
+                position,
+                record_id = duplicate.record_id,
+                similarity = duplicate.similarity,
+                "suggestion looks like an open record"
+            );
+            found += 1;
+        }
         sqlx::query(
             "UPDATE review_items SET duplicate = $3 WHERE session_id = $1 AND position = $2",
         )
         .bind(session_id)
         .bind(position)
-        .bind(sqlx::types::Json(&duplicate))
+        .bind(duplicate.map(sqlx::types::Json))
         .execute(pool)
         .await?;
-        found += 1;
     }
     Ok(found)
 }

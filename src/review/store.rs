@@ -490,7 +490,13 @@ impl ReviewStore {
         let session = load_in(&mut tx, session_id, true).await?;
         Self::guard(&mut tx, &session, user_id, now).await?;
         let updated = sqlx::query(
-            "UPDATE review_items SET item = $3 WHERE session_id = $1 AND position = $2 AND state = 'pending'",
+            // A likely duplicate was found for the old machine and kind; after
+            // a change of either it no longer applies.
+            "UPDATE review_items SET item = $3,
+                    duplicate = CASE WHEN item->'machine_id' IS DISTINCT FROM $3->'machine_id'
+                                       OR item->'kind' IS DISTINCT FROM $3->'kind'
+                                     THEN NULL ELSE duplicate END
+             WHERE session_id = $1 AND position = $2 AND state = 'pending'",
         )
         .bind(session_id)
         .bind(position as i32)

@@ -352,7 +352,7 @@ fn a_closed_status_that_is_no_choice_is_reported_at_its_line() {
 /// Attach in the review store: the report becomes a log entry on the open
 /// report (its priority, which log entries lack, dropped), its attempt goes
 /// under that report too, a second Attach changes nothing, and an item with
-/// no duplicate cannot be attached.
+/// no duplicate cannot be attached. A machine edit drops a stale hint.
 #[sqlx::test(migrations = "./migrations")]
 async fn attaching_a_report_puts_it_and_its_children_under_the_open_report(pool: PgPool) {
     use flipfix_bot::records::{Author, SourceMessage};
@@ -422,6 +422,33 @@ async fn attaching_a_report_puts_it_and_its_children_under_the_open_report(pool:
         Some(open)
     );
     assert!(loaded.items[1].duplicate.is_none() && loaded.items[2].duplicate.is_none());
+
+    // Editing the text keeps the hint; choosing another machine drops it.
+    let mut edited = loaded.items[0].item.clone();
+    edited.description.push_str(" Seen twice today.");
+    let kept = store
+        .edit(session, 0, &edited, owner, Utc::now())
+        .await
+        .unwrap();
+    assert!(kept.items[0].duplicate.is_some());
+    let mm = add_machine(&pool, "medieval-madness", "Medieval Madness").await;
+    edited.machine_id = Some(mm);
+    let dropped = store
+        .edit(session, 0, &edited, owner, Utc::now())
+        .await
+        .unwrap();
+    assert!(dropped.items[0].duplicate.is_none());
+    edited.machine_id = Some(tz);
+    store
+        .edit(session, 0, &edited, owner, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        find_and_store(&pool, &workflows.kinds, session)
+            .await
+            .unwrap(),
+        1
+    );
 
     let decide = |position, decision| {
         store.decide(
