@@ -512,3 +512,30 @@ async fn attaching_a_report_puts_it_and_its_children_under_the_open_report(pool:
         ]
     );
 }
+
+/// Gathering remembers where a thread or reply chain started (the message
+/// whose record a follow-up belongs to); a plain channel has no origin.
+#[tokio::test]
+async fn gathering_marks_the_thread_starter_and_the_reply_chain_origin() {
+    use flipfix_bot::analysis::gather::gather;
+    let workflows = shipped_workflows();
+    let windows = &workflows.context_menu.as_ref().unwrap().windows;
+    for (name, origin) in [
+        ("thread_with_preroll", Some(64)),
+        ("reply_chain_fix", Some(66)),
+        ("completed_work_simple_fix", None),
+    ] {
+        let path = crate::support::shared_dir().join(format!("scenarios/flipfix-eval/{name}.yaml"));
+        let scenario = Scenario::load(&path).unwrap();
+        let conversation = gather(
+            &scenario,
+            windows,
+            None,
+            scenario.target_channel_id,
+            scenario.target_id,
+        )
+        .await
+        .unwrap();
+        assert_eq!(conversation.origin_message_id, origin, "{name}");
+    }
+}
