@@ -539,3 +539,47 @@ async fn gathering_marks_the_thread_starter_and_the_reply_chain_origin() {
         assert_eq!(conversation.origin_message_id, origin, "{name}");
     }
 }
+
+/// `eval` offline on the follow-up scenarios: their `existing` records reach
+/// the prompt as the database would give them, and the reference answers
+/// (a report offered for attaching, a log entry on the thread's #12) pass.
+#[test]
+fn eval_passes_the_follow_up_scenarios_offline() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flipfix-bot"))
+        .args([
+            "eval",
+            "tests/fixtures/follow_ups/scenarios",
+            "--responses",
+            "tests/fixtures/follow_ups/reference_answers",
+        ])
+        .current_dir(repo_root())
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run flipfix-bot");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("2/2 passed"), "{stdout}");
+
+    // The thread scenario's prompt, as replay shows it, names #12.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flipfix-bot"))
+        .args([
+            "replay",
+            "tests/fixtures/follow_ups/scenarios/thread_follow_up_after_report.yaml",
+            "--response",
+            "tests/fixtures/follow_ups/reference_answers/thread_follow_up_after_report.json",
+            "--show-prompt",
+        ])
+        .current_dir(repo_root())
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run flipfix-bot");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("This thread started from problem_report #12 on twilight-zone (open)"),
+        "{stdout}"
+    );
+}
