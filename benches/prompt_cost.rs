@@ -10,6 +10,8 @@
 //! (it is read from the cache). Last, what `vision:` adds: the images in
 //! the export's windows and the tokens and cost of 1 and 4 images per
 //! analysis by Anthropic's published token rule.
+//! (it is read from the cache). It also prints what the open-records
+//! context (duplicates and follow-ups) adds to each analysis.
 //!
 //! `cargo bench --bench prompt_cost` (release), or quicker on the warm debug
 //! build: `cargo test --bench prompt_cost` (sizes do not depend on the
@@ -21,11 +23,14 @@ use std::path::PathBuf;
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use flipfix_bot::analysis::catalog::{Catalog, CatalogMachine, CatalogMaintainer};
 use flipfix_bot::analysis::conversation::Attachment;
+use flipfix_bot::analysis::conversation::ExistingRecord;
+use flipfix_bot::analysis::existing;
 use flipfix_bot::analysis::gather::gather;
 use flipfix_bot::analysis::prompt::build_prompt;
 use flipfix_bot::analysis::vision;
 use flipfix_bot::analysis::{Message, MessageAuthor, MessageSource, SourceError, ThreadInfo};
 use flipfix_bot::llm::AnthropicClient;
+use flipfix_bot::records::open::MAX_OPEN_RECORDS_IN_PROMPT;
 use flipfix_bot::template_check::load_workflows;
 use flipfix_bot::workflow::{ContextMenu, Price, TokenUsage};
 
@@ -253,6 +258,13 @@ fn main() {
                 cache_read_input_tokens: 0,
             }),
         );
+        open_records_context(
+            &workflows,
+            &catalog,
+            &open_records(&sample),
+            &conversation,
+            &prompt.conversation,
+        );
     }
     images_report(menu, &messages, &windows);
 }
@@ -337,6 +349,132 @@ Images (vision:, off in the shipped workflow):"
         "  the budget reserves {} tokens per image at the cache-write price: ${reserved:.5} each (settled to the reported usage after the call)",
         vision::MAX_TOKENS_PER_IMAGE
     );
+}
+
+/// The open-records lines (and a thread's origin record) the prompt adds to
+/// the conversation part: uncached input, so each character costs the full
+/// input price on every analysis. Typical = the real open records of the
+/// machines this conversation mentions; bound = the most the prompt lists
+/// (the longest open records, each cut to its snippet) plus an origin line.
+fn open_records_context(
+    workflows: &flipfix_bot::workflow::Workflows,
+    catalog: &Catalog,
+    open: &[ExistingRecord],
+    conversation: &flipfix_bot::analysis::Conversation,
+    without: &str,
+) {
+    let menu = workflows.context_menu.as_ref().expect("context_menu");
+    let mut with_ids = catalog.clone();
+    for (i, machine) in with_ids.machines.iter_mut().enumerate() {
+        machine.id = Some(i as i64 + 1);
+    }
+    let mentioned = existing::mentioned_machines(&with_ids, conversation);
+    let slugs: Vec<&str> = with_ids
+        .machines
+        .iter()
+        .filter(|m| m.id.is_some_and(|id| mentioned.contains(&id)))
+        .map(|m| m.slug.as_str())
+        .collect();
+    let typical: Vec<ExistingRecord> = open
+        .iter()
+        .filter(|r| r.machine.as_deref().is_some_and(|m| slugs.contains(&m)))
+        .take(MAX_OPEN_RECORDS_IN_PROMPT)
+        .cloned()
+        .collect();
+    let mut longest = open.to_vec();
+    longest.sort_by_key(|r| std::cmp::Reverse(r.text.chars().count()));
+    let bound: Vec<ExistingRecord> = longest
+        .iter()
+        .cycle()
+        .take(MAX_OPEN_RECORDS_IN_PROMPT)
+        .cloned()
+        .collect();
+    let price = menu.price(&menu.model).expect("price");
+    let (base, _) = tokens(without, false);
+    println!(
+        "  open-records context ({} open records in the sample; at most {MAX_OPEN_RECORDS_IN_PROMPT} listed, uncached input at {}):",
+        open.len(),
+        menu.model
+    );
+    for (label, records, origin) in [
+        (
+            format!("typical ({} machine(s) mentioned)", slugs.len()),
+            typical,
+            None,
+        ),
+        (
+            "bound (15 longest + thread origin)".to_string(),
+            bound,
+            longest.first().cloned(),
+        ),
+    ] {
+        let mut with = conversation.clone();
+        let count = records.len();
+        with.open_records = records;
+        with.origin_record = origin;
+        let rendered = build_prompt(menu, &workflows.kinds, &workflows.templates, catalog, &with)
+            .expect("prompt renders")
+            .conversation;
+        let chars = rendered
+            .chars()
+            .count()
+            .saturating_sub(without.chars().count());
+        let (total, _) = tokens(&rendered, false);
+        let added = total.saturating_sub(base);
+        let cost = price.cost(&TokenUsage {
+            input_tokens: added,
+            ..TokenUsage::default()
+        });
+        println!(
+            "    {label:<38} {count:>2} records: +{chars:>5} chars ≈ +{added:>4} tokens estimated, +${cost:.5} per analysis"
+        );
+    }
+}
+
+/// Open problem reports and part requests of the sample (status not closed
+/// as record_kinds.yaml declares), as the prompt lists them.
+fn open_records(sample: &std::path::Path) -> Vec<ExistingRecord> {
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(sample.join(name)).expect(name)).expect(name)
+    };
+    let problems = read("logs_problems.json");
+    let parts = read("part_requests.json");
+    let mut open = Vec::new();
+    let mut id = 100;
+    for (kind, list, text_key, closed) in [
+        (
+            "problem_report",
+            &problems["problem_reports"],
+            "description",
+            &["closed"][..],
+        ),
+        (
+            "part_request",
+            &parts["part_requests"],
+            "text",
+            &["received", "installed", "cancelled"][..],
+        ),
+    ] {
+        for record in list.as_array().into_iter().flatten() {
+            let status = record["status"].as_str().unwrap_or_default();
+            if closed.contains(&status) {
+                continue;
+            }
+            id += 1;
+            let occurred = record["occurred_at"].as_str().unwrap_or_default();
+            open.push(ExistingRecord {
+                kind: kind.into(),
+                record_id: id,
+                machine: record["machine"].as_str().map(flipfix_bot::text::slugify),
+                status: Some(status.into()),
+                occurred_at: NaiveDateTime::parse_from_str(occurred, "%Y-%m-%dT%H:%M:%S")
+                    .map(|at| Utc.from_utc_datetime(&at))
+                    .unwrap_or_default(),
+                text: record[text_key].as_str().unwrap_or_default().into(),
+            });
+        }
+    }
+    open
 }
 
 struct Estimate {

@@ -137,6 +137,24 @@ pub struct Conversation {
     /// The same messages as one-line stubs with the records they became,
     /// so the model can still link a follow-up ("parts arrived") to them.
     pub saved_stubs: Vec<SavedStub>,
+    /// The thread's starter message, or the reply chain's origin.
+    pub origin_message_id: Option<u64>,
+    /// The record that origin already became (a follow-up's parent).
+    pub origin_record: Option<ExistingRecord>,
+    /// Open records of the machines the conversation mentions.
+    pub open_records: Vec<ExistingRecord>,
+}
+
+/// A record already in the database that the model is told about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExistingRecord {
+    pub kind: String,
+    pub record_id: i64,
+    /// The machine's catalog slug.
+    pub machine: Option<String>,
+    pub status: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub text: String,
 }
 
 /// A message left out because it already became records.

@@ -11,7 +11,7 @@ use chrono::{Duration, TimeZone, Utc};
 use serde::Serialize;
 
 use super::catalog::{Catalog, CatalogMachine};
-use super::conversation::{Conversation, Message, MessageAuthor};
+use super::conversation::{Conversation, ExistingRecord, Message, MessageAuthor, Mode};
 use super::gather::gather;
 use super::source::{MessageSource, SourceError, ThreadInfo};
 use super::tool_schema::{check_answer, ordered_json, tool};
@@ -79,7 +79,7 @@ fn messages(example: &Example) -> Result<Vec<Message>, ExampleError> {
         id.parse::<u64>()
             .map_err(|_| ExampleError::Invalid(format!("message id `{id}` is not a number")))
     };
-    let start = Utc.with_ymd_and_hms(2025, 3, 1, 18, 0, 0).single();
+    let start = example_start();
     let mut out = Vec::new();
     for (i, m) in decl.messages.iter().enumerate() {
         let name = decl.users.get(&m.author).ok_or_else(|| {
@@ -99,7 +99,7 @@ fn messages(example: &Example) -> Result<Vec<Message>, ExampleError> {
                 is_webhook: false,
             },
             content: m.content.clone(),
-            timestamp: start.unwrap_or_default() + Duration::minutes(i as i64),
+            timestamp: start + Duration::minutes(i as i64),
             reply_to: m.reply_to.as_deref().map(parse).transpose()?,
             attachments: Vec::new(),
             embeds: Vec::new(),
@@ -120,7 +120,35 @@ pub fn conversation(menu: &ContextMenu, example: &Example) -> Result<Conversatio
         .map_err(|_| ExampleError::Invalid("target is not a message id".into()))?;
     let gathered = ready(gather(&source, &menu.windows, None, CHANNEL_ID, target))
         .ok_or_else(|| ExampleError::Invalid("gathering did not complete".into()))?;
-    gathered.map_err(|err| ExampleError::Invalid(format!("target {target}: {err}")))
+    let mut conversation =
+        gathered.map_err(|err| ExampleError::Invalid(format!("target {target}: {err}")))?;
+    if let Some(origin) = &example.decl.started_from {
+        if let Some(slug) = &origin.machine {
+            if !example.decl.machines.contains_key(slug) {
+                return Err(ExampleError::Invalid(format!(
+                    "started_from: machine `{slug}` is not in machines"
+                )));
+            }
+        }
+        // A thread whose starter became the record the day before.
+        conversation.mode = Mode::Thread;
+        conversation.origin_record = Some(ExistingRecord {
+            kind: origin.kind.clone(),
+            record_id: origin.id,
+            machine: origin.machine.clone(),
+            status: origin.status.clone(),
+            occurred_at: example_start() - Duration::days(1),
+            text: origin.text.trim().to_string(),
+        });
+    }
+    Ok(conversation)
+}
+
+/// When every example conversation starts.
+fn example_start() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 1, 18, 0, 0)
+        .single()
+        .unwrap_or_default()
 }
 
 /// The catalog an example is checked against: the machines it declares.

@@ -35,6 +35,7 @@ pub async fn gather<S: MessageSource>(
     // Other context, most important first (dropped from the end at the cap).
     let mut context: Vec<Message> = Vec::new();
     let mut chain = HashSet::new();
+    let mut origin_message_id = None;
 
     let mode = if let Some(thread) = source.thread_info(channel_id).await? {
         let before = windows.thread_messages.saturating_sub(1).min(MAX_MESSAGES);
@@ -45,6 +46,7 @@ pub async fn gather<S: MessageSource>(
         );
         if let Some(starter_id) = thread.starter_message_id {
             if let Some(starter) = source.message(thread.parent_channel_id, starter_id).await? {
+                origin_message_id = Some(starter.id);
                 context.insert(0, starter);
                 let preroll = source
                     .messages_before(thread.parent_channel_id, starter_id, windows.thread_preroll)
@@ -69,6 +71,9 @@ pub async fn gather<S: MessageSource>(
             depth += 1;
         }
         let origin = current.id;
+        if origin != target_id {
+            origin_message_id = Some(origin);
+        }
         // The messages between origin and target, newest first, within the
         // room the pinned messages and the preroll leave.
         let room = cap.saturating_sub(pinned.len());
@@ -134,5 +139,8 @@ pub async fn gather<S: MessageSource>(
         messages,
         excluded_saved: Vec::new(),
         saved_stubs: Vec::new(),
+        origin_message_id,
+        origin_record: None,
+        open_records: Vec::new(),
     })
 }

@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod conversation;
 pub mod eval;
 pub mod examples;
+pub mod existing;
 pub mod gather;
 pub mod own_posts;
 pub mod prompt;
@@ -189,6 +190,14 @@ async fn analyze_in_span<S: MessageSource>(
     let saved = crate::records::records_for_messages(deps.pool, &conversation.ids()).await?;
     conversation.exclude_saved(&saved);
     conversation.parse_references(&deps.workflows.kinds);
+    existing::attach(
+        deps.pool,
+        &deps.workflows.kinds,
+        &catalog,
+        &mut conversation,
+        &saved,
+    )
+    .await?;
     let images = vision::fetch_images(&conversation, &menu.vision, deps.allow_loopback_urls).await;
     let prompt = prompt::build_prompt_with_images(
         menu,
@@ -368,11 +377,19 @@ pub async fn record_attempts(
     Ok(answer_cost)
 }
 
-/// Records the conversation shows (record posts), by id.
+/// Records the conversation shows (record posts, the record its origin
+/// became, the open records listed with it), by id.
 pub fn known_from_conversation(conversation: &Conversation) -> KnownRecords {
     conversation
         .references()
         .map(|r| (r.record_id, r.kind.clone()))
+        .chain(
+            conversation
+                .origin_record
+                .iter()
+                .chain(&conversation.open_records)
+                .map(|r| (r.record_id, r.kind.clone())),
+        )
         .collect()
 }
 

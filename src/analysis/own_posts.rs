@@ -88,6 +88,9 @@ mod tests {
                 message(5, 9, true),
             ],
             excluded_saved: Vec::new(),
+            origin_message_id: None,
+            origin_record: None,
+            open_records: Vec::new(),
             saved_stubs: Vec::new(),
         };
         exclude(&mut conversation, &[2], Some(9));

@@ -7,7 +7,9 @@
 use serde::Serialize;
 
 use super::catalog::{Catalog, CatalogMachine, CatalogMaintainer};
-use super::conversation::{Conversation, RecordReference};
+use chrono::{DateTime, Utc};
+
+use super::conversation::{Conversation, ExistingRecord, RecordReference};
 use super::examples::{self, ExampleContext};
 use super::vision::AttachedImage;
 use crate::templates::{TemplateError, Templates};
@@ -85,8 +87,51 @@ pub struct ConversationContext {
     /// Messages left out because they already became records: one line
     /// each, oldest first, so a follow-up can still find its parent.
     pub saved_stubs: Vec<StubContext>,
+    /// The record the thread starter (or reply-chain origin) already became.
+    pub origin_record: Option<ExistingContext>,
+    /// Open records of the machines the conversation mentions, newest first.
+    pub open_records: Vec<ExistingContext>,
     /// Rendering a worked example for the system prompt (not a request).
     pub example: bool,
+}
+
+/// An existing record, one line in the prompt.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExistingContext {
+    pub kind: String,
+    pub record_id: i64,
+    /// Catalog slug, when the record has a machine.
+    pub machine: Option<String>,
+    pub status: Option<String>,
+    /// `YYYY-MM-DD` UTC.
+    pub date: String,
+    /// How long before the clicked message: `today`, `1 day`, `12 days`.
+    pub age: String,
+    /// The record text on one line, at most [`EXISTING_SNIPPET_CHARS`].
+    pub text: String,
+}
+
+/// Longest record text shown per existing record.
+pub const EXISTING_SNIPPET_CHARS: usize = 200;
+
+impl ExistingContext {
+    fn new(record: &ExistingRecord, now: DateTime<Utc>) -> Self {
+        let days = (now - record.occurred_at).num_days().max(0);
+        let one_line = record.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        Self {
+            kind: record.kind.clone(),
+            record_id: record.record_id,
+            machine: record.machine.clone(),
+            status: record.status.clone(),
+            date: record.occurred_at.format("%Y-%m-%d").to_string(),
+            age: match days {
+                0 => "today".into(),
+                1 => "1 day".into(),
+                n => format!("{n} days"),
+            },
+            text: crate::text::truncate_chars(&one_line, EXISTING_SNIPPET_CHARS),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -205,6 +250,10 @@ pub fn system_context(menu: &ContextMenu, kinds: &RecordKinds, catalog: &Catalog
 }
 
 pub fn conversation_context(conversation: &Conversation) -> ConversationContext {
+    // Ages are counted to the clicked message, so a replay renders the same.
+    let now = conversation
+        .target()
+        .map_or_else(Utc::now, |t| t.message.timestamp);
     let messages = conversation
         .messages
         .iter()
@@ -247,6 +296,15 @@ pub fn conversation_context(conversation: &Conversation) -> ConversationContext 
                     .map(|s| format!("{} #{}", s.kind, s.record_id))
                     .collect(),
             })
+            .collect(),
+        origin_record: conversation
+            .origin_record
+            .as_ref()
+            .map(|r| ExistingContext::new(r, now)),
+        open_records: conversation
+            .open_records
+            .iter()
+            .map(|r| ExistingContext::new(r, now))
             .collect(),
         example: false,
     }
@@ -367,7 +425,21 @@ pub fn sample_contexts(
                 timestamp: "2025-01-15 15:20".into(),
                 saved_as: vec!["part_request #9".into()],
             }],
+            origin_record: Some(sample_existing()),
+            open_records: vec![sample_existing()],
             example: false,
         },
     )
+}
+
+fn sample_existing() -> ExistingContext {
+    ExistingContext {
+        kind: "problem_report".into(),
+        record_id: 12,
+        machine: Some("eight-ball-deluxe-limited-edition".into()),
+        status: Some("open".into()),
+        date: "2025-01-13".into(),
+        age: "2 days".into(),
+        text: "{{ not a template }}".into(),
+    }
 }

@@ -42,6 +42,11 @@ pub struct ScenarioFile {
     pub channel: ChannelDecl,
     #[serde(default)]
     pub users: Vec<UserDecl>,
+    /// Records already in the database when the conversation is analysed
+    /// (this project's extension of the shared format, for duplicate and
+    /// follow-up scenarios; tests seed them, offline tools ignore them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub existing: Vec<ExistingDecl>,
     pub messages: Vec<MessageDecl>,
     pub target: String,
     #[serde(default)]
@@ -115,6 +120,25 @@ pub struct EmbedDecl {
     pub url: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
+}
+
+/// A record that exists before the analysis.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExistingDecl {
+    pub id: i64,
+    pub kind: String,
+    /// Machine slug from `_catalog.yaml`.
+    #[serde(default)]
+    pub machine: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    pub description: String,
+    /// When the work or report it records happened.
+    pub timestamp: DateTime<Utc>,
+    /// Messages of the scenario it was created from.
+    #[serde(default)]
+    pub source_message_ids: Vec<String>,
 }
 
 /// One record a correct analysis suggests; only the keys given are checked.
@@ -364,5 +388,72 @@ impl MessageSource for Scenario {
             parent_channel_id: CHANNEL_ID,
             starter_message_id: self.starter_id,
         }))
+    }
+}
+
+impl Scenario {
+    /// [`super::prepare`] for a scenario, with its `existing` records as the
+    /// database would give them: their source messages left out as saved,
+    /// the record the origin message became, and the open ones listed.
+    pub async fn prepare(
+        &self,
+        workflows: &crate::workflow::Workflows,
+    ) -> Result<(super::Conversation, super::prompt::Prompt), super::AnalysisError> {
+        let menu = super::menu(workflows)?;
+        let mut conversation = super::gather::gather(
+            self,
+            &menu.windows,
+            None,
+            self.target_channel_id,
+            self.target_id,
+        )
+        .await?;
+        let saved: Vec<crate::records::SavedSource> = self
+            .file
+            .existing
+            .iter()
+            .flat_map(|record| {
+                record.source_message_ids.iter().filter_map(|id| {
+                    Some(crate::records::SavedSource {
+                        message_id: id.parse().ok()?,
+                        record_id: record.id,
+                        kind: record.kind.clone(),
+                    })
+                })
+            })
+            .collect();
+        conversation.exclude_saved(&saved);
+        conversation.parse_references(&workflows.kinds);
+        let origin = conversation.origin_message_id.map(|id| id.to_string());
+        for record in &self.file.existing {
+            let existing = super::conversation::ExistingRecord {
+                kind: record.kind.clone(),
+                record_id: record.id,
+                machine: record.machine.clone(),
+                status: record.status.clone(),
+                occurred_at: record.timestamp,
+                text: record.description.clone(),
+            };
+            let open = workflows
+                .kinds
+                .get(&record.kind)
+                .is_some_and(|kind| crate::records::open::is_open(kind, record.status.as_deref()));
+            if origin
+                .as_ref()
+                .is_some_and(|id| record.source_message_ids.contains(id))
+            {
+                conversation.origin_record = Some(existing);
+            } else if open {
+                conversation.open_records.push(existing);
+            }
+        }
+        let prompt = super::prompt::build_prompt(
+            menu,
+            &workflows.kinds,
+            &workflows.templates,
+            &self.catalog,
+            &conversation,
+        )?;
+        Ok((conversation, prompt))
     }
 }

@@ -221,6 +221,9 @@ mod tests {
             target_id: 1,
             messages,
             excluded_saved: Vec::new(),
+            origin_message_id: None,
+            origin_record: None,
+            open_records: Vec::new(),
             saved_stubs: Vec::new(),
         }
     }

@@ -221,6 +221,12 @@ async fn review(
     if items.is_empty() {
         return answer(ctx, interaction, NO_RECORDS_MESSAGE).await;
     }
+    let kinds = &app.workflows().kinds;
+    if let Err(err) = crate::review::duplicates::find_and_store(&app.pool, kinds, session_id).await
+    {
+        // The review works without the hint; the person just is not warned.
+        tracing::warn!(error = %err, "duplicate check failed; cards shown without it");
+    }
     let session = store.load(session_id).await?;
     let card = review_ui::render(app, &session).await?;
     let shown = interaction

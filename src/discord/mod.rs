@@ -12,6 +12,7 @@ mod admin;
 mod card_menus;
 pub mod cdn;
 pub mod checks;
+mod duplicate_ui;
 mod find;
 pub mod history;
 pub mod home;

@@ -108,9 +108,15 @@ async fn card(
     if let Some(hint) = &item.author_hint {
         notes.push(format!("ℹ️ {}", reply::escape_markdown(hint)));
     }
+    notes.extend(super::duplicate_ui::notes(
+        app, workflows, session, position,
+    ));
     let content = notes.join("\n");
-    let components =
+    let mut components =
         super::card_menus::card_rows(app, kind, session, position, needs_machine).await?;
+    components.extend(super::duplicate_ui::attach_row(
+        workflows, session, position,
+    ));
     Ok(ReviewMessage {
         content,
         embed: Some(embed),
@@ -204,10 +210,7 @@ async fn item_view(
         }
     };
     let workflows = app.workflows();
-    let parent_id = match entry.parent_position.and_then(|p| session.items.get(p)) {
-        Some(parent) => parent.record_id,
-        None => item.parent_record_id,
-    };
+    let parent_id = session.parent_record_id(position);
     let parent = match parent_id {
         Some(id) => get_record(&app.pool, id).await?.and_then(|record| {
             let parent_kind = workflows.kinds.get(&record.kind)?;
@@ -282,11 +285,11 @@ pub async fn on_component(
         .await?;
     let workflows = app.workflows();
     let result = match id.action {
-        Action::Create | Action::Skip => {
-            let decision = if id.action == Action::Create {
-                Decision::Create
-            } else {
-                Decision::Skip
+        Action::Create | Action::Skip | Action::Attach => {
+            let decision = match id.action {
+                Action::Create => Decision::Create,
+                Action::Attach => Decision::Attach,
+                _ => Decision::Skip,
             };
             store
                 .decide(
@@ -496,9 +499,12 @@ pub async fn on_modal(
         let entry = session.items.get(position).ok_or(ReviewError::NotFound)?;
         let edited = apply_edits(app, &entry.item, &values).await?;
         match edited {
-            Ok(item) => Ok(Ok(store
-                .edit(id.session_id, position, &item, user, Utc::now())
-                .await?)),
+            Ok(item) => {
+                let session = store
+                    .edit(id.session_id, position, &item, user, Utc::now())
+                    .await?;
+                Ok(Ok(recheck_duplicates(app, &store, session).await?))
+            }
             Err(problem) => Ok(Err(problem)),
         }
     }
@@ -515,6 +521,22 @@ pub async fn on_modal(
     };
     modal.create_response(&ctx.http, response).await?;
     Ok(())
+}
+
+/// After an edit (a new machine or text), looks for a likely duplicate again.
+async fn recheck_duplicates(
+    app: &App,
+    store: &ReviewStore,
+    session: Session,
+) -> Result<Session, ReviewError> {
+    let kinds = &app.workflows().kinds;
+    match crate::review::duplicates::find_and_store(&app.pool, kinds, session.id).await {
+        Ok(_) => store.load(session.id).await,
+        Err(err) => {
+            tracing::warn!(error = %err, "duplicate check after an edit failed");
+            Ok(session)
+        }
+    }
 }
 
 pub(super) fn ephemeral_response(text: &str) -> serenity::CreateInteractionResponse {

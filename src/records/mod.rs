@@ -5,6 +5,7 @@ pub mod browse;
 mod error;
 pub mod import;
 pub mod interactions;
+pub mod open;
 mod rules;
 mod store;
 pub mod view;

@@ -18,6 +18,8 @@ pub enum Action {
     PickMachine,
     /// The card's menu for the kind's `card_select` choice field.
     PickChoice,
+    /// Attach the suggestion to its likely duplicate instead of creating it.
+    Attach,
 }
 
 impl Action {
@@ -30,6 +32,7 @@ impl Action {
             Self::EditSubmit => "m",
             Self::PickMachine => "p",
             Self::PickChoice => "f",
+            Self::Attach => "a",
         }
     }
 
@@ -42,6 +45,7 @@ impl Action {
             "m" => Self::EditSubmit,
             "p" => Self::PickMachine,
             "f" => Self::PickChoice,
+            "a" => Self::Attach,
             _ => return None,
         })
     }
@@ -107,6 +111,7 @@ mod tests {
             Action::EditSubmit,
             Action::PickMachine,
             Action::PickChoice,
+            Action::Attach,
         ] {
             let id = CustomId {
                 session_id: i64::MAX,

@@ -6,6 +6,7 @@
 
 pub mod acknowledge;
 pub mod custom_id;
+pub mod duplicates;
 mod machine;
 pub mod menus;
 pub mod recovery;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
 use super::machine::{descendants, next_pending, ItemState};
+use crate::records::open::LikelyDuplicate;
 use crate::records::{
     create_record_in, from_db_id, to_db_id, Author, CreatedVia, Media, NewRecord, RecordError,
     SourceMessage,
@@ -124,6 +125,10 @@ pub struct SessionItem {
     pub parent_position: Option<usize>,
     pub state: ItemState,
     pub record_id: Option<i64>,
+    /// The open record this suggestion looks like (see `review::duplicates`).
+    pub duplicate: Option<LikelyDuplicate>,
+    /// Set once "Attach" made this suggestion a child of that record.
+    pub attached_to: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +162,17 @@ impl Session {
         }
     }
 
+    /// The existing record the item at `position` will be created under: its
+    /// parent suggestion's record (or, when that suggestion was attached to
+    /// an existing record, that record), else the model's parent_record_id.
+    pub fn parent_record_id(&self, position: usize) -> Option<i64> {
+        let entry = self.items.get(position)?;
+        match entry.parent_position.and_then(|p| self.items.get(p)) {
+            Some(parent) => parent.attached_to.or(parent.record_id),
+            None => entry.item.parent_record_id,
+        }
+    }
+
     pub fn current(&self) -> Option<&SessionItem> {
         self.items
             .get(self.current_position)
@@ -168,6 +184,9 @@ impl Session {
 pub enum Decision {
     Create,
     Skip,
+    /// Create it as a child of its likely duplicate instead (see
+    /// `review::duplicates::attached_item`).
+    Attach,
 }
 
 /// What a decision did.
@@ -196,6 +215,8 @@ pub enum ReviewError {
     Expired,
     #[error("this review is already over")]
     Over,
+    #[error("{0}")]
+    CannotAttach(String),
     #[error("choose a machine first (the menu on the card, or Edit): the model named `{0}`, which is not in the catalog")]
     MachineUnknown(String),
     #[error("{0}")]
@@ -392,32 +413,37 @@ impl ReviewStore {
             return Err(err);
         }
         let outcome = match decision {
-            Decision::Create => {
-                if item
-                    .item
-                    .needs_machine(kinds, item.parent_position.is_some())
-                {
-                    return Err(ReviewError::MachineUnknown(
-                        item.item.machine_hint.clone().unwrap_or_default(),
-                    ));
-                }
-                let parent_record_id = match item.parent_position.and_then(|p| session.items.get(p))
-                {
-                    Some(parent) => parent.record_id,
-                    None => item.item.parent_record_id,
+            Decision::Create | Decision::Attach => {
+                let (to_create, parent_record_id) = if decision == Decision::Attach {
+                    let attached = super::duplicates::attached_item(kinds, &item)
+                        .map_err(ReviewError::CannotAttach)?;
+                    super::duplicates::store_attached(&mut tx, session_id, position, &attached)
+                        .await?;
+                    let parent = attached.parent_record_id;
+                    (attached, parent)
+                } else {
+                    if item
+                        .item
+                        .needs_machine(kinds, item.parent_position.is_some())
+                    {
+                        return Err(ReviewError::MachineUnknown(
+                            item.item.machine_hint.clone().unwrap_or_default(),
+                        ));
+                    }
+                    (item.item.clone(), session.parent_record_id(position))
                 };
                 let new = NewRecord {
-                    kind: item.item.kind.clone(),
-                    machine_id: item.item.machine_id,
+                    kind: to_create.kind.clone(),
+                    machine_id: to_create.machine_id,
                     parent_id: parent_record_id,
-                    description: item.item.description.clone(),
-                    fields: item.item.fields.clone(),
-                    author: item.item.author.clone(),
-                    occurred_at: item.item.occurred_at,
+                    description: to_create.description.clone(),
+                    fields: to_create.fields.clone(),
+                    author: to_create.author.clone(),
+                    occurred_at: to_create.occurred_at,
                     created_via: CreatedVia::DiscordMessage,
                     created_by: Some(format!("discord:{user_id}")),
-                    sources: item.item.sources.clone(),
-                    media: item.item.media.clone(),
+                    sources: to_create.sources.clone(),
+                    media: to_create.media.clone(),
                 };
                 let record = create_record_in(&mut tx, kinds, &new).await?;
                 set_state(
@@ -464,7 +490,13 @@ impl ReviewStore {
         let session = load_in(&mut tx, session_id, true).await?;
         Self::guard(&mut tx, &session, user_id, now).await?;
         let updated = sqlx::query(
-            "UPDATE review_items SET item = $3 WHERE session_id = $1 AND position = $2 AND state = 'pending'",
+            // A likely duplicate was found for the old machine and kind; after
+            // a change of either it no longer applies.
+            "UPDATE review_items SET item = $3,
+                    duplicate = CASE WHEN item->'machine_id' IS DISTINCT FROM $3->'machine_id'
+                                       OR item->'kind' IS DISTINCT FROM $3->'kind'
+                                     THEN NULL ELSE duplicate END
+             WHERE session_id = $1 AND position = $2 AND state = 'pending'",
         )
         .bind(session_id)
         .bind(position as i32)
@@ -567,6 +599,8 @@ struct ItemRow {
     parent_position: Option<i32>,
     state: String,
     record_id: Option<i64>,
+    duplicate: Option<sqlx::types::Json<LikelyDuplicate>>,
+    attached_to: Option<i64>,
 }
 
 pub(super) async fn load_in(
@@ -585,7 +619,8 @@ pub(super) async fn load_in(
         .await?
         .ok_or(ReviewError::NotFound)?;
     let items: Vec<ItemRow> = sqlx::query_as(
-        "SELECT position, item, parent_position, state, record_id FROM review_items WHERE session_id = $1 ORDER BY position",
+        "SELECT position, item, parent_position, state, record_id, duplicate, attached_to
+         FROM review_items WHERE session_id = $1 ORDER BY position",
     )
     .bind(session_id)
     .fetch_all(&mut *conn)
@@ -608,6 +643,8 @@ pub(super) async fn load_in(
                 parent_position: row.parent_position.and_then(|p| usize::try_from(p).ok()),
                 state: ItemState::parse(&row.state).unwrap_or(ItemState::Pending),
                 record_id: row.record_id,
+                duplicate: row.duplicate.map(|d| d.0),
+                attached_to: row.attached_to,
             })
             .collect(),
     })

@@ -206,14 +206,7 @@ async fn one(
     scenario: &Scenario,
 ) -> anyhow::Result<(Score, Option<f64>)> {
     let menu = analysis::menu(workflows)?;
-    let (conversation, prompt) = analysis::prepare(
-        workflows,
-        &scenario.catalog,
-        scenario,
-        scenario.target_channel_id,
-        scenario.target_id,
-    )
-    .await?;
+    let (conversation, prompt) = scenario.prepare(workflows).await?;
     let (answer, cost) = match (responses, pool) {
         (Some(dir), _) => {
             let answer = recorded_answer(&dir.join(format!("{}.json", scenario.name())))?;

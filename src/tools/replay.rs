@@ -56,14 +56,7 @@ pub async fn run(options: ReplayOptions, secrets: Secrets) -> anyhow::Result<Exi
     let workflows = load(&options.workflows_dir, &options.prompts_dir)?;
     let menu = analysis::menu(&workflows)?;
     let scenario = Scenario::load(&options.scenario)?;
-    let (conversation, prompt) = analysis::prepare(
-        &workflows,
-        &scenario.catalog,
-        &scenario,
-        scenario.target_channel_id,
-        scenario.target_id,
-    )
-    .await?;
+    let (conversation, prompt) = scenario.prepare(&workflows).await?;
     if options.show_prompt {
         print_prompt(menu, options.model.as_deref(), &prompt);
     }

@@ -34,6 +34,15 @@ impl RecordKinds {
             .filter(move |kind| kind.parents.iter().any(|p| p == parent))
     }
 
+    /// The kind a suggestion of kind `duplicate_of` becomes when it is
+    /// attached to an existing record of that kind: the first declared kind
+    /// whose parents include it (a log entry for a problem report).
+    pub fn attach_kind(&self, duplicate_of: &str) -> Option<&RecordKind> {
+        self.kinds
+            .iter()
+            .find(|kind| kind.parents.iter().any(|p| p == duplicate_of))
+    }
+
     /// The kind whose pages live under `/{link_path}/N`.
     pub fn by_link_path(&self, link_path: &str) -> Option<&RecordKind> {
         self.kinds.iter().find(|kind| kind.link_path == link_path)
@@ -58,6 +67,9 @@ pub struct RecordKind {
     pub status_field: Option<String>,
     /// The choice field the review card offers as a select menu.
     pub card_select: Option<String>,
+    /// Status values that mean "done"; any other status is open. Empty =
+    /// records of this kind are never open (see [`RecordKind::tracks_open`]).
+    pub closed_statuses: Vec<String>,
     pub updates_parent: Vec<ParentUpdate>,
     pub edit_fields: Vec<String>,
     pub card_template: String,
@@ -76,6 +88,12 @@ pub struct RecordKind {
 impl RecordKind {
     pub fn field(&self, name: &str) -> Option<&KindField> {
         self.fields.iter().find(|field| field.name == name)
+    }
+
+    /// Whether this kind has open records at all: it declares a status
+    /// field and the statuses that close a record.
+    pub fn tracks_open(&self) -> bool {
+        self.status_field.is_some() && !self.closed_statuses.is_empty()
     }
 }
 

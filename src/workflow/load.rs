@@ -305,6 +305,31 @@ fn build_kinds(
                 problems.push(problem(select.referenced, message));
             }
         }
+        for closed in &decl.closed_statuses {
+            let status_choices = decl
+                .status_field
+                .as_ref()
+                .and_then(|status| fields.iter().find(|f| f.name == status.value))
+                .and_then(|f| match &f.ty {
+                    FieldType::Choice { choices } => Some(choices),
+                    FieldType::Text { .. } => None,
+                });
+            match status_choices {
+                None => problems.push(problem(
+                    closed.referenced,
+                    "closed_statuses needs a status_field that is a choice field".into(),
+                )),
+                Some(choices) if !choices.contains(&closed.value) => problems.push(problem(
+                    closed.referenced,
+                    format!(
+                        "closed status `{}` is not one of the status field's choices ({})",
+                        closed.value,
+                        choices.join(", ")
+                    ),
+                )),
+                Some(_) => {}
+            }
+        }
         for update in &decl.updates_parent {
             if decl.parents.is_empty() {
                 problems.push(problem(
@@ -425,6 +450,7 @@ fn build_kinds(
             fields,
             status_field: decl.status_field.map(|s| s.value),
             card_select: decl.card_select.map(|s| s.value),
+            closed_statuses: decl.closed_statuses.into_iter().map(|c| c.value).collect(),
             updates_parent: decl
                 .updates_parent
                 .into_iter()

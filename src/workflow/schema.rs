@@ -45,6 +45,24 @@ pub struct ExampleDecl {
     pub target: String,
     /// The tool input a correct analysis gives (the `record_suggestions` shape).
     pub answer: Spanned<serde_json::Value>,
+    /// The conversation is a thread whose starter already became this
+    /// record (shown as "This thread started from …"; its id may be a parent).
+    #[serde(default)]
+    pub started_from: Option<StartedFromDecl>,
+}
+
+/// An existing record a worked example's thread started from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartedFromDecl {
+    pub kind: String,
+    pub id: i64,
+    /// A slug from the example's `machines`.
+    #[serde(default)]
+    pub machine: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -269,6 +287,11 @@ pub struct KindDecl {
     /// kind's most important choice, e.g. `priority`).
     #[serde(default)]
     pub card_select: Option<Spanned<String>>,
+    /// Values of the status field that mean "done": records in any other
+    /// status are open (duplicate checks, the prompt's open records). Empty
+    /// = the kind's records are never treated as open.
+    #[serde(default)]
+    pub closed_statuses: Vec<Spanned<String>>,
     /// Changes made to the parent record when a record of this kind is created.
     #[serde(default)]
     pub updates_parent: Vec<Spanned<ParentUpdateDecl>>,

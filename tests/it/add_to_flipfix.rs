@@ -17,8 +17,15 @@ pub(crate) const COMMAND: &str = "Add to Flipfix";
 /// for thread scenarios, in a thread under it opened from the last message
 /// before the thread).
 pub(crate) fn load(fake: &FakeDiscord, name: &str) -> (Scenario, Vec<Value>) {
-    let scenario =
-        Scenario::load(&shared_dir().join(format!("scenarios/flipfix-eval/{name}.yaml"))).unwrap();
+    load_path(
+        fake,
+        &shared_dir().join(format!("scenarios/flipfix-eval/{name}.yaml")),
+    )
+}
+
+/// [`load`] for a scenario file anywhere.
+pub(crate) fn load_path(fake: &FakeDiscord, path: &std::path::Path) -> (Scenario, Vec<Value>) {
+    let scenario = Scenario::load(path).unwrap();
     let file = &scenario.file;
     let thread_id: Option<u64> = file
         .messages

@@ -139,6 +139,7 @@ async fn the_worked_examples_appear_in_declaration_order_with_their_answers() {
             "questions_and_answers_become_one_log_entry",
             "ordered_gives_a_part_request_with_an_update",
             "todo_list_over_several_machines",
+            "thread_follow_up_on_its_record",
         ]
     );
     let prompt = system_prompt(&workflows, &real_catalog()).await;

@@ -187,6 +187,22 @@ impl Chromium {
             .to_string()
     }
 
+    /// Waits (up to 10 s) until the browser is at `url`.
+    async fn wait_for_url(&self, url: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let at = self.url().await;
+            if at == url {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still at {at}, waiting for {url}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     async fn element(&self, css: &str) -> String {
         let found = self
             .command(
@@ -298,6 +314,9 @@ async fn a_visitor_is_sent_to_sign_in_and_a_member_then_sees_the_pages(pool: PgP
     // Sign out with the page's own button (a POST with the CSRF token).
     browser.open(&site.url("/account")).await;
     browser.click("form[action='/logout'] button").await;
+    // WebDriver's click does not wait for the navigation a form submit
+    // starts; opening the next page at once could cancel the POST.
+    browser.wait_for_url(&site.url("/")).await;
     browser.open(&site.url("/_test/who")).await;
     assert_eq!(browser.text().await.trim(), "Visitor", "signed out");
     browser.screenshot("signed-out").await;

@@ -25,6 +25,8 @@ mod dockerfile;
 mod doctor;
 mod embedded_run;
 mod fault_recovery;
+mod follow_ups;
+mod follow_ups_core;
 mod home_server;
 mod identity_links;
 mod log_capture;

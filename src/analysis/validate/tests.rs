@@ -39,6 +39,9 @@ fn run(
             .collect(),
         excluded_saved: Vec::new(),
         saved_stubs: Vec::new(),
+        origin_message_id: None,
+        origin_record: None,
+        open_records: Vec::new(),
     };
     conversation.parse_references(&workflows.kinds);
     let known = crate::analysis::known_from_conversation(&conversation);
