@@ -194,6 +194,9 @@ async fn pick_machine(
             item.machine_hint = Some(machine.name.clone());
         })
         .await?;
+    // Another machine has other open records: the card may now be a
+    // likely duplicate.
+    let session = review_ui::recheck_duplicates(app, store, session).await?;
     Ok(Ok(session))
 }
 

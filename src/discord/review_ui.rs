@@ -523,8 +523,9 @@ pub async fn on_modal(
     Ok(())
 }
 
-/// After an edit (a new machine or text), looks for a likely duplicate again.
-async fn recheck_duplicates(
+/// After an edit or a machine chosen from the menu (a new machine or text),
+/// looks for a likely duplicate again.
+pub(super) async fn recheck_duplicates(
     app: &App,
     store: &ReviewStore,
     session: Session,

@@ -289,3 +289,53 @@ async fn the_sample_catalog_ranks_eight_ball_deluxe_first(pool: PgPool) {
     let menu = ranking(&all, Some("Godzila"), &[], 24);
     assert_eq!(menu[0].name, "Godzilla (Premium)");
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_machine_chosen_from_the_menu_is_checked_for_duplicates(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let anthropic = FakeAnthropic::start(vec![suggestion()]).await;
+    let bot = start(&pool, &fake, &anthropic).await;
+    let Card {
+        session, ebd, card, ..
+    } = unknown_machine_card(&pool, &fake).await;
+    assert!(
+        !card["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Looks like"),
+        "no machine, no duplicate check: {card}"
+    );
+    // An open report of the same problem on the machine about to be chosen.
+    let yesterday = Utc::now() - chrono::Duration::days(1);
+    let open: i64 = sqlx::query_scalar(
+        "INSERT INTO records (kind, machine_id, status, description, fields, author_name, occurred_at, created_via)
+         VALUES ('problem_report', $1, 'open', 'Left flipper is dead', '{\"status\": \"open\"}', 'Earlier Person', $2, 'discord_message')
+         RETURNING id",
+    )
+    .bind(ebd)
+    .bind(yesterday)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+
+    let chosen = fake.select(&bob(), &format!("ff:{session}:0:p"), &[&ebd.to_string()]);
+    let update = fake.callback(&chosen).await;
+    assert_eq!(update["type"], json!(7), "{update}");
+    let card = &update["data"];
+    assert!(
+        card["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("Looks like #{open}")),
+        "{card}"
+    );
+    let attach = format!("ff:{session}:0:a");
+    assert!(
+        rows(card)
+            .iter()
+            .any(|row| row["components"][0]["custom_id"] == json!(attach)),
+        "the Attach action is offered: {card}"
+    );
+    bot.stop().await;
+    fake.assert_spec_clean();
+}
