@@ -254,10 +254,18 @@ async fn run_analysis(
     let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel::<Progress>();
     let http = ctx.serenity_context().http.clone();
     let token_holder = interaction.clone();
+    // People know Anthropic's models as Claude; any other is named as the
+    // workflow names it.
+    let asked = match workflows.context_menu.as_ref() {
+        Some(menu) if menu.provider != crate::workflow::provider::ModelProvider::Anthropic => {
+            menu.model.clone()
+        }
+        _ => "Claude".to_string(),
+    };
     let progress_task = tokio::spawn(async move {
         while let Some(Progress::AskingModel { messages }) = progress_rx.recv().await {
             let edit = serenity::EditInteractionResponse::new()
-                .content(format!("🔎 Read {messages} message(s); asking Claude…"))
+                .content(format!("🔎 Read {messages} message(s); asking {asked}…"))
                 .allowed_mentions(reply::no_mentions());
             if let Err(err) = token_holder.edit_response(&http, edit).await {
                 tracing::warn!(error = %err, "progress update failed");

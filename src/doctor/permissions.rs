@@ -9,6 +9,7 @@ pub const VIEW_CHANNEL: u64 = 1 << 10;
 pub const SEND_MESSAGES: u64 = 1 << 11;
 pub const EMBED_LINKS: u64 = 1 << 14;
 pub const READ_MESSAGE_HISTORY: u64 = 1 << 16;
+pub const SEND_MESSAGES_IN_THREADS: u64 = 1 << 38;
 
 /// What the bot needs in every channel it works in, with the names the
 /// Discord client shows.
@@ -18,6 +19,8 @@ pub const NEEDED: &[(u64, &str)] = &[
     (SEND_MESSAGES, "Send Messages"),
     (EMBED_LINKS, "Embed Links"),
     (ADD_REACTIONS, "Add Reactions"),
+    // The optional reply after a review lands in the thread it came from.
+    (SEND_MESSAGES_IN_THREADS, "Send Messages in Threads"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,8 +117,12 @@ mod tests {
     const GUILD: u64 = 1;
     const BOT_ROLE: u64 = 2;
     const BOT: u64 = 3;
-    const ALL: u64 =
-        VIEW_CHANNEL | READ_MESSAGE_HISTORY | SEND_MESSAGES | EMBED_LINKS | ADD_REACTIONS;
+    const ALL: u64 = VIEW_CHANNEL
+        | READ_MESSAGE_HISTORY
+        | SEND_MESSAGES
+        | EMBED_LINKS
+        | ADD_REACTIONS
+        | SEND_MESSAGES_IN_THREADS;
 
     fn guild(everyone: u64, bot_role: u64) -> Guild {
         Guild {
@@ -129,7 +136,7 @@ mod tests {
     fn roles_add_up_and_administrator_grants_everything() {
         let g = guild(VIEW_CHANNEL, ALL & !VIEW_CHANNEL);
         assert!(missing(in_channel(&g, BOT, &[BOT_ROLE], &[])).is_empty());
-        assert_eq!(missing(in_channel(&g, BOT, &[], &[])).len(), 4);
+        assert_eq!(missing(in_channel(&g, BOT, &[], &[])).len(), 5);
         let admin = guild(0, ADMINISTRATOR);
         let deny_all = [Overwrite {
             target: Target::Member(BOT),

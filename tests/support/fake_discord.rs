@@ -39,8 +39,9 @@ pub const BOT_ROLE_ID: u64 = 700_000_000_000_000_006;
 /// GATEWAY_MESSAGE_CONTENT: the application's Message Content intent is on.
 pub const MESSAGE_CONTENT_FLAG: u64 = 1 << 18;
 /// What the bot's role grants: View Channel, Send Messages, Embed Links,
-/// Read Message History, Add Reactions.
-pub const BOT_ROLE_PERMISSIONS: u64 = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 6);
+/// Read Message History, Add Reactions, Send Messages in Threads.
+pub const BOT_ROLE_PERMISSIONS: u64 =
+    (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 6) | (1 << 38);
 
 /// How long a test waits for the bot to do something. The wait includes
 /// real work (a bot starting, a database, a loaded 2-core CI running other
