@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::transport::Call;
+use super::transport::Endpoint;
 use super::{auto_instruction, LlmError};
 use crate::config::Secret;
 use crate::workflow::{TokenUsage, ToolChoice};
@@ -68,23 +68,13 @@ pub struct ToolAnswer {
 
 #[derive(Debug, Clone)]
 pub struct AnthropicClient {
-    http: reqwest::Client,
-    base_url: String,
-    timeout: Duration,
-    retry: RetryPolicy,
+    endpoint: Endpoint,
 }
 
 impl AnthropicClient {
     pub fn new(base_url: &str, timeout: Duration, retry: RetryPolicy) -> Result<Self, LlmError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|err| LlmError::Network(err.to_string()))?;
         Ok(Self {
-            http,
-            base_url: base_url.trim_end_matches('/').to_string(),
-            timeout,
-            retry,
+            endpoint: Endpoint::new(base_url, timeout, retry)?,
         })
     }
 
@@ -147,16 +137,10 @@ impl AnthropicClient {
             .filter(|k| !k.expose().trim().is_empty())
             .ok_or(LlmError::NoApiKey)?;
         let body = Self::body(request);
-        let url = format!("{}/v1/messages", self.base_url);
-        let call = Call {
-            api: "Anthropic API",
-            key_name: "ANTHROPIC_API_KEY",
-            request_id_header: "request-id",
-            timeout: self.timeout,
-            retry: &self.retry,
-        };
+        let url = format!("{}/v1/messages", self.endpoint.base_url);
+        let call = self.endpoint.call("Anthropic API", "ANTHROPIC_API_KEY", "request-id");
         let send = || {
-            self.http
+            self.endpoint.http
                 .post(&url)
                 .header("x-api-key", api_key.expose())
                 .header("anthropic-version", API_VERSION)

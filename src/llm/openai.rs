@@ -6,36 +6,26 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::transport::Call;
+use super::transport::Endpoint;
 use super::{auto_instruction, LlmError, RetryPolicy, ToolAnswer, ToolRequest};
 use crate::config::Secret;
 use crate::workflow::{TokenUsage, ToolChoice};
 
 #[derive(Debug, Clone)]
 pub struct OpenAiClient {
-    http: reqwest::Client,
-    base_url: String,
-    timeout: Duration,
-    retry: RetryPolicy,
+    endpoint: Endpoint,
 }
 
 impl OpenAiClient {
     /// `base_url` ends where `/chat/completions` follows (`…/v1`).
     pub fn new(base_url: &str, timeout: Duration, retry: RetryPolicy) -> Result<Self, LlmError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|err| LlmError::Network(err.to_string()))?;
         Ok(Self {
-            http,
-            base_url: base_url.trim_end_matches('/').to_string(),
-            timeout,
-            retry,
+            endpoint: Endpoint::new(base_url, timeout, retry)?,
         })
     }
 
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        &self.endpoint.base_url
     }
 
     /// The JSON body sent for `request`.
@@ -80,16 +70,10 @@ impl OpenAiClient {
     ) -> Result<ToolAnswer, LlmError> {
         let api_key = api_key.filter(|k| !k.expose().trim().is_empty());
         let body = Self::body(request);
-        let url = format!("{}/chat/completions", self.base_url);
-        let call = Call {
-            api: "OpenAI-compatible API",
-            key_name: "OPENAI_API_KEY",
-            request_id_header: "x-request-id",
-            timeout: self.timeout,
-            retry: &self.retry,
-        };
+        let url = format!("{}/chat/completions", self.endpoint.base_url);
+        let call = self.endpoint.call("OpenAI-compatible API", "OPENAI_API_KEY", "x-request-id");
         let send = || {
-            let mut post = self.http.post(&url).json(&body);
+            let mut post = self.endpoint.http.post(&url).json(&body);
             if let Some(key) = api_key {
                 post = post.bearer_auth(key.expose());
             }

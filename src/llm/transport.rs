@@ -11,6 +11,48 @@ use serde_json::Value;
 use super::{ApiAttempt, LlmError, RetryPolicy, ToolAnswer};
 use crate::workflow::TokenUsage;
 
+/// What each provider's client holds: one HTTP client (with the request
+/// timeout), the API's base URL and the retry policy.
+#[derive(Debug, Clone)]
+pub(super) struct Endpoint {
+    pub http: reqwest::Client,
+    /// Without a trailing slash.
+    pub base_url: String,
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Endpoint {
+    pub fn new(base_url: &str, timeout: Duration, retry: RetryPolicy) -> Result<Self, LlmError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|err| LlmError::Network(err.to_string()))?;
+        Ok(Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            timeout,
+            retry,
+        })
+    }
+
+    /// A call to this endpoint, named for logs and refusals.
+    pub fn call(
+        &self,
+        api: &'static str,
+        key_name: &'static str,
+        request_id_header: &'static str,
+    ) -> Call<'_> {
+        Call {
+            api,
+            key_name,
+            request_id_header,
+            timeout: self.timeout,
+            retry: &self.retry,
+        }
+    }
+}
+
 /// One provider's request, ready to send (and to send again).
 pub(super) struct Call<'a> {
     /// For logs: "Anthropic API", "OpenAI-compatible API".
