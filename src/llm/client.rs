@@ -138,9 +138,12 @@ impl AnthropicClient {
             .ok_or(LlmError::NoApiKey)?;
         let body = Self::body(request);
         let url = format!("{}/v1/messages", self.endpoint.base_url);
-        let call = self.endpoint.call("Anthropic API", "ANTHROPIC_API_KEY", "request-id");
+        let call = self
+            .endpoint
+            .call("Anthropic API", "ANTHROPIC_API_KEY", "request-id");
         let send = || {
-            self.endpoint.http
+            self.endpoint
+                .http
                 .post(&url)
                 .header("x-api-key", api_key.expose())
                 .header("anthropic-version", API_VERSION)

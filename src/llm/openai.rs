@@ -71,7 +71,9 @@ impl OpenAiClient {
         let api_key = api_key.filter(|k| !k.expose().trim().is_empty());
         let body = Self::body(request);
         let url = format!("{}/chat/completions", self.endpoint.base_url);
-        let call = self.endpoint.call("OpenAI-compatible API", "OPENAI_API_KEY", "x-request-id");
+        let call = self
+            .endpoint
+            .call("OpenAI-compatible API", "OPENAI_API_KEY", "x-request-id");
         let send = || {
             let mut post = self.endpoint.http.post(&url).json(&body);
             if let Some(key) = api_key {

@@ -65,11 +65,7 @@ pub async fn enqueue_in(
     .bind(author_maintainer_id.map(|id| format!("maintainer:{id}")))
     .fetch_one(&mut *conn)
     .await?;
-    // Delivered to listeners only when the transaction commits.
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(CHANNEL)
-        .execute(&mut *conn)
-        .await?;
+    wake_dispatchers(conn).await?;
     Ok(Enqueued::Queued(id))
 }
 
@@ -85,11 +81,18 @@ pub async fn enqueue_summary_in(
     .bind(summary_post_id)
     .fetch_one(&mut *conn)
     .await?;
+    wake_dispatchers(conn).await?;
+    Ok(id)
+}
+
+/// Tells the dispatchers a row is waiting; delivered to listeners only when
+/// the caller's transaction commits.
+async fn wake_dispatchers(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_notify($1, '')")
         .bind(CHANNEL)
         .execute(&mut *conn)
         .await?;
-    Ok(id)
+    Ok(())
 }
 
 /// One claimed outbox row: a record's notification (`record_id`) or a
