@@ -145,3 +145,26 @@ pub fn window_for(schedule: &super::Schedule, date: NaiveDate) -> Window {
         });
     Window { date, start, end }
 }
+
+/// The most recent decision about the summary `name`: what `/flipfix
+/// status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LastDecision {
+    pub local_date: NaiveDate,
+    /// `queued`, `nothing_to_say` or `webhooks_off`.
+    pub outcome: String,
+    pub record_count: i32,
+}
+
+pub async fn last_decision(
+    pool: &sqlx::PgPool,
+    name: &str,
+) -> Result<Option<LastDecision>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT local_date, outcome, record_count FROM summary_posts
+         WHERE summary = $1 ORDER BY local_date DESC LIMIT 1",
+    )
+    .bind(name)
+    .fetch_optional(pool)
+    .await
+}

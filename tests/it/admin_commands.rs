@@ -677,3 +677,36 @@ async fn status_shows_the_webhook_queue(pool: PgPool) {
     bot.stop().await;
     fake.assert_spec_clean();
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn status_names_each_daily_summary_and_its_last_day(pool: PgPool) {
+    let dir = crate::support::copy_workflows();
+    std::fs::write(
+        dir.path().join("workflows/summaries.yaml"),
+        "summaries:\n  - {name: daily, at: \"18:00\", timezone: Europe/London, template: summaries/daily.md.j2}\n",
+    )
+    .unwrap();
+    let fake = FakeDiscord::start().await;
+    let bot = TestBot::start_with_dirs(pool.clone(), &fake, dir.path()).await;
+    let (text, _) = run(&fake, &admin(), direct("status", json!([]))).await;
+    assert!(
+        text.contains("**Daily summaries:** `daily` at 18:00 Europe/London, not decided yet"),
+        "{text}"
+    );
+    sqlx::query(
+        "INSERT INTO summary_posts (summary, local_date, due_at, window_start, outcome, record_count)
+         VALUES ('daily', '2026-11-23', now(), now() - interval '1 day', 'nothing_to_say', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (text, _) = run(&fake, &admin(), direct("status", json!([]))).await;
+    assert!(
+        text.contains(
+            "`daily` at 18:00 Europe/London, last 2026-11-23: nothing to say (0 record(s))"
+        ),
+        "{text}"
+    );
+    bot.stop().await;
+    fake.assert_spec_clean();
+}

@@ -62,6 +62,29 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
     } else if let Some(error) = &queue.last_error {
         delivery.push_str(&format!("\n⚠️ **Last delivery error:** {error}"));
     }
+    let mut summaries = Vec::new();
+    for summary in &workflows.summaries {
+        let last = match crate::summary::post::last_decision(&app.pool, &summary.name).await? {
+            Some(last) => format!(
+                "last {}: {} ({} record(s))",
+                last.local_date,
+                last.outcome.replace('_', " "),
+                last.record_count
+            ),
+            None => "not decided yet".to_string(),
+        };
+        summaries.push(format!(
+            "`{}` at {} {}, {last}",
+            summary.name,
+            summary.at.format("%H:%M"),
+            summary.timezone
+        ));
+    }
+    let summaries = if summaries.is_empty() {
+        "none declared".to_string()
+    } else {
+        summaries.join("; ")
+    };
     let lines = [
         format!("**Version:** {}", env!("CARGO_PKG_VERSION")),
         format!("**Database:** {database}"),
@@ -84,6 +107,7 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
                 .unwrap_or_else(|| "not set".into())
         ),
         delivery,
+        format!("**Daily summaries:** {summaries}"),
     ];
     reply::ephemeral_embed(ctx, "flipfix status", &lines.join("\n")).await
 }
