@@ -307,7 +307,9 @@ fn images_report(menu: &ContextMenu, messages: &[Message], windows: &[(usize, us
     per_window.sort_unstable();
     println!(
         "
-Images (vision:, off in the shipped workflow):"
+Images (vision:, {} in the shipped workflow, max_images = {}):",
+        if menu.vision.enabled { "on" } else { "off" },
+        menu.vision.max_images
     );
     println!(
         "  the export: {with_images} of {} messages carry an image; a 31-message window holds {} (median) to {} images",
@@ -341,6 +343,18 @@ Images (vision:, off in the shipped workflow):"
             cost(4)
         );
     }
+    // What a typical analysis pays with the shipped settings: the median
+    // window's images, capped at max_images, as 12 MP phone photos.
+    let median_sent = per_window[per_window.len() / 2].min(menu.vision.max_images) as u64;
+    let phone = image_tokens(4032.0, 3024.0) + caption_tokens;
+    let median_cost = price.cost(&TokenUsage {
+        input_tokens: median_sent * phone,
+        ..TokenUsage::default()
+    });
+    println!(
+        "  shipped settings, median window: {median_sent} phone photo(s) sent, + ≈ {} tokens, +${median_cost:.5} per analysis on top of the text figures above",
+        median_sent * phone
+    );
     let reserved = price.cost(&TokenUsage {
         cache_creation_input_tokens: vision::MAX_TOKENS_PER_IMAGE,
         ..TokenUsage::default()
