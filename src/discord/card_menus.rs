@@ -154,19 +154,30 @@ pub async fn on_pick(
     if id.action == Action::PickMachine && value == OTHER {
         return review_ui::open_edit_modal(ctx, app, component, id.session_id, position).await;
     }
+    // Acknowledge at once, as the buttons do; the database work and the
+    // card's edit follow.
+    component
+        .create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge)
+        .await?;
     let changed = match id.action {
         Action::PickMachine => pick_machine(app, &store, id, position, user, value).await,
         _ => pick_choice(app, &store, id, position, user, value).await,
     };
-    let response = match changed {
-        Ok(Ok(session)) => review_ui::render(app, &session).await?.into_update(),
-        Ok(Err(problem)) => review_ui::ephemeral_response(&format!("❌ {problem}")),
+    match changed {
+        Ok(Ok(session)) => {
+            let message = review_ui::render(app, &session).await?;
+            component
+                .edit_response(&ctx.http, message.into_edit())
+                .await?;
+        }
+        Ok(Err(problem)) => {
+            review_ui::ephemeral_followup(ctx, component, &format!("❌ {problem}")).await?
+        }
         Err(err) => match review_ui::refusal(&err) {
-            Some(text) => review_ui::ephemeral_response(&text),
+            Some(text) => review_ui::ephemeral_followup(ctx, component, &text).await?,
             None => return Err(err.into()),
         },
-    };
-    component.create_response(&ctx.http, response).await?;
+    }
     Ok(())
 }
 

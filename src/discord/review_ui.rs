@@ -330,14 +330,7 @@ pub async fn on_component(
             Ok(())
         }
         Err(err) => match refusal(&err) {
-            Some(text) => {
-                let followup = serenity::CreateInteractionResponseFollowup::new()
-                    .content(truncate_chars(&text, reply::CONTENT_LIMIT))
-                    .ephemeral(true)
-                    .allowed_mentions(reply::no_mentions());
-                component.create_followup(&ctx.http, followup).await?;
-                Ok(())
-            }
+            Some(text) => ephemeral_followup(ctx, component, &text).await,
             None => Err(err.into()),
         },
     }
@@ -538,6 +531,20 @@ pub(super) async fn recheck_duplicates(
             Ok(session)
         }
     }
+}
+
+/// A private follow-up to an acknowledged click: a refusal or a problem.
+pub(super) async fn ephemeral_followup(
+    ctx: &serenity::Context,
+    component: &serenity::ComponentInteraction,
+    text: &str,
+) -> Result<(), Error> {
+    let followup = serenity::CreateInteractionResponseFollowup::new()
+        .content(truncate_chars(text, reply::CONTENT_LIMIT))
+        .ephemeral(true)
+        .allowed_mentions(reply::no_mentions());
+    component.create_followup(&ctx.http, followup).await?;
+    Ok(())
 }
 
 pub(super) fn ephemeral_response(text: &str) -> serenity::CreateInteractionResponse {

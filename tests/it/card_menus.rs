@@ -154,11 +154,12 @@ async fn an_unknown_machine_is_chosen_in_one_click(pool: PgPool) {
     // Someone else's choice is refused, privately, and changes nothing.
     let stranger = FakeUser::member(630_000_000_000_000_002, "sarahc_plays");
     let refused = fake.select(&stranger, &format!("ff:{session}:0:p"), &[&ebd.to_string()]);
-    let refusal = fake.callback(&refused).await;
-    assert_eq!(refusal["type"], json!(4), "{refusal}");
-    assert_eq!(refusal["data"]["flags"], json!(64));
+    let ack = fake.callback(&refused).await;
+    assert_eq!(ack["type"], json!(6), "acknowledged first: {ack}");
+    let refusal = fake.followup_of(&refused).await;
+    assert_eq!(refusal["flags"], json!(64), "{refusal}");
     assert!(
-        refusal["data"]["content"]
+        refusal["content"]
             .as_str()
             .unwrap_or_default()
             .contains("belongs to"),
@@ -167,9 +168,9 @@ async fn an_unknown_machine_is_chosen_in_one_click(pool: PgPool) {
 
     // Choosing the machine updates the card: Create is enabled.
     let chosen = fake.select(&bob(), &format!("ff:{session}:0:p"), &[&ebd.to_string()]);
-    let update = fake.callback(&chosen).await;
-    assert_eq!(update["type"], json!(7), "the card is updated: {update}");
-    let card = &update["data"];
+    let ack = fake.callback(&chosen).await;
+    assert_eq!(ack["type"], json!(6), "acknowledged first: {ack}");
+    let card = &fake.edit_of(&chosen).await;
     assert_ne!(
         card["components"][0]["components"][0]["disabled"],
         json!(true),
@@ -189,9 +190,8 @@ async fn an_unknown_machine_is_chosen_in_one_click(pool: PgPool) {
 
     // The priority menu changes the priority.
     let picked = fake.select(&bob(), &format!("ff:{session}:0:f"), &["unplayable"]);
-    let update = fake.callback(&picked).await;
-    assert_eq!(update["type"], json!(7), "{update}");
-    let priority = menu(&update["data"], &format!("ff:{session}:0:f")).unwrap();
+    let update = fake.edit_of(&picked).await;
+    let priority = menu(&update, &format!("ff:{session}:0:f")).unwrap();
     assert_eq!(selected(priority), ["unplayable"]);
 
     let create = fake.click(&bob(), &format!("ff:{session}:0:c"));
@@ -205,10 +205,10 @@ async fn an_unknown_machine_is_chosen_in_one_click(pool: PgPool) {
 
     // A late choice on the created item is refused.
     let late = fake.select(&bob(), &format!("ff:{session}:0:f"), &["minor"]);
-    let refusal = fake.callback(&late).await;
-    assert_eq!(refusal["type"], json!(4), "{refusal}");
+    let refusal = fake.followup_of(&late).await;
+    assert_eq!(refusal["flags"], json!(64), "{refusal}");
     assert!(
-        refusal["data"]["content"]
+        refusal["content"]
             .as_str()
             .unwrap_or_default()
             .contains("already over"),
@@ -249,10 +249,10 @@ async fn menus_refuse_other_servers_and_expired_reviews(pool: PgPool) {
         .await
         .unwrap();
     let expired = fake.select(&bob(), &format!("ff:{session}:0:p"), &[&ebd.to_string()]);
-    let refusal = fake.callback(&expired).await;
-    assert_eq!(refusal["data"]["flags"], json!(64), "{refusal}");
+    let refusal = fake.followup_of(&expired).await;
+    assert_eq!(refusal["flags"], json!(64), "{refusal}");
     assert!(
-        refusal["data"]["content"]
+        refusal["content"]
             .as_str()
             .unwrap_or_default()
             .contains("expired"),
@@ -319,9 +319,7 @@ async fn a_machine_chosen_from_the_menu_is_checked_for_duplicates(pool: PgPool) 
     .unwrap();
 
     let chosen = fake.select(&bob(), &format!("ff:{session}:0:p"), &[&ebd.to_string()]);
-    let update = fake.callback(&chosen).await;
-    assert_eq!(update["type"], json!(7), "{update}");
-    let card = &update["data"];
+    let card = &fake.edit_of(&chosen).await;
     assert!(
         card["content"]
             .as_str()
