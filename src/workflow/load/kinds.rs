@@ -1,142 +1,21 @@
-//! Loading `workflows/` and `prompts/` into one checked, immutable bundle.
+//! Checking the `record_kinds` declarations (names, fields, parents,
+//! statuses, edit fields, templates, commands) into [`RecordKinds`].
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_saphyr::Spanned;
 
-use super::context_menu::{attach_examples, ContextMenu, MAX_MESSAGES};
-use super::kinds::{
+use super::names::{is_command_name, is_identifier, is_path_segment, parse_color};
+use crate::templates::Templates;
+use crate::workflow::kinds::{
     FieldType, KindCommand, KindField, ParentUpdate, RecordKind, RecordKinds, BUILTIN_EDIT_FIELDS,
     MAX_EDIT_FIELDS, MAX_TEXT_LENGTH,
 };
-use super::schema::{ContextMenuDecl, FieldTypeDecl, KindDecl, WorkflowFile};
-use super::summaries::{build_summaries, Summary};
-use super::{Problem, Problems};
-use crate::templates::Templates;
+use crate::workflow::schema::{FieldTypeDecl, KindDecl};
+use crate::workflow::{Problem, Problems};
 
-/// Everything authors declare, checked and ready to use. Immutable: a reload
-/// builds a new one and swaps the `Arc`.
-#[derive(Debug)]
-pub struct Workflows {
-    pub kinds: RecordKinds,
-    /// The "Add to Flipfix" flow, when a workflow file declares it.
-    pub context_menu: Option<ContextMenu>,
-    /// Daily summaries posted to the webhook.
-    pub summaries: Vec<Summary>,
-    pub templates: Templates,
-    /// A short fingerprint of the loaded files, shown by status commands.
-    pub version: String,
-    pub loaded_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// Reads every workflow file and template and checks the declarations
-/// against each other and the templates' existence. Rendering templates
-/// against samples needs `records` and `analysis`, which sit above this
-/// module: `crate::template_check::load_workflows` does both, and is what
-/// callers use.
-pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, Problems) {
-    let (templates, mut problems) = Templates::load(prompts_dir);
-    let mut fingerprint = Fingerprint::default();
-    let mut decls = Vec::new();
-    let mut menus = Vec::new();
-    let mut examples = Vec::new();
-    let mut summaries = Vec::new();
-    let files = match yaml_files(workflows_dir) {
-        Ok(files) => files,
-        Err(err) => {
-            problems.push(Problem::new(
-                workflows_dir,
-                format!("cannot read workflow directory: {err}"),
-            ));
-            Vec::new()
-        }
-    };
-    if files.is_empty() && problems.is_empty() {
-        problems.push(Problem::new(
-            workflows_dir,
-            "no workflow files (*.yaml) found",
-        ));
-    }
-    for path in files {
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(err) => {
-                problems.push(Problem::new(&path, format!("cannot read: {err}")));
-                continue;
-            }
-        };
-        fingerprint.add(&path, &text);
-        match serde_saphyr::from_str::<WorkflowFile>(&text) {
-            Ok(file) => {
-                decls.extend(
-                    file.record_kinds
-                        .into_iter()
-                        .map(|kind| (path.clone(), kind)),
-                );
-                if let Some(menu) = file.context_menu {
-                    menus.push((path.clone(), menu));
-                }
-                examples.extend(file.examples.into_iter().map(|e| (path.clone(), e)));
-                summaries.extend(file.summaries.into_iter().map(|s| (path.clone(), s)));
-            }
-            Err(err) => problems.push(yaml_problem(&path, &err)),
-        }
-    }
-    for name in templates.names() {
-        fingerprint.add(
-            Path::new(&name),
-            &templates.source(&name).unwrap_or_default(),
-        );
-    }
-
-    let kinds = build_kinds(decls, &templates, &mut problems);
-    let mut context_menu = build_context_menu(menus, &kinds, &templates, &mut problems);
-    attach_examples(context_menu.as_mut(), examples, &mut problems);
-    let summaries = build_summaries(summaries, &kinds, &templates, &mut problems);
-    let workflows = Workflows {
-        kinds,
-        context_menu,
-        summaries,
-        templates,
-        version: fingerprint.finish(),
-        loaded_at: chrono::Utc::now(),
-    };
-    (workflows, problems)
-}
-
-fn yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        let is_yaml = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e == "yaml" || e == "yml");
-        if is_yaml && path.is_file() {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
-fn yaml_problem(path: &Path, err: &serde_saphyr::Error) -> Problem {
-    let plain = err.without_snippet().to_string();
-    // The plain message ends with " at line L column C"; the location goes
-    // in front instead, where editors look for it.
-    let message = plain
-        .rsplit_once(" at line ")
-        .map(|(message, _)| message.to_string())
-        .unwrap_or(plain);
-    let problem = Problem::new(path, message);
-    match err.location() {
-        Some(location) => problem.at_location(location),
-        None => problem,
-    }
-}
-
-fn build_kinds(
+pub(super) fn build_kinds(
     decls: Vec<(PathBuf, Spanned<KindDecl>)>,
     templates: &Templates,
     problems: &mut Problems,
@@ -301,7 +180,7 @@ fn build_kinds(
             }
         }
         if let Some(select) = &decl.card_select {
-            if let Some(message) = super::card_select::problem(&fields, &select.value) {
+            if let Some(message) = crate::workflow::card_select::problem(&fields, &select.value) {
                 problems.push(problem(select.referenced, message));
             }
         }
@@ -490,194 +369,5 @@ fn check_parent_updates(kinds: &RecordKinds, problems: &mut Problems) {
                 }
             }
         }
-    }
-}
-
-fn build_context_menu(
-    menus: Vec<(PathBuf, Spanned<ContextMenuDecl>)>,
-    kinds: &RecordKinds,
-    templates: &Templates,
-    problems: &mut Problems,
-) -> Option<ContextMenu> {
-    let mut menus = menus.into_iter();
-    let (path, decl) = menus.next()?;
-    for (other, again) in menus {
-        problems.push(
-            Problem::new(
-                &other,
-                format!(
-                    "context_menu is already declared in {}; declare it once",
-                    path.display()
-                ),
-            )
-            .at_location(again.referenced),
-        );
-    }
-    let at = decl.referenced;
-    let decl = decl.value;
-    let problem = |location: serde_saphyr::Location, message: String| {
-        Problem::new(&path, format!("context_menu: {message}")).at_location(location)
-    };
-    let name_length = decl.command_name.chars().count();
-    if decl.command_name.trim().is_empty() || name_length > 32 {
-        // Discord's limit for context-menu command names.
-        problems.push(problem(
-            at,
-            "command_name must be 1 to 32 characters".into(),
-        ));
-    }
-    let w = decl.windows;
-    for (name, value) in [
-        ("channel_before", w.channel_before),
-        ("thread_messages", w.thread_messages),
-        ("thread_preroll", w.thread_preroll),
-        ("reply_chain_depth", w.reply_chain_depth),
-        ("reply_chain_preroll", w.reply_chain_preroll),
-        ("max_messages", w.max_messages),
-    ] {
-        if value > MAX_MESSAGES {
-            problems.push(problem(
-                at,
-                format!("windows.{name} is {value}; at most {MAX_MESSAGES}"),
-            ));
-        }
-    }
-    if w.max_messages == 0 || w.thread_messages == 0 {
-        problems.push(problem(
-            at,
-            "windows.max_messages and windows.thread_messages must be at least 1".into(),
-        ));
-    }
-    if decl.max_tokens == 0 {
-        problems.push(problem(at, "max_tokens must be at least 1".into()));
-    }
-    if !(0.0..=1.0).contains(&decl.temperature) {
-        problems.push(problem(at, "temperature must be between 0 and 1".into()));
-    }
-    if decl.timeout_seconds == 0 {
-        problems.push(problem(at, "timeout_seconds must be at least 1".into()));
-    }
-    if !decl.prices.contains_key(&decl.model.value) {
-        problems.push(problem(
-            decl.model.referenced,
-            format!(
-                "model `{}` has no entry in prices (needed for cost accounting)",
-                decl.model.value
-            ),
-        ));
-    }
-    for (model, price) in &decl.prices {
-        let all = [
-            price.input,
-            price.output,
-            price.cache_write,
-            price.cache_read,
-        ];
-        if all.iter().any(|p| !p.is_finite() || *p < 0.0) {
-            problems.push(problem(
-                at,
-                format!("prices.{model}: prices must be zero or positive numbers"),
-            ));
-        }
-    }
-    if decl.kinds.is_empty() {
-        problems.push(problem(
-            at,
-            "kinds must list at least one record kind".into(),
-        ));
-    }
-    for kind in &decl.kinds {
-        if kinds.get(&kind.value).is_none() {
-            problems.push(problem(
-                kind.referenced,
-                format!(
-                    "kind `{}` is not declared (declared: {})",
-                    kind.value,
-                    kinds.names().join(", ")
-                ),
-            ));
-        }
-    }
-    for template in [&decl.prompts.system, &decl.prompts.conversation] {
-        if !templates.exists(&template.value) && !templates.is_broken(&template.value) {
-            problems.push(problem(
-                template.referenced,
-                format!(
-                    "template `{}` not found in the prompts directory",
-                    template.value
-                ),
-            ));
-        }
-    }
-    let vision = super::vision::build_vision(&path, decl.vision, problems);
-    let provider = super::provider::provider(&path, decl.provider, decl.base_url, at, problems);
-    let tool_choice =
-        super::provider::tool_choices(&path, decl.tool_choice, &decl.prices, problems);
-    Some(ContextMenu {
-        command_name: decl.command_name,
-        windows: decl.windows,
-        model: decl.model.value,
-        max_tokens: decl.max_tokens,
-        temperature: decl.temperature,
-        timeout: std::time::Duration::from_secs(decl.timeout_seconds),
-        kinds: decl.kinds.into_iter().map(|k| k.value).collect(),
-        system_template: decl.prompts.system.value,
-        conversation_template: decl.prompts.conversation.value,
-        prices: decl.prices,
-        examples: Vec::new(),
-        vision,
-        on_created: super::on_created::build(decl.on_created, &path, templates, problems),
-        provider,
-        tool_choice,
-    })
-}
-
-/// `#rrggbb` → 0xRRGGBB.
-fn parse_color(raw: &str) -> Option<u32> {
-    let hex = raw.trim().strip_prefix('#')?;
-    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    u32::from_str_radix(hex, 16).ok()
-}
-
-fn is_identifier(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
-fn is_command_name(name: &str) -> bool {
-    (1..=32).contains(&name.chars().count())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-}
-
-fn is_path_segment(segment: &str) -> bool {
-    !segment.is_empty()
-        && segment
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
-/// FNV-1a over file names and contents: enough to tell two loads apart.
-#[derive(Default)]
-struct Fingerprint(u64);
-
-impl Fingerprint {
-    fn add(&mut self, path: &Path, text: &str) {
-        if self.0 == 0 {
-            self.0 = 0xcbf2_9ce4_8422_2325;
-        }
-        for byte in path.to_string_lossy().bytes().chain(text.bytes()) {
-            self.0 ^= u64::from(byte);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> String {
-        format!("{:012x}", self.0 & 0xffff_ffff_ffff)
     }
 }

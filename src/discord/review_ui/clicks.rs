@@ -1,0 +1,87 @@
+//! A click on a card's buttons: Create, Attach, Skip or Cancel decided
+//! here; Edit and menu choices handed to their own handlers.
+
+use chrono::Utc;
+use poise::serenity_prelude as serenity;
+
+use super::edit_modal::open_edit_modal;
+use super::refusals::{ephemeral_followup, refusal};
+use super::render::render;
+use crate::app::App;
+use crate::discord::Error;
+use crate::review::{Action, CustomId, Decision, DecisionOutcome, ReviewStore};
+
+/// A click on Create, Edit, Skip or Cancel, or a choice in a card's menu.
+pub async fn on_component(
+    ctx: &serenity::Context,
+    app: &App,
+    component: &serenity::ComponentInteraction,
+) -> Result<(), Error> {
+    let Ok(id) = component.data.custom_id.parse::<CustomId>() else {
+        return Ok(()); // not one of ours
+    };
+    let store = ReviewStore::new(app.pool.clone());
+    let user = component.user.id.get();
+    let position = usize::try_from(id.position).unwrap_or(usize::MAX);
+    if id.action == Action::Edit {
+        return open_edit_modal(ctx, app, component, id.session_id, position).await;
+    }
+    if matches!(id.action, Action::PickMachine | Action::PickChoice) {
+        return crate::discord::card_menus::on_pick(ctx, app, component, id).await;
+    }
+    // Acknowledge at once; the database work and the edit follow.
+    component
+        .create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge)
+        .await?;
+    let workflows = app.workflows();
+    let result = match id.action {
+        Action::Create | Action::Skip | Action::Attach => {
+            let decision = match id.action {
+                Action::Create => Decision::Create,
+                Action::Attach => Decision::Attach,
+                _ => Decision::Skip,
+            };
+            store
+                .decide(
+                    &workflows.kinds,
+                    id.session_id,
+                    position,
+                    decision,
+                    user,
+                    Utc::now(),
+                )
+                .await
+                .map(|(outcome, session)| (Some(outcome), session))
+        }
+        _ => store
+            .cancel(id.session_id, user, Utc::now())
+            .await
+            .map(|session| (None, session)),
+    };
+    match result {
+        Ok((outcome, session)) => {
+            if let Some(DecisionOutcome::AlreadyDecided { .. }) = outcome {
+                tracing::info!(session = id.session_id, position, "repeated click ignored");
+            }
+            let message = render(app, &session).await?;
+            component
+                .edit_response(&ctx.http, message.into_edit())
+                .await?;
+            // Only once the click is answered: never delays the card.
+            crate::discord::acknowledge::after_decision(
+                ctx,
+                app,
+                component,
+                position,
+                outcome.as_ref(),
+                &session,
+            )
+            .await;
+            Ok(())
+        }
+        Err(err) => match refusal(&err) {
+            Some(text) => ephemeral_followup(ctx, component, &text).await,
+            None => Err(err.into()),
+        },
+    }
+}

@@ -1,0 +1,62 @@
+//! What the person who clicked is told when an action is refused.
+
+use poise::serenity_prelude as serenity;
+
+use crate::discord::{reply, Error};
+use crate::review::ReviewError;
+use crate::text::truncate_chars;
+
+/// Why an action was refused, for the person who clicked.
+pub(in crate::discord) fn refusal(err: &ReviewError) -> Option<String> {
+    match err {
+        ReviewError::Database(_) => None,
+        ReviewError::Record(crate::records::RecordError::Database(_)) => None,
+        ReviewError::Record(crate::records::RecordError::Rule { violation, .. }) => Some(format!(
+            "❌ Not created: {violation}. Use Edit to fix it, or Skip."
+        )),
+        other => Some(format!("❌ {other}.")),
+    }
+}
+
+pub(super) async fn respond_refusal(
+    ctx: &serenity::Context,
+    component: &serenity::ComponentInteraction,
+    err: &ReviewError,
+) -> Result<(), Error> {
+    let text = refusal(err)
+        .unwrap_or_else(|| "Something went wrong on our side; the error was logged.".into());
+    let message = serenity::CreateInteractionResponseMessage::new()
+        .content(truncate_chars(&text, reply::CONTENT_LIMIT))
+        .ephemeral(true)
+        .allowed_mentions(reply::no_mentions());
+    component
+        .create_response(
+            &ctx.http,
+            serenity::CreateInteractionResponse::Message(message),
+        )
+        .await?;
+    Ok(())
+}
+
+/// A private follow-up to an acknowledged click: a refusal or a problem.
+pub(in crate::discord) async fn ephemeral_followup(
+    ctx: &serenity::Context,
+    component: &serenity::ComponentInteraction,
+    text: &str,
+) -> Result<(), Error> {
+    let followup = serenity::CreateInteractionResponseFollowup::new()
+        .content(truncate_chars(text, reply::CONTENT_LIMIT))
+        .ephemeral(true)
+        .allowed_mentions(reply::no_mentions());
+    component.create_followup(&ctx.http, followup).await?;
+    Ok(())
+}
+
+pub(in crate::discord) fn ephemeral_response(text: &str) -> serenity::CreateInteractionResponse {
+    serenity::CreateInteractionResponse::Message(
+        serenity::CreateInteractionResponseMessage::new()
+            .content(truncate_chars(text, reply::CONTENT_LIMIT))
+            .ephemeral(true)
+            .allowed_mentions(reply::no_mentions()),
+    )
+}
