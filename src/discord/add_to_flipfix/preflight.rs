@@ -1,0 +1,116 @@
+//! The checks that end "Add to Flipfix" with a short answer before any
+//! history or LLM work, and the claim of the message for a new review.
+
+use chrono::{Duration, Utc};
+use poise::serenity_prelude as serenity;
+
+use super::{requested_by, spend_limits};
+use crate::app::App;
+use crate::config::SettingKey;
+use crate::discord::{checks, Context, Error};
+use crate::llm::budget;
+use crate::records::records_for_messages;
+use crate::review::{NewSession, ReviewStore, StartOutcome};
+
+/// The checks that end the command with a short answer, in the order a
+/// person can act on them. `Ok(session)` when a review was opened.
+pub(super) async fn preflight(
+    ctx: Context<'_>,
+    interaction: &serenity::CommandInteraction,
+    message: &serenity::Message,
+) -> Result<Result<i64, String>, Error> {
+    let app = ctx.data();
+    if !app.settings.get_bool(SettingKey::DiscordBotEnabled).await? {
+        return Ok(Err("Add to Flipfix is turned off. An admin can turn it on with `/flipfix config set DISCORD_BOT_ENABLED true`.".into()));
+    }
+    let parent = interaction.channel.as_ref().and_then(|c| c.parent_id);
+    if let Some(refusal) = checks::channel_refusal(
+        &app.settings,
+        "Add to Flipfix",
+        interaction.channel_id,
+        parent,
+    )
+    .await?
+    {
+        return Ok(Err(refusal));
+    }
+    if let Some(missing) = missing_permissions(interaction.app_permissions) {
+        return Ok(Err(format!(
+            "I need the {missing} permission in this channel. Ask an admin to grant it."
+        )));
+    }
+    let saved = records_for_messages(&app.pool, &[message.id.get()]).await?;
+    if !saved.is_empty() {
+        return Ok(Err(already_saved(app, &saved)));
+    }
+    let limits = spend_limits(app).await?;
+    if let Err(refusal) =
+        budget::check(&app.pool, limits, &requested_by(interaction), Utc::now()).await?
+    {
+        return Ok(Err(refusal.to_string()));
+    }
+    let hours = app
+        .settings
+        .get_hours(SettingKey::ReviewExpiryHours)
+        .await?;
+    let owner = &interaction.user;
+    let new = NewSession {
+        guild_id: interaction.guild_id.map(|g| g.get()),
+        channel_id: interaction.channel_id.get(),
+        target_message_id: message.id.get(),
+        owner_user_id: owner.id.get(),
+        owner_name: interaction
+            .member
+            .as_ref()
+            .and_then(|m| m.nick.clone())
+            .or_else(|| owner.global_name.clone())
+            .unwrap_or_else(|| owner.name.clone()),
+        expires_at: Utc::now() + Duration::hours(i64::from(hours)),
+    };
+    match ReviewStore::new(app.pool.clone())
+        .start_as(&new, Utc::now(), app.lifecycle.instance)
+        .await?
+    {
+        StartOutcome::Started(id) => Ok(Ok(id)),
+        busy => Ok(Err(crate::discord::review_guard::already_active(
+            &busy,
+            owner.id.get(),
+            new.guild_id,
+            new.channel_id,
+        ))),
+    }
+}
+
+fn missing_permissions(permissions: Option<serenity::Permissions>) -> Option<String> {
+    // Without the field (older payloads) Discord's own answer decides later.
+    let permissions = permissions?;
+    let mut missing = Vec::new();
+    if !permissions.view_channel() {
+        missing.push("View Channel");
+    }
+    if !permissions.read_message_history() {
+        missing.push("Read Message History");
+    }
+    (!missing.is_empty()).then(|| missing.join(" and "))
+}
+
+fn already_saved(app: &App, saved: &[crate::records::SavedSource]) -> String {
+    let workflows = app.workflows();
+    let list: Vec<String> = saved
+        .iter()
+        .map(|s| {
+            let kind = workflows.kinds.get(&s.kind);
+            let label = kind
+                .map(|k| format!("{} {}", k.emoji, k.label))
+                .unwrap_or_else(|| s.kind.clone());
+            match (&app.secrets.public_base_url, kind) {
+                (Some(base), Some(kind)) => format!(
+                    "{label} #{} ({base}/{}/{}/)",
+                    s.record_id, kind.link_path, s.record_id
+                ),
+                _ => format!("{label} #{}", s.record_id),
+            }
+        })
+        .collect();
+    format!("This message is already saved as {}.", list.join(", "))
+}

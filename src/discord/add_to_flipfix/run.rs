@@ -1,0 +1,149 @@
+//! Running the analysis for "Add to Flipfix" with progress edits, and
+//! opening the review of its suggestions (or saying why not).
+
+use poise::serenity_prelude as serenity;
+
+use super::review_items::review_items;
+use super::{answer, requested_by, spend_limits};
+use crate::analysis::gather::GatherError;
+use crate::analysis::Progress;
+use crate::analysis::{
+    analyze, Analysis, AnalysisDeps, AnalysisError, AnalysisRequest, NO_RECORDS_MESSAGE,
+};
+use crate::catalog::machines;
+use crate::discord::history::{DiscordSource, MISSING_ACCESS};
+use crate::discord::{reply, review_ui, Context, Error};
+use crate::review::ReviewStore;
+
+/// Gathers, analyses and opens the review; on any failure the session is
+/// closed so the message is free again, and the person is told what to do.
+pub(super) async fn review(
+    ctx: Context<'_>,
+    interaction: &serenity::CommandInteraction,
+    message: &serenity::Message,
+    session_id: i64,
+) -> Result<(), Error> {
+    let app = ctx.data();
+    let store = ReviewStore::new(app.pool.clone());
+    let progress = serenity::EditInteractionResponse::new()
+        .content("🔎 Reading the conversation…")
+        .allowed_mentions(reply::no_mentions());
+    interaction.edit_response(ctx.http(), progress).await?;
+
+    let analysis = run_analysis(ctx, interaction, message).await;
+    let analysis = match analysis {
+        Ok(analysis) => analysis,
+        Err(err) => {
+            store.fail(session_id).await?;
+            tracing::warn!(error = %err, "analysis failed");
+            return answer(ctx, interaction, &user_message(&err)).await;
+        }
+    };
+    let items = match review_items(app, interaction, message, &analysis).await {
+        Ok(items) => items,
+        Err(err) => {
+            store.fail(session_id).await?;
+            return Err(err);
+        }
+    };
+    store.set_items(session_id, &items).await?;
+    // The machines the conversation names rank high in a card's machine menu.
+    let catalog = machines::list(&app.pool).await?;
+    let texts = analysis
+        .conversation
+        .messages
+        .iter()
+        .map(|m| m.message.content.as_str());
+    let mentioned = crate::catalog::ranking::mentioned_in(&catalog, texts);
+    store.set_machine_mentions(session_id, &mentioned).await?;
+    if items.is_empty() {
+        return answer(ctx, interaction, NO_RECORDS_MESSAGE).await;
+    }
+    let kinds = &app.workflows().kinds;
+    if let Err(err) = crate::review::duplicates::find_and_store(&app.pool, kinds, session_id).await
+    {
+        // The review works without the hint; the person just is not warned.
+        tracing::warn!(error = %err, "duplicate check failed; cards shown without it");
+    }
+    let session = store.load(session_id).await?;
+    let card = review_ui::render(app, &session).await?;
+    let shown = interaction
+        .edit_response(ctx.http(), card.into_edit())
+        .await?;
+    crate::discord::review_guard::shown(app, session_id, &shown).await;
+    Ok(())
+}
+
+async fn run_analysis(
+    ctx: Context<'_>,
+    interaction: &serenity::CommandInteraction,
+    message: &serenity::Message,
+) -> Result<Analysis, AnalysisError> {
+    let app = ctx.data();
+    let workflows = app.workflows();
+    let client = app.llm()?;
+    let api_key = match client.resolve_key(&app.pool, &app.secrets).await {
+        Ok(key) => key,
+        Err(crate::config::settings::SettingsError::Database(err)) => return Err(err.into()),
+        Err(_) => app.secrets.anthropic_api_key.clone(),
+    };
+    // Progress edits go through one task, in order, and finish before the
+    // caller shows the result.
+    let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel::<Progress>();
+    let http = ctx.serenity_context().http.clone();
+    let token_holder = interaction.clone();
+    // People know Anthropic's models as Claude; any other is named as the
+    // workflow names it.
+    let asked = match workflows.context_menu.as_ref() {
+        Some(menu) if menu.provider != crate::workflow::provider::ModelProvider::Anthropic => {
+            menu.model.clone()
+        }
+        _ => "Claude".to_string(),
+    };
+    let progress_task = tokio::spawn(async move {
+        while let Some(Progress::AskingModel { messages }) = progress_rx.recv().await {
+            let edit = serenity::EditInteractionResponse::new()
+                .content(format!("🔎 Read {messages} message(s); asking {asked}…"))
+                .allowed_mentions(reply::no_mentions());
+            if let Err(err) = token_holder.edit_response(&http, edit).await {
+                tracing::warn!(error = %err, "progress update failed");
+            }
+        }
+    });
+    let report = move |step: Progress| {
+        let _ = progress_tx.send(step);
+    };
+    let deps = AnalysisDeps {
+        pool: &app.pool,
+        workflows: &workflows,
+        client: &client,
+        api_key: api_key.as_ref(),
+        progress: Some(&report),
+        limits: Some(spend_limits(app).await?),
+        allow_loopback_urls: app.secrets.allow_loopback_urls,
+    };
+    let request = AnalysisRequest {
+        guild_id: interaction.guild_id.map(|g| g.get()),
+        channel_id: message.channel_id.get(),
+        target_id: message.id.get(),
+        requested_by: requested_by(interaction),
+    };
+    let own_user = ctx.serenity_context().cache.current_user().id.get();
+    let source = DiscordSource::new(ctx.serenity_context().http.clone()).with_own_user(own_user);
+    let result = analyze(&deps, &source, &request).await;
+    // Closing the channel ends the progress task; wait so no late progress
+    // edit can overwrite the result.
+    drop(report);
+    let _ = progress_task.await;
+    result
+}
+
+fn user_message(err: &AnalysisError) -> String {
+    match err {
+        AnalysisError::Gather(GatherError::Source(source)) if source.0 == MISSING_ACCESS => {
+            "Discord would not let me read this conversation. I need the View Channel and Read Message History permissions here.".into()
+        }
+        AnalysisError::Spend(refusal) => refusal.to_string(),
+        other => other.user_message().to_string(),
+    }
+}
