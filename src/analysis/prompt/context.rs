@@ -1,35 +1,15 @@
-//! The prompt: a stable part (role, record kinds, guidelines, catalog) that
-//! the API caches, the conversation, and the `record_suggestions` tool whose
-//! schema is derived from the declared record kinds.
-//!
-//! Conversation text is passed to the templates as data, never as source.
+//! What the prompt templates see: the system context (record kinds,
+//! catalog) and the conversation context (messages, references, records
+//! already open), built from the workflow and the gathered conversation.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::catalog::{Catalog, CatalogMachine, CatalogMaintainer};
-use chrono::{DateTime, Utc};
-
-use super::conversation::{Conversation, ExistingRecord, RecordReference};
-use super::examples::{self, ExampleContext};
-use super::vision::AttachedImage;
-use crate::templates::{TemplateError, Templates};
+use crate::analysis::catalog::{Catalog, CatalogMachine, CatalogMaintainer};
+use crate::analysis::conversation::{Conversation, ExistingRecord, RecordReference};
+use crate::analysis::examples::ExampleContext;
+use crate::analysis::tool_schema::offered_fields;
 use crate::workflow::{ContextMenu, FieldType, MachineRule, RecordKinds};
-
-use super::tool_schema::offered_fields;
-pub use super::tool_schema::{tool, Tool, TOOL_NAME};
-
-/// A rendered prompt, ready to send.
-#[derive(Debug, Clone, Serialize)]
-pub struct Prompt {
-    /// The stable, cacheable prefix (system prompt).
-    pub system: String,
-    /// The conversation (user message).
-    pub conversation: String,
-    /// Photos sent with the conversation (base64: not serialized).
-    #[serde(skip)]
-    pub images: Vec<crate::llm::ImageInput>,
-    pub tool: Tool,
-}
 
 /// What the system template sees.
 #[derive(Debug, Clone, Serialize)]
@@ -307,139 +287,5 @@ pub fn conversation_context(conversation: &Conversation) -> ConversationContext 
             .map(|r| ExistingContext::new(r, now))
             .collect(),
         example: false,
-    }
-}
-
-/// Renders both parts and builds the tool (text only).
-pub fn build_prompt(
-    menu: &ContextMenu,
-    kinds: &RecordKinds,
-    templates: &Templates,
-    catalog: &Catalog,
-    conversation: &Conversation,
-) -> Result<Prompt, TemplateError> {
-    build_prompt_with_images(menu, kinds, templates, catalog, conversation, Vec::new())
-}
-
-/// [`build_prompt`] with the photos that go along; the conversation says
-/// which of its messages' attachments are among them.
-pub fn build_prompt_with_images(
-    menu: &ContextMenu,
-    kinds: &RecordKinds,
-    templates: &Templates,
-    catalog: &Catalog,
-    conversation: &Conversation,
-    images: Vec<AttachedImage>,
-) -> Result<Prompt, TemplateError> {
-    let mut context = system_context(menu, kinds, catalog);
-    context.examples = examples::contexts(menu, templates).map_err(|err| match err {
-        examples::ExampleError::Template(err) => err,
-        examples::ExampleError::Invalid(message) => TemplateError(crate::workflow::Problem::new(
-            &menu.system_template,
-            format!("a worked example: {message}"),
-        )),
-    })?;
-    let system = templates.render(&menu.system_template, context)?;
-    let mut context = conversation_context(conversation);
-    for message in &mut context.messages {
-        message.images = images
-            .iter()
-            .filter(|i| i.message_id.to_string() == message.id)
-            .count();
-    }
-    let conversation = templates.render(&menu.conversation_template, context)?;
-    Ok(Prompt {
-        system,
-        conversation,
-        images: images.into_iter().map(|i| i.image).collect(),
-        tool: tool(menu, kinds),
-    })
-}
-
-/// Sample contexts with every optional part present, for `check`.
-pub fn sample_contexts(
-    menu: &ContextMenu,
-    kinds: &RecordKinds,
-) -> (SystemContext, ConversationContext) {
-    let catalog = Catalog {
-        machines: vec![CatalogMachine {
-            id: Some(1),
-            slug: "eight-ball-deluxe-limited-edition".into(),
-            name: "Eight Ball Deluxe (Limited Edition)".into(),
-            short_name: Some("EBD LE".into()),
-            aliases: vec!["8 ball".into()],
-        }],
-        maintainers: vec![CatalogMaintainer {
-            username: "sample".into(),
-            display_name: Some("Sample Maintainer".into()),
-        }],
-    };
-    let reference = ReferenceContext {
-        kind: kinds
-            .names()
-            .first()
-            .map(|n| n.to_string())
-            .unwrap_or_default(),
-        record_id: 42,
-        title: Some("⚠️ Sample".into()),
-        text: "Left flipper weak".into(),
-        author: Some("flipfix/Sample".into()),
-    };
-    let message = |id: &str, is_target: bool| MessageContext {
-        id: id.into(),
-        author_id: "1002".into(),
-        author_name: "Sample Maintainer".into(),
-        author_username: "sample".into(),
-        is_webhook: !is_target,
-        timestamp: "2025-01-15 15:23".into(),
-        content: "{{ not a template }}".into(),
-        reply_to: is_target.then(|| "1".into()),
-        is_target,
-        in_reply_chain: !is_target,
-        saved_as: if is_target {
-            vec!["problem_report #7".into()]
-        } else {
-            Vec::new()
-        },
-        attachments: 1,
-        images: usize::from(is_target),
-        reference: (!is_target).then(|| reference.clone()),
-    };
-    let mut system = system_context(menu, kinds, &catalog);
-    system.examples = vec![ExampleContext {
-        name: "sample".into(),
-        lesson: "A sample lesson.".into(),
-        conversation: "[1] TARGET 2025-01-15 15:23 Sample (author_id 1002):\nFixed it".into(),
-        answer: r#"{"suggestions":[]}"#.into(),
-    }];
-    (
-        system,
-        ConversationContext {
-            mode: "reply_chain".into(),
-            target_id: "2".into(),
-            messages: vec![message("1", false), message("2", true)],
-            references: vec![reference.clone()],
-            saved_stubs: vec![StubContext {
-                id: "0".into(),
-                author_name: "Sample Maintainer".into(),
-                timestamp: "2025-01-15 15:20".into(),
-                saved_as: vec!["part_request #9".into()],
-            }],
-            origin_record: Some(sample_existing()),
-            open_records: vec![sample_existing()],
-            example: false,
-        },
-    )
-}
-
-fn sample_existing() -> ExistingContext {
-    ExistingContext {
-        kind: "problem_report".into(),
-        record_id: 12,
-        machine: Some("eight-ball-deluxe-limited-edition".into()),
-        status: Some("open".into()),
-        date: "2025-01-13".into(),
-        age: "2 days".into(),
-        text: "{{ not a template }}".into(),
     }
 }

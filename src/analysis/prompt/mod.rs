@@ -1,0 +1,88 @@
+//! The prompt: a stable part (role, record kinds, guidelines, catalog) that
+//! the API caches, the conversation, and the `record_suggestions` tool whose
+//! schema is derived from the declared record kinds.
+//!
+//! Conversation text is passed to the templates as data, never as source.
+//!
+//! Split by concern: `context` (what the templates see, built from the
+//! workflow, catalog and conversation), `sample` (the sample contexts
+//! `check` renders) and, here, rendering both parts into a [`Prompt`].
+
+mod context;
+mod sample;
+
+use serde::Serialize;
+
+use super::catalog::Catalog;
+use super::conversation::Conversation;
+use super::examples;
+use super::vision::AttachedImage;
+use crate::templates::{TemplateError, Templates};
+use crate::workflow::{ContextMenu, RecordKinds};
+
+pub use super::tool_schema::{tool, Tool, TOOL_NAME};
+pub use context::{
+    conversation_context, system_context, ConversationContext, ExistingContext, FieldContext,
+    KindContext, MessageContext, ReferenceContext, StubContext, SystemContext,
+    EXISTING_SNIPPET_CHARS,
+};
+pub use sample::sample_contexts;
+
+/// A rendered prompt, ready to send.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prompt {
+    /// The stable, cacheable prefix (system prompt).
+    pub system: String,
+    /// The conversation (user message).
+    pub conversation: String,
+    /// Photos sent with the conversation (base64: not serialized).
+    #[serde(skip)]
+    pub images: Vec<crate::llm::ImageInput>,
+    pub tool: Tool,
+}
+
+/// Renders both parts and builds the tool (text only).
+pub fn build_prompt(
+    menu: &ContextMenu,
+    kinds: &RecordKinds,
+    templates: &Templates,
+    catalog: &Catalog,
+    conversation: &Conversation,
+) -> Result<Prompt, TemplateError> {
+    build_prompt_with_images(menu, kinds, templates, catalog, conversation, Vec::new())
+}
+
+/// [`build_prompt`] with the photos that go along; the conversation says
+/// which of its messages' attachments are among them.
+pub fn build_prompt_with_images(
+    menu: &ContextMenu,
+    kinds: &RecordKinds,
+    templates: &Templates,
+    catalog: &Catalog,
+    conversation: &Conversation,
+    images: Vec<AttachedImage>,
+) -> Result<Prompt, TemplateError> {
+    let mut context = system_context(menu, kinds, catalog);
+    context.examples = examples::contexts(menu, templates).map_err(|err| match err {
+        examples::ExampleError::Template(err) => err,
+        examples::ExampleError::Invalid(message) => TemplateError(crate::workflow::Problem::new(
+            &menu.system_template,
+            format!("a worked example: {message}"),
+        )),
+    })?;
+    let system = templates.render(&menu.system_template, context)?;
+    let mut context = conversation_context(conversation);
+    for message in &mut context.messages {
+        message.images = images
+            .iter()
+            .filter(|i| i.message_id.to_string() == message.id)
+            .count();
+    }
+    let conversation = templates.render(&menu.conversation_template, context)?;
+    Ok(Prompt {
+        system,
+        conversation,
+        images: images.into_iter().map(|i| i.image).collect(),
+        tool: tool(menu, kinds),
+    })
+}
