@@ -16,10 +16,12 @@
 pub mod card;
 pub mod catalog;
 pub mod conversation;
+mod cost;
 pub mod eval;
 pub mod examples;
 pub mod existing;
 pub mod gather;
+mod interpret;
 pub mod own_posts;
 pub mod prompt;
 pub mod scenario;
@@ -34,16 +36,16 @@ use sqlx::PgPool;
 
 pub use catalog::Catalog;
 pub use conversation::{Conversation, Message, MessageAuthor, Mode};
+pub use cost::{estimated_max_cost, record_attempts};
+pub use interpret::{interpret, known_from_conversation};
 pub use source::{MessageSource, SourceError, ThreadInfo};
 pub use suggestion::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Suggestion};
 
 use crate::config::Secret;
-use crate::llm::budget::{self, Reservation, SpendLimits, SpendRefusal};
-use crate::llm::usage::{self, UsageRecord};
-use crate::llm::{ApiAttempt, LlmClient, LlmError, ToolAnswer, ToolRequest};
+use crate::llm::budget::{self, SpendLimits, SpendRefusal};
+use crate::llm::{LlmClient, LlmError, ToolRequest};
 use crate::workflow::{ContextMenu, TokenUsage, Workflows};
 use prompt::Prompt;
-use validate::{KnownRecords, Validator};
 
 /// What the Discord layer asks for.
 #[derive(Debug, Clone)]
@@ -305,122 +307,4 @@ pub fn tool_request<'a>(menu: &ContextMenu, model: &'a str, prompt: &'a Prompt) 
         tool_schema: &prompt.tool.input_schema,
         tool_choice: menu.tool_choice.for_model(model),
     }
-}
-
-/// The most one call of `prompt` can cost, for the budget reservation:
-/// input counted at two characters a token (denser than any real text),
-/// each image at its ceiling ([`vision::MAX_TOKENS_PER_IMAGE`]), all at
-/// the cache-write price (the dearest input), plus the whole output
-/// allowance. Zero when the model has no price (the budget cannot see it).
-pub fn estimated_max_cost(menu: &ContextMenu, prompt: &Prompt) -> f64 {
-    let input_chars = prompt.system.chars().count()
-        + prompt.conversation.chars().count()
-        + prompt
-            .images
-            .iter()
-            .map(|i| i.caption.chars().count())
-            .sum::<usize>();
-    let image_tokens = prompt.images.len() as u64 * vision::MAX_TOKENS_PER_IMAGE;
-    menu.price(&menu.model).map_or(0.0, |price| {
-        price.cost(&TokenUsage {
-            input_tokens: 0,
-            output_tokens: u64::from(menu.max_tokens),
-            cache_creation_input_tokens: input_chars.div_ceil(2) as u64 + image_tokens,
-            cache_read_input_tokens: 0,
-        })
-    })
-}
-
-/// Records every API attempt of one call (failed and retried ones too) and
-/// settles its budget reservation, in one transaction. Returns the cost of
-/// the successful attempt when the model has a price.
-pub async fn record_attempts(
-    pool: &PgPool,
-    menu: &ContextMenu,
-    attempts: &[ApiAttempt],
-    answered_by: Option<&str>,
-    (purpose, requested_by): (&str, &str),
-    reservation: Option<Reservation>,
-) -> Result<Option<f64>, sqlx::Error> {
-    let model = answered_by.unwrap_or(&menu.model);
-    let price = menu.price(model);
-    let mut tx = pool.begin().await?;
-    let mut answer_cost = None;
-    for attempt in attempts {
-        let cost = match (price, attempt.usage) {
-            (Some(price), Some(usage)) => Some(price.cost(&usage)),
-            // Failed attempts without usage were not billed.
-            (Some(_), None) => Some(0.0),
-            (None, _) => None,
-        };
-        if attempt.outcome == "ok" {
-            answer_cost = cost;
-        }
-        usage::record(
-            &mut *tx,
-            &UsageRecord {
-                purpose,
-                requested_by,
-                model,
-                request_id: attempt.request_id.as_deref(),
-                usage: attempt.usage.unwrap_or_default(),
-                outcome: &attempt.outcome,
-                cost_usd: cost,
-            },
-        )
-        .await?;
-    }
-    if let Some(reservation) = reservation {
-        budget::settle(&mut tx, reservation).await?;
-    }
-    tx.commit().await?;
-    Ok(answer_cost)
-}
-
-/// Records the conversation shows (record posts, the record its origin
-/// became, the open records listed with it), by id.
-pub fn known_from_conversation(conversation: &Conversation) -> KnownRecords {
-    conversation
-        .references()
-        .map(|r| (r.record_id, r.kind.clone()))
-        .chain(
-            conversation
-                .origin_record
-                .iter()
-                .chain(&conversation.open_records)
-                .map(|r| (r.record_id, r.kind.clone())),
-        )
-        .collect()
-}
-
-/// Validates an answer into an [`Analysis`].
-pub fn interpret(
-    workflows: &Workflows,
-    catalog: &Catalog,
-    conversation: Conversation,
-    answer: ToolAnswer,
-    known_records: &KnownRecords,
-    cost_usd: Option<f64>,
-) -> Result<Analysis, AnalysisError> {
-    let menu = menu(workflows)?;
-    let validator = Validator {
-        menu,
-        kinds: &workflows.kinds,
-        catalog,
-        conversation: &conversation,
-        known_records,
-    };
-    let (suggestions, repairs) = validator.validate(&answer.input)?;
-    for repair in &repairs {
-        tracing::info!(%repair, "model answer repaired");
-    }
-    Ok(Analysis {
-        suggestions,
-        repairs,
-        usage: answer.usage,
-        model: answer.model,
-        cost_usd,
-        request_id: answer.request_id,
-        conversation,
-    })
 }
