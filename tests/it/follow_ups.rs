@@ -173,6 +173,17 @@ async fn duplicate_report_is_attached_to_the_open_report(pool: PgPool) {
             .unwrap_or_default();
         assert!(text.contains("Log entry #13"), "{summary}");
     }
+    // The attached log entry's source is acknowledged like a created one,
+    // once for the two clicks.
+    fake.wait_until("the reaction", |requests| {
+        requests
+            .iter()
+            .any(|r| r.method == "PUT" && r.path.contains("/reactions/"))
+    })
+    .await;
+    let reactions = fake.reactions();
+    assert_eq!(reactions.len(), 1, "{reactions:?}");
+    assert_eq!(reactions[0].1, "8101", "{reactions:?}");
     let tz = machines["twilight-zone"];
     assert_eq!(
         records(&pool).await,
