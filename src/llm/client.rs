@@ -114,19 +114,10 @@ impl AnthropicClient {
         body
     }
 
-    /// Sends `request`, retrying what is worth retrying.
-    pub async fn call_tool(
-        &self,
-        api_key: Option<&Secret>,
-        request: &ToolRequest<'_>,
-    ) -> Result<ToolAnswer, LlmError> {
-        self.call_tool_logged(api_key, request, &mut Vec::new())
-            .await
-    }
-
-    /// [`Self::call_tool`], telling `attempts` about every HTTP attempt
-    /// (failed, retried and unparseable ones included), so each can be
-    /// accounted for.
+    /// Sends `request`, retrying what is worth retrying, telling `attempts`
+    /// about every HTTP attempt (failed, retried and unparseable ones
+    /// included), so each can be accounted for. Callers go through
+    /// [`super::LlmClient`], which adds the tool-choice fallback.
     pub async fn call_tool_logged(
         &self,
         api_key: Option<&Secret>,

@@ -9,7 +9,7 @@ use base64::Engine;
 use flipfix_bot::analysis::scenario::Scenario;
 use flipfix_bot::analysis::{analyze, AnalysisDeps, AnalysisRequest};
 use flipfix_bot::config::Secret;
-use flipfix_bot::llm::{AnthropicClient, RetryPolicy};
+use flipfix_bot::llm::{AnthropicClient, LlmClient, RetryPolicy};
 use flipfix_bot::template_check::load_workflows;
 use flipfix_bot::workflow::Workflows;
 use serde_json::{json, Value};
@@ -101,11 +101,32 @@ async fn run(
     };
     let client = AnthropicClient::new(&fake.base_url, Duration::from_secs(10), retry).unwrap();
     let key = Secret::new("sk-ant-test-key");
+    let analysis = analyze_scenario(pool, workflows, &client.into(), &key, scenario)
+        .await
+        .unwrap_or_else(|err| {
+            panic!(
+                "analysis failed: {err}; SDK violations: {:?}",
+                fake.violations()
+            )
+        });
+    assert_eq!(fake.violations(), Vec::<String>::new());
+    (fake, analysis)
+}
+
+/// `analyze` on `scenario` (photos may be served by the loopback fake CDN),
+/// as Bob, without spend limits.
+async fn analyze_scenario(
+    pool: &PgPool,
+    workflows: &Workflows,
+    client: &LlmClient,
+    key: &Secret,
+    scenario: &Scenario,
+) -> Result<flipfix_bot::analysis::Analysis, flipfix_bot::analysis::AnalysisError> {
     let deps = AnalysisDeps {
         pool,
         workflows,
-        client: &client.into(),
-        api_key: Some(&key),
+        client,
+        api_key: Some(key),
         progress: None,
         limits: None,
         allow_loopback_urls: true,
@@ -116,16 +137,7 @@ async fn run(
         target_id: scenario.target_id,
         requested_by: BOB.into(),
     };
-    let analysis = analyze(&deps, scenario, &request)
-        .await
-        .unwrap_or_else(|err| {
-            panic!(
-                "analysis failed: {err}; SDK violations: {:?}",
-                fake.violations()
-            )
-        });
-    assert_eq!(fake.violations(), Vec::<String>::new());
-    (fake, analysis)
+    analyze(&deps, scenario, &request).await
 }
 
 /// The user message's content as sent.
@@ -465,23 +477,7 @@ async fn an_openai_compatible_model_gets_the_photo_as_an_image_url_part(pool: Pg
         "the shipped workflow shows photos"
     );
     let client = fake.client(Duration::from_secs(10));
-    let key = fake.key();
-    let deps = AnalysisDeps {
-        pool: &pool,
-        workflows: &workflows,
-        client: &client,
-        api_key: Some(&key),
-        progress: None,
-        limits: None,
-        allow_loopback_urls: true,
-    };
-    let request = AnalysisRequest {
-        guild_id: None,
-        channel_id: scenario.target_channel_id,
-        target_id: scenario.target_id,
-        requested_by: BOB.into(),
-    };
-    analyze(&deps, &scenario, &request)
+    analyze_scenario(&pool, &workflows, &client, &fake.key(), &scenario)
         .await
         .unwrap_or_else(|err| panic!("analysis failed: {err}"));
 
