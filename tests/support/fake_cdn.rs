@@ -54,13 +54,7 @@ impl FakeCdn {
         let app = Router::new()
             .route("/attachments/{*path}", get(serve))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind fake CDN");
-        let addr = listener.local_addr().expect("local addr");
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("fake CDN");
-        });
+        let (addr, _server) = super::serve_on_loopback(app, "fake CDN").await;
         Self { addr, inner }
     }
 

@@ -211,14 +211,9 @@ impl FakeDiscord {
             )
             .fallback(rest)
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind fake discord");
-        let base_url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let (address, server) = super::serve_on_loopback(app, "fake discord").await;
+        let base_url = format!("http://{address}");
         *state.base_url.lock().unwrap() = base_url.clone();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         Self {
             base_url,
             state,

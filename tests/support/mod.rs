@@ -11,6 +11,22 @@ use flipfix_bot::template_check::load_workflows;
 use flipfix_bot::workflow::Workflows;
 use sqlx::PgPool;
 
+/// Serves `app` on a free loopback port until the returned task is aborted
+/// (or the test ends): what every fake external service runs on.
+pub async fn serve_on_loopback(
+    app: axum::Router,
+    what: &str,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|err| panic!("bind {what}: {err}"));
+    let address = listener.local_addr().expect("local addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (address, server)
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

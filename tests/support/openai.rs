@@ -145,13 +145,7 @@ impl FakeOpenAi {
             .route("/v1/chat/completions", post(chat_completions))
             .route("/v1/models", get(models))
             .with_state(script.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let address = listener.local_addr().expect("address");
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (address, server) = super::serve_on_loopback(app, "fake model API").await;
         Self {
             base_url: format!("http://{address}/v1"),
             script,
