@@ -24,7 +24,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use chrono::Utc;
 use fake_webhook::{FakeWebhook, Limit};
 use flipfix_bot::config::{SettingKey, Settings};
 use flipfix_bot::notify::{Dispatcher, DispatcherConfig};
@@ -105,7 +104,8 @@ async fn run(admin_url: &str, scratch: &str, records: usize) -> anyhow::Result<(
             description: format!("bench record {i}"),
             fields: Default::default(),
             author: Author::Name("Bench".into()),
-            occurred_at: Utc::now(),
+            occurred_at: flipfix_bot::clock::system_now(),
+            created_at: flipfix_bot::clock::system_now(),
             created_via: CreatedVia::Cli,
             created_by: Some("bench".into()),
             sources: Vec::new(),

@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use anyhow::Context as _;
 use sqlx::PgPool;
 
+use crate::clock::Clock;
 use crate::config::{Secrets, Settings};
 use crate::db::{self, embedded::EmbeddedPostgres};
 use crate::lifecycle::Lifecycle;
@@ -28,6 +29,8 @@ pub struct App {
     pub lifecycle: Lifecycle,
     /// Where photo copies are kept (Postgres, or the `MEDIA_S3_URL` bucket).
     pub media: crate::media::BlobStore,
+    /// The one clock every "now" comes from (see `clock`).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl App {
@@ -42,6 +45,18 @@ impl App {
         workflows: Arc<Workflows>,
         lifecycle: Lifecycle,
     ) -> Arc<Self> {
+        Self::on_clock(pool, secrets, workflows, lifecycle, crate::clock::system())
+    }
+
+    /// The state of a process whose time comes from `clock` (tests pin it
+    /// with a `ManualClock`).
+    pub fn on_clock(
+        pool: PgPool,
+        secrets: Secrets,
+        workflows: Arc<Workflows>,
+        lifecycle: Lifecycle,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             settings: Settings::new(pool.clone(), secrets.allow_loopback_urls),
             media: crate::media::BlobStore::new(secrets.media_s3.clone()),
@@ -51,6 +66,7 @@ impl App {
             llm: std::sync::Mutex::new(None),
             tool_choice_memory: crate::llm::ToolChoiceMemory::default(),
             lifecycle,
+            clock,
         })
     }
 

@@ -330,7 +330,14 @@ async fn import_records(
         contents.push((file.display().to_string(), json));
     }
     let database = Database::open(secrets).await?;
-    let result = records::import::import_records(&database.pool, kinds, &contents, options).await;
+    let result = records::import::import_records(
+        &database.pool,
+        kinds,
+        &contents,
+        options,
+        crate::clock::system_now(),
+    )
+    .await;
     database.close().await;
     let report = result?;
     println!("{report}");

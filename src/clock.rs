@@ -1,13 +1,16 @@
-//! The time as the core sees it. Work that happens at a set time (daily
-//! summaries) asks a [`Clock`] rather than the system, so tests can put the
-//! clock where they need it.
+//! The one clock. Every "now" the bot writes or compares (record and outbox
+//! times, leases, backoff, review expiry, budgets, summaries, sessions) is a
+//! reading of the process's [`Clock`], bound into SQL as a parameter; no
+//! query reads the database's `now()` for a time that is compared later
+//! (`tests/it/one_clock.rs` checks the source). Tests pin the clock and every
+//! comparison moves with it, whatever the calendar says.
 
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 
 /// Where "now" comes from.
-pub trait Clock: Send + Sync {
+pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
 }
 
@@ -16,6 +19,8 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    // The one place the system's time is read (clippy.toml forbids it elsewhere).
+    #[allow(clippy::disallowed_methods)]
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }
@@ -52,4 +57,15 @@ impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.lock()
     }
+}
+
+/// The clock of a running process: the system's.
+pub fn system() -> std::sync::Arc<dyn Clock> {
+    std::sync::Arc::new(SystemClock)
+}
+
+/// The system clock's reading, for edges that run without an `App` (the
+/// CLI's offline tools, workflow load times).
+pub fn system_now() -> DateTime<Utc> {
+    SystemClock.now()
 }

@@ -131,6 +131,7 @@ pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow:
         crate::media::WorkerConfig {
             allow_loopback: app.secrets.allow_loopback_urls,
             blobs: app.media.clone(),
+            clock: app.clock.clone(),
             ..Default::default()
         },
     );
@@ -320,6 +321,7 @@ fn start_dispatcher(app: &Arc<App>, shutdown: Shutdown) -> anyhow::Result<Dispat
     let config = crate::notify::DispatcherConfig {
         public_base_url: app.secrets.public_base_url.clone(),
         media: app.media.clone(),
+        clock: app.clock.clone(),
         ..Default::default()
     };
     let dispatcher =
@@ -327,14 +329,14 @@ fn start_dispatcher(app: &Arc<App>, shutdown: Shutdown) -> anyhow::Result<Dispat
     Ok(tokio::spawn(dispatcher.run(shutdown)))
 }
 
-/// The daily summary scheduler on the system clock.
+/// The daily summary scheduler on the app's clock.
 fn summary_scheduler(app: &Arc<App>) -> crate::summary::Scheduler {
     let source_app = app.clone();
     let workflows: crate::notify::WorkflowSource = Arc::new(move || source_app.workflows());
     crate::summary::Scheduler::new(
         app.pool.clone(),
         workflows,
-        Arc::new(crate::clock::SystemClock),
+        app.clock.clone(),
         app.secrets.public_base_url.clone(),
     )
 }

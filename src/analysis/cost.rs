@@ -44,6 +44,7 @@ pub async fn record_attempts(
     answered_by: Option<&str>,
     (purpose, requested_by): (&str, &str),
     reservation: Option<Reservation>,
+    at: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<f64>, sqlx::Error> {
     let model = answered_by.unwrap_or(&menu.model);
     let price = menu.price(model);
@@ -69,6 +70,7 @@ pub async fn record_attempts(
                 usage: attempt.usage.unwrap_or_default(),
                 outcome: &attempt.outcome,
                 cost_usd: cost,
+                at,
             },
         )
         .await?;

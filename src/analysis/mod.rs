@@ -5,7 +5,7 @@
 //! ```text
 //! let client = LlmClient::for_menu(menu, &secrets)?; // Anthropic or OpenAI-compatible
 //! let key = client.resolve_key(&pool, &secrets).await?;
-//! let deps = AnalysisDeps { pool: &pool, workflows: &workflows, client: &client, api_key: key.as_ref(), progress: None, limits: None, allow_loopback_urls: false };
+//! let deps = AnalysisDeps { pool: &pool, workflows: &workflows, client: &client, api_key: key.as_ref(), progress: None, limits: None, allow_loopback_urls: false, clock: &SystemClock };
 //! match analyze(&deps, &discord_source, &request).await {
 //!     Ok(analysis) if analysis.is_empty() => reply(NO_RECORDS_MESSAGE),
 //!     Ok(analysis) => start_review(analysis.suggestions),
@@ -134,6 +134,8 @@ pub struct AnalysisDeps<'a> {
     /// Photos may be downloaded from the loopback as well as Discord's CDN
     /// (tests; `FLIPFIX_ALLOW_LOOPBACK_URLS`).
     pub allow_loopback_urls: bool,
+    /// The one clock (see `clock`): budget days and usage times.
+    pub clock: &'a dyn crate::clock::Clock,
 }
 
 /// A milestone of an analysis.
@@ -221,7 +223,7 @@ async fn analyze_in_span<S: MessageSource>(
                 limits,
                 &request.requested_by,
                 estimated_max_cost(menu, &prompt),
-                chrono::Utc::now(),
+                deps.clock.now(),
             )
             .await??,
         ),
@@ -243,6 +245,7 @@ async fn analyze_in_span<S: MessageSource>(
         answer.as_ref().ok().map(|a| a.model.as_str()),
         ("analysis", &request.requested_by),
         reservation,
+        deps.clock.now(),
     )
     .await?;
     let answer = answer?;

@@ -58,7 +58,7 @@ mod tests {
                     is_webhook: false,
                 },
                 content: format!("message {id}"),
-                timestamp: chrono::Utc::now(),
+                timestamp: chrono::DateTime::UNIX_EPOCH,
                 reply_to: None,
                 attachments: Vec::new(),
                 embeds: Vec::new(),

@@ -4,7 +4,6 @@
 //! for a choice made in a menu. Discord allows five rows of components, 25
 //! options per menu and 100 characters per label or value.
 
-use chrono::Utc;
 use poise::serenity_prelude as serenity;
 
 use super::{review_ui, Error};
@@ -200,7 +199,7 @@ async fn pick_machine(
         ));
     };
     let session = store
-        .change_item(id.session_id, position, user, Utc::now(), |item| {
+        .change_item(id.session_id, position, user, app.clock.now(), |item| {
             item.machine_id = Some(machine.id);
             item.machine_hint = Some(machine.name.clone());
         })
@@ -236,7 +235,7 @@ async fn pick_choice(
         )));
     };
     let session = store
-        .change_item(id.session_id, position, user, Utc::now(), |item| {
+        .change_item(id.session_id, position, user, app.clock.now(), |item| {
             item.fields.insert(field.name.clone(), value.to_string());
         })
         .await?;

@@ -233,7 +233,8 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
         description: options.text(DESCRIPTION).unwrap_or_default(),
         fields,
         author,
-        occurred_at: chrono::Utc::now(),
+        occurred_at: app.clock.now(),
+        created_at: app.clock.now(),
         created_via: CreatedVia::SlashCommand,
         created_by: Some(reply::actor(pctx)),
         sources: vec![SourceMessage {

@@ -19,6 +19,8 @@ pub struct UsageRecord<'a> {
     /// US dollars, from the workflow's price table; `None` when the model
     /// has no price there.
     pub cost_usd: Option<f64>,
+    /// When the attempt was recorded (the app's clock: budgets compare it).
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Micro-dollars: integer storage, no rounding surprises in sums.
@@ -32,8 +34,9 @@ pub async fn record<'c>(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO llm_usage (purpose, requested_by, model, request_id, input_tokens,
-             output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_micro_usd, outcome)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+             output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_micro_usd, outcome,
+             created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(row.purpose)
     .bind(row.requested_by)
@@ -45,6 +48,7 @@ pub async fn record<'c>(
     .bind(row.usage.cache_read_input_tokens as i64)
     .bind(row.cost_usd.map(micro))
     .bind(row.outcome)
+    .bind(row.at)
     .fetch_one(conn)
     .await
 }

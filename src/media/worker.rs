@@ -35,6 +35,8 @@ pub struct WorkerConfig {
     pub allow_loopback: bool,
     /// Where copies go.
     pub blobs: BlobStore,
+    /// The one clock (see `clock`): due times, leases and backoff.
+    pub clock: std::sync::Arc<dyn crate::clock::Clock>,
 }
 
 impl Default for WorkerConfig {
@@ -47,6 +49,7 @@ impl Default for WorkerConfig {
             poll_interval: StdDuration::from_secs(60),
             allow_loopback: false,
             blobs: BlobStore::default(),
+            clock: crate::clock::system(),
         }
     }
 }
@@ -254,20 +257,24 @@ impl MediaWorker {
                 tracing::info!("media worker stopped");
                 return Ok(());
             }
-            match self.step(Utc::now()).await {
+            match self.step(self.config.clock.now()).await {
                 Ok(CopyStep::Idle) => {}
                 Ok(_) => continue,
                 Err(err) => {
                     tracing::warn!(error = %err, "media step failed; retrying after the poll interval")
                 }
             }
-            let poll = Utc::now()
+            let poll = self.config.clock.now()
                 + Duration::from_std(self.config.poll_interval).unwrap_or(Duration::seconds(60));
             let wake_at = match self.next_due().await {
-                Ok(Some(at)) => at.clamp(Utc::now() + Duration::milliseconds(250), poll),
+                Ok(Some(at)) => {
+                    at.clamp(self.config.clock.now() + Duration::milliseconds(250), poll)
+                }
                 Ok(None) | Err(_) => poll,
             };
-            let wait = (wake_at - Utc::now()).to_std().unwrap_or_default();
+            let wait = (wake_at - self.config.clock.now())
+                .to_std()
+                .unwrap_or_default();
             tokio::select! {
                 woken = notified(listener.as_mut()) => {
                     if let Err(err) = woken {

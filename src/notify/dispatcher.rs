@@ -48,6 +48,8 @@ pub struct DispatcherConfig {
     pub public_base_url: Option<String>,
     /// Where the photo copies are read from, to upload them.
     pub media: crate::media::BlobStore,
+    /// The one clock (see `clock`): due times, leases and backoff.
+    pub clock: std::sync::Arc<dyn crate::clock::Clock>,
 }
 
 impl Default for DispatcherConfig {
@@ -62,6 +64,7 @@ impl Default for DispatcherConfig {
             http_timeout: super::webhook_client::DEFAULT_TIMEOUT,
             public_base_url: None,
             media: crate::media::BlobStore::default(),
+            clock: crate::clock::system(),
         }
     }
 }

@@ -60,7 +60,11 @@ pub enum Target {
 /// Re-queues failed rows with their attempts reset, due at once, and wakes
 /// the dispatchers. Returns how many rows were re-queued (0: no such failed
 /// row).
-pub async fn retry(pool: &PgPool, target: Target) -> Result<u64, sqlx::Error> {
+pub async fn retry(
+    pool: &PgPool,
+    target: Target,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, sqlx::Error> {
     let id = match target {
         Target::One(id) => Some(id),
         Target::All => None,
@@ -68,10 +72,11 @@ pub async fn retry(pool: &PgPool, target: Target) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let requeued = sqlx::query(
         "UPDATE notification_outbox
-         SET failed_at = NULL, attempts = 0, next_attempt_at = now(), claimed_until = NULL
+         SET failed_at = NULL, attempts = 0, next_attempt_at = $2, claimed_until = NULL
          WHERE failed_at IS NOT NULL AND ($1::BIGINT IS NULL OR id = $1)",
     )
     .bind(id)
+    .bind(now)
     .execute(&mut *tx)
     .await?
     .rows_affected();

@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn pacer_waits_only_when_the_bucket_is_empty() {
-        let now = Utc::now();
+        let now = DateTime::<Utc>::UNIX_EPOCH;
         let mut pacer = Pacer::default();
         pacer.observe(
             1,

@@ -9,6 +9,7 @@ use sqlx::postgres::PgListener;
 
 use super::dispatcher::{DispatchError, Dispatcher, Step};
 use super::outbox;
+use crate::clock::Clock;
 use crate::shutdown::Shutdown;
 
 /// The shortest sleep when the queue says a row is due but none could be
@@ -33,12 +34,14 @@ impl Dispatcher {
         } else {
             None
         };
+        let clock = self.config.clock.clone();
+        let clock = clock.as_ref();
         loop {
             if shutdown.is_requested() {
                 tracing::info!("notification dispatcher stopped");
                 return Ok(());
             }
-            let now = Utc::now();
+            let now = self.config.clock.now();
             let step = self.step(now).await;
             self.activity.send_modify(|a| a.steps += 1);
             let wake_at = match step {
@@ -53,13 +56,13 @@ impl Dispatcher {
                     // Nothing can be posted before then, whatever arrives;
                     // only shutdown cuts the wait short.
                     tokio::select! {
-                        () = sleep_until(until) => {}
+                        () = sleep_until(clock, until) => {}
                         () = shutdown.requested() => {}
                     }
                     continue;
                 }
                 Ok(Step::Idle) => match outbox::next_claimable(&self.pool, self.coalesce).await {
-                    Ok(at) => at.map(|at| at.max(Utc::now() + MIN_SLEEP)),
+                    Ok(at) => at.map(|at| at.max(self.config.clock.now() + MIN_SLEEP)),
                     Err(err) => {
                         tracing::warn!(error = %err, "could not read when the next notification is due; retrying after the poll interval");
                         None
@@ -73,7 +76,7 @@ impl Dispatcher {
                     None
                 }
             };
-            let poll = Utc::now()
+            let poll = self.config.clock.now()
                 + Duration::from_std(self.config.poll_interval).unwrap_or(Duration::seconds(60));
             let wake_at = wake_at.map_or(poll, |at| at.min(poll));
             self.activity.send_modify(|a| a.sleeps += 1);
@@ -82,12 +85,12 @@ impl Dispatcher {
                     if let Err(err) = woken {
                         tracing::warn!(error = %err, "LISTEN connection lost; reconnecting, polling meanwhile");
                         tokio::select! {
-                            () = sleep_until(wake_at.max(Utc::now() + RECONNECT_PAUSE)) => {}
+                            () = sleep_until(clock, wake_at.max(clock.now() + RECONNECT_PAUSE)) => {}
                             () = shutdown.requested() => {}
                         }
                     }
                 }
-                () = sleep_until(wake_at) => {}
+                () = sleep_until(clock, wake_at) => {}
                 () = shutdown.requested() => {}
             }
         }
@@ -105,8 +108,8 @@ async fn notified(listener: Option<&mut PgListener>) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
-async fn sleep_until(at: DateTime<Utc>) {
-    if let Ok(wait) = (at - Utc::now()).to_std() {
+async fn sleep_until(clock: &dyn Clock, at: DateTime<Utc>) {
+    if let Ok(wait) = (at - clock.now()).to_std() {
         tokio::time::sleep(wait).await;
     }
 }

@@ -32,6 +32,9 @@ pub struct NewRecord {
     pub fields: BTreeMap<String, String>,
     pub author: Author,
     pub occurred_at: DateTime<Utc>,
+    /// When the record enters the bot: the clock's reading at the write. The
+    /// record's notification is due from then, and summaries count it then.
+    pub created_at: DateTime<Utc>,
     pub created_via: CreatedVia,
     /// Who created it (a Discord user id, a CLI user), for the audit trail.
     pub created_by: Option<String>,

@@ -104,8 +104,9 @@ pub async fn create_record_in(
 
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO records (kind, machine_id, parent_id, status, description, fields,
-                              author_maintainer_id, author_name, occurred_at, created_via, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                              author_maintainer_id, author_name, occurred_at, created_via, created_by,
+                              created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          RETURNING id",
     )
     .bind(&kind.name)
@@ -119,6 +120,7 @@ pub async fn create_record_in(
     .bind(new.occurred_at)
     .bind(new.created_via.as_str())
     .bind(&new.created_by)
+    .bind(new.created_at)
     .fetch_one(&mut *conn)
     .await?;
 
@@ -138,14 +140,15 @@ pub async fn create_record_in(
 
     for media in &new.media {
         sqlx::query(
-            "INSERT INTO record_media (record_id, url, filename, content_type, size_bytes)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (record_id, url) DO NOTHING",
+            "INSERT INTO record_media (record_id, url, filename, content_type, size_bytes, copy_due_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (record_id, url) DO NOTHING",
         )
         .bind(id)
         .bind(&media.url)
         .bind(&media.filename)
         .bind(&media.content_type)
         .bind(media.size_bytes)
+        .bind(new.created_at)
         .execute(&mut *conn)
         .await?;
     }
@@ -160,7 +163,15 @@ pub async fn create_record_in(
     }
 
     // Same transaction: the record and its notification commit together.
-    crate::notify::outbox::enqueue_in(conn, kind, id, new.created_via, maintainer_id).await?;
+    crate::notify::outbox::enqueue_in(
+        conn,
+        kind,
+        id,
+        new.created_via,
+        maintainer_id,
+        new.created_at,
+    )
+    .await?;
 
     tracing::info!(record_id = id, kind = %kind.name, via = new.created_via.as_str(), "record created");
     Ok(Record {

@@ -47,13 +47,14 @@ pub async fn decide(
     summary: &Summary,
     window: Window,
     base_url: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<Decision, SummaryError> {
     let mut tx = pool.begin().await?;
     // Concurrent claimers wait here for the first one's commit, then find
     // its row; if it rolled back, one of them claims instead.
     let claimed: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO summary_posts (summary, local_date, due_at, window_start, outcome)
-         VALUES ($1, $2, $3, $4, 'nothing_to_say')
+        "INSERT INTO summary_posts (summary, local_date, due_at, window_start, outcome, decided_at)
+         VALUES ($1, $2, $3, $4, 'nothing_to_say', $5)
          ON CONFLICT (summary, local_date) DO NOTHING
          RETURNING id",
     )
@@ -61,6 +62,7 @@ pub async fn decide(
     .bind(window.date)
     .bind(window.end)
     .bind(window.start)
+    .bind(now)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(post) = claimed else {
@@ -91,7 +93,7 @@ pub async fn decide(
     .bind(i32::try_from(view.record_count).unwrap_or(i32::MAX))
     .execute(&mut *tx)
     .await?;
-    let outbox = crate::notify::outbox::enqueue_summary_in(&mut tx, post).await?;
+    let outbox = crate::notify::outbox::enqueue_summary_in(&mut tx, post, now).await?;
     tx.commit().await?;
     Ok(Decision::Queued {
         post,

@@ -81,6 +81,7 @@ impl Scheduler {
                     summary,
                     window,
                     self.base_url.as_deref(),
+                    now,
                 )
                 .await
                 {

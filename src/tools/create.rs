@@ -77,7 +77,7 @@ async fn create_one(
         .filter_map(|id| analysis.conversation.get(*id))
         .map(|m| m.message.timestamp)
         .max()
-        .unwrap_or_else(chrono::Utc::now);
+        .unwrap_or_else(crate::clock::system_now);
     let new = NewRecord {
         kind: s.kind.clone(),
         machine_id,
@@ -91,6 +91,7 @@ async fn create_one(
                 .unwrap_or_else(|| "unknown".into()),
         ),
         occurred_at,
+        created_at: crate::clock::system_now(),
         created_via: CreatedVia::Cli,
         created_by: Some(format!("replay {}", scenario.name())),
         sources: s

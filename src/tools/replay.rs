@@ -232,6 +232,7 @@ pub async fn live_answer(
         answer.as_ref().ok().map(|a| a.model.as_str()),
         (purpose, "cli"),
         None,
+        crate::clock::system_now(),
     )
     .await?;
     let answer = answer.map_err(|err| anyhow::anyhow!("{} ({err})", err.user_message()))?;

@@ -101,7 +101,7 @@ async fn login(State(state): State<WebState>, Query(query): Query<LoginQuery>) -
         &SignInState {
             state: nonce.clone(),
             next,
-            expires_at: (chrono::Utc::now() + STATE_TTL).timestamp(),
+            expires_at: (state.app.clock.now() + STATE_TTL).timestamp(),
         },
     );
     (
@@ -143,7 +143,7 @@ async fn callback(
     };
     let pending: Option<SignInState> = read_cookie(&headers, STATE_COOKIE)
         .and_then(|cookie| key.verify(Purpose::SignIn, cookie))
-        .filter(|pending: &SignInState| pending.expires_at > chrono::Utc::now().timestamp());
+        .filter(|pending: &SignInState| pending.expires_at > state.app.clock.now().timestamp());
     let Some(pending) = pending.filter(|pending| {
         query
             .state
@@ -212,7 +212,7 @@ async fn callback(
     let session = Session {
         user_id: user.id,
         username: user.username,
-        expires_at: (chrono::Utc::now() + SESSION_TTL).timestamp(),
+        expires_at: (state.app.clock.now() + SESSION_TTL).timestamp(),
         csrf,
     };
     tracing::info!(user_id = session.user_id, "member signed in");

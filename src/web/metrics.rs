@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use super::WebState;
 
 pub async fn metrics(State(state): State<WebState>) -> Response {
-    match render(&state.app.pool).await {
+    match render(&state.app.pool, state.app.clock.now()).await {
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,
@@ -49,7 +49,10 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 /// The whole exposition.
-pub async fn render(pool: &sqlx::PgPool) -> Result<String, sqlx::Error> {
+pub async fn render(
+    pool: &sqlx::PgPool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, sqlx::Error> {
     let mut out = String::new();
 
     family(&mut out, "flipfix_records_total", "counter", "Records created, by kind and by the path that created them (message review, slash command, CLI).");
@@ -175,8 +178,9 @@ pub async fn render(pool: &sqlx::PgPool) -> Result<String, sqlx::Error> {
         "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s), \
          percentile_cont(0.99) WITHIN GROUP (ORDER BY s), sum(s), count(*) FROM ( \
          SELECT extract(epoch FROM delivered_at - created_at)::FLOAT8 AS s \
-         FROM notification_outbox WHERE delivered_at > now() - interval '1 day') d",
+         FROM notification_outbox WHERE delivered_at > $1) d",
     )
+    .bind(now - chrono::Duration::days(1))
     .fetch_one(pool)
     .await?;
     family(

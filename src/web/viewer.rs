@@ -66,7 +66,7 @@ pub async fn current_session(headers: &HeaderMap, state: &WebState) -> Option<Se
         }
     };
     key.verify::<Session>(Purpose::Session, cookie)
-        .filter(|session| session.expires_at > chrono::Utc::now().timestamp())
+        .filter(|session| session.expires_at > state.app.clock.now().timestamp())
 }
 
 #[cfg(test)]

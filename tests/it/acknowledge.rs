@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::Utc;
 use flipfix_bot::records::{Author, SourceMessage};
 use flipfix_bot::review::{NewSession, ReviewItem, ReviewStore, StartOutcome};
 use serde_json::{json, Value};
@@ -46,7 +45,7 @@ fn item(kind: &str, machine_id: i64, channel_id: u64, messages: &[u64]) -> Revie
             .collect(),
         author: Author::Name("Bob Wilson".into()),
         author_hint: None,
-        occurred_at: Utc::now(),
+        occurred_at: crate::support::time::real_now(),
         media: Vec::new(),
     }
 }
@@ -69,9 +68,13 @@ async fn review(pool: &PgPool, channel_id: u64) -> i64 {
         target_message_id: channel_id + 13,
         owner_user_id: owner().id,
         owner_name: "Bob Wilson".into(),
-        expires_at: Utc::now() + chrono::Duration::hours(1),
+        expires_at: crate::support::time::real_now() + chrono::Duration::hours(1),
     };
-    let StartOutcome::Started(id) = store.start(&new, Utc::now()).await.unwrap() else {
+    let StartOutcome::Started(id) = store
+        .start(&new, crate::support::time::real_now())
+        .await
+        .unwrap()
+    else {
         panic!("not started")
     };
     let items = vec![
@@ -239,7 +242,7 @@ fn message_from(fake: &FakeDiscord, id: u64, user: &FakeUser, content: &str) -> 
         CHANNEL_ID,
         author,
         content,
-        &Utc::now().to_rfc3339(),
+        &crate::support::time::real_now().to_rfc3339(),
         None,
     );
     fake.add_message(CHANNEL_ID, message.clone());

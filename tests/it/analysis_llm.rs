@@ -76,6 +76,7 @@ async fn run_with(
         limits: None,
 
         allow_loopback_urls: false,
+        clock: &flipfix_bot::clock::SystemClock,
     };
     let request = AnalysisRequest {
         guild_id: None,

@@ -130,6 +130,7 @@ async fn analyze_scenario(
         progress: None,
         limits: None,
         allow_loopback_urls: true,
+        clock: &flipfix_bot::clock::SystemClock,
     };
     let request = AnalysisRequest {
         guild_id: None,

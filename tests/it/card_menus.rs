@@ -3,7 +3,6 @@
 //! stores the choice on the review item and updates the card. Fake Discord
 //! (spec-checked), fake Anthropic, real Postgres.
 
-use chrono::Utc;
 use flipfix_bot::discord::home::REFUSAL;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -42,7 +41,7 @@ async fn unknown_machine_card(pool: &PgPool, fake: &FakeDiscord) -> Card {
         CHANNEL_ID,
         author,
         "Gorgar is fine now, but the 8 ball deluxe left flipper is dead",
-        &Utc::now().to_rfc3339(),
+        &crate::support::time::real_now().to_rfc3339(),
         None,
     );
     fake.add_message(CHANNEL_ID, message.clone());
@@ -306,7 +305,7 @@ async fn a_machine_chosen_from_the_menu_is_checked_for_duplicates(pool: PgPool) 
         "no machine, no duplicate check: {card}"
     );
     // An open report of the same problem on the machine about to be chosen.
-    let yesterday = Utc::now() - chrono::Duration::days(1);
+    let yesterday = crate::support::time::real_now() - chrono::Duration::days(1);
     let open: i64 = sqlx::query_scalar(
         "INSERT INTO records (kind, machine_id, status, description, fields, author_name, occurred_at, created_via)
          VALUES ('problem_report', $1, 'open', 'Left flipper is dead', '{\"status\": \"open\"}', 'Earlier Person', $2, 'discord_message')

@@ -2,7 +2,7 @@
 //! reviews of a stopped process free their messages, a failed edit closes a
 //! review with an answer and frees its message.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use flipfix_bot::db::locks::Liveness;
 use flipfix_bot::review::recovery::{close, close_orphans, list_open};
 use flipfix_bot::review::{NewSession, ReviewStore, SessionStatus, StartOutcome};
@@ -22,7 +22,7 @@ fn session(message: u64) -> NewSession {
         target_message_id: message,
         owner_user_id: BOB,
         owner_name: "Bob Wilson".into(),
-        expires_at: Utc::now() + Duration::hours(24),
+        expires_at: crate::support::time::real_now() + Duration::hours(24),
     }
 }
 
@@ -48,12 +48,20 @@ async fn an_analysing_review_blocks_its_message_only_while_its_process_lives(poo
     let second = Liveness::acquire(&pool).await.expect("second process");
     let id = started(
         store
-            .start_as(&session(10), Utc::now(), Some(first.key()))
+            .start_as(
+                &session(10),
+                crate::support::time::real_now(),
+                Some(first.key()),
+            )
             .await
             .unwrap(),
     );
     let busy = store
-        .start_as(&session(10), Utc::now(), Some(second.key()))
+        .start_as(
+            &session(10),
+            crate::support::time::real_now(),
+            Some(second.key()),
+        )
         .await
         .unwrap();
     assert!(
@@ -69,7 +77,11 @@ async fn an_analysing_review_blocks_its_message_only_while_its_process_lives(poo
     first.release().await;
     let again = started(
         store
-            .start_as(&session(10), Utc::now(), Some(second.key()))
+            .start_as(
+                &session(10),
+                crate::support::time::real_now(),
+                Some(second.key()),
+            )
             .await
             .unwrap(),
     );
@@ -85,17 +97,30 @@ async fn the_startup_sweep_closes_only_reviews_of_processes_that_are_gone(pool: 
     let dead = Liveness::acquire(&pool).await.expect("dead process");
     let live_review = started(
         store
-            .start_as(&session(1), Utc::now(), Some(alive.key()))
+            .start_as(
+                &session(1),
+                crate::support::time::real_now(),
+                Some(alive.key()),
+            )
             .await
             .unwrap(),
     );
     let dead_review = started(
         store
-            .start_as(&session(2), Utc::now(), Some(dead.key()))
+            .start_as(
+                &session(2),
+                crate::support::time::real_now(),
+                Some(dead.key()),
+            )
             .await
             .unwrap(),
     );
-    let unowned = started(store.start(&session(3), Utc::now()).await.unwrap());
+    let unowned = started(
+        store
+            .start(&session(3), crate::support::time::real_now())
+            .await
+            .unwrap(),
+    );
     dead.release().await;
     let closed = close_orphans(&pool).await.unwrap();
     assert_eq!(closed.len(), 2, "{closed:?}");
@@ -111,7 +136,11 @@ async fn admins_list_open_reviews_and_cancelling_one_frees_its_message(pool: PgP
     let process = Liveness::acquire(&pool).await.expect("process");
     let id = started(
         store
-            .start_as(&session(5), Utc::now(), Some(process.key()))
+            .start_as(
+                &session(5),
+                crate::support::time::real_now(),
+                Some(process.key()),
+            )
             .await
             .unwrap(),
     );
@@ -141,7 +170,11 @@ async fn admins_list_open_reviews_and_cancelling_one_frees_its_message(pool: PgP
     assert!(list_open(&pool).await.unwrap().is_empty());
     started(
         store
-            .start_as(&session(5), Utc::now(), Some(process.key()))
+            .start_as(
+                &session(5),
+                crate::support::time::real_now(),
+                Some(process.key()),
+            )
             .await
             .unwrap(),
     );
@@ -250,7 +283,7 @@ async fn flipfix_reviews_lists_and_cancels_through_discord(pool: PgPool) {
     let bot = TestBot::start(pool.clone(), &fake, 1).await;
     let id = started(
         ReviewStore::new(pool.clone())
-            .start(&session(42), Utc::now())
+            .start(&session(42), crate::support::time::real_now())
             .await
             .unwrap(),
     );

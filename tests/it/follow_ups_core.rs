@@ -173,9 +173,13 @@ async fn attaching_a_report_puts_it_and_its_children_under_the_open_report(pool:
         target_message_id: 630_000_000_000_000_100,
         owner_user_id: owner,
         owner_name: "Bob".into(),
-        expires_at: Utc::now() + Duration::hours(1),
+        expires_at: crate::support::time::real_now() + Duration::hours(1),
     };
-    let StartOutcome::Started(session) = store.start(&new, Utc::now()).await.unwrap() else {
+    let StartOutcome::Started(session) = store
+        .start(&new, crate::support::time::real_now())
+        .await
+        .unwrap()
+    else {
         panic!("a new session");
     };
     store
@@ -209,20 +213,20 @@ async fn attaching_a_report_puts_it_and_its_children_under_the_open_report(pool:
     let mut edited = loaded.items[0].item.clone();
     edited.description.push_str(" Seen twice today.");
     let kept = store
-        .edit(session, 0, &edited, owner, Utc::now())
+        .edit(session, 0, &edited, owner, crate::support::time::real_now())
         .await
         .unwrap();
     assert!(kept.items[0].duplicate.is_some());
     let mm = add_machine(&pool, "medieval-madness", "Medieval Madness").await;
     edited.machine_id = Some(mm);
     let dropped = store
-        .edit(session, 0, &edited, owner, Utc::now())
+        .edit(session, 0, &edited, owner, crate::support::time::real_now())
         .await
         .unwrap();
     assert!(dropped.items[0].duplicate.is_none());
     edited.machine_id = Some(tz);
     store
-        .edit(session, 0, &edited, owner, Utc::now())
+        .edit(session, 0, &edited, owner, crate::support::time::real_now())
         .await
         .unwrap();
     assert_eq!(
@@ -239,7 +243,7 @@ async fn attaching_a_report_puts_it_and_its_children_under_the_open_report(pool:
             position,
             decision,
             owner,
-            Utc::now(),
+            crate::support::time::real_now(),
         )
     };
     let (outcome, after) = decide(0, Decision::Attach).await.unwrap();

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use flipfix_bot::config::SettingKey;
 use flipfix_bot::discord::home::REFUSAL;
 use flipfix_bot::records::{Author, SourceMessage};
@@ -74,9 +74,13 @@ async fn open_review(pool: &PgPool, machine_id: i64) -> i64 {
         target_message_id: 3,
         owner_user_id: INTRUDER,
         owner_name: "someone".into(),
-        expires_at: Utc::now() + Duration::hours(1),
+        expires_at: crate::support::time::real_now() + Duration::hours(1),
     };
-    let StartOutcome::Started(id) = store.start(&new, Utc::now()).await.unwrap() else {
+    let StartOutcome::Started(id) = store
+        .start(&new, crate::support::time::real_now())
+        .await
+        .unwrap()
+    else {
         panic!("not started")
     };
     let item = ReviewItem {
@@ -93,7 +97,7 @@ async fn open_review(pool: &PgPool, machine_id: i64) -> i64 {
         }],
         author: Author::Name("someone".into()),
         author_hint: None,
-        occurred_at: Utc::now(),
+        occurred_at: crate::support::time::real_now(),
         media: Vec::new(),
     };
     store.set_items(id, &[(item, None)]).await.unwrap();

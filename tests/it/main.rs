@@ -40,6 +40,7 @@ mod notify_admin;
 mod notify_faults;
 mod notify_poison;
 mod notify_rate_limit;
+mod one_clock;
 mod openapi_support;
 mod process_faults;
 mod record_commands;

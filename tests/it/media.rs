@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use flipfix_bot::app::App;
 use flipfix_bot::config::{Secrets, SettingKey, Settings};
 use flipfix_bot::media::{store, CopyState, CopyStep, MediaWorker, WorkerConfig};
@@ -85,7 +85,10 @@ async fn a_photo_is_copied_and_served_after_the_cdn_url_expires(pool: PgPool) {
     assert_eq!(item.state, CopyState::Pending);
     assert_eq!(item.state.label(), "photo pending");
 
-    let step = worker(&pool).step(Utc::now()).await.unwrap();
+    let step = worker(&pool)
+        .step(crate::support::time::real_now())
+        .await
+        .unwrap();
     assert_eq!(
         step,
         CopyStep::Stored {
@@ -125,7 +128,10 @@ async fn a_members_only_photo_is_never_served_to_a_visitor(pool: PgPool) {
     let record = create_with(&env, "part_request", vec![photo(&url, "part.png", 70)]).await;
     let id = media_of(&pool, record).await[0].id;
     assert!(matches!(
-        worker(&pool).step(Utc::now()).await.unwrap(),
+        worker(&pool)
+            .step(crate::support::time::real_now())
+            .await
+            .unwrap(),
         CopyStep::Stored { .. }
     ));
 
@@ -156,7 +162,10 @@ async fn a_30_mb_attachment_is_refused_with_the_cap_named_and_the_record_stays(p
         vec![photo(&url, "huge.png", 30 * 1024 * 1024)],
     )
     .await;
-    let step = worker(&pool).step(Utc::now()).await.unwrap();
+    let step = worker(&pool)
+        .step(crate::support::time::real_now())
+        .await
+        .unwrap();
     assert!(
         matches!(&step, CopyStep::Failed { error, .. } if error.contains("larger than 25 MB")),
         "{step:?}"
@@ -176,7 +185,7 @@ async fn a_30_mb_attachment_is_refused_with_the_cap_named_and_the_record_stays(p
     assert_eq!(records, 1);
     assert_eq!(
         worker(&pool)
-            .step(Utc::now() + Duration::days(1))
+            .step(crate::support::time::real_now() + Duration::days(1))
             .await
             .unwrap(),
         CopyStep::Idle,
@@ -195,7 +204,10 @@ async fn a_file_over_the_cap_is_stopped_even_when_its_size_was_not_declared(pool
     let mut media = photo(&url, "big.png", 0);
     media.size_bytes = None;
     create_with(&env, "problem_report", vec![media]).await;
-    let step = worker(&pool).step(Utc::now()).await.unwrap();
+    let step = worker(&pool)
+        .step(crate::support::time::real_now())
+        .await
+        .unwrap();
     assert!(
         matches!(&step, CopyStep::Failed { error, .. } if error.contains("larger than 1 MB")),
         "{step:?}"
@@ -212,7 +224,10 @@ async fn bytes_that_are_not_a_photo_are_refused_whatever_the_declared_type(pool:
         b"<html><script>alert(1)</script></html>",
     );
     let record = create_with(&env, "problem_report", vec![photo(&url, "x.png", 40)]).await;
-    let step = worker(&pool).step(Utc::now()).await.unwrap();
+    let step = worker(&pool)
+        .step(crate::support::time::real_now())
+        .await
+        .unwrap();
     assert!(
         matches!(&step, CopyStep::Failed { error, .. } if error.contains("not a photo or video")),
         "{step:?}"
@@ -233,7 +248,7 @@ async fn a_failing_download_is_retried_with_backoff_then_given_up_with_its_reaso
     let record = create_with(&env, "problem_report", vec![photo(&url, "coil.png", 70)]).await;
     cdn.set_mode(Mode::Failing);
     let worker = worker(&pool);
-    let mut now = Utc::now();
+    let mut now = crate::support::time::real_now();
     let mut retries = Vec::new();
     loop {
         match worker.step(now).await.unwrap() {
@@ -275,7 +290,7 @@ async fn two_workers_never_copy_the_same_attachment_twice(pool: PgPool) {
     let url = cdn.add("coil.png", "image/png", PNG);
     create_with(&env, "problem_report", vec![photo(&url, "coil.png", 70)]).await;
     let (a, b) = (worker(&pool), worker(&pool));
-    let now = Utc::now();
+    let now = crate::support::time::real_now();
     let (first, second) = tokio::join!(a.step(now), b.step(now));
     let steps = [first.unwrap(), second.unwrap()];
     assert_eq!(
@@ -312,7 +327,7 @@ async fn the_notification_waits_for_the_copy_and_links_it(pool: PgPool) {
     let record = create_with(&env, "problem_report", vec![photo(&url, "coil.png", 70)]).await;
     let id = media_of(&pool, record).await[0].id;
     let mut dispatcher = env.dispatcher();
-    let now = Utc::now();
+    let now = crate::support::time::real_now();
     assert!(matches!(
         dispatcher.step(now).await.unwrap(),
         Step::WaitingForPhotos { .. }
@@ -343,7 +358,7 @@ async fn a_notification_stops_waiting_for_a_copy_that_takes_too_long(pool: PgPoo
     let mut dispatcher = env.dispatcher();
     drain(
         &mut dispatcher,
-        Utc::now() + PHOTO_WAIT + Duration::seconds(1),
+        crate::support::time::real_now() + PHOTO_WAIT + Duration::seconds(1),
     )
     .await;
     let bodies = env.checked_bodies();
@@ -361,13 +376,16 @@ async fn without_a_public_base_url_the_post_uploads_the_photo(pool: PgPool) {
     let url = cdn.add("coil.png", "image/png", PNG);
     let record = create_with(&env, "problem_report", vec![photo(&url, "coil.png", 70)]).await;
     let id = media_of(&pool, record).await[0].id;
-    worker(&pool).step(Utc::now()).await.unwrap();
+    worker(&pool)
+        .step(crate::support::time::real_now())
+        .await
+        .unwrap();
     cdn.set_mode(Mode::Expired);
     let mut dispatcher = env.dispatcher_with(DispatcherConfig {
         public_base_url: None,
         ..config()
     });
-    drain(&mut dispatcher, Utc::now()).await;
+    drain(&mut dispatcher, crate::support::time::real_now()).await;
     let received = env.fake.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].status, 200);
@@ -399,16 +417,29 @@ async fn a_delayed_notification_still_shows_the_photo(pool: PgPool) {
     let url = cdn.add("coil.png", "image/png", PNG);
     let record = create_with(&env, "problem_report", vec![photo(&url, "coil.png", 70)]).await;
     let id = media_of(&pool, record).await[0].id;
-    worker(&pool).step(Utc::now()).await.unwrap();
+    worker(&pool)
+        .step(crate::support::time::real_now())
+        .await
+        .unwrap();
     // The webhook was deleted: the queue parks until the URL changes, days later.
     env.fake.script([Reply::Status(404)]);
     let mut dispatcher = env.dispatcher();
-    drain(&mut dispatcher, Utc::now()).await;
-    assert_eq!(dispatcher.step(Utc::now()).await.unwrap(), Step::Parked);
+    drain(&mut dispatcher, crate::support::time::real_now()).await;
+    assert_eq!(
+        dispatcher
+            .step(crate::support::time::real_now())
+            .await
+            .unwrap(),
+        Step::Parked
+    );
     cdn.set_mode(Mode::Expired);
     env.set(SettingKey::DiscordWebhookUrl, &env.fake.url("new"))
         .await;
-    drain(&mut dispatcher, Utc::now() + Duration::days(3)).await;
+    drain(
+        &mut dispatcher,
+        crate::support::time::real_now() + Duration::days(3),
+    )
+    .await;
     let bodies = env.checked_bodies();
     assert_eq!(bodies.len(), 1);
     assert_eq!(

@@ -4,7 +4,6 @@
 //! serves it, the notification links the stored copy, and without
 //! `PUBLIC_BASE_URL` the webhook post carries the file.
 
-use chrono::Utc;
 use flipfix_bot::media::{store, CopyState, CopyStep};
 use flipfix_bot::notify::{DispatcherConfig, Step};
 use serde_json::json;
@@ -88,7 +87,7 @@ async fn a_photo_added_to_flipfix_outlives_its_cdn_url(pool: PgPool) {
     let worker = worker(&pool);
     let mut steps = Vec::new();
     loop {
-        match worker.step(Utc::now()).await.unwrap() {
+        match worker.step(crate::support::time::real_now()).await.unwrap() {
             CopyStep::Idle => break,
             step => steps.push(step),
         }
@@ -139,7 +138,7 @@ async fn a_photo_added_to_flipfix_outlives_its_cdn_url(pool: PgPool) {
 
     // The notification links the stored copy.
     let mut dispatcher = env.dispatcher();
-    let steps = drain(&mut dispatcher, Utc::now()).await;
+    let steps = drain(&mut dispatcher, crate::support::time::real_now()).await;
     assert!(matches!(steps[0], Step::Delivered { .. }), "{steps:?}");
     let received = env.fake.received();
     validate_request("POST", &received[0].path, &received[0].body)
@@ -161,7 +160,7 @@ async fn a_photo_added_to_flipfix_outlives_its_cdn_url(pool: PgPool) {
         public_base_url: None,
         ..config()
     });
-    drain(&mut dispatcher, Utc::now()).await;
+    drain(&mut dispatcher, crate::support::time::real_now()).await;
     let received = env.fake.received();
     assert_eq!(received.len(), 2);
     let upload = &received[1];

@@ -6,7 +6,6 @@
 use std::process::Stdio;
 use std::sync::Arc;
 
-use chrono::Utc;
 use flipfix_bot::app::App;
 use flipfix_bot::config::secrets::MediaS3;
 use flipfix_bot::config::{Secret, Secrets, Settings};
@@ -111,7 +110,7 @@ async fn the_s3_path_stores_and_serves_the_same_photo(pool: PgPool) {
             ..Default::default()
         },
     );
-    let step = worker.step(Utc::now()).await.unwrap();
+    let step = worker.step(crate::support::time::real_now()).await.unwrap();
     assert!(matches!(step, CopyStep::Stored { .. }), "{step:?}");
     cdn.set_mode(Mode::Expired);
     let item = &store::for_record(&pool, record).await.unwrap()[0];

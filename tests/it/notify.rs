@@ -186,7 +186,7 @@ async fn one_message_per_record_per_kind(pool: PgPool) {
     assert_eq!(env.queued().await, 4);
 
     let mut dispatcher = env.dispatcher();
-    let steps = drain(&mut dispatcher, Utc::now()).await;
+    let steps = drain(&mut dispatcher, crate::support::time::real_now()).await;
     assert_eq!(steps.last(), Some(&Step::Idle));
     let bodies = env.checked_bodies();
     let titles: Vec<&str> = bodies.iter().map(title).collect();
@@ -217,7 +217,13 @@ async fn one_message_per_record_per_kind(pool: PgPool) {
     assert!(message_ids.iter().all(Option::is_some), "{message_ids:?}");
 
     // Nothing is posted twice.
-    assert_eq!(dispatcher.step(Utc::now()).await.unwrap(), Step::Idle);
+    assert_eq!(
+        dispatcher
+            .step(crate::support::time::real_now())
+            .await
+            .unwrap(),
+        Step::Idle
+    );
     assert_eq!(env.fake.received().len(), 4);
 }
 
@@ -253,7 +259,7 @@ async fn switched_off_kinds_and_discord_records_are_not_queued(pool: PgPool) {
         "a CLI problem report is still posted"
     );
 
-    drain(&mut env.dispatcher(), Utc::now()).await;
+    drain(&mut env.dispatcher(), crate::support::time::real_now()).await;
     let bodies = env.checked_bodies();
     assert_eq!(bodies.len(), 1);
     assert!(title(&bodies[0]).starts_with("⚠️"));
@@ -272,12 +278,18 @@ async fn master_switch_off_queues_nothing_and_holds_what_was_queued(pool: PgPool
     );
 
     let mut dispatcher = env.dispatcher();
-    assert_eq!(dispatcher.step(Utc::now()).await.unwrap(), Step::Disabled);
+    assert_eq!(
+        dispatcher
+            .step(crate::support::time::real_now())
+            .await
+            .unwrap(),
+        Step::Disabled
+    );
     assert!(env.fake.received().is_empty());
     assert_eq!(env.undelivered().await, 1, "the queued row waits");
 
     env.set(SettingKey::DiscordWebhooksEnabled, "true").await;
-    drain(&mut dispatcher, Utc::now()).await;
+    drain(&mut dispatcher, crate::support::time::real_now()).await;
     assert_eq!(env.checked_bodies().len(), 1);
     assert_eq!(env.undelivered().await, 0);
 }
@@ -318,7 +330,7 @@ async fn a_huge_description_keeps_attribution_and_parent_link(pool: PgPool) {
         .await
         .unwrap();
 
-    drain(&mut env.dispatcher(), Utc::now()).await;
+    drain(&mut env.dispatcher(), crate::support::time::real_now()).await;
     let bodies = env.checked_bodies();
     let body = &bodies[1];
     let text = description(body);
@@ -363,11 +375,11 @@ async fn rate_limits_wait_as_told_and_lose_nothing(pool: PgPool) {
         ),
     ];
     let mut dispatcher = env.dispatcher();
-    let mut now = Utc::now();
+    let mut now = crate::support::time::real_now();
     for (index, (retry_after, reset_after, body, expected)) in cases.into_iter().enumerate() {
         env.create(new_record("problem_report")).await;
         // Rows are due from their insertion (the database's clock).
-        now = now.max(Utc::now());
+        now = now.max(crate::support::time::real_now());
         env.fake.script([Reply::TooMany {
             retry_after: retry_after.map(str::to_string),
             reset_after: reset_after.map(str::to_string),
@@ -413,7 +425,7 @@ async fn server_errors_and_timeouts_back_off_exponentially(pool: PgPool) {
         Reply::Hang(StdDuration::from_secs(2)),
     ]);
     let mut dispatcher = env.dispatcher();
-    let mut now = Utc::now();
+    let mut now = crate::support::time::real_now();
     // Attempt n waits between half and all of 2 s · 2^(n-1).
     for (attempt, expect_timeout) in [(1, false), (2, false), (3, true)] {
         let Step::Retry { at, error, .. } = dispatcher.step(now).await.unwrap() else {
@@ -461,7 +473,7 @@ async fn backoff_is_capped(pool: PgPool) {
     env.create(new_record("problem_report")).await;
     env.fake.script((0..8).map(|_| Reply::Status(503)));
     let mut dispatcher = env.dispatcher();
-    let mut now = Utc::now();
+    let mut now = crate::support::time::real_now();
     let mut last_wait = Duration::zero();
     for _ in 0..8 {
         let Step::Retry { at, .. } = dispatcher.step(now).await.unwrap() else {
@@ -485,7 +497,7 @@ async fn a_refused_webhook_parks_the_queue_until_the_url_changes(pool: PgPool) {
     env.create(new_record("part_request")).await;
     env.fake.script([Reply::Status(404)]);
     let mut dispatcher = env.dispatcher();
-    let now = Utc::now();
+    let now = crate::support::time::real_now();
     let Step::Retry { error, .. } = dispatcher.step(now).await.unwrap() else {
         panic!("expected the 404 to be reported");
     };
@@ -525,7 +537,7 @@ async fn rows_of_a_dispatcher_killed_mid_delivery_are_retried(pool: PgPool) {
     for _ in 0..3 {
         env.create(new_record("problem_report")).await;
     }
-    let now = Utc::now();
+    let now = crate::support::time::real_now();
     // A dispatcher claims a row and dies before posting it.
     let rules = ClaimRules {
         lease: Duration::minutes(2),
@@ -558,7 +570,7 @@ async fn two_dispatchers_deliver_every_row_once(pool: PgPool) {
     }
     let mut first = env.dispatcher();
     let mut second = env.dispatcher();
-    let now = Utc::now();
+    let now = crate::support::time::real_now();
     let (a, b) = tokio::join!(drain(&mut first, now), drain(&mut second, now));
     let delivered = |steps: &[Step]| {
         steps
@@ -603,7 +615,7 @@ async fn coalescing_posts_a_burst_as_one_digest_and_a_lone_record_richly(pool: P
     env.create(new_record("part_request")).await;
 
     let mut dispatcher = env.dispatcher();
-    let now = Utc::now();
+    let now = crate::support::time::real_now();
     drain(&mut dispatcher, now).await;
     let bodies = env.checked_bodies();
     assert_eq!(
@@ -661,7 +673,7 @@ async fn coalescing_never_holds_a_record_longer_than_the_maximum(pool: PgPool) {
     .await
     .unwrap();
     let mut dispatcher = env.dispatcher();
-    let now = Utc::now();
+    let now = crate::support::time::real_now();
     drain(&mut dispatcher, now + Duration::minutes(14)).await;
     assert!(env.fake.received().is_empty());
     drain(
@@ -762,7 +774,7 @@ async fn a_refused_payload_is_retried_without_holding_up_the_others(pool: PgPool
     env.create(new_record("part_request")).await;
     env.fake.script([Reply::Status(400)]);
     let mut dispatcher = env.dispatcher();
-    let now = Utc::now();
+    let now = crate::support::time::real_now();
     let steps = drain(&mut dispatcher, now).await;
     let Step::Retry { at, .. } = &steps[0] else {
         panic!("expected the 400 to be retried: {steps:?}");
@@ -798,8 +810,9 @@ async fn record_photos_become_a_gallery_of_at_most_four(pool: PgPool) {
     .await;
     let mut dispatcher = env.dispatcher();
     // Past the wait for the copies (none is made here): Discord's URLs.
-    let after_wait =
-        Utc::now() + flipfix_bot::notify::dispatcher::PHOTO_WAIT + Duration::seconds(1);
+    let after_wait = crate::support::time::real_now()
+        + flipfix_bot::notify::dispatcher::PHOTO_WAIT
+        + Duration::seconds(1);
     drain(&mut dispatcher, after_wait).await;
     let bodies = env.checked_bodies();
     let images: Vec<&str> = bodies[0]["embeds"]

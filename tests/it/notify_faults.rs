@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use flipfix_bot::config::{SettingKey, Settings};
 use flipfix_bot::notify::outbox::Coalescing;
 use flipfix_bot::notify::{Dispatcher, DispatcherConfig, Step};
@@ -160,7 +160,7 @@ async fn shutdown_mid_post_finishes_and_records_the_post(pool: PgPool) {
     let mut restarted = env.dispatcher();
     assert_eq!(
         restarted
-            .step(Utc::now() + Duration::minutes(10))
+            .step(crate::support::time::real_now() + Duration::minutes(10))
             .await
             .unwrap(),
         Step::Idle

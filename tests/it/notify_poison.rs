@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use flipfix_bot::config::{SettingKey, Settings};
 use flipfix_bot::notify::failed::{self, Target};
 use flipfix_bot::notify::outbox;
@@ -136,7 +136,7 @@ async fn poison_rows_end_failed_and_block_neither_the_queue_nor_the_digest(pool:
 
     // Past Ada's quiet period; each round is past any backoff (capped at
     // 60 s in this config).
-    let start = Utc::now() + Duration::minutes(6);
+    let start = crate::support::time::real_now() + Duration::minutes(6);
     for round in 0..8 {
         drain(&mut dispatcher, start + Duration::minutes(15 * round)).await;
     }
@@ -186,14 +186,28 @@ async fn poison_rows_end_failed_and_block_neither_the_queue_nor_the_digest(pool:
     // delivers both, each once.
     workflows.reload(shipped_workflows());
     env.fake.stop_refusing();
-    assert_eq!(failed::retry(&env.pool, Target::One(-1)).await.unwrap(), 0);
-    assert_eq!(failed::retry(&env.pool, Target::All).await.unwrap(), 2);
+    assert_eq!(
+        failed::retry(&env.pool, Target::One(-1), crate::support::time::real_now())
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        failed::retry(&env.pool, Target::All, crate::support::time::real_now())
+            .await
+            .unwrap(),
+        2
+    );
     assert_eq!(
         row_of(&env.pool, update).await.attempts,
         0,
         "attempts reset"
     );
-    drain(&mut dispatcher, Utc::now() + Duration::minutes(16)).await;
+    drain(
+        &mut dispatcher,
+        crate::support::time::real_now() + Duration::minutes(16),
+    )
+    .await;
     for record in [update, refused] {
         let row = row_of(&env.pool, record).await;
         assert!(row.delivered && !row.failed, "{row:?}");
@@ -233,7 +247,7 @@ async fn a_refused_digest_is_split_and_only_the_refused_record_fails(pool: PgPoo
     let last = env.create(by(ada, "part_request")).await;
 
     let mut dispatcher = env.dispatcher();
-    let start = Utc::now() + Duration::minutes(6);
+    let start = crate::support::time::real_now() + Duration::minutes(6);
     let steps = drain(&mut dispatcher, start).await;
     assert!(
         matches!(&steps[0], Step::Retry { rows, .. } if rows.len() == 3),
@@ -304,7 +318,7 @@ async fn dropping_removes_only_failed_rows(pool: PgPool) {
             ..new_record("problem_report")
         })
         .await;
-    let steps = drain(&mut env.dispatcher(), Utc::now()).await;
+    let steps = drain(&mut env.dispatcher(), crate::support::time::real_now()).await;
     assert!(matches!(&steps[0], Step::Failed { .. }), "{steps:?}");
     let id: i64 = sqlx::query_scalar("SELECT id FROM notification_outbox WHERE record_id = $1")
         .bind(doomed)
@@ -353,7 +367,11 @@ async fn a_set_aside_row_is_logged_once_with_what_to_do(pool: PgPool) {
         .unwrap();
     let mut dispatcher = env.dispatcher();
     for round in 0..4 {
-        drain(&mut dispatcher, Utc::now() + Duration::minutes(15 * round)).await;
+        drain(
+            &mut dispatcher,
+            crate::support::time::real_now() + Duration::minutes(15 * round),
+        )
+        .await;
     }
     let text = logs.text();
     let errors: Vec<&str> = text.lines().filter(|l| l.contains(" ERROR ")).collect();

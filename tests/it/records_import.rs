@@ -93,9 +93,15 @@ async fn import(
     files: &[(String, String)],
     options: ImportOptions,
 ) -> RecordImportReport {
-    import_records(pool, &shipped_workflows().kinds, files, options)
-        .await
-        .unwrap()
+    import_records(
+        pool,
+        &shipped_workflows().kinds,
+        files,
+        options,
+        crate::support::time::real_now(),
+    )
+    .await
+    .unwrap()
 }
 
 fn sample_files() -> Vec<(String, String)> {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use flipfix_bot::records::{Author, SourceMessage};
 use flipfix_bot::review::{
     Decision, DecisionOutcome, ItemState, NewSession, ReviewError, ReviewItem, ReviewStore,
@@ -24,7 +24,7 @@ fn session() -> NewSession {
         target_message_id: MESSAGE,
         owner_user_id: OWNER,
         owner_name: "Bob Wilson".into(),
-        expires_at: Utc::now() + Duration::hours(24),
+        expires_at: crate::support::time::real_now() + Duration::hours(24),
     }
 }
 
@@ -43,13 +43,17 @@ fn item(kind: &str, machine_id: Option<i64>) -> ReviewItem {
         }],
         author: Author::Name("Bob Wilson".into()),
         author_hint: None,
-        occurred_at: Utc::now(),
+        occurred_at: crate::support::time::real_now(),
         media: Vec::new(),
     }
 }
 
 async fn started(store: &ReviewStore) -> i64 {
-    match store.start(&session(), Utc::now()).await.unwrap() {
+    match store
+        .start(&session(), crate::support::time::real_now())
+        .await
+        .unwrap()
+    {
         StartOutcome::Started(id) => id,
         other => panic!("expected a new session, got {other:?}"),
     }
@@ -67,8 +71,8 @@ async fn one_active_review_per_message_even_when_started_at_once(pool: PgPool) {
     let store = ReviewStore::new(pool.clone());
     let (first, second) = (session(), session());
     let (a, b) = tokio::join!(
-        store.start(&first, Utc::now()),
-        store.start(&second, Utc::now())
+        store.start(&first, crate::support::time::real_now()),
+        store.start(&second, crate::support::time::real_now())
     );
     let outcomes = [a.unwrap(), b.unwrap()];
     let started = outcomes
@@ -103,7 +107,7 @@ async fn create_happens_once_however_often_it_is_clicked(pool: PgPool) {
         .unwrap();
 
     // Two concurrent clicks, then a retry.
-    let now = Utc::now();
+    let now = crate::support::time::real_now();
     let (a, b) = tokio::join!(
         store.decide(&kinds, id, 0, Decision::Create, OWNER, now),
         store.decide(&kinds, id, 0, Decision::Create, OWNER, now)
@@ -163,7 +167,7 @@ async fn children_follow_their_parent(pool: PgPool) {
         )
         .await
         .unwrap();
-    let now = Utc::now();
+    let now = crate::support::time::real_now();
     let (created, _) = store
         .decide(&kinds, id, 0, Decision::Create, OWNER, now)
         .await
@@ -216,7 +220,14 @@ async fn only_the_owner_acts_and_expired_reviews_say_so(pool: PgPool) {
         .unwrap();
 
     let err = store
-        .decide(&kinds, id, 0, Decision::Create, OTHER, Utc::now())
+        .decide(
+            &kinds,
+            id,
+            0,
+            Decision::Create,
+            OTHER,
+            crate::support::time::real_now(),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -225,7 +236,7 @@ async fn only_the_owner_acts_and_expired_reviews_say_so(pool: PgPool) {
     );
     assert!(err.to_string().contains("Bob Wilson"));
 
-    let later = Utc::now() + Duration::hours(25);
+    let later = crate::support::time::real_now() + Duration::hours(25);
     let err = store
         .decide(&kinds, id, 0, Decision::Create, OWNER, later)
         .await
@@ -256,7 +267,14 @@ async fn an_unknown_machine_must_be_chosen_before_create(pool: PgPool) {
         .unwrap();
 
     let err = store
-        .decide(&kinds, id, 0, Decision::Create, OWNER, Utc::now())
+        .decide(
+            &kinds,
+            id,
+            0,
+            Decision::Create,
+            OWNER,
+            crate::support::time::real_now(),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -267,11 +285,18 @@ async fn an_unknown_machine_must_be_chosen_before_create(pool: PgPool) {
 
     unknown.machine_id = Some(gorgar);
     store
-        .edit(id, 0, &unknown, OWNER, Utc::now())
+        .edit(id, 0, &unknown, OWNER, crate::support::time::real_now())
         .await
         .unwrap();
     let (outcome, session) = store
-        .decide(&kinds, id, 0, Decision::Create, OWNER, Utc::now())
+        .decide(
+            &kinds,
+            id,
+            0,
+            Decision::Create,
+            OWNER,
+            crate::support::time::real_now(),
+        )
         .await
         .unwrap();
     assert!(matches!(outcome, DecisionOutcome::Created { .. }));
@@ -294,13 +319,30 @@ async fn cancel_ends_the_review_and_creates_nothing_more(pool: PgPool) {
         .await
         .unwrap();
     store
-        .decide(&kinds, id, 0, Decision::Create, OWNER, Utc::now())
+        .decide(
+            &kinds,
+            id,
+            0,
+            Decision::Create,
+            OWNER,
+            crate::support::time::real_now(),
+        )
         .await
         .unwrap();
-    let session = store.cancel(id, OWNER, Utc::now()).await.unwrap();
+    let session = store
+        .cancel(id, OWNER, crate::support::time::real_now())
+        .await
+        .unwrap();
     assert_eq!(session.status, SessionStatus::Cancelled);
     let err = store
-        .decide(&kinds, id, 1, Decision::Create, OWNER, Utc::now())
+        .decide(
+            &kinds,
+            id,
+            1,
+            Decision::Create,
+            OWNER,
+            crate::support::time::real_now(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, ReviewError::Over), "{err}");
@@ -316,7 +358,14 @@ async fn a_refused_record_leaves_the_item_pending(pool: PgPool) {
     bad.fields.insert("status".into(), "lost".into());
     store.set_items(id, &[(bad, None)]).await.unwrap();
     let err = store
-        .decide(&kinds, id, 0, Decision::Create, OWNER, Utc::now())
+        .decide(
+            &kinds,
+            id,
+            0,
+            Decision::Create,
+            OWNER,
+            crate::support::time::real_now(),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("`status` is `lost`"), "{err}");

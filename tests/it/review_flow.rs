@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use flipfix_bot::records::{Author, Media, SourceMessage};
 use flipfix_bot::review::{NewSession, ReviewItem, ReviewStore, StartOutcome};
 use serde_json::{json, Value};
@@ -36,7 +36,7 @@ fn item(kind: &str, machine_id: Option<i64>, description: &str) -> ReviewItem {
         }],
         author: Author::Name("Bob Wilson".into()),
         author_hint: None,
-        occurred_at: Utc::now(),
+        occurred_at: crate::support::time::real_now(),
         media: vec![Media {
             url: "https://cdn.discordapp.com/attachments/1/2/flipper.jpg".into(),
             filename: "flipper.jpg".into(),
@@ -58,9 +58,13 @@ async fn session(
         target_message_id: 3,
         owner_user_id: OWNER,
         owner_name: "Bob Wilson".into(),
-        expires_at: Utc::now() + expires_in,
+        expires_at: crate::support::time::real_now() + expires_in,
     };
-    let StartOutcome::Started(id) = store.start(&new, Utc::now()).await.unwrap() else {
+    let StartOutcome::Started(id) = store
+        .start(&new, crate::support::time::real_now())
+        .await
+        .unwrap()
+    else {
         panic!("not started")
     };
     store.set_items(id, &items).await.unwrap();

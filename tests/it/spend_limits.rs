@@ -49,6 +49,7 @@ async fn analyse(
         progress: None,
         limits: Some(limits),
         allow_loopback_urls: false,
+        clock: &flipfix_bot::clock::SystemClock,
     };
     let request = AnalysisRequest {
         guild_id: None,

@@ -18,15 +18,21 @@ use flipfix_bot::workflow::Workflows;
 use sqlx::PgPool;
 
 use crate::notify::{description, title, Env};
+use crate::support::time::{pinned, pinned_date};
 use crate::support::{copy_workflows, new_record};
 
-/// 18:00 in London on 24 November 2026 (GMT, so 18:00 UTC).
+/// 18:00 in London on 24 November 2026 (GMT, so 18:00 UTC), before the
+/// shift CI applies (see `support::time`).
 pub(crate) const DUE: &str = "2026-11-24T18:00:00Z";
 
+/// A pinned instant: every clock in these tests is pinned with it.
 pub(crate) fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text)
-        .expect("test time")
-        .with_timezone(&Utc)
+    pinned(text)
+}
+
+/// A pinned local date, as `summary_posts.local_date` prints it.
+pub(crate) fn day(text: &str) -> String {
+    pinned_date(text)
 }
 
 /// The shipped workflows with the daily summary switched on.
@@ -63,19 +69,24 @@ pub(crate) async fn record_at(
     occurred: &str,
     machine: Option<i64>,
 ) -> i64 {
+    record_at_time(env, record, at(created), at(occurred), machine).await
+}
+
+/// [`record_at`] for tests written relative to the real now.
+pub(crate) async fn record_at_time(
+    env: &Env,
+    record: NewRecord,
+    created: DateTime<Utc>,
+    occurred: DateTime<Utc>,
+    machine: Option<i64>,
+) -> i64 {
     let record = NewRecord {
         machine_id: machine.or(record.machine_id),
+        created_at: created,
+        occurred_at: occurred,
         ..record
     };
-    let id = env.create(record).await;
-    sqlx::query("UPDATE records SET created_at = $2, occurred_at = $3 WHERE id = $1")
-        .bind(id)
-        .bind(at(created))
-        .bind(at(occurred))
-        .execute(&env.pool)
-        .await
-        .expect("move record in time");
-    id
+    env.create(record).await
 }
 
 pub(crate) fn with(kind: &str, description: &str, fields: &[(&str, &str)]) -> NewRecord {
@@ -224,7 +235,10 @@ async fn posted_once_by_one_of_two_schedulers_and_dispatchers(pool: PgPool) {
     let bodies = env.checked_bodies();
     assert_eq!(bodies.len(), 1);
     let body = &bodies[0];
-    assert_eq!(title(body), "📋 Tuesday 24 November 2026: 3 new records");
+    assert_eq!(
+        title(body),
+        format!("📋 {}: 3 new records", at(DUE).format("%A %-d %B %Y"))
+    );
     let text = description(body);
     let ebd = text.find("**EBD**").expect("EBD heading");
     let mm = text
@@ -270,7 +284,7 @@ async fn posted_once_by_one_of_two_schedulers_and_dispatchers(pool: PgPool) {
     assert_eq!(outbox_rows(&env.pool).await, 1);
     assert_eq!(
         claims(&env.pool).await,
-        [("2026-11-24".into(), "queued".into())]
+        [(day("2026-11-24"), "queued".into())]
     );
 }
 
@@ -318,7 +332,7 @@ async fn nothing_is_posted_on_a_day_with_no_records(pool: PgPool) {
     assert_eq!(decision(&outcomes), &Decision::AlreadyDecided);
     assert_eq!(
         claims(&env.pool).await,
-        [("2026-11-24".into(), "nothing_to_say".into())]
+        [(day("2026-11-24"), "nothing_to_say".into())]
     );
 }
 
@@ -371,5 +385,5 @@ async fn a_restart_after_the_time_posts_once_but_a_stale_day_is_skipped(pool: Pg
     assert!(claims(&env.pool)
         .await
         .iter()
-        .all(|(date, _)| date != "2026-11-25"));
+        .all(|(date, _)| *date != day("2026-11-25")));
 }

@@ -2,7 +2,11 @@
 //! the DST window, the master switch and record text, and a summary
 //! Discord refuses. Helpers are in `summary`.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
+use flipfix_bot::clock::ManualClock;
+use flipfix_bot::notify::DispatcherConfig;
 use flipfix_bot::config::SettingKey;
 use flipfix_bot::notify::Step;
 use flipfix_bot::summary::Decision;
@@ -11,8 +15,8 @@ use sqlx::PgPool;
 
 use crate::notify::{description, title, Env};
 use crate::summary::{
-    a_busy_day, at, claims, clear_outbox, decision, outbox_rows, record_at, scheduler, with,
-    workflows_with_summary, write_summaries, DUE,
+    a_busy_day, at, claims, clear_outbox, day, decision, outbox_rows, record_at, record_at_time,
+    scheduler, with, workflows_with_summary, write_summaries, DUE,
 };
 use crate::support::copy_workflows;
 
@@ -22,7 +26,9 @@ async fn the_running_scheduler_posts_at_the_clock_time_through_the_outbox(pool: 
     a_busy_day(&env).await;
     let workflows = workflows_with_summary();
     let (trigger, shutdown) = flipfix_bot::shutdown::channel();
-    // Two processes' schedulers and dispatchers, all running.
+    // Two processes' schedulers and dispatchers, all running, every clock
+    // pinned at the summary's time.
+    let clock = Arc::new(ManualClock::at(at(DUE)));
     let mut tasks = Vec::new();
     for _ in 0..2 {
         let scheduler = scheduler(&env, &workflows);
@@ -31,7 +37,11 @@ async fn the_running_scheduler_posts_at_the_clock_time_through_the_outbox(pool: 
             scheduler.run(stop).await;
             Ok::<(), flipfix_bot::notify::DispatchError>(())
         }));
-        tasks.push(tokio::spawn(env.dispatcher().run(shutdown.clone())));
+        let dispatcher = env.dispatcher_with(DispatcherConfig {
+            clock: clock.clone(),
+            ..crate::notify::config()
+        });
+        tasks.push(tokio::spawn(dispatcher.run(shutdown.clone())));
     }
     env.fake.wait_for_requests(1).await;
     trigger.request();
@@ -43,7 +53,7 @@ async fn the_running_scheduler_posts_at_the_clock_time_through_the_outbox(pool: 
     assert!(title(&bodies[0]).ends_with("3 new records"));
     assert_eq!(
         claims(&env.pool).await,
-        [("2026-11-24".into(), "queued".into())]
+        [(day("2026-11-24"), "queued".into())]
     );
 }
 
@@ -79,14 +89,16 @@ async fn the_window_across_the_spring_change_is_23_hours(pool: PgPool) {
         "{outcomes:?}"
     );
     let window: (DateTime<Utc>, DateTime<Utc>) = sqlx::query_as(
-        "SELECT window_start, due_at FROM summary_posts WHERE local_date = '2026-03-29'",
+        "SELECT window_start, due_at FROM summary_posts WHERE local_date = $1::DATE",
     )
+    .bind(day("2026-03-29"))
     .fetch_one(&env.pool)
     .await
     .expect("claim");
     assert_eq!(window, (at("2026-03-28T18:00:00Z"), due));
     let body: String =
-        sqlx::query_scalar("SELECT body FROM summary_posts WHERE local_date = '2026-03-29'")
+        sqlx::query_scalar("SELECT body FROM summary_posts WHERE local_date = $1::DATE")
+            .bind(day("2026-03-29"))
             .fetch_one(&env.pool)
             .await
             .expect("body");
@@ -163,7 +175,7 @@ async fn two_bot_processes_started_after_the_time_post_it_once(pool: PgPool) {
     use std::time::Duration as StdDuration;
 
     let env = Env::new(pool).await;
-    let due = Utc::now() - Duration::minutes(2);
+    let due = crate::support::time::real_now() - Duration::minutes(2);
     let dir = copy_workflows();
     write_summaries(
         dir.path(),
@@ -172,12 +184,12 @@ async fn two_bot_processes_started_after_the_time_post_it_once(pool: PgPool) {
             due.format("%H:%M")
         ),
     );
-    let created = (due - Duration::hours(1)).to_rfc3339();
-    record_at(
+    let created = due - Duration::hours(1);
+    record_at_time(
         &env,
         with("log_entry", "Replaced a fuse", &[]),
-        &created,
-        &created,
+        created,
+        created,
         None,
     )
     .await;
@@ -252,16 +264,20 @@ async fn a_refused_summary_ends_failed_and_is_listed_as_a_summary(pool: PgPool) 
     let (rows, total) = failed::list(&env.pool, 10).await.expect("failed list");
     assert_eq!(total, 1);
     assert_eq!(rows[0].record_id, None);
-    assert_eq!(rows[0].kind, "summary daily 2026-11-24");
+    assert_eq!(rows[0].kind, format!("summary daily {}", day("2026-11-24")));
 
     env.fake.stop_refusing();
     assert_eq!(
-        failed::retry(&env.pool, failed::Target::All)
-            .await
-            .expect("retry"),
+        failed::retry(
+            &env.pool,
+            failed::Target::All,
+            at(DUE) + Duration::minutes(1)
+        )
+        .await
+        .expect("retry"),
         1
     );
-    let steps = crate::notify::drain(&mut env.dispatcher(), Utc::now()).await;
+    let steps = crate::notify::drain(&mut env.dispatcher(), at(DUE) + Duration::minutes(1)).await;
     assert!(
         steps.iter().any(|s| matches!(s, Step::Delivered { .. })),
         "{steps:?}"

@@ -251,7 +251,7 @@ async fn an_expired_session_is_a_visitor(pool: PgPool) {
     })
     .await;
     let key = SessionKey::from_bytes(b"a test session secret");
-    let now = chrono::Utc::now().timestamp();
+    let now = crate::support::time::real_now().timestamp();
     let mut browser = Browser::new();
     for (expires_at, expected) in [(now - 1, "Visitor"), (now + 3600, "Member")] {
         let cookie = key.sign(

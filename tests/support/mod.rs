@@ -97,6 +97,7 @@ pub fn new_record(kind: &str) -> NewRecord {
             .with_ymd_and_hms(2025, 1, 15, 15, 23, 8)
             .single()
             .expect("valid date"),
+        created_at: time::real_now(),
         created_via: CreatedVia::Cli,
         created_by: Some("tests".into()),
         sources: Vec::new(),
@@ -124,4 +125,5 @@ pub mod openai;
 pub mod openai_spec;
 pub mod openapi;
 pub mod process;
+pub mod time;
 pub mod web;

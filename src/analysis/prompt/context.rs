@@ -233,7 +233,7 @@ pub fn conversation_context(conversation: &Conversation) -> ConversationContext 
     // Ages are counted to the clicked message, so a replay renders the same.
     let now = conversation
         .target()
-        .map_or_else(Utc::now, |t| t.message.timestamp);
+        .map_or_else(crate::clock::system_now, |t| t.message.timestamp);
     let messages = conversation
         .messages
         .iter()

@@ -1,7 +1,7 @@
 //! The checks that end "Add to Flipfix" with a short answer before any
 //! history or LLM work, and the claim of the message for a new review.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use poise::serenity_prelude as serenity;
 
 use super::{requested_by, spend_limits};
@@ -44,8 +44,13 @@ pub(super) async fn preflight(
         return Ok(Err(already_saved(app, &saved)));
     }
     let limits = spend_limits(app).await?;
-    if let Err(refusal) =
-        budget::check(&app.pool, limits, &requested_by(interaction), Utc::now()).await?
+    if let Err(refusal) = budget::check(
+        &app.pool,
+        limits,
+        &requested_by(interaction),
+        app.clock.now(),
+    )
+    .await?
     {
         return Ok(Err(refusal.to_string()));
     }
@@ -65,10 +70,10 @@ pub(super) async fn preflight(
             .and_then(|m| m.nick.clone())
             .or_else(|| owner.global_name.clone())
             .unwrap_or_else(|| owner.name.clone()),
-        expires_at: Utc::now() + Duration::hours(i64::from(hours)),
+        expires_at: app.clock.now() + Duration::hours(i64::from(hours)),
     };
     match ReviewStore::new(app.pool.clone())
-        .start_as(&new, Utc::now(), app.lifecycle.instance)
+        .start_as(&new, app.clock.now(), app.lifecycle.instance)
         .await?
     {
         StartOutcome::Started(id) => Ok(Ok(id)),

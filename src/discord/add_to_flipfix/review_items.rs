@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
 use poise::serenity_prelude as serenity;
 
 use crate::analysis::validate::{MachineMatch, SuggestedAuthor, Suggestion};
@@ -90,7 +89,7 @@ async fn review_item(
         .filter_map(|id| conversation.get(*id))
         .map(|m| m.message.timestamp)
         .max()
-        .unwrap_or_else(Utc::now);
+        .unwrap_or_else(|| app.clock.now());
     let media = ids
         .iter()
         .filter_map(|id| conversation.get(*id))

@@ -121,6 +121,7 @@ async fn run_analysis(
         progress: Some(&report),
         limits: Some(spend_limits(app).await?),
         allow_loopback_urls: app.secrets.allow_loopback_urls,
+        clock: app.clock.as_ref(),
     };
     let request = AnalysisRequest {
         guild_id: interaction.guild_id.map(|g| g.get()),

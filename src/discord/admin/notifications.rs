@@ -46,7 +46,7 @@ async fn retry(
         )
         .await;
     };
-    let requeued = failed::retry(&ctx.data().pool, target).await?;
+    let requeued = failed::retry(&ctx.data().pool, target, ctx.data().clock.now()).await?;
     let answer = match (target, requeued) {
         (Target::One(id), 0) => format!("❌ Notification {id} is not a failed notification."),
         (Target::One(id), _) => {
@@ -125,7 +125,6 @@ fn listing(rows: &[FailedRow], total: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Utc;
 
     #[test]
     fn targets_are_ids_or_all() {
@@ -145,8 +144,8 @@ mod tests {
                 kind: "problem_report".into(),
                 attempts: 5,
                 error: Some("x".repeat(500)),
-                created_at: Utc::now(),
-                failed_at: Utc::now(),
+                created_at: chrono::DateTime::UNIX_EPOCH,
+                failed_at: chrono::DateTime::UNIX_EPOCH,
             })
             .collect();
         let text = listing(&rows, 70);

@@ -2,8 +2,6 @@
 //! message whose review is stuck. (Discord cannot invoke a command that has
 //! subcommands, so the list is `reviews list`.)
 
-use chrono::Utc;
-
 use crate::discord::{reply, Context, Error};
 use crate::review::recovery;
 use crate::review::SessionStatus;
@@ -21,7 +19,7 @@ async fn list(ctx: Context<'_>) -> Result<(), Error> {
     if open.is_empty() {
         return reply::ephemeral(ctx, "No reviews are open.").await;
     }
-    let now = Utc::now();
+    let now = ctx.data().clock.now();
     let lines: Vec<String> = open
         .iter()
         .map(|review| {

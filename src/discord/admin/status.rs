@@ -30,7 +30,9 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
         .as_ref()
         .map(|menu| menu.model.clone())
         .unwrap_or_else(|| "not configured".into());
-    let today = chrono::Utc::now()
+    let today = app
+        .clock
+        .now()
         .date_naive()
         .and_hms_opt(0, 0, 0)
         .unwrap_or_default()

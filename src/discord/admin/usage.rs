@@ -1,6 +1,6 @@
 //! `/flipfix usage [days]`: what the analyses cost, per day and per person.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 
 use crate::config::SettingKey;
 use crate::discord::{reply, Context, Error};
@@ -17,7 +17,9 @@ pub async fn usage(
 ) -> Result<(), Error> {
     let days = days.unwrap_or(7).clamp(1, 90);
     let app = ctx.data();
-    let today = Utc::now()
+    let today = app
+        .clock
+        .now()
         .date_naive()
         .and_hms_opt(0, 0, 0)
         .unwrap_or_default()

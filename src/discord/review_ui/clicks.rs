@@ -1,7 +1,6 @@
 //! A click on a card's buttons: Create, Attach, Skip or Cancel decided
 //! here; Edit and menu choices handed to their own handlers.
 
-use chrono::Utc;
 use poise::serenity_prelude as serenity;
 
 use super::edit_modal::open_edit_modal;
@@ -48,13 +47,13 @@ pub async fn on_component(
                     position,
                     decision,
                     user,
-                    Utc::now(),
+                    app.clock.now(),
                 )
                 .await
                 .map(|(outcome, session)| (Some(outcome), session))
         }
         _ => store
-            .cancel(id.session_id, user, Utc::now())
+            .cancel(id.session_id, user, app.clock.now())
             .await
             .map(|session| (None, session)),
     };

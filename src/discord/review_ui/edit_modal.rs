@@ -1,7 +1,6 @@
 //! The edit modal: opening it pre-filled with the suggestion's editable
 //! fields, and storing a submitted one (then looking for duplicates again).
 
-use chrono::Utc;
 use poise::serenity_prelude as serenity;
 
 use super::edit_values::apply_edits;
@@ -49,7 +48,7 @@ fn edit_modal(
     position: usize,
     user: u64,
 ) -> Result<serenity::CreateModal, ReviewError> {
-    session.check_actor(user, Utc::now())?;
+    session.check_actor(user, app.clock.now())?;
     let entry = session.items.get(position).ok_or(ReviewError::NotFound)?;
     if entry.state != ItemState::Pending {
         return Err(ReviewError::Over);
@@ -146,13 +145,13 @@ pub async fn on_modal(
         .collect();
     let outcome = async {
         let session = store.load(id.session_id).await?;
-        session.check_actor(user, Utc::now())?;
+        session.check_actor(user, app.clock.now())?;
         let entry = session.items.get(position).ok_or(ReviewError::NotFound)?;
         let edited = apply_edits(app, &entry.item, &values).await?;
         match edited {
             Ok(item) => {
                 let session = store
-                    .edit(id.session_id, position, &item, user, Utc::now())
+                    .edit(id.session_id, position, &item, user, app.clock.now())
                     .await?;
                 Ok(Ok(recheck_duplicates(app, &store, session).await?))
             }

@@ -1,6 +1,7 @@
 //! Writing outbox rows (a record's notification, a daily summary) in the
 //! caller's transaction, and waking the dispatchers on commit.
 
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::CHANNEL;
@@ -29,6 +30,7 @@ pub async fn enqueue_in(
     record_id: i64,
     created_via: CreatedVia,
     author_maintainer_id: Option<i64>,
+    now: DateTime<Utc>,
 ) -> Result<Enqueued, sqlx::Error> {
     // Imported history happened long ago: posting it would flood the channel.
     if created_via == (CreatedVia::Import { notify: false }) {
@@ -51,10 +53,12 @@ pub async fn enqueue_in(
         return Ok(Enqueued::FromDiscordOff);
     }
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO notification_outbox (record_id, author_key) VALUES ($1, $2) RETURNING id",
+        "INSERT INTO notification_outbox (record_id, author_key, created_at, next_attempt_at)
+         VALUES ($1, $2, $3, $3) RETURNING id",
     )
     .bind(record_id)
     .bind(author_maintainer_id.map(|id| format!("maintainer:{id}")))
+    .bind(now)
     .fetch_one(&mut *conn)
     .await?;
     wake_dispatchers(conn).await?;
@@ -66,11 +70,14 @@ pub async fn enqueue_in(
 pub async fn enqueue_summary_in(
     conn: &mut PgConnection,
     summary_post_id: i64,
+    now: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO notification_outbox (summary_post_id) VALUES ($1) RETURNING id",
+        "INSERT INTO notification_outbox (summary_post_id, created_at, next_attempt_at)
+         VALUES ($1, $2, $2) RETURNING id",
     )
     .bind(summary_post_id)
+    .bind(now)
     .fetch_one(&mut *conn)
     .await?;
     wake_dispatchers(conn).await?;

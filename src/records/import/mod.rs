@@ -34,12 +34,13 @@ pub async fn import_records(
     kinds: &RecordKinds,
     files: &[(String, String)],
     options: ImportOptions,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<RecordImportReport, ImportError> {
     let mut exports = Vec::with_capacity(files.len());
     for (name, json) in files {
         exports.push(export::read_export(name, json)?);
     }
-    let mut importer = write::Importer::load(pool, kinds, options).await?;
+    let mut importer = write::Importer::load(pool, kinds, options, now).await?;
     for entries in exports {
         for entry in entries {
             importer.import_top(entry).await?;

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use sqlx::{Connection as _, PgConnection, PgPool};
 
 use super::export::{Entry, Place, Read, Unreadable};
@@ -25,6 +26,8 @@ pub struct Importer<'a> {
     pool: &'a PgPool,
     kinds: &'a RecordKinds,
     options: ImportOptions,
+    /// When this import runs: every imported record enters the bot then.
+    now: DateTime<Utc>,
     machines: Vec<Machine>,
     /// Maintainer id by lower-case username.
     maintainers: HashMap<String, i64>,
@@ -44,6 +47,7 @@ impl<'a> Importer<'a> {
         pool: &'a PgPool,
         kinds: &'a RecordKinds,
         options: ImportOptions,
+        now: DateTime<Utc>,
     ) -> Result<Self, ImportError> {
         let maintainers: Vec<(String, i64)> =
             sqlx::query_as("SELECT lower(username), id FROM maintainers")
@@ -55,6 +59,7 @@ impl<'a> Importer<'a> {
             pool,
             kinds,
             options,
+            now,
             machines,
             maintainers: maintainers.into_iter().collect(),
             seen: HashMap::new(),
@@ -165,6 +170,7 @@ impl<'a> Importer<'a> {
             fields: entry.fields.clone(),
             author,
             occurred_at: entry.occurred_at,
+            created_at: self.now,
             created_via: CreatedVia::Import {
                 notify: self.options.notify,
             },

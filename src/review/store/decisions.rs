@@ -100,6 +100,7 @@ impl ReviewStore {
                     fields: to_create.fields.clone(),
                     author: to_create.author.clone(),
                     occurred_at: to_create.occurred_at,
+                    created_at: now,
                     created_via: CreatedVia::DiscordMessage,
                     created_by: Some(format!("discord:{user_id}")),
                     sources: to_create.sources.clone(),

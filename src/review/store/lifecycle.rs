@@ -41,8 +41,8 @@ impl ReviewStore {
         .execute(&mut *tx)
         .await?;
         let inserted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO review_sessions (guild_id, channel_id, target_message_id, owner_user_id, owner_name, status, expires_at, instance_key)
-             VALUES ($1, $2, $3, $4, $5, 'analysing', $6, $7)
+            "INSERT INTO review_sessions (guild_id, channel_id, target_message_id, owner_user_id, owner_name, status, expires_at, instance_key, created_at)
+             VALUES ($1, $2, $3, $4, $5, 'analysing', $6, $7, $8)
              ON CONFLICT (target_message_id) WHERE status IN ('analysing', 'reviewing') DO NOTHING
              RETURNING id",
         )
@@ -53,6 +53,7 @@ impl ReviewStore {
         .bind(&new.owner_name)
         .bind(new.expires_at)
         .bind(instance)
+        .bind(now)
         .fetch_optional(&mut *tx)
         .await?;
         let outcome = match inserted {

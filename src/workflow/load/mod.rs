@@ -103,7 +103,7 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
         summaries,
         templates,
         version: fingerprint.finish(),
-        loaded_at: chrono::Utc::now(),
+        loaded_at: crate::clock::system_now(),
     };
     (workflows, problems)
 }

@@ -57,6 +57,7 @@ async fn analyse(
         progress: None,
         limits: None,
         allow_loopback_urls: false,
+        clock: &flipfix_bot::clock::SystemClock,
     };
     let request = AnalysisRequest {
         guild_id: None,

@@ -62,7 +62,7 @@ fn posted_message(id: u64, channel_id: u64, body: &Value) -> Value {
         "mention_everyone": false,
         "pinned": false,
         "tts": false,
-        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
+        "timestamp": crate::support::time::real_now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
         "edited_timestamp": null,
         "flags": 0,
     });
