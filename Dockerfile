@@ -9,18 +9,20 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src/bin benches \
+COPY crates/flipfix-core/Cargo.toml crates/flipfix-core/
+RUN mkdir -p src/bin benches crates/flipfix-core/src \
  && echo 'fn main() {}' > src/main.rs \
- && touch src/lib.rs \
+ && touch src/lib.rs crates/flipfix-core/src/lib.rs \
  && echo 'fn main() {}' > src/bin/shuttle.rs \
  && for bench in prompt_cost discord_burst webhook_throughput pages; do echo 'fn main() {}' > "benches/$bench.rs"; done \
  && cargo build --release --locked --bin flipfix-bot \
- && rm -rf src
+ && rm -rf src crates/flipfix-core/src
 COPY migrations ./migrations
+COPY crates ./crates
 COPY src ./src
 # The stubs' build left fresher timestamps than the copied sources: touch
-# the crate roots so cargo rebuilds the crate itself.
-RUN touch src/main.rs src/lib.rs \
+# the crate roots so cargo rebuilds the workspace's own crates.
+RUN touch src/main.rs src/lib.rs crates/flipfix-core/src/lib.rs \
  && cargo build --release --locked --bin flipfix-bot
 
 FROM debian:bookworm-slim

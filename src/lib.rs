@@ -2,32 +2,22 @@
 //! into records (problem reports, log entries, part requests), and posts new
 //! records back to Discord.
 //!
-//! Data flows one way through the modules: `config` and `workflow` describe
-//! what the bot does; `catalog` and `records` hold the data; `discord` and
-//! `cli` are thin adapters at the edges.
+//! This crate holds the adapters: `discord` (poise commands, components),
+//! `web` (axum: record pages, sign-in, health, metrics), `cli` and `doctor`,
+//! and the process (`app`, `serve`). The domain and storage live in
+//! `flipfix-core`, re-exported here under their own names so a path reads
+//! the same from either side.
 
-pub mod analysis;
+pub use flipfix_core::{
+    analysis, catalog, clock, config, db, lifecycle, llm, media, notify, records, review, shutdown,
+    summary, template_check, templates, text, workflow,
+};
+
 pub mod app;
-pub mod catalog;
 pub mod cli;
-pub mod clock;
-pub mod config;
-pub mod db;
 pub mod discord;
 pub mod doctor;
-pub mod lifecycle;
-pub mod llm;
-pub mod media;
-pub mod notify;
-pub mod records;
-pub mod review;
 pub mod serve;
-pub mod shutdown;
-pub mod summary;
 pub mod telemetry;
-pub mod template_check;
-pub mod templates;
-pub mod text;
 pub mod tools;
 pub mod web;
-pub mod workflow;

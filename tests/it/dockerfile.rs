@@ -62,7 +62,13 @@ fn dockerfile_builds_dependencies_before_copying_the_sources() {
     // Only the manifests reach the dependency layer.
     for step in &steps[..deps] {
         if step.starts_with("COPY") {
-            assert!(step.starts_with("COPY Cargo.toml Cargo.lock"), "{step}");
+            let sources = step.split_whitespace().skip(1).collect::<Vec<_>>();
+            let (_, from) = sources.split_last().expect("a COPY has a destination");
+            assert!(
+                from.iter()
+                    .all(|path| path.ends_with("Cargo.toml") || *path == "Cargo.lock"),
+                "{step}"
+            );
         }
     }
     assert!(steps[deps].contains("--locked"), "{}", steps[deps]);
@@ -157,4 +163,28 @@ fn the_dependency_layer_stubs_every_declared_target() {
         steps.contains("src/bin/shuttle.rs"),
         "the shuttle binary stub"
     );
+    // Every workspace crate besides the root: its manifest copied, its
+    // library stubbed, its sources copied for the real build.
+    let members = manifest["workspace"]["members"]
+        .as_array()
+        .expect("[workspace] members");
+    for member in members
+        .iter()
+        .filter_map(|m| m.as_str())
+        .filter(|m| *m != ".")
+    {
+        assert!(
+            steps.contains(&format!("COPY {member}/Cargo.toml {member}/")),
+            "the Dockerfile does not copy {member}'s manifest before the dependency build"
+        );
+        assert!(
+            steps.contains(&format!("{member}/src/lib.rs")),
+            "the Dockerfile does not stub {member}'s library"
+        );
+        let crates_dir = member.split('/').next().unwrap_or(member);
+        assert!(
+            steps.contains(&format!("COPY {crates_dir} ./{crates_dir}")),
+            "the Dockerfile does not copy {member}'s sources"
+        );
+    }
 }

@@ -29,6 +29,7 @@ mod follow_ups;
 mod follow_ups_core;
 mod home_server;
 mod identity_links;
+mod layers;
 mod log_capture;
 mod logs_json;
 mod media;

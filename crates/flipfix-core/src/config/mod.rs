@@ -1,0 +1,14 @@
+//! Configuration in two layers: bootstrap secrets (environment and
+//! `Secrets.toml`), read once at start, and typed settings in Postgres that
+//! admins change while the bot runs.
+
+pub mod channels;
+mod secret;
+pub mod secrets;
+pub mod settings;
+pub mod webhook_url;
+
+pub use secret::Secret;
+pub use secrets::Secrets;
+pub use settings::{SettingKey, SettingType, Settings};
+pub use webhook_url::{WebhookUrl, WebhookUrlError};

@@ -1,0 +1,487 @@
+//! Bootstrap configuration: environment variables and a flat `Secrets.toml`
+//! (the format Shuttle uses). The environment wins over the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::Secret;
+
+/// Every key the bot reads at start, with what it is for. `Secrets.example.toml`
+/// and the README document the same list; a test keeps them in step.
+pub const KNOWN_KEYS: &[(&str, &str)] = &[
+    (
+        "DISCORD_TOKEN",
+        "the bot token from Discord's developer portal",
+    ),
+    (
+        "DATABASE_URL",
+        "Postgres URL; unset = an embedded cluster under FLIPFIX_DATA_DIR",
+    ),
+    (
+        "DISCORD_GUILD_ID",
+        "the home server: the only server the bot serves (required for run)",
+    ),
+    (
+        "ANTHROPIC_API_KEY",
+        "API key for Claude; the ANTHROPIC_API_KEY setting overrides it",
+    ),
+    ("ANTHROPIC_BASE_URL", "Anthropic API base URL"),
+    (
+        "OPENAI_API_KEY",
+        "API key for provider openai_compatible (optional: local servers need none)",
+    ),
+    (
+        "DISCORD_PROXY_URL",
+        "send Discord REST through this base URL (ratelimiter off)",
+    ),
+    (
+        "PUBLIC_BASE_URL",
+        "where record links point, e.g. https://flipfix.example",
+    ),
+    (
+        "DISCORD_CLIENT_ID",
+        "sign-in: the OAuth2 client id (unset = the bot's application id)",
+    ),
+    (
+        "DISCORD_CLIENT_SECRET",
+        "sign-in: the OAuth2 client secret from Discord's developer portal",
+    ),
+    (
+        "SESSION_SECRET",
+        "signs sign-in cookies; unset = a key generated once, kept in Postgres",
+    ),
+    (
+        "HTTP_BIND",
+        "address the record pages are served on (default 127.0.0.1:8080)",
+    ),
+    (
+        "PORT",
+        "with HTTP_BIND unset, serve on 0.0.0.0:PORT (platforms set it)",
+    ),
+    (
+        "FLIPFIX_ALLOW_LOOPBACK_URLS",
+        "dev/test only: allow http://127.0.0.1 webhook URLs",
+    ),
+    (
+        "FLIPFIX_DATA_DIR",
+        "data directory of the embedded Postgres cluster",
+    ),
+    (
+        "MEDIA_S3_URL",
+        "keep photo copies in this S3-compatible bucket (s3://bucket/prefix) instead of Postgres",
+    ),
+    (
+        "MEDIA_S3_ENDPOINT",
+        "the bucket's endpoint when it is not AWS, e.g. https://minio.example:9000",
+    ),
+    ("MEDIA_S3_REGION", "the bucket's region (default us-east-1)"),
+    (
+        "MEDIA_S3_ACCESS_KEY_ID",
+        "access key id for the media bucket",
+    ),
+    (
+        "MEDIA_S3_SECRET_ACCESS_KEY",
+        "secret access key for the media bucket",
+    ),
+    ("FLIPFIX_WORKFLOWS_DIR", "directory of workflow YAML files"),
+    ("FLIPFIX_PROMPTS_DIR", "directory of minijinja templates"),
+    (
+        "FLIPFIX_PAGES_DIR",
+        "directory of the record pages' minijinja templates",
+    ),
+    ("RUST_LOG", "log filter, e.g. info or flipfix_bot=debug"),
+    (
+        "LOG_FORMAT",
+        "json = one JSON object per line (for log platforms); default text",
+    ),
+];
+
+pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+pub const DEFAULT_DATA_DIR: &str = ".flipfix/pg";
+pub const DEFAULT_WORKFLOWS_DIR: &str = "workflows";
+pub const DEFAULT_PROMPTS_DIR: &str = "prompts";
+pub const DEFAULT_PAGES_DIR: &str = "pages";
+/// Loopback: a newcomer can open the pages at once, nothing is exposed.
+pub const DEFAULT_HTTP_BIND: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
+
+/// The address the record pages are served on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpBind(pub std::net::SocketAddr);
+
+impl Default for HttpBind {
+    fn default() -> Self {
+        Self(DEFAULT_HTTP_BIND)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: key {key} must be a string, number or boolean")]
+    NotAScalar { path: PathBuf, key: String },
+    #[error("PUBLIC_BASE_URL must be an absolute http(s) URL without credentials, query or fragment (e.g. https://flipfix.example.org): {reason}")]
+    BadPublicUrl { reason: &'static str },
+    #[error("{key} must be {expected}, got {value:?}")]
+    BadAddress {
+        key: &'static str,
+        expected: &'static str,
+        value: String,
+    },
+    #[error("{key} must be a Discord id (digits only), got {len} characters that are not")]
+    BadSnowflake { key: &'static str, len: usize },
+}
+
+/// The bootstrap configuration. Secret values are wrapped in [`Secret`] so
+/// they never reach a log line.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    pub discord_token: Option<Secret>,
+    pub database_url: Option<Secret>,
+    pub discord_guild_id: Option<u64>,
+    pub anthropic_api_key: Option<Secret>,
+    pub anthropic_base_url: String,
+    /// The key for a workflow with `provider: openai_compatible`.
+    pub openai_api_key: Option<Secret>,
+    pub discord_proxy_url: Option<String>,
+    pub public_base_url: Option<String>,
+    /// Where the record pages are served.
+    pub http_bind: HttpBind,
+    /// Sign-in with Discord: the OAuth2 client id (unset = the application id).
+    pub discord_client_id: Option<u64>,
+    pub discord_client_secret: Option<Secret>,
+    /// Signs session cookies; unset = a key kept in the database.
+    pub session_secret: Option<Secret>,
+    pub allow_loopback_urls: bool,
+    pub data_dir: PathBuf,
+    pub workflows_dir: PathBuf,
+    pub prompts_dir: PathBuf,
+    /// The record pages' templates (HTML).
+    pub pages_dir: PathBuf,
+    pub log_filter: Option<String>,
+    /// `LOG_FORMAT`: `json` or text (unset).
+    pub log_format: Option<String>,
+    /// Keys in `Secrets.toml` that the bot does not know (likely typos).
+    pub unknown_keys: Vec<String>,
+    /// Where photo copies go when not in Postgres.
+    pub media_s3: Option<MediaS3>,
+}
+
+/// An S3-compatible bucket for photo copies (`MEDIA_S3_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaS3 {
+    /// `s3://bucket` or `s3://bucket/prefix`.
+    pub url: String,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<Secret>,
+    pub secret_access_key: Option<Secret>,
+}
+
+impl Secrets {
+    /// Reads `file` (if it exists) and the process environment.
+    pub fn load(file: &Path) -> Result<Self, SecretsError> {
+        Self::load_with(file, |key| std::env::var(key).ok())
+    }
+
+    /// Like [`Secrets::load`] with an injectable environment, for tests.
+    pub fn load_with(
+        file: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SecretsError> {
+        let mut values = read_secrets_file(file)?;
+        let unknown_keys = values
+            .keys()
+            .filter(|key| !KNOWN_KEYS.iter().any(|(known, _)| known == key))
+            .cloned()
+            .collect();
+        for (key, _) in KNOWN_KEYS {
+            if let Some(value) = env(key) {
+                values.insert((*key).to_string(), value);
+            }
+        }
+        // An empty value means "unset", as in most PaaS dashboards.
+        values.retain(|_, value| !value.trim().is_empty());
+        let take = |key: &str| values.get(key).map(|v| v.trim().to_string());
+
+        let discord_guild_id = match take("DISCORD_GUILD_ID") {
+            None => None,
+            Some(raw) => Some(raw.parse::<u64>().map_err(|_| SecretsError::BadSnowflake {
+                key: "DISCORD_GUILD_ID",
+                len: raw.len(),
+            })?),
+        };
+        let discord_client_id = match take("DISCORD_CLIENT_ID") {
+            None => None,
+            Some(raw) => Some(raw.parse::<u64>().map_err(|_| SecretsError::BadSnowflake {
+                key: "DISCORD_CLIENT_ID",
+                len: raw.len(),
+            })?),
+        };
+        Ok(Self {
+            discord_client_id,
+            discord_client_secret: take("DISCORD_CLIENT_SECRET").map(Secret::new),
+            session_secret: take("SESSION_SECRET").map(Secret::new),
+            discord_token: take("DISCORD_TOKEN").map(Secret::new),
+            database_url: take("DATABASE_URL").map(Secret::new),
+            discord_guild_id,
+            anthropic_api_key: take("ANTHROPIC_API_KEY").map(Secret::new),
+            anthropic_base_url: take("ANTHROPIC_BASE_URL")
+                .unwrap_or_else(|| DEFAULT_ANTHROPIC_BASE_URL.to_string()),
+            openai_api_key: take("OPENAI_API_KEY").map(Secret::new),
+            discord_proxy_url: take("DISCORD_PROXY_URL"),
+            public_base_url: take("PUBLIC_BASE_URL")
+                .map(|url| public_base_url(&url))
+                .transpose()?,
+            http_bind: HttpBind(http_bind(take("HTTP_BIND"), take("PORT"))?),
+            allow_loopback_urls: take("FLIPFIX_ALLOW_LOOPBACK_URLS")
+                .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes")),
+            data_dir: take("FLIPFIX_DATA_DIR")
+                .unwrap_or(DEFAULT_DATA_DIR.into())
+                .into(),
+            workflows_dir: take("FLIPFIX_WORKFLOWS_DIR")
+                .unwrap_or(DEFAULT_WORKFLOWS_DIR.into())
+                .into(),
+            prompts_dir: take("FLIPFIX_PROMPTS_DIR")
+                .unwrap_or(DEFAULT_PROMPTS_DIR.into())
+                .into(),
+            pages_dir: take("FLIPFIX_PAGES_DIR")
+                .unwrap_or(DEFAULT_PAGES_DIR.into())
+                .into(),
+            log_filter: take("RUST_LOG"),
+            log_format: take("LOG_FORMAT"),
+            unknown_keys,
+            media_s3: take("MEDIA_S3_URL").map(|url| MediaS3 {
+                url,
+                endpoint: take("MEDIA_S3_ENDPOINT"),
+                region: take("MEDIA_S3_REGION"),
+                access_key_id: take("MEDIA_S3_ACCESS_KEY_ID").map(Secret::new),
+                secret_access_key: take("MEDIA_S3_SECRET_ACCESS_KEY").map(Secret::new),
+            }),
+        })
+    }
+}
+
+/// The address pages are served on: `HTTP_BIND`; else `0.0.0.0:$PORT` when
+/// a platform sets `PORT`; else loopback, so a newcomer can open it at once
+/// and nothing is exposed by accident.
+fn http_bind(
+    bind: Option<String>,
+    port: Option<String>,
+) -> Result<std::net::SocketAddr, SecretsError> {
+    match (bind, port) {
+        (Some(bind), _) => bind.parse().map_err(|_| SecretsError::BadAddress {
+            key: "HTTP_BIND",
+            expected: "an address and port such as 127.0.0.1:8080 or 0.0.0.0:80",
+            value: bind,
+        }),
+        (None, Some(port)) => port
+            .parse::<u16>()
+            .map(|port| std::net::SocketAddr::from(([0, 0, 0, 0], port)))
+            .map_err(|_| SecretsError::BadAddress {
+                key: "PORT",
+                expected: "a port number",
+                value: port,
+            }),
+        (None, None) => Ok(DEFAULT_HTTP_BIND),
+    }
+}
+
+/// Checks `PUBLIC_BASE_URL`; the reason never quotes the value, which may
+/// carry a password.
+fn public_base_url(raw: &str) -> Result<String, SecretsError> {
+    let bad = |reason| SecretsError::BadPublicUrl { reason };
+    let url = url::Url::parse(raw).map_err(|_| bad("it is not an absolute URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("the scheme is not http or https"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("it contains credentials"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("it has a query or fragment"));
+    }
+    Ok(raw.trim_end_matches('/').to_string())
+}
+
+fn read_secrets_file(path: &Path) -> Result<BTreeMap<String, String>, SecretsError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(source) => {
+            return Err(SecretsError::Read {
+                path: path.into(),
+                source,
+            })
+        }
+    };
+    let table: toml::Table = text
+        .parse()
+        .map_err(|err: toml::de::Error| SecretsError::Parse {
+            path: path.into(),
+            // toml's message quotes the offending line; for a secrets file that
+            // line may hold a token, so only the position and the reason go out.
+            message: describe_toml_error(&text, &err),
+        })?;
+    table
+        .into_iter()
+        .map(|(key, value)| {
+            let value = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                _ => {
+                    return Err(SecretsError::NotAScalar {
+                        path: path.into(),
+                        key,
+                    })
+                }
+            };
+            Ok((key, value))
+        })
+        .collect()
+}
+
+fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
+    let reason = err.message();
+    match err.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {reason}")
+        }
+        None => reason.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod public_url_tests {
+    use super::*;
+
+    #[test]
+    fn pages_bind_to_loopback_unless_told_otherwise() {
+        assert_eq!(http_bind(None, None).unwrap(), DEFAULT_HTTP_BIND);
+        assert_eq!(
+            http_bind(None, Some("3000".into())).unwrap().to_string(),
+            "0.0.0.0:3000"
+        );
+        assert_eq!(
+            http_bind(Some("127.0.0.1:9000".into()), Some("3000".into()))
+                .unwrap()
+                .to_string(),
+            "127.0.0.1:9000",
+            "HTTP_BIND wins"
+        );
+        let err = http_bind(Some("localhost".into()), None).unwrap_err();
+        assert!(err.to_string().starts_with("HTTP_BIND must be"), "{err}");
+    }
+
+    #[test]
+    fn the_public_base_url_is_an_absolute_http_url_without_credentials() {
+        assert_eq!(
+            public_base_url("https://flipfix.example.org/").unwrap(),
+            "https://flipfix.example.org"
+        );
+        assert_eq!(
+            public_base_url("http://127.0.0.1:8080/museum").unwrap(),
+            "http://127.0.0.1:8080/museum"
+        );
+        for (raw, reason) in [
+            ("flipfix.example.org", "it is not an absolute URL"),
+            (
+                "ftp://flipfix.example.org",
+                "the scheme is not http or https",
+            ),
+            (
+                "https://admin:hunter2@flipfix.example.org",
+                "it contains credentials",
+            ),
+            (
+                "https://flipfix.example.org/?a=1",
+                "it has a query or fragment",
+            ),
+        ] {
+            let err = public_base_url(raw).unwrap_err();
+            let message = err.to_string();
+            assert!(message.starts_with("PUBLIC_BASE_URL must be"), "{message}");
+            assert!(message.ends_with(reason), "{raw}: {message}");
+            assert!(!message.contains("hunter2"), "never echoes the value");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn write(contents: &str) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(file.path(), contents).expect("write temp file");
+        file
+    }
+
+    #[test]
+    fn environment_wins_over_the_file() {
+        let file = write("DISCORD_TOKEN = 'from-file'\nPUBLIC_BASE_URL = 'https://a.example/'\n");
+        let env: HashMap<&str, &str> = [("DISCORD_TOKEN", "from-env")].into();
+        let secrets =
+            Secrets::load_with(file.path(), |k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(secrets.discord_token.unwrap().expose(), "from-env");
+        assert_eq!(
+            secrets.public_base_url.as_deref(),
+            Some("https://a.example")
+        );
+        assert_eq!(secrets.anthropic_base_url, DEFAULT_ANTHROPIC_BASE_URL);
+    }
+
+    #[test]
+    fn missing_file_is_fine_and_empty_values_are_unset() {
+        let env: HashMap<&str, &str> = [("DISCORD_TOKEN", "  ")].into();
+        let secrets = Secrets::load_with(Path::new("/nonexistent/Secrets.toml"), |k| {
+            env.get(k).map(|v| v.to_string())
+        })
+        .unwrap();
+        assert!(secrets.discord_token.is_none());
+        assert_eq!(secrets.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_and_guild_id_is_checked() {
+        let file = write("DISCORD_TOKNE = 'x'\nDISCORD_GUILD_ID = 1234\n");
+        let secrets = Secrets::load_with(file.path(), |_| None).unwrap();
+        assert_eq!(secrets.unknown_keys, vec!["DISCORD_TOKNE".to_string()]);
+        assert_eq!(secrets.discord_guild_id, Some(1234));
+
+        let file = write("DISCORD_GUILD_ID = 'abc'\n");
+        let err = Secrets::load_with(file.path(), |_| None).unwrap_err();
+        assert!(err.to_string().contains("DISCORD_GUILD_ID"), "{err}");
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_line_but_not_the_value() {
+        let file = write("A = 'ok'\nDISCORD_TOKEN = 'super-secret\n");
+        let err = Secrets::load_with(file.path(), |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(!err.contains("super-secret"), "{err}");
+    }
+
+    #[test]
+    fn example_file_documents_every_key() {
+        let example = include_str!("../../../../Secrets.example.toml");
+        for (key, _) in KNOWN_KEYS {
+            assert!(example.contains(key), "Secrets.example.toml lacks {key}");
+        }
+    }
+}

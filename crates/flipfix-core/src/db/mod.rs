@@ -1,0 +1,56 @@
+//! The database: connecting, migrating, and the embedded default cluster.
+
+pub mod embedded;
+pub mod locks;
+mod pg_binaries;
+
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use crate::config::Secret;
+
+/// The migrations in `migrations/`, compiled into the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("DATABASE_URL is not a valid Postgres URL: {0}")]
+    BadUrl(String),
+    #[error("cannot connect to Postgres at {target}: {source}")]
+    Connect { target: String, source: sqlx::Error },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Connects to `url` (never logged: it may hold a password).
+pub async fn connect(url: &Secret) -> Result<PgPool, DbError> {
+    let options: PgConnectOptions = url
+        .expose()
+        .parse()
+        // sqlx's message may quote the URL; describe the problem generically.
+        .map_err(|_| {
+            DbError::BadUrl("expected postgres://user:password@host:port/database".into())
+        })?;
+    let target = format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("(default)")
+    );
+    PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(|source| DbError::Connect { target, source })
+}
+
+/// Brings the schema up to date.
+pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
+    MIGRATOR.run(pool).await?;
+    tracing::info!("database migrations applied");
+    Ok(())
+}

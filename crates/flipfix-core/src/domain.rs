@@ -1,0 +1,89 @@
+//! Small types every part of the core shares: Discord ids as Postgres
+//! stores them, who a record is attributed to, how it came to be, and the
+//! photos it carries. They sit below `catalog`, `records`, `media` and
+//! `outbox` so those never need each other for a type.
+
+/// Discord ids are u64; Postgres has no unsigned type. Snowflakes stay below
+/// 2^63 until the year 2084, so the cast is lossless in practice.
+pub fn to_db_id(id: u64) -> i64 {
+    id as i64
+}
+
+pub fn from_db_id(id: i64) -> u64 {
+    id as u64
+}
+
+/// Who a record is attributed to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Author {
+    Maintainer(i64),
+    /// A name without a maintainer account (a Discord display name).
+    Name(String),
+}
+
+/// How a record came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreatedVia {
+    /// "Add to Flipfix" on a Discord message.
+    DiscordMessage,
+    /// A direct slash command.
+    SlashCommand,
+    Cli,
+    Api,
+    /// The original system's history (`import records`): posted to the
+    /// webhook only when the import asks for it.
+    Import {
+        notify: bool,
+    },
+}
+
+impl CreatedVia {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DiscordMessage => "discord_message",
+            Self::SlashCommand => "slash_command",
+            Self::Cli => "cli",
+            Self::Api => "api",
+            Self::Import { .. } => "import",
+        }
+    }
+}
+
+/// An image or video attached to a source message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Media {
+    pub url: String,
+    pub filename: String,
+    pub content_type: Option<String>,
+    pub size_bytes: Option<i64>,
+}
+
+impl Media {
+    /// Images only: what Discord can show as a thumbnail or in a gallery.
+    pub fn is_image(content_type: Option<&str>, filename: &str) -> bool {
+        match content_type {
+            Some(ct) => ct.starts_with("image/"),
+            None => {
+                let lower = filename.to_ascii_lowercase();
+                [".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic"]
+                    .iter()
+                    .any(|ext| lower.ends_with(ext))
+            }
+        }
+    }
+
+    /// Images and videos are kept; other attachments (PDFs, logs) are not media.
+    pub fn is_photo_or_video(content_type: Option<&str>, filename: &str) -> bool {
+        match content_type {
+            Some(ct) => ct.starts_with("image/") || ct.starts_with("video/"),
+            None => {
+                let lower = filename.to_ascii_lowercase();
+                [
+                    ".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".mp4", ".mov", ".webm",
+                ]
+                .iter()
+                .any(|ext| lower.ends_with(ext))
+            }
+        }
+    }
+}

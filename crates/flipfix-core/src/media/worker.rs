@@ -1,0 +1,299 @@
+//! The copy worker: every process runs one. It claims a pending attachment
+//! with a lease (`FOR UPDATE SKIP LOCKED`, like the notification outbox),
+//! downloads it from Discord's CDN, checks the bytes and stores them.
+//! A failed download is retried with backoff a bounded number of times,
+//! then set `failed` with its reason; a refusal that retrying cannot change
+//! (too large, not on the CDN, not a photo or video) fails at once.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+
+use super::blobs::{BlobError, BlobStore};
+use super::cdn::{self, CdnError};
+use super::sniff;
+use crate::config::settings::SettingsError;
+use crate::config::{SettingKey, Settings};
+use crate::shutdown::Shutdown;
+
+/// The channel the `record_media` insert trigger NOTIFYs.
+pub const CHANNEL: &str = crate::config::channels::MEDIA;
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Longer than a download may take (the CDN client times out at 15 s).
+    pub lease: Duration,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// Attempts before a download that keeps failing is given up.
+    pub max_attempts: i32,
+    /// Backs up LISTEN/NOTIFY.
+    pub poll_interval: StdDuration,
+    /// Tests serve the fake CDN on 127.0.0.1.
+    pub allow_loopback: bool,
+    /// Where copies go.
+    pub blobs: BlobStore,
+    /// The one clock (see `clock`): due times, leases and backoff.
+    pub clock: std::sync::Arc<dyn crate::clock::Clock>,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            lease: Duration::minutes(2),
+            backoff_base: Duration::seconds(30),
+            backoff_cap: Duration::minutes(30),
+            max_attempts: 6,
+            poll_interval: StdDuration::from_secs(60),
+            allow_loopback: false,
+            blobs: BlobStore::default(),
+            clock: crate::clock::system(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("database error in the media worker")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+}
+
+/// What one step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyStep {
+    Idle,
+    Stored {
+        id: i64,
+        content_type: String,
+    },
+    Retry {
+        id: i64,
+        at: DateTime<Utc>,
+        error: String,
+    },
+    Failed {
+        id: i64,
+        error: String,
+    },
+}
+
+pub struct MediaWorker {
+    pool: PgPool,
+    settings: Settings,
+    config: WorkerConfig,
+}
+
+type Claimed = (i64, String, Option<i64>, i32);
+
+/// A copy that failed but may work later.
+enum CopyFailure {
+    Download(CdnError),
+    Keep(String),
+}
+
+impl MediaWorker {
+    pub fn new(pool: PgPool, settings: Settings, config: WorkerConfig) -> Self {
+        Self {
+            pool,
+            settings,
+            config,
+        }
+    }
+
+    /// Copies at most one attachment, as of `now`.
+    pub async fn step(&self, now: DateTime<Utc>) -> Result<CopyStep, MediaError> {
+        let max_mb = self
+            .settings
+            .get_count(SettingKey::MediaMaxMb)
+            .await?
+            .unwrap_or(25) as usize;
+        let claimed: Option<Claimed> = sqlx::query_as(
+            "UPDATE record_media
+             SET copy_claimed_until = $2, copy_attempts = copy_attempts + 1
+             WHERE id = (
+                 SELECT id FROM record_media
+                 WHERE copy_state = 'pending' AND copy_due_at <= $1
+                   AND (copy_claimed_until IS NULL OR copy_claimed_until <= $1)
+                 ORDER BY copy_due_at, id
+                 LIMIT 1
+                 FOR UPDATE SKIP LOCKED)
+             RETURNING id, url, size_bytes, copy_attempts",
+        )
+        .bind(now)
+        .bind(now + self.config.lease)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((id, url, declared, attempts)) = claimed else {
+            return Ok(CopyStep::Idle);
+        };
+        let declared = declared.and_then(|size| u64::try_from(size).ok());
+        let downloaded = cdn::download(
+            &url,
+            declared,
+            max_mb * 1024 * 1024,
+            self.config.allow_loopback,
+        )
+        .await;
+        let error = match downloaded {
+            Ok(bytes) => match sniff::sniff(&bytes) {
+                Some(content_type) => {
+                    match self.config.blobs.put(&self.pool, id, content_type, &bytes).await {
+                        Ok(stored) => {
+                            if stored {
+                                tracing::info!(media = id, content_type, bytes = bytes.len(), storage = self.config.blobs.kind(), "photo copied");
+                            }
+                            return Ok(CopyStep::Stored {
+                                id,
+                                content_type: content_type.to_string(),
+                            });
+                        }
+                        Err(BlobError::Database(err)) => return Err(err.into()),
+                        // The bucket may be back later: retried like a
+                        // failed download.
+                        Err(err) => CopyFailure::Keep(err.to_string()),
+                    }
+                }
+                None => {
+                    return self
+                        .fail(id, "the file is not a photo or video we can show (jpeg, png, gif, webp, heic, mp4, mov, webm)")
+                        .await
+                }
+            },
+            Err(error) => {
+                let lasting = matches!(
+                    error,
+                    CdnError::TooLarge { .. } | CdnError::NotCdn | CdnError::BadUrl
+                );
+                if lasting {
+                    return self.fail(id, &error.to_string()).await;
+                }
+                CopyFailure::Download(error)
+            }
+        };
+        let error = match error {
+            CopyFailure::Download(error) => error.to_string(),
+            CopyFailure::Keep(error) => error,
+        };
+        if attempts >= self.config.max_attempts {
+            return self
+                .fail(id, &format!("gave up after {attempts} attempts: {error}"))
+                .await;
+        }
+        let at = now + self.backoff(attempts);
+        sqlx::query(
+            "UPDATE record_media SET copy_due_at = $2, copy_claimed_until = NULL, copy_error = $3
+             WHERE id = $1 AND copy_state = 'pending'",
+        )
+        .bind(id)
+        .bind(at)
+        .bind(&error)
+        .execute(&self.pool)
+        .await?;
+        tracing::warn!(media = id, attempts, %error, retry_at = %at, "photo copy failed; will retry");
+        Ok(CopyStep::Retry { id, at, error })
+    }
+
+    async fn fail(&self, id: i64, reason: &str) -> Result<CopyStep, MediaError> {
+        sqlx::query(
+            "UPDATE record_media SET copy_state = 'failed', copy_error = $2, copy_claimed_until = NULL
+             WHERE id = $1 AND copy_state = 'pending'",
+        )
+        .bind(id)
+        .bind(reason)
+        .execute(&self.pool)
+        .await?;
+        tracing::warn!(media = id, reason, "photo not copied");
+        Ok(CopyStep::Failed {
+            id,
+            error: reason.to_string(),
+        })
+    }
+
+    /// Doubles per attempt from the base, capped, with jitter (50–100 %).
+    fn backoff(&self, attempts: i32) -> Duration {
+        let exponent = attempts.saturating_sub(1).clamp(0, 20) as u32;
+        let full = self
+            .config
+            .backoff_base
+            .checked_mul(1_i32 << exponent)
+            .unwrap_or(self.config.backoff_cap)
+            .min(self.config.backoff_cap);
+        let millis = full.num_milliseconds().max(1);
+        Duration::milliseconds(millis / 2 + fastrand::i64(0..=millis / 2))
+    }
+
+    /// When the next pending attachment can be claimed.
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT min(GREATEST(copy_due_at, COALESCE(copy_claimed_until, copy_due_at)))
+             FROM record_media WHERE copy_state = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await
+    }
+
+    /// Copies until shutdown: steps while there is work, then sleeps until
+    /// the next attachment is due, a NOTIFY, or the poll interval.
+    pub async fn run(self, mut shutdown: Shutdown) -> Result<(), MediaError> {
+        let mut listener = match PgListener::connect_with(&self.pool).await {
+            Ok(mut listener) => match listener.listen(CHANNEL).await {
+                Ok(()) => Some(listener),
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot LISTEN for new photos; polling instead");
+                    None
+                }
+            },
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot LISTEN for new photos; polling instead");
+                None
+            }
+        };
+        loop {
+            if shutdown.is_requested() {
+                tracing::info!("media worker stopped");
+                return Ok(());
+            }
+            match self.step(self.config.clock.now()).await {
+                Ok(CopyStep::Idle) => {}
+                Ok(_) => continue,
+                Err(err) => {
+                    tracing::warn!(error = %err, "media step failed; retrying after the poll interval")
+                }
+            }
+            let poll = self.config.clock.now()
+                + Duration::from_std(self.config.poll_interval).unwrap_or(Duration::seconds(60));
+            let wake_at = match self.next_due().await {
+                Ok(Some(at)) => {
+                    at.clamp(self.config.clock.now() + Duration::milliseconds(250), poll)
+                }
+                Ok(None) | Err(_) => poll,
+            };
+            let wait = (wake_at - self.config.clock.now())
+                .to_std()
+                .unwrap_or_default();
+            tokio::select! {
+                woken = notified(listener.as_mut()) => {
+                    if let Err(err) = woken {
+                        tracing::warn!(error = %err, "LISTEN connection for photos lost; reconnecting");
+                        tokio::time::sleep(StdDuration::from_secs(1)).await;
+                    }
+                }
+                () = tokio::time::sleep(wait) => {}
+                () = shutdown.requested() => {}
+            }
+        }
+    }
+}
+
+async fn notified(listener: Option<&mut PgListener>) -> Result<(), sqlx::Error> {
+    let Some(listener) = listener else {
+        return std::future::pending().await;
+    };
+    listener.recv().await?;
+    while listener.next_buffered().is_some() {}
+    Ok(())
+}
