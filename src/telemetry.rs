@@ -4,7 +4,7 @@
 
 use tracing_subscriber::EnvFilter;
 
-const DEFAULT_FILTER: &str = "warn,flipfix_bot=info";
+const DEFAULT_FILTER: &str = "warn,flipfix_bot=info,flipfix_core=info";
 
 /// The output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +33,7 @@ pub fn init(filter: Option<&str>) {
     init_with(filter, None);
 }
 
-/// Logs to stderr with `filter` (default `warn,flipfix_bot=info`) in
+/// Logs to stderr with `filter` (default `warn,flipfix_bot=info,flipfix_core=info`) in
 /// `format` (`LOG_FORMAT`). An invalid filter or format is reported once, as
 /// a warning in the chosen format, and the default used: silently replacing
 /// it would hide the very logs the operator asked for.

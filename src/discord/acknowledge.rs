@@ -138,7 +138,7 @@ async fn post_reply(
     let context = ReplyContext::for_session(
         session,
         &workflows.kinds,
-        app.secrets.public_base_url.as_deref(),
+        app.secrets.public_base_url.as_ref(),
     );
     let content = match workflows.templates.render(template, &context) {
         Ok(text) if !text.trim().is_empty() => text,

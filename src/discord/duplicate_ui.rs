@@ -26,7 +26,7 @@ pub fn notes(app: &App, workflows: &Workflows, session: &Session, position: usiz
             workflows.kinds.get(&duplicate.kind),
         ) {
             (Some(base), Some(kind)) => {
-                format!(" — {base}/{}/{}/", kind.link_path, duplicate.record_id)
+                format!(" — {}", base.record(&kind.link_path, duplicate.record_id))
             }
             _ => String::new(),
         };

@@ -209,12 +209,9 @@ fn lines(app: &App, items: &[Summary]) -> String {
         let emoji = kind.map_or("", |k| k.emoji.as_str());
         let name = format!("{label} #{}", item.id);
         let title = match (&app.secrets.public_base_url, kind) {
-            (Some(base), Some(kind)) => format!(
-                "[{name}](<{}/{}/{}/>)",
-                base.trim_end_matches('/'),
-                kind.link_path,
-                item.id
-            ),
+            (Some(base), Some(kind)) => {
+                format!("[{name}](<{}>)", base.record(&kind.link_path, item.id))
+            }
             _ => format!("**{name}**"),
         };
         let machine = item

@@ -269,7 +269,7 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
                     reply::EMBED_DESCRIPTION_LIMIT,
                 ));
             if let Some(base) = &app.secrets.public_base_url {
-                embed = embed.url(format!("{base}/{}/{}/", kind.link_path, record.id));
+                embed = embed.url(base.record(&kind.link_path, record.id));
             }
             let edit = serenity::EditInteractionResponse::new()
                 .content(format!("✅ Recorded by <@{}>", ctx.interaction.user.id))

@@ -275,7 +275,7 @@ async fn one_reply_lists_the_records_and_is_never_read_as_a_source(pool: PgPool)
     secrets.anthropic_base_url = anthropic.base_url.clone();
     secrets.workflows_dir = dir.path().join("workflows");
     secrets.prompts_dir = dir.path().join("prompts");
-    secrets.public_base_url = Some("https://flipfix.example.org".into());
+    secrets.public_base_url = Some(crate::support::public_url("https://flipfix.example.org"));
     let bot = TestBot::start_with(pool.clone(), &fake, 1, secrets).await;
     bot.app
         .settings
@@ -390,7 +390,7 @@ fn the_shipped_reply_template_lists_one_record_a_line() {
     assert_eq!(lines[0], "Saved to Flipfix:");
     assert_eq!(
         lines[1],
-        "⚠️ Problem report #1 — <https://flipfix.example.org/problem-reports/1/>"
+        "⚠️ Problem report #1 — <https://flipfix.example/problem-reports/1/>"
     );
     assert!(
         lines[2].ends_with("#2"),

@@ -73,7 +73,7 @@ async fn seed(pool: &PgPool, scenario: &Scenario) -> HashMap<String, i64> {
 async fn start(pool: &PgPool, fake: &FakeDiscord, anthropic: &FakeAnthropic) -> TestBot {
     let mut secrets = test_secrets(fake);
     secrets.anthropic_base_url = anthropic.base_url.clone();
-    secrets.public_base_url = Some(BASE_URL.into());
+    secrets.public_base_url = Some(crate::support::public_url(BASE_URL));
     let bot = TestBot::start_with(pool.clone(), fake, 1, secrets).await;
     bot.app
         .settings

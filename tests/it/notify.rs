@@ -26,7 +26,7 @@ pub(crate) fn config() -> DispatcherConfig {
         http_timeout: StdDuration::from_millis(300),
         backoff_base: Duration::seconds(2),
         backoff_cap: Duration::seconds(60),
-        public_base_url: Some(BASE_URL.into()),
+        public_base_url: Some(crate::support::public_url(BASE_URL)),
         ..Default::default()
     }
 }

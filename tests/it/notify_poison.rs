@@ -345,7 +345,9 @@ async fn dropping_removes_only_failed_rows(pool: PgPool) {
 async fn a_set_aside_row_is_logged_once_with_what_to_do(pool: PgPool) {
     let logs = crate::support::logs::CapturedLogs::default();
     let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("flipfix_bot=info"))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "flipfix_bot=info,flipfix_core=info",
+        ))
         .with_writer(logs.clone())
         .with_ansi(false)
         .finish();

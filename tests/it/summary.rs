@@ -56,7 +56,7 @@ pub(crate) fn scheduler(env: &Env, workflows: &Arc<Workflows>) -> Scheduler {
         env.pool.clone(),
         Arc::new(move || workflows.clone()),
         Arc::new(ManualClock::at(at(DUE))),
-        Some("https://flipfix.example".into()),
+        Some(crate::support::public_url("https://flipfix.example")),
     )
 }
 

@@ -211,7 +211,7 @@ async fn two_bot_processes_started_after_the_time_post_it_once(pool: PgPool) {
         ),
         (
             "RUST_LOG",
-            "warn,flipfix_bot=info,flipfix_bot::summary=debug",
+            "warn,flipfix_bot=info,flipfix_core=info,flipfix_core::summary=debug",
         ),
     ];
     let processes = [

@@ -292,7 +292,7 @@ async fn without_session_secret_one_key_is_generated_and_shared(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn cookies_are_secure_under_https_and_unset_sign_in_says_so(pool: PgPool) {
     let site = Site::start(pool.clone(), |secrets| {
-        secrets.public_base_url = Some("https://flipfix.example".into());
+        secrets.public_base_url = Some(crate::support::public_url("https://flipfix.example"));
     })
     .await;
     let mut browser = Browser::new();

@@ -74,7 +74,9 @@ impl CapturedLogs {
         }
         let logs = Self::default();
         let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("info,flipfix_bot=trace"))
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "info,flipfix_bot=trace,flipfix_core=trace",
+            ))
             .with_writer(logs.clone())
             .with_ansi(false)
             .finish();

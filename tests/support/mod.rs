@@ -127,3 +127,8 @@ pub mod openapi;
 pub mod process;
 pub mod time;
 pub mod web;
+
+/// A `PUBLIC_BASE_URL` for tests.
+pub fn public_url(url: &str) -> flipfix_bot::config::PublicBaseUrl {
+    flipfix_bot::config::PublicBaseUrl::parse(url).expect("a valid test base URL")
+}

@@ -56,7 +56,7 @@ impl BotProcess {
             .env("ANTHROPIC_BASE_URL", anthropic_url)
             .env("ANTHROPIC_API_KEY", "sk-ant-test")
             .env("FLIPFIX_ALLOW_LOOPBACK_URLS", "true")
-            .env("RUST_LOG", "warn,flipfix_bot=info")
+            .env("RUST_LOG", "warn,flipfix_bot=info,flipfix_core=info")
             .env_remove("FLIPFIX_STARTUP_TIMEOUT_SECS")
             .stdout(Stdio::null())
             .stderr(stderr);

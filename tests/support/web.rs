@@ -51,7 +51,7 @@ impl Site {
             discord_token: Some(Secret::new("fake-bot-token")),
             discord_guild_id: Some(GUILD_ID),
             discord_proxy_url: Some(fake.base_url.clone()),
-            public_base_url: Some(base.clone()),
+            public_base_url: Some(super::public_url(&base)),
             discord_client_id: Some(CLIENT_ID),
             discord_client_secret: Some(Secret::new(CLIENT_SECRET)),
             allow_loopback_urls: true,

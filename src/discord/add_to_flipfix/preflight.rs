@@ -110,8 +110,9 @@ fn already_saved(app: &App, saved: &[crate::records::SavedSource]) -> String {
                 .unwrap_or_else(|| s.kind.clone());
             match (&app.secrets.public_base_url, kind) {
                 (Some(base), Some(kind)) => format!(
-                    "{label} #{} ({base}/{}/{}/)",
-                    s.record_id, kind.link_path, s.record_id
+                    "{label} #{} ({})",
+                    s.record_id,
+                    base.record(&kind.link_path, s.record_id)
                 ),
                 _ => format!("{label} #{}", s.record_id),
             }

@@ -49,7 +49,7 @@ pub(super) async fn item_view(
                     .secrets
                     .public_base_url
                     .as_ref()
-                    .map(|b| format!("{b}/{}/{id}/", parent_kind.link_path)),
+                    .map(|b| b.record(&parent_kind.link_path, id)),
             })
         }),
         None => None,

@@ -140,7 +140,7 @@ async fn summary(
         match (entry.state, entry.record_id) {
             (ItemState::Created, Some(id)) => {
                 let link = match (&app.secrets.public_base_url, kind) {
-                    (Some(base), Some(kind)) => format!(" — {base}/{}/{id}/", kind.link_path),
+                    (Some(base), Some(kind)) => format!(" — {}", base.record(&kind.link_path, id)),
                     _ => String::new(),
                 };
                 lines.push(format!("✅ {label} #{id}{link}"));

@@ -193,7 +193,7 @@ pub async fn record(
             )
         }
         Ok(browse::DetailLookup::Hidden { .. }) if viewer == Viewer::Visitor => {
-            let path = format!("/{section}/{id}/");
+            let path = crate::config::record_path(&section, id);
             let next: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
             Redirect::to(&format!("/login?next={next}")).into_response()
         }

@@ -92,7 +92,7 @@ pub struct MachineLink {
 /// from the workflows) fall back to `records`.
 pub fn record_path(kinds: &RecordKinds, kind: &str, id: i64) -> String {
     let section = kinds.get(kind).map_or("records", |k| k.link_path.as_str());
-    format!("/{section}/{id}/")
+    crate::config::record_path(section, id)
 }
 
 pub fn record_link(kinds: &RecordKinds, summary: &Summary) -> RecordLink {

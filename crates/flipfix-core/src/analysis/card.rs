@@ -14,7 +14,7 @@ pub fn suggestion_view(
     parent_kind: Option<&str>,
     kinds: &RecordKinds,
     catalog: &Catalog,
-    public_base_url: Option<&str>,
+    public_base_url: Option<&crate::config::PublicBaseUrl>,
 ) -> Option<RecordView> {
     let kind = kinds.get(&suggestion.kind)?;
     let field_list: Vec<FieldView> = kind
@@ -56,8 +56,7 @@ pub fn suggestion_view(
         Some(ParentView {
             id,
             kind: parent.into(),
-            url: public_base_url
-                .map(|base| format!("{}/{}/{id}/", base.trim_end_matches('/'), parent.link_path)),
+            url: public_base_url.map(|base| base.record(&parent.link_path, id)),
         })
     });
     Some(RecordView {

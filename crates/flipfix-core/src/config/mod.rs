@@ -3,11 +3,13 @@
 //! admins change while the bot runs.
 
 pub mod channels;
+pub mod public_url;
 mod secret;
 pub mod secrets;
 pub mod settings;
 pub mod webhook_url;
 
+pub use public_url::{record_path, PublicBaseUrl};
 pub use secret::Secret;
 pub use secrets::Secrets;
 pub use settings::{SettingKey, SettingType, Settings};

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::Secret;
+use super::{PublicBaseUrl, Secret};
 
 /// Every key the bot reads at start, with what it is for. `Secrets.example.toml`
 /// and the README document the same list; a test keeps them in step.
@@ -89,7 +89,10 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
         "FLIPFIX_PAGES_DIR",
         "directory of the record pages' minijinja templates",
     ),
-    ("RUST_LOG", "log filter, e.g. info or flipfix_bot=debug"),
+    (
+        "RUST_LOG",
+        "log filter, e.g. info or flipfix_bot=debug,flipfix_core=debug",
+    ),
     (
         "LOG_FORMAT",
         "json = one JSON object per line (for log platforms); default text",
@@ -126,8 +129,8 @@ pub enum SecretsError {
     Parse { path: PathBuf, message: String },
     #[error("{path}: key {key} must be a string, number or boolean")]
     NotAScalar { path: PathBuf, key: String },
-    #[error("PUBLIC_BASE_URL must be an absolute http(s) URL without credentials, query or fragment (e.g. https://flipfix.example.org): {reason}")]
-    BadPublicUrl { reason: &'static str },
+    #[error(transparent)]
+    BadPublicUrl(#[from] super::public_url::BadPublicUrl),
     #[error("{key} must be {expected}, got {value:?}")]
     BadAddress {
         key: &'static str,
@@ -150,7 +153,7 @@ pub struct Secrets {
     /// The key for a workflow with `provider: openai_compatible`.
     pub openai_api_key: Option<Secret>,
     pub discord_proxy_url: Option<String>,
-    pub public_base_url: Option<String>,
+    pub public_base_url: Option<PublicBaseUrl>,
     /// Where the record pages are served.
     pub http_bind: HttpBind,
     /// Sign-in with Discord: the OAuth2 client id (unset = the application id).
@@ -237,7 +240,7 @@ impl Secrets {
             openai_api_key: take("OPENAI_API_KEY").map(Secret::new),
             discord_proxy_url: take("DISCORD_PROXY_URL"),
             public_base_url: take("PUBLIC_BASE_URL")
-                .map(|url| public_base_url(&url))
+                .map(|url| PublicBaseUrl::parse(&url))
                 .transpose()?,
             http_bind: HttpBind(http_bind(take("HTTP_BIND"), take("PORT"))?),
             allow_loopback_urls: take("FLIPFIX_ALLOW_LOOPBACK_URLS")
@@ -291,26 +294,6 @@ fn http_bind(
             }),
         (None, None) => Ok(DEFAULT_HTTP_BIND),
     }
-}
-
-/// Checks `PUBLIC_BASE_URL`; the reason never quotes the value, which may
-/// carry a password.
-fn public_base_url(raw: &str) -> Result<String, SecretsError> {
-    let bad = |reason| SecretsError::BadPublicUrl { reason };
-    let url = url::Url::parse(raw).map_err(|_| bad("it is not an absolute URL"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad("the scheme is not http or https"));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(bad("it has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("it contains credentials"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("it has a query or fragment"));
-    }
-    Ok(raw.trim_end_matches('/').to_string())
 }
 
 fn read_secrets_file(path: &Path) -> Result<BTreeMap<String, String>, SecretsError> {
@@ -383,39 +366,6 @@ mod public_url_tests {
         );
         let err = http_bind(Some("localhost".into()), None).unwrap_err();
         assert!(err.to_string().starts_with("HTTP_BIND must be"), "{err}");
-    }
-
-    #[test]
-    fn the_public_base_url_is_an_absolute_http_url_without_credentials() {
-        assert_eq!(
-            public_base_url("https://flipfix.example.org/").unwrap(),
-            "https://flipfix.example.org"
-        );
-        assert_eq!(
-            public_base_url("http://127.0.0.1:8080/museum").unwrap(),
-            "http://127.0.0.1:8080/museum"
-        );
-        for (raw, reason) in [
-            ("flipfix.example.org", "it is not an absolute URL"),
-            (
-                "ftp://flipfix.example.org",
-                "the scheme is not http or https",
-            ),
-            (
-                "https://admin:hunter2@flipfix.example.org",
-                "it contains credentials",
-            ),
-            (
-                "https://flipfix.example.org/?a=1",
-                "it has a query or fragment",
-            ),
-        ] {
-            let err = public_base_url(raw).unwrap_err();
-            let message = err.to_string();
-            assert!(message.starts_with("PUBLIC_BASE_URL must be"), "{message}");
-            assert!(message.ends_with(reason), "{raw}: {message}");
-            assert!(!message.contains("hunter2"), "never echoes the value");
-        }
     }
 }
 

@@ -45,7 +45,7 @@ pub struct DispatcherConfig {
     pub listen: bool,
     pub http_timeout: StdDuration,
     /// `PUBLIC_BASE_URL`, for links to records.
-    pub public_base_url: Option<String>,
+    pub public_base_url: Option<crate::config::PublicBaseUrl>,
     /// Where the photo copies are read from, to upload them.
     pub media: crate::media::BlobStore,
     /// The one clock (see `clock`): due times, leases and backoff.
@@ -349,7 +349,7 @@ impl Dispatcher {
     /// error. A database error is no fault of a row and stops the step.
     async fn render(&self, batch: &[Claimed]) -> Result<RenderSplit, sqlx::Error> {
         let workflows = (self.workflows)();
-        let base_url = self.config.public_base_url.as_deref();
+        let base_url = self.config.public_base_url.as_ref();
         let mut rendered = Vec::with_capacity(batch.len());
         let mut failed = Vec::new();
         for row in batch {

@@ -47,7 +47,7 @@ pub const MAX_UPLOAD_BYTES: i64 = 10 * 1024 * 1024;
 pub async fn render_record(
     pool: &PgPool,
     workflows: &Workflows,
-    base_url: Option<&str>,
+    base_url: Option<&crate::config::PublicBaseUrl>,
     blobs: &BlobStore,
     id: i64,
 ) -> Result<Rendered, RenderError> {
@@ -109,7 +109,7 @@ const SUMMARY_COLOR: u32 = 0x5865f2;
 /// The record's images for its message, and the files to upload for them.
 async fn photos(
     pool: &PgPool,
-    base_url: Option<&str>,
+    base_url: Option<&crate::config::PublicBaseUrl>,
     blobs: &BlobStore,
     record_id: i64,
 ) -> Result<(Vec<PhotoView>, Vec<PhotoFile>), sqlx::Error> {
@@ -170,14 +170,18 @@ async fn photos(
     Ok((photos, files))
 }
 
-fn record_url(base_url: Option<&str>, link_path: &str, id: i64) -> Option<String> {
-    base_url.map(|base| format!("{}/{link_path}/{id}/", base.trim_end_matches('/')))
+fn record_url(
+    base_url: Option<&crate::config::PublicBaseUrl>,
+    link_path: &str,
+    id: i64,
+) -> Option<String> {
+    base_url.map(|base| base.record(link_path, id))
 }
 
 async fn load_view(
     pool: &PgPool,
     workflows: &Workflows,
-    base_url: Option<&str>,
+    base_url: Option<&crate::config::PublicBaseUrl>,
     record: &Record,
     photos: Vec<PhotoView>,
 ) -> Result<RecordView, RenderError> {

@@ -175,9 +175,9 @@ impl RecordView {
                     label: kind.parents[0].replace('_', " "),
                     emoji: String::new(),
                 },
-                url: Some("https://flipfix.example/records/7/".into()),
+                url: Some(crate::config::PublicBaseUrl::example().record("records", 7)),
             }),
-            url: full.then(|| format!("https://flipfix.example/{}/42/", kind.link_path)),
+            url: full.then(|| crate::config::PublicBaseUrl::example().record(&kind.link_path, 42)),
             photos: if full {
                 vec![PhotoView {
                     url: "https://cdn.discordapp.com/attachments/1/2/flipper.jpg".into(),

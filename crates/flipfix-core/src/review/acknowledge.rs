@@ -36,7 +36,11 @@ const SUMMARY_CHARS: usize = 120;
 
 impl ReplyContext {
     /// The records `session` created, in review order.
-    pub fn for_session(session: &Session, kinds: &RecordKinds, base_url: Option<&str>) -> Self {
+    pub fn for_session(
+        session: &Session,
+        kinds: &RecordKinds,
+        base_url: Option<&crate::config::PublicBaseUrl>,
+    ) -> Self {
         let records: Vec<ReplyRecord> = session
             .items
             .iter()
@@ -66,13 +70,13 @@ impl ReplyContext {
             .iter()
             .enumerate()
             .map(|(i, kind)| {
-                let base = (i % 2 == 0).then_some("https://flipfix.example.org");
+                let base = (i % 2 == 0).then(crate::config::PublicBaseUrl::example);
                 record(
                     i as i64 + 1,
                     &kind.name,
                     Some(kind),
                     "Sample description\nsecond line",
-                    base,
+                    base.as_ref(),
                 )
             })
             .collect();
@@ -88,7 +92,7 @@ fn record(
     kind_name: &str,
     kind: Option<&RecordKind>,
     description: &str,
-    base_url: Option<&str>,
+    base_url: Option<&crate::config::PublicBaseUrl>,
 ) -> ReplyRecord {
     ReplyRecord {
         id,
@@ -97,7 +101,7 @@ fn record(
         emoji: kind.map(|k| k.emoji.clone()).unwrap_or_default(),
         url: base_url
             .zip(kind)
-            .map(|(base, kind)| format!("{base}/{}/{id}/", kind.link_path)),
+            .map(|(base, kind)| base.record(&kind.link_path, id)),
         summary: crate::text::truncate_chars(
             description.lines().next().unwrap_or_default().trim(),
             SUMMARY_CHARS,

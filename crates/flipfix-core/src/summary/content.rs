@@ -97,7 +97,7 @@ pub async fn load(
     summary: &Summary,
     kinds: &RecordKinds,
     window: Window,
-    base_url: Option<&str>,
+    base_url: Option<&crate::config::PublicBaseUrl>,
 ) -> Result<SummaryView, sqlx::Error> {
     // The window's records by when they entered the bot (imports excepted:
     // they are old history), grouped by machine, machineless last.
@@ -157,7 +157,7 @@ async fn listing(
     listing: &StatusListing,
     kinds: &RecordKinds,
     at: DateTime<Utc>,
-    base_url: Option<&str>,
+    base_url: Option<&crate::config::PublicBaseUrl>,
 ) -> Result<Listing, sqlx::Error> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT r.id, r.kind, r.description, r.status, r.occurred_at,
@@ -182,7 +182,12 @@ async fn listing(
     })
 }
 
-fn line_of(row: Row, kinds: &RecordKinds, at: DateTime<Utc>, base_url: Option<&str>) -> Line {
+fn line_of(
+    row: Row,
+    kinds: &RecordKinds,
+    at: DateTime<Utc>,
+    base_url: Option<&crate::config::PublicBaseUrl>,
+) -> Line {
     let (id, kind_name, description, status, occurred_at, machine, _) = row;
     let kind = kinds.get(&kind_name);
     let first_line = description
@@ -193,9 +198,7 @@ fn line_of(row: Row, kinds: &RecordKinds, at: DateTime<Utc>, base_url: Option<&s
         id,
         label: kind.map_or_else(|| kind_name.clone(), |k| k.label.clone()),
         emoji: kind.map(|k| k.emoji.clone()).unwrap_or_default(),
-        url: kind.and_then(|k| {
-            base_url.map(|base| format!("{}/{}/{id}/", base.trim_end_matches('/'), k.link_path))
-        }),
+        url: kind.and_then(|k| base_url.map(|base| base.record(&k.link_path, id))),
         kind: kind_name,
         text: escape_markdown(&crate::text::truncate_chars(first_line.trim(), LINE_CHARS)),
         status,
@@ -234,7 +237,8 @@ impl SummaryView {
             status: status.map(Into::into),
             machine: "EBD LE".into(),
             age_days: 3,
-            url: full.then(|| format!("https://flipfix.example/problem-reports/{id}/")),
+            url: full
+                .then(|| crate::config::PublicBaseUrl::example().record("problem-reports", id)),
         };
         let listing = |listing: &StatusListing, id: i64| {
             let items = if full {

@@ -46,7 +46,7 @@ pub async fn decide(
     workflows: &Workflows,
     summary: &Summary,
     window: Window,
-    base_url: Option<&str>,
+    base_url: Option<&crate::config::PublicBaseUrl>,
     now: DateTime<Utc>,
 ) -> Result<Decision, SummaryError> {
     let mut tx = pool.begin().await?;

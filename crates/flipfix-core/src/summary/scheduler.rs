@@ -45,7 +45,7 @@ pub struct Scheduler {
     workflows: WorkflowSource,
     clock: Arc<dyn Clock>,
     /// `PUBLIC_BASE_URL`, for links to records.
-    base_url: Option<String>,
+    base_url: Option<crate::config::PublicBaseUrl>,
 }
 
 impl Scheduler {
@@ -53,7 +53,7 @@ impl Scheduler {
         pool: PgPool,
         workflows: WorkflowSource,
         clock: Arc<dyn Clock>,
-        base_url: Option<String>,
+        base_url: Option<crate::config::PublicBaseUrl>,
     ) -> Self {
         Self {
             pool,
@@ -80,7 +80,7 @@ impl Scheduler {
                     &workflows,
                     summary,
                     window,
-                    self.base_url.as_deref(),
+                    self.base_url.as_ref(),
                     now,
                 )
                 .await
