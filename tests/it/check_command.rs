@@ -409,7 +409,7 @@ fn an_example_answer_that_breaks_the_schema_fails_check_at_its_line() {
     );
     for message in [
         "the answer breaks the tool schema: /suggestions/0/children/0: Additional properties are not allowed ('machine' was unexpected)",
-        "the model's answer does not match the tool schema: suggestion 1.1: `machine` is not part of a part_request_update child item (a child takes its parent's machine); is the answer in an older shape?",
+        "the validator would change it: model suggestion 1.1: repaired: `machine` is not part of a part_request_update child item (a child takes its parent's machine); removed",
     ] {
         assert!(
             run.stdout.contains(&format!("{at}: {message}\n")),
