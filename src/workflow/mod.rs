@@ -3,6 +3,7 @@
 //! against each other and against the templates in `prompts/`.
 
 mod card_select;
+mod comment_cuts;
 pub mod context_menu;
 pub mod kinds;
 mod load;
@@ -13,6 +14,7 @@ pub mod schema;
 pub mod summaries;
 pub mod vision;
 
+pub use comment_cuts::{comment_cuts, comment_warnings};
 pub use context_menu::{ContextMenu, Example, Price, TokenUsage, Windows, MAX_MESSAGES};
 pub use kinds::{FieldType, KindField, MachineRule, RecordKind, RecordKinds};
 pub use load::{read_workflows, Workflows};
