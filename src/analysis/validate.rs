@@ -301,9 +301,7 @@ impl Validator<'_> {
                     ));
                     continue;
                 }
-                if let Some(child) =
-                    self.suggestion(child, &child_at, Some(&suggestion), repairs)
-                {
+                if let Some(child) = self.suggestion(child, &child_at, Some(&suggestion), repairs) {
                     suggestion.children.push(child);
                 }
             }

@@ -86,7 +86,9 @@ pub fn comment_warnings(dir: &Path) -> Vec<Problem> {
 
 /// `key: value` → (`key`, `value`) for a simple key; `None` otherwise.
 fn split_key(item: &str) -> Option<(&str, &str)> {
-    let colon = item.find(": ").or_else(|| item.ends_with(':').then(|| item.len() - 1))?;
+    let colon = item
+        .find(": ")
+        .or_else(|| item.ends_with(':').then(|| item.len() - 1))?;
     let key = &item[..colon];
     let simple = !key.is_empty()
         && key
@@ -96,7 +98,9 @@ fn split_key(item: &str) -> Option<(&str, &str)> {
 }
 
 fn is_block_indicator(value: &str) -> bool {
-    let value = comment_start(value).map_or(value, |cut| &value[..cut]).trim_end();
+    let value = comment_start(value)
+        .map_or(value, |cut| &value[..cut])
+        .trim_end();
     value.starts_with(['|', '>'])
         && value[1..]
             .chars()

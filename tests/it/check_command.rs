@@ -446,11 +446,9 @@ fn an_example_citing_a_message_outside_its_conversation_fails_check_at_its_line(
 #[test]
 fn the_shipped_follow_up_lesson_is_whole() {
     let root = repo_root();
-    let workflows = flipfix_bot::template_check::load_workflows(
-        &root.join("workflows"),
-        &root.join("prompts"),
-    )
-    .unwrap();
+    let workflows =
+        flipfix_bot::template_check::load_workflows(&root.join("workflows"), &root.join("prompts"))
+            .unwrap();
     let menu = workflows.context_menu.as_ref().unwrap();
     let example = menu
         .examples
@@ -494,7 +492,11 @@ fn a_comment_that_cuts_a_lesson_or_a_guidance_is_a_warning_with_file_and_line() 
         "{}:{lesson_line}:50: warning: the text of `lesson` ends at ` #`: YAML reads the rest of the line as a comment, so the text is only \"A thread started from problem_report\"; quote the text or write it as a block (`>-`)\n",
         dir.path().join("workflows/add_to_flipfix.yaml").display()
     );
-    assert!(run.stdout.contains(&lesson), "missing {lesson}in:\n{}", run.stdout);
+    assert!(
+        run.stdout.contains(&lesson),
+        "missing {lesson}in:\n{}",
+        run.stdout
+    );
     let guidance = format!(
         "{}:{guidance_line}:",
         dir.path().join("workflows/record_kinds.yaml").display()

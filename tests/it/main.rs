@@ -35,6 +35,7 @@ mod media;
 mod media_acceptance;
 mod media_s3;
 mod model_provider;
+mod model_transport;
 mod notify;
 mod notify_admin;
 mod notify_faults;

@@ -122,7 +122,11 @@ fn a_stray_key_on_a_child_is_removed_as_one_repair_and_the_child_stays() {
         );
         let child = &s[0].children[0];
         assert_eq!(child.description, "Ordered.");
-        assert_eq!(child.machine.slug(), Some("ballyhoo"), "the parent's machine");
+        assert_eq!(
+            child.machine.slug(),
+            Some("ballyhoo"),
+            "the parent's machine"
+        );
         assert!(child.children.is_empty());
         assert_eq!(child.parent_record_id, None);
     }
@@ -140,7 +144,10 @@ fn an_unknown_key_on_an_item_is_removed_and_a_broken_answer_is_refused_naming_th
         vec!["model suggestion 1: repaired: `confidence` is not part of a part_request item (the tool schema has no such key); removed".to_string()]
     );
     assert_eq!(
-        validate_err("nested_part_request_with_updates", json!({"suggestions": {"kind": "part_request"}})),
+        validate_err(
+            "nested_part_request_with_updates",
+            json!({"suggestions": {"kind": "part_request"}})
+        ),
         "the model's answer does not match the tool schema: `suggestions` is not a list"
     );
     assert_eq!(
