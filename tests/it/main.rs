@@ -41,6 +41,7 @@ mod notify_admin;
 mod notify_faults;
 mod notify_poison;
 mod notify_rate_limit;
+mod notify_text;
 mod one_clock;
 mod openapi_support;
 mod process_faults;
