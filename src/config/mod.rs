@@ -4,6 +4,7 @@
 
 mod secret;
 pub mod secrets;
+mod setting_values;
 pub mod settings;
 
 pub use secret::Secret;
