@@ -193,6 +193,10 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
             let workflows_dir = workflows.unwrap_or(secrets.workflows_dir);
             let prompts_dir = prompts.unwrap_or(secrets.prompts_dir);
             let pages_dir = pages.unwrap_or(secrets.pages_dir);
+            // Warnings do not change the exit status: the files load.
+            for warning in crate::workflow::comment_warnings(&workflows_dir) {
+                println!("{warning}");
+            }
             // The page templates are checked against the kinds that loaded.
             let loaded = load_workflows(&workflows_dir, &prompts_dir).and_then(|loaded| {
                 crate::web::pages::check(&pages_dir, &loaded.kinds).into_result(loaded)

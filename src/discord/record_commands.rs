@@ -225,7 +225,13 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
     }
 
     let response = ctx.interaction.get_response(pctx.http()).await?;
-    let author = attribute(&app.pool, &person(ctx.interaction)).await?.author;
+    let role = app
+        .settings
+        .get_role(crate::config::SettingKey::DiscordMaintainerRole)
+        .await?;
+    let author = attribute(&app.pool, &person(ctx.interaction), role)
+        .await?
+        .author;
     let new = NewRecord {
         kind: kind.name.clone(),
         machine_id,
@@ -309,6 +315,10 @@ fn person(interaction: &serenity::CommandInteraction) -> DiscordPerson {
         username: user.name.clone(),
         global_name: user.global_name.clone(),
         nickname: interaction.member.as_ref().and_then(|m| m.nick.clone()),
+        roles: interaction
+            .member
+            .as_ref()
+            .map(|m| m.roles.iter().map(|r| r.get()).collect()),
     }
 }
 

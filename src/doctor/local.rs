@@ -168,3 +168,18 @@ pub async fn media(report: &mut Report, secrets: &Secrets, pool: Option<&PgPool>
         ),
     }
 }
+
+/// Whether a matching username alone may link someone to a maintainer.
+pub fn maintainer_role(report: &mut Report, role: Option<u64>) {
+    const NAME: &str = "DISCORD_MAINTAINER_ROLE";
+    match role {
+        Some(role) => report.ok(
+            NAME,
+            format!("set (role {role}): only members holding it are linked to a maintainer by username"),
+        ),
+        None => report.warn(
+            NAME,
+            "not set: anyone whose Discord username equals a maintainer's login is linked to that maintainer; give maintainers a role and set it with /flipfix config set DISCORD_MAINTAINER_ROLE @role (see README, \"Security\")",
+        ),
+    }
+}

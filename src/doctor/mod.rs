@@ -86,6 +86,12 @@ pub async fn diagnose(inputs: Inputs<'_>) -> Report {
         if let Ok(Some(key)) = settings.get_secret(SettingKey::AnthropicApiKey).await {
             model_key = Some(key.expose().to_string());
         }
+        let role = settings
+            .get_role(SettingKey::DiscordMaintainerRole)
+            .await
+            .ok()
+            .flatten();
+        local::maintainer_role(&mut report, role);
     }
     // The provider the analysis workflow asks: its key is the one to check.
     let openai_endpoint = inputs.workflows.as_ref().ok().and_then(|w| {

@@ -448,3 +448,65 @@ async fn thread_and_reply_chain_scenarios_gather_the_right_messages(pool: PgPool
         fake.assert_spec_clean();
     }
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_stray_machine_on_a_child_is_repaired_once_and_the_records_are_created(pool: PgPool) {
+    let logs = crate::support::logs::CapturedLogs::capture();
+    let ballyhoo = add_machine(&pool, "ballyhoo", "Ballyhoo").await;
+    add_maintainer(&pool, "bob_the_fixer").await;
+    add_maintainer(&pool, "alice_m").await;
+    let fake = FakeDiscord::start().await;
+    // A real model now and then repeats the parent's machine on a child.
+    let mut answer = reference_answer("nested_part_request_with_updates");
+    answer["content"][0]["input"]["suggestions"][0]["children"][0]["machine"] = json!("ballyhoo");
+    let anthropic = FakeAnthropic::start(vec![Reply::body(answer)]).await;
+    let (scenario, messages) = load(&fake, "nested_part_request_with_updates");
+    let bot = start(&pool, &fake, &anthropic).await;
+    let target = messages
+        .iter()
+        .find(|m| m["id"] == json!(scenario.file.target))
+        .unwrap();
+
+    let token = fake.invoke_message_command(&bob(), COMMAND, target);
+    fake.wait_until("the first card", |requests| {
+        requests.iter().any(|r| {
+            r.method == "PATCH"
+                && r.path.contains(&token)
+                && r.body["embeds"].as_array().is_some_and(|e| !e.is_empty())
+        })
+    })
+    .await;
+    let session: i64 = sqlx::query_scalar("SELECT id FROM review_sessions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    for position in 0..2 {
+        let click = fake.click(&bob(), &format!("ff:{session}:{position}:c"));
+        fake.edit_of(&click).await;
+    }
+    let rows: Vec<(String, Option<i64>)> =
+        sqlx::query_as("SELECT kind, machine_id FROM records ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            ("part_request".to_string(), Some(ballyhoo)),
+            ("part_request_update".to_string(), Some(ballyhoo)),
+        ]
+    );
+    let text = logs.text();
+    let repairs: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("model answer repaired"))
+        .collect();
+    assert_eq!(repairs.len(), 1, "{repairs:#?}");
+    assert!(
+        repairs[0].contains("model suggestion 1.1: repaired: `machine` is not part of a part_request_update child item"),
+        "{}",
+        repairs[0]
+    );
+    bot.stop().await;
+    fake.assert_spec_clean();
+}

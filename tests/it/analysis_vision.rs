@@ -506,3 +506,25 @@ async fn an_openai_compatible_model_gets_the_photo_as_an_image_url_part(pool: Pg
     );
     assert_eq!(cdn.requests(), 1);
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_image_that_cannot_be_fetched_is_logged_by_attachment_id_and_host_only(pool: PgPool) {
+    let logs = crate::support::logs::CapturedLogs::capture();
+    let url = FakeCdn::unreachable_url("flipper.png");
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = scenario(dir.path(), &[("see pic", vec![png_photo(&url)])]);
+    let (_workflows_dir, workflows) = vision_on();
+    let (fake, _) = run(&pool, &workflows, &scenario).await;
+    assert!(user_content(&fake).is_string(), "no image was sent");
+    let text = logs.text();
+    let line = text
+        .lines()
+        .find(|l| l.contains("image not sent to the model"))
+        .unwrap_or_else(|| panic!("no skip logged:\n{text}"));
+    assert!(
+        line.contains("attachment=attachment 222 on 127.0.0.1"),
+        "{line}"
+    );
+    assert!(line.contains("error sending request"), "{line}");
+    logs.assert_no_signed_urls();
+}

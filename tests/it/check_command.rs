@@ -409,7 +409,7 @@ fn an_example_answer_that_breaks_the_schema_fails_check_at_its_line() {
     );
     for message in [
         "the answer breaks the tool schema: /suggestions/0/children/0: Additional properties are not allowed ('machine' was unexpected)",
-        "the model's answer does not match the tool schema: suggestion 1.1: `machine` is not part of a part_request_update child item (a child takes its parent's machine); is the answer in an older shape?",
+        "the validator would change it: model suggestion 1.1: repaired: `machine` is not part of a part_request_update child item (a child takes its parent's machine); removed",
     ] {
         assert!(
             run.stdout.contains(&format!("{at}: {message}\n")),
@@ -441,4 +441,72 @@ fn an_example_citing_a_message_outside_its_conversation_fails_check_at_its_line(
         "missing {expected}in:\n{}",
         run.stdout
     );
+}
+
+#[test]
+fn the_shipped_follow_up_lesson_is_whole() {
+    let root = repo_root();
+    let workflows =
+        flipfix_bot::template_check::load_workflows(&root.join("workflows"), &root.join("prompts"))
+            .unwrap();
+    let menu = workflows.context_menu.as_ref().unwrap();
+    let example = menu
+        .examples
+        .iter()
+        .find(|e| e.decl.name == "thread_follow_up_on_its_record")
+        .unwrap();
+    assert_eq!(
+        example.decl.lesson,
+        "A thread started from problem_report #12 logs its work on #12, not a new report."
+    );
+}
+
+#[test]
+fn a_comment_that_cuts_a_lesson_or_a_guidance_is_a_warning_with_file_and_line() {
+    let dir = copy_workflows();
+    edit(
+        dir.path(),
+        "workflows/add_to_flipfix.yaml",
+        "    lesson: >-\n      A thread started from problem_report #12 logs its work on #12, not a\n      new report.\n",
+        "    lesson: A thread started from problem_report #12 logs its work on #12, not a new report.\n",
+    );
+    edit(
+        dir.path(),
+        "workflows/record_kinds.yaml",
+        "        guidance: set only when the update changes the request's status.\n",
+        "        guidance: set only when the update changes the status #3.\n",
+    );
+    let run = check(dir.path());
+    assert_eq!(run.code, 0, "warnings do not fail check: {}", run.stdout);
+    let lesson_line = line_of(
+        dir.path(),
+        "workflows/add_to_flipfix.yaml",
+        "lesson: A thread started",
+    );
+    let guidance_line = line_of(
+        dir.path(),
+        "workflows/record_kinds.yaml",
+        "changes the status #3",
+    );
+    let lesson = format!(
+        "{}:{lesson_line}:50: warning: the text of `lesson` ends at ` #`: YAML reads the rest of the line as a comment, so the text is only \"A thread started from problem_report\"; quote the text or write it as a block (`>-`)\n",
+        dir.path().join("workflows/add_to_flipfix.yaml").display()
+    );
+    assert!(
+        run.stdout.contains(&lesson),
+        "missing {lesson}in:\n{}",
+        run.stdout
+    );
+    let guidance = format!(
+        "{}:{guidance_line}:",
+        dir.path().join("workflows/record_kinds.yaml").display()
+    );
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with(&guidance)
+            && l.contains("the text of `guidance` ends at ` #`")
+            && l.contains("\"set only when the update changes the status\"")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.matches("warning:").count(), 2, "{}", run.stdout);
 }

@@ -262,6 +262,32 @@ async fn doctor_quick_makes_no_network_request(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "./migrations")]
+async fn doctor_recommends_a_maintainer_role_until_one_is_set(pool: PgPool) {
+    let setup = Setup::healthy(&pool).await;
+    let anthropic = good_model().await;
+    let (success, output) = setup.doctor(&pool, &anthropic, &["--quick"]).await;
+    assert!(success, "a recommendation, not a failure: {output}");
+    let warning = line(&output, "⚠️ DISCORD_MAINTAINER_ROLE: not set");
+    assert!(
+        warning.contains("/flipfix config set DISCORD_MAINTAINER_ROLE"),
+        "{warning}"
+    );
+    flipfix_bot::config::Settings::new(pool.clone(), false)
+        .set(
+            flipfix_bot::config::SettingKey::DiscordMaintainerRole,
+            "720000000000000001",
+            "tests",
+        )
+        .await
+        .unwrap();
+    let (_, output) = setup.doctor(&pool, &anthropic, &["--quick"]).await;
+    line(
+        &output,
+        "✅ DISCORD_MAINTAINER_ROLE: set (role 720000000000000001)",
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
 async fn flipfix_doctor_answers_the_admin_alone_with_the_same_checks(pool: PgPool) {
     use crate::support::bot::TestBot;
     use crate::support::fake_discord::FakeUser;

@@ -447,3 +447,48 @@ async fn a_delayed_notification_still_shows_the_photo(pool: PgPool) {
         vec![format!("https://flipfix.example/media/{id}")]
     );
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_failed_copy_logs_the_attachment_id_and_host_never_the_signed_url(pool: PgPool) {
+    let logs = crate::support::logs::CapturedLogs::capture();
+    let env = Env::new(pool.clone()).await;
+    let url = FakeCdn::unreachable_url("coil.png");
+    let record = create_with(&env, "problem_report", vec![photo(&url, "coil.png", 70)]).await;
+    let worker = worker(&pool);
+    let mut now = crate::support::time::real_now();
+    let error = loop {
+        match worker.step(now).await.unwrap() {
+            CopyStep::Retry { at, error, .. } => {
+                assert!(error.contains("error sending request"), "{error}");
+                now = at;
+            }
+            CopyStep::Failed { error, .. } => break error,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert!(
+        error.starts_with("gave up after 3 attempts: download failed (error sending request"),
+        "{error}"
+    );
+    assert!(!error.contains("hm="), "{error}");
+    let stored: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT copy_error FROM record_media WHERE record_id = $1")
+            .bind(record)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(!format!("{stored:?}").contains("hm="), "{stored:?}");
+    let text = logs.text();
+    let failures: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("photo copy failed") || l.contains("photo not copied"))
+        .collect();
+    assert_eq!(failures.len(), 3, "{text}");
+    for line in failures {
+        assert!(
+            line.contains("attachment=attachment 222 on 127.0.0.1"),
+            "{line}"
+        );
+    }
+    logs.assert_no_signed_urls();
+}

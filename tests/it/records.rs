@@ -390,6 +390,7 @@ mod attribution {
             username: username.into(),
             global_name: global_name.map(Into::into),
             nickname: None,
+            roles: None,
         }
     }
 
@@ -419,12 +420,12 @@ mod attribution {
     #[sqlx::test(migrations = "./migrations")]
     async fn a_username_match_is_linked_by_user_id(pool: PgPool) {
         let bob = add_maintainer(&pool, "Bob_The_Fixer").await;
-        let found = attribute(&pool, &person(1, "bob_the_fixer", None))
+        let found = attribute(&pool, &person(1, "bob_the_fixer", None), None)
             .await
             .unwrap();
         assert_eq!(found, maintainer(bob));
         // Renamed on Discord later: the link by id still finds Bob.
-        let found = attribute(&pool, &person(1, "robert_2026", None))
+        let found = attribute(&pool, &person(1, "robert_2026", None), None)
             .await
             .unwrap();
         assert_eq!(found, maintainer(bob));
@@ -440,7 +441,7 @@ mod attribution {
         let ruth = add_maintainer(&pool, "ruth").await;
         set_display_name(&pool, ruth, "Ruth Ng").await;
         // A visitor shown as the maintainer's display name.
-        let found = attribute(&pool, &person(2, "visitor42", Some("ruth ng")))
+        let found = attribute(&pool, &person(2, "visitor42", Some("ruth ng")), None)
             .await
             .unwrap();
         assert_eq!(
@@ -458,13 +459,13 @@ mod attribution {
             nickname: Some("Ruth".into()),
             ..person(3, "another_visitor", None)
         };
-        let found = attribute(&pool, &nicknamed).await.unwrap();
+        let found = attribute(&pool, &nicknamed, None).await.unwrap();
         assert_eq!(found.author, Author::Name("@another_visitor".into()));
         assert!(found.hint.is_some());
         assert_eq!(link_count(&pool).await, 0, "nobody was linked");
 
         // A stranger keeps their own display name, without a hint.
-        let found = attribute(&pool, &person(4, "sarahc_plays", Some("Sarah Chen")))
+        let found = attribute(&pool, &person(4, "sarahc_plays", Some("Sarah Chen")), None)
             .await
             .unwrap();
         assert_eq!(
@@ -475,7 +476,7 @@ mod attribution {
             }
         );
         // Only the exact username links.
-        let found = attribute(&pool, &person(5, "RUTH", Some("Someone")))
+        let found = attribute(&pool, &person(5, "RUTH", Some("Someone")), None)
             .await
             .unwrap();
         assert_eq!(found, maintainer(ruth));
@@ -488,7 +489,7 @@ mod attribution {
         links::link(&pool, 10, "bob", "bob", "admin").await.unwrap();
         // Another Discord account now called "bob": not linked, not Bob,
         // and named by the handle so the record cannot pass for Bob.
-        let found = attribute(&pool, &person(11, "bob", Some("Other Bob")))
+        let found = attribute(&pool, &person(11, "bob", Some("Other Bob")), None)
             .await
             .unwrap();
         assert_eq!(found.author, Author::Name("@bob".into()));

@@ -108,18 +108,46 @@ fn replay_drops_a_suggestion_citing_only_messages_outside_the_conversation() {
 }
 
 #[test]
-fn replay_refuses_an_answer_in_the_old_shape_naming_the_field() {
+fn replay_repairs_an_answer_in_the_old_shape_and_shows_each_repair() {
     let (code, stdout, stderr) = bot(&[
         "replay",
         path(&scenario_path("nested_part_request_with_updates")),
         "--response",
         "tests/fixtures/faulty_answers/old_shape_nested_part_request_with_updates.json",
     ]);
-    assert_ne!(code, 0, "{stdout}");
+    assert_eq!(code, 0, "{stderr}");
     assert!(
-        stderr.contains("suggestion 1.1: `machine` is not part of a part_request_update child item (a child takes its parent's machine); is the answer in an older shape?"),
-        "{stderr}"
+        stdout.contains("model suggestion 1.1: repaired: `machine` is not part of a part_request_update child item (a child takes its parent's machine); removed"),
+        "{stdout}"
     );
+    assert_eq!(
+        stdout.matches("`machine` is not part of").count(),
+        1,
+        "one repair, shown once: {stdout}"
+    );
+    assert!(stdout.contains("Ordered."), "the child is kept: {stdout}");
+}
+
+#[test]
+fn replay_refuses_a_broken_answer_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let answer = dir.path().join("broken.json");
+    std::fs::write(
+        &answer,
+        r#"{"id": "msg_broken", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+            "content": [{"type": "tool_use", "id": "toolu_broken", "name": "record_suggestions",
+                         "input": {"suggestions": {"kind": "part_request"}}}],
+            "stop_reason": "tool_use", "stop_sequence": null}"#,
+    )
+    .unwrap();
+    let (code, stdout, stderr) = bot(&[
+        "replay",
+        path(&scenario_path("nested_part_request_with_updates")),
+        "--response",
+        path(&answer),
+    ]);
+    assert_ne!(code, 0, "{stdout}");
+    assert!(stderr.contains("`suggestions` is not a list"), "{stderr}");
 }
 
 #[test]

@@ -73,6 +73,19 @@ impl FakeCdn {
         url
     }
 
+    /// A signed-looking attachment URL on a loopback port nothing listens
+    /// on: fetching it fails in transport (connection refused), the error
+    /// reqwest prints with the whole URL.
+    pub fn unreachable_url(name: &str) -> String {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        format!(
+            "http://127.0.0.1:{port}/attachments/111/222/{name}?ex=6741e0f0&is=6740bf70&hm=5ec2e7"
+        )
+    }
+
     pub fn set_mode(&self, mode: Mode) {
         self.inner.lock().unwrap().mode = mode;
     }

@@ -67,6 +67,8 @@ pub struct FakeUser {
     pub global_name: Option<String>,
     /// Permissions bitfield Discord computes for the member in the channel.
     pub permissions: u64,
+    /// Role ids of the member (sent in the interaction's member object).
+    pub roles: Vec<u64>,
 }
 
 impl FakeUser {
@@ -80,6 +82,7 @@ impl FakeUser {
             username: username.into(),
             global_name: None,
             permissions: Self::BASIC | Self::MANAGE_GUILD,
+            roles: Vec::new(),
         }
     }
 
@@ -89,7 +92,14 @@ impl FakeUser {
             username: username.into(),
             global_name: None,
             permissions: Self::BASIC,
+            roles: Vec::new(),
         }
+    }
+
+    /// The same member holding `role`.
+    pub fn with_role(mut self, role: u64) -> Self {
+        self.roles.push(role);
+        self
     }
 
     pub fn user_json(&self) -> Value {
@@ -105,7 +115,7 @@ impl FakeUser {
     pub fn member_json(&self) -> Value {
         json!({
             "user": self.user_json(),
-            "roles": [],
+            "roles": self.roles.iter().map(u64::to_string).collect::<Vec<_>>(),
             "joined_at": "2024-01-01T00:00:00.000000+00:00",
             "deaf": false,
             "mute": false,

@@ -102,4 +102,13 @@ impl CapturedLogs {
             }
         }
     }
+
+    /// Panics when any captured line carries a signed CDN URL's signature
+    /// (`hm=`): such a URL is a capability to read the file.
+    pub fn assert_no_signed_urls(&self) {
+        let text = self.text();
+        if let Some(line) = text.lines().find(|line| line.contains("hm=")) {
+            panic!("a signed CDN URL was logged: {line}");
+        }
+    }
 }

@@ -57,6 +57,8 @@ pub enum Say {
     Text(&'static str),
     /// No answer for this long.
     Slow(Duration),
+    /// A 307 to this URL.
+    Redirect(String),
 }
 
 pub enum Fake {
@@ -319,6 +321,11 @@ fn anthropic_reply(say: Say) -> anthropic::Reply {
             anthropic::Reply::error(status, kind, retry_after)
         }
         Say::Slow(delay) => anthropic::Reply::Slow(delay),
+        Say::Redirect(to) => anthropic::Reply::Json {
+            status: 307,
+            headers: vec![("location".into(), to)],
+            body: json!({}),
+        },
     }
 }
 
@@ -353,5 +360,10 @@ fn openai_reply(say: Say) -> openai::Reply {
             openai::Reply::error(status, kind, retry_after)
         }
         Say::Slow(delay) => openai::Reply::Slow(delay),
+        Say::Redirect(to) => openai::Reply::Json {
+            status: 307,
+            headers: vec![("location".into(), to)],
+            body: json!({}),
+        },
     }
 }

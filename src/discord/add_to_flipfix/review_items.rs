@@ -14,6 +14,30 @@ use crate::discord::Error;
 use crate::records::{Author, Media, SourceMessage};
 use crate::review::ReviewItem;
 
+/// The roles of `user_id` when Discord told them: the invoker's member
+/// object, or the clicked message's member. Other authors' roles are not
+/// known (no member lookup per author), so with `DISCORD_MAINTAINER_ROLE`
+/// set they are not linked by username until they use the bot themselves
+/// or an admin links them.
+fn known_roles(
+    interaction: &serenity::CommandInteraction,
+    target: &serenity::Message,
+    user_id: u64,
+) -> Option<Vec<u64>> {
+    let ids = |roles: &[serenity::RoleId]| roles.iter().map(|r| r.get()).collect();
+    if interaction.user.id.get() == user_id {
+        if let Some(member) = &interaction.member {
+            return Some(ids(&member.roles));
+        }
+    }
+    if target.author.id.get() == user_id {
+        if let Some(member) = &target.member {
+            return Some(ids(&member.roles));
+        }
+    }
+    None
+}
+
 /// The suggestions as review items, children after their parent.
 pub(super) async fn review_items(
     app: &App,
@@ -96,6 +120,10 @@ async fn review_item(
         .flat_map(|m| m.message.attachments.iter())
         .filter_map(|a| media_from_url(&a.url))
         .collect();
+    let role = app
+        .settings
+        .get_role(crate::config::SettingKey::DiscordMaintainerRole)
+        .await?;
     let attribution = match &suggestion.author {
         Some(SuggestedAuthor::Discord {
             id,
@@ -107,8 +135,9 @@ async fn review_item(
                 username: username.clone(),
                 global_name: Some(display_name.clone()),
                 nickname: None,
+                roles: known_roles(interaction, target, *id),
             };
-            attribute(&app.pool, &person).await?
+            attribute(&app.pool, &person, role).await?
         }
         Some(SuggestedAuthor::Records { name }) => {
             let author = match maintainers::by_username(&app.pool, name).await? {
@@ -124,8 +153,9 @@ async fn review_item(
                 username: author.name.clone(),
                 global_name: author.global_name.clone(),
                 nickname: target.member.as_ref().and_then(|m| m.nick.clone()),
+                roles: known_roles(interaction, target, author.id.get()),
             };
-            attribute(&app.pool, &person).await?
+            attribute(&app.pool, &person, role).await?
         }
     };
     Ok(ReviewItem {

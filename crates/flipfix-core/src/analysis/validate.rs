@@ -54,8 +54,9 @@ pub fn mentioned_parents(input: &Value) -> Vec<i64> {
 
 impl Validator<'_> {
     /// Checks the tool input: suggestions that survive, and every change.
-    /// An answer in another shape (a key the schema does not offer, such as
-    /// `machine` on a child) is an error naming the key.
+    /// A key the schema does not offer (such as `machine` on a child) is
+    /// removed as a repair; an answer without a `suggestions` list is an
+    /// error naming it.
     pub fn validate(&self, input: &Value) -> Result<(Vec<Suggestion>, Vec<Repair>), SchemaError> {
         let items = input
             .get("suggestions")
@@ -73,7 +74,7 @@ impl Validator<'_> {
                 ));
                 continue;
             }
-            if let Some(s) = self.suggestion(item, &at, None, &mut repairs)? {
+            if let Some(s) = self.suggestion(item, &at, None, &mut repairs) {
                 out.push(s);
             }
         }
@@ -130,18 +131,21 @@ impl Validator<'_> {
         }
     }
 
-    /// Refuses keys the item schema does not offer: that is an answer in
-    /// another shape, not a slip to repair. Null and empty values are
-    /// tolerated (they say nothing).
-    fn check_keys(
+    /// Removes keys the item schema does not offer (a real model adds one
+    /// now and then, e.g. `machine` on a child): each removal is a repair
+    /// with its reason, and the rest of the suggestion goes on. Null and
+    /// empty values say nothing and are ignored.
+    fn stray_keys(
         &self,
         obj: &serde_json::Map<String, Value>,
         kind: &RecordKind,
         at: &str,
         is_child: bool,
-    ) -> Result<(), SchemaError> {
+        repairs: &mut Vec<Repair>,
+    ) -> serde_json::Map<String, Value> {
         let has_parents = kind.parents.iter().any(|p| self.menu.allows(p));
         let has_children = !child_kinds(self.menu, self.kinds, &kind.name).is_empty();
+        let mut kept = serde_json::Map::new();
         for (key, value) in obj {
             let empty = match value {
                 Value::Null => true,
@@ -155,7 +159,11 @@ impl Validator<'_> {
                 "children" => !is_child && has_children,
                 _ => false,
             };
-            if offered || empty {
+            if offered {
+                kept.insert(key.clone(), value.clone());
+                continue;
+            }
+            if empty {
                 continue;
             }
             let why = match (key.as_str(), is_child) {
@@ -171,12 +179,15 @@ impl Validator<'_> {
                 _ => "the tool schema has no such key".to_string(),
             };
             let item = if is_child { "child item" } else { "item" };
-            return Err(SchemaError(format!(
-                "suggestion {at}: `{key}` is not part of a {} {item} ({why}); is the answer in an older shape?",
-                kind.name
-            )));
+            repairs.push(repair(
+                at,
+                format!(
+                    "`{key}` is not part of a {} {item} ({why}); removed",
+                    kind.name
+                ),
+            ));
         }
-        Ok(())
+        kept
     }
 
     fn suggestion(
@@ -185,15 +196,15 @@ impl Validator<'_> {
         at: &str,
         parent: Option<&Suggestion>,
         repairs: &mut Vec<Repair>,
-    ) -> Result<Option<Suggestion>, SchemaError> {
+    ) -> Option<Suggestion> {
         let Some(obj) = item.as_object() else {
             repairs.push(drop(at, "not an object".into()));
-            return Ok(None);
+            return None;
         };
         let Some(kind) = self.item_kind(obj, at, parent, repairs) else {
-            return Ok(None);
+            return None;
         };
-        self.check_keys(obj, kind, at, parent.is_some())?;
+        let obj = &self.stray_keys(obj, kind, at, parent.is_some(), repairs);
 
         // Description: required, cut to the limit.
         let description = obj
@@ -203,7 +214,7 @@ impl Validator<'_> {
             .unwrap_or_default();
         if description.is_empty() {
             repairs.push(drop(at, "no description".into()));
-            return Ok(None);
+            return None;
         }
         let mut description = description.to_string();
         if description.chars().count() > kind.description_max_length {
@@ -218,7 +229,7 @@ impl Validator<'_> {
         }
 
         let Some(fields) = self.fields(kind, obj.get("fields"), at, repairs) else {
-            return Ok(None);
+            return None;
         };
 
         // Parent record (top-level items only): must exist and be of an
@@ -254,7 +265,7 @@ impl Validator<'_> {
                 at,
                 format!("a {} needs an existing parent record", kind.name),
             ));
-            return Ok(None);
+            return None;
         }
 
         let machine = match parent {
@@ -265,7 +276,7 @@ impl Validator<'_> {
         };
         let Some(source_message_ids) = self.sources(obj.get("source_message_ids"), at, repairs)
         else {
-            return Ok(None);
+            return None;
         };
         let author = self.author(obj.get("author_id"), &source_message_ids, at, repairs);
 
@@ -290,14 +301,12 @@ impl Validator<'_> {
                     ));
                     continue;
                 }
-                if let Some(child) =
-                    self.suggestion(child, &child_at, Some(&suggestion), repairs)?
-                {
+                if let Some(child) = self.suggestion(child, &child_at, Some(&suggestion), repairs) {
                     suggestion.children.push(child);
                 }
             }
         }
-        Ok(Some(suggestion))
+        Some(suggestion)
     }
 }
 

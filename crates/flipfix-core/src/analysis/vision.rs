@@ -121,7 +121,8 @@ pub async fn fetch_images(
                 },
             }),
             Err(reason) => {
-                tracing::warn!(message_id = c.message_id, filename = %c.attachment.filename, %reason, "image not sent to the model");
+                let attachment = cdn::AttachmentRef::of(&c.attachment.url);
+                tracing::warn!(message_id = c.message_id, %attachment, filename = %c.attachment.filename, %reason, "image not sent to the model");
                 None
             }
         }

@@ -3,7 +3,10 @@
 //! 1. the maintainer linked to the Discord user id;
 //! 2. else the maintainer whose username equals the Discord username
 //!    (case-insensitively; usernames are unique handles), which is then
-//!    linked by user id (usernames change, ids do not);
+//!    linked by user id (usernames change, ids do not). With
+//!    `DISCORD_MAINTAINER_ROLE` set, only for a member known to hold that
+//!    role: a free username equal to an old maintainer's login proves
+//!    nothing, an admin-granted role does;
 //! 3. else the person's own Discord name, never a maintainer.
 //!
 //! Display names, global names and server nicknames are chosen freely by
@@ -24,6 +27,9 @@ pub struct DiscordPerson {
     pub global_name: Option<String>,
     /// The server nickname, when there is one.
     pub nickname: Option<String>,
+    /// The member's role ids, when Discord told them (the member object of
+    /// an interaction or a message); `None` when unknown.
+    pub roles: Option<Vec<u64>>,
 }
 
 impl DiscordPerson {
@@ -54,8 +60,14 @@ impl Attribution {
     }
 }
 
-/// Finds (and remembers) the maintainer behind `person`.
-pub async fn attribute(pool: &PgPool, person: &DiscordPerson) -> Result<Attribution, sqlx::Error> {
+/// Finds (and remembers) the maintainer behind `person`. With
+/// `maintainer_role` set, a username match links only a person known to
+/// hold that role.
+pub async fn attribute(
+    pool: &PgPool,
+    person: &DiscordPerson,
+    maintainer_role: Option<u64>,
+) -> Result<Attribution, sqlx::Error> {
     if let Some(maintainer) = links::maintainer_for(pool, person.user_id).await? {
         return Ok(Attribution::maintainer(maintainer.id));
     }
@@ -65,7 +77,19 @@ pub async fn attribute(pool: &PgPool, person: &DiscordPerson) -> Result<Attribut
             .bind(username)
             .fetch_optional(pool)
             .await?;
-    if let Some(maintainer_id) = by_username {
+    let proven = maintainer_role.is_none_or(|role| {
+        person
+            .roles
+            .as_ref()
+            .is_some_and(|roles| roles.contains(&role))
+    });
+    if by_username.is_some() && !proven {
+        tracing::info!(
+            discord_user_id = person.user_id,
+            "username matches a maintainer, but the person is not known to hold DISCORD_MAINTAINER_ROLE; not linked"
+        );
+    }
+    if let Some(maintainer_id) = by_username.filter(|_| proven) {
         // A maintainer already linked to someone else (who held this
         // username before), or a race with another instance, leaves the
         // existing link in place.
@@ -107,9 +131,15 @@ pub async fn attribute(pool: &PgPool, person: &DiscordPerson) -> Result<Attribut
         Some(_) => Attribution {
             // The unique handle, so the record cannot pass for the maintainer.
             author: Author::Name(format!("@{username}")),
-            hint: Some(format!(
-                "Shown as {shown} (@{username}); not linked — an admin can link with /flipfix link"
-            )),
+            hint: Some(if by_username.is_some() && !proven {
+                format!(
+                    "Shown as {shown} (@{username}); not linked: without the maintainer role (DISCORD_MAINTAINER_ROLE) a matching username is not proof — an admin can link with /flipfix link"
+                )
+            } else {
+                format!(
+                    "Shown as {shown} (@{username}); not linked — an admin can link with /flipfix link"
+                )
+            }),
         },
     })
 }

@@ -6,6 +6,7 @@ pub mod channels;
 pub mod public_url;
 mod secret;
 pub mod secrets;
+mod setting_values;
 pub mod settings;
 pub mod webhook_url;
 

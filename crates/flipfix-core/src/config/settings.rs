@@ -4,6 +4,9 @@
 
 use sqlx::PgPool;
 
+use super::setting_values::{
+    parse_bool, parse_channel_list, parse_count, parse_dollars, parse_role,
+};
 use super::WebhookUrl;
 
 /// What a setting's value must look like.
@@ -22,6 +25,8 @@ pub enum SettingType {
     Dollars,
     /// A whole number from 1 to 10,000 (a count or a limit).
     Count,
+    /// A Discord role id (or a pasted `<@&id>` mention).
+    Role,
 }
 
 impl SettingType {
@@ -34,6 +39,7 @@ impl SettingType {
             Self::Hours => "a whole number of hours from 1 to 720",
             Self::Dollars => "an amount in US dollars, e.g. 2.50",
             Self::Count => "a whole number from 1 to 10000",
+            Self::Role => "a role id or @role mention",
         }
     }
 }
@@ -107,6 +113,8 @@ setting_keys! {
         "attempts before a notification that cannot be rendered or that Discord refuses is set aside as failed";
     MediaMaxMb = "MEDIA_MAX_MB", Count, Some("25"),
         "largest photo or video copied out of Discord, in MB";
+    DiscordMaintainerRole = "DISCORD_MAINTAINER_ROLE", Role, None,
+        "only members with this role are linked to a maintainer by matching username (empty = anyone)";
 }
 
 impl SettingKey {
@@ -216,6 +224,9 @@ impl Settings {
             SettingType::Count => parse_count(raw)
                 .map(|n| n.to_string())
                 .ok_or_else(|| invalid(format!("got {raw:?}"))),
+            SettingType::Role => parse_role(raw)
+                .map(|id| id.to_string())
+                .ok_or_else(|| invalid(format!("{raw:?} is not a role id"))),
             SettingType::Secret if raw.is_empty() => Err(invalid("it is empty".into())),
             SettingType::Secret => Ok(raw.to_string()),
         }
@@ -338,6 +349,12 @@ impl Settings {
         Ok(self.raw(key).await?.as_deref().and_then(parse_count))
     }
 
+    /// A `Role` setting; `None` when unset.
+    pub async fn get_role(&self, key: SettingKey) -> Result<Option<u64>, SettingsError> {
+        debug_assert_eq!(key.def().ty, SettingType::Role);
+        Ok(self.raw(key).await?.as_deref().and_then(parse_role))
+    }
+
     pub async fn get_webhook_url(&self) -> Result<Option<WebhookUrl>, SettingsError> {
         Ok(self
             .raw(SettingKey::DiscordWebhookUrl)
@@ -411,46 +428,6 @@ fn is_secret(ty: SettingType) -> bool {
     matches!(ty, SettingType::Secret | SettingType::WebhookUrl)
 }
 
-fn parse_bool(raw: &str) -> Option<bool> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Some(true),
-        "false" | "no" | "off" | "0" => Some(false),
-        _ => None,
-    }
-}
-
-fn parse_dollars(raw: &str) -> Option<f64> {
-    let amount: f64 = raw.trim().trim_start_matches('$').parse().ok()?;
-    (amount.is_finite() && (0.0..=1_000_000.0).contains(&amount)).then_some(amount)
-}
-
-fn parse_count(raw: &str) -> Option<u32> {
-    raw.trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|n| (1..=10_000).contains(n))
-}
-
-fn parse_snowflake(raw: &str) -> Option<u64> {
-    let raw = raw.trim();
-    // Discord ids are 17–20 digits today; anything shorter is a typo.
-    (raw.len() >= 15 && raw.len() <= 20 && raw.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| raw.parse().ok())
-        .flatten()
-}
-
-fn parse_channel_list(raw: &str) -> Result<Vec<u64>, String> {
-    raw.split([',', ' '])
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            // Accept a pasted channel mention (<#123>) as well as a bare id.
-            let id = part.trim_start_matches("<#").trim_end_matches('>');
-            parse_snowflake(id).ok_or_else(|| format!("{part:?} is not a channel id"))
-        })
-        .collect()
-}
-
 /// The known key closest to a mistyped one, for "did you mean".
 fn closest_key(name: &str) -> Option<&'static str> {
     let name = name.trim().to_ascii_uppercase();
@@ -504,23 +481,5 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("Secrets.toml"), "{err}");
-    }
-
-    #[test]
-    fn counts_are_whole_numbers_in_range() {
-        assert_eq!(parse_count(" 12 "), Some(12));
-        assert_eq!(parse_count("0"), None);
-        assert_eq!(parse_count("10001"), None);
-        assert_eq!(parse_count("2.5"), None);
-    }
-
-    #[test]
-    fn channel_lists_accept_mentions_and_refuse_junk() {
-        assert_eq!(
-            parse_channel_list("<#123456789012345678>, 223456789012345678").unwrap(),
-            vec![123456789012345678, 223456789012345678]
-        );
-        assert_eq!(parse_channel_list("").unwrap(), Vec::<u64>::new());
-        assert!(parse_channel_list("general").is_err());
     }
 }

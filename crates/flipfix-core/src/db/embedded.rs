@@ -1,10 +1,18 @@
 //! A private PostgreSQL cluster for running without `DATABASE_URL`: created
 //! with the system's `initdb` under a data directory that persists between
-//! runs, started on a free loopback port, stopped on shutdown.
+//! runs, started listening on a Unix socket only, stopped on shutdown.
 //!
 //! PostgreSQL refuses to run as root. When the bot runs as root (containers,
 //! CI), the cluster runs as the system's `postgres` user, which then owns the
-//! data directory.
+//! data directory. Nothing the bot opens as root is inside that directory:
+//! a `postgres` process could put a symlink there and redirect the write.
+//! Beside the data directory (in its parent, the bot's) are:
+//! - `<data dir>.password`, the generated password (see [`write_private`]);
+//! - `<data dir>.log`, the server's output, opened without following a link;
+//! - `<data dir>.run/`, the socket directory (mode 0700, owned by the user
+//!   the server runs as): no TCP port at all, so none can be taken between
+//!   choosing it and the server binding it, and no other local user can
+//!   even reach the socket.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -18,6 +26,11 @@ use crate::config::Secret;
 pub use super::pg_binaries::{choose_bin_dir, cluster_version, find_bin_dir};
 
 const SUPERUSER: &str = "flipfix";
+/// The socket's "port" (its file name, `.s.PGSQL.5432`): the directory is
+/// private, so the standard number never collides.
+const SOCKET_PORT: u16 = 5432;
+/// Unix socket paths are limited to 107 bytes on Linux.
+const MAX_SOCKET_PATH: usize = 100;
 const DATABASE: &str = "flipfix";
 const START_TIMEOUT_SECS: u32 = 60;
 
@@ -47,6 +60,8 @@ pub enum EmbeddedError {
     WrongVersion { needed: u32, data_dir: PathBuf },
     #[error("could not read random bytes from the operating system: {0}")]
     Random(String),
+    #[error("the embedded cluster's socket path {0} is longer than Unix sockets allow; use a shorter FLIPFIX_DATA_DIR, or set DATABASE_URL")]
+    SocketPathTooLong(PathBuf),
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> EmbeddedError + '_ {
@@ -63,7 +78,8 @@ pub struct EmbeddedPostgres {
     bin_dir: PathBuf,
     data_dir: PathBuf,
     run_as: Option<(u32, u32)>,
-    port: u16,
+    /// The directory holding the server's socket.
+    socket_dir: PathBuf,
     password: Secret,
     /// False when the cluster was already running (another process of ours
     /// started it); then it is left running.
@@ -93,40 +109,50 @@ impl EmbeddedPostgres {
 
         let mut cluster = Self {
             bin_dir,
+            socket_dir: socket_dir(&data_dir),
             data_dir,
             run_as,
-            port: 0,
             password,
             owned: true,
             stopped: false,
             server: None,
         };
-        if let Some(port) = cluster.running_port().await {
-            tracing::info!(port, "embedded PostgreSQL is already running; using it");
-            cluster.port = port;
+        if let Some(socket_dir) = cluster.running_socket_dir().await {
+            tracing::info!(socket_dir = %socket_dir.display(), "embedded PostgreSQL is already running; using it");
+            cluster.socket_dir = socket_dir;
             cluster.owned = false;
         } else {
-            cluster.port = free_port()?;
+            prepare_socket_dir(&cluster.socket_dir, run_as)?;
             cluster.start_server().await?;
         }
         cluster.ensure_database().await?;
         Ok(cluster)
     }
 
-    /// The connection URL (with the generated password).
+    /// The connection URL (with the generated password): the socket in the
+    /// private directory.
     pub fn url(&self) -> Secret {
         Secret::new(self.url_for(DATABASE))
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
+    /// The directory of the server's socket.
+    pub fn socket_dir(&self) -> &Path {
+        &self.socket_dir
+    }
+
+    /// Where the server's output goes.
+    pub fn log_path(&self) -> PathBuf {
+        log_path(&self.data_dir)
     }
 
     fn url_for(&self, database: &str) -> String {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("host", &self.socket_dir.to_string_lossy())
+            .append_pair("port", &SOCKET_PORT.to_string())
+            .finish();
         format!(
-            "postgres://{SUPERUSER}:{}@127.0.0.1:{}/{database}",
+            "postgres://{SUPERUSER}:{}@localhost/{database}?{query}",
             self.password.expose(),
-            self.port
         )
     }
 
@@ -136,26 +162,24 @@ impl EmbeddedPostgres {
     /// bot does not kill it before the bot stops it cleanly.
     async fn start_server(&mut self) -> Result<(), EmbeddedError> {
         use std::os::unix::process::CommandExt;
-        let log_path = self.data_dir.join("server.log");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(io_error(&log_path))?;
+        let log_path = self.log_path();
+        let log = open_log(&log_path)?;
         let log_err = log.try_clone().map_err(io_error(&log_path))?;
-        tracing::info!(data_dir = %self.data_dir.display(), port = self.port, "starting embedded PostgreSQL");
+        tracing::info!(data_dir = %self.data_dir.display(), socket_dir = %self.socket_dir.display(), "starting embedded PostgreSQL");
         let mut command = std::process::Command::new(self.bin_dir.join("postgres"));
         command
             .arg("-D")
             .arg(&self.data_dir)
             .arg("-p")
-            .arg(self.port.to_string())
-            .args([
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "unix_socket_directories=",
-            ])
+            .arg(SOCKET_PORT.to_string())
+            // No TCP at all: the socket in the private directory only.
+            .args(["-c", "listen_addresses="])
+            .arg("-c")
+            .arg(format!(
+                "unix_socket_directories={}",
+                quote_directory(&self.socket_dir.to_string_lossy())
+            ))
+            .args(["-c", "unix_socket_permissions=0700"])
             .env("LC_ALL", "C")
             .stdin(Stdio::null())
             .stdout(log)
@@ -206,8 +230,9 @@ impl EmbeddedPostgres {
             .is_ok()
     }
 
-    /// The port of a server already running on this data directory.
-    async fn running_port(&self) -> Option<u16> {
+    /// The socket directory of a server already running on this data
+    /// directory (another process of ours started it).
+    async fn running_socket_dir(&self) -> Option<PathBuf> {
         let status = self
             .pg_ctl("check the embedded server")
             .arg("status")
@@ -216,9 +241,10 @@ impl EmbeddedPostgres {
         if status.is_err() {
             return None;
         }
-        // postmaster.pid: line 4 is the port.
+        // postmaster.pid: line 5 is the first socket directory.
         let pid_file = std::fs::read_to_string(self.data_dir.join("postmaster.pid")).ok()?;
-        pid_file.lines().nth(3)?.trim().parse().ok()
+        let dir = pid_file.lines().nth(4)?.trim();
+        (!dir.is_empty()).then(|| PathBuf::from(dir))
     }
 
     async fn ensure_database(&self) -> Result<(), EmbeddedError> {
@@ -401,14 +427,77 @@ fn unprivileged_user() -> Option<(u32, u32)> {
     })
 }
 
-fn free_port() -> Result<u16, EmbeddedError> {
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").map_err(io_error(Path::new("127.0.0.1:0")))?;
-    let port = listener
-        .local_addr()
-        .map_err(io_error(Path::new("127.0.0.1:0")))?
-        .port();
-    Ok(port)
+/// `<data dir>.log`: the server's output, in the bot's directory (never
+/// inside the data directory, which the server's user owns).
+fn log_path(data_dir: &Path) -> PathBuf {
+    data_dir.with_extension("log")
+}
+
+/// `<data dir>.run`: the directory of the server's socket.
+fn socket_dir(data_dir: &Path) -> PathBuf {
+    data_dir.with_extension("run")
+}
+
+/// Opens the server log for appending without following a symlink
+/// (`O_NOFOLLOW`): a link found there is removed (the link, never its
+/// target) and the log created afresh, so the write goes nowhere else.
+fn open_log(path: &Path) -> Result<std::fs::File, EmbeddedError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = || {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+    };
+    let file = match open() {
+        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
+            tracing::warn!(path = %path.display(), "the embedded PostgreSQL log was a symlink; removed it (its target is untouched)");
+            std::fs::remove_file(path).map_err(io_error(path))?;
+            open().map_err(io_error(path))?
+        }
+        other => other.map_err(io_error(path))?,
+    };
+    let meta = file.metadata().map_err(io_error(path))?;
+    if !meta.is_file() {
+        return Err(io_error(path)(std::io::Error::other(
+            "the server log path is not a regular file; remove it",
+        )));
+    }
+    Ok(file)
+}
+
+/// Creates (or takes back) the socket directory: a real directory, mode
+/// 0700, owned by the user the server runs as. A symlink or file in its
+/// place is removed (never what it points to).
+fn prepare_socket_dir(dir: &Path, run_as: Option<(u32, u32)>) -> Result<(), EmbeddedError> {
+    let socket = dir.join(format!(".s.PGSQL.{SOCKET_PORT}"));
+    if socket.as_os_str().len() > MAX_SOCKET_PATH {
+        return Err(EmbeddedError::SocketPathTooLong(socket));
+    }
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            std::fs::remove_file(dir).map_err(io_error(dir))?;
+            std::fs::create_dir(dir).map_err(io_error(dir))?;
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir(dir).map_err(io_error(dir))?;
+        }
+        Err(err) => return Err(io_error(dir)(err)),
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io_error(dir))?;
+    if let Some((uid, gid)) = run_as {
+        std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(io_error(dir))?;
+    }
+    Ok(())
+}
+
+/// A directory for `unix_socket_directories`, whose list syntax splits on
+/// commas and takes a double-quoted entry (`""` for a quote) as is.
+fn quote_directory(dir: &str) -> String {
+    format!("\"{}\"", dir.replace('"', "\"\""))
 }
 
 /// A PostgreSQL tool invocation, run as the unprivileged user when needed.

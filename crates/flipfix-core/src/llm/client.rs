@@ -127,6 +127,7 @@ impl AnthropicClient {
         let api_key = api_key
             .filter(|k| !k.expose().trim().is_empty())
             .ok_or(LlmError::NoApiKey)?;
+        self.endpoint.check_key_transport("ANTHROPIC_API_KEY")?;
         let body = Self::body(request);
         let url = format!("{}/v1/messages", self.endpoint.base_url);
         let call = self

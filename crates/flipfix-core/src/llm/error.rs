@@ -17,6 +17,16 @@ pub enum LlmError {
     Rejected { status: u16, message: String },
     #[error("no answer within {seconds} s")]
     Timeout { seconds: u64 },
+    /// Redirects are not followed: they could carry the key elsewhere.
+    #[error("the model API at {host} answered with a redirect (HTTP {status}) to {to}; redirects are not followed: set the base URL to the address that serves the API")]
+    Redirected {
+        status: u16,
+        host: String,
+        to: String,
+    },
+    /// A key is sent over plain http:// to loopback addresses only.
+    #[error("{key} is not sent over plain http:// to {host}: use an https:// base URL (http:// is for loopback addresses only)")]
+    KeyOverPlainHttp { key: &'static str, host: String },
     #[error("could not reach the API: {0}")]
     Network(String),
     #[error("unexpected API answer: {0}")]
@@ -49,6 +59,9 @@ impl LlmError {
             }
             Self::Timeout { .. } => "The analysis took too long. Please try again.",
             Self::ToolCall(_) => "The analysis returned something unusable. Please try again.",
+            Self::Redirected { .. } | Self::KeyOverPlainHttp { .. } => {
+                "The model API is not set up safely (a redirect, or a key over plain http). An admin should run `flipfix-bot doctor`."
+            }
             Self::Rejected { .. } | Self::BadResponse(_) => {
                 "The analysis failed. Please try again; if it keeps failing, tell an admin."
             }

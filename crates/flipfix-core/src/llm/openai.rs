@@ -69,6 +69,9 @@ impl OpenAiClient {
         attempts: &mut Vec<super::ApiAttempt>,
     ) -> Result<ToolAnswer, LlmError> {
         let api_key = api_key.filter(|k| !k.expose().trim().is_empty());
+        if api_key.is_some() {
+            self.endpoint.check_key_transport("OPENAI_API_KEY")?;
+        }
         let body = Self::body(request);
         let url = format!("{}/chat/completions", self.endpoint.base_url);
         let call = self

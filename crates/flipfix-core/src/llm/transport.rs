@@ -24,8 +24,11 @@ pub(super) struct Endpoint {
 
 impl Endpoint {
     pub fn new(base_url: &str, timeout: Duration, retry: RetryPolicy) -> Result<Self, LlmError> {
+        // No redirects: a redirect could carry the key to another host, and
+        // an API that moved is a configuration to fix, not to follow.
         let http = reqwest::Client::builder()
             .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|err| LlmError::Network(err.to_string()))?;
         Ok(Self {
@@ -47,9 +50,47 @@ impl Endpoint {
             api,
             key_name,
             request_id_header,
+            host: host_of(&self.base_url),
             timeout: self.timeout,
             retry: &self.retry,
         }
+    }
+
+    /// Refuses to send `key_name` over plain `http://` to anything but a
+    /// loopback address: on the way it could be read by anyone in between.
+    pub fn check_key_transport(&self, key_name: &'static str) -> Result<(), LlmError> {
+        let url = url::Url::parse(&self.base_url).ok();
+        let plain = url.as_ref().is_some_and(|u| u.scheme() == "http");
+        if plain && !url.as_ref().is_some_and(is_loopback) {
+            return Err(LlmError::KeyOverPlainHttp {
+                key: key_name,
+                host: host_of(&self.base_url),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The host (and port) of `url`, for refusals and logs; never its path or query.
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_string();
+            Some(match u.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            })
+        })
+        .unwrap_or_else(|| "an unknown host".to_string())
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 
@@ -61,6 +102,8 @@ pub(super) struct Call<'a> {
     pub key_name: &'static str,
     /// The header that carries the provider's request id.
     pub request_id_header: &'static str,
+    /// The API's host, named when it answers with a redirect.
+    pub host: String,
     pub timeout: Duration,
     pub retry: &'a RetryPolicy,
 }
@@ -169,6 +212,7 @@ impl Call<'_> {
                 .map(str::to_string)
         };
         let request_id = header(self.request_id_header);
+        let location = header("location");
         let retry_after = header("retry-after")
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s >= 0.0)
@@ -197,6 +241,19 @@ impl Call<'_> {
             return Ok((json, request_id));
         }
         let code = status.as_u16();
+        if status.is_redirection() {
+            let to = location.map(|location| {
+                // A relative Location stays on the API's host.
+                url::Url::parse(&location)
+                    .ok()
+                    .map_or_else(|| self.host.clone(), |u| host_of(u.as_str()))
+            });
+            return Err(failed(Attempt::Fatal(LlmError::Redirected {
+                status: code,
+                host: self.host.clone(),
+                to: to.unwrap_or_else(|| "nowhere (no Location)".to_string()),
+            })));
+        }
         Err(failed(match status {
             StatusCode::TOO_MANY_REQUESTS
             | StatusCode::INTERNAL_SERVER_ERROR

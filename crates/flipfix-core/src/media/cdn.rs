@@ -1,6 +1,10 @@
 //! Reading attachments from Discord's CDN, and only from there: the URL
 //! comes from an interaction payload, and the bot must never be made to
 //! fetch another host (no redirects either). Reading stops at a size cap.
+//!
+//! A signed CDN URL (`?ex=…&is=…&hm=…`) is a capability: whoever has it can
+//! read the file until it expires. It is never logged or stored in an error:
+//! errors name the attachment id and host only ([`AttachmentRef`]).
 
 use std::time::Duration;
 
@@ -17,6 +21,59 @@ pub enum CdnError {
     Status(u16),
     #[error("download failed ({0})")]
     Transport(String),
+}
+
+/// What may be said about an attachment URL: its host and the attachment
+/// id from its path (`/attachments/<channel>/<attachment>/<name>`), never
+/// the signed query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRef {
+    pub host: String,
+    pub id: Option<String>,
+}
+
+impl AttachmentRef {
+    pub fn of(url: &str) -> Self {
+        let parsed = url::Url::parse(url).ok();
+        let host = parsed
+            .as_ref()
+            .and_then(|u| u.host_str())
+            .unwrap_or("an unknown host")
+            .to_string();
+        let id = parsed.as_ref().and_then(|u| {
+            let mut segments = u.path_segments()?;
+            (segments.next()? == "attachments").then_some(())?;
+            segments.next()?;
+            let id = segments.next()?;
+            id.bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| id.to_string())
+        });
+        Self { host, id }
+    }
+}
+
+impl std::fmt::Display for AttachmentRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.id {
+            Some(id) => write!(f, "attachment {id} on {}", self.host),
+            None => write!(f, "an attachment on {}", self.host),
+        }
+    }
+}
+
+/// A transport error without its URL (reqwest's Display carries the whole
+/// signed URL), with the causes that say what went wrong.
+fn transport(err: reqwest::Error) -> CdnError {
+    let err = err.without_url();
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    CdnError::Transport(message)
 }
 
 /// Whether `url` is on Discord's CDN (or, in tests, on the loopback).
@@ -72,12 +129,8 @@ pub async fn download_within(
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|err| CdnError::Transport(err.to_string()))?;
-    let mut response = client
-        .get(parsed)
-        .send()
-        .await
-        .map_err(|err| CdnError::Transport(err.to_string()))?;
+        .map_err(transport)?;
+    let mut response = client.get(parsed).send().await.map_err(transport)?;
     if !response.status().is_success() {
         return Err(CdnError::Status(response.status().as_u16()));
     }
@@ -88,11 +141,7 @@ pub async fn download_within(
         return Err(too_large);
     }
     let mut bytes = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|err| CdnError::Transport(err.to_string()))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(transport)? {
         if bytes.len() + chunk.len() > max_bytes {
             return Err(too_large);
         }
@@ -124,5 +173,22 @@ mod tests {
             "loopback only when allowed"
         );
         assert!(check_url("http://127.0.0.1:9/a.json", true).is_ok());
+    }
+
+    #[test]
+    fn an_attachment_is_named_by_id_and_host_only() {
+        let url = "https://media.discordapp.net/attachments/111/222/a.png?ex=1&is=2&hm=secret";
+        assert_eq!(
+            AttachmentRef::of(url).to_string(),
+            "attachment 222 on media.discordapp.net"
+        );
+        assert_eq!(
+            AttachmentRef::of("https://cdn.discordapp.com/other?hm=secret").to_string(),
+            "an attachment on cdn.discordapp.com"
+        );
+        assert_eq!(
+            AttachmentRef::of("not a url").to_string(),
+            "an attachment on an unknown host"
+        );
     }
 }

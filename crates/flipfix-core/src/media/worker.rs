@@ -159,7 +159,7 @@ impl MediaWorker {
                 }
                 None => {
                     return self
-                        .fail(id, "the file is not a photo or video we can show (jpeg, png, gif, webp, heic, mp4, mov, webm)")
+                        .fail(id, &url, "the file is not a photo or video we can show (jpeg, png, gif, webp, heic, mp4, mov, webm)")
                         .await
                 }
             },
@@ -169,7 +169,7 @@ impl MediaWorker {
                     CdnError::TooLarge { .. } | CdnError::NotCdn | CdnError::BadUrl
                 );
                 if lasting {
-                    return self.fail(id, &error.to_string()).await;
+                    return self.fail(id, &url, &error.to_string()).await;
                 }
                 CopyFailure::Download(error)
             }
@@ -180,7 +180,11 @@ impl MediaWorker {
         };
         if attempts >= self.config.max_attempts {
             return self
-                .fail(id, &format!("gave up after {attempts} attempts: {error}"))
+                .fail(
+                    id,
+                    &url,
+                    &format!("gave up after {attempts} attempts: {error}"),
+                )
                 .await;
         }
         let at = now + self.backoff(attempts);
@@ -193,11 +197,13 @@ impl MediaWorker {
         .bind(&error)
         .execute(&self.pool)
         .await?;
-        tracing::warn!(media = id, attempts, %error, retry_at = %at, "photo copy failed; will retry");
+        let attachment = cdn::AttachmentRef::of(&url);
+        tracing::warn!(media = id, %attachment, attempts, %error, retry_at = %at, "photo copy failed; will retry");
         Ok(CopyStep::Retry { id, at, error })
     }
 
-    async fn fail(&self, id: i64, reason: &str) -> Result<CopyStep, MediaError> {
+    /// `url` is named by attachment id and host only (see `cdn`).
+    async fn fail(&self, id: i64, url: &str, reason: &str) -> Result<CopyStep, MediaError> {
         sqlx::query(
             "UPDATE record_media SET copy_state = 'failed', copy_error = $2, copy_claimed_until = NULL
              WHERE id = $1 AND copy_state = 'pending'",
@@ -206,7 +212,8 @@ impl MediaWorker {
         .bind(reason)
         .execute(&self.pool)
         .await?;
-        tracing::warn!(media = id, reason, "photo not copied");
+        let attachment = cdn::AttachmentRef::of(url);
+        tracing::warn!(media = id, %attachment, reason, "photo not copied");
         Ok(CopyStep::Failed {
             id,
             error: reason.to_string(),

@@ -118,6 +118,45 @@ fn escape_link_text(text: &str) -> String {
     text.replace('[', "(").replace(']', ")")
 }
 
+/// Record text from chat or a model, made inert in a webhook message: it
+/// shows as written but cannot carry a masked link (`[text](url)`, which
+/// hides where it leads) or pass for the message's own lines. Backslashes
+/// and brackets are escaped everywhere; at the start of a line, heading,
+/// subtext and quote markers are escaped, and a signature or parent-link
+/// marker (`—`, `–`, `―`, `↳`) is set in code, so `— Ruth Ng` inside a
+/// description never looks like the attribution line the template adds.
+/// (Discord drops a backslash before any punctuation, `—` included, so an
+/// escape would not show; the code span does.)
+pub fn escape_record_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for (index, line) in text.split('\n').enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        let body = line.trim_start();
+        out.push_str(&line[..line.len() - body.len()]);
+        let mut rest = body;
+        if let Some(marker) = ['—', '–', '―', '↳']
+            .into_iter()
+            .find(|m| rest.starts_with(*m))
+        {
+            out.push('`');
+            out.push(marker);
+            out.push('`');
+            rest = &rest[marker.len_utf8()..];
+        } else if rest.starts_with("-#") || rest.starts_with('#') || rest.starts_with('>') {
+            out.push('\\');
+        }
+        for c in rest.chars() {
+            if matches!(c, '\\' | '[' | ']') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `text` cut to `max` characters, ending with an ellipsis when cut.
 pub fn cut_chars(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -202,6 +241,23 @@ mod tests {
         assert_eq!(fitted.chars().count(), MAX_DESCRIPTION);
         assert!(fitted.ends_with("↳ Problem report #7: https://x.example/p/7/\n\n— Ada Lovelace"));
         assert!(fitted.contains("é…"));
+    }
+
+    #[test]
+    fn record_text_cannot_carry_a_masked_link_or_a_signature_line() {
+        assert_eq!(
+            escape_record_text("see [the manual](https://evil.example/x) now"),
+            r"see \[the manual\](https://evil.example/x) now"
+        );
+        assert_eq!(
+            escape_record_text("fixed\n\n— Ruth Ng\n  ↳ Problem report #1"),
+            "fixed\n\n`—` Ruth Ng\n  `↳` Problem report #1"
+        );
+        assert_eq!(
+            escape_record_text("# big\n-# small\n> quote\nC:\\path [x]"),
+            "\\# big\n\\-# small\n\\> quote\nC:\\\\path \\[x\\]"
+        );
+        assert_eq!(escape_record_text("plain text, 2 – 3"), "plain text, 2 – 3");
     }
 
     #[test]

@@ -55,7 +55,8 @@ pub async fn render_record(
         .await?
         .ok_or(RenderError::RecordMissing(id))?;
     let (photos, files) = photos(pool, base_url, blobs, id).await?;
-    let view = load_view(pool, workflows, base_url, &record, photos).await?;
+    let mut view = load_view(pool, workflows, base_url, &record, photos).await?;
+    make_text_inert(&mut view);
     let kind = workflows
         .kinds
         .get(&record.kind)
@@ -77,6 +78,24 @@ pub async fn render_record(
         author: view.author,
         files,
     })
+}
+
+/// What people and the model wrote (description, field values, a kept
+/// author name) cannot carry links or pass for the message's own lines.
+fn make_text_inert(view: &mut RecordView) {
+    use super::message::escape_record_text;
+    view.description = escape_record_text(&view.description);
+    for value in view.fields.values_mut().flatten() {
+        *value = escape_record_text(value);
+    }
+    for field in &mut view.field_list {
+        if let Some(value) = &mut field.value {
+            *value = escape_record_text(value);
+        }
+    }
+    if let Some(author) = &mut view.author {
+        *author = escape_record_text(author);
+    }
 }
 
 /// A daily summary's message, rendered when it was due and stored with its

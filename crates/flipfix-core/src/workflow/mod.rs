@@ -3,6 +3,7 @@
 //! against each other and against the templates in `prompts/`.
 
 mod card_select;
+mod comment_cuts;
 pub mod context_menu;
 pub mod kinds;
 mod load;
@@ -14,6 +15,7 @@ pub mod summaries;
 pub mod vision;
 
 pub use crate::diagnostics::{Problem, Problems};
+pub use comment_cuts::{comment_cuts, comment_warnings};
 pub use context_menu::{ContextMenu, Example, Price, TokenUsage, Windows, MAX_MESSAGES};
 pub use kinds::{FieldType, KindField, MachineRule, RecordKind, RecordKinds};
 pub use load::{read_workflows, Workflows};

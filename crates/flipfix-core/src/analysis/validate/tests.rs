@@ -91,7 +91,7 @@ fn a_linked_log_entry_takes_the_machine_of_the_linked_record_without_a_repair() 
 }
 
 #[test]
-fn a_child_item_cannot_carry_a_machine_a_parent_or_children() {
+fn a_stray_key_on_a_child_is_removed_as_one_repair_and_the_child_stays() {
     for (key, value, why) in [
         (
             "machine",
@@ -111,15 +111,49 @@ fn a_child_item_cannot_carry_a_machine_a_parent_or_children() {
     ] {
         let mut child = json!({"description": "Ordered.", "source_message_ids": ["48"], "author_id": "1002000000000000002"});
         child[key] = value;
-        let err = validate_err(
+        let (s, repairs) = check(
             "nested_part_request_with_updates",
             json!({"suggestions": [{"kind": "part_request", "machine": "ballyhoo", "description": "switch", "source_message_ids": ["47"], "author_id": "1002000000000000001", "children": [child]}]}),
         );
+        let reasons: Vec<String> = repairs.iter().map(ToString::to_string).collect();
         assert_eq!(
-            err,
-            format!("the model's answer does not match the tool schema: suggestion 1.1: `{key}` is not part of a part_request_update child item ({why}); is the answer in an older shape?")
+            reasons,
+            vec![format!("model suggestion 1.1: repaired: `{key}` is not part of a part_request_update child item ({why}); removed")]
         );
+        let child = &s[0].children[0];
+        assert_eq!(child.description, "Ordered.");
+        assert_eq!(
+            child.machine.slug(),
+            Some("ballyhoo"),
+            "the parent's machine"
+        );
+        assert!(child.children.is_empty());
+        assert_eq!(child.parent_record_id, None);
     }
+}
+
+#[test]
+fn an_unknown_key_on_an_item_is_removed_and_a_broken_answer_is_refused_naming_the_field() {
+    let (s, repairs) = check(
+        "nested_part_request_with_updates",
+        json!({"suggestions": [{"kind": "part_request", "machine": "ballyhoo", "description": "switch", "source_message_ids": ["47"], "author_id": "1002000000000000001", "confidence": 0.9}]}),
+    );
+    assert_eq!(s.len(), 1);
+    assert_eq!(
+        repairs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        vec!["model suggestion 1: repaired: `confidence` is not part of a part_request item (the tool schema has no such key); removed".to_string()]
+    );
+    assert_eq!(
+        validate_err(
+            "nested_part_request_with_updates",
+            json!({"suggestions": {"kind": "part_request"}})
+        ),
+        "the model's answer does not match the tool schema: `suggestions` is not a list"
+    );
+    assert_eq!(
+        validate_err("nested_part_request_with_updates", json!({"records": []})),
+        "the model's answer does not match the tool schema: no `suggestions` key"
+    );
 }
 
 #[test]

@@ -108,7 +108,7 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
     (workflows, problems)
 }
 
-fn yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub(super) fn yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
