@@ -9,8 +9,8 @@
 //! the same from either side.
 
 pub use flipfix_core::{
-    analysis, catalog, clock, config, db, lifecycle, llm, media, notify, records, review, shutdown,
-    summary, template_check, templates, text, workflow,
+    analysis, catalog, clock, config, db, diagnostics, domain, jobs, lifecycle, llm, media, notify,
+    outbox, records, review, shutdown, summary, template_check, templates, text, workflow,
 };
 
 pub mod app;

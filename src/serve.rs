@@ -17,6 +17,7 @@ use sqlx::PgPool;
 use crate::app::App;
 use crate::config::Secrets;
 use crate::db::locks::Liveness;
+use crate::jobs::{Stopped, Workers};
 use crate::lifecycle::{
     Lifecycle, StartupReport, StartupState, StartupWatch, DEFAULT_STARTUP_BOUND,
 };
@@ -30,11 +31,10 @@ const LOCK_POLL: Duration = Duration::from_secs(2);
 const SHARD_GRACE: Duration = Duration::from_secs(2);
 /// Shutdown waits this long for reviews being prepared to close themselves.
 const IN_FLIGHT_GRACE: Duration = Duration::from_secs(3);
-/// And this long for the dispatcher to finish its POST in flight (Discord
-/// answers webhooks well within it; the whole exit stays under 10 s).
-const DISPATCHER_GRACE: Duration = Duration::from_secs(4);
-/// And this long for page requests in progress (they are short).
-const WEB_GRACE: Duration = Duration::from_secs(1);
+/// And this long for the workers to finish what they do: the dispatcher
+/// its POST in flight (Discord answers webhooks well within it), a photo
+/// copy, page requests in progress. The whole exit stays under 10 s.
+const WORKER_GRACE: Duration = Duration::from_secs(4);
 /// Environment variable bounding start-up (READY and command registration), in seconds.
 pub const STARTUP_TIMEOUT_ENV: &str = "FLIPFIX_STARTUP_TIMEOUT_SECS";
 
@@ -122,37 +122,14 @@ pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow:
     };
     let app = App::with_lifecycle(pool.clone(), secrets, workflows, lifecycle);
     close_orphaned_reviews(&app).await;
-    let mut dispatcher = Some(start_dispatcher(&app, signals.trigger.subscribe())?);
-    // Every process copies photos (claims are leased; a copy cut by the
-    // exit is taken up again when its lease ends).
-    let media = crate::media::MediaWorker::new(
-        app.pool.clone(),
-        app.settings.clone(),
-        crate::media::WorkerConfig {
-            allow_loopback: app.secrets.allow_loopback_urls,
-            blobs: app.media.clone(),
-            clock: app.clock.clone(),
-            ..Default::default()
-        },
-    );
-    tokio::spawn(media.run(signals.trigger.subscribe()));
-    // Every process schedules the daily summaries (one claim per day in
-    // Postgres lets exactly one of them post).
-    let summaries = tokio::spawn(summary_scheduler(&app).run(signals.trigger.subscribe()));
-    tokio::spawn(async move {
-        if let Err(join) = summaries.await {
-            tracing::error!(error = %join, "the summary scheduler task panicked; daily summaries stop on this process until it restarts (other processes still post them)");
-        }
-    });
-    // Every process serves the pages, standby included.
-    let web = crate::web::start(app.clone(), signals.trigger.subscribe()).await?;
+    let mut workers = start_workers(&app, &signals).await?;
 
     let outcome = run_roles(
         &app,
         &token,
         &mut liveness,
         startup_watch,
-        &mut dispatcher,
+        &mut workers,
         signals.shutdown.clone(),
     )
     .await;
@@ -167,25 +144,50 @@ pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow:
             "reviews were still closing at shutdown; their messages are freed by the next process"
         );
     }
-    if let Some(dispatcher) = dispatcher {
-        match tokio::time::timeout(DISPATCHER_GRACE, dispatcher).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(err))) => tracing::warn!(error = %err, "the notification dispatcher stopped with an error"),
-            Ok(Err(join)) => tracing::error!(error = %join, "the notification dispatcher task panicked"),
-            Err(_) => tracing::warn!("the notification dispatcher did not stop in time; a row it held is retried when its lease ends"),
-        }
-    }
-    match tokio::time::timeout(WEB_GRACE, web).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(err))) => tracing::warn!(error = %err, "the web server stopped with an error"),
-        Ok(Err(join)) => tracing::error!(error = %join, "the web server task panicked"),
-        Err(_) => tracing::warn!("page requests were still open at shutdown; they were cut"),
-    }
+    workers.finish(WORKER_GRACE).await;
     liveness.release().await;
     outcome
 }
 
-type DispatcherTask = tokio::task::JoinHandle<Result<(), crate::notify::DispatchError>>;
+/// Every process's background workers, standby included, as one supervised
+/// set (`jobs::Workers`: the first to stop ends the process): the
+/// notification dispatcher (the outbox is safe for several), the photo
+/// copier (claims are leased; a copy cut by the exit is taken up again when
+/// its lease ends), the daily-summary scheduler (one claim per day in
+/// Postgres lets exactly one process post) and the record pages.
+async fn start_workers(app: &Arc<App>, signals: &Signals) -> anyhow::Result<Workers> {
+    let mut workers = Workers::new();
+    let dispatcher = dispatcher(app)?;
+    workers.spawn(
+        "the notification dispatcher",
+        dispatcher.run(signals.trigger.subscribe()),
+    );
+    let media = crate::media::MediaWorker::new(
+        app.pool.clone(),
+        app.settings.clone(),
+        crate::media::WorkerConfig {
+            allow_loopback: app.secrets.allow_loopback_urls,
+            blobs: app.media.clone(),
+            clock: app.clock.clone(),
+            ..Default::default()
+        },
+    );
+    workers.spawn("the media worker", media.run(signals.trigger.subscribe()));
+    let summaries = summary_scheduler(app);
+    let shutdown = signals.trigger.subscribe();
+    workers.spawn("the daily-summary scheduler", async move {
+        summaries.run(shutdown).await;
+        Ok::<(), std::convert::Infallible>(())
+    });
+    let web = crate::web::start(app.clone(), signals.trigger.subscribe()).await?;
+    workers.spawn("the web server", async move {
+        match web.await {
+            Ok(served) => served.map_err(|err| err.to_string()),
+            Err(join) => Err(format!("its task ended: {join}")),
+        }
+    });
+    Ok(workers)
+}
 
 /// Standby until the gateway lock is ours, then the gateway until shutdown
 /// or a fault.
@@ -194,7 +196,7 @@ async fn run_roles(
     token: &crate::config::Secret,
     liveness: &mut Liveness,
     mut startup_watch: StartupWatch,
-    dispatcher: &mut Option<DispatcherTask>,
+    workers: &mut Workers,
     mut shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let mut said_standby = false;
@@ -212,7 +214,7 @@ async fn run_roles(
         tokio::select! {
             () = tokio::time::sleep(LOCK_POLL) => {}
             () = shutdown.requested() => return Ok(()),
-            ended = watch_dispatcher(dispatcher, &app.lifecycle.shutdown) => return ended,
+            stopped = workers.stopped() => return worker_stopped(stopped, &app.lifecycle.shutdown),
         }
     }
     tracing::info!(instance = liveness.key(), "holding the Discord gateway");
@@ -250,7 +252,7 @@ async fn run_roles(
                     ));
                 }
             }
-            ended = watch_dispatcher(dispatcher, &app.lifecycle.shutdown) => break ended,
+            stopped = workers.stopped() => break worker_stopped(stopped, &app.lifecycle.shutdown),
             () = shutdown.requested() => break Ok(()),
         }
     };
@@ -269,23 +271,14 @@ async fn run_roles(
     outcome
 }
 
-/// Resolves (with an error) only if the dispatcher ends on its own.
-/// (It stops on its own when shutdown is requested: that is no error.)
-async fn watch_dispatcher(
-    dispatcher: &mut Option<DispatcherTask>,
-    shutdown: &Shutdown,
-) -> anyhow::Result<()> {
-    let Some(task) = dispatcher.as_mut() else {
-        return std::future::pending().await;
-    };
-    let result = task.await;
-    *dispatcher = None;
-    Err(match result {
-        Ok(Ok(())) if shutdown.is_requested() => return Ok(()),
-        Ok(Ok(())) => anyhow::anyhow!("the notification dispatcher stopped unexpectedly"),
-        Ok(Err(err)) => anyhow::Error::new(err).context("the notification dispatcher stopped"),
-        Err(join) => anyhow::anyhow!("the notification dispatcher task panicked: {join}"),
-    })
+/// A worker stopped: the process ends (the rule in `jobs::Workers`),
+/// unless it stopped because shutdown was requested.
+fn worker_stopped(stopped: Stopped, shutdown: &Shutdown) -> anyhow::Result<()> {
+    if shutdown.is_requested() {
+        return Ok(());
+    }
+    Err(anyhow::Error::new(stopped)
+        .context("a background worker stopped, so the process ends; restart it (a standby takes the gateway meanwhile)"))
 }
 
 fn bot_ended(result: Result<Result<(), serenity::Error>, tokio::task::JoinError>) -> anyhow::Error {
@@ -313,9 +306,8 @@ async fn close_orphaned_reviews(app: &App) {
     }
 }
 
-/// The notification dispatcher, as a background task that finishes when
-/// `shutdown` is requested.
-fn start_dispatcher(app: &Arc<App>, shutdown: Shutdown) -> anyhow::Result<DispatcherTask> {
+/// The notification dispatcher on the app's settings, clock and media.
+fn dispatcher(app: &Arc<App>) -> anyhow::Result<crate::notify::Dispatcher> {
     let source_app = app.clone();
     let workflows: crate::notify::WorkflowSource = Arc::new(move || source_app.workflows());
     let config = crate::notify::DispatcherConfig {
@@ -324,9 +316,12 @@ fn start_dispatcher(app: &Arc<App>, shutdown: Shutdown) -> anyhow::Result<Dispat
         clock: app.clock.clone(),
         ..Default::default()
     };
-    let dispatcher =
-        crate::notify::Dispatcher::new(app.pool.clone(), app.settings.clone(), workflows, config)?;
-    Ok(tokio::spawn(dispatcher.run(shutdown)))
+    Ok(crate::notify::Dispatcher::new(
+        app.pool.clone(),
+        app.settings.clone(),
+        workflows,
+        config,
+    )?)
 }
 
 /// The daily summary scheduler on the app's clock.

@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod diagnostics;
 pub mod domain;
+pub mod jobs;
 pub mod lifecycle;
 pub mod llm;
 pub mod media;

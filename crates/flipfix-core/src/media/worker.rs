@@ -8,7 +8,6 @@
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 
 use super::blobs::{BlobError, BlobStore};
@@ -16,6 +15,7 @@ use super::cdn::{self, CdnError};
 use super::sniff;
 use crate::config::settings::SettingsError;
 use crate::config::{SettingKey, Settings};
+use crate::jobs::{Job, Next};
 use crate::shutdown::Shutdown;
 
 /// The channel the `record_media` insert trigger NOTIFYs.
@@ -222,15 +222,11 @@ impl MediaWorker {
 
     /// Doubles per attempt from the base, capped, with jitter (50–100 %).
     fn backoff(&self, attempts: i32) -> Duration {
-        let exponent = attempts.saturating_sub(1).clamp(0, 20) as u32;
-        let full = self
-            .config
-            .backoff_base
-            .checked_mul(1_i32 << exponent)
-            .unwrap_or(self.config.backoff_cap)
-            .min(self.config.backoff_cap);
-        let millis = full.num_milliseconds().max(1);
-        Duration::milliseconds(millis / 2 + fastrand::i64(0..=millis / 2))
+        crate::jobs::Backoff {
+            base: self.config.backoff_base,
+            cap: self.config.backoff_cap,
+        }
+        .after(attempts)
     }
 
     /// When the next pending attachment can be claimed.
@@ -245,62 +241,43 @@ impl MediaWorker {
 
     /// Copies until shutdown: steps while there is work, then sleeps until
     /// the next attachment is due, a NOTIFY, or the poll interval.
-    pub async fn run(self, mut shutdown: Shutdown) -> Result<(), MediaError> {
-        let mut listener = match PgListener::connect_with(&self.pool).await {
-            Ok(mut listener) => match listener.listen(CHANNEL).await {
-                Ok(()) => Some(listener),
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot LISTEN for new photos; polling instead");
-                    None
-                }
-            },
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot LISTEN for new photos; polling instead");
-                None
-            }
+    pub async fn run(self, shutdown: Shutdown) -> Result<(), MediaError> {
+        let config = crate::jobs::RunConfig {
+            pool: self.pool.clone(),
+            clock: self.config.clock.clone(),
+            poll_interval: self.config.poll_interval,
+            min_sleep: Duration::milliseconds(250),
+            listen: true,
         };
-        loop {
-            if shutdown.is_requested() {
-                tracing::info!("media worker stopped");
-                return Ok(());
+        crate::jobs::run(self, config, shutdown).await;
+        Ok(())
+    }
+
+    async fn next_after(&mut self, now: DateTime<Utc>) -> Next {
+        match MediaWorker::step(self, now).await {
+            Ok(CopyStep::Idle) => {}
+            Ok(_) => return Next::Now,
+            Err(err) => {
+                tracing::warn!(error = %err, "media step failed; retrying after the poll interval")
             }
-            match self.step(self.config.clock.now()).await {
-                Ok(CopyStep::Idle) => {}
-                Ok(_) => continue,
-                Err(err) => {
-                    tracing::warn!(error = %err, "media step failed; retrying after the poll interval")
-                }
-            }
-            let poll = self.config.clock.now()
-                + Duration::from_std(self.config.poll_interval).unwrap_or(Duration::seconds(60));
-            let wake_at = match self.next_due().await {
-                Ok(Some(at)) => {
-                    at.clamp(self.config.clock.now() + Duration::milliseconds(250), poll)
-                }
-                Ok(None) | Err(_) => poll,
-            };
-            let wait = (wake_at - self.config.clock.now())
-                .to_std()
-                .unwrap_or_default();
-            tokio::select! {
-                woken = notified(listener.as_mut()) => {
-                    if let Err(err) = woken {
-                        tracing::warn!(error = %err, "LISTEN connection for photos lost; reconnecting");
-                        tokio::time::sleep(StdDuration::from_secs(1)).await;
-                    }
-                }
-                () = tokio::time::sleep(wait) => {}
-                () = shutdown.requested() => {}
-            }
+        }
+        match self.next_due().await {
+            Ok(Some(at)) => Next::At(at),
+            Ok(None) | Err(_) => Next::Idle,
         }
     }
 }
 
-async fn notified(listener: Option<&mut PgListener>) -> Result<(), sqlx::Error> {
-    let Some(listener) = listener else {
-        return std::future::pending().await;
-    };
-    listener.recv().await?;
-    while listener.next_buffered().is_some() {}
-    Ok(())
+impl Job for MediaWorker {
+    fn name(&self) -> &'static str {
+        "the media worker"
+    }
+
+    fn channel(&self) -> Option<&'static str> {
+        Some(CHANNEL)
+    }
+
+    fn step(&mut self, now: DateTime<Utc>) -> impl std::future::Future<Output = Next> + Send {
+        self.next_after(now)
+    }
 }

@@ -382,15 +382,11 @@ impl Dispatcher {
     /// many failed rows do not retry in lockstep.
     pub(super) fn backoff(&self, batch: &[Claimed]) -> Duration {
         let attempts = batch.iter().map(|row| row.attempts).max().unwrap_or(1);
-        let exponent = attempts.saturating_sub(1).clamp(0, 20) as u32;
-        let full = self
-            .config
-            .backoff_base
-            .checked_mul(1_i32 << exponent)
-            .unwrap_or(self.config.backoff_cap)
-            .min(self.config.backoff_cap);
-        let millis = full.num_milliseconds().max(1);
-        Duration::milliseconds(millis / 2 + fastrand::i64(0..=millis / 2))
+        crate::jobs::Backoff {
+            base: self.config.backoff_base,
+            cap: self.config.backoff_cap,
+        }
+        .after(attempts)
     }
 }
 

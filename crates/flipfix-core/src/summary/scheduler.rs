@@ -126,24 +126,31 @@ impl Scheduler {
 
     /// Runs until shutdown is requested. A step in progress finishes (it is
     /// one short transaction per summary).
-    pub async fn run(self, mut shutdown: Shutdown) {
-        loop {
-            if shutdown.is_requested() {
-                break;
-            }
-            let now = self.clock.now();
-            let outcomes = self.step(now).await;
-            let wake = self.next_wake(now, &outcomes);
-            // Measured again after the step: it took some time.
-            let wait = (wake - self.clock.now())
-                .to_std()
-                .unwrap_or(std::time::Duration::ZERO);
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                () = shutdown.requested() => break,
-            }
-        }
-        tracing::info!("summary scheduler stopped");
+    pub async fn run(self, shutdown: Shutdown) {
+        let config = crate::jobs::RunConfig {
+            pool: self.pool.clone(),
+            clock: self.clock.clone(),
+            poll_interval: MAX_SLEEP.to_std().unwrap_or_default(),
+            min_sleep: Duration::seconds(1),
+            listen: false,
+        };
+        crate::jobs::run(self, config, shutdown).await;
+    }
+}
+
+impl crate::jobs::Job for Scheduler {
+    fn name(&self) -> &'static str {
+        "the daily-summary scheduler"
+    }
+
+    /// Time alone makes a summary due: nothing to listen for.
+    fn channel(&self) -> Option<&'static str> {
+        None
+    }
+
+    async fn step(&mut self, now: DateTime<Utc>) -> crate::jobs::Next {
+        let outcomes = Scheduler::step(self, now).await;
+        crate::jobs::Next::At(self.next_wake(now, &outcomes))
     }
 }
 
