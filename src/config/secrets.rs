@@ -48,7 +48,19 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ),
     (
         "SESSION_SECRET",
-        "signs sign-in cookies; unset = a key generated once, kept in Postgres",
+        "signs sign-in cookies, at least 32 bytes; unset = a key generated once, kept in Postgres",
+    ),
+    (
+        "FLIPFIX_MEMBERSHIP_RECHECK_MINUTES",
+        "how often a signed-in member's membership is checked again (1-60, default 60)",
+    ),
+    (
+        "METRICS_TOKEN",
+        "/metrics answers only with Authorization: Bearer <this>; unset = /metrics is 404",
+    ),
+    (
+        "HTTP_TRUSTED_PROXIES",
+        "comma-separated proxy addresses whose X-Forwarded-For names the client",
     ),
     (
         "HTTP_BIND",
@@ -136,7 +148,23 @@ pub enum SecretsError {
     },
     #[error("{key} must be a Discord id (digits only), got {len} characters that are not")]
     BadSnowflake { key: &'static str, len: usize },
+    #[error("{key} must be {expected}, got {value:?}")]
+    BadValue {
+        key: &'static str,
+        expected: &'static str,
+        value: String,
+    },
 }
+
+/// `SESSION_SECRET` is shorter than 32 bytes (the value is never quoted).
+#[derive(Debug, thiserror::Error)]
+#[error("SESSION_SECRET is {len} bytes long; it must be at least 32 bytes (a long random string, e.g. `openssl rand -base64 48`), or unset for a generated key")]
+pub struct ShortSessionSecret {
+    pub len: usize,
+}
+
+/// The default and longest membership re-check interval: an hour.
+pub const DEFAULT_MEMBERSHIP_RECHECK: chrono::Duration = chrono::Duration::minutes(60);
 
 /// The bootstrap configuration. Secret values are wrapped in [`Secret`] so
 /// they never reach a log line.
@@ -158,6 +186,14 @@ pub struct Secrets {
     pub discord_client_secret: Option<Secret>,
     /// Signs session cookies; unset = a key kept in the database.
     pub session_secret: Option<Secret>,
+    /// How often a signed-in member's membership is checked again; `None`
+    /// = [`DEFAULT_MEMBERSHIP_RECHECK`].
+    pub membership_recheck: Option<chrono::Duration>,
+    /// `/metrics` asks for this bearer token; unset = `/metrics` is 404.
+    pub metrics_token: Option<Secret>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the
+    /// sign-in rate limit); empty = the connection's address is the client.
+    pub http_trusted_proxies: Vec<std::net::IpAddr>,
     pub allow_loopback_urls: bool,
     pub data_dir: PathBuf,
     pub workflows_dir: PathBuf,
@@ -224,7 +260,38 @@ impl Secrets {
                 len: raw.len(),
             })?),
         };
+        let membership_recheck = match take("FLIPFIX_MEMBERSHIP_RECHECK_MINUTES") {
+            None => None,
+            Some(raw) => match raw.parse::<i64>() {
+                Ok(minutes @ 1..=60) => Some(chrono::Duration::minutes(minutes)),
+                _ => {
+                    return Err(SecretsError::BadValue {
+                        key: "FLIPFIX_MEMBERSHIP_RECHECK_MINUTES",
+                        expected: "a whole number of minutes from 1 to 60",
+                        value: raw,
+                    })
+                }
+            },
+        };
+        let http_trusted_proxies = match take("HTTP_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(raw) => raw
+                .split(',')
+                .map(str::trim)
+                .filter(|part| !part.is_empty())
+                .map(|part| {
+                    part.parse().map_err(|_| SecretsError::BadValue {
+                        key: "HTTP_TRUSTED_PROXIES",
+                        expected: "comma-separated IP addresses such as 127.0.0.1,::1",
+                        value: part.to_string(),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
         Ok(Self {
+            membership_recheck,
+            http_trusted_proxies,
+            metrics_token: take("METRICS_TOKEN").map(Secret::new),
             discord_client_id,
             discord_client_secret: take("DISCORD_CLIENT_SECRET").map(Secret::new),
             session_secret: take("SESSION_SECRET").map(Secret::new),
@@ -265,6 +332,25 @@ impl Secrets {
                 secret_access_key: take("MEDIA_S3_SECRET_ACCESS_KEY").map(Secret::new),
             }),
         })
+    }
+}
+
+impl Secrets {
+    /// Refuses a `SESSION_SECRET` shorter than 32 bytes (`run` does not
+    /// start; `doctor` names it).
+    pub fn check_session_secret(&self) -> Result<(), ShortSessionSecret> {
+        match &self.session_secret {
+            Some(secret) if secret.expose().len() < 32 => Err(ShortSessionSecret {
+                len: secret.expose().len(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// How often membership is checked again.
+    pub fn membership_recheck(&self) -> chrono::Duration {
+        self.membership_recheck
+            .unwrap_or(DEFAULT_MEMBERSHIP_RECHECK)
     }
 }
 

@@ -2,10 +2,14 @@
 //! the member's account page.
 //!
 //! `/login?next=` sends the browser to Discord with a random `state`, bound
-//! to this browser by a short-lived signed cookie. `/auth/callback` checks
-//! that `state`, exchanges the code, reads the user, checks membership of
-//! the home server with the bot's token, and sets the session cookie.
-//! Sign-out is a POST carrying the session's CSRF token; GET does nothing.
+//! to this browser by a short-lived signed cookie and kept in Postgres until
+//! used. `/auth/callback` checks that `state` and takes it (once only), then
+//! exchanges the code, reads the user, checks membership of the home server
+//! with the bot's token, stores the session and sets its cookie. Both routes
+//! are rate-limited per client address ([`super::rate_limit`]); only a
+//! callback with a genuine, unused state reaches Discord.
+//! Sign-out is a POST carrying the session's CSRF token; it deletes the
+//! session on the server. GET does nothing.
 
 use axum::extract::{Form, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -16,17 +20,22 @@ use serde::Deserialize;
 
 use super::auth_discord::{DiscordAuth, DiscordAuthError};
 use super::session::{
-    random_token, read_cookie, set_cookie, tokens_match, Purpose, Session, SignInState,
-    SESSION_COOKIE, SESSION_TTL, STATE_COOKIE, STATE_TTL,
+    random_token, read_cookie, tokens_match, Purpose, Session, SignInState, SESSION_TTL, STATE_TTL,
 };
+use super::session_store;
 use super::viewer::current_session;
 use super::WebState;
 
-/// The sign-in routes, merged into the web router.
-pub fn routes() -> Router<WebState> {
+/// The sign-in routes, merged into the web router. `/login` and the
+/// callback sit behind the per-address rate limit.
+pub fn routes(state: &WebState) -> Router<WebState> {
     Router::new()
         .route("/login", get(login))
         .route("/auth/callback", get(callback))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::rate_limit::limit_sign_in,
+        ))
         .route("/logout", post(logout))
         .route("/account", get(account))
 }
@@ -56,13 +65,14 @@ pub fn local_path(next: Option<&str>) -> String {
     }
 }
 
-fn secure(state: &WebState) -> bool {
-    state
-        .app
-        .secrets
-        .public_base_url
-        .as_deref()
-        .is_some_and(|url| url.starts_with("https://"))
+/// A page saying sign-in cannot go on right now (details in the log).
+fn unavailable(what: &str, err: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %err, "sign-in cannot {what}");
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Sign-in is unavailable",
+        &format!("Sign-in cannot {what} right now. Please try again in a minute."),
+    )
 }
 
 #[derive(Deserialize)]
@@ -76,7 +86,7 @@ async fn login(State(state): State<WebState>, Query(query): Query<LoginQuery>) -
         Ok(auth) => auth,
         Err(err) => return failure(&err),
     };
-    let client_id = match auth.client_id().await {
+    let client_id = match auth.client_id(&state.client_id).await {
         Ok(id) => id,
         Err(err) => return failure(&err),
     };
@@ -87,27 +97,27 @@ async fn login(State(state): State<WebState>, Query(query): Query<LoginQuery>) -
         random_token().map_err(|err| err.to_string()),
     ) {
         (Ok(key), Ok(nonce)) => (key, nonce),
-        (Err(err), _) | (_, Err(err)) => {
-            tracing::error!(error = %err, "sign-in cannot start");
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Sign-in is unavailable",
-                "Sign-in cannot start right now. Please try again in a minute.",
-            );
-        }
+        (Err(err), _) | (_, Err(err)) => return unavailable("start", &err),
     };
+    let now = state.app.clock.now();
+    if let Err(err) =
+        session_store::issue_state(&state.app.pool, &nonce, now + STATE_TTL, now).await
+    {
+        return unavailable("start", &err);
+    }
     let cookie = key.sign(
         Purpose::SignIn,
         &SignInState {
             state: nonce.clone(),
             next,
-            expires_at: (state.app.clock.now() + STATE_TTL).timestamp(),
+            expires_at: (now + STATE_TTL).timestamp(),
         },
     );
+    let cookies = state.cookies();
     (
         AppendHeaders([(
             header::SET_COOKIE,
-            set_cookie(STATE_COOKIE, &cookie, STATE_TTL, secure(&state)),
+            cookies.set(cookies.state, &cookie, STATE_TTL),
         )]),
         Redirect::to(&auth.authorize_url(client_id, &nonce)),
     )
@@ -126,22 +136,16 @@ async fn callback(
     headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
+    let cookies = state.cookies();
     let clear_state = (
         header::SET_COOKIE,
-        set_cookie(STATE_COOKIE, "", chrono::Duration::zero(), secure(&state)),
+        cookies.set(cookies.state, "", chrono::Duration::zero()),
     );
     let key = match super::viewer::session_key(&state).await {
         Ok(key) => key,
-        Err(err) => {
-            tracing::error!(error = %err, "sign-in cannot finish");
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Sign-in is unavailable",
-                "Sign-in cannot finish right now. Please try again in a minute.",
-            );
-        }
+        Err(err) => return unavailable("finish", &err),
     };
-    let pending: Option<SignInState> = read_cookie(&headers, STATE_COOKIE)
+    let pending: Option<SignInState> = read_cookie(&headers, cookies.state)
         .and_then(|cookie| key.verify(Purpose::SignIn, cookie))
         .filter(|pending: &SignInState| pending.expires_at > state.app.clock.now().timestamp());
     let Some(pending) = pending.filter(|pending| {
@@ -161,6 +165,24 @@ async fn callback(
         )
             .into_response();
     };
+    // Single use: the first callback with this state takes it; a replay of
+    // the same URL (or a second tab) is refused before any Discord call.
+    match session_store::take_state(&state.app.pool, &pending.state, state.app.clock.now()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!("sign-in refused: the state was already used");
+            return (
+                AppendHeaders([clear_state]),
+                page(
+                    StatusCode::BAD_REQUEST,
+                    "Sign-in already used",
+                    "This sign-in link was already used once and cannot be used again; <a href=\"/login\">start again</a>.",
+                ),
+            )
+                .into_response();
+        }
+        Err(err) => return unavailable("finish", &err),
+    }
     if query.error.is_some() {
         return (
             AppendHeaders([clear_state]),
@@ -198,23 +220,30 @@ async fn callback(
         )
             .into_response();
     };
-    let csrf = match random_token() {
-        Ok(csrf) => csrf,
-        Err(err) => {
-            tracing::error!(error = %err, "sign-in cannot finish");
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Sign-in is unavailable",
-                "Sign-in cannot finish right now. Please try again in a minute.",
-            );
-        }
+    let (id, csrf) = match (random_token(), random_token()) {
+        (Ok(id), Ok(csrf)) => (id, csrf),
+        (Err(err), _) | (_, Err(err)) => return unavailable("finish", &err),
     };
+    let now = state.app.clock.now();
     let session = Session {
+        id,
         user_id: user.id,
         username: user.username,
-        expires_at: (state.app.clock.now() + SESSION_TTL).timestamp(),
+        expires_at: (now + SESSION_TTL).timestamp(),
         csrf,
     };
+    if let Err(err) = session_store::create(
+        &state.app.pool,
+        &session.id,
+        session.user_id,
+        &session.username,
+        now + SESSION_TTL,
+        now,
+    )
+    .await
+    {
+        return unavailable("finish", &err);
+    }
     tracing::info!(user_id = session.user_id, "member signed in");
     let cookie = key.sign(Purpose::Session, &session);
     (
@@ -222,7 +251,7 @@ async fn callback(
             clear_state,
             (
                 header::SET_COOKIE,
-                set_cookie(SESSION_COOKIE, &cookie, SESSION_TTL, secure(&state)),
+                cookies.set(cookies.session, &cookie, SESSION_TTL),
             ),
         ]),
         Redirect::to(&pending.next),
@@ -236,7 +265,7 @@ async fn confirm(
     code: &str,
 ) -> Result<Option<super::auth_discord::DiscordUser>, DiscordAuthError> {
     let auth = DiscordAuth::from_secrets(&state.app.secrets)?;
-    let client_id = auth.client_id().await?;
+    let client_id = auth.client_id(&state.client_id).await?;
     let token = auth.exchange_code(client_id, code).await?;
     let user = auth.user(&token).await?;
     if auth.is_member(user.id).await? {
@@ -271,11 +300,23 @@ async fn logout(
             "This sign-out did not come from this site's own button, so you are still signed in. Use the Sign out button on <a href=\"/account\">your account page</a>.",
         );
     }
-    // Signed out (or already was): the cookie goes either way.
+    // Signed out on the server: a copy of the cookie is worth nothing now.
+    if let Some(session) = &session {
+        if let Err(err) = session_store::revoke(&state.app.pool, &session.id).await {
+            tracing::error!(error = %err, "sign-out cannot reach the database");
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-out failed",
+                "You are still signed in because the server could not record the sign-out; please try again in a minute.",
+            );
+        }
+        tracing::info!(user_id = session.user_id, "member signed out");
+    }
+    let cookies = state.cookies();
     (
         AppendHeaders([(
             header::SET_COOKIE,
-            set_cookie(SESSION_COOKIE, "", chrono::Duration::zero(), secure(&state)),
+            cookies.set(cookies.session, "", chrono::Duration::zero()),
         )]),
         Redirect::to("/"),
     )
