@@ -1,5 +1,4 @@
-//! Sign-in with Discord (OAuth2 code flow, scope `identify`), sign-out and
-//! the member's account page.
+//! Sign-in with Discord (OAuth2 code flow, scope `identify`).
 //!
 //! `/login?next=` sends the browser to Discord with a random `state`, bound
 //! to this browser by a short-lived signed cookie and kept in Postgres until
@@ -8,10 +7,9 @@
 //! with the bot's token, stores the session and sets its cookie. Both routes
 //! are rate-limited per client address ([`super::rate_limit`]); only a
 //! callback with a genuine, unused state reaches Discord.
-//! Sign-out is a POST carrying the session's CSRF token; it deletes the
-//! session on the server. GET does nothing.
+//! Sign-out and `/account` live in [`super::account`].
 
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -23,7 +21,6 @@ use super::session::{
     random_token, read_cookie, tokens_match, Purpose, Session, SignInState, SESSION_TTL, STATE_TTL,
 };
 use super::session_store;
-use super::viewer::current_session;
 use super::WebState;
 
 /// The sign-in routes, merged into the web router. `/login` and the
@@ -36,8 +33,8 @@ pub fn routes(state: &WebState) -> Router<WebState> {
             state.clone(),
             super::rate_limit::limit_sign_in,
         ))
-        .route("/logout", post(logout))
-        .route("/account", get(account))
+        .route("/logout", post(super::account::logout))
+        .route("/account", get(super::account::account))
 }
 
 /// Where a visitor who opened a members-only page goes: sign in, then back.
@@ -276,71 +273,6 @@ async fn confirm(
     }
 }
 
-#[derive(Deserialize)]
-struct LogoutForm {
-    csrf: Option<String>,
-}
-
-async fn logout(
-    State(state): State<WebState>,
-    headers: HeaderMap,
-    Form(form): Form<LogoutForm>,
-) -> Response {
-    let session = current_session(&headers, &state).await;
-    let genuine = session.as_ref().is_some_and(|session| {
-        form.csrf
-            .as_deref()
-            .is_some_and(|csrf| tokens_match(csrf, &session.csrf))
-    });
-    if session.is_some() && !genuine {
-        tracing::info!("sign-out refused: CSRF token missing or wrong");
-        return page(
-            StatusCode::FORBIDDEN,
-            "Sign-out refused",
-            "This sign-out did not come from this site's own button, so you are still signed in. Use the Sign out button on <a href=\"/account\">your account page</a>.",
-        );
-    }
-    // Signed out on the server: a copy of the cookie is worth nothing now.
-    if let Some(session) = &session {
-        if let Err(err) = session_store::revoke(&state.app.pool, &session.id).await {
-            tracing::error!(error = %err, "sign-out cannot reach the database");
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Sign-out failed",
-                "You are still signed in because the server could not record the sign-out; please try again in a minute.",
-            );
-        }
-        tracing::info!(user_id = session.user_id, "member signed out");
-    }
-    let cookies = state.cookies();
-    (
-        AppendHeaders([(
-            header::SET_COOKIE,
-            cookies.set(cookies.session, "", chrono::Duration::zero()),
-        )]),
-        Redirect::to("/"),
-    )
-        .into_response()
-}
-
-/// The member's page: who is signed in, and the sign-out button.
-async fn account(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    let Some(session) = current_session(&headers, &state).await else {
-        return sign_in_redirect("/account");
-    };
-    page(
-        StatusCode::OK,
-        "Your account",
-        &format!(
-            "Signed in with Discord as <strong>{}</strong>. Members-only records are visible to you.\
-             <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <button type=\"submit\">Sign out</button></form>",
-            escape_html(&session.username),
-            escape_html(&session.csrf)
-        ),
-    )
-}
-
 /// A sentence for each failure; details go to the log, never secrets.
 fn failure(err: &DiscordAuthError) -> Response {
     match err {
@@ -364,7 +296,7 @@ fn failure(err: &DiscordAuthError) -> Response {
 }
 
 /// A minimal page; `body` is trusted HTML (callers escape what they insert).
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+pub(super) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     (
         status,
         Html(format!(
@@ -377,7 +309,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
         .into_response()
 }
 
-fn escape_html(text: &str) -> String {
+pub(super) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

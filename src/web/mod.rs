@@ -3,6 +3,7 @@
 //! through `records`/`catalog`, render through `templates`, and never show a
 //! members-only record to a visitor (see [`viewer`]).
 
+pub mod account;
 pub mod auth;
 pub mod auth_discord;
 pub mod headers;

@@ -280,7 +280,12 @@ async fn doctor_names_a_session_secret_shorter_than_32_bytes(pool: PgPool) {
     let anthropic = good_model().await;
     let short = "short-secret-21-bytes";
     let (success, output) = setup
-        .doctor_with(&pool, &anthropic, &["--quick"], &[("SESSION_SECRET", short)])
+        .doctor_with(
+            &pool,
+            &anthropic,
+            &["--quick"],
+            &[("SESSION_SECRET", short)],
+        )
         .await;
     assert!(!success, "{output}");
     assert_eq!(

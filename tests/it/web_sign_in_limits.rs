@@ -5,11 +5,12 @@
 
 use std::time::Instant;
 
+use flipfix_bot::web::rate_limit::SignInLimit;
 use flipfix_bot::web::session::STATE_COOKIE;
 use sqlx::PgPool;
 
 use crate::support::fake_discord::FakeUser;
-use crate::support::web::{Browser, Site};
+use crate::support::web::{Browser, Site, SiteOptions};
 
 const RUTH: u64 = 740_000_000_000_000_001;
 
@@ -114,4 +115,62 @@ async fn a_sign_in_state_works_once(pool: PgPool) {
         .expect("count states");
     assert_eq!(rows, 0, "the used state is gone");
     site.fake.assert_spec_clean();
+}
+
+/// `/login` status codes for requests that say they are from `client`.
+async fn logins_from(site: &Site, client: &str, n: usize) -> Vec<u16> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let mut statuses = Vec::new();
+    for _ in 0..n {
+        let response = http
+            .get(site.url("/login"))
+            .header("x-forwarded-for", client)
+            .send()
+            .await
+            .expect("login");
+        statuses.push(response.status().as_u16());
+    }
+    statuses
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_allowance(pool: PgPool) {
+    let limit = SiteOptions {
+        limit: Some(SignInLimit {
+            burst: 2,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let site = Site::start_with(pool.clone(), limit, |secrets| {
+        secrets.http_trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    assert_eq!(logins_from(&site, "198.51.100.1", 3).await, [303, 303, 429]);
+    assert_eq!(
+        logins_from(&site, "198.51.100.2", 2).await,
+        [303, 303],
+        "another visitor behind the same proxy"
+    );
+    // A client cannot pick its own address: the proxy appends the real
+    // one, and that is the one counted.
+    assert_eq!(
+        logins_from(&site, "203.0.113.9, 198.51.100.1", 1).await,
+        [429]
+    );
+
+    // Without trusting the proxy, the header is ignored: one allowance.
+    let untrusting = SiteOptions {
+        limit: Some(SignInLimit {
+            burst: 2,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let site = Site::start_with(pool, untrusting, |_| {}).await;
+    assert_eq!(logins_from(&site, "198.51.100.1", 2).await, [303, 303]);
+    assert_eq!(logins_from(&site, "198.51.100.2", 1).await, [429]);
 }
