@@ -156,6 +156,11 @@ pub enum SecretsError {
     },
 }
 
+/// The shortest `SESSION_SECRET` accepted: 32 bytes, the strength of the
+/// HMAC-SHA256 that signs the cookies; a short secret can be guessed
+/// offline from a single cookie.
+pub const MIN_SESSION_SECRET_BYTES: usize = 32;
+
 /// `SESSION_SECRET` is shorter than 32 bytes (the value is never quoted).
 #[derive(Debug, thiserror::Error)]
 #[error("SESSION_SECRET is {len} bytes long; it must be at least 32 bytes (a long random string, e.g. `openssl rand -base64 48`), or unset for a generated key")]
@@ -340,9 +345,11 @@ impl Secrets {
     /// start; `doctor` names it).
     pub fn check_session_secret(&self) -> Result<(), ShortSessionSecret> {
         match &self.session_secret {
-            Some(secret) if secret.expose().len() < 32 => Err(ShortSessionSecret {
-                len: secret.expose().len(),
-            }),
+            Some(secret) if secret.expose().len() < MIN_SESSION_SECRET_BYTES => {
+                Err(ShortSessionSecret {
+                    len: secret.expose().len(),
+                })
+            }
             _ => Ok(()),
         }
     }
@@ -561,6 +568,52 @@ mod tests {
             .to_string();
         assert!(err.contains("line 2"), "{err}");
         assert!(!err.contains("super-secret"), "{err}");
+    }
+
+    #[test]
+    fn web_keys_parse_and_bad_values_are_named() {
+        let file = write(
+            "FLIPFIX_MEMBERSHIP_RECHECK_MINUTES = 15\nHTTP_TRUSTED_PROXIES = '127.0.0.1, ::1'\nMETRICS_TOKEN = 'm'\n",
+        );
+        let secrets = Secrets::load_with(file.path(), |_| None).unwrap();
+        assert_eq!(secrets.membership_recheck(), chrono::Duration::minutes(15));
+        assert_eq!(secrets.http_trusted_proxies.len(), 2);
+        assert_eq!(
+            secrets.metrics_token.as_ref().map(|t| t.expose()),
+            Some("m")
+        );
+        assert_eq!(
+            Secrets::default().membership_recheck(),
+            chrono::Duration::hours(1)
+        );
+        for (text, names) in [
+            ("FLIPFIX_MEMBERSHIP_RECHECK_MINUTES = 120\n", "FLIPFIX_MEMBERSHIP_RECHECK_MINUTES must be a whole number of minutes from 1 to 60, got \"120\""),
+            ("HTTP_TRUSTED_PROXIES = 'proxy.lan'\n", "HTTP_TRUSTED_PROXIES must be comma-separated IP addresses such as 127.0.0.1,::1, got \"proxy.lan\""),
+        ] {
+            let err = Secrets::load_with(write(text).path(), |_| None).unwrap_err();
+            assert_eq!(err.to_string(), names);
+        }
+    }
+
+    #[test]
+    fn a_session_secret_under_32_bytes_is_refused_without_quoting_it() {
+        let mut secrets = Secrets {
+            session_secret: Some(Secret::new("x".repeat(31))),
+            ..Secrets::default()
+        };
+        let err = secrets.check_session_secret().unwrap_err().to_string();
+        assert!(
+            err.starts_with("SESSION_SECRET is 31 bytes long; it must be at least 32 bytes"),
+            "{err}"
+        );
+        assert!(!err.contains("xxx"), "{err}");
+        secrets.session_secret = Some(Secret::new("x".repeat(32)));
+        assert!(secrets.check_session_secret().is_ok());
+        secrets.session_secret = None;
+        assert!(
+            secrets.check_session_secret().is_ok(),
+            "unset: a generated key"
+        );
     }
 
     #[test]

@@ -24,9 +24,6 @@ pub const STATE_COOKIE: &str = "__Host-flipfix_signin";
 /// refuse `Secure` cookies and so `__Host-` ones (development only).
 pub const PLAIN_SESSION_COOKIE: &str = "flipfix_session";
 pub const PLAIN_STATE_COOKIE: &str = "flipfix_signin";
-/// The shortest `SESSION_SECRET` accepted: 32 bytes, HMAC-SHA256's block of
-/// security; anything shorter is guessable offline from one cookie.
-pub const MIN_SESSION_SECRET_BYTES: usize = 32;
 /// How long a session lasts at most. Membership is also checked again
 /// every `FLIPFIX_MEMBERSHIP_RECHECK_MINUTES` (see `viewer`).
 pub const SESSION_TTL: chrono::Duration = chrono::Duration::hours(24);
