@@ -126,9 +126,7 @@ async fn run(admin_url: &str, scratch: &str) -> anyhow::Result<()> {
     let app = App::new(pool.clone(), secrets, workflows);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let web = router(WebState {
-        app: Arc::clone(&app),
-    });
+    let web = router(WebState::new(Arc::clone(&app)));
     tokio::spawn(async move { axum::serve(listener, web).await });
     let http = reqwest::Client::new();
 

@@ -56,6 +56,12 @@ pub fn secrets(report: &mut Report, secrets: &Secrets) {
             ),
         ),
     }
+    if secrets.session_secret.is_some() {
+        match secrets.check_session_secret() {
+            Ok(()) => report.ok("SESSION_SECRET", "set, at least 32 bytes"),
+            Err(err) => report.fail("SESSION_SECRET", err.to_string()),
+        }
+    }
     if !secrets.unknown_keys.is_empty() {
         report.warn(
             "secrets file",

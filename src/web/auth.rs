@@ -1,13 +1,15 @@
-//! Sign-in with Discord (OAuth2 code flow, scope `identify`), sign-out and
-//! the member's account page.
+//! Sign-in with Discord (OAuth2 code flow, scope `identify`).
 //!
 //! `/login?next=` sends the browser to Discord with a random `state`, bound
-//! to this browser by a short-lived signed cookie. `/auth/callback` checks
-//! that `state`, exchanges the code, reads the user, checks membership of
-//! the home server with the bot's token, and sets the session cookie.
-//! Sign-out is a POST carrying the session's CSRF token; GET does nothing.
+//! to this browser by a short-lived signed cookie and kept in Postgres until
+//! used. `/auth/callback` checks that `state` and takes it (once only), then
+//! exchanges the code, reads the user, checks membership of the home server
+//! with the bot's token, stores the session and sets its cookie. Both routes
+//! are rate-limited per client address ([`super::rate_limit`]); only a
+//! callback with a genuine, unused state reaches Discord.
+//! Sign-out and `/account` live in [`super::account`].
 
-use axum::extract::{Form, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -16,19 +18,23 @@ use serde::Deserialize;
 
 use super::auth_discord::{DiscordAuth, DiscordAuthError};
 use super::session::{
-    random_token, read_cookie, set_cookie, tokens_match, Purpose, Session, SignInState,
-    SESSION_COOKIE, SESSION_TTL, STATE_COOKIE, STATE_TTL,
+    random_token, read_cookie, tokens_match, Purpose, Session, SignInState, SESSION_TTL, STATE_TTL,
 };
-use super::viewer::current_session;
+use super::session_store;
 use super::WebState;
 
-/// The sign-in routes, merged into the web router.
-pub fn routes() -> Router<WebState> {
+/// The sign-in routes, merged into the web router. `/login` and the
+/// callback sit behind the per-address rate limit.
+pub fn routes(state: &WebState) -> Router<WebState> {
     Router::new()
         .route("/login", get(login))
         .route("/auth/callback", get(callback))
-        .route("/logout", post(logout))
-        .route("/account", get(account))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::rate_limit::limit_sign_in,
+        ))
+        .route("/logout", post(super::account::logout))
+        .route("/account", get(super::account::account))
 }
 
 /// Where a visitor who opened a members-only page goes: sign in, then back.
@@ -56,13 +62,14 @@ pub fn local_path(next: Option<&str>) -> String {
     }
 }
 
-fn secure(state: &WebState) -> bool {
-    state
-        .app
-        .secrets
-        .public_base_url
-        .as_deref()
-        .is_some_and(|url| url.starts_with("https://"))
+/// A page saying sign-in cannot go on right now (details in the log).
+fn unavailable(what: &str, err: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %err, "sign-in cannot {what}");
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Sign-in is unavailable",
+        &format!("Sign-in cannot {what} right now. Please try again in a minute."),
+    )
 }
 
 #[derive(Deserialize)]
@@ -76,7 +83,7 @@ async fn login(State(state): State<WebState>, Query(query): Query<LoginQuery>) -
         Ok(auth) => auth,
         Err(err) => return failure(&err),
     };
-    let client_id = match auth.client_id().await {
+    let client_id = match auth.client_id(&state.client_id).await {
         Ok(id) => id,
         Err(err) => return failure(&err),
     };
@@ -87,27 +94,27 @@ async fn login(State(state): State<WebState>, Query(query): Query<LoginQuery>) -
         random_token().map_err(|err| err.to_string()),
     ) {
         (Ok(key), Ok(nonce)) => (key, nonce),
-        (Err(err), _) | (_, Err(err)) => {
-            tracing::error!(error = %err, "sign-in cannot start");
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Sign-in is unavailable",
-                "Sign-in cannot start right now. Please try again in a minute.",
-            );
-        }
+        (Err(err), _) | (_, Err(err)) => return unavailable("start", &err),
     };
+    let now = state.app.clock.now();
+    if let Err(err) =
+        session_store::issue_state(&state.app.pool, &nonce, now + STATE_TTL, now).await
+    {
+        return unavailable("start", &err);
+    }
     let cookie = key.sign(
         Purpose::SignIn,
         &SignInState {
             state: nonce.clone(),
             next,
-            expires_at: (state.app.clock.now() + STATE_TTL).timestamp(),
+            expires_at: (now + STATE_TTL).timestamp(),
         },
     );
+    let cookies = state.cookies();
     (
         AppendHeaders([(
             header::SET_COOKIE,
-            set_cookie(STATE_COOKIE, &cookie, STATE_TTL, secure(&state)),
+            cookies.set(cookies.state, &cookie, STATE_TTL),
         )]),
         Redirect::to(&auth.authorize_url(client_id, &nonce)),
     )
@@ -126,22 +133,16 @@ async fn callback(
     headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
+    let cookies = state.cookies();
     let clear_state = (
         header::SET_COOKIE,
-        set_cookie(STATE_COOKIE, "", chrono::Duration::zero(), secure(&state)),
+        cookies.set(cookies.state, "", chrono::Duration::zero()),
     );
     let key = match super::viewer::session_key(&state).await {
         Ok(key) => key,
-        Err(err) => {
-            tracing::error!(error = %err, "sign-in cannot finish");
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Sign-in is unavailable",
-                "Sign-in cannot finish right now. Please try again in a minute.",
-            );
-        }
+        Err(err) => return unavailable("finish", &err),
     };
-    let pending: Option<SignInState> = read_cookie(&headers, STATE_COOKIE)
+    let pending: Option<SignInState> = read_cookie(&headers, cookies.state)
         .and_then(|cookie| key.verify(Purpose::SignIn, cookie))
         .filter(|pending: &SignInState| pending.expires_at > state.app.clock.now().timestamp());
     let Some(pending) = pending.filter(|pending| {
@@ -161,6 +162,24 @@ async fn callback(
         )
             .into_response();
     };
+    // Single use: the first callback with this state takes it; a replay of
+    // the same URL (or a second tab) is refused before any Discord call.
+    match session_store::take_state(&state.app.pool, &pending.state, state.app.clock.now()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!("sign-in refused: the state was already used");
+            return (
+                AppendHeaders([clear_state]),
+                page(
+                    StatusCode::BAD_REQUEST,
+                    "Sign-in already used",
+                    "This sign-in link was already used once and cannot be used again; <a href=\"/login\">start again</a>.",
+                ),
+            )
+                .into_response();
+        }
+        Err(err) => return unavailable("finish", &err),
+    }
     if query.error.is_some() {
         return (
             AppendHeaders([clear_state]),
@@ -198,23 +217,30 @@ async fn callback(
         )
             .into_response();
     };
-    let csrf = match random_token() {
-        Ok(csrf) => csrf,
-        Err(err) => {
-            tracing::error!(error = %err, "sign-in cannot finish");
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Sign-in is unavailable",
-                "Sign-in cannot finish right now. Please try again in a minute.",
-            );
-        }
+    let (id, csrf) = match (random_token(), random_token()) {
+        (Ok(id), Ok(csrf)) => (id, csrf),
+        (Err(err), _) | (_, Err(err)) => return unavailable("finish", &err),
     };
+    let now = state.app.clock.now();
     let session = Session {
+        id,
         user_id: user.id,
         username: user.username,
-        expires_at: (state.app.clock.now() + SESSION_TTL).timestamp(),
+        expires_at: (now + SESSION_TTL).timestamp(),
         csrf,
     };
+    if let Err(err) = session_store::create(
+        &state.app.pool,
+        &session.id,
+        session.user_id,
+        &session.username,
+        now + SESSION_TTL,
+        now,
+    )
+    .await
+    {
+        return unavailable("finish", &err);
+    }
     tracing::info!(user_id = session.user_id, "member signed in");
     let cookie = key.sign(Purpose::Session, &session);
     (
@@ -222,7 +248,7 @@ async fn callback(
             clear_state,
             (
                 header::SET_COOKIE,
-                set_cookie(SESSION_COOKIE, &cookie, SESSION_TTL, secure(&state)),
+                cookies.set(cookies.session, &cookie, SESSION_TTL),
             ),
         ]),
         Redirect::to(&pending.next),
@@ -236,7 +262,7 @@ async fn confirm(
     code: &str,
 ) -> Result<Option<super::auth_discord::DiscordUser>, DiscordAuthError> {
     let auth = DiscordAuth::from_secrets(&state.app.secrets)?;
-    let client_id = auth.client_id().await?;
+    let client_id = auth.client_id(&state.client_id).await?;
     let token = auth.exchange_code(client_id, code).await?;
     let user = auth.user(&token).await?;
     if auth.is_member(user.id).await? {
@@ -245,59 +271,6 @@ async fn confirm(
         tracing::info!(user_id = user.id, "sign-in refused: not a member");
         Ok(None)
     }
-}
-
-#[derive(Deserialize)]
-struct LogoutForm {
-    csrf: Option<String>,
-}
-
-async fn logout(
-    State(state): State<WebState>,
-    headers: HeaderMap,
-    Form(form): Form<LogoutForm>,
-) -> Response {
-    let session = current_session(&headers, &state).await;
-    let genuine = session.as_ref().is_some_and(|session| {
-        form.csrf
-            .as_deref()
-            .is_some_and(|csrf| tokens_match(csrf, &session.csrf))
-    });
-    if session.is_some() && !genuine {
-        tracing::info!("sign-out refused: CSRF token missing or wrong");
-        return page(
-            StatusCode::FORBIDDEN,
-            "Sign-out refused",
-            "This sign-out did not come from this site's own button, so you are still signed in. Use the Sign out button on <a href=\"/account\">your account page</a>.",
-        );
-    }
-    // Signed out (or already was): the cookie goes either way.
-    (
-        AppendHeaders([(
-            header::SET_COOKIE,
-            set_cookie(SESSION_COOKIE, "", chrono::Duration::zero(), secure(&state)),
-        )]),
-        Redirect::to("/"),
-    )
-        .into_response()
-}
-
-/// The member's page: who is signed in, and the sign-out button.
-async fn account(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    let Some(session) = current_session(&headers, &state).await else {
-        return sign_in_redirect("/account");
-    };
-    page(
-        StatusCode::OK,
-        "Your account",
-        &format!(
-            "Signed in with Discord as <strong>{}</strong>. Members-only records are visible to you.\
-             <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <button type=\"submit\">Sign out</button></form>",
-            escape_html(&session.username),
-            escape_html(&session.csrf)
-        ),
-    )
 }
 
 /// A sentence for each failure; details go to the log, never secrets.
@@ -323,7 +296,7 @@ fn failure(err: &DiscordAuthError) -> Response {
 }
 
 /// A minimal page; `body` is trusted HTML (callers escape what they insert).
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+pub(super) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     (
         status,
         Html(format!(
@@ -336,7 +309,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
         .into_response()
 }
 
-fn escape_html(text: &str) -> String {
+pub(super) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

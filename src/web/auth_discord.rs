@@ -99,11 +99,24 @@ impl DiscordAuth {
         })
     }
 
-    /// `DISCORD_CLIENT_ID`, or the bot's application id (one request).
-    pub async fn client_id(&self) -> Result<u64, DiscordAuthError> {
+    /// `DISCORD_CLIENT_ID`, or the bot's application id, asked once and
+    /// kept in `cache` (callers pass one cache per process; concurrent
+    /// first callers wait for the one request).
+    pub async fn client_id(
+        &self,
+        cache: &tokio::sync::OnceCell<u64>,
+    ) -> Result<u64, DiscordAuthError> {
         if let Some(id) = self.explicit_client_id {
             return Ok(id);
         }
+        cache
+            .get_or_try_init(|| self.application_id())
+            .await
+            .copied()
+    }
+
+    /// The bot's application id (one request).
+    async fn application_id(&self) -> Result<u64, DiscordAuthError> {
         #[derive(Deserialize)]
         struct Application {
             id: String,

@@ -1,6 +1,8 @@
 //! `/readyz`: the database answers and, on the process holding the Discord
 //! gateway, the gateway is READY with commands registered. A standby is
 //! ready with the database alone (it serves pages and delivers posts).
+//! Anyone can ask, so the answer is only `ready` or `not ready`; the reason
+//! (which may quote a start-up error) goes to the log.
 
 use std::time::Duration;
 
@@ -28,14 +30,7 @@ pub async fn readyz(State(state): State<WebState>) -> (StatusCode, String) {
         Err(_) => return not_ready("the database did not answer within 2 s"),
     }
     match state.app.lifecycle.startup.gateway() {
-        None => (
-            StatusCode::OK,
-            "ready (standby: database reachable)\n".into(),
-        ),
-        Some(StartupState::Ready) => (
-            StatusCode::OK,
-            "ready (gateway READY, database reachable)\n".into(),
-        ),
+        None | Some(StartupState::Ready) => (StatusCode::OK, "ready\n".into()),
         Some(StartupState::Pending) => not_ready("the Discord gateway is not READY yet"),
         Some(StartupState::Failed(reason)) => {
             not_ready(&format!("the Discord start-up failed: {reason}"))
@@ -44,8 +39,6 @@ pub async fn readyz(State(state): State<WebState>) -> (StatusCode, String) {
 }
 
 fn not_ready(reason: &str) -> (StatusCode, String) {
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        format!("not ready: {reason}\n"),
-    )
+    tracing::warn!(reason, "readyz: not ready");
+    (StatusCode::SERVICE_UNAVAILABLE, "not ready\n".into())
 }

@@ -59,15 +59,16 @@ async fn serve_media(
             header::CONTENT_DISPOSITION,
             HeaderValue::from_str(&disposition).ok(),
         ),
-        // A stored copy never changes; members-only ones stay out of
-        // shared caches.
+        // A stored copy never changes, but its kind may become members-only:
+        // public copies are cached for an hour, not for good; members-only
+        // ones are never kept by any cache.
         (
             header::CACHE_CONTROL,
             Some(HeaderValue::from_static(
                 if kind.web == crate::workflow::WebAccess::Public {
-                    "public, max-age=31536000, immutable"
+                    "public, max-age=3600"
                 } else {
-                    "private, max-age=3600"
+                    "private, no-store"
                 },
             )),
         ),

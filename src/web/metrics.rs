@@ -1,16 +1,36 @@
 //! `/metrics` in Prometheus text format (version 0.0.4). Every figure is
 //! read from Postgres, so all processes of a deployment report the same
 //! totals and a restart loses nothing; scrape one of them.
+//!
+//! The figures count members-only records and name models and spend, so
+//! they are only for whoever holds `METRICS_TOKEN` (sent as a bearer
+//! token). Without the token configured, `/metrics` does not exist (404).
 
 use std::fmt::Write as _;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::session::tokens_match;
 use super::WebState;
 
-pub async fn metrics(State(state): State<WebState>) -> Response {
+pub async fn metrics(State(state): State<WebState>, headers: HeaderMap) -> Response {
+    let Some(token) = &state.app.secrets.metrics_token else {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    };
+    let offered = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    if !offered.is_some_and(|offered| tokens_match(offered.trim(), token.expose())) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "metrics need the bearer token set as METRICS_TOKEN\n",
+        )
+            .into_response();
+    }
     match render(&state.app.pool, state.app.clock.now()).await {
         Ok(text) => (
             [(

@@ -1,7 +1,9 @@
 //! Signed cookies: the member's session and the short-lived sign-in state.
 //! A cookie value is `base64url(json) "." base64url(HMAC-SHA256(purpose ‖ json))`;
-//! the purpose keeps a state cookie from passing as a session. Nothing is
-//! stored on the server, so any replica can read any session.
+//! the purpose keeps a state cookie from passing as a session. The signature
+//! turns garbage away without a database read; the session itself lives in
+//! Postgres ([`super::session_store`]), so sign-out and a lost membership end
+//! it on every replica.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -12,21 +14,30 @@ use sqlx::PgPool;
 
 use crate::config::Secrets;
 
-/// The session cookie's name.
-pub const SESSION_COOKIE: &str = "flipfix_session";
-/// The sign-in state cookie's name (lives for one sign-in).
-pub const STATE_COOKIE: &str = "flipfix_signin";
-/// How long a session lasts. Membership is checked at sign-in, so a member
-/// who leaves the server loses access at the latest when this runs out.
+/// The session cookie's name on a site served over https (or loopback).
+/// `__Host-`: the browser takes it only with `Secure`, `Path=/` and no
+/// `Domain`, so a sibling subdomain or a plain-http page cannot plant one.
+pub const SESSION_COOKIE: &str = "__Host-flipfix_session";
+/// The sign-in state cookie's name (lives for one sign-in), same rules.
+pub const STATE_COOKIE: &str = "__Host-flipfix_signin";
+/// The names on a plain-http site that is not loopback, where browsers
+/// refuse `Secure` cookies and so `__Host-` ones (development only).
+pub const PLAIN_SESSION_COOKIE: &str = "flipfix_session";
+pub const PLAIN_STATE_COOKIE: &str = "flipfix_signin";
+/// How long a session lasts at most. Membership is also checked again
+/// every `FLIPFIX_MEMBERSHIP_RECHECK_MINUTES` (see `viewer`).
 pub const SESSION_TTL: chrono::Duration = chrono::Duration::hours(24);
 /// How long the person has to finish the Discord sign-in.
 pub const STATE_TTL: chrono::Duration = chrono::Duration::minutes(10);
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// A signed-in member.
+/// A signed-in member, as the cookie carries it. The row named by `id` in
+/// `web_sessions` must exist too (see [`super::session_store`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
+    /// The random session token; Postgres keeps only its SHA-256.
+    pub id: String,
     pub user_id: u64,
     pub username: String,
     /// Unix seconds after which the session is void.
@@ -167,8 +178,55 @@ pub fn read_cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option
         .map(|(_, value)| value)
 }
 
-/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, Secure under https.
-/// `max_age` zero removes the cookie.
+/// The cookie names and the `Secure` flag for this site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookiePolicy {
+    pub secure: bool,
+    pub session: &'static str,
+    pub state: &'static str,
+}
+
+impl CookiePolicy {
+    /// `Secure` and `__Host-` names when `PUBLIC_BASE_URL` is https, or
+    /// http on a loopback host (browsers count loopback as a secure context
+    /// and keep `Secure` cookies there: the tests and a local try-out);
+    /// plain names otherwise, since a browser would drop them all.
+    pub fn for_site(public_base_url: Option<&str>) -> Self {
+        let secure = public_base_url
+            .and_then(|url| url::Url::parse(url).ok())
+            .is_some_and(|url| match url.scheme() {
+                "https" => true,
+                "http" => match url.host() {
+                    Some(url::Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),
+                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                    None => false,
+                },
+                _ => false,
+            });
+        if secure {
+            Self {
+                secure,
+                session: SESSION_COOKIE,
+                state: STATE_COOKIE,
+            }
+        } else {
+            Self {
+                secure,
+                session: PLAIN_SESSION_COOKIE,
+                state: PLAIN_STATE_COOKIE,
+            }
+        }
+    }
+
+    /// A `Set-Cookie` value for `name` under this policy.
+    pub fn set(&self, name: &str, value: &str, max_age: chrono::Duration) -> String {
+        set_cookie(name, value, max_age, self.secure)
+    }
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, no Domain (what
+/// `__Host-` asks), Secure when `secure`. `max_age` zero removes the cookie.
 pub fn set_cookie(name: &str, value: &str, max_age: chrono::Duration, secure: bool) -> String {
     format!(
         "{name}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}",
@@ -177,12 +235,19 @@ pub fn set_cookie(name: &str, value: &str, max_age: chrono::Duration, secure: bo
     )
 }
 
+/// The SHA-256 of a token: what Postgres keeps instead of the token.
+pub fn token_hash(token: &str) -> Vec<u8> {
+    use sha2::Digest;
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn session(expires_at: i64) -> Session {
         Session {
+            id: "sid".into(),
             user_id: 42,
             username: "ruth".into(),
             expires_at,
@@ -238,5 +303,31 @@ mod tests {
             "a=b; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax; Secure"
         );
         assert!(!set_cookie("a", "b", chrono::Duration::zero(), false).contains("Secure"));
+    }
+
+    #[test]
+    fn host_prefixed_names_only_where_the_browser_keeps_secure_cookies() {
+        for secure in [
+            "https://flipfix.example",
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "http://[::1]:8080",
+        ] {
+            let policy = CookiePolicy::for_site(Some(secure));
+            assert!(policy.secure, "{secure}");
+            assert_eq!(policy.session, "__Host-flipfix_session");
+            assert!(policy
+                .set(policy.session, "v", chrono::Duration::hours(1))
+                .contains("; Secure"));
+        }
+        for plain in [
+            Some("http://flipfix.lan:8080"),
+            Some("http://192.168.1.5"),
+            None,
+        ] {
+            let policy = CookiePolicy::for_site(plain);
+            assert!(!policy.secure, "{plain:?}");
+            assert_eq!(policy.session, "flipfix_session");
+        }
     }
 }

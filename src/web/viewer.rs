@@ -7,7 +7,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 
-use super::session::{read_cookie, KeyError, Purpose, Session, SessionKey, SESSION_COOKIE};
+use super::auth_discord::DiscordAuth;
+use super::session::{read_cookie, KeyError, Purpose, Session, SessionKey};
+use super::session_store;
 use super::WebState;
 use crate::workflow::WebAccess;
 
@@ -54,10 +56,16 @@ pub async fn session_key(state: &WebState) -> Result<SessionKey, KeyError> {
     SessionKey::load(&state.app.secrets, &state.app.pool).await
 }
 
-/// The request's session when its cookie is genuine and unexpired. Requests
-/// without a cookie cost nothing (no key lookup).
+/// The request's session when its cookie is genuine, its row in
+/// `web_sessions` still exists (not signed out, not expired) and the person
+/// is still a member: membership is asked of Discord again once the last
+/// check is older than `FLIPFIX_MEMBERSHIP_RECHECK_MINUTES`, by one request
+/// per session. Requests without a cookie cost nothing (no key lookup);
+/// anything in doubt is a visitor, except that a re-check Discord does not
+/// answer keeps the session and is retried a minute later (an outage at
+/// Discord does not sign everyone out).
 pub async fn current_session(headers: &HeaderMap, state: &WebState) -> Option<Session> {
-    let cookie = read_cookie(headers, SESSION_COOKIE)?;
+    let cookie = read_cookie(headers, state.cookies().session)?;
     let key = match session_key(state).await {
         Ok(key) => key,
         Err(err) => {
@@ -65,8 +73,57 @@ pub async fn current_session(headers: &HeaderMap, state: &WebState) -> Option<Se
             return None;
         }
     };
-    key.verify::<Session>(Purpose::Session, cookie)
-        .filter(|session| session.expires_at > state.app.clock.now().timestamp())
+    let now = state.app.clock.now();
+    let session = key
+        .verify::<Session>(Purpose::Session, cookie)
+        .filter(|session| session.expires_at > now.timestamp())?;
+    let pool = &state.app.pool;
+    let checked_at = match session_store::find(pool, &session.id, now).await {
+        Ok(Some((_, checked_at))) => checked_at,
+        Ok(None) => return None,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot read the session; treating the request as a visitor");
+            return None;
+        }
+    };
+    let interval = state.app.secrets.membership_recheck();
+    if checked_at > now - interval {
+        return Some(session);
+    }
+    match session_store::claim_recheck(pool, &session.id, now - interval, now).await {
+        Ok(true) => {}
+        // Another request is checking right now: the last check stands.
+        Ok(false) => return Some(session),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot record the membership re-check; treating the request as a visitor");
+            return None;
+        }
+    }
+    let member = match DiscordAuth::from_secrets(&state.app.secrets) {
+        Ok(auth) => auth.is_member(session.user_id).await,
+        Err(err) => Err(err),
+    };
+    match member {
+        Ok(true) => Some(session),
+        Ok(false) => {
+            tracing::info!(
+                user_id = session.user_id,
+                "session ended: no longer a member of the home server"
+            );
+            if let Err(err) = session_store::revoke(pool, &session.id).await {
+                tracing::warn!(error = %err, "cannot delete the session of a former member");
+            }
+            None
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "membership re-check failed; keeping the session and trying again in a minute");
+            let retry_at = now - interval + session_store::RECHECK_RETRY;
+            if let Err(err) = session_store::set_checked(pool, &session.id, retry_at).await {
+                tracing::warn!(error = %err, "cannot record the failed membership re-check");
+            }
+            Some(session)
+        }
+    }
 }
 
 #[cfg(test)]

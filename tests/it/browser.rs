@@ -7,7 +7,8 @@
 //! Each page visited is saved as a screenshot under
 //! `target/browser-artifacts/`. To cover another page, add it to
 //! `PUBLIC_PAGES` (a visitor sees it) or `MEMBER_PAGES` (members only: a
-//! visitor is sent to sign in, a member sees it).
+//! visitor is sent to sign in, or for a record gets the same "no such
+//! record" page as for a missing one, with a sign-in link; a member sees it).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -34,6 +35,9 @@ const MEMBER_PAGES: &[(&str, &str, &str)] = &[
     ("account", "/account", "Signed in with Discord as ruth"),
     ("part-request", "/parts/2/", "Need new flipper rubbers"),
 ];
+/// Members-only pages a visitor sees as "not found" (records: their ids
+/// must not be probed), with a link to sign in.
+const HIDDEN_FROM_VISITORS: &[&str] = &["/parts/2/"];
 
 /// Problem report #1 and part request #2 on Gorgar.
 async fn seed(pool: &PgPool) {
@@ -223,6 +227,17 @@ impl Chromium {
             .to_string()
     }
 
+    /// Runs `script` in the page (WebDriver's own channel, which the
+    /// page's Content-Security-Policy does not govern) and returns its value.
+    async fn script(&self, script: &str) -> Value {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
+    }
+
     async fn click(&self, css: &str) {
         let element = self.element(css).await;
         self.command(
@@ -277,11 +292,41 @@ async fn a_visitor_is_sent_to_sign_in_and_a_member_then_sees_the_pages(pool: PgP
         assert!(browser.text().await.contains(shows), "{path} shows {shows}");
         browser.screenshot(&format!("visitor-{name}")).await;
     }
+    // The Content-Security-Policy lets the templates' inline stylesheet
+    // apply (the page is styled, not bare HTML).
+    browser.open(&site.url("/")).await;
+    let font = browser
+        .script("return getComputedStyle(document.body).fontFamily;")
+        .await;
+    assert!(
+        font.as_str().unwrap_or_default().contains("system-ui"),
+        "the page's own style applies under the CSP: {font}"
+    );
 
     // A visitor opening a members-only page lands on Discord's sign-in, with
-    // the way back to the page kept (nobody is signed in to Discord yet).
+    // the way back to the page kept (nobody is signed in to Discord yet); a
+    // members-only record says "no such record" and offers the sign-in.
     for (name, path, _) in MEMBER_PAGES {
         browser.open(&site.url(path)).await;
+        if HIDDEN_FROM_VISITORS.contains(path) {
+            let text = browser.text().await;
+            assert!(
+                text.contains("There is no such record.") && text.contains("sign in with Discord"),
+                "{path}: {text}"
+            );
+            browser
+                .screenshot(&format!("visitor-{name}-not-found"))
+                .await;
+            browser.click("main a[href^='/login']").await;
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while !browser.url().await.starts_with(&site.fake.authorize_url()) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{path}: the sign-in link leads to Discord"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
         let at = browser.url().await;
         assert!(
             at.starts_with(&site.fake.authorize_url()),

@@ -67,6 +67,17 @@ impl Setup {
         anthropic: &FakeAnthropic,
         args: &[&str],
     ) -> (bool, String) {
+        self.doctor_with(pool, anthropic, args, &[]).await
+    }
+
+    /// Like [`Setup::doctor`] with more environment variables.
+    async fn doctor_with(
+        &self,
+        pool: &PgPool,
+        anthropic: &FakeAnthropic,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (bool, String) {
         let dir = tempfile::tempdir().expect("temp dir");
         let output: Output = tokio::process::Command::new(env!("CARGO_BIN_EXE_flipfix-bot"))
             .arg("doctor")
@@ -84,6 +95,8 @@ impl Setup {
             .env("FLIPFIX_ALLOW_LOOPBACK_URLS", "true")
             .env("RUST_LOG", "warn")
             .env_remove("DISCORD_ALLOWED_CHANNELS")
+            .env_remove("SESSION_SECRET")
+            .envs(env.iter().copied())
             .output()
             .await
             .expect("run flipfix-bot doctor");
@@ -285,6 +298,33 @@ async fn doctor_recommends_a_maintainer_role_until_one_is_set(pool: PgPool) {
         &output,
         "✅ DISCORD_MAINTAINER_ROLE: set (role 720000000000000001)",
     );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn doctor_names_a_session_secret_shorter_than_32_bytes(pool: PgPool) {
+    let setup = Setup::healthy(&pool).await;
+    let anthropic = good_model().await;
+    let short = "short-secret-21-bytes";
+    let (success, output) = setup
+        .doctor_with(
+            &pool,
+            &anthropic,
+            &["--quick"],
+            &[("SESSION_SECRET", short)],
+        )
+        .await;
+    assert!(!success, "{output}");
+    assert_eq!(
+        line(&output, "❌ SESSION_SECRET:"),
+        "❌ SESSION_SECRET: SESSION_SECRET is 21 bytes long; it must be at least 32 bytes (a long random string, e.g. `openssl rand -base64 48`), or unset for a generated key"
+    );
+    assert!(!output.contains(short), "the value is never printed");
+    let long = "a-session-secret-that-is-long-enough-0123456789";
+    let (success, output) = setup
+        .doctor_with(&pool, &anthropic, &["--quick"], &[("SESSION_SECRET", long)])
+        .await;
+    assert!(success, "{output}");
+    line(&output, "✅ SESSION_SECRET:");
 }
 
 #[sqlx::test(migrations = "./migrations")]

@@ -61,4 +61,7 @@ mod summary_check;
 mod summary_runs;
 mod web_health;
 mod web_pages;
+mod web_server;
+mod web_sessions;
 mod web_sign_in;
+mod web_sign_in_limits;

@@ -150,9 +150,7 @@ async fn the_s3_path_stores_and_serves_the_same_photo(pool: PgPool) {
     let app = App::new(pool.clone(), secrets, shipped_workflows());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let pages = router(WebState {
-        app: Arc::clone(&app),
-    });
+    let pages = router(WebState::new(Arc::clone(&app)));
     tokio::spawn(async move { axum::serve(listener, pages).await });
     let served = reqwest::get(format!("http://{addr}/media/{}", item.id))
         .await

@@ -1,4 +1,6 @@
-//! `/readyz` and `/metrics` through the real router.
+//! `/readyz` and `/metrics` through the real router: readiness says only
+//! ready / not ready (the reason is logged), and metrics answer only the
+//! holder of `METRICS_TOKEN`.
 
 use std::sync::Arc;
 
@@ -29,9 +31,47 @@ async fn readyz_and_metrics_report_from_the_database(pool: PgPool) {
     let site = Site::start(&pool).await;
     let (status, body, _) = site.get("/readyz").await;
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains("standby"), "{body}");
+    assert_eq!(body, "ready\n");
+    // Without METRICS_TOKEN there are no metrics at all.
     let (status, body, _) = site.get("/metrics").await;
-    assert_eq!(status, 200);
+    assert_eq!((status, body.as_str()), (404, "not found\n"));
+
+    let token = "metrics-token-for-the-test";
+    let app = App::new(
+        pool.clone(),
+        flipfix_bot::config::Secrets {
+            metrics_token: Some(flipfix_bot::config::Secret::new(token)),
+            ..Default::default()
+        },
+        shipped_workflows(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/metrics", listener.local_addr().expect("address"));
+    let router = router(WebState::new(Arc::clone(&app)));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let http = reqwest::Client::new();
+    for wrong in [None, Some("Bearer wrong-token"), Some(token)] {
+        let mut request = http.get(&url);
+        if let Some(value) = wrong {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.expect("metrics");
+        assert_eq!(response.status().as_u16(), 401, "{wrong:?}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        let body = response.text().await.expect("body");
+        assert!(!body.contains("flipfix_"), "{body}");
+    }
+    let response = http
+        .get(&url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("metrics");
+    let status = response.status().as_u16();
+    let body = response.text().await.expect("body");
+    assert_eq!(status, 200, "{body}");
     for line in [
         "flipfix_records_total{kind=\"problem_report\",via=\"cli\"} 1",
         "flipfix_records_total{kind=\"part_request\",via=\"cli\"} 1",
@@ -53,9 +93,7 @@ async fn readyz_on_the_gateway_holder_waits_for_ready_and_names_a_failure(pool: 
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
-    let router = router(WebState {
-        app: Arc::clone(&app),
-    });
+    let router = router(WebState::new(Arc::clone(&app)));
     tokio::spawn(async move { axum::serve(listener, router).await });
     let get = |path: &'static str| {
         let url = format!("{base}{path}");
@@ -67,24 +105,25 @@ async fn readyz_on_the_gateway_holder_waits_for_ready_and_names_a_failure(pool: 
             )
         }
     };
+    let logs = crate::support::logs::CapturedLogs::capture();
     // This process takes the gateway: not ready until READY.
     app.lifecycle
         .startup
         .begin(std::time::Duration::from_secs(60));
     let (status, body) = get("/readyz").await;
-    assert_eq!(status, 503, "{body}");
-    assert!(body.contains("not READY"), "{body}");
+    assert_eq!((status, body.as_str()), (503, "not ready\n"));
+    assert!(logs.text().contains("not READY"), "the reason is logged");
     app.lifecycle.startup.ready();
     let (status, body) = get("/readyz").await;
-    assert_eq!(status, 200, "{body}");
-    assert!(body.contains("gateway READY"), "{body}");
+    assert_eq!((status, body.as_str()), (200, "ready\n"));
+    // A start-up error's text (which may name configuration) stays in the log.
     app.lifecycle.startup.failed("the token was refused");
     let (status, body) = get("/readyz").await;
-    assert_eq!(status, 503, "{body}");
-    assert!(body.contains("the token was refused"), "{body}");
-    // A database that is gone makes it not ready, said plainly.
+    assert_eq!((status, body.as_str()), (503, "not ready\n"));
+    assert!(logs.text().contains("the token was refused"));
+    // A database that is gone makes it not ready; the log says why.
     pool.close().await;
     let (status, body) = get("/readyz").await;
-    assert_eq!(status, 503, "{body}");
-    assert!(body.contains("database"), "{body}");
+    assert_eq!((status, body.as_str()), (503, "not ready\n"));
+    assert!(logs.text().contains("database"));
 }

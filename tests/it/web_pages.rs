@@ -26,9 +26,7 @@ impl Site {
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
-        let router = router(WebState {
-            app: Arc::clone(&app),
-        });
+        let router = router(WebState::new(Arc::clone(&app)));
         tokio::spawn(async move { axum::serve(listener, router).await });
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -196,14 +194,24 @@ async fn descriptions_are_escaped_as_html(pool: PgPool) {
 async fn a_visitor_never_sees_a_members_only_record(pool: PgPool) {
     let seed = seed(&pool).await;
     let site = Site::start(&pool).await;
-    // Record page: a sign-in redirect that comes back here.
+    // Record page: exactly the answer a missing id gets (404, the same
+    // page), so ids cannot be probed; it offers a sign-in that comes back.
     let (status, body, location) = site.get(&format!("/parts/{}/", seed.part)).await;
-    assert_eq!(status, 303, "{body}");
-    assert_eq!(
-        location.as_deref(),
-        Some(&*format!("/login?next=%2Fparts%2F{}%2F", seed.part))
-    );
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(location, None);
     assert!(!body.contains("zanzibar"));
+    assert!(
+        body.contains(&format!("href=\"/login?next=%2Fparts%2F{}%2F\"", seed.part)),
+        "a sign-in link back to the page: {body}"
+    );
+    let missing = seed.part + 1000;
+    let (missing_status, missing_body, _) = site.get(&format!("/parts/{missing}/")).await;
+    assert_eq!(missing_status, status);
+    assert_eq!(
+        missing_body.replace(&format!("%2F{missing}%2F"), "%2FID%2F"),
+        body.replace(&format!("%2F{}%2F", seed.part), "%2FID%2F"),
+        "a members-only id and a missing one answer the same page"
+    );
     // Index, search, kind filter, machine page: nothing of it.
     for path in [
         "/".to_string(),

@@ -5,6 +5,7 @@
 
 use flipfix_bot::config::Secret;
 use flipfix_bot::web::session::{Purpose, Session, SessionKey, SESSION_COOKIE, STATE_COOKIE};
+use flipfix_bot::web::session_store;
 use sqlx::PgPool;
 
 use crate::support::fake_discord::FakeUser;
@@ -54,10 +55,19 @@ async fn a_visitor_signs_in_with_discord_and_then_sees_the_members_page(pool: Pg
         .iter()
         .find(|c| c.starts_with(&format!("{SESSION_COOKIE}=")))
         .expect("a session cookie");
-    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=86400"] {
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/;",
+        "Max-Age=86400",
+        "; Secure",
+    ] {
         assert!(session.contains(attribute), "{attribute} in {session}");
     }
-    assert!(!session.contains("Secure"), "plain http: {session}");
+    // `__Host-`: Secure, Path=/ and no Domain (a loopback site counts as
+    // secure to browsers, so the tests get the production names).
+    assert!(session.starts_with("__Host-flipfix_session="), "{session}");
+    assert!(!session.contains("Domain"), "{session}");
     assert!(
         !browser.cookies.contains_key(STATE_COOKIE),
         "the sign-in state is cleared"
@@ -245,28 +255,42 @@ async fn sign_out_needs_the_form_token_and_get_does_nothing(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "./migrations")]
-async fn an_expired_session_is_a_visitor(pool: PgPool) {
-    let site = Site::start(pool, |secrets| {
-        secrets.session_secret = Some(Secret::new("a test session secret"));
+async fn an_expired_or_unknown_session_is_a_visitor(pool: PgPool) {
+    const SECRET: &str = "a test session secret of at least 32 bytes";
+    let site = Site::start(pool.clone(), |secrets| {
+        secrets.session_secret = Some(Secret::new(SECRET));
     })
     .await;
-    let key = SessionKey::from_bytes(b"a test session secret");
-    let now = crate::support::time::real_now().timestamp();
+    let key = SessionKey::from_bytes(SECRET.as_bytes());
+    let now = crate::support::time::real_now();
     let mut browser = Browser::new();
-    for (expires_at, expected) in [(now - 1, "Visitor"), (now + 3600, "Member")] {
+    // A genuinely signed cookie whose session the server does not know
+    // (signed out, or never made) is a visitor; so is an expired one.
+    for (id, expires_in, stored, expected) in [
+        ("stored-expired", -1, true, "Visitor"),
+        ("never-stored", 3600, false, "Visitor"),
+        ("stored", 3600, true, "Member"),
+    ] {
+        let expires_at = now + chrono::Duration::seconds(expires_in);
+        if stored {
+            session_store::create(&pool, id, RUTH, "ruth", expires_at, now)
+                .await
+                .expect("store the session");
+        }
         let cookie = key.sign(
             Purpose::Session,
             &Session {
+                id: id.into(),
                 user_id: RUTH,
                 username: "ruth".into(),
-                expires_at,
+                expires_at: expires_at.timestamp(),
                 csrf: "t".into(),
             },
         );
         browser.cookies.insert(SESSION_COOKIE.to_string(), cookie);
         assert!(
             who(&site, &mut browser).await.starts_with(expected),
-            "expires {expires_at}: {expected}"
+            "{id}: {expected}"
         );
     }
 }

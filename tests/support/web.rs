@@ -8,6 +8,8 @@ use axum::routing::get;
 use axum::Router;
 use flipfix_bot::app::App;
 use flipfix_bot::config::{Secret, Secrets};
+use flipfix_bot::web::rate_limit::SignInLimit;
+use flipfix_bot::web::server::{serve, ServeLimits};
 use flipfix_bot::web::viewer::Viewer;
 use flipfix_bot::web::{router, WebState};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
@@ -39,9 +41,29 @@ async fn who(viewer: Viewer) -> String {
     format!("{viewer:?}")
 }
 
+/// What a test may change about the served site besides its secrets.
+#[derive(Default)]
+pub struct SiteOptions {
+    /// The app's clock (default: the system's).
+    pub clock: Option<Arc<dyn flipfix_bot::clock::Clock>>,
+    /// The sign-in rate limit (default: production's).
+    pub limit: Option<SignInLimit>,
+    /// The server's bounds (default: production's).
+    pub serve: Option<ServeLimits>,
+}
+
 impl Site {
     /// Serves the web router with sign-in set up; `tweak` adjusts secrets.
     pub async fn start(pool: PgPool, tweak: impl FnOnce(&mut Secrets)) -> Self {
+        Self::start_with(pool, SiteOptions::default(), tweak).await
+    }
+
+    /// Like [`Site::start`], with a clock, a rate limit or server bounds.
+    pub async fn start_with(
+        pool: PgPool,
+        options: SiteOptions,
+        tweak: impl FnOnce(&mut Secrets),
+    ) -> Self {
         let fake = FakeDiscord::start().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -62,17 +84,27 @@ impl Site {
         if let Some(public) = &secrets.public_base_url {
             fake.register_oauth_app(CLIENT_ID, CLIENT_SECRET, &format!("{public}/auth/callback"));
         }
-        let app = App::new(pool, secrets, shipped_workflows());
-        let state = WebState {
-            app: Arc::clone(&app),
+        let app = match options.clock {
+            Some(clock) => App::on_clock(
+                pool,
+                secrets,
+                shipped_workflows(),
+                Default::default(),
+                clock,
+            ),
+            None => App::new(pool, secrets, shipped_workflows()),
         };
+        let state = WebState::with_limit(Arc::clone(&app), options.limit.unwrap_or_default());
         let routes = router(state.clone()).merge(
             Router::new()
                 .route("/_test/who", get(who))
                 .with_state(state.clone()),
         );
+        // Served by the production server loop (timeouts, connection limit,
+        // the peer address the rate limit reads).
+        let limits = options.serve.unwrap_or_default();
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, routes).await;
+            let _ = serve(listener, routes, limits, std::future::pending()).await;
         });
         Self {
             base,
@@ -185,6 +217,7 @@ impl Browser {
 #[derive(Debug)]
 pub struct Page {
     pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
     pub location: Option<String>,
     pub set_cookies: Vec<String>,
     pub body: String,
@@ -194,6 +227,7 @@ impl Page {
     async fn read(browser: &mut Browser, response: reqwest::Response) -> Self {
         let set_cookies = browser.absorb(&response);
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let location = response
             .headers()
             .get(LOCATION)
@@ -202,10 +236,21 @@ impl Page {
         let body = response.text().await.unwrap_or_default();
         Self {
             status,
+            headers,
             location,
             set_cookies,
             body,
         }
+    }
+
+    /// A response header's value, or "" when absent.
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     pub fn location(&self) -> String {

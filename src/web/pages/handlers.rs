@@ -174,9 +174,9 @@ pub async fn record(
     Path((section, id)): Path<(String, String)>,
 ) -> Response {
     let workflows = state.app.workflows();
-    let not_found = "There is no such record.";
+    let path = crate::config::record_path(&section, &id);
     let (Some(kind), Ok(id)) = (workflows.kinds.by_link_path(&section), id.parse::<i64>()) else {
-        return pages.error(StatusCode::NOT_FOUND, &viewer, not_found);
+        return pages.no_such_record(&viewer, &path);
     };
     let visible = visible(&state, &viewer);
     match browse::record_detail(&state.app.pool, &visible, id).await {
@@ -192,12 +192,8 @@ pub async fn record(
                 record_context(&viewer, record_page(&workflows.kinds, &detail)),
             )
         }
-        Ok(browse::DetailLookup::Hidden { .. }) if viewer == Viewer::Visitor => {
-            let path = crate::config::record_path(&section, id);
-            let next: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
-            Redirect::to(&format!("/login?next={next}")).into_response()
-        }
-        Ok(_) => pages.error(StatusCode::NOT_FOUND, &viewer, not_found),
+        // Hidden (members-only) and missing answer alike, byte for byte.
+        Ok(_) => pages.no_such_record(&viewer, &path),
         Err(err) => database_error(&pages, &viewer, &err),
     }
 }

@@ -73,7 +73,27 @@ impl Pages {
         self.render(
             status,
             "error.html.j2",
-            views::error_context(viewer, status.as_u16(), message),
+            views::error_context(viewer, status.as_u16(), message, None),
+        )
+    }
+
+    /// "No such record" at `path`. A visitor gets the same page whether the
+    /// record is missing or members-only (so ids cannot be probed), with a
+    /// link to sign in and come back.
+    fn no_such_record(&self, viewer: &Viewer, path: &str) -> Response {
+        let sign_in = (*viewer == Viewer::Visitor).then(|| {
+            let next: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
+            format!("/login?next={next}")
+        });
+        self.render(
+            StatusCode::NOT_FOUND,
+            "error.html.j2",
+            views::error_context(
+                viewer,
+                StatusCode::NOT_FOUND.as_u16(),
+                "There is no such record.",
+                sign_in.as_deref(),
+            ),
         )
     }
 }

@@ -102,7 +102,12 @@ pub fn check(dir: &std::path::Path, kinds: &RecordKinds) -> Problems {
                 ),
                 (
                     "error.html.j2",
-                    error_context(viewer, 404, "There is no such record."),
+                    error_context(
+                        viewer,
+                        404,
+                        "There is no such record.",
+                        full.then_some("/login?next=%2Fparts%2F1%2F"),
+                    ),
                 ),
             ];
             for (name, context) in renders {

@@ -248,10 +248,13 @@ pub fn record_context(viewer: &Viewer, page: RecordPage) -> Value {
 }
 
 /// The error page's context.
-pub fn error_context(viewer: &Viewer, status: u16, message: &str) -> Value {
+/// `sign_in`: where to sign in to see a members-only page (a visitor's
+/// "not found" carries it, whether or not the page exists).
+pub fn error_context(viewer: &Viewer, status: u16, message: &str, sign_in: Option<&str>) -> Value {
     serde_json::json!({
         "viewer": ViewerView::from(viewer),
         "status": status,
         "message": message,
+        "sign_in": sign_in,
     })
 }

@@ -63,6 +63,27 @@ impl FakeDiscord {
         self.state.oauth.members.lock().unwrap().insert(user_id);
     }
 
+    /// Removes `user_id` from the home server (kicked, or left).
+    pub fn remove_member(&self, user_id: u64) {
+        self.state.oauth.members.lock().unwrap().remove(&user_id);
+    }
+
+    /// Every request sign-in made to Discord's API so far: the application
+    /// lookup, code exchanges, user lookups and membership checks.
+    pub fn sign_in_calls(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|r| {
+                r.path.ends_with("/oauth2/applications/@me")
+                    || r.path.ends_with("/oauth2/token")
+                    || r.path.ends_with("/users/@me")
+                    || (r.path.contains("/members/")
+                        && !r.path.ends_with(&format!("/members/{BOT_USER_ID}")))
+            })
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+
     /// The `Authorization` scheme of every membership lookup so far.
     pub fn member_lookup_schemes(&self) -> Vec<String> {
         self.state.oauth.member_lookups.lock().unwrap().clone()
@@ -138,8 +159,19 @@ pub(super) async fn authorize(
 pub(super) async fn token(
     State(state): State<Arc<FakeState>>,
     headers: HeaderMap,
+    method: Method,
+    uri: Uri,
     body: Bytes,
 ) -> Response {
+    // Counted like every request (the OpenAPI description has no token
+    // endpoint to check it against: its checks are below).
+    state.requests.lock().unwrap().push(RecordedRequest {
+        at: std::time::Instant::now(),
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        query: String::new(),
+        body: Value::Null,
+    });
     let oauth_error =
         |status: StatusCode, error: &str| json_response(status, json!({"error": error}));
     let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();

@@ -59,7 +59,7 @@ impl PublicBaseUrl {
 }
 
 /// The path the record pages serve record `id` of a kind at.
-pub fn record_path(section: &str, id: i64) -> String {
+pub fn record_path(section: &str, id: impl fmt::Display) -> String {
     format!("/{section}/{id}/")
 }
 

@@ -48,7 +48,19 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ),
     (
         "SESSION_SECRET",
-        "signs sign-in cookies; unset = a key generated once, kept in Postgres",
+        "signs sign-in cookies, at least 32 bytes; unset = a key generated once, kept in Postgres",
+    ),
+    (
+        "FLIPFIX_MEMBERSHIP_RECHECK_MINUTES",
+        "how often a signed-in member's membership is checked again (1-60, default 60)",
+    ),
+    (
+        "METRICS_TOKEN",
+        "/metrics answers only with Authorization: Bearer <this>; unset = /metrics is 404",
+    ),
+    (
+        "HTTP_TRUSTED_PROXIES",
+        "comma-separated proxy addresses whose X-Forwarded-For names the client",
     ),
     (
         "HTTP_BIND",
@@ -139,7 +151,28 @@ pub enum SecretsError {
     },
     #[error("{key} must be a Discord id (digits only), got {len} characters that are not")]
     BadSnowflake { key: &'static str, len: usize },
+    #[error("{key} must be {expected}, got {value:?}")]
+    BadValue {
+        key: &'static str,
+        expected: &'static str,
+        value: String,
+    },
 }
+
+/// The shortest `SESSION_SECRET` accepted: 32 bytes, the strength of the
+/// HMAC-SHA256 that signs the cookies; a short secret can be guessed
+/// offline from a single cookie.
+pub const MIN_SESSION_SECRET_BYTES: usize = 32;
+
+/// `SESSION_SECRET` is shorter than 32 bytes (the value is never quoted).
+#[derive(Debug, thiserror::Error)]
+#[error("SESSION_SECRET is {len} bytes long; it must be at least 32 bytes (a long random string, e.g. `openssl rand -base64 48`), or unset for a generated key")]
+pub struct ShortSessionSecret {
+    pub len: usize,
+}
+
+/// The default and longest membership re-check interval: an hour.
+pub const DEFAULT_MEMBERSHIP_RECHECK: chrono::Duration = chrono::Duration::minutes(60);
 
 /// The bootstrap configuration. Secret values are wrapped in [`Secret`] so
 /// they never reach a log line.
@@ -161,6 +194,14 @@ pub struct Secrets {
     pub discord_client_secret: Option<Secret>,
     /// Signs session cookies; unset = a key kept in the database.
     pub session_secret: Option<Secret>,
+    /// How often a signed-in member's membership is checked again; `None`
+    /// = [`DEFAULT_MEMBERSHIP_RECHECK`].
+    pub membership_recheck: Option<chrono::Duration>,
+    /// `/metrics` asks for this bearer token; unset = `/metrics` is 404.
+    pub metrics_token: Option<Secret>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the
+    /// sign-in rate limit); empty = the connection's address is the client.
+    pub http_trusted_proxies: Vec<std::net::IpAddr>,
     pub allow_loopback_urls: bool,
     pub data_dir: PathBuf,
     pub workflows_dir: PathBuf,
@@ -227,7 +268,38 @@ impl Secrets {
                 len: raw.len(),
             })?),
         };
+        let membership_recheck = match take("FLIPFIX_MEMBERSHIP_RECHECK_MINUTES") {
+            None => None,
+            Some(raw) => match raw.parse::<i64>() {
+                Ok(minutes @ 1..=60) => Some(chrono::Duration::minutes(minutes)),
+                _ => {
+                    return Err(SecretsError::BadValue {
+                        key: "FLIPFIX_MEMBERSHIP_RECHECK_MINUTES",
+                        expected: "a whole number of minutes from 1 to 60",
+                        value: raw,
+                    })
+                }
+            },
+        };
+        let http_trusted_proxies = match take("HTTP_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(raw) => raw
+                .split(',')
+                .map(str::trim)
+                .filter(|part| !part.is_empty())
+                .map(|part| {
+                    part.parse().map_err(|_| SecretsError::BadValue {
+                        key: "HTTP_TRUSTED_PROXIES",
+                        expected: "comma-separated IP addresses such as 127.0.0.1,::1",
+                        value: part.to_string(),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
         Ok(Self {
+            membership_recheck,
+            http_trusted_proxies,
+            metrics_token: take("METRICS_TOKEN").map(Secret::new),
             discord_client_id,
             discord_client_secret: take("DISCORD_CLIENT_SECRET").map(Secret::new),
             session_secret: take("SESSION_SECRET").map(Secret::new),
@@ -268,6 +340,27 @@ impl Secrets {
                 secret_access_key: take("MEDIA_S3_SECRET_ACCESS_KEY").map(Secret::new),
             }),
         })
+    }
+}
+
+impl Secrets {
+    /// Refuses a `SESSION_SECRET` shorter than 32 bytes (`run` does not
+    /// start; `doctor` names it).
+    pub fn check_session_secret(&self) -> Result<(), ShortSessionSecret> {
+        match &self.session_secret {
+            Some(secret) if secret.expose().len() < MIN_SESSION_SECRET_BYTES => {
+                Err(ShortSessionSecret {
+                    len: secret.expose().len(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// How often membership is checked again.
+    pub fn membership_recheck(&self) -> chrono::Duration {
+        self.membership_recheck
+            .unwrap_or(DEFAULT_MEMBERSHIP_RECHECK)
     }
 }
 
@@ -425,6 +518,52 @@ mod tests {
             .to_string();
         assert!(err.contains("line 2"), "{err}");
         assert!(!err.contains("super-secret"), "{err}");
+    }
+
+    #[test]
+    fn web_keys_parse_and_bad_values_are_named() {
+        let file = write(
+            "FLIPFIX_MEMBERSHIP_RECHECK_MINUTES = 15\nHTTP_TRUSTED_PROXIES = '127.0.0.1, ::1'\nMETRICS_TOKEN = 'm'\n",
+        );
+        let secrets = Secrets::load_with(file.path(), |_| None).unwrap();
+        assert_eq!(secrets.membership_recheck(), chrono::Duration::minutes(15));
+        assert_eq!(secrets.http_trusted_proxies.len(), 2);
+        assert_eq!(
+            secrets.metrics_token.as_ref().map(|t| t.expose()),
+            Some("m")
+        );
+        assert_eq!(
+            Secrets::default().membership_recheck(),
+            chrono::Duration::hours(1)
+        );
+        for (text, names) in [
+            ("FLIPFIX_MEMBERSHIP_RECHECK_MINUTES = 120\n", "FLIPFIX_MEMBERSHIP_RECHECK_MINUTES must be a whole number of minutes from 1 to 60, got \"120\""),
+            ("HTTP_TRUSTED_PROXIES = 'proxy.lan'\n", "HTTP_TRUSTED_PROXIES must be comma-separated IP addresses such as 127.0.0.1,::1, got \"proxy.lan\""),
+        ] {
+            let err = Secrets::load_with(write(text).path(), |_| None).unwrap_err();
+            assert_eq!(err.to_string(), names);
+        }
+    }
+
+    #[test]
+    fn a_session_secret_under_32_bytes_is_refused_without_quoting_it() {
+        let mut secrets = Secrets {
+            session_secret: Some(Secret::new("x".repeat(31))),
+            ..Secrets::default()
+        };
+        let err = secrets.check_session_secret().unwrap_err().to_string();
+        assert!(
+            err.starts_with("SESSION_SECRET is 31 bytes long; it must be at least 32 bytes"),
+            "{err}"
+        );
+        assert!(!err.contains("xxx"), "{err}");
+        secrets.session_secret = Some(Secret::new("x".repeat(32)));
+        assert!(secrets.check_session_secret().is_ok());
+        secrets.session_secret = None;
+        assert!(
+            secrets.check_session_secret().is_ok(),
+            "unset: a generated key"
+        );
     }
 
     #[test]
