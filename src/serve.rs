@@ -22,7 +22,7 @@ use crate::lifecycle::{
     Lifecycle, StartupReport, StartupState, StartupWatch, DEFAULT_STARTUP_BOUND,
 };
 use crate::shutdown::{Shutdown, Trigger};
-use crate::template_check::load_workflows;
+use crate::template_check::load_valid_workflows;
 
 /// How often a standby tries the gateway lock, and the holder checks the
 /// connection that holds it.
@@ -97,8 +97,7 @@ fn startup_bound() -> Duration {
 
 /// Runs the bot on `pool` until shutdown or a fault.
 pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow::Result<()> {
-    let workflows = load_workflows(&secrets.workflows_dir, &secrets.prompts_dir)
-        .map_err(|problems| anyhow::anyhow!("the workflows have problems:\n{problems}"))?;
+    let workflows = load_valid_workflows(&secrets.workflows_dir, &secrets.prompts_dir)?;
     tracing::info!(version = %workflows.version, kinds = ?workflows.kinds.names(), "workflows loaded");
     let token = secrets
         .discord_token

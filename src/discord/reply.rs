@@ -6,12 +6,12 @@ use poise::serenity_prelude as serenity;
 use super::{Context, Error};
 use crate::text::truncate_chars;
 
-/// Discord's limit for message content.
-pub const CONTENT_LIMIT: usize = 2000;
-/// Discord's limit for an embed description.
-pub const EMBED_DESCRIPTION_LIMIT: usize = 4096;
-/// Discord's limit for an embed title.
-pub const EMBED_TITLE_LIMIT: usize = 256;
+/// Discord's message limits, declared once (`notify::message`), under the
+/// names the adapters use.
+pub use crate::notify::message::{
+    MAX_CONTENT as CONTENT_LIMIT, MAX_DESCRIPTION as EMBED_DESCRIPTION_LIMIT,
+    MAX_TITLE as EMBED_TITLE_LIMIT,
+};
 
 /// No @everyone, no role or user pings: content from Discord or the model
 /// may contain mentions, and the bot must never ping on their behalf.

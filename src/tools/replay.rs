@@ -17,7 +17,6 @@ use crate::app::Database;
 use crate::config::Secrets;
 use crate::llm::{AnthropicClient, LlmClient, OpenAiClient, ToolAnswer};
 use crate::records;
-use crate::template_check::load_workflows;
 use crate::workflow::{ContextMenu, Workflows};
 
 #[derive(Debug, Clone)]
@@ -45,8 +44,10 @@ pub fn load(
     workflows_dir: &std::path::Path,
     prompts_dir: &std::path::Path,
 ) -> anyhow::Result<Arc<Workflows>> {
-    load_workflows(workflows_dir, prompts_dir)
-        .map_err(|problems| anyhow::anyhow!("the workflows have problems:\n{problems}"))
+    Ok(crate::template_check::load_valid_workflows(
+        workflows_dir,
+        prompts_dir,
+    )?)
 }
 
 pub async fn run(options: ReplayOptions, secrets: Secrets) -> anyhow::Result<ExitCode> {

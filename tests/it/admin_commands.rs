@@ -26,6 +26,17 @@ fn sub(group: &str, name: &str, options: Value) -> Value {
     json!([{"type": 2, "name": group, "options": [{"type": 1, "name": name, "options": options}]}])
 }
 
+/// `/flipfix config set key:<key> value:<value>`.
+fn config_set(key: &str, value: &str) -> Value {
+    sub(
+        "config",
+        "set",
+        json!([
+            {"type": 3, "name": "key", "value": key},
+            {"type": 3, "name": "value", "value": value}]),
+    )
+}
+
 fn direct(name: &str, options: Value) -> Value {
     json!([{"type": 1, "name": name, "options": options}])
 }
@@ -77,13 +88,7 @@ async fn config_set_show_reset_and_refusals(pool: PgPool) {
     let (text, reply) = run(
         &fake,
         &admin(),
-        sub(
-            "config",
-            "set",
-            json!([
-        {"type": 3, "name": "key", "value": "DISCORD_WEBHOOKS_ENABLED"},
-        {"type": 3, "name": "value", "value": "true"}]),
-        ),
+        config_set("DISCORD_WEBHOOKS_ENABLED", "true"),
     )
     .await;
     assert!(
@@ -109,13 +114,7 @@ async fn config_set_show_reset_and_refusals(pool: PgPool) {
     let (text, _) = run(
         &fake,
         &admin(),
-        sub(
-            "config",
-            "set",
-            json!([
-        {"type": 3, "name": "key", "value": "DISCORD_BOT_ENABLED"},
-        {"type": 3, "name": "value", "value": "perhaps"}]),
-        ),
+        config_set("DISCORD_BOT_ENABLED", "perhaps"),
     )
     .await;
     assert!(
@@ -125,13 +124,7 @@ async fn config_set_show_reset_and_refusals(pool: PgPool) {
     let (text, _) = run(
         &fake,
         &admin(),
-        sub(
-            "config",
-            "set",
-            json!([
-        {"type": 3, "name": "key", "value": "DISCORD_WEBHOOK_ENABLED"},
-        {"type": 3, "name": "value", "value": "true"}]),
-        ),
+        config_set("DISCORD_WEBHOOK_ENABLED", "true"),
     )
     .await;
     assert!(
@@ -143,12 +136,9 @@ async fn config_set_show_reset_and_refusals(pool: PgPool) {
     let (text, _) = run(
         &fake,
         &admin(),
-        sub(
-            "config",
-            "set",
-            json!([
-        {"type": 3, "name": "key", "value": "DISCORD_WEBHOOK_URL"},
-        {"type": 3, "name": "value", "value": "https://hooks.example.com/api/webhooks/1/abc"}]),
+        config_set(
+            "DISCORD_WEBHOOK_URL",
+            "https://hooks.example.com/api/webhooks/1/abc",
         ),
     )
     .await;
@@ -190,18 +180,7 @@ async fn config_set_show_reset_and_refusals(pool: PgPool) {
 async fn non_admins_are_refused_and_nothing_changes(pool: PgPool) {
     let fake = FakeDiscord::start().await;
     let bot = TestBot::start(pool.clone(), &fake, 1).await;
-    let (text, reply) = run(
-        &fake,
-        &member(),
-        sub(
-            "config",
-            "set",
-            json!([
-        {"type": 3, "name": "key", "value": "DISCORD_BOT_ENABLED"},
-        {"type": 3, "name": "value", "value": "false"}]),
-        ),
-    )
-    .await;
+    let (text, reply) = run(&fake, &member(), config_set("DISCORD_BOT_ENABLED", "false")).await;
     assert_eq!(text, REFUSAL);
     assert!(is_ephemeral(&reply));
     let (text, _) = run(

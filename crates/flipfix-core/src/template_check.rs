@@ -39,6 +39,20 @@ pub fn load_workflows(
     problems.into_result(Arc::new(workflows))
 }
 
+/// Workflows that did not load: every problem, each with its place.
+#[derive(Debug, thiserror::Error)]
+#[error("the workflows have problems:\n{0}")]
+pub struct InvalidWorkflows(pub Problems);
+
+/// [`load_workflows`] for a process that cannot start without them (the
+/// bot, the offline tools): the problems become one error.
+pub fn load_valid_workflows(
+    workflows_dir: &Path,
+    prompts_dir: &Path,
+) -> Result<Arc<Workflows>, InvalidWorkflows> {
+    load_workflows(workflows_dir, prompts_dir).map_err(InvalidWorkflows)
+}
+
 /// Renders every kind's templates against sample records, with all optional
 /// parts present and with all of them absent, so an unguarded `machine.name`
 /// is found here rather than in production.

@@ -3,15 +3,22 @@
 
 use serde_json::{json, Value};
 
+use crate::text::truncate_chars;
+
+// Discord's message limits (docs: "Create Message" and "Embed Limits"),
+// declared here once; the Discord adapter's replies use the same values.
+/// Message content.
 pub const MAX_CONTENT: usize = 2000;
+/// An embed's title.
 pub const MAX_TITLE: usize = 256;
+/// An embed's description.
 pub const MAX_DESCRIPTION: usize = 4096;
+/// Embeds in one message.
 pub const MAX_EMBEDS: usize = 10;
+/// All the embeds' text together.
 pub const MAX_TOTAL: usize = 6000;
 /// Discord shows up to four images sharing one `url` as a gallery.
 pub const MAX_PHOTOS: usize = 4;
-
-const ELLIPSIS: &str = "…";
 
 /// One record's message, rendered from its kind's notification template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +55,7 @@ pub fn attachments_of(files: &[PhotoFile]) -> Value {
 /// only carry photos (Discord merges embeds with the same `url` into a
 /// gallery; without a record URL the photos get their own embeds).
 pub fn record_payload(message: &RecordMessage) -> Value {
-    let title = cut_chars(&message.title, MAX_TITLE);
+    let title = truncate_chars(&message.title, MAX_TITLE);
     let description = fit_description(&message.body, MAX_DESCRIPTION);
     let mut first = json!({ "title": title, "description": description });
     if let Some(url) = &message.url {
@@ -98,7 +105,7 @@ pub fn digest_payload(author: Option<&str>, messages: &[RecordMessage]) -> Value
         used += line_len;
     }
     let mut embed = json!({
-        "title": cut_chars(&title, MAX_TITLE),
+        "title": truncate_chars(&title, MAX_TITLE),
         "description": description.trim_end(),
     });
     if let Some(color) = messages.first().and_then(|m| m.color) {
@@ -157,17 +164,6 @@ pub fn escape_record_text(text: &str) -> String {
     out
 }
 
-/// `text` cut to `max` characters, ending with an ellipsis when cut.
-pub fn cut_chars(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let keep = max.saturating_sub(ELLIPSIS.chars().count());
-    let mut cut: String = text.chars().take(keep).collect();
-    cut.push_str(ELLIPSIS);
-    cut
-}
-
 /// Cuts the body to `max` characters while keeping its trailer: the final
 /// lines that link the parent (`↳ …`) and attribute the record (`— Name`).
 /// Only the free text above them is shortened.
@@ -189,15 +185,15 @@ pub fn fit_description(body: &str, max: usize) -> String {
     let trailer = lines[split..].join("\n");
     let trailer = trailer.trim_start_matches('\n');
     if trailer.is_empty() {
-        return cut_chars(&head, max);
+        return truncate_chars(&head, max);
     }
     // "\n\n" between the cut text and the trailer.
     let trailer_len = trailer.chars().count() + 2;
     if trailer_len >= max {
         // A trailer this long is not a real one; cut everything plainly.
-        return cut_chars(body, max);
+        return truncate_chars(body, max);
     }
-    let head = cut_chars(head.trim_end(), max - trailer_len);
+    let head = truncate_chars(head.trim_end(), max - trailer_len);
     format!("{head}\n\n{trailer}")
 }
 

@@ -10,8 +10,9 @@ use sqlx::PgPool;
 use super::content::{self, SummaryView, Window};
 use crate::config::settings::bool_in;
 use crate::config::SettingKey;
-use crate::notify::message::{cut_chars, MAX_DESCRIPTION, MAX_TITLE};
+use crate::notify::message::{MAX_DESCRIPTION, MAX_TITLE};
 use crate::templates::{RenderedMessage, TemplateError, Templates};
+use crate::text::truncate_chars;
 use crate::workflow::{Summary, Workflows};
 
 /// What became of one day's summary.
@@ -126,12 +127,12 @@ pub fn render_fitted(
         Some(message) => message,
         None => templates.render_message(template, view)?,
     };
-    message.body = cut_chars(&message.body, MAX_DESCRIPTION);
+    message.body = truncate_chars(&message.body, MAX_DESCRIPTION);
     Ok(fit_title(message))
 }
 
 fn fit_title(mut message: RenderedMessage) -> RenderedMessage {
-    message.title = cut_chars(&message.title, MAX_TITLE);
+    message.title = truncate_chars(&message.title, MAX_TITLE);
     message
 }
 
