@@ -146,8 +146,8 @@ pub async fn diagnose(inputs: Inputs<'_>) -> Report {
         discord::check(&mut report, http, &expect).await;
     }
 
-    match services::client() {
-        Ok(client) => {
+    match services::client().and_then(|c| Ok((c, services::model_client()?))) {
+        Ok((client, model_client)) => {
             services::webhook(
                 &mut report,
                 &client,
@@ -159,7 +159,7 @@ pub async fn diagnose(inputs: Inputs<'_>) -> Report {
             if let Some((base_url, model)) = &openai_endpoint {
                 openai::models(
                     &mut report,
-                    &client,
+                    &model_client,
                     base_url,
                     secrets.openai_api_key.as_ref(),
                     model,
@@ -174,7 +174,7 @@ pub async fn diagnose(inputs: Inputs<'_>) -> Report {
                     .unwrap_or_else(|| FALLBACK_MODEL.to_string());
                 services::model_key(
                     &mut report,
-                    &client,
+                    &model_client,
                     &secrets.anthropic_base_url,
                     key,
                     &model,

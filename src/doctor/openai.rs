@@ -32,6 +32,12 @@ pub async fn models(
     key: Option<&Secret>,
     model: &str,
 ) {
+    if key.is_some() {
+        if let Err(refused) = crate::llm::check_key_transport(base_url, "OPENAI_API_KEY") {
+            report.fail(NAME, refused.to_string());
+            return;
+        }
+    }
     let url = format!("{}/models", base_url.trim_end_matches('/'));
     let mut request = client.get(&url);
     if let Some(key) = key {
@@ -78,6 +84,10 @@ pub async fn models(
                 );
             }
         }
+        300..=399 => report.fail(
+            NAME,
+            format!("{url} answered with a redirect ({status}); redirects are not followed: set the workflow's base_url to the address that serves the API"),
+        ),
         401 | 403 => report.fail(
             NAME,
             format!("{url} refused the key ({status}): set OPENAI_API_KEY to a key this server accepts"),

@@ -15,6 +15,15 @@ pub fn client() -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder().timeout(TIMEOUT).build()
 }
 
+/// For requests that carry a model API key: no redirects, as the bot's own
+/// calls (a redirect could carry the key to another host).
+pub fn model_client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
 /// The webhook exists: Discord answers a GET on it with the webhook
 /// object and posts nothing.
 pub async fn webhook(
@@ -75,6 +84,10 @@ pub async fn model_key(
     model: &str,
 ) {
     const NAME: &str = "ANTHROPIC_API_KEY";
+    if let Err(refused) = crate::llm::check_key_transport(base_url, NAME) {
+        report.fail(NAME, refused.to_string());
+        return;
+    }
     let url = format!(
         "{}/v1/messages/count_tokens",
         base_url.trim_end_matches('/')
@@ -107,6 +120,10 @@ pub async fn model_key(
         200..=299 => report.ok(
             NAME,
             format!("accepted for {model} (checked with a free token count)"),
+        ),
+        300..=399 => report.fail(
+            NAME,
+            format!("the API answered with a redirect ({status}); redirects are not followed: set ANTHROPIC_BASE_URL to the address that serves the API"),
         ),
         401 => report.fail(
             NAME,

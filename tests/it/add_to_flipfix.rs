@@ -510,3 +510,71 @@ async fn a_stray_machine_on_a_child_is_repaired_once_and_the_records_are_created
     bot.stop().await;
     fake.assert_spec_clean();
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn with_a_maintainer_role_only_the_invoker_holding_it_is_linked_by_username(pool: PgPool) {
+    const ROLE: u64 = 720_000_000_000_000_009;
+    add_machine(&pool, "ballyhoo", "Ballyhoo").await;
+    let bob_id = add_maintainer(&pool, "bob_the_fixer").await;
+    add_maintainer(&pool, "alice_m").await;
+    let fake = FakeDiscord::start().await;
+    let anthropic = FakeAnthropic::start(vec![Reply::body(reference_answer(
+        "nested_part_request_with_updates",
+    ))])
+    .await;
+    let (scenario, messages) = load(&fake, "nested_part_request_with_updates");
+    let bot = start(&pool, &fake, &anthropic).await;
+    bot.app
+        .settings
+        .set(
+            SettingKey::DiscordMaintainerRole,
+            &ROLE.to_string(),
+            "tests",
+        )
+        .await
+        .unwrap();
+    let target = messages
+        .iter()
+        .find(|m| m["id"] == json!(scenario.file.target))
+        .unwrap();
+
+    // Bob holds the role (his interaction's member object says so); Alice's
+    // roles are not known from Bob's interaction.
+    let token = fake.invoke_message_command(&bob().with_role(ROLE), COMMAND, target);
+    fake.wait_until("the first card", |requests| {
+        requests.iter().any(|r| {
+            r.method == "PATCH"
+                && r.path.contains(&token)
+                && r.body["embeds"].as_array().is_some_and(|e| !e.is_empty())
+        })
+    })
+    .await;
+    let session: i64 = sqlx::query_scalar("SELECT id FROM review_sessions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    for position in 0..3 {
+        let click = fake.click(&bob(), &format!("ff:{session}:{position}:c"));
+        fake.edit_of(&click).await;
+    }
+    let authors: Vec<(Option<i64>, Option<String>)> =
+        sqlx::query_as("SELECT author_maintainer_id, author_name FROM records ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        authors,
+        vec![
+            (Some(bob_id), None),
+            (None, Some("@alice_m".to_string())),
+            (None, Some("@alice_m".to_string())),
+        ]
+    );
+    let linked: Vec<i64> = sqlx::query_scalar("SELECT discord_user_id FROM discord_user_links")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(linked, vec![1_002_000_000_000_000_001], "only Bob");
+    bot.stop().await;
+    fake.assert_spec_clean();
+}

@@ -68,3 +68,24 @@ async fn an_oversized_import_is_refused_before_it_is_downloaded(pool: PgPool) {
     bot.stop().await;
     fake.assert_spec_clean();
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn an_import_that_cannot_be_downloaded_names_no_signed_url(pool: PgPool) {
+    let logs = crate::support::logs::CapturedLogs::capture();
+    let fake = FakeDiscord::start().await;
+    let bot = TestBot::start(pool.clone(), &fake, 1).await;
+    let url = crate::support::fake_cdn::FakeCdn::unreachable_url("machines.json");
+    let token = import(&fake, &url, 10);
+    let reply = content(&fake.reply(&token).await);
+    assert!(
+        reply.starts_with(
+            "❌ Could not read `machines.json`: download failed (error sending request"
+        ),
+        "{reply}"
+    );
+    assert!(!reply.contains("hm="), "{reply}");
+    assert_eq!(machines(&pool).await, 0);
+    bot.stop().await;
+    logs.assert_no_signed_urls();
+    fake.assert_spec_clean();
+}

@@ -275,6 +275,41 @@ async fn doctor_quick_makes_no_network_request(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "./migrations")]
+async fn doctor_sends_no_key_over_plain_http_and_follows_no_redirect(pool: PgPool) {
+    let setup = Setup::healthy(&pool).await;
+    // A documentation address (RFC 5737): not loopback, nothing listens.
+    let mut remote = good_model().await;
+    remote.base_url = "http://192.0.2.1:9".into();
+    let (success, output) = setup.doctor(&pool, &remote, &[]).await;
+    assert!(!success, "{output}");
+    line(
+        &output,
+        "❌ ANTHROPIC_API_KEY: ANTHROPIC_API_KEY is not sent over plain http:// to 192.0.2.1:9: use an https:// base URL (http:// is for loopback addresses only)",
+    );
+
+    let elsewhere = good_model().await;
+    let moved = FakeAnthropic::start(vec![Reply::Json {
+        status: 307,
+        headers: vec![(
+            "location".into(),
+            format!("{}/v1/messages/count_tokens", elsewhere.base_url),
+        )],
+        body: serde_json::json!({}),
+    }])
+    .await;
+    let (success, output) = setup.doctor(&pool, &moved, &[]).await;
+    assert!(!success, "{output}");
+    line(
+        &output,
+        "❌ ANTHROPIC_API_KEY: the API answered with a redirect (307); redirects are not followed",
+    );
+    assert!(
+        elsewhere.received().is_empty(),
+        "the redirect was not followed"
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
 async fn doctor_recommends_a_maintainer_role_until_one_is_set(pool: PgPool) {
     let setup = Setup::healthy(&pool).await;
     let anthropic = good_model().await;

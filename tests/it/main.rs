@@ -44,6 +44,7 @@ mod notify_poison;
 mod notify_rate_limit;
 mod notify_text;
 mod one_clock;
+mod one_start_up_path;
 mod openapi_support;
 mod process_faults;
 mod record_commands;

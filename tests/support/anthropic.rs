@@ -144,27 +144,38 @@ impl Drop for FakeAnthropic {
     }
 }
 
-/// `POST /v1/messages/count_tokens`: a scripted error is answered as is
-/// (without using it up); anything else counts the tokens.
+/// `POST /v1/messages/count_tokens`: a scripted error or redirect is
+/// answered as is (without using it up); anything else counts the tokens.
 async fn count_tokens(
     State(script): State<Arc<Mutex<Script>>>,
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let error = {
+    let scripted = {
         let mut script = script.lock().expect("lock");
         script.received.push(Received { headers, body });
         match script.replies.front() {
-            Some(Reply::Json { status, body, .. }) if *status >= 400 => {
-                Some((*status, body.clone()))
-            }
+            Some(Reply::Json {
+                status,
+                headers,
+                body,
+            }) if *status >= 300 => Some((*status, headers.clone(), body.clone())),
             _ => None,
         }
     };
-    match error {
-        Some((status, body)) => {
+    match scripted {
+        Some((status, headers, body)) => {
             let status = StatusCode::from_u16(status).expect("status");
-            (status, Json(body)).into_response()
+            let mut response = (status, Json(body)).into_response();
+            for (name, value) in headers {
+                if let (Ok(name), Ok(value)) = (
+                    axum::http::HeaderName::try_from(name.as_str()),
+                    axum::http::HeaderValue::try_from(value.as_str()),
+                ) {
+                    response.headers_mut().insert(name, value);
+                }
+            }
+            response
         }
         None => Json(json!({"input_tokens": 8})).into_response(),
     }

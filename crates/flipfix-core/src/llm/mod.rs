@@ -15,6 +15,7 @@ pub use error::LlmError;
 pub use image::ImageInput;
 pub use openai::OpenAiClient;
 pub use provider::{LlmClient, ToolChoiceMemory};
+pub use transport::check_key_transport;
 
 use crate::config::{Secret, Secrets, SettingKey, Settings};
 

@@ -59,16 +59,22 @@ impl Endpoint {
     /// Refuses to send `key_name` over plain `http://` to anything but a
     /// loopback address: on the way it could be read by anyone in between.
     pub fn check_key_transport(&self, key_name: &'static str) -> Result<(), LlmError> {
-        let url = url::Url::parse(&self.base_url).ok();
-        let plain = url.as_ref().is_some_and(|u| u.scheme() == "http");
-        if plain && !url.as_ref().is_some_and(is_loopback) {
-            return Err(LlmError::KeyOverPlainHttp {
-                key: key_name,
-                host: host_of(&self.base_url),
-            });
-        }
-        Ok(())
+        check_key_transport(&self.base_url, key_name)
     }
+}
+
+/// Refuses to send `key_name` to `base_url` over plain `http://` unless it
+/// is a loopback address (also used by `doctor` before its key checks).
+pub fn check_key_transport(base_url: &str, key_name: &'static str) -> Result<(), LlmError> {
+    let url = url::Url::parse(base_url).ok();
+    let plain = url.as_ref().is_some_and(|u| u.scheme() == "http");
+    if plain && !url.as_ref().is_some_and(is_loopback) {
+        return Err(LlmError::KeyOverPlainHttp {
+            key: key_name,
+            host: host_of(base_url),
+        });
+    }
+    Ok(())
 }
 
 /// The host (and port) of `url`, for refusals and logs; never its path or query.
