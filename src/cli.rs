@@ -1,6 +1,6 @@
 //! Command-line interface: `run`, `migrate`, `check`, `import`, `replay`, `eval`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -189,53 +189,11 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
             workflows,
             prompts,
             pages,
-        } => {
-            let workflows_dir = workflows.unwrap_or(secrets.workflows_dir);
-            let prompts_dir = prompts.unwrap_or(secrets.prompts_dir);
-            let pages_dir = pages.unwrap_or(secrets.pages_dir);
-            // Warnings do not change the exit status: the files load.
-            for warning in crate::workflow::comment_warnings(&workflows_dir) {
-                println!("{warning}");
-            }
-            // The page templates are checked against the kinds that loaded.
-            let loaded = load_workflows(&workflows_dir, &prompts_dir).and_then(|loaded| {
-                crate::web::pages::check(&pages_dir, &loaded.kinds).into_result(loaded)
-            });
-            match loaded {
-                Ok(loaded) => {
-                    let menu = loaded
-                        .context_menu
-                        .as_ref()
-                        .map(|m| format!(", context menu \"{}\" ({})", m.command_name, m.model))
-                        .unwrap_or_default();
-                    let summaries: Vec<String> = loaded
-                        .summaries
-                        .iter()
-                        .map(|s| format!("{} at {} {}", s.name, s.at.format("%H:%M"), s.timezone))
-                        .collect();
-                    let menu = if summaries.is_empty() {
-                        menu
-                    } else {
-                        format!("{menu}, summaries {}", summaries.join(", "))
-                    };
-                    println!(
-                        "ok: {} record kinds ({}){menu}, {} templates, version {}",
-                        loaded.kinds.names().len(),
-                        loaded.kinds.names().join(", "),
-                        loaded.templates.names().len(),
-                        loaded.version
-                    );
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(problems) => {
-                    for problem in problems.iter() {
-                        println!("{problem}");
-                    }
-                    eprintln!("{} problem(s) found", problems.iter().count());
-                    Ok(ExitCode::FAILURE)
-                }
-            }
-        }
+        } => Ok(check(
+            &workflows.unwrap_or(secrets.workflows_dir),
+            &prompts.unwrap_or(secrets.prompts_dir),
+            &pages.unwrap_or(secrets.pages_dir),
+        )),
         Command::Replay {
             scenario,
             response,
@@ -280,42 +238,91 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
             };
             tools::eval::run(options, secrets).await
         }
-        Command::Import { what } => {
-            let (file, is_machines) = match &what {
-                ImportWhat::Machines { file } => (file, true),
-                ImportWhat::Maintainers { file } => (file, false),
-                ImportWhat::Records {
-                    files,
-                    add_missing_machines,
-                    notify,
-                    workflows,
-                    prompts,
-                } => {
-                    let options = ImportOptions {
-                        add_missing_machines: *add_missing_machines,
-                        notify: *notify,
-                    };
-                    let workflows = tools::replay::load(
-                        workflows.as_ref().unwrap_or(&secrets.workflows_dir),
-                        prompts.as_ref().unwrap_or(&secrets.prompts_dir),
-                    )?;
-                    return import_records(&secrets, &workflows.kinds, files, options).await;
-                }
-            };
-            let json = std::fs::read_to_string(file)
-                .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", file.display()))?;
-            let database = Database::open(&secrets).await?;
-            let name = file.display().to_string();
-            let result = if is_machines {
-                catalog::import_machines(&database.pool, &name, &json).await
+        Command::Import { what } => import(what, &secrets).await,
+    }
+}
+
+/// `check`: the workflows, prompts and page templates, as the bot would
+/// load them; every problem with its place, and the exit status says.
+fn check(workflows_dir: &Path, prompts_dir: &Path, pages_dir: &Path) -> ExitCode {
+    // Warnings do not change the exit status: the files load.
+    for warning in crate::workflow::comment_warnings(workflows_dir) {
+        println!("{warning}");
+    }
+    // The page templates are checked against the kinds that loaded.
+    let loaded = load_workflows(workflows_dir, prompts_dir)
+        .and_then(|loaded| crate::web::pages::check(pages_dir, &loaded.kinds).into_result(loaded));
+    match loaded {
+        Ok(loaded) => {
+            let menu = loaded
+                .context_menu
+                .as_ref()
+                .map(|m| format!(", context menu \"{}\" ({})", m.command_name, m.model))
+                .unwrap_or_default();
+            let summaries: Vec<String> = loaded
+                .summaries
+                .iter()
+                .map(|s| format!("{} at {} {}", s.name, s.at.format("%H:%M"), s.timezone))
+                .collect();
+            let menu = if summaries.is_empty() {
+                menu
             } else {
-                catalog::import_maintainers(&database.pool, &name, &json).await
+                format!("{menu}, summaries {}", summaries.join(", "))
             };
-            database.close().await;
-            println!("{}", result?);
-            Ok(ExitCode::SUCCESS)
+            println!(
+                "ok: {} record kinds ({}){menu}, {} templates, version {}",
+                loaded.kinds.names().len(),
+                loaded.kinds.names().join(", "),
+                loaded.templates.names().len(),
+                loaded.version
+            );
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            for problem in problems.iter() {
+                println!("{problem}");
+            }
+            eprintln!("{} problem(s) found", problems.iter().count());
+            ExitCode::FAILURE
         }
     }
+}
+
+/// `import machines|maintainers|records`.
+async fn import(what: ImportWhat, secrets: &Secrets) -> anyhow::Result<ExitCode> {
+    let (file, is_machines) = match &what {
+        ImportWhat::Machines { file } => (file, true),
+        ImportWhat::Maintainers { file } => (file, false),
+        ImportWhat::Records {
+            files,
+            add_missing_machines,
+            notify,
+            workflows,
+            prompts,
+        } => {
+            let options = ImportOptions {
+                add_missing_machines: *add_missing_machines,
+                notify: *notify,
+            };
+            let workflows = tools::replay::load(
+                workflows.as_ref().unwrap_or(&secrets.workflows_dir),
+                prompts.as_ref().unwrap_or(&secrets.prompts_dir),
+            )?;
+            return import_records(secrets, &workflows.kinds, files, options).await;
+        }
+    };
+    let json = std::fs::read_to_string(file)
+        .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", file.display()))?;
+    let database = Database::open(secrets).await?;
+    let name = file.display().to_string();
+    let result = if is_machines {
+        catalog::import_machines(&database.pool, &name, &json).await
+    } else {
+        catalog::import_maintainers(&database.pool, &name, &json).await
+    };
+    database.close().await;
+    println!("{}", result?);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `import records`: every file is read before the database is opened; the

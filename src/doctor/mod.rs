@@ -60,55 +60,16 @@ pub async fn diagnose(inputs: Inputs<'_>) -> Report {
         }
     };
     local::workflows(&mut report, &inputs.workflows);
+    let stored = StoredSettings::read(&mut report, settings.as_ref(), secrets).await;
 
-    // Settings that live in the database; unreadable ones count as unset.
-    let mut webhook = None;
-    let mut webhooks_enabled = false;
-    let mut allowed_channels = Vec::new();
-    let mut model_key = secrets
-        .anthropic_api_key
-        .as_ref()
-        .map(|k| k.expose().to_string());
-    if let Some(settings) = &settings {
-        webhook = settings
-            .raw(SettingKey::DiscordWebhookUrl)
-            .await
-            .ok()
-            .flatten();
-        webhooks_enabled = settings
-            .get_bool(SettingKey::DiscordWebhooksEnabled)
-            .await
-            .unwrap_or(false);
-        allowed_channels = settings
-            .get_channel_list(SettingKey::DiscordAllowedChannels)
-            .await
-            .unwrap_or_default();
-        if let Ok(Some(key)) = settings.get_secret(SettingKey::AnthropicApiKey).await {
-            model_key = Some(key.expose().to_string());
-        }
-        let role = settings
-            .get_role(SettingKey::DiscordMaintainerRole)
-            .await
-            .ok()
-            .flatten();
-        local::maintainer_role(&mut report, role);
-    }
     // The provider the analysis workflow asks: its key is the one to check.
-    let openai_endpoint = inputs.workflows.as_ref().ok().and_then(|w| {
-        let menu = w.context_menu.as_ref()?;
-        match &menu.provider {
-            crate::workflow::ModelProvider::OpenAiCompatible { base_url } => {
-                Some((base_url.clone(), menu.model.clone()))
-            }
-            crate::workflow::ModelProvider::Anthropic => None,
-        }
-    });
+    let openai_endpoint = openai_endpoint(&inputs.workflows);
     let key_usable = match &openai_endpoint {
         Some(_) => {
             openai::key_shape(&mut report, secrets.openai_api_key.as_ref());
             false
         }
-        None => local::model_key_shape(&mut report, model_key.as_deref()),
+        None => local::model_key_shape(&mut report, stored.model_key.as_deref()),
     };
 
     if inputs.quick {
@@ -117,74 +78,173 @@ pub async fn diagnose(inputs: Inputs<'_>) -> Report {
         return report;
     }
 
-    if let Some(token) = &secrets.discord_token {
-        let built;
-        let http = match inputs.http {
-            Some(http) => http,
-            None => {
-                built = discord::http(token.expose(), secrets.discord_proxy_url.as_deref());
-                &built
-            }
-        };
-        let commands = match &inputs.workflows {
-            Ok(workflows) => crate::discord::commands(workflows)
-                .iter()
-                .map(|c| {
-                    c.context_menu_name
-                        .as_deref()
-                        .unwrap_or(&c.name)
-                        .to_string()
-                })
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        let expect = discord::Expect {
-            guild_id: secrets.discord_guild_id,
-            allowed_channels: &allowed_channels,
-            commands,
-        };
-        discord::check(&mut report, http, &expect).await;
-    }
-
-    match services::client().and_then(|c| Ok((c, services::model_client()?))) {
-        Ok((client, model_client)) => {
-            services::webhook(
-                &mut report,
-                &client,
-                webhook.as_deref(),
-                webhooks_enabled,
-                secrets.allow_loopback_urls,
-            )
-            .await;
-            if let Some((base_url, model)) = &openai_endpoint {
-                openai::models(
-                    &mut report,
-                    &model_client,
-                    base_url,
-                    secrets.openai_api_key.as_ref(),
-                    model,
-                )
-                .await;
-            } else if let (Some(key), true) = (&model_key, key_usable) {
-                let model = inputs
-                    .workflows
-                    .as_ref()
-                    .ok()
-                    .and_then(|w| w.context_menu.as_ref().map(|m| m.model.clone()))
-                    .unwrap_or_else(|| FALLBACK_MODEL.to_string());
-                services::model_key(
-                    &mut report,
-                    &model_client,
-                    &secrets.anthropic_base_url,
-                    key,
-                    &model,
-                )
-                .await;
-            }
-            services::public_url(&mut report, &client, secrets.public_base_url.as_deref()).await;
-        }
-        Err(err) => report.fail("HTTP client", format!("could not be built ({err})")),
-    }
+    check_discord(&mut report, &inputs, &stored.allowed_channels).await;
+    let model_check = match (&openai_endpoint, &stored.model_key, key_usable) {
+        (Some(endpoint), _, _) => ModelCheck::OpenAiCompatible(endpoint),
+        (None, Some(key), true) => ModelCheck::AnthropicKey(key),
+        _ => ModelCheck::Skip,
+    };
+    check_services(&mut report, &inputs, &stored, model_check).await;
     local::media(&mut report, secrets, pool, false).await;
     report
+}
+
+/// Settings that live in the database; unreadable ones count as unset.
+#[derive(Default)]
+struct StoredSettings {
+    webhook: Option<String>,
+    webhooks_enabled: bool,
+    allowed_channels: Vec<u64>,
+    /// The Anthropic key in force: the setting over the secret.
+    model_key: Option<String>,
+}
+
+impl StoredSettings {
+    async fn read(report: &mut Report, settings: Option<&Settings>, secrets: &Secrets) -> Self {
+        let mut stored = Self {
+            model_key: secrets
+                .anthropic_api_key
+                .as_ref()
+                .map(|k| k.expose().to_string()),
+            ..Self::default()
+        };
+        let Some(settings) = settings else {
+            return stored;
+        };
+        stored.webhook = settings
+            .raw(SettingKey::DiscordWebhookUrl)
+            .await
+            .ok()
+            .flatten();
+        stored.webhooks_enabled = settings
+            .get_bool(SettingKey::DiscordWebhooksEnabled)
+            .await
+            .unwrap_or(false);
+        stored.allowed_channels = settings
+            .get_channel_list(SettingKey::DiscordAllowedChannels)
+            .await
+            .unwrap_or_default();
+        if let Ok(Some(key)) = settings.get_secret(SettingKey::AnthropicApiKey).await {
+            stored.model_key = Some(key.expose().to_string());
+        }
+        let role = settings
+            .get_role(SettingKey::DiscordMaintainerRole)
+            .await
+            .ok()
+            .flatten();
+        local::maintainer_role(report, role);
+        stored
+    }
+}
+
+/// The OpenAI-compatible endpoint and model the analysis workflow asks, if
+/// that is its provider.
+fn openai_endpoint(workflows: &Result<Arc<Workflows>, String>) -> Option<(String, String)> {
+    let menu = workflows.as_ref().ok()?.context_menu.as_ref()?;
+    match &menu.provider {
+        crate::workflow::ModelProvider::OpenAiCompatible { base_url } => {
+            Some((base_url.clone(), menu.model.clone()))
+        }
+        crate::workflow::ModelProvider::Anthropic => None,
+    }
+}
+
+/// The token, the home server, the channels and the commands, through
+/// Discord's REST API.
+async fn check_discord(report: &mut Report, inputs: &Inputs<'_>, allowed_channels: &[u64]) {
+    let secrets = inputs.secrets;
+    let Some(token) = &secrets.discord_token else {
+        return;
+    };
+    let built;
+    let http = match inputs.http {
+        Some(http) => http,
+        None => {
+            built = discord::http(token.expose(), secrets.discord_proxy_url.as_deref());
+            &built
+        }
+    };
+    let commands = match &inputs.workflows {
+        Ok(workflows) => crate::discord::commands(workflows)
+            .iter()
+            .map(|c| {
+                c.context_menu_name
+                    .as_deref()
+                    .unwrap_or(&c.name)
+                    .to_string()
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let expect = discord::Expect {
+        guild_id: secrets.discord_guild_id,
+        allowed_channels,
+        commands,
+    };
+    discord::check(report, http, &expect).await;
+}
+
+/// Which model API check applies.
+enum ModelCheck<'a> {
+    /// The workflow's OpenAI-compatible endpoint and model.
+    OpenAiCompatible(&'a (String, String)),
+    /// Anthropic, with a key of a usable shape.
+    AnthropicKey(&'a str),
+    Skip,
+}
+
+/// The webhook, the model API and the public pages, over HTTP.
+async fn check_services(
+    report: &mut Report,
+    inputs: &Inputs<'_>,
+    stored: &StoredSettings,
+    model: ModelCheck<'_>,
+) {
+    let secrets = inputs.secrets;
+    let (client, model_client) =
+        match services::client().and_then(|c| Ok((c, services::model_client()?))) {
+            Ok(clients) => clients,
+            Err(err) => {
+                report.fail("HTTP client", format!("could not be built ({err})"));
+                return;
+            }
+        };
+    services::webhook(
+        report,
+        &client,
+        stored.webhook.as_deref(),
+        stored.webhooks_enabled,
+        secrets.allow_loopback_urls,
+    )
+    .await;
+    match model {
+        ModelCheck::OpenAiCompatible((base_url, model)) => {
+            openai::models(
+                report,
+                &model_client,
+                base_url,
+                secrets.openai_api_key.as_ref(),
+                model,
+            )
+            .await;
+        }
+        ModelCheck::AnthropicKey(key) => {
+            let model = inputs
+                .workflows
+                .as_ref()
+                .ok()
+                .and_then(|w| w.context_menu.as_ref().map(|m| m.model.clone()))
+                .unwrap_or_else(|| FALLBACK_MODEL.to_string());
+            services::model_key(
+                report,
+                &model_client,
+                &secrets.anthropic_base_url,
+                key,
+                &model,
+            )
+            .await;
+        }
+        ModelCheck::Skip => {}
+    }
+    services::public_url(report, &client, secrets.public_base_url.as_deref()).await;
 }

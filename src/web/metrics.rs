@@ -68,14 +68,23 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
-/// The whole exposition.
+/// The whole exposition: one section per concern, in a stable order.
 pub async fn render(
     pool: &sqlx::PgPool,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<String, sqlx::Error> {
     let mut out = String::new();
+    records(&mut out, pool).await?;
+    reviews(&mut out, pool).await?;
+    model_usage(&mut out, pool).await?;
+    outbox(&mut out, pool).await?;
+    delivery_latency(&mut out, pool, now).await?;
+    Ok(out)
+}
 
-    family(&mut out, "flipfix_records_total", "counter", "Records created, by kind and by the path that created them (message review, slash command, CLI).");
+/// Records created, by kind and path.
+async fn records(out: &mut String, pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
+    family(out, "flipfix_records_total", "counter", "Records created, by kind and by the path that created them (message review, slash command, CLI).");
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT kind, created_via, count(*) FROM records GROUP BY 1, 2 ORDER BY 1, 2",
     )
@@ -89,9 +98,13 @@ pub async fn render(
             label(&via)
         );
     }
+    Ok(())
+}
 
+/// Reviews by how they ended.
+async fn reviews(out: &mut String, pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
     family(
-        &mut out,
+        out,
         "flipfix_analyses_total",
         "counter",
         "\"Add to Flipfix\" reviews, by how they ended (or stand).",
@@ -107,7 +120,11 @@ pub async fn render(
             label(&status)
         );
     }
+    Ok(())
+}
 
+/// Model calls, tokens and cost, by model.
+async fn model_usage(out: &mut String, pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
     let rows: Vec<UsageRow> = sqlx::query_as(
         "SELECT model, outcome, count(*), sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT, \
          sum(cache_creation_input_tokens)::BIGINT, sum(cache_read_input_tokens)::BIGINT, \
@@ -116,7 +133,7 @@ pub async fn render(
     .fetch_all(pool)
     .await?;
     family(
-        &mut out,
+        out,
         "flipfix_llm_calls_total",
         "counter",
         "Model API calls, by model and outcome.",
@@ -130,7 +147,7 @@ pub async fn render(
         );
     }
     family(
-        &mut out,
+        out,
         "flipfix_llm_tokens_total",
         "counter",
         "Model tokens, by model and type.",
@@ -150,7 +167,7 @@ pub async fn render(
         }
     }
     family(
-        &mut out,
+        out,
         "flipfix_llm_cost_usd_total",
         "counter",
         "Model cost in US dollars, by model (calls without a price are not counted).",
@@ -163,7 +180,11 @@ pub async fn render(
             label(model)
         );
     }
+    Ok(())
+}
 
+/// The webhook queue.
+async fn outbox(out: &mut String, pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
     let (pending, failed, delivered): (i64, i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE delivered_at IS NULL AND failed_at IS NULL), \
          count(*) FILTER (WHERE failed_at IS NOT NULL), \
@@ -172,27 +193,35 @@ pub async fn render(
     .fetch_one(pool)
     .await?;
     family(
-        &mut out,
+        out,
         "flipfix_outbox_pending",
         "gauge",
         "Webhook posts waiting to be delivered.",
     );
     let _ = writeln!(out, "flipfix_outbox_pending {pending}");
     family(
-        &mut out,
+        out,
         "flipfix_outbox_failed",
         "gauge",
         "Webhook posts set aside as failed (see /flipfix notifications).",
     );
     let _ = writeln!(out, "flipfix_outbox_failed {failed}");
     family(
-        &mut out,
+        out,
         "flipfix_outbox_delivered_total",
         "counter",
         "Webhook posts delivered.",
     );
     let _ = writeln!(out, "flipfix_outbox_delivered_total {delivered}");
+    Ok(())
+}
 
+/// From record to delivered post, over the last day.
+async fn delivery_latency(
+    out: &mut String,
+    pool: &sqlx::PgPool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
     // Over the last day: a long tail of old rows would hide today's trouble.
     let (p50, p99, sum, count): (Option<f64>, Option<f64>, Option<f64>, i64) = sqlx::query_as(
         "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s), \
@@ -204,7 +233,7 @@ pub async fn render(
     .fetch_one(pool)
     .await?;
     family(
-        &mut out,
+        out,
         "flipfix_delivery_latency_seconds",
         "summary",
         "From record to delivered webhook post, over the last 24 hours.",
@@ -225,5 +254,5 @@ pub async fn render(
         sum.unwrap_or(0.0)
     );
     let _ = writeln!(out, "flipfix_delivery_latency_seconds_count {count}");
-    Ok(out)
+    Ok(())
 }

@@ -72,32 +72,17 @@ pub async fn create_record_in(
         .map_err(refuse)?;
     let machine_id = resolve_machine(kind, new.machine_id, parent.as_ref()).map_err(refuse)?;
     if let Some(id) = machine_id {
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM machines WHERE id = $1)")
-                .bind(id)
-                .fetch_one(&mut *conn)
-                .await?;
-        if !exists {
+        if !exists(
+            conn,
+            "SELECT EXISTS (SELECT 1 FROM machines WHERE id = $1)",
+            id,
+        )
+        .await?
+        {
             return Err(refuse(RuleViolation::MachineNotFound(id)));
         }
     }
-    let (maintainer_id, author_name) = match &new.author {
-        Author::Maintainer(id) => {
-            let exists: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM maintainers WHERE id = $1)")
-                    .bind(id)
-                    .fetch_one(&mut *conn)
-                    .await?;
-            if !exists {
-                return Err(refuse(RuleViolation::MaintainerNotFound(*id)));
-            }
-            (Some(*id), None)
-        }
-        Author::Name(name) if name.trim().is_empty() => {
-            return Err(refuse(RuleViolation::AuthorNameEmpty))
-        }
-        Author::Name(name) => (None, Some(name.trim().to_string())),
-    };
+    let (maintainer_id, author_name) = author_columns(conn, &new.author).await?.map_err(refuse)?;
     let status = kind
         .status_field
         .as_ref()
@@ -126,6 +111,83 @@ pub async fn create_record_in(
     .fetch_one(&mut *conn)
     .await?;
 
+    insert_sources_and_media(conn, id, new).await?;
+    if let Some(parent) = &parent {
+        apply_parent_updates(conn, kinds, kind, &fields, parent)
+            .await
+            .map_err(|err| match err {
+                ParentUpdateError::Rule(violation) => refuse(violation),
+                ParentUpdateError::Database(err) => RecordError::Database(err),
+            })?;
+    }
+    // Same transaction: the record and its notification commit together.
+    crate::outbox::enqueue_in(
+        conn,
+        kind,
+        id,
+        new.created_via,
+        maintainer_id,
+        new.created_at,
+    )
+    .await?;
+
+    tracing::info!(record_id = id, kind = %kind.name, via = new.created_via.as_str(), "record created");
+    Ok(Record {
+        id,
+        kind: kind.name.clone(),
+        machine_id,
+        parent_id: new.parent_id,
+        status,
+        description: new.description.trim().to_string(),
+        fields,
+        author_maintainer_id: maintainer_id,
+        author_name,
+        occurred_at: new.occurred_at,
+    })
+}
+
+async fn exists(
+    conn: &mut PgConnection,
+    query: &'static str,
+    id: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(query)
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+}
+
+/// The author's columns: a maintainer that exists, or a name that is not
+/// blank.
+async fn author_columns(
+    conn: &mut PgConnection,
+    author: &Author,
+) -> Result<Result<(Option<i64>, Option<String>), RuleViolation>, sqlx::Error> {
+    Ok(match author {
+        Author::Maintainer(id) => {
+            if exists(
+                conn,
+                "SELECT EXISTS (SELECT 1 FROM maintainers WHERE id = $1)",
+                *id,
+            )
+            .await?
+            {
+                Ok((Some(*id), None))
+            } else {
+                Err(RuleViolation::MaintainerNotFound(*id))
+            }
+        }
+        Author::Name(name) if name.trim().is_empty() => Err(RuleViolation::AuthorNameEmpty),
+        Author::Name(name) => Ok((None, Some(name.trim().to_string()))),
+    })
+}
+
+/// The messages the record came from and the photos they carried.
+async fn insert_sources_and_media(
+    conn: &mut PgConnection,
+    id: i64,
+    new: &NewRecord,
+) -> Result<(), sqlx::Error> {
     for source in &new.sources {
         // The same message listed twice is one source, not an error.
         sqlx::query(
@@ -155,39 +217,7 @@ pub async fn create_record_in(
         .await?;
     }
 
-    if let Some(parent) = &parent {
-        apply_parent_updates(conn, kinds, kind, &fields, parent)
-            .await
-            .map_err(|err| match err {
-                ParentUpdateError::Rule(violation) => refuse(violation),
-                ParentUpdateError::Database(err) => RecordError::Database(err),
-            })?;
-    }
-
-    // Same transaction: the record and its notification commit together.
-    crate::outbox::enqueue_in(
-        conn,
-        kind,
-        id,
-        new.created_via,
-        maintainer_id,
-        new.created_at,
-    )
-    .await?;
-
-    tracing::info!(record_id = id, kind = %kind.name, via = new.created_via.as_str(), "record created");
-    Ok(Record {
-        id,
-        kind: kind.name.clone(),
-        machine_id,
-        parent_id: new.parent_id,
-        status,
-        description: new.description.trim().to_string(),
-        fields,
-        author_maintainer_id: maintainer_id,
-        author_name,
-        occurred_at: new.occurred_at,
-    })
+    Ok(())
 }
 
 struct Parent {
