@@ -32,9 +32,6 @@ pub struct RenderedMessage {
     pub body: String,
 }
 
-/// The blocks a message template (review card, notification) must define.
-pub const MESSAGE_BLOCKS: &[&str] = &["title", "body"];
-
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct TemplateError(pub Problem);

@@ -13,8 +13,6 @@ pub const MAX_CONTENT: usize = 2000;
 pub const MAX_TITLE: usize = 256;
 /// An embed's description.
 pub const MAX_DESCRIPTION: usize = 4096;
-/// Embeds in one message.
-pub const MAX_EMBEDS: usize = 10;
 /// All the embeds' text together.
 pub const MAX_TOTAL: usize = 6000;
 /// Discord shows up to four images sharing one `url` as a gallery.

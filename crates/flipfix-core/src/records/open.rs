@@ -77,26 +77,6 @@ pub async fn open_on_machines(
     Ok(open)
 }
 
-/// Whether record `id` is open (its kind tracks open records and its status
-/// is not a closed one).
-pub async fn get_open(
-    pool: &PgPool,
-    kinds: &RecordKinds,
-    id: i64,
-) -> Result<Option<OpenRecord>, sqlx::Error> {
-    let row: Option<OpenRow> = sqlx::query_as(
-        "SELECT id, kind, machine_id, status, description, occurred_at FROM records WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(OpenRecord::from).filter(|record| {
-        kinds
-            .get(&record.kind)
-            .is_some_and(|kind| is_open(kind, record.status.as_deref()))
-    }))
-}
-
 /// Open under `kind`'s declaration.
 pub fn is_open(kind: &RecordKind, status: Option<&str>) -> bool {
     kind.tracks_open() && !status.is_some_and(|s| kind.closed_statuses.iter().any(|c| c == s))
