@@ -18,7 +18,7 @@ use super::rate_limit::Pacer;
 use super::render::{render_record, RenderError, Rendered};
 use super::webhook_client::{PostError, WebhookClient};
 use crate::config::settings::SettingsError;
-use crate::config::{SettingKey, Settings};
+use crate::config::{SettingKey, Settings, WebhookUrl};
 use crate::outbox::{self, ClaimRules, Claimed, Coalescing};
 use crate::workflow::Workflows;
 
@@ -127,7 +127,7 @@ pub struct Dispatcher {
     pub(super) settings: Settings,
     workflows: WorkflowSource,
     client: WebhookClient,
-    pacer: Pacer,
+    pub(super) pacer: Pacer,
     pub(super) config: DispatcherConfig,
     /// The coalescing rule of the last step, for computing the next wake-up.
     pub(super) coalesce: Option<Coalescing>,
@@ -175,26 +175,10 @@ impl Dispatcher {
         // time this step took until then (database work included, or a slow
         // claim would make the next request early).
         let started = std::time::Instant::now();
-        if !self
-            .settings
-            .get_bool(SettingKey::DiscordWebhooksEnabled)
-            .await?
-        {
-            return Ok(Step::Disabled);
-        }
-        let Some(url) = self.settings.get_webhook_url().await? else {
-            return Ok(Step::NoUrl);
+        let url = match self.webhook_to_post_to(now).await? {
+            Ok(url) => url,
+            Err(waiting) => return Ok(waiting),
         };
-        if let Some(parked) = outbox::parked(&self.pool).await? {
-            if parked.url == url.expose().as_str() {
-                return Ok(Step::Parked);
-            }
-            outbox::unpark(&self.pool).await?;
-            tracing::info!(webhook = %url, "webhook URL changed; notifications resume");
-        }
-        if let Some(until) = self.pacer.wait_until(url.webhook_id(), now) {
-            return Ok(Step::Paced { until });
-        }
         let coalesce = self
             .settings
             .get_bool(SettingKey::DiscordWebhooksCoalesce)
@@ -262,57 +246,39 @@ impl Dispatcher {
                 })
             }
             Err(error) => {
-                let at = match &error {
-                    PostError::RateLimited { retry_after } => {
-                        let until = answered_at + *retry_after;
-                        self.pacer.block(url.webhook_id(), until);
-                        tracing::warn!(webhook = %url, wait_ms = retry_after.num_milliseconds(), "rate limited by Discord");
-                        until
-                    }
-                    PostError::WebhookGone { .. } => {
-                        // Logged once: later steps see the queue parked and
-                        // do not call Discord until the URL changes.
-                        tracing::error!(webhook = %url, %error, "webhook refused; notifications parked until DISCORD_WEBHOOK_URL changes");
-                        outbox::park(&self.pool, url.expose().as_str(), &error.to_string(), now)
-                            .await?;
-                        now
-                    }
-                    PostError::Http { status, .. } if *status < 500 => {
-                        // Discord refuses this payload; the others go on
-                        // meanwhile. A digest is split so the refused row
-                        // is found; a single row retries, then fails.
-                        let text = error.to_string();
-                        if batch.len() > 1 {
-                            tracing::warn!(rows = ?rows, error = %text, "Discord refused a digest; its records will be posted one by one");
-                            outbox::split(&self.pool, &rows, &text).await?;
-                            return Ok(Step::Retry {
-                                rows,
-                                at: answered_at,
-                                error,
-                            });
-                        }
-                        return Ok(
-                            match self.retry_or_fail(&batch, answered_at, &text).await? {
-                                Some(at) => Step::Retry { rows, at, error },
-                                None => Step::Failed { rows, error: text },
-                            },
-                        );
-                    }
-                    PostError::Http { .. } | PostError::Timeout | PostError::Network(_) => {
-                        // While Discord fails (5xx, timeouts, network) the
-                        // whole webhook waits: the rest of the queue would
-                        // only fail the same way. These never fail a row:
-                        // they say nothing about the row.
-                        let at = answered_at + self.backoff(&batch);
-                        self.pacer.block(url.webhook_id(), at);
-                        tracing::warn!(rows = ?rows, %error, retry_at = %at, "notification failed; will retry");
-                        at
-                    }
-                };
-                outbox::release(&self.pool, &rows, at, Some(&error.to_string())).await?;
-                Ok(Step::Retry { rows, at, error })
+                self.after_failed_post(&url, &batch, error, now, answered_at)
+                    .await
             }
         }
+    }
+
+    /// Whether the webhook can be posted to now: on, set, not parked on a
+    /// refused URL and not rate limited. Otherwise the step that waits.
+    async fn webhook_to_post_to(
+        &mut self,
+        now: DateTime<Utc>,
+    ) -> Result<Result<WebhookUrl, Step>, DispatchError> {
+        if !self
+            .settings
+            .get_bool(SettingKey::DiscordWebhooksEnabled)
+            .await?
+        {
+            return Ok(Err(Step::Disabled));
+        }
+        let Some(url) = self.settings.get_webhook_url().await? else {
+            return Ok(Err(Step::NoUrl));
+        };
+        if let Some(parked) = outbox::parked(&self.pool).await? {
+            if parked.url == url.expose().as_str() {
+                return Ok(Err(Step::Parked));
+            }
+            outbox::unpark(&self.pool).await?;
+            tracing::info!(webhook = %url, "webhook URL changed; notifications resume");
+        }
+        if let Some(until) = self.pacer.wait_until(url.webhook_id(), now) {
+            return Ok(Err(Step::Paced { until }));
+        }
+        Ok(Ok(url))
     }
 
     /// Splits off the rows whose records' photos are still being copied

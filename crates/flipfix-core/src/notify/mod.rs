@@ -6,6 +6,7 @@
 
 pub mod dispatcher;
 pub mod failed;
+mod failed_post;
 pub mod message;
 mod poison;
 pub mod rate_limit;
