@@ -1,7 +1,7 @@
 //! Checking the `context_menu` declaration ("Add to Flipfix": windows,
 //! model and prices, kinds, prompts, vision, provider) into a [`ContextMenu`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_saphyr::Spanned;
 
@@ -33,8 +33,42 @@ pub(super) fn build_context_menu(
     }
     let at = decl.referenced;
     let decl = decl.value;
+    check_command_and_windows(&path, at, &decl, problems);
+    check_model(&path, at, &decl, problems);
+    check_kinds_and_prompts(&path, at, &decl, kinds, templates, problems);
+    let vision = crate::workflow::vision::build_vision(&path, decl.vision, problems);
+    let provider =
+        crate::workflow::provider::provider(&path, decl.provider, decl.base_url, at, problems);
+    let tool_choice =
+        crate::workflow::provider::tool_choices(&path, decl.tool_choice, &decl.prices, problems);
+    Some(ContextMenu {
+        command_name: decl.command_name,
+        windows: decl.windows,
+        model: decl.model.value,
+        max_tokens: decl.max_tokens,
+        temperature: decl.temperature,
+        timeout: std::time::Duration::from_secs(decl.timeout_seconds),
+        kinds: decl.kinds.into_iter().map(|k| k.value).collect(),
+        system_template: decl.prompts.system.value,
+        conversation_template: decl.prompts.conversation.value,
+        prices: decl.prices,
+        examples: Vec::new(),
+        vision,
+        on_created: crate::workflow::on_created::build(decl.on_created, &path, templates, problems),
+        provider,
+        tool_choice,
+    })
+}
+
+/// Discord's command-name limit and the conversation windows.
+fn check_command_and_windows(
+    path: &Path,
+    at: serde_saphyr::Location,
+    decl: &ContextMenuDecl,
+    problems: &mut Problems,
+) {
     let problem = |location: serde_saphyr::Location, message: String| {
-        Problem::new(&path, format!("context_menu: {message}")).at_location(location)
+        Problem::new(path, format!("context_menu: {message}")).at_location(location)
     };
     let name_length = decl.command_name.chars().count();
     if decl.command_name.trim().is_empty() || name_length > 32 {
@@ -66,6 +100,18 @@ pub(super) fn build_context_menu(
             "windows.max_messages and windows.thread_messages must be at least 1".into(),
         ));
     }
+}
+
+/// The model's settings and its price table.
+fn check_model(
+    path: &Path,
+    at: serde_saphyr::Location,
+    decl: &ContextMenuDecl,
+    problems: &mut Problems,
+) {
+    let problem = |location: serde_saphyr::Location, message: String| {
+        Problem::new(path, format!("context_menu: {message}")).at_location(location)
+    };
     if decl.max_tokens == 0 {
         problems.push(problem(at, "max_tokens must be at least 1".into()));
     }
@@ -98,6 +144,20 @@ pub(super) fn build_context_menu(
             ));
         }
     }
+}
+
+/// The kinds it may suggest and its prompt templates.
+fn check_kinds_and_prompts(
+    path: &Path,
+    at: serde_saphyr::Location,
+    decl: &ContextMenuDecl,
+    kinds: &RecordKinds,
+    templates: &Templates,
+    problems: &mut Problems,
+) {
+    let problem = |location: serde_saphyr::Location, message: String| {
+        Problem::new(path, format!("context_menu: {message}")).at_location(location)
+    };
     if decl.kinds.is_empty() {
         problems.push(problem(
             at,
@@ -127,26 +187,4 @@ pub(super) fn build_context_menu(
             ));
         }
     }
-    let vision = crate::workflow::vision::build_vision(&path, decl.vision, problems);
-    let provider =
-        crate::workflow::provider::provider(&path, decl.provider, decl.base_url, at, problems);
-    let tool_choice =
-        crate::workflow::provider::tool_choices(&path, decl.tool_choice, &decl.prices, problems);
-    Some(ContextMenu {
-        command_name: decl.command_name,
-        windows: decl.windows,
-        model: decl.model.value,
-        max_tokens: decl.max_tokens,
-        temperature: decl.temperature,
-        timeout: std::time::Duration::from_secs(decl.timeout_seconds),
-        kinds: decl.kinds.into_iter().map(|k| k.value).collect(),
-        system_template: decl.prompts.system.value,
-        conversation_template: decl.prompts.conversation.value,
-        prices: decl.prices,
-        examples: Vec::new(),
-        vision,
-        on_created: crate::workflow::on_created::build(decl.on_created, &path, templates, problems),
-        provider,
-        tool_choice,
-    })
 }
