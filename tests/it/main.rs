@@ -56,6 +56,7 @@ mod spend_limits;
 mod summary;
 mod summary_check;
 mod summary_runs;
+mod test_tools;
 mod web_health;
 mod web_pages;
 mod web_sign_in;

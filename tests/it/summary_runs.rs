@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use flipfix_bot::clock::ManualClock;
-use flipfix_bot::notify::DispatcherConfig;
 use flipfix_bot::config::SettingKey;
+use flipfix_bot::notify::DispatcherConfig;
 use flipfix_bot::notify::Step;
 use flipfix_bot::summary::Decision;
 use serde_json::json;

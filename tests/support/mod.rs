@@ -126,4 +126,5 @@ pub mod openai_spec;
 pub mod openapi;
 pub mod process;
 pub mod time;
+pub mod tools;
 pub mod web;
