@@ -52,6 +52,7 @@ mod replicas;
 mod review;
 mod review_flow;
 mod settings;
+mod size_caps;
 mod spend_limits;
 mod summary;
 mod summary_check;

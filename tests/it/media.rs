@@ -58,11 +58,11 @@ pub(crate) async fn serve_pages(pool: &PgPool) -> String {
     format!("http://{addr}")
 }
 
-async fn media_of(pool: &PgPool, record: i64) -> Vec<flipfix_bot::media::MediaItem> {
+pub(crate) async fn media_of(pool: &PgPool, record: i64) -> Vec<flipfix_bot::media::MediaItem> {
     store::for_record(pool, record).await.unwrap()
 }
 
-async fn create_with(env: &Env, kind: &str, media: Vec<Media>) -> i64 {
+pub(crate) async fn create_with(env: &Env, kind: &str, media: Vec<Media>) -> i64 {
     env.create(NewRecord {
         media,
         ..new_record(kind)

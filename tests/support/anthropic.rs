@@ -109,6 +109,9 @@ impl FakeAnthropic {
         let app = Router::new()
             .route("/v1/messages", post(messages))
             .route("/v1/messages/count_tokens", post(count_tokens))
+            // The Messages API takes requests up to 32 MB (axum's default
+            // of 2 MB would refuse a request with one large photo).
+            .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
             .with_state(script.clone());
         let (address, server) = super::serve_on_loopback(app, "fake model API").await;
         Self {

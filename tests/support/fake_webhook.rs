@@ -18,6 +18,10 @@ use serde_json::{json, Value};
 
 use super::multipart::{boundary, parse_upload, UploadedFile};
 
+/// Discord's limit on the files of one message in a server without boosts
+/// (10 MiB); more is refused with 413 and code 40005.
+pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
+
 /// What the fake answers to the next request (after the script runs out: 200).
 #[derive(Debug, Clone)]
 pub enum Reply {
@@ -99,6 +103,11 @@ impl FakeWebhook {
                 "/api/v10/webhooks/{id}/{token}",
                 post(execute).get(get_webhook),
             )
+            // Room for Discord's upload limit plus the JSON and multipart
+            // framing; the limit itself is checked in `execute`.
+            .layer(axum::extract::DefaultBodyLimit::max(
+                MAX_UPLOAD_BYTES + 1024 * 1024,
+            ))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -225,6 +234,14 @@ async fn execute(
                 .into_response()
         }
     };
+    let uploaded: usize = files.iter().map(|file| file.bytes.len()).sum();
+    if uploaded > MAX_UPLOAD_BYTES {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Json(json!({"message": "Request entity too large", "code": 40005})),
+        )
+            .into_response();
+    }
     let path = format!("/api/v10/webhooks/{id}/{token}");
     let (reply, rate, message_id) = {
         let mut inner = inner.lock().unwrap();
