@@ -24,6 +24,7 @@ mod discord_find;
 mod dockerfile;
 mod doctor;
 mod embedded_run;
+mod fake_conformance;
 mod fault_recovery;
 mod follow_ups;
 mod follow_ups_core;

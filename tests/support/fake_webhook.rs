@@ -74,6 +74,8 @@ struct Inner {
     refuse: Vec<(String, u16)>,
     /// The webhook was deleted: a GET on it answers 404 Unknown Webhook.
     deleted: bool,
+    /// Bodies Discord would refuse (answered 400), one line each.
+    violations: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -169,6 +171,11 @@ impl FakeWebhook {
         self.inner.lock().unwrap().script.extend(replies);
     }
 
+    /// Bodies the fake refused as Discord would (400, 50035).
+    pub fn violations(&self) -> Vec<String> {
+        self.inner.lock().unwrap().violations.clone()
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.inner.lock().unwrap().received.clone()
     }
@@ -234,6 +241,24 @@ async fn execute(
                 .into_response()
         }
     };
+    // Every body is checked against the spec, whether or not the test asks:
+    // Discord answers 400 (50035) to one it cannot accept.
+    let path = format!("/api/v10/webhooks/{id}/{token}");
+    let mut problems = super::openapi::check_request("POST", &path, &body);
+    problems.extend(super::openapi::check_query(
+        "POST",
+        &path,
+        query.as_deref().unwrap_or_default(),
+    ));
+    if !problems.is_empty() {
+        let message = problems.join("; ");
+        inner.lock().unwrap().violations.extend(problems);
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": format!("Invalid Form Body: {message}"), "code": 50035})),
+        )
+            .into_response();
+    }
     let uploaded: usize = files.iter().map(|file| file.bytes.len()).sum();
     if uploaded > MAX_UPLOAD_BYTES {
         return (
@@ -242,7 +267,6 @@ async fn execute(
         )
             .into_response();
     }
-    let path = format!("/api/v10/webhooks/{id}/{token}");
     let (reply, rate, message_id) = {
         let mut inner = inner.lock().unwrap();
         if let Some(started) = &inner.started {
