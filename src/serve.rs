@@ -128,12 +128,7 @@ pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow:
     let media = crate::media::MediaWorker::new(
         app.pool.clone(),
         app.settings.clone(),
-        crate::media::WorkerConfig {
-            allow_loopback: app.secrets.allow_loopback_urls,
-            blobs: app.media.clone(),
-            clock: app.clock.clone(),
-            ..Default::default()
-        },
+        media_worker_config(&app),
     );
     tokio::spawn(media.run(signals.trigger.subscribe()));
     // Every process schedules the daily summaries (one claim per day in
@@ -313,24 +308,41 @@ async fn close_orphaned_reviews(app: &App) {
     }
 }
 
+/// The media worker's configuration in a running bot: the shipped lease,
+/// backoff and attempts (tests/it/shipped_defaults.rs reads them here).
+pub fn media_worker_config(app: &App) -> crate::media::WorkerConfig {
+    crate::media::WorkerConfig {
+        allow_loopback: app.secrets.allow_loopback_urls,
+        blobs: app.media.clone(),
+        clock: app.clock.clone(),
+        ..Default::default()
+    }
+}
+
+/// The dispatcher's configuration in a running bot: the shipped lease,
+/// timeout and backoff (tests/it/shipped_defaults.rs reads them here).
+pub fn dispatcher_config(app: &App) -> crate::notify::DispatcherConfig {
+    crate::notify::DispatcherConfig {
+        public_base_url: app.secrets.public_base_url.clone(),
+        media: app.media.clone(),
+        clock: app.clock.clone(),
+        ..Default::default()
+    }
+}
+
 /// The notification dispatcher, as a background task that finishes when
 /// `shutdown` is requested.
 fn start_dispatcher(app: &Arc<App>, shutdown: Shutdown) -> anyhow::Result<DispatcherTask> {
     let source_app = app.clone();
     let workflows: crate::notify::WorkflowSource = Arc::new(move || source_app.workflows());
-    let config = crate::notify::DispatcherConfig {
-        public_base_url: app.secrets.public_base_url.clone(),
-        media: app.media.clone(),
-        clock: app.clock.clone(),
-        ..Default::default()
-    };
+    let config = dispatcher_config(app);
     let dispatcher =
         crate::notify::Dispatcher::new(app.pool.clone(), app.settings.clone(), workflows, config)?;
     Ok(tokio::spawn(dispatcher.run(shutdown)))
 }
 
 /// The daily summary scheduler on the app's clock.
-fn summary_scheduler(app: &Arc<App>) -> crate::summary::Scheduler {
+pub fn summary_scheduler(app: &Arc<App>) -> crate::summary::Scheduler {
     let source_app = app.clone();
     let workflows: crate::notify::WorkflowSource = Arc::new(move || source_app.workflows());
     crate::summary::Scheduler::new(

@@ -53,6 +53,7 @@ mod replicas;
 mod review;
 mod review_flow;
 mod settings;
+mod shipped_defaults;
 mod size_caps;
 mod spend_limits;
 mod summary;
