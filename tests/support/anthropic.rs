@@ -24,6 +24,9 @@ pub enum Reply {
     Slow(Duration),
     /// Waits this long, then answers like `inner` (a slow but good model).
     Delayed(Duration, Box<Reply>),
+    /// Waits until the test opens the gate (sends `true`), then answers
+    /// like `inner`: for tests that need every caller in flight at once.
+    Gated(tokio::sync::watch::Receiver<bool>, Box<Reply>),
 }
 
 impl Reply {
@@ -203,10 +206,14 @@ async fn messages(
             tokio::time::sleep(delay).await;
             Some(*inner)
         }
+        Some(Reply::Gated(mut gate, inner)) => {
+            let _ = gate.wait_for(|open| *open).await;
+            Some(*inner)
+        }
         other => other,
     };
     match reply {
-        Some(Reply::Delayed(..)) => {
+        Some(Reply::Delayed(..) | Reply::Gated(..)) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "nested delay").into_response()
         }
         Some(Reply::Json {
