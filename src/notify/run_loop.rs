@@ -79,6 +79,11 @@ impl Dispatcher {
             let poll = self.config.clock.now()
                 + Duration::from_std(self.config.poll_interval).unwrap_or(Duration::seconds(60));
             let wake_at = wake_at.map_or(poll, |at| at.min(poll));
+            if self.activity.borrow().sleeps == 0 {
+                // Once per process: what was due at start has been handled
+                // (tests of a restart wait for this line).
+                tracing::info!(next_wake = %wake_at, "notification dispatcher: first pass done");
+            }
             self.activity.send_modify(|a| a.sleeps += 1);
             tokio::select! {
                 woken = notified(listener.as_mut()) => {

@@ -44,6 +44,7 @@ mod notify_rate_limit;
 mod one_clock;
 mod openapi_support;
 mod process_faults;
+mod readme_tables;
 mod record_commands;
 mod record_once;
 mod records;
