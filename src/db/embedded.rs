@@ -487,3 +487,7 @@ impl PgCommand {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "embedded_tests.rs"]
+mod tests;
