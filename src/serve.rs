@@ -25,7 +25,7 @@ use crate::template_check::load_workflows;
 
 /// How often a standby tries the gateway lock, and the holder checks the
 /// connection that holds it.
-const LOCK_POLL: Duration = Duration::from_secs(2);
+pub const LOCK_POLL: Duration = Duration::from_secs(2);
 /// Closing the gateway connection waits at most this long.
 const SHARD_GRACE: Duration = Duration::from_secs(2);
 /// Shutdown waits this long for reviews being prepared to close themselves.

@@ -34,6 +34,7 @@ mod log_capture;
 mod logs_json;
 mod media;
 mod media_acceptance;
+mod media_private;
 mod media_s3;
 mod model_provider;
 mod notify;

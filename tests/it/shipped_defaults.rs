@@ -104,3 +104,15 @@ fn model_calls_retry_4_times_within_45_s_and_photos_wait_2_minutes() {
         Duration::minutes(10)
     );
 }
+
+#[test]
+fn a_standby_tries_the_lock_every_2_s_and_readyz_bounds_the_database_at_2_s() {
+    assert_eq!(
+        flipfix_bot::serve::LOCK_POLL,
+        std::time::Duration::from_secs(2)
+    );
+    assert_eq!(
+        flipfix_bot::web::health::DATABASE_BOUND,
+        std::time::Duration::from_secs(2)
+    );
+}

@@ -198,3 +198,41 @@ async fn one_persons_daily_analyses_can_be_limited(pool: PgPool) {
         .await
         .unwrap();
 }
+
+/// The README: a dead process's reservation stops counting after 10
+/// minutes (it never settles; the budget must not stay spent all day).
+#[sqlx::test(migrations = "./migrations")]
+async fn an_unsettled_reservation_stops_counting_after_10_minutes(pool: PgPool) {
+    use flipfix_bot::llm::budget::{check, reserve};
+    let limits = SpendLimits {
+        daily_budget_usd: Some(1.0),
+        analyses_per_user: None,
+    };
+    let reserved_at = crate::support::time::pinned("2026-03-10T12:00:00Z");
+    reserve(&pool, limits, "discord:1", 1.0, reserved_at)
+        .await
+        .unwrap()
+        .expect("the first reservation fits");
+    // The process holding it dies: nothing settles it.
+    let held = check(
+        &pool,
+        limits,
+        "discord:2",
+        reserved_at + chrono::Duration::minutes(9),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(held, Err(SpendRefusal::BudgetSpent { .. })),
+        "counted while it may still be in flight: {held:?}"
+    );
+    let released = check(
+        &pool,
+        limits,
+        "discord:2",
+        reserved_at + chrono::Duration::minutes(10) + chrono::Duration::seconds(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(released, Ok(()), "no longer counted after 10 minutes");
+}

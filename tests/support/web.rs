@@ -187,6 +187,7 @@ pub struct Page {
     pub status: u16,
     pub location: Option<String>,
     pub set_cookies: Vec<String>,
+    pub headers: reqwest::header::HeaderMap,
     pub body: String,
 }
 
@@ -199,11 +200,13 @@ impl Page {
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let headers = response.headers().clone();
         let body = response.text().await.unwrap_or_default();
         Self {
             status,
             location,
             set_cookies,
+            headers,
             body,
         }
     }
