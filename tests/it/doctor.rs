@@ -17,15 +17,15 @@ use crate::support::{repo_root, shipped_workflows};
 const TOKEN: &str = "MTAwMDAw.fake.token-for-tests";
 
 /// Everything a working deployment has, each piece a fake the test can break.
-struct Setup {
-    discord: FakeDiscord,
+pub(crate) struct Setup {
+    pub(crate) discord: FakeDiscord,
     webhook: FakeWebhook,
     pages: String,
     _pages: tokio::task::JoinHandle<()>,
 }
 
 impl Setup {
-    async fn healthy(pool: &PgPool) -> Self {
+    pub(crate) async fn healthy(pool: &PgPool) -> Self {
         let discord = FakeDiscord::start().await;
         let names = command_names();
         discord.set_guild_commands(&names.iter().map(String::as_str).collect::<Vec<_>>());
@@ -61,14 +61,26 @@ impl Setup {
     }
 
     /// Runs `flipfix-bot doctor ARGS` (async: the fakes share this runtime).
-    async fn doctor(
+    pub(crate) async fn doctor(
         &self,
         pool: &PgPool,
         anthropic: &FakeAnthropic,
         args: &[&str],
     ) -> (bool, String) {
+        self.doctor_with(pool, anthropic, args, &[]).await
+    }
+
+    /// [`Setup::doctor`] with some environment variables changed.
+    pub(crate) async fn doctor_with(
+        &self,
+        pool: &PgPool,
+        anthropic: &FakeAnthropic,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (bool, String) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let output: Output = tokio::process::Command::new(env!("CARGO_BIN_EXE_flipfix-bot"))
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_flipfix-bot"));
+        command
             .arg("doctor")
             .args(args)
             .arg("--secrets")
@@ -83,10 +95,11 @@ impl Setup {
             .env("PUBLIC_BASE_URL", &self.pages)
             .env("FLIPFIX_ALLOW_LOOPBACK_URLS", "true")
             .env("RUST_LOG", "warn")
-            .env_remove("DISCORD_ALLOWED_CHANNELS")
-            .output()
-            .await
-            .expect("run flipfix-bot doctor");
+            .env_remove("DISCORD_ALLOWED_CHANNELS");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let output: Output = command.output().await.expect("run flipfix-bot doctor");
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&output.stderr);
         (output.status.success(), format!("{stdout}{stderr}"))
@@ -106,14 +119,14 @@ fn command_names() -> Vec<String> {
         .collect()
 }
 
-fn line<'a>(output: &'a str, start: &str) -> &'a str {
+pub(crate) fn line<'a>(output: &'a str, start: &str) -> &'a str {
     output
         .lines()
         .find(|l| l.starts_with(start))
         .unwrap_or_else(|| panic!("no line starting with {start:?}:\n{output}"))
 }
 
-async fn good_model() -> FakeAnthropic {
+pub(crate) async fn good_model() -> FakeAnthropic {
     FakeAnthropic::start(vec![Reply::body(serde_json::json!({}))]).await
 }
 

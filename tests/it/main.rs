@@ -23,6 +23,7 @@ mod check_pages;
 mod discord_find;
 mod dockerfile;
 mod doctor;
+mod doctor_answers;
 mod embedded_run;
 mod fake_conformance;
 mod fault_recovery;
