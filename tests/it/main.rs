@@ -47,6 +47,7 @@ mod one_clock;
 mod openapi_support;
 mod process_faults;
 mod readme_tables;
+mod record_command_claims;
 mod record_commands;
 mod record_once;
 mod records;
