@@ -35,6 +35,7 @@ mod log_capture;
 mod logs_json;
 mod media;
 mod media_acceptance;
+mod media_lease;
 mod media_private;
 mod media_s3;
 mod model_provider;
