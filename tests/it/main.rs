@@ -68,3 +68,4 @@ mod test_tools;
 mod web_health;
 mod web_pages;
 mod web_sign_in;
+mod web_timeline;

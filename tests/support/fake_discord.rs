@@ -29,6 +29,12 @@ use super::openapi::{check_request, check_route};
 mod channel_posts;
 mod conformance;
 mod oauth;
+mod objects;
+mod state;
+
+use objects::registered_command;
+pub use objects::{complete_user, discord_user, with_component_ids, without_nulls};
+use state::{interaction_state, unknown_channel};
 
 pub const APPLICATION_ID: u64 = 700_000_000_000_000_001;
 pub const BOT_USER_ID: u64 = 700_000_000_000_000_002;
@@ -113,39 +119,6 @@ impl FakeUser {
             "premium_since": null,
             "permissions": self.permissions.to_string(),
         })
-    }
-}
-
-/// A user object as Discord sends it (every field its `UserResponse`
-/// requires).
-pub fn discord_user(id: u64, username: &str, global_name: Option<&str>, bot: bool) -> Value {
-    let mut user = json!({
-        "id": id.to_string(),
-        "username": username,
-        "global_name": global_name,
-    });
-    if bot {
-        user["bot"] = json!(true);
-    }
-    complete_user(&mut user);
-    user
-}
-
-/// Adds the fields Discord always sends on a user object and a test's
-/// hand-written author may leave out (flags, avatar, primary guild).
-pub fn complete_user(user: &mut Value) {
-    let Some(object) = user.as_object_mut() else {
-        return;
-    };
-    for (key, value) in [
-        ("discriminator", json!("0")),
-        ("avatar", Value::Null),
-        ("global_name", Value::Null),
-        ("public_flags", json!(0)),
-        ("flags", json!(0)),
-        ("primary_guild", Value::Null),
-    ] {
-        object.entry(key).or_insert(value);
     }
 }
 
@@ -1134,83 +1107,6 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
     }
 }
 
-/// Discord's answers that depend on an interaction's state: a second
-/// callback is refused with 40060, and the interaction's webhook (edits of
-/// the original response, follow-ups) does not exist before the callback.
-fn interaction_state(
-    state: &FakeState,
-    request: &RecordedRequest,
-    segments: &[&str],
-) -> Option<Response> {
-    let acknowledged = |token: &str| state.acknowledged.lock().unwrap().contains(token);
-    match (request.method.as_str(), segments) {
-        ("POST", ["interactions", _, token, "callback"]) if acknowledged(token) => {
-            Some(json_response(
-                StatusCode::BAD_REQUEST,
-                json!({"message": "Interaction has already been acknowledged.", "code": 40060}),
-            ))
-        }
-        (_, ["webhooks", _, token, ..])
-            if state.interaction_tokens.lock().unwrap().contains(*token)
-                && !acknowledged(token) =>
-        {
-            Some(json_response(
-                StatusCode::NOT_FOUND,
-                json!({"message": "Unknown Webhook", "code": 10015}),
-            ))
-        }
-        _ => None,
-    }
-}
-
-/// A channel the fake does not know is Discord's 404 Unknown Channel.
-fn unknown_channel(
-    state: &FakeState,
-    request: &RecordedRequest,
-    segments: &[&str],
-) -> Option<Response> {
-    let ["channels", channel, ..] = segments else {
-        return None;
-    };
-    let id: u64 = channel.parse().unwrap_or_default();
-    let threads = state.threads.lock().unwrap();
-    let known = id == CHANNEL_ID
-        || state.channels.lock().unwrap().contains_key(&id)
-        || threads.contains_key(&id)
-        || threads.values().any(|parent| *parent == id)
-        || state.denied_history.lock().unwrap().contains(&id);
-    (request.method == "GET" && !known).then(|| {
-        json_response(
-            StatusCode::NOT_FOUND,
-            json!({"message": "Unknown Channel", "code": 10003}),
-        )
-    })
-}
-
-/// A command as Discord answers its registration: with `id`,
-/// `application_id`, `version`, `type`, `description` (`""` for context-menu
-/// commands) and `default_member_permissions`, without the nulls serenity
-/// sends for unset option fields.
-fn registered_command(state: &FakeState, command: Value) -> Value {
-    let mut command = without_nulls(command);
-    if command.get("id").is_none() {
-        let id = state.next_id.fetch_add(1, Ordering::SeqCst);
-        command["id"] = json!(id.to_string());
-    }
-    command["application_id"] = json!(APPLICATION_ID.to_string());
-    command["version"] = json!("1");
-    for (key, default) in [
-        ("type", json!(1)),
-        ("description", json!("")),
-        ("default_member_permissions", Value::Null),
-    ] {
-        if command.get(key).is_none() {
-            command[key] = default;
-        }
-    }
-    command
-}
-
 /// `GET /guilds/{id}` for the home server: @everyone with no permissions,
 /// the bot's role with what it needs.
 fn home_guild_json() -> Value {
@@ -1300,51 +1196,4 @@ fn message_json(id: u64, body: &Value) -> Value {
         "webhook_id": APPLICATION_ID.to_string(),
         "application_id": APPLICATION_ID.to_string(),
     })
-}
-
-/// Numbers every component (rows and what they hold) from 1 in document
-/// order where the request gave no `id`, as Discord does, and drops the
-/// nulls a request may carry (Discord echoes only what is set).
-pub fn with_component_ids(components: Value) -> Value {
-    fn walk(value: &mut Value, next: &mut u64) {
-        match value {
-            Value::Array(items) => items.iter_mut().for_each(|item| walk(item, next)),
-            Value::Object(object) => {
-                object.retain(|_, v| !v.is_null());
-                if object.contains_key("type") && !object.contains_key("id") {
-                    object.insert("id".into(), json!(*next));
-                }
-                // Select menus: Discord answers the defaults it applied.
-                if matches!(object.get("type").and_then(Value::as_u64), Some(3 | 5..=8)) {
-                    object.entry("min_values").or_insert(json!(1));
-                    object.entry("max_values").or_insert(json!(1));
-                }
-                *next += 1;
-                if let Some(children) = object.get_mut("components") {
-                    walk(children, next);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut components = components;
-    walk(&mut components, &mut 1);
-    components
-}
-
-/// Removes null-valued keys everywhere: Discord's answers leave out a field
-/// that is not set (a command option's `min_length`), where serenity's
-/// requests send null.
-pub fn without_nulls(value: Value) -> Value {
-    match value {
-        Value::Object(object) => Value::Object(
-            object
-                .into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, without_nulls(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
-        other => other,
-    }
 }
