@@ -17,6 +17,14 @@
 mod fake_webhook;
 #[path = "../tests/support/multipart.rs"]
 mod multipart;
+// The fake checks every body against Discord's spec, as in the tests.
+#[path = "../tests/support/openapi.rs"]
+mod openapi;
+
+/// `../shared` beside the project (Discord's API spec), for `openapi`.
+fn shared_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared")
+}
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -124,7 +124,7 @@ pub fn parse() -> Cli {
 }
 
 /// Every key the bot reads, from the same list `Secrets.example.toml` and
-/// the README document (a test keeps them in step).
+/// the README document (tests/it/readme_tables.rs keeps them in step).
 pub fn environment_help() -> String {
     let width = crate::config::secrets::KNOWN_KEYS
         .iter()

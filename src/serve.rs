@@ -26,7 +26,7 @@ use crate::template_check::load_valid_workflows;
 
 /// How often a standby tries the gateway lock, and the holder checks the
 /// connection that holds it.
-const LOCK_POLL: Duration = Duration::from_secs(2);
+pub const LOCK_POLL: Duration = Duration::from_secs(2);
 /// Closing the gateway connection waits at most this long.
 const SHARD_GRACE: Duration = Duration::from_secs(2);
 /// Shutdown waits this long for reviews being prepared to close themselves.
@@ -164,12 +164,7 @@ async fn start_workers(app: &Arc<App>, signals: &Signals) -> anyhow::Result<Work
     let media = crate::media::MediaWorker::new(
         app.pool.clone(),
         app.settings.clone(),
-        crate::media::WorkerConfig {
-            allow_loopback: app.secrets.allow_loopback_urls,
-            blobs: app.media.clone(),
-            clock: app.clock.clone(),
-            ..Default::default()
-        },
+        media_worker_config(app),
     );
     workers.spawn("the media worker", media.run(signals.trigger.subscribe()));
     let summaries = summary_scheduler(app);
@@ -305,26 +300,42 @@ async fn close_orphaned_reviews(app: &App) {
     }
 }
 
-/// The notification dispatcher on the app's settings, clock and media.
-fn dispatcher(app: &Arc<App>) -> anyhow::Result<crate::notify::Dispatcher> {
-    let source_app = app.clone();
-    let workflows: crate::notify::WorkflowSource = Arc::new(move || source_app.workflows());
-    let config = crate::notify::DispatcherConfig {
+/// The media worker's configuration in a running bot: the shipped lease,
+/// backoff and attempts (tests/it/shipped_defaults.rs reads them here).
+pub fn media_worker_config(app: &App) -> crate::media::WorkerConfig {
+    crate::media::WorkerConfig {
+        allow_loopback: app.secrets.allow_loopback_urls,
+        blobs: app.media.clone(),
+        clock: app.clock.clone(),
+        ..Default::default()
+    }
+}
+
+/// The dispatcher's configuration in a running bot: the shipped lease,
+/// timeout and backoff (tests/it/shipped_defaults.rs reads them here).
+pub fn dispatcher_config(app: &App) -> crate::notify::DispatcherConfig {
+    crate::notify::DispatcherConfig {
         public_base_url: app.secrets.public_base_url.clone(),
         media: app.media.clone(),
         clock: app.clock.clone(),
         ..Default::default()
-    };
+    }
+}
+
+/// The notification dispatcher on the app's settings, clock and media.
+fn dispatcher(app: &Arc<App>) -> anyhow::Result<crate::notify::Dispatcher> {
+    let source_app = app.clone();
+    let workflows: crate::notify::WorkflowSource = Arc::new(move || source_app.workflows());
     Ok(crate::notify::Dispatcher::new(
         app.pool.clone(),
         app.settings.clone(),
         workflows,
-        config,
+        dispatcher_config(app),
     )?)
 }
 
 /// The daily summary scheduler on the app's clock.
-fn summary_scheduler(app: &Arc<App>) -> crate::summary::Scheduler {
+pub fn summary_scheduler(app: &Arc<App>) -> crate::summary::Scheduler {
     let source_app = app.clone();
     let workflows: crate::notify::WorkflowSource = Arc::new(move || source_app.workflows());
     crate::summary::Scheduler::new(

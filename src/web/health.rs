@@ -13,7 +13,7 @@ use super::WebState;
 use crate::lifecycle::StartupState;
 
 /// How long the database may take to answer before the process is "not ready".
-const DATABASE_BOUND: Duration = Duration::from_secs(2);
+pub const DATABASE_BOUND: Duration = Duration::from_secs(2);
 
 pub async fn readyz(State(state): State<WebState>) -> (StatusCode, String) {
     let database = tokio::time::timeout(

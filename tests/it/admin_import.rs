@@ -1,6 +1,6 @@
 //! `/flipfix import` and the size of what it reads: the declared size is
-//! checked before anything is downloaded, and reading stops at the limit
-//! when the declaration lies.
+//! checked before anything is downloaded, and a declaration that lies is
+//! caught by the CDN's length (or, without one, by the cut-off: size_caps.rs).
 
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -8,12 +8,12 @@ use sqlx::PgPool;
 use crate::support::bot::TestBot;
 use crate::support::fake_discord::{FakeDiscord, FakeUser};
 
-fn admin() -> FakeUser {
+pub(crate) fn admin() -> FakeUser {
     FakeUser::admin(610_000_000_000_000_001, "museum_admin")
 }
 
 /// `/flipfix import machines` with an attachment declared `size` bytes.
-fn import(fake: &FakeDiscord, url: &str, size: usize) -> String {
+pub(crate) fn import(fake: &FakeDiscord, url: &str, size: usize) -> String {
     let attachment_id = fake.next_id().to_string();
     fake.interaction(
         &admin(),
@@ -29,11 +29,11 @@ fn import(fake: &FakeDiscord, url: &str, size: usize) -> String {
     )
 }
 
-fn content(reply: &Value) -> String {
+pub(crate) fn content(reply: &Value) -> String {
     reply["content"].as_str().unwrap_or_default().to_string()
 }
 
-async fn machines(pool: &PgPool) -> i64 {
+pub(crate) async fn machines(pool: &PgPool) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM machines")
         .fetch_one(pool)
         .await
@@ -56,7 +56,8 @@ async fn an_oversized_import_is_refused_before_it_is_downloaded(pool: PgPool) {
         "the attachment was never fetched"
     );
 
-    // A declaration that lies: reading stops at the limit.
+    // A declaration that lies: the CDN's Content-Length refuses it before
+    // reading (size_caps.rs covers a CDN answer without a length).
     let big = format!("[{}]", " ".repeat(3 * 1024 * 1024));
     let url = fake.add_attachment("machines.json", &big);
     let token = import(&fake, &url, 10);

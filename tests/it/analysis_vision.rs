@@ -40,15 +40,15 @@ pub(crate) fn vision_on() -> (tempfile::TempDir, std::sync::Arc<Workflows>) {
 }
 
 /// One attachment of a scenario message.
-struct Photo<'a> {
-    url: &'a str,
-    content_type: &'a str,
-    size: usize,
+pub(crate) struct Photo<'a> {
+    pub url: &'a str,
+    pub content_type: &'a str,
+    pub size: usize,
 }
 
 /// A plain-channel scenario: messages `11`, `12`, … from Bob, each with its
 /// photos, the last one clicked.
-fn scenario(dir: &Path, messages: &[(&str, Vec<Photo<'_>>)]) -> Scenario {
+pub(crate) fn scenario(dir: &Path, messages: &[(&str, Vec<Photo<'_>>)]) -> Scenario {
     let mut yaml = format!(
         "name: vision\nchannel: {{kind: text}}\nusers:\n  - {{id: \"{BOB}\", username: bob_the_fixer, display_name: Bob Wilson}}\nmessages:\n"
     );
@@ -89,7 +89,7 @@ fn answer() -> Reply {
     reply
 }
 
-async fn run(
+pub(crate) async fn run(
     pool: &PgPool,
     workflows: &Workflows,
     scenario: &Scenario,
@@ -142,7 +142,7 @@ async fn analyze_scenario(
 }
 
 /// The user message's content as sent.
-fn user_content(fake: &FakeAnthropic) -> Value {
+pub(crate) fn user_content(fake: &FakeAnthropic) -> Value {
     let received = fake.received();
     assert_eq!(received.len(), 1);
     received[0].body["messages"][0]["content"].clone()
@@ -150,7 +150,7 @@ fn user_content(fake: &FakeAnthropic) -> Value {
 
 /// The captions of the image blocks, in order, each checked to be followed
 /// by an image block.
-fn image_captions(content: &Value) -> Vec<String> {
+pub(crate) fn image_captions(content: &Value) -> Vec<String> {
     let blocks = content.as_array().expect("content blocks");
     let mut captions = Vec::new();
     for (i, block) in blocks.iter().enumerate() {
@@ -162,7 +162,7 @@ fn image_captions(content: &Value) -> Vec<String> {
     captions
 }
 
-fn png_photo(url: &str) -> Photo<'_> {
+pub(crate) fn png_photo(url: &str) -> Photo<'_> {
     Photo {
         url,
         content_type: "image/png",
@@ -312,7 +312,7 @@ async fn at_most_max_images_are_sent_newest_first(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "./migrations")]
-async fn oversized_images_are_skipped_or_cut_off(pool: PgPool) {
+async fn oversized_images_are_skipped_or_refused_on_their_length(pool: PgPool) {
     let cdn = FakeCdn::start().await;
     // A PNG header and 1.5 MB more: over a 1 MB limit.
     let mut big = PNG.to_vec();
@@ -349,7 +349,7 @@ async fn oversized_images_are_skipped_or_cut_off(pool: PgPool) {
     assert_eq!(
         image_captions(&user_content(&fake)),
         vec!["Image from message [11]:"],
-        "the declared-big one gave its slot to the small one; the lying one was cut off"
+        "the declared-big one gave its slot to the small one; the lying one was refused on its length"
     );
     assert_eq!(
         cdn.requests(),

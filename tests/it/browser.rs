@@ -2,7 +2,9 @@
 //! the fake Discord behind sign-in) through Debian's `chromium` and
 //! `chromium-driver` over the W3C WebDriver protocol (plain JSON over
 //! reqwest: no client crate to build). `scripts/test` installs both when
-//! missing; without them this test says so and does nothing.
+//! missing; without them this test fails naming the browser, and outside CI
+//! `scripts/test` leaves it out of the run, reported as skipped
+//! (tests/support/tools.rs says why).
 //!
 //! Each page visited is saved as a screenshot under
 //! `target/browser-artifacts/`. To cover another page, add it to
@@ -19,6 +21,7 @@ use sqlx::PgPool;
 
 use crate::support::fake_discord::FakeUser;
 use crate::support::repo_root;
+use crate::support::tools::{require, Tool};
 use crate::support::web::Site;
 
 /// (artifact name, path, text the page must show).
@@ -63,17 +66,6 @@ const RUTH: u64 = 730_000_000_000_000_001;
 /// passing run never waits it out.
 const LIMIT: Duration = Duration::from_secs(60);
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-fn find_binary(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .chain([
-            PathBuf::from("/usr/bin"),
-            PathBuf::from("/usr/lib/chromium"),
-        ])
-        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-}
 
 fn artifacts_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -272,16 +264,8 @@ impl Chromium {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn a_visitor_is_sent_to_sign_in_and_a_member_then_sees_the_pages(pool: PgPool) {
-    let (Some(chromium), Some(chromedriver)) = (
-        find_binary(&["chromium", "chromium-browser"]),
-        find_binary(&["chromedriver"]),
-    ) else {
-        eprintln!(
-            "SKIPPED: the browser test needs Debian's chromium and chromium-driver \
-             (scripts/test installs them: apt-get install -y chromium chromium-driver)"
-        );
-        return;
-    };
+    let chromium = require(Tool::Chromium, &["chromium", "chromium-browser"]);
+    let chromedriver = require(Tool::Chromium, &["chromedriver"]);
     seed(&pool).await;
     let site = Site::start(pool, |_| {}).await;
     site.fake.add_member(RUTH);

@@ -143,3 +143,87 @@ async fn history_shows_the_last_ten_and_pages_with_its_own_buttons(pool: PgPool)
     bot.stop().await;
     fake.assert_spec_clean();
 }
+
+/// Whether a `/find` answer lists record `id` (its `**Kind #id**` line).
+fn shows(text: &str, id: i64) -> bool {
+    text.contains(&format!("#{id}**"))
+}
+
+/// The README: `/find` shows the 10 newest matches, newest first, and reads
+/// `"a phrase"`, `-without` and `or`.
+#[sqlx::test(migrations = "./migrations")]
+async fn find_shows_the_10_newest_and_reads_phrases_exclusions_and_or(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let gorgar = add_machine(&pool, "gorgar", "Gorgar").await;
+    // Twelve matches, one a day (the 1st is the oldest).
+    let mut matches = Vec::new();
+    for day in 1..=12 {
+        matches.push(
+            insert(
+                &pool,
+                "log_entry",
+                gorgar,
+                &format!("Cleaned the playfield, pass {day}"),
+                day,
+            )
+            .await,
+        );
+    }
+    let phrase = insert(&pool, "problem_report", gorgar, "Left flipper weak", 20).await;
+    let reversed = insert(
+        &pool,
+        "problem_report",
+        gorgar,
+        "Flipper on the left sticks",
+        21,
+    )
+    .await;
+    let coil = insert(&pool, "part_request", gorgar, "Flipper coil needed", 22).await;
+    let speech = insert(&pool, "problem_report", gorgar, "Speech board silent", 23).await;
+    let bot = TestBot::start(pool.clone(), &fake, 1).await;
+    let find = |text: &str| {
+        fake.invoke_slash(
+            &ruth(),
+            "find",
+            json!([{"type": 3, "name": "text", "value": text}]),
+        )
+    };
+
+    let newest = text_of(&fake.reply(&find("playfield")).await);
+    let positions: Vec<usize> = matches[2..]
+        .iter()
+        .rev()
+        .map(|id| {
+            newest
+                .find(&format!("#{id}**"))
+                .unwrap_or_else(|| panic!("#{id} (one of the 10 newest) in {newest}"))
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "newest first: {newest}"
+    );
+    for id in &matches[..2] {
+        assert!(!shows(&newest, *id), "#{id} is 11th or older: {newest}");
+    }
+
+    let quoted = text_of(&fake.reply(&find("\"left flipper\"")).await);
+    assert!(shows(&quoted, phrase), "{quoted}");
+    assert!(
+        !shows(&quoted, reversed),
+        "a phrase, not the words anywhere: {quoted}"
+    );
+
+    let without = text_of(&fake.reply(&find("flipper -coil")).await);
+    assert!(
+        shows(&without, phrase) && shows(&without, reversed),
+        "{without}"
+    );
+    assert!(!shows(&without, coil), "{without}");
+
+    let either = text_of(&fake.reply(&find("coil or speech")).await);
+    assert!(shows(&either, coil) && shows(&either, speech), "{either}");
+    assert!(!shows(&either, phrase), "{either}");
+    bot.stop().await;
+    fake.assert_spec_clean();
+}

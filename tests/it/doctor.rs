@@ -17,15 +17,15 @@ use crate::support::{repo_root, shipped_workflows};
 const TOKEN: &str = "MTAwMDAw.fake.token-for-tests";
 
 /// Everything a working deployment has, each piece a fake the test can break.
-struct Setup {
-    discord: FakeDiscord,
+pub(crate) struct Setup {
+    pub(crate) discord: FakeDiscord,
     webhook: FakeWebhook,
     pages: String,
     _pages: tokio::task::JoinHandle<()>,
 }
 
 impl Setup {
-    async fn healthy(pool: &PgPool) -> Self {
+    pub(crate) async fn healthy(pool: &PgPool) -> Self {
         let discord = FakeDiscord::start().await;
         let names = command_names();
         discord.set_guild_commands(&names.iter().map(String::as_str).collect::<Vec<_>>());
@@ -61,7 +61,7 @@ impl Setup {
     }
 
     /// Runs `flipfix-bot doctor ARGS` (async: the fakes share this runtime).
-    async fn doctor(
+    pub(crate) async fn doctor(
         &self,
         pool: &PgPool,
         anthropic: &FakeAnthropic,
@@ -70,8 +70,8 @@ impl Setup {
         self.doctor_with(pool, anthropic, args, &[]).await
     }
 
-    /// Like [`Setup::doctor`] with more environment variables.
-    async fn doctor_with(
+    /// [`Setup::doctor`] with some environment variables changed.
+    pub(crate) async fn doctor_with(
         &self,
         pool: &PgPool,
         anthropic: &FakeAnthropic,
@@ -79,7 +79,8 @@ impl Setup {
         env: &[(&str, &str)],
     ) -> (bool, String) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let output: Output = tokio::process::Command::new(env!("CARGO_BIN_EXE_flipfix-bot"))
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_flipfix-bot"));
+        command
             .arg("doctor")
             .args(args)
             .arg("--secrets")
@@ -95,11 +96,11 @@ impl Setup {
             .env("FLIPFIX_ALLOW_LOOPBACK_URLS", "true")
             .env("RUST_LOG", "warn")
             .env_remove("DISCORD_ALLOWED_CHANNELS")
-            .env_remove("SESSION_SECRET")
-            .envs(env.iter().copied())
-            .output()
-            .await
-            .expect("run flipfix-bot doctor");
+            .env_remove("SESSION_SECRET");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let output: Output = command.output().await.expect("run flipfix-bot doctor");
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&output.stderr);
         (output.status.success(), format!("{stdout}{stderr}"))
@@ -119,14 +120,14 @@ fn command_names() -> Vec<String> {
         .collect()
 }
 
-fn line<'a>(output: &'a str, start: &str) -> &'a str {
+pub(crate) fn line<'a>(output: &'a str, start: &str) -> &'a str {
     output
         .lines()
         .find(|l| l.starts_with(start))
         .unwrap_or_else(|| panic!("no line starting with {start:?}:\n{output}"))
 }
 
-async fn good_model() -> FakeAnthropic {
+pub(crate) async fn good_model() -> FakeAnthropic {
     FakeAnthropic::start(vec![Reply::body(serde_json::json!({}))]).await
 }
 

@@ -302,6 +302,7 @@ async fn commands_live_in_the_home_server_only(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn the_bot_leaves_a_server_it_is_added_to(pool: PgPool) {
+    let logs = crate::support::logs::CapturedLogs::capture();
     let fake = FakeDiscord::start().await;
     let bot = TestBot::start(pool.clone(), &fake, 1).await;
     let leave_path = format!("/api/v10/users/@me/guilds/{OTHER_GUILD}");
@@ -336,8 +337,22 @@ async fn the_bot_leaves_a_server_it_is_added_to(pool: PgPool) {
         json!([{"type": 1, "name": "status", "options": []}]),
     );
     assert_refused(&fake, &token).await;
-    // Events are handled concurrently: give a wrong leave time to show.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Events are handled concurrently: wait for the bot's decision on the
+    // GUILD_CREATE (its warning that it stays), then look for a leave.
+    let stays = format!("guild_id={}", OTHER_GUILD + 1);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !logs
+        .text()
+        .lines()
+        .any(|line| line.contains(&stays) && line.contains("DISCORD_LEAVE_OTHER_SERVERS is off"))
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the bot never decided to stay: {}",
+            logs.text()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert!(
         !fake
             .requests()

@@ -1,7 +1,8 @@
 //! The S3 path against a real local S3-compatible server: moto's server
 //! mode (`moto_server`, from PyPI's `moto[server]`). `scripts/test` starts
 //! one and exports `FLIPFIX_TEST_S3_ENDPOINT`; without it the test starts
-//! its own on a free loopback port.
+//! its own on a free loopback port. Without moto the test fails naming it
+//! (outside CI `scripts/test` leaves it out, reported as skipped).
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use sqlx::PgPool;
 use super::media::photo;
 use super::notify::Env;
 use crate::support::fake_cdn::{FakeCdn, Mode, PNG};
+use crate::support::tools::{missing, pretended_missing, require, Tool};
 use crate::support::{new_record, shipped_workflows};
 
 /// A running moto server: the one `scripts/test` started, or our own
@@ -28,6 +30,9 @@ struct Moto {
 
 impl Moto {
     async fn start() -> Self {
+        if pretended_missing(Tool::Moto) {
+            missing(Tool::Moto, "FLIPFIX_TEST_WITHOUT names it");
+        }
         if let Ok(endpoint) = std::env::var("FLIPFIX_TEST_S3_ENDPOINT") {
             return Self {
                 endpoint,
@@ -38,15 +43,14 @@ impl Moto {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let child = tokio::process::Command::new("moto_server")
+        let moto_server = require(Tool::Moto, &["moto_server"]);
+        let child = tokio::process::Command::new(moto_server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .expect(
-                "moto_server must be installed: pip install 'moto[server]' (scripts/test does)",
-            );
+            .unwrap_or_else(|err| missing(Tool::Moto, &format!("moto_server: {err}")));
         let endpoint = format!("http://127.0.0.1:{port}");
         // Ready when it answers; it needs a few seconds on a loaded machine.
         for _ in 0..300 {

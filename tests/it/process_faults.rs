@@ -55,7 +55,9 @@ async fn session_statuses(pool: &PgPool) -> Vec<String> {
 }
 
 #[sqlx::test(migrations = "./migrations")]
-async fn after_kill_9_mid_analysis_the_same_message_is_analysed_again_at_once(pool: PgPool) {
+async fn after_kill_9_mid_analysis_the_next_process_frees_the_message_and_analyses_it_again(
+    pool: PgPool,
+) {
     let fake = FakeDiscord::start().await;
     // The first analysis never finishes before the kill; the next is quick.
     let anthropic = FakeAnthropic::start(vec![
@@ -194,6 +196,13 @@ async fn sigterm_during_a_webhook_post_lets_it_finish_and_it_is_never_posted_twi
         signalled.elapsed()
     );
     assert!(status.success(), "a clean exit: {}", bot.stderr());
+    // The README: "exits within about 10 s" (here the POST is held 3 s).
+    assert!(
+        signalled.elapsed() <= Duration::from_secs(10),
+        "exited {:?} after SIGTERM: {}",
+        signalled.elapsed(),
+        bot.stderr()
+    );
     assert_eq!(webhook.delivered().len(), 1, "the held POST completed");
     let delivered: bool =
         sqlx::query_scalar("SELECT delivered_at IS NOT NULL FROM notification_outbox")
@@ -211,7 +220,18 @@ async fn sigterm_during_a_webhook_post_lets_it_finish_and_it_is_never_posted_twi
         "{}",
         restarted.stderr()
     );
-    // The dispatcher's first pass runs at start; give it its poll.
+    // The dispatcher's first pass runs at start: wait until it is done,
+    // then nothing may have been posted again.
+    assert!(
+        restarted
+            .wait_for_log(
+                "notification dispatcher: first pass done",
+                Duration::from_secs(60)
+            )
+            .await,
+        "{}",
+        restarted.stderr()
+    );
     let pending: i64 =
         sqlx::query_scalar("SELECT count(*) FROM notification_outbox WHERE delivered_at IS NULL")
             .fetch_one(&pool)

@@ -511,17 +511,23 @@ async fn malformed_json_names_file_line_and_column_and_nothing_is_imported(pool:
 
 #[sqlx::test(migrations = "./migrations")]
 async fn an_import_killed_midway_keeps_what_it_stored_and_a_rerun_completes_it(pool: PgPool) {
-    sqlx::query("INSERT INTO machines (slug, name) VALUES ('gorgar', 'Gorgar')")
-        .execute(&pool)
-        .await
-        .unwrap();
-    // Big enough that the import is still running when its first records
-    // are seen: each entry is its own transaction.
-    const ENTRIES: i64 = 2000;
+    sqlx::query(
+        "INSERT INTO machines (slug, name) VALUES ('gorgar', 'Gorgar'), ('baseball', 'Baseball')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    // The first STORED entries are on Gorgar, the rest on Baseball, whose
+    // row this test holds locked (FOR UPDATE blocks the foreign-key check
+    // of a record's insert): the import stores the Gorgar entries, then
+    // waits on the lock, and is killed there. A condition, not a race.
+    const ENTRIES: i64 = 100;
+    const STORED: i64 = 40;
     let entries: Vec<String> = (0..ENTRIES)
         .map(|i| {
+            let machine = if i < STORED { "Gorgar" } else { "Baseball" };
             format!(
-                r#"{{"machine": "Gorgar", "text": "Job {i}", "maintainers": ["ken"],
+                r#"{{"machine": "{machine}", "text": "Job {i}", "maintainers": ["ken"],
                     "occurred_at": "2025-05-20T10:00:00"}}"#
             )
         })
@@ -534,6 +540,11 @@ async fn an_import_killed_midway_keeps_what_it_stored_and_a_rerun_completes_it(p
     )
     .unwrap();
     let file = file.to_str().unwrap();
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM machines WHERE slug = 'baseball' FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_flipfix-bot"))
         .args(["import", "records", file])
@@ -543,17 +554,29 @@ async fn an_import_killed_midway_keeps_what_it_stored_and_a_rerun_completes_it(p
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("start flipfix-bot");
-    // An ordering check, not a timing one: kill -9 once records exist.
-    let mut stored = 0;
-    for _ in 0..6000 {
+    // Wait until the import is blocked on the locked machine.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut stored;
+    loop {
+        let waiting = count(
+            &pool,
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .await;
         stored = count(&pool, "SELECT count(*) FROM records").await;
-        if stored > 0 {
+        if waiting > 0 && stored == STORED {
             break;
         }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the import did not reach the locked machine: {stored} stored, {waiting} waiting"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     child.kill().expect("kill -9 the import");
     child.wait().unwrap();
+    holder.rollback().await.unwrap();
     // A COMMIT the server had already received still lands: wait until the
     // dead process's sessions are idle or gone, then count in one snapshot.
     for _ in 0..3000 {
@@ -574,11 +597,7 @@ async fn an_import_killed_midway_keeps_what_it_stored_and_a_rerun_completes_it(p
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert!(stored > 0, "the import stored nothing within a minute");
-    assert!(
-        after_kill < ENTRIES,
-        "the import finished before it was killed; nothing was interrupted"
-    );
+    assert_eq!(after_kill, stored, "what was stored before the kill stays");
     // Every stored record is whole: remembered, so the rerun skips it.
     assert_eq!(remembered, after_kill);
 

@@ -79,12 +79,16 @@ async fn estimate(pool: &PgPool, scenario: &Scenario) -> f64 {
 #[sqlx::test(migrations = "./migrations")]
 async fn ten_concurrent_analyses_cannot_overshoot_the_budget(pool: PgPool) {
     let scenario = scenario();
-    // The first request meets a 500 and is retried; every answer takes a
-    // moment, so all ten budget checks happen while calls are in flight.
+    // The first request meets a 500 and is retried; every answer then waits
+    // behind a gate the test opens only once all ten budget checks are
+    // done (three reservations held, seven refusals returned), so no call
+    // settles before the last reservation is decided, however slow the
+    // machine.
+    let (open, gate) = tokio::sync::watch::channel(false);
     let answer = Reply::tool_use(json!({"suggestions": []}));
     let fake = FakeAnthropic::start(vec![
         Reply::error(500, "api_error", None),
-        Reply::Delayed(Duration::from_millis(500), Box::new(answer)),
+        Reply::Gated(gate, Box::new(answer)),
     ])
     .await;
     let estimate = estimate(&pool, &scenario).await;
@@ -96,11 +100,40 @@ async fn ten_concurrent_analyses_cannot_overshoot_the_budget(pool: PgPool) {
         analyses_per_user: None,
     };
 
+    let finished = std::sync::atomic::AtomicUsize::new(0);
     let runs = (0..10).map(|i| {
-        let (pool, fake, scenario) = (&pool, &fake, &scenario);
-        async move { analyse(pool, fake, scenario, limits, &format!("discord:{i}")).await }
+        let (pool, fake, scenario, finished) = (&pool, &fake, &scenario, &finished);
+        async move {
+            let result = analyse(pool, fake, scenario, limits, &format!("discord:{i}")).await;
+            finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            result
+        }
     });
-    let results = futures_util::future::join_all(runs).await;
+    let opener = async {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let held: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM llm_reservations WHERE settled_at IS NULL",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            let done = finished.load(std::sync::atomic::Ordering::SeqCst);
+            // Seven refused (finished) and three reserved: every check done.
+            // (More finished than 7, or more held than 3, would be an
+            // overshoot: open anyway and let the assertions below say so.)
+            if (done >= 7 && held >= 3) || done + held as usize > 10 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the budget checks did not all happen: {done} finished, {held} held"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        open.send_replace(true);
+    };
+    let (results, ()) = tokio::join!(futures_util::future::join_all(runs), opener);
     let allowed = results.iter().filter(|r| r.is_ok()).count();
     let refused = results
         .iter()
@@ -164,4 +197,42 @@ async fn one_persons_daily_analyses_can_be_limited(pool: PgPool) {
     analyse(&pool, &fake, &scenario, limits, "discord:2")
         .await
         .unwrap();
+}
+
+/// The README: a dead process's reservation stops counting after 10
+/// minutes (it never settles; the budget must not stay spent all day).
+#[sqlx::test(migrations = "./migrations")]
+async fn an_unsettled_reservation_stops_counting_after_10_minutes(pool: PgPool) {
+    use flipfix_bot::llm::budget::{check, reserve};
+    let limits = SpendLimits {
+        daily_budget_usd: Some(1.0),
+        analyses_per_user: None,
+    };
+    let reserved_at = crate::support::time::pinned("2026-03-10T12:00:00Z");
+    reserve(&pool, limits, "discord:1", 1.0, reserved_at)
+        .await
+        .unwrap()
+        .expect("the first reservation fits");
+    // The process holding it dies: nothing settles it.
+    let held = check(
+        &pool,
+        limits,
+        "discord:2",
+        reserved_at + chrono::Duration::minutes(9),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(held, Err(SpendRefusal::BudgetSpent { .. })),
+        "counted while it may still be in flight: {held:?}"
+    );
+    let released = check(
+        &pool,
+        limits,
+        "discord:2",
+        reserved_at + chrono::Duration::minutes(10) + chrono::Duration::seconds(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(released, Ok(()), "no longer counted after 10 minutes");
 }

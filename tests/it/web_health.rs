@@ -127,3 +127,36 @@ async fn readyz_on_the_gateway_holder_waits_for_ready_and_names_a_failure(pool: 
     assert_eq!((status, body.as_str()), (503, "not ready\n"));
     assert!(logs.text().contains("database"));
 }
+
+/// Every metric the README names is served, each with its `# TYPE` line
+/// (an empty database still declares them all).
+#[sqlx::test(migrations = "./migrations")]
+async fn every_metric_the_readme_names_is_served(pool: PgPool) {
+    let readme =
+        std::fs::read_to_string(crate::support::repo_root().join("README.md")).expect("README");
+    let section = readme
+        .split("\n## Health and metrics\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("the Health and metrics section");
+    let mut named: Vec<&str> = section
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|code| code.starts_with("flipfix_"))
+        .map(|code| code.split('{').next().unwrap_or(code))
+        .collect();
+    named.sort();
+    named.dedup();
+    assert!(named.len() >= 9, "{named:?}");
+    let site = Site::start(&pool).await;
+    let (status, body, _) = site.get("/metrics").await;
+    assert_eq!(status, 200);
+    for name in named {
+        assert!(
+            body.lines()
+                .any(|line| line.starts_with(&format!("# TYPE {name} "))),
+            "/metrics does not declare {name}:\n{body}"
+        );
+    }
+}

@@ -55,7 +55,7 @@ impl Site {
     }
 }
 
-async fn insert(
+pub(crate) async fn insert(
     pool: &PgPool,
     kind: &str,
     machine: Option<i64>,

@@ -24,6 +24,9 @@ pub enum Reply {
     Slow(Duration),
     /// Waits this long, then answers like `inner` (a slow but good model).
     Delayed(Duration, Box<Reply>),
+    /// Waits until the test opens the gate (sends `true`), then answers
+    /// like `inner`: for tests that need every caller in flight at once.
+    Gated(tokio::sync::watch::Receiver<bool>, Box<Reply>),
 }
 
 impl Reply {
@@ -109,6 +112,9 @@ impl FakeAnthropic {
         let app = Router::new()
             .route("/v1/messages", post(messages))
             .route("/v1/messages/count_tokens", post(count_tokens))
+            // The Messages API takes requests up to 32 MB (axum's default
+            // of 2 MB would refuse a request with one large photo).
+            .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
             .with_state(script.clone());
         let (address, server) = super::serve_on_loopback(app, "fake model API").await;
         Self {
@@ -211,10 +217,14 @@ async fn messages(
             tokio::time::sleep(delay).await;
             Some(*inner)
         }
+        Some(Reply::Gated(mut gate, inner)) => {
+            let _ = gate.wait_for(|open| *open).await;
+            Some(*inner)
+        }
         other => other,
     };
     match reply {
-        Some(Reply::Delayed(..)) => {
+        Some(Reply::Delayed(..) | Reply::Gated(..)) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "nested delay").into_response()
         }
         Some(Reply::Json {

@@ -22,9 +22,44 @@
 use base64::Engine;
 use serde_json::{Map, Value};
 
+/// `message_create_params.py` `MessageCreateParamsBase`: the top-level keys
+/// (`model`, `max_tokens` and `messages` required; TypedDicts allow no
+/// other keys).
+const TOP_REQUIRED: [&str; 3] = ["model", "max_tokens", "messages"];
+const TOP_OPTIONAL: [&str; 14] = [
+    "system",
+    "metadata",
+    "stop_sequences",
+    "stream",
+    "temperature",
+    "top_k",
+    "top_p",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "service_tier",
+    "container",
+    "mcp_servers",
+    "context_management",
+];
+
 /// Every way `body` breaks those types, each naming where (`messages[0].content[2].source.media_type`).
 pub fn violations(body: &Value) -> Vec<String> {
     let mut found = Vec::new();
+    let Some(top) = object("body", body, &mut found) else {
+        return found;
+    };
+    keys("body", top, &TOP_REQUIRED, &TOP_OPTIONAL, &mut found);
+    if !top.get("model").is_none_or(Value::is_string) {
+        found.push("model: not a string".into());
+    }
+    if top
+        .get("max_tokens")
+        .is_some_and(|v| v.as_u64().is_none_or(|n| n == 0))
+    {
+        found.push("max_tokens: not a positive integer".into());
+    }
+    tool_choice(top, &mut found);
     match body.get("system") {
         None | Some(Value::String(_)) => {}
         Some(Value::Array(blocks)) => {
@@ -42,6 +77,52 @@ pub fn violations(body: &Value) -> Vec<String> {
         message_param(&format!("messages[{i}]"), message, &mut found);
     }
     found
+}
+
+/// `tool_choice_param.py`: `auto`, `any`, `none`, or `tool` with the `name`
+/// of a tool the request declares.
+fn tool_choice(top: &Map<String, Value>, found: &mut Vec<String>) {
+    let Some(choice) = top.get("tool_choice") else {
+        return;
+    };
+    let Some(choice) = object("tool_choice", choice, found) else {
+        return;
+    };
+    match choice.get("type").and_then(Value::as_str) {
+        Some("auto" | "any") => keys(
+            "tool_choice",
+            choice,
+            &["type"],
+            &["disable_parallel_tool_use"],
+            found,
+        ),
+        Some("none") => keys("tool_choice", choice, &["type"], &[], found),
+        Some("tool") => {
+            keys(
+                "tool_choice",
+                choice,
+                &["type", "name"],
+                &["disable_parallel_tool_use"],
+                found,
+            );
+            let name = choice
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let declared = top
+                .get("tools")
+                .and_then(Value::as_array)
+                .is_some_and(|tools| tools.iter().any(|t| t["name"] == name));
+            if !declared {
+                found.push(format!(
+                    "tool_choice.name: {name:?} is not a tool the request declares"
+                ));
+            }
+        }
+        other => found.push(format!(
+            "tool_choice.type: {other:?} is not auto, any, tool or none"
+        )),
+    }
 }
 
 fn object<'a>(

@@ -1,7 +1,10 @@
 //! A local stand-in for Discord's attachment CDN (`cdn.discordapp.com`):
 //! serves registered files with their content type and length, counts
 //! requests, and can let every URL "expire" (404, as a signed URL past its
-//! `ex=` does) or fail (500).
+//! `ex=` does) or fail (500). A file can also be sent without a length
+//! (chunked, as a CDN streaming from its origin does), or with a
+//! `Content-Length` that lies (more than it sends, then the connection
+//! closes), so the download's own cut-off and truncation checks are reached.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -32,8 +35,20 @@ pub enum Mode {
     Failing,
 }
 
+/// How a file's bytes are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// With an honest `Content-Length` (what the CDN does for most files).
+    Whole,
+    /// `Transfer-Encoding: chunked` in 64 KiB chunks, no `Content-Length`:
+    /// the reader cannot refuse up front and must count.
+    Chunked,
+    /// A `Content-Length` twice the real size; the body ends early.
+    LengthLies,
+}
+
 struct Inner {
-    files: HashMap<String, (String, Vec<u8>)>,
+    files: HashMap<String, (String, Vec<u8>, Delivery)>,
     mode: Mode,
     requests: usize,
 }
@@ -60,6 +75,17 @@ impl FakeCdn {
 
     /// Serves `bytes` as `content_type` and returns its URL.
     pub fn add(&self, name: &str, content_type: &str, bytes: &[u8]) -> String {
+        self.add_with(name, content_type, bytes, Delivery::Whole)
+    }
+
+    /// Serves `bytes` as `content_type`, sent as `delivery` says.
+    pub fn add_with(
+        &self,
+        name: &str,
+        content_type: &str,
+        bytes: &[u8],
+        delivery: Delivery,
+    ) -> String {
         let path = format!("1/{}/{name}", self.inner.lock().unwrap().files.len() + 1);
         let url = format!(
             "http://{}/attachments/{path}?ex=6741e0f0&is=6740bf70&hm=abc",
@@ -69,7 +95,7 @@ impl FakeCdn {
             .lock()
             .unwrap()
             .files
-            .insert(path, (content_type.to_string(), bytes.to_vec()));
+            .insert(path, (content_type.to_string(), bytes.to_vec(), delivery));
         url
     }
 
@@ -109,12 +135,33 @@ async fn serve(State(inner): State<Arc<Mutex<Inner>>>, Path(path): Path<String>)
         Mode::Failing => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         Mode::Serve => {}
     }
-    match inner.files.get(&path) {
-        Some((content_type, bytes)) => (
-            [(header::CONTENT_TYPE, content_type.clone())],
-            bytes.clone(),
-        )
-            .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
+    let Some((content_type, bytes, delivery)) = inner.files.get(&path).cloned() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match delivery {
+        Delivery::Whole => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
+        Delivery::Chunked => {
+            let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+                bytes.chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
+            let body = axum::body::Body::from_stream(futures_util::stream::iter(chunks));
+            ([(header::CONTENT_TYPE, content_type)], body).into_response()
+        }
+        Delivery::LengthLies => {
+            // A stream has no size hint, so hyper keeps the header set here
+            // and closes the connection when the body ends short of it.
+            let claimed = (bytes.len() * 2).to_string();
+            let body =
+                axum::body::Body::from_stream(futures_util::stream::iter([
+                    Ok::<_, std::io::Error>(bytes),
+                ]));
+            (
+                [
+                    (header::CONTENT_TYPE, content_type),
+                    (header::CONTENT_LENGTH, claimed),
+                ],
+                body,
+            )
+                .into_response()
+        }
     }
 }

@@ -27,7 +27,14 @@ use tokio::sync::{mpsc, Notify};
 use super::openapi::{check_request, check_route};
 
 mod channel_posts;
+mod conformance;
 mod oauth;
+mod objects;
+mod state;
+
+use objects::registered_command;
+pub use objects::{complete_user, discord_user, with_component_ids, without_nulls};
+use state::{interaction_state, unknown_channel};
 
 pub const APPLICATION_ID: u64 = 700_000_000_000_000_001;
 pub const BOT_USER_ID: u64 = 700_000_000_000_000_002;
@@ -103,13 +110,7 @@ impl FakeUser {
     }
 
     pub fn user_json(&self) -> Value {
-        json!({
-            "id": self.id.to_string(),
-            "username": self.username,
-            "discriminator": "0",
-            "global_name": self.global_name,
-            "avatar": null,
-        })
+        discord_user(self.id, &self.username, self.global_name.as_deref(), false)
     }
 
     pub fn member_json(&self) -> Value {
@@ -120,6 +121,12 @@ impl FakeUser {
             "deaf": false,
             "mute": false,
             "flags": 0,
+            "avatar": null,
+            "banner": null,
+            "communication_disabled_until": null,
+            "nick": null,
+            "pending": false,
+            "premium_since": null,
             "permissions": self.permissions.to_string(),
         })
     }
@@ -167,6 +174,11 @@ struct FakeState {
     application_flags: Mutex<Option<u64>>,
     /// channel id → permissions a member overwrite denies the bot there.
     bot_denied: Mutex<HashMap<u64, u64>>,
+    /// Tokens of the interactions dispatched, and of those acknowledged
+    /// (their callback answered): Discord refuses a second callback
+    /// (40060) and any edit or follow-up before the first (10015).
+    interaction_tokens: Mutex<std::collections::HashSet<String>>,
+    acknowledged: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Answer `status` (a Discord error body) to the next `remaining` requests
@@ -220,6 +232,10 @@ impl FakeDiscord {
                 get(oauth::guild_member).fallback(rest),
             )
             .fallback(rest)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                conformance::conform,
+            ))
             .with_state(state.clone());
         let (address, server) = super::serve_on_loopback(app, "fake discord").await;
         let base_url = format!("http://{address}");
@@ -298,6 +314,18 @@ impl FakeDiscord {
             .expect("no gateway connection")
             .send(frame)
             .expect("gateway connection closed");
+    }
+
+    /// A token of an interaction the fake treats as dispatched, with no bot
+    /// connected (for tests of the fake's interaction state itself).
+    pub fn undelivered_interaction_token(&self) -> String {
+        let token = format!("token-{}", self.next_id());
+        self.state
+            .interaction_tokens
+            .lock()
+            .unwrap()
+            .insert(token.clone());
+        token
     }
 
     /// A fresh snowflake.
@@ -491,7 +519,7 @@ impl FakeDiscord {
 
     /// Clicks a button with `custom_id` on an ephemeral bot message.
     pub fn click(&self, user: &FakeUser, custom_id: &str) -> String {
-        let message = message_json(self.next_id(), "", &json!({"flags": 64}));
+        let message = message_json(self.next_id(), &json!({"flags": 64}));
         self.interaction_with(
             user,
             3,
@@ -511,7 +539,7 @@ impl FakeDiscord {
             .iter()
             .map(|(id, value)| json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]}))
             .collect();
-        let message = message_json(self.next_id(), "", &json!({"flags": 64}));
+        let message = message_json(self.next_id(), &json!({"flags": 64}));
         self.interaction_with(
             user,
             5,
@@ -522,6 +550,10 @@ impl FakeDiscord {
 
     /// Global commands as an earlier version of the bot registered them.
     pub fn set_global_commands(&self, commands: Vec<Value>) {
+        let commands = commands
+            .into_iter()
+            .map(|command| registered_command(&self.state, command))
+            .collect();
         *self.state.global_commands.lock().unwrap() = commands;
     }
 
@@ -656,6 +688,11 @@ impl FakeDiscord {
                 payload["context"] = json!(1);
             }
         }
+        self.state
+            .interaction_tokens
+            .lock()
+            .unwrap()
+            .insert(token.clone());
         self.dispatch("INTERACTION_CREATE", payload);
         token
     }
@@ -760,8 +797,7 @@ async fn gateway_session(mut socket: WebSocket, state: Arc<FakeState>) {
                         let sequence = state.sequence.fetch_add(1, Ordering::SeqCst) + 1;
                         let ready = json!({"op": 0, "t": "READY", "s": sequence, "d": {
                             "v": 10,
-                            "user": {"id": BOT_USER_ID.to_string(), "username": "flipfix", "discriminator": "0",
-                                     "global_name": null, "avatar": null, "bot": true},
+                            "user": discord_user(BOT_USER_ID, "flipfix", None, true),
                             "guilds": [{"id": GUILD_ID.to_string(), "unavailable": true}],
                             "session_id": format!("session-{sequence}"),
                             "resume_gateway_url": format!("{base}/gateway"),
@@ -866,6 +902,12 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
     if let Some(response) = channel_posts::answer(state, request, &segments) {
         return response;
     }
+    if let Some(response) = interaction_state(state, request, &segments) {
+        return response;
+    }
+    if let Some(response) = unknown_channel(state, request, &segments) {
+        return response;
+    }
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["gateway"]) => json_response(StatusCode::OK, json!({"url": base})),
         ("GET", ["gateway", "bot"]) => json_response(
@@ -881,22 +923,32 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
                 "id": APPLICATION_ID.to_string(), "name": "flipfix", "icon": null, "description": "",
                 "bot_public": false, "bot_require_code_grant": false, "verify_key": "00",
                 "flags": state.application_flags.lock().unwrap().unwrap_or(MESSAGE_CONTENT_FLAG), "team": null,
-                "owner": {"id": OWNER_ID.to_string(), "username": "owner", "discriminator": "0", "global_name": null, "avatar": null},
+                "owner": discord_user(OWNER_ID, "owner", None, false),
+                "type": null, "flags_new": "0", "redirect_uris": [], "interactions_endpoint_url": null,
+                "role_connections_verification_url": null, "approximate_guild_count": 1,
+                "approximate_user_install_count": 0, "approximate_user_authorization_count": 0,
+                "explicit_content_filter": 0, "eligible_oauth2_scopes": [],
             }),
         ),
-        ("GET", ["users", "@me"]) => json_response(
-            StatusCode::OK,
-            json!({
-                "id": BOT_USER_ID.to_string(), "username": "flipfix", "discriminator": "0",
-                "global_name": null, "avatar": null, "bot": true
-            }),
-        ),
+        ("GET", ["users", "@me"]) => {
+            let mut me = discord_user(BOT_USER_ID, "flipfix", None, true);
+            me["mfa_enabled"] = json!(false);
+            me["locale"] = json!("en-US");
+            json_response(StatusCode::OK, me)
+        }
         ("GET", ["applications", _, "commands"]) => json_response(
             StatusCode::OK,
             Value::Array(state.global_commands.lock().unwrap().clone()),
         ),
         ("PUT", ["applications", _, "commands"]) => {
-            let commands = request.body.as_array().cloned().unwrap_or_default();
+            let commands: Vec<Value> = request
+                .body
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|command| registered_command(state, command))
+                .collect();
             *state.global_commands.lock().unwrap() = commands.clone();
             json_response(StatusCode::OK, Value::Array(commands))
         }
@@ -908,24 +960,15 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
                 .cloned()
                 .unwrap_or_default()
                 .into_iter()
-                .map(|mut command| {
-                    let id = state.next_id.fetch_add(1, Ordering::SeqCst);
-                    command["id"] = json!(id.to_string());
-                    command["application_id"] = json!(APPLICATION_ID.to_string());
-                    command["version"] = json!("1");
-                    if command.get("type").is_none() {
-                        command["type"] = json!(1);
-                    }
-                    if command.get("description").is_none() {
-                        command["description"] = json!("");
-                    }
-                    command
-                })
+                .map(|command| registered_command(state, command))
                 .collect();
             *state.commands.lock().unwrap() = commands.clone();
             json_response(StatusCode::OK, Value::Array(commands))
         }
-        ("POST", ["interactions", _, _, "callback"]) => StatusCode::NO_CONTENT.into_response(),
+        ("POST", ["interactions", _, token, "callback"]) => {
+            state.acknowledged.lock().unwrap().insert(token.to_string());
+            StatusCode::NO_CONTENT.into_response()
+        }
         // The home server as doctor reads it: one text channel, the bot with its role.
         ("GET", ["guilds", guild, ..]) if *guild != GUILD_ID.to_string() => json_response(
             StatusCode::NOT_FOUND,
@@ -941,17 +984,19 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
             json_response(
                 StatusCode::OK,
                 json!([{"id": CHANNEL_ID.to_string(), "type": 0, "guild_id": GUILD_ID.to_string(), "name": "workshop",
-                        "position": 0, "permission_overwrites": overwrites, "nsfw": false, "parent_id": null}]),
+                        "position": 0, "permission_overwrites": overwrites, "nsfw": false, "parent_id": null,
+                        "flags": 0}]),
             )
         }
         ("GET", ["guilds", _, "members", user]) if *user == BOT_USER_ID.to_string() => {
             json_response(
                 StatusCode::OK,
                 json!({
-                    "user": {"id": BOT_USER_ID.to_string(), "username": "flipfix", "discriminator": "0",
-                             "global_name": null, "avatar": null, "bot": true},
+                    "user": discord_user(BOT_USER_ID, "flipfix", None, true),
                     "roles": [BOT_ROLE_ID.to_string()], "joined_at": "2026-01-01T00:00:00.000000+00:00",
-                    "deaf": false, "mute": false, "flags": 0,
+                    "deaf": false, "mute": false, "flags": 0, "avatar": null, "banner": null,
+                    "communication_disabled_until": null, "nick": null, "pending": false,
+                    "premium_since": null,
                 }),
             )
         }
@@ -967,18 +1012,14 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
                 .unwrap()
                 .entry(token.to_string())
                 .or_insert_with(|| state.next_id.fetch_add(1, Ordering::SeqCst));
-            json_response(
-                StatusCode::OK,
-                message_json(id, token, &json!({"content": ""})),
-            )
+            json_response(StatusCode::OK, message_json(id, &json!({"content": ""})))
         }
         ("DELETE", ["webhooks", _, _, "messages", "@original"]) => {
             StatusCode::NO_CONTENT.into_response()
         }
-        ("PATCH", ["webhooks", _, token, "messages", "@original"])
-        | ("POST", ["webhooks", _, token]) => {
+        ("PATCH", ["webhooks", _, _, "messages", "@original"]) | ("POST", ["webhooks", _, _]) => {
             let id = state.next_id.fetch_add(1, Ordering::SeqCst);
-            json_response(StatusCode::OK, message_json(id, token, &request.body))
+            json_response(StatusCode::OK, message_json(id, &request.body))
         }
         ("GET", ["channels", channel, "messages", ..])
             if state
@@ -1016,12 +1057,15 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
                 Some(parent) => {
                     json!({"id": channel, "type": 11, "guild_id": GUILD_ID.to_string(), "name": "thread",
                                        "parent_id": parent.to_string(), "position": 0, "permission_overwrites": [],
-                                       "nsfw": false, "thread_metadata": {"archived": false, "auto_archive_duration": 1440,
+                                       "nsfw": false, "flags": 0, "owner_id": OWNER_ID.to_string(),
+                                       "message_count": 0, "member_count": 1, "total_message_sent": 0,
+                                       "thread_metadata": {"archived": false, "auto_archive_duration": 1440,
                                        "archive_timestamp": "2026-01-01T00:00:00.000000+00:00", "locked": false}})
                 }
                 None => {
                     json!({"id": channel, "type": 0, "guild_id": GUILD_ID.to_string(), "name": "workshop",
-                               "position": 0, "permission_overwrites": [], "nsfw": false, "parent_id": null})
+                               "position": 0, "permission_overwrites": [], "nsfw": false, "parent_id": null,
+                               "flags": 0})
                 }
             };
             json_response(StatusCode::OK, body)
@@ -1094,7 +1138,10 @@ fn home_guild_json() -> Value {
         "banner": null, "premium_tier": 0, "preferred_locale": "en-US",
         "public_updates_channel_id": null, "nsfw_level": 0, "stickers": [],
         "premium_progress_bar_enabled": false, "safety_alerts_channel_id": null,
-        "max_members": 500000, "max_video_channel_users": 25
+        "max_members": 500000, "max_video_channel_users": 25, "home_header": null,
+        "region": "deprecated", "widget_enabled": false, "widget_channel_id": null,
+        "max_presences": null, "max_stage_video_channel_users": 50,
+        "premium_subscription_count": 0, "nsfw": false, "incidents_data": null
     })
 }
 
@@ -1107,6 +1154,8 @@ pub fn user_message(
     timestamp: &str,
     reply_to: Option<u64>,
 ) -> Value {
+    let mut author = author;
+    complete_user(&mut author);
     let mut message = json!({
         "id": id.to_string(),
         "type": if reply_to.is_some() { 19 } else { 0 },
@@ -1131,16 +1180,20 @@ pub fn user_message(
     message
 }
 
-/// A message object as Discord returns it for webhook/interaction messages.
-fn message_json(id: u64, token: &str, body: &Value) -> Value {
+/// A message object as Discord returns it for webhook/interaction messages:
+/// the request's components with the ids Discord gives them, and no
+/// interaction token (Discord never sends it back).
+fn message_json(id: u64, body: &Value) -> Value {
     json!({
         "id": id.to_string(),
         "type": 0,
         "channel_id": CHANNEL_ID.to_string(),
-        "author": {"id": APPLICATION_ID.to_string(), "username": "flipfix", "discriminator": "0", "global_name": null, "avatar": null, "bot": true},
+        "author": discord_user(APPLICATION_ID, "flipfix", None, true),
         "content": body.get("content").cloned().unwrap_or(json!("")),
-        "embeds": body.get("embeds").cloned().unwrap_or(json!([])),
-        "components": body.get("components").cloned().unwrap_or(json!([])),
+        "embeds": without_nulls(body.get("embeds").cloned().unwrap_or(json!([]))),
+        "components": with_component_ids(without_nulls(
+            body.get("components").cloned().unwrap_or(json!([])),
+        )),
         "attachments": [],
         "mentions": [],
         "mention_roles": [],
@@ -1152,6 +1205,5 @@ fn message_json(id: u64, token: &str, body: &Value) -> Value {
         "flags": body.get("flags").cloned().unwrap_or(json!(0)),
         "webhook_id": APPLICATION_ID.to_string(),
         "application_id": APPLICATION_ID.to_string(),
-        "interaction_token": token,
     })
 }

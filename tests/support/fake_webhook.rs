@@ -18,6 +18,10 @@ use serde_json::{json, Value};
 
 use super::multipart::{boundary, parse_upload, UploadedFile};
 
+/// Discord's limit on the files of one message in a server without boosts
+/// (10 MiB); more is refused with 413 and code 40005.
+pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
+
 /// What the fake answers to the next request (after the script runs out: 200).
 #[derive(Debug, Clone)]
 pub enum Reply {
@@ -70,6 +74,8 @@ struct Inner {
     refuse: Vec<(String, u16)>,
     /// The webhook was deleted: a GET on it answers 404 Unknown Webhook.
     deleted: bool,
+    /// Bodies Discord would refuse (answered 400), one line each.
+    violations: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -99,6 +105,11 @@ impl FakeWebhook {
                 "/api/v10/webhooks/{id}/{token}",
                 post(execute).get(get_webhook),
             )
+            // Room for Discord's upload limit plus the JSON and multipart
+            // framing; the limit itself is checked in `execute`.
+            .layer(axum::extract::DefaultBodyLimit::max(
+                MAX_UPLOAD_BYTES + 1024 * 1024,
+            ))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -158,6 +169,11 @@ impl FakeWebhook {
 
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
         self.inner.lock().unwrap().script.extend(replies);
+    }
+
+    /// Bodies the fake refused as Discord would (400, 50035).
+    pub fn violations(&self) -> Vec<String> {
+        self.inner.lock().unwrap().violations.clone()
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -225,7 +241,32 @@ async fn execute(
                 .into_response()
         }
     };
+    // Every body is checked against the spec, whether or not the test asks:
+    // Discord answers 400 (50035) to one it cannot accept.
     let path = format!("/api/v10/webhooks/{id}/{token}");
+    let mut problems = super::openapi::check_request("POST", &path, &body);
+    problems.extend(super::openapi::check_query(
+        "POST",
+        &path,
+        query.as_deref().unwrap_or_default(),
+    ));
+    if !problems.is_empty() {
+        let message = problems.join("; ");
+        inner.lock().unwrap().violations.extend(problems);
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": format!("Invalid Form Body: {message}"), "code": 50035})),
+        )
+            .into_response();
+    }
+    let uploaded: usize = files.iter().map(|file| file.bytes.len()).sum();
+    if uploaded > MAX_UPLOAD_BYTES {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Json(json!({"message": "Request entity too large", "code": 40005})),
+        )
+            .into_response();
+    }
     let (reply, rate, message_id) = {
         let mut inner = inner.lock().unwrap();
         if let Some(started) = &inner.started {

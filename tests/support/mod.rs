@@ -126,6 +126,7 @@ pub mod openai_spec;
 pub mod openapi;
 pub mod process;
 pub mod time;
+pub mod tools;
 pub mod web;
 
 /// A `PUBLIC_BASE_URL` for tests.

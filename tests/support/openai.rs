@@ -144,6 +144,8 @@ impl FakeOpenAi {
         let app = Router::new()
             .route("/v1/chat/completions", post(chat_completions))
             .route("/v1/models", get(models))
+            // As the Anthropic fake: large enough for a request with photos.
+            .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
             .with_state(script.clone());
         let (address, server) = super::serve_on_loopback(app, "fake model API").await;
         Self {

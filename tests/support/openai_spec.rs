@@ -44,6 +44,22 @@ pub fn check_chat_request(body: &Value) -> Vec<String> {
         .collect();
     let root = json!({"$ref": "#/components/schemas/CreateChatCompletionRequest"});
     walk(&[&root], body, "", &mut problems);
+    // What the schema cannot say: a forced function must be one the request
+    // declares (OpenAI refuses it otherwise), and the bot always bounds the
+    // answer's length (its spend accounting counts on it).
+    if let Some(name) = body["tool_choice"]["function"]["name"].as_str() {
+        let declared = body["tools"]
+            .as_array()
+            .is_some_and(|tools| tools.iter().any(|t| t["function"]["name"] == name));
+        if !declared {
+            problems.push(format!(
+                "/tool_choice/function/name: {name:?} is not a tool the request declares"
+            ));
+        }
+    }
+    if body.get("max_tokens").is_none() && body.get("max_completion_tokens").is_none() {
+        problems.push("/: neither max_tokens nor max_completion_tokens is set".into());
+    }
     problems
 }
 

@@ -137,7 +137,7 @@ pub fn check_request(method: &str, path: &str, body: &Value) -> Vec<String> {
     if body.is_null() {
         return Vec::new();
     }
-    let mut problems = Vec::new();
+    let mut problems: Vec<String> = check_body_allowed(method, path, body).into_iter().collect();
     if let Err(violation) = validate_request(method, path, body) {
         problems.push(violation);
     }
@@ -341,6 +341,15 @@ fn normalize_permission_strings(mut value: Value) -> Value {
     value
 }
 
+/// A `type` that fails an enum/const: a union branch that was never meant.
+fn is_discriminator_mismatch(error: &ValidationError<'_>) -> bool {
+    error.instance_path().to_string().ends_with("/type")
+        && matches!(
+            error.kind(),
+            ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. }
+        )
+}
+
 /// Unions (`anyOf`/`oneOf`) report "matches none"; the real problem is the
 /// failure deepest inside the instance, in the branch that got furthest.
 fn deepest_error(error: &ValidationError<'_>) -> (usize, String) {
@@ -351,8 +360,19 @@ fn deepest_error(error: &ValidationError<'_>) -> (usize, String) {
         _ => None,
     };
     if let Some(branches) = branches {
-        if let Some(best) = branches
+        // The branches whose discriminator (`type`) matched are the ones
+        // meant; the others only say "not this kind".
+        let meant: Vec<_> = branches
             .iter()
+            .filter(|branch| !branch.iter().any(is_discriminator_mismatch))
+            .collect();
+        let candidates = if meant.is_empty() {
+            branches.iter().collect()
+        } else {
+            meant
+        };
+        if let Some(best) = candidates
+            .into_iter()
             .flatten()
             .map(deepest_error)
             .max_by_key(|(d, _)| *d)
@@ -361,17 +381,191 @@ fn deepest_error(error: &ValidationError<'_>) -> (usize, String) {
         }
     }
     let path = error.instance_path().to_string();
-    // A `type` that fails an enum/const is a union branch that was never
-    // meant (a discriminator mismatch); rank it below real problems at the
-    // same depth.
-    let discriminator_mismatch = path.ends_with("/type")
-        && matches!(
-            error.kind(),
-            ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. }
-        );
-    let depth = path.matches('/').count() * 2 + usize::from(!discriminator_mismatch);
+    let discriminator_mismatch = is_discriminator_mismatch(error);
+    // A discriminator mismatch says only that another branch was meant:
+    // any real problem in the branch that was meant ranks above it.
+    let depth = if discriminator_mismatch {
+        0
+    } else {
+        path.matches('/').count() * 2 + 1
+    };
     (
         depth,
         format!("{}: {error}", if path.is_empty() { "/" } else { &path }),
     )
+}
+
+/// The spec's operation object for `op`.
+fn operation_object(method: &str, op: &Operation) -> &'static Value {
+    &spec()["paths"][&op.path_template][method.to_ascii_lowercase()]
+}
+
+/// Compiles `schema` (which may `$ref` the spec's components), cached under
+/// `key`.
+fn compiled(key: String, schema: &Value) -> &'static Validator {
+    let mut cache = validators().lock().expect("validator cache");
+    if let Some(validator) = cache.get(&key) {
+        return validator;
+    }
+    let root = serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": spec()["components"],
+        "allOf": [schema],
+    });
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&root)
+        .unwrap_or_else(|err| panic!("compile schema {key}: {err}"));
+    let validator: &'static Validator = Box::leak(Box::new(validator));
+    cache.insert(key, validator);
+    validator
+}
+
+fn first_problem(validator: &Validator, value: &Value) -> Option<String> {
+    validator
+        .iter_errors(value)
+        .map(|e| deepest_error(&e))
+        .max_by_key(|(depth, _)| *depth)
+        .map(|(_, m)| m)
+}
+
+/// A body sent to an operation that declares none: Discord ignores it at
+/// best, and it says the client meant another operation.
+pub fn check_body_allowed(method: &str, path: &str, body: &Value) -> Option<String> {
+    let op = find_operation(method, path)?;
+    let declares = !operation_object(method, &op)["requestBody"].is_null();
+    (!body.is_null() && !declares).then(|| {
+        format!(
+            "{} ({method} {path}): a body sent to an operation that takes none",
+            op.id
+        )
+    })
+}
+
+/// The query string against the operation's `in: query` parameters: an
+/// undeclared name, or a value outside its schema (`limit` 1–100 on message
+/// history), is a violation.
+pub fn check_query(method: &str, path: &str, query: &str) -> Vec<String> {
+    let Some(op) = find_operation(method, path) else {
+        return Vec::new();
+    };
+    let parameters: Vec<&Value> = operation_object(method, &op)["parameters"]
+        .as_array()
+        .map(|p| p.iter().map(resolve).collect())
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, raw) = pair.split_once('=').unwrap_or((pair, ""));
+        let Some(parameter) = parameters
+            .iter()
+            .find(|p| p["in"] == "query" && p["name"] == name)
+        else {
+            problems.push(format!(
+                "{} ({method} {path}): query parameter {name} is not declared",
+                op.id
+            ));
+            continue;
+        };
+        let schema = &parameter["schema"];
+        let kind = resolve(schema)["type"].clone();
+        let value = match kind.as_str() {
+            Some("integer") => raw.parse::<i64>().map(Value::from).ok(),
+            Some("boolean") => match raw {
+                "true" | "True" => Some(Value::Bool(true)),
+                "false" | "False" => Some(Value::Bool(false)),
+                _ => None,
+            },
+            _ => Some(Value::String(raw.to_string())),
+        };
+        let problem = match value {
+            None => Some(format!("{raw:?} is not a {kind}")),
+            Some(value) => first_problem(compiled(format!("{}?{name}", op.id), schema), &value),
+        };
+        if let Some(problem) = problem {
+            problems.push(format!(
+                "{} ({method} {path}): query {name}={raw}: {problem}",
+                op.id
+            ));
+        }
+    }
+    problems
+}
+
+/// The `Authorization` header against the operation's `security`: a bot
+/// token (`Bot …`) or an OAuth2 bearer token (`Bearer …`), unless the
+/// operation also takes none (`{}`: interaction and webhook-token routes).
+pub fn check_authorization(
+    method: &str,
+    path: &str,
+    authorization: Option<&str>,
+) -> Option<String> {
+    let op = find_operation(method, path)?;
+    let security = operation_object(method, &op)["security"].as_array()?;
+    let satisfied = security.iter().any(|alternative| {
+        let Some(schemes) = alternative.as_object() else {
+            return false;
+        };
+        schemes.keys().all(|scheme| match scheme.as_str() {
+            "BotToken" => authorization.is_some_and(|a| a.len() > 4 && a.starts_with("Bot ")),
+            "OAuth2" => authorization.is_some_and(|a| a.len() > 7 && a.starts_with("Bearer ")),
+            _ => false,
+        })
+    });
+    (!satisfied).then(|| {
+        format!(
+            "{} ({method} {path}): Authorization {}: Discord answers 401",
+            op.id,
+            match authorization {
+                None => "missing".to_string(),
+                Some(value) => format!(
+                    "scheme {:?} not accepted",
+                    value.split(' ').next().unwrap_or("")
+                ),
+            }
+        )
+    })
+}
+
+/// A response the fake gave, against the spec's response for that status
+/// (`200`, `204`, else `4XX`): a canned body Discord would never send is a
+/// violation, as a request Discord would refuse is.
+pub fn check_response(method: &str, path: &str, status: u16, body: &Value) -> Vec<String> {
+    let Some(op) = find_operation(method, path) else {
+        return Vec::new();
+    };
+    // The spec describes no 5xx, but Discord does answer 500 and 502 (what
+    // the fake's injected failures stand for).
+    if status >= 500 {
+        return Vec::new();
+    }
+    let responses = &operation_object(method, &op)["responses"];
+    let class = format!("{}XX", status / 100);
+    let Some((key, declared)) = [status.to_string(), class]
+        .into_iter()
+        .find_map(|key| responses.get(&key).map(|r| (key, resolve(r))))
+    else {
+        return vec![format!(
+            "{} ({method} {path}): the fake answered {status}, which the operation never answers",
+            op.id
+        )];
+    };
+    let schema = &declared["content"]["application/json"]["schema"];
+    if schema.is_null() {
+        return if body.is_null() {
+            Vec::new()
+        } else {
+            vec![format!(
+                "{} ({method} {path}): the fake answered {status} with a body; Discord sends none",
+                op.id
+            )]
+        };
+    }
+    first_problem(compiled(format!("{}#{key}", op.id), schema), body)
+        .map(|problem| {
+            vec![format!(
+                "{} ({method} {path}): the fake's {status} answer is not Discord's: {problem}",
+                op.id
+            )]
+        })
+        .unwrap_or_default()
 }

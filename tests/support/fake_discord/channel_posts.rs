@@ -51,8 +51,7 @@ fn posted_message(id: u64, channel_id: u64, body: &Value) -> Value {
         "type": if reference.is_some() { 19 } else { 0 },
         "channel_id": channel_id.to_string(),
         "guild_id": GUILD_ID.to_string(),
-        "author": {"id": BOT_USER_ID.to_string(), "username": "flipfix", "discriminator": "0",
-                   "global_name": null, "avatar": null, "bot": true},
+        "author": super::discord_user(BOT_USER_ID, "flipfix", None, true),
         "content": body.get("content").cloned().unwrap_or(json!("")),
         "embeds": body.get("embeds").cloned().unwrap_or(json!([])),
         "components": [],
@@ -79,7 +78,7 @@ impl FakeDiscord {
     /// ephemeral bot message (a MESSAGE_COMPONENT interaction of
     /// component_type 3); returns the interaction token.
     pub fn select(&self, user: &FakeUser, custom_id: &str, values: &[&str]) -> String {
-        let message = message_json(self.next_id(), "", &json!({"flags": 64}));
+        let message = message_json(self.next_id(), &json!({"flags": 64}));
         self.interaction_with(
             user,
             3,

@@ -268,7 +268,13 @@ pub(super) async fn users_me(
         return failure;
     }
     match state.oauth.tokens.lock().unwrap().get(&bearer) {
-        Some(user) => json_response(StatusCode::OK, user.user_json()),
+        Some(user) => {
+            // `identify` without `email`: the user, its locale and MFA flag.
+            let mut me = user.user_json();
+            me["mfa_enabled"] = json!(false);
+            me["locale"] = json!("en-US");
+            json_response(StatusCode::OK, me)
+        }
         None => json_response(
             StatusCode::UNAUTHORIZED,
             json!({"message": "401: Unauthorized", "code": 0}),

@@ -576,3 +576,7 @@ impl PgCommand {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "embedded_tests.rs"]
+mod tests;

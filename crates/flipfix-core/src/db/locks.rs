@@ -77,7 +77,16 @@ impl Liveness {
 
     /// Closes the connection, releasing the locks at once (a standby takes
     /// over without waiting for Postgres to notice a dead socket).
-    pub async fn release(self) {
+    pub async fn release(mut self) {
+        // Closing alone returns before the server's backend has exited and
+        // dropped its locks; unlocking first makes the release visible to
+        // every other session when this returns.
+        if let Err(err) = sqlx::query("SELECT pg_advisory_unlock_all()")
+            .execute(&mut self.conn)
+            .await
+        {
+            tracing::debug!(error = %err, "unlocking before closing the lock connection");
+        }
         if let Err(err) = self.conn.close().await {
             tracing::debug!(error = %err, "closing the lock connection");
         }

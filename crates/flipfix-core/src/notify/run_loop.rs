@@ -78,6 +78,11 @@ impl Job for Dispatcher {
     }
 
     fn sleeping(&mut self) {
+        if self.activity.borrow().sleeps == 0 {
+            // Once per process: what was due at start has been handled
+            // (tests of a restart wait for this line).
+            tracing::info!("notification dispatcher: first pass done");
+        }
         self.activity.send_modify(|a| a.sleeps += 1);
     }
 }
