@@ -1,5 +1,5 @@
-//! What a daily summary says: the window's records per machine, open
-//! problem reports by age, parts waiting. Read from the records in the
+//! What a daily summary says: the window's records per machine, then each
+//! declared listing by age. Read from the records in the
 //! claiming transaction; every text from records is escaped Discord
 //! markdown on one line, so it shows as typed and cannot break the layout.
 
