@@ -689,3 +689,75 @@ async fn status_names_each_daily_summary_and_its_last_day(pool: PgPool) {
     bot.stop().await;
     fake.assert_spec_clean();
 }
+
+/// A kind's webhook switch (declared in YAML, not in Rust) goes through the
+/// same `/flipfix config` paths as a fixed setting: set, validated as
+/// true/false, shown, autocompleted, reset.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_kinds_webhook_switch_is_a_setting_like_the_others(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let bot = TestBot::start(pool.clone(), &fake, 1).await;
+    let set = |value: &str| {
+        sub(
+            "config",
+            "set",
+            json!([
+                {"type": 3, "name": "key", "value": "discord_webhooks_parts"},
+                {"type": 3, "name": "value", "value": value}]),
+        )
+    };
+
+    let (text, _) = run(&fake, &admin(), set("perhaps")).await;
+    assert_eq!(
+        text,
+        "❌ DISCORD_WEBHOOKS_PARTS must be true or false: got \"perhaps\". Nothing was changed."
+    );
+    let (text, _) = run(&fake, &admin(), set("off")).await;
+    assert_eq!(text, "✅ `DISCORD_WEBHOOKS_PARTS` is now `false`.");
+    let stored: String =
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'DISCORD_WEBHOOKS_PARTS'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, "false");
+
+    let (text, _) = run(&fake, &admin(), sub("config", "show", json!([]))).await;
+    assert!(
+        text.contains(
+            "`DISCORD_WEBHOOKS_PARTS` = false\n-# post new part request and part request update records"
+        ) && text.contains("`DISCORD_WEBHOOKS_LOG_ENTRIES` = true (default)"),
+        "{text}"
+    );
+    let token = fake.invoke_autocomplete(&admin(), "flipfix", json!([{"type": 2, "name": "config", "options": [
+        {"type": 1, "name": "reset", "options": [{"type": 3, "name": "key", "value": "problem_rep", "focused": true}]}]}]));
+    let autocomplete = fake
+        .wait_for_request("autocomplete answer", |r| {
+            r.path.contains(&format!("/{token}/callback"))
+        })
+        .await;
+    assert!(
+        autocomplete
+            .body
+            .to_string()
+            .contains("\"value\":\"DISCORD_WEBHOOKS_PROBLEM_REPORTS\""),
+        "{}",
+        autocomplete.body
+    );
+
+    let (text, _) = run(
+        &fake,
+        &admin(),
+        sub(
+            "config",
+            "reset",
+            json!([{"type": 3, "name": "key", "value": "DISCORD_WEBHOOKS_PARTS"}]),
+        ),
+    )
+    .await;
+    assert_eq!(
+        text,
+        "✅ `DISCORD_WEBHOOKS_PARTS` is back to its default: `true`."
+    );
+    bot.stop().await;
+    fake.assert_spec_clean();
+}

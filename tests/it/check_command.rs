@@ -313,21 +313,36 @@ fn a_prompt_template_that_fails_on_sample_data_is_reported() {
     );
 }
 
+/// The 1-based line and column of the first occurrence of `needle`.
+fn position_of(dir: &Path, file: &str, needle: &str) -> (usize, usize) {
+    let text = std::fs::read_to_string(dir.join(file)).expect("read");
+    text.lines()
+        .enumerate()
+        .find_map(|(index, line)| line.find(needle).map(|column| (index + 1, column + 1)))
+        .expect("needle present")
+}
+
 #[test]
-fn notify_setting_must_be_a_boolean_setting_named_with_its_line() {
+fn a_bad_webhook_switch_is_named_at_its_line_and_column() {
     let dir = copy_workflows();
     let file = "workflows/record_kinds.yaml";
     edit(
         dir.path(),
         file,
-        "notify_setting: DISCORD_WEBHOOKS_LOG_ENTRIES",
-        "notify_setting: DISCORD_GUILD_ID",
+        "webhook_switch: DISCORD_WEBHOOKS_LOG_ENTRIES",
+        "webhook_switch: DISCORD_GUILD_ID",
     );
     edit(
         dir.path(),
         file,
-        "notify_setting: DISCORD_WEBHOOKS_PARTS",
-        "notify_setting: DISCORD_WEBHOOKS_PARTZ",
+        "webhook_switch: DISCORD_WEBHOOKS_PARTS",
+        "webhook_switch: discord-webhooks-parts",
+    );
+    edit(
+        dir.path(),
+        file,
+        "webhook_switch: DISCORD_WEBHOOKS_PARTS",
+        "webhook_switch: DISCORD_WEBHOOKS_ENABLED",
     );
     edit(dir.path(), file, "color: \"#e67e22\"", "color: orange");
     let run = check(dir.path());
@@ -335,23 +350,87 @@ fn notify_setting_must_be_a_boolean_setting_named_with_its_line() {
     for (needle, message) in [
         (
             "DISCORD_GUILD_ID",
-            "notify_setting `DISCORD_GUILD_ID` is not a true/false setting",
+            "record kind `log_entry`: webhook_switch `DISCORD_GUILD_ID` is a fixed setting; a kind's switch needs a name of its own",
         ),
         (
-            "DISCORD_WEBHOOKS_PARTZ",
-            "notify_setting `DISCORD_WEBHOOKS_PARTZ` is not a true/false setting",
+            "discord-webhooks-parts",
+            "record kind `part_request`: webhook_switch `discord-webhooks-parts` must be 1–64 upper-case letters, digits and _, starting with a letter",
         ),
-        ("color: orange", "color `orange` must look like #rrggbb"),
+        (
+            "DISCORD_WEBHOOKS_ENABLED",
+            "record kind `part_request_update`: webhook_switch `DISCORD_WEBHOOKS_ENABLED` is a fixed setting",
+        ),
+        ("orange", "color `orange` must look like #rrggbb"),
     ] {
-        let line = line_of(dir.path(), file, needle);
+        let (line, column) = position_of(dir.path(), file, needle);
+        let at = format!("record_kinds.yaml:{line}:{column}: ");
         assert!(
             run.stdout
                 .lines()
-                .any(|l| l.contains(&format!("record_kinds.yaml:{line}:")) && l.contains(message)),
-            "{needle}: {}",
+                .any(|l| l.contains(&at) && l.contains(message)),
+            "{needle} at {at}: {}",
             run.stdout
         );
     }
+}
+
+#[test]
+fn a_switch_derived_from_a_kind_name_must_not_be_a_fixed_setting() {
+    let dir = copy_workflows();
+    let file = "workflows/record_kinds.yaml";
+    // A new kind named `enabled` with no switch of its own would get
+    // DISCORD_WEBHOOKS_ENABLED, the master switch.
+    let text = std::fs::read_to_string(dir.path().join(file)).expect("read");
+    let kind = "\n  - name: enabled\n    label: Enabled\n    link_path: enabled\n    machine: optional\n    description: {label: Text, max_length: 100}\n    templates:\n      card: cards/record.md.j2\n      notification: notifications/record.md.j2\n";
+    std::fs::write(dir.path().join(file), format!("{text}{kind}")).expect("write");
+    let run = check(dir.path());
+    assert_ne!(run.code, 0);
+    let (line, column) = position_of(dir.path(), file, "name: enabled");
+    let at = format!("record_kinds.yaml:{line}:{}: ", column + "name: ".len());
+    assert!(
+        run.stdout.lines().any(|l| l.contains(&at)
+            && l.contains("webhook switch derived from the name `DISCORD_WEBHOOKS_ENABLED` is a fixed setting")
+            && l.contains("name one with `webhook_switch:`")),
+        "{at}: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn the_old_notify_setting_key_still_loads() {
+    let dir = copy_workflows();
+    let file = "workflows/record_kinds.yaml";
+    let path = dir.path().join(file);
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, text.replace("webhook_switch:", "notify_setting:")).expect("write");
+    let run = check(dir.path());
+    assert_eq!(run.code, 0, "{}", run.stdout);
+
+    // Both at once is a mistake, named at the old one.
+    std::fs::write(
+        &path,
+        text.replacen(
+            "webhook_switch: DISCORD_WEBHOOKS_PARTS",
+            "webhook_switch: DISCORD_WEBHOOKS_PARTS\n    notify_setting: DISCORD_WEBHOOKS_PARTS",
+            1,
+        ),
+    )
+    .expect("write");
+    let run = check(dir.path());
+    assert_ne!(run.code, 0);
+    let (line, column) = position_of(dir.path(), file, "notify_setting:");
+    let at = format!(
+        "record_kinds.yaml:{line}:{}: ",
+        column + "notify_setting: ".len()
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.contains(&at)
+                && l.contains("keep only `webhook_switch: DISCORD_WEBHOOKS_PARTS`")),
+        "{at}: {}",
+        run.stdout
+    );
 }
 
 /// Line and column where the answer of example `name` starts (the line after

@@ -20,6 +20,7 @@ mod card_menus;
 mod catalog_import;
 mod check_command;
 mod check_pages;
+mod declared_kinds;
 mod discord_find;
 mod dockerfile;
 mod doctor;

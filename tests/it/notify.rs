@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use flipfix_bot::config::{SettingKey, Settings};
+use flipfix_bot::config::{Key, SettingKey, Settings, SwitchKey};
 use flipfix_bot::notify::outbox::{self, ClaimRules};
 use flipfix_bot::notify::webhook_client::PostError;
 use flipfix_bot::notify::{Dispatcher, DispatcherConfig, Step};
@@ -83,7 +83,7 @@ impl Env {
         .unwrap()
     }
 
-    pub(crate) async fn set(&self, key: SettingKey, value: &str) {
+    pub(crate) async fn set(&self, key: impl Into<Key>, value: &str) {
         self.settings.set(key, value, "test").await.unwrap();
     }
 
@@ -168,6 +168,11 @@ pub(crate) async fn drain(dispatcher: &mut Dispatcher, now: DateTime<Utc>) -> Ve
     panic!("dispatcher did not settle");
 }
 
+/// A kind's webhook switch, by the name its YAML gives.
+pub(crate) fn switch(name: &str) -> SwitchKey {
+    SwitchKey::parse(name).unwrap_or_else(|err| panic!("{err}"))
+}
+
 pub(crate) fn part_request_update(parent: i64) -> NewRecord {
     NewRecord {
         parent_id: Some(parent),
@@ -233,12 +238,12 @@ async fn one_message_per_record_per_kind(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn switched_off_kinds_and_discord_records_are_not_queued(pool: PgPool) {
     let env = Env::new(pool).await;
-    env.set(SettingKey::DiscordWebhooksParts, "false").await;
+    env.set(switch("DISCORD_WEBHOOKS_PARTS"), "false").await;
     let part = env.create(new_record("part_request")).await;
     env.create(part_request_update(part)).await;
     assert_eq!(env.queued().await, 0, "parts are switched off");
 
-    env.set(SettingKey::DiscordWebhooksLogEntries, "false")
+    env.set(switch("DISCORD_WEBHOOKS_LOG_ENTRIES"), "false")
         .await;
     env.create(new_record("log_entry")).await;
     assert_eq!(env.queued().await, 0, "log entries are switched off");

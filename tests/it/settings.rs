@@ -11,10 +11,9 @@ async fn defaults_apply_until_set_and_after_reset(pool: PgPool) {
         .get_bool(SettingKey::DiscordWebhooksEnabled)
         .await
         .unwrap());
-    assert!(settings
-        .get_bool(SettingKey::DiscordWebhooksParts)
-        .await
-        .unwrap());
+    // A kind's switch is on until turned off, as the fixed ones were.
+    let parts = flipfix_bot::config::SwitchKey::parse("DISCORD_WEBHOOKS_PARTS").unwrap();
+    assert!(settings.get_bool(&parts).await.unwrap());
     assert!(settings
         .get_bool(SettingKey::DiscordBotEnabled)
         .await
@@ -72,14 +71,19 @@ async fn invalid_values_are_refused_and_nothing_changes(pool: PgPool) {
         .unwrap_err();
     assert!(
         matches!(
-            err,
-            SettingsError::InvalidValue {
-                key: "DISCORD_BOT_ENABLED",
-                ..
-            }
+            &err,
+            SettingsError::InvalidValue { key, .. } if key == "DISCORD_BOT_ENABLED"
         ),
         "{err}"
     );
+    // A kind's switch is a true/false setting too.
+    let parts = flipfix_bot::config::SwitchKey::parse("DISCORD_WEBHOOKS_PARTS").unwrap();
+    let err = settings.set(&parts, "maybe", "admin").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "DISCORD_WEBHOOKS_PARTS must be true or false: got \"maybe\""
+    );
+    assert_eq!(settings.stored(&parts).await.unwrap(), None);
 
     let token = "S3cr3tT0kenValue_abc";
     let url = format!("https://evil.example/api/webhooks/1/{token}");
@@ -143,7 +147,7 @@ async fn secrets_are_masked_and_never_copied_to_history(pool: PgPool) {
         123456
     );
 
-    let shown = format!("{:?}", settings.show().await.unwrap());
+    let shown = format!("{:?}", settings.show(&Default::default()).await.unwrap());
     assert!(!shown.contains("very-secret"), "{shown}");
     assert!(!shown.contains("TokenPart_xyz"), "{shown}");
     assert!(shown.contains("123456"), "the webhook id is shown: {shown}");

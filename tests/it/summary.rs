@@ -265,7 +265,10 @@ async fn posted_once_by_one_of_two_schedulers_and_dispatchers(pool: PgPool) {
         !text.contains("Fixed already"),
         "closed reports are not open:\n{text}"
     );
-    assert!(text.contains("**Parts waiting (1)**"), "{text}");
+    assert!(
+        text.contains("**Parts waiting (1), oldest first**"),
+        "{text}"
+    );
     assert!(text.contains("ordered · 7 d · EBD"), "{text}");
     assert!(
         !text.contains("Rubber ring kit"),

@@ -36,13 +36,19 @@ fn a_huge_day_fits_one_embed_and_says_how_many_more() {
         })
         .collect();
     view.machines_more = 0;
-    let listing = |n: i64| Listing {
-        items: (0..n).map(line).collect(),
-        total: n as usize,
-        more: 0,
+    let fill = |listing: &mut Listing, n: i64| {
+        listing.items = (0..n).map(line).collect();
+        listing.total = n as usize;
+        listing.more = 0;
     };
-    view.open_reports = listing(300);
-    view.parts_waiting = listing(200);
+    // The default's two listings, and N more: every one is shortened alike.
+    let third = view.listings[0].clone();
+    view.listings.extend([third.clone(), third]);
+    view.listings[2].title = "Third".into();
+    view.listings[3].title = "Fourth".into();
+    for (listing, n) in view.listings.iter_mut().zip([300, 200, 150, 100]) {
+        fill(listing, n);
+    }
     let message = render_fitted(&workflows.templates, &summary.template, &view).expect("renders");
     let length = message.body.chars().count();
     assert!(length <= 4096, "{length}");
@@ -53,8 +59,13 @@ fn a_huge_day_fits_one_embed_and_says_how_many_more() {
         body.contains("**Open problem reports (300), oldest first**"),
         "{body}"
     );
-    assert!(body.contains("**Parts waiting (200)**"), "{body}");
-    assert!(body.matches("…and ").count() >= 3, "{body}");
+    assert!(
+        body.contains("**Parts waiting (200), oldest first**"),
+        "{body}"
+    );
+    assert!(body.contains("**Third (150), oldest first**"), "{body}");
+    assert!(body.contains("**Fourth (100), oldest first**"), "{body}");
+    assert!(body.matches("…and ").count() >= 5, "{body}");
 }
 
 #[test]
@@ -117,4 +128,74 @@ fn check_names_bad_summaries_with_their_lines() {
         problems.contains("rendering a sample of summary `daily`"),
         "{problems}"
     );
+}
+
+#[test]
+fn check_names_a_bad_listing_at_its_line_and_column() {
+    let dir = copy_workflows();
+    write_summaries(
+        dir.path(),
+        "summaries:\n  - name: daily\n    at: \"18:00\"\n    timezone: Europe/London\n    template: summaries/daily.md.j2\n    listings:\n      - title: Open problem reports\n        kind: problem_reports\n        statuses: [open]\n      - title: Parts waiting\n        kind: part_request\n        statuses: [requested, lost]\n      - title: \"\"\n        kind: part_request\n        statuses: []\n    open_reports: {kind: problem_report, statuses: [open]}\n",
+    );
+    let problems = load_workflows(&dir.path().join("workflows"), &dir.path().join("prompts"))
+        .expect_err("bad listings must be refused")
+        .to_string();
+    let file = dir.path().join("workflows/summaries.yaml");
+    let file = file.display();
+    for expected in [
+        format!("{file}:8:15: summary `daily`: listing `Open problem reports`: kind `problem_reports` is not declared (declared: problem_report, log_entry, part_request, part_request_update)"),
+        format!("{file}:12:31: summary `daily`: listing `Parts waiting`: status `lost` is not a choice of `part_request`.status (requested, ordered, received, cancelled)"),
+        format!("{file}:13:16: summary `daily`: listing title must be 1–100 characters"),
+        format!("{file}:15:19: summary `daily`: listing ``: statuses must list at least one status"),
+        format!("{file}:16:19: summary `daily`: write either `listings:` or the old open_reports / parts_waiting, not both"),
+    ] {
+        assert!(problems.contains(&expected), "missing {expected:?} in:\n{problems}");
+    }
+}
+
+#[test]
+fn the_old_listing_keys_still_load_and_old_templates_still_render() {
+    let dir = copy_workflows();
+    write_summaries(
+        dir.path(),
+        "summaries:\n  - name: daily\n    at: \"18:00\"\n    timezone: Europe/London\n    template: summaries/old.md.j2\n    open_reports: {kind: problem_report, statuses: [open, closed]}\n",
+    );
+    // A 0.3 template, naming the two slots.
+    std::fs::write(
+        dir.path().join("prompts/summaries/old.md.j2"),
+        "{% block title %}{{ date }}{% endblock %}{% block body %}{{ open_reports.total }} open, {{ parts_waiting.total }} waiting{% endblock %}",
+    )
+    .expect("write template");
+    let workflows = load_workflows(&dir.path().join("workflows"), &dir.path().join("prompts"))
+        .unwrap_or_else(|problems| panic!("{problems}"));
+    let summary = &workflows.summaries[0];
+    let listed: Vec<(&str, &str, Vec<&str>)> = summary
+        .listings
+        .iter()
+        .map(|l| {
+            (
+                l.title.as_str(),
+                l.kind.as_str(),
+                l.statuses.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (
+                "Open problem reports",
+                "problem_report",
+                vec!["open", "closed"]
+            ),
+            (
+                "Parts waiting",
+                "part_request",
+                vec!["requested", "ordered"]
+            ),
+        ]
+    );
+    let view = SummaryView::sample(summary, true);
+    let message = render_fitted(&workflows.templates, &summary.template, &view).expect("renders");
+    assert_eq!(message.body, "1 open, 1 waiting");
 }

@@ -3,7 +3,7 @@
 use poise::serenity_prelude as serenity;
 
 use crate::config::settings::SettingsError;
-use crate::config::{SettingKey, Settings};
+use crate::config::{Key, Settings};
 use crate::discord::{reply, Context, Error};
 
 /// View and change settings.
@@ -19,7 +19,8 @@ pub async fn config(_ctx: Context<'_>) -> Result<(), Error> {
 /// Show every setting (secrets masked).
 #[poise::command(slash_command)]
 async fn show(ctx: Context<'_>) -> Result<(), Error> {
-    let views = ctx.data().settings.show().await?;
+    let switches = ctx.data().workflows().kinds.switches();
+    let views = ctx.data().settings.show(&switches).await?;
     let lines: Vec<String> = views
         .iter()
         .map(|view| {
@@ -44,19 +45,20 @@ async fn set(
     key: String,
     #[description = "New value"] value: String,
 ) -> Result<(), Error> {
-    let key = match Settings::key(&key) {
+    let switches = ctx.data().workflows().kinds.switches();
+    let key = match Settings::lookup(&key, &switches) {
         Ok(key) => key,
         Err(err) => return reply::ephemeral(ctx, format!("❌ {err}")).await,
     };
     let settings = &ctx.data().settings;
-    match settings.set(key, &value, &reply::actor(ctx)).await {
+    match settings.set(key.clone(), &value, &reply::actor(ctx)).await {
         Ok(()) => {}
         Err(err @ SettingsError::InvalidValue { .. }) => {
             return reply::ephemeral(ctx, format!("❌ {err}. Nothing was changed.")).await;
         }
         Err(err) => return Err(err.into()),
     }
-    let shown = shown_value(settings, key).await?;
+    let shown = shown_value(settings, &key, &switches).await?;
     reply::ephemeral(ctx, format!("✅ `{}` is now {shown}.", key.name())).await
 }
 
@@ -68,13 +70,14 @@ async fn reset(
     #[autocomplete = "autocomplete_key"]
     key: String,
 ) -> Result<(), Error> {
-    let key = match Settings::key(&key) {
+    let switches = ctx.data().workflows().kinds.switches();
+    let key = match Settings::lookup(&key, &switches) {
         Ok(key) => key,
         Err(err) => return reply::ephemeral(ctx, format!("❌ {err}")).await,
     };
     let settings = &ctx.data().settings;
-    settings.reset(key, &reply::actor(ctx)).await?;
-    let shown = shown_value(settings, key).await?;
+    settings.reset(key.clone(), &reply::actor(ctx)).await?;
+    let shown = shown_value(settings, &key, &switches).await?;
     reply::ephemeral(
         ctx,
         format!("✅ `{}` is back to its default: {shown}.", key.name()),
@@ -83,8 +86,12 @@ async fn reset(
 }
 
 /// The value as admins may see it (masked for secrets).
-async fn shown_value(settings: &Settings, key: SettingKey) -> Result<String, Error> {
-    let views = settings.show().await?;
+async fn shown_value(
+    settings: &Settings,
+    key: &Key,
+    switches: &crate::config::DeclaredSwitches,
+) -> Result<String, Error> {
+    let views = settings.show(switches).await?;
     Ok(views
         .into_iter()
         .find(|view| view.key == key.name())
@@ -97,7 +104,8 @@ async fn autocomplete_key<'a>(
     ctx: Context<'a>,
     partial: &'a str,
 ) -> serenity::CreateAutocompleteResponse {
-    let views = match ctx.data().settings.show().await {
+    let switches = ctx.data().workflows().kinds.switches();
+    let views = match ctx.data().settings.show(&switches).await {
         Ok(views) => views,
         Err(err) => {
             tracing::warn!(error = %err, "settings autocomplete failed");

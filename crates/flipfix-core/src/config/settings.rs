@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use super::setting_values::{
     parse_bool, parse_channel_list, parse_count, parse_dollars, parse_role,
 };
+use super::switches::{DeclaredSwitches, Key};
 use super::WebhookUrl;
 
 /// What a setting's value must look like.
@@ -55,7 +56,9 @@ pub struct SettingDef {
 
 macro_rules! setting_keys {
     ($( $variant:ident = $name:literal, $ty:ident, $default:expr, $description:literal; )*) => {
-        /// Every setting the bot knows. Names match the original system's.
+        /// Every fixed setting the bot knows. Names match the original
+        /// system's. Record kinds add their webhook switches from YAML
+        /// (see `switches`).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum SettingKey { $( $variant, )* }
 
@@ -85,12 +88,6 @@ setting_keys! {
         "Discord webhook that new records are posted to";
     DiscordWebhooksEnabled = "DISCORD_WEBHOOKS_ENABLED", Bool, Some("false"),
         "master switch for webhook notifications";
-    DiscordWebhooksProblemReports = "DISCORD_WEBHOOKS_PROBLEM_REPORTS", Bool, Some("true"),
-        "post new problem reports";
-    DiscordWebhooksLogEntries = "DISCORD_WEBHOOKS_LOG_ENTRIES", Bool, Some("true"),
-        "post new log entries";
-    DiscordWebhooksParts = "DISCORD_WEBHOOKS_PARTS", Bool, Some("true"),
-        "post new part requests and their updates";
     DiscordBotEnabled = "DISCORD_BOT_ENABLED", Bool, Some("true"),
         "turn the Add to Flipfix command on or off";
     DiscordLeaveOtherServers = "DISCORD_LEAVE_OTHER_SERVERS", Bool, Some("true"),
@@ -130,10 +127,10 @@ impl SettingKey {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error("unknown setting {key:?}{}", suggestion.map(|s| format!("; did you mean {s}?")).unwrap_or_default())]
+    #[error("unknown setting {key:?}{}", suggestion.as_ref().map(|s| format!("; did you mean {s}?")).unwrap_or_default())]
     UnknownKey {
         key: String,
-        suggestion: Option<&'static str>,
+        suggestion: Option<String>,
     },
     #[error("{key} is not a setting: {reason}")]
     NotASetting {
@@ -142,7 +139,7 @@ pub enum SettingsError {
     },
     #[error("{key} must be {expected}: {reason}")]
     InvalidValue {
-        key: &'static str,
+        key: String,
         expected: &'static str,
         reason: String,
     },
@@ -153,8 +150,8 @@ pub enum SettingsError {
 /// A setting as an admin sees it: value masked where it is a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettingView {
-    pub key: &'static str,
-    pub description: &'static str,
+    pub key: String,
+    pub description: String,
     pub shown_value: String,
     pub is_default: bool,
 }
@@ -178,30 +175,38 @@ impl Settings {
         }
     }
 
-    /// Parses a key name an admin typed.
-    pub fn key(name: &str) -> Result<SettingKey, SettingsError> {
+    /// Parses a key name an admin typed: a fixed setting, or a switch the
+    /// loaded record kinds declare.
+    pub fn lookup(name: &str, switches: &DeclaredSwitches) -> Result<Key, SettingsError> {
         if name.trim().eq_ignore_ascii_case(HOME_SERVER_KEY) {
             return Err(SettingsError::NotASetting {
                 key: HOME_SERVER_KEY,
                 reason: "the home server is set in the environment or Secrets.toml only, so no one can move the bot or its data from Discord",
             });
         }
-        SettingKey::from_name(name).ok_or_else(|| SettingsError::UnknownKey {
+        if let Some(key) = SettingKey::from_name(name) {
+            return Ok(Key::Fixed(key));
+        }
+        if let Some(switch) = switches.find(name) {
+            return Ok(Key::Switch(switch.key.clone()));
+        }
+        Err(SettingsError::UnknownKey {
             key: name.to_string(),
-            suggestion: closest_key(name),
+            suggestion: closest_key(name, switches),
         })
     }
 
     /// Checks and normalises a value for `key` without storing it.
-    pub fn validate(&self, key: SettingKey, raw: &str) -> Result<String, SettingsError> {
-        let def = key.def();
+    pub fn validate(&self, key: impl Into<Key>, raw: &str) -> Result<String, SettingsError> {
+        let key = key.into();
+        let ty = key.ty();
         let invalid = |reason: String| SettingsError::InvalidValue {
-            key: key.name(),
-            expected: def.ty.describe(),
+            key: key.name().to_string(),
+            expected: ty.describe(),
             reason,
         };
         let raw = raw.trim();
-        match def.ty {
+        match ty {
             SettingType::Bool => parse_bool(raw)
                 .map(|b| b.to_string())
                 .ok_or_else(|| invalid(format!("got {raw:?}"))),
@@ -233,9 +238,15 @@ impl Settings {
     }
 
     /// Validates and stores `value`, recording who changed it.
-    pub async fn set(&self, key: SettingKey, value: &str, by: &str) -> Result<(), SettingsError> {
-        let value = self.validate(key, value)?;
-        let secret = is_secret(key.def().ty);
+    pub async fn set(
+        &self,
+        key: impl Into<Key>,
+        value: &str,
+        by: &str,
+    ) -> Result<(), SettingsError> {
+        let key = key.into();
+        let value = self.validate(key.clone(), value)?;
+        let secret = is_secret(key.ty());
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO settings (key, value, updated_by) VALUES ($1, $2, $3)
@@ -264,7 +275,8 @@ impl Settings {
     }
 
     /// Returns `key` to its default.
-    pub async fn reset(&self, key: SettingKey, by: &str) -> Result<(), SettingsError> {
+    pub async fn reset(&self, key: impl Into<Key>, by: &str) -> Result<(), SettingsError> {
+        let key = key.into();
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM settings WHERE key = $1")
             .bind(key.name())
@@ -275,7 +287,7 @@ impl Settings {
              VALUES ($1, NULL, $2, 'reset', $3)",
         )
         .bind(key.name())
-        .bind(is_secret(key.def().ty))
+        .bind(is_secret(key.ty()))
         .bind(by)
         .execute(&mut *tx)
         .await?;
@@ -286,7 +298,8 @@ impl Settings {
     }
 
     /// The stored value, or `None` when the default applies.
-    pub async fn stored(&self, key: SettingKey) -> Result<Option<String>, SettingsError> {
+    pub async fn stored(&self, key: impl Into<Key>) -> Result<Option<String>, SettingsError> {
+        let key = key.into();
         Ok(
             sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = $1")
                 .bind(key.name())
@@ -297,22 +310,25 @@ impl Settings {
 
     /// The effective value (stored or default). A stored value that no longer
     /// validates (a type changed between versions) falls back to the default.
-    pub async fn raw(&self, key: SettingKey) -> Result<Option<String>, SettingsError> {
-        let stored = self.stored(key).await?;
+    pub async fn raw(&self, key: impl Into<Key>) -> Result<Option<String>, SettingsError> {
+        let key = key.into();
+        let stored = self.stored(key.clone()).await?;
         Ok(match stored {
-            Some(value) => match self.validate(key, &value) {
+            Some(value) => match self.validate(key.clone(), &value) {
                 Ok(value) => Some(value),
                 Err(err) => {
                     tracing::warn!(key = key.name(), %err, "stored setting is invalid; using the default");
-                    key.def().default.map(str::to_string)
+                    key.default_value().map(str::to_string)
                 }
             },
-            None => key.def().default.map(str::to_string),
+            None => key.default_value().map(str::to_string),
         })
     }
 
-    pub async fn get_bool(&self, key: SettingKey) -> Result<bool, SettingsError> {
-        debug_assert_eq!(key.def().ty, SettingType::Bool);
+    /// A true/false setting: a fixed one or a kind's webhook switch.
+    pub async fn get_bool(&self, key: impl Into<Key>) -> Result<bool, SettingsError> {
+        let key = key.into();
+        debug_assert_eq!(key.ty(), SettingType::Bool);
         Ok(self
             .raw(key)
             .await?
@@ -369,14 +385,25 @@ impl Settings {
         Ok(self.raw(key).await?.map(crate::config::Secret::new))
     }
 
-    /// Every setting as an admin sees it, secrets and webhook tokens masked.
-    pub async fn show(&self) -> Result<Vec<SettingView>, SettingsError> {
+    /// Every setting as an admin sees it, secrets and webhook tokens
+    /// masked: the fixed settings, then the switches the kinds declare.
+    pub async fn show(
+        &self,
+        switches: &DeclaredSwitches,
+    ) -> Result<Vec<SettingView>, SettingsError> {
+        let keys = SettingKey::ALL
+            .iter()
+            .map(|&key| (Key::Fixed(key), key.def().description.to_string()))
+            .chain(
+                switches
+                    .iter()
+                    .map(|switch| (Key::Switch(switch.key.clone()), switch.description.clone())),
+            );
         let mut views = Vec::with_capacity(SettingKey::ALL.len());
-        for &key in SettingKey::ALL {
-            let def = key.def();
-            let stored = self.stored(key).await?;
-            let effective = self.raw(key).await?;
-            let shown_value = match (def.ty, effective) {
+        for (key, description) in keys {
+            let stored = self.stored(key.clone()).await?;
+            let effective = self.raw(key.clone()).await?;
+            let shown_value = match (key.ty(), effective) {
                 (_, None) => "(not set)".to_string(),
                 (SettingType::Secret, Some(value)) => {
                     crate::config::Secret::new(value).masked().to_string()
@@ -389,8 +416,8 @@ impl Settings {
                 (_, Some(value)) => value,
             };
             views.push(SettingView {
-                key: key.name(),
-                description: def.description,
+                key: key.name().to_string(),
+                description,
                 shown_value,
                 is_default: stored.is_none(),
             });
@@ -412,7 +439,11 @@ async fn wake_dispatchers(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Err
 
 /// Reads a boolean setting on `conn`, so a transaction sees the value it
 /// would commit against. Unset or unreadable values take the default.
-pub async fn bool_in(conn: &mut sqlx::PgConnection, key: SettingKey) -> Result<bool, sqlx::Error> {
+pub async fn bool_in(
+    conn: &mut sqlx::PgConnection,
+    key: impl Into<Key>,
+) -> Result<bool, sqlx::Error> {
+    let key = key.into();
     let stored: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
         .bind(key.name())
         .fetch_optional(&mut *conn)
@@ -420,7 +451,7 @@ pub async fn bool_in(conn: &mut sqlx::PgConnection, key: SettingKey) -> Result<b
     Ok(stored
         .as_deref()
         .and_then(parse_bool)
-        .or_else(|| key.def().default.and_then(parse_bool))
+        .or_else(|| key.default_value().and_then(parse_bool))
         .unwrap_or(false))
 }
 
@@ -429,14 +460,16 @@ fn is_secret(ty: SettingType) -> bool {
 }
 
 /// The known key closest to a mistyped one, for "did you mean".
-fn closest_key(name: &str) -> Option<&'static str> {
+fn closest_key(name: &str, switches: &DeclaredSwitches) -> Option<String> {
     let name = name.trim().to_ascii_uppercase();
     SettingKey::ALL
         .iter()
-        .map(|key| (crate::text::edit_distance(&name, key.name()), key.name()))
+        .map(|key| key.name())
+        .chain(switches.iter().map(|switch| switch.key.name()))
+        .map(|key| (crate::text::edit_distance(&name, key), key))
         .filter(|(distance, _)| *distance <= 4)
         .min()
-        .map(|(_, key)| key)
+        .map(|(_, key)| key.to_string())
 }
 
 #[cfg(test)]
@@ -456,20 +489,21 @@ mod tests {
 
     #[test]
     fn unknown_keys_suggest_the_closest() {
-        let err = Settings::key("DISCORD_WEBHOOK_ENABLED").unwrap_err();
+        let none = DeclaredSwitches::default();
+        let err = Settings::lookup("DISCORD_WEBHOOK_ENABLED", &none).unwrap_err();
         assert!(
             err.to_string().contains("DISCORD_WEBHOOKS_ENABLED"),
             "{err}"
         );
         assert_eq!(
-            Settings::key("discord_bot_enabled").unwrap(),
-            SettingKey::DiscordBotEnabled
+            Settings::lookup("discord_bot_enabled", &none).unwrap(),
+            Key::Fixed(SettingKey::DiscordBotEnabled)
         );
     }
 
     #[test]
     fn the_home_server_is_not_a_setting() {
-        let err = Settings::key("discord_guild_id").unwrap_err();
+        let err = Settings::lookup("discord_guild_id", &DeclaredSwitches::default()).unwrap_err();
         assert!(
             matches!(
                 err,

@@ -42,10 +42,8 @@ pub async fn enqueue_in(
     if !bool_in(conn, SettingKey::DiscordWebhooksEnabled).await? {
         return Ok(Enqueued::MasterSwitchOff);
     }
-    if let Some(key) = kind.notify_setting {
-        if !bool_in(conn, key).await? {
-            return Ok(Enqueued::KindSwitchedOff);
-        }
+    if !bool_in(conn, &kind.webhook_switch).await? {
+        return Ok(Enqueued::KindSwitchedOff);
     }
     if created_via == CreatedVia::DiscordMessage
         && !bool_in(conn, SettingKey::DiscordWebhooksFromDiscord).await?

@@ -1,10 +1,11 @@
-//! What a daily summary says: the window's records per machine, open
-//! problem reports by age, parts waiting. Read from the records in the
+//! What a daily summary says: the window's records per machine, then each
+//! declared listing by age. Read from the records in the
 //! claiming transaction; every text from records is escaped Discord
 //! markdown on one line, so it shows as typed and cannot break the layout.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 use sqlx::PgConnection;
 
 use crate::workflow::{RecordKinds, StatusListing, Summary};
@@ -15,7 +16,7 @@ const LINE_CHARS: usize = 100;
 const NO_MACHINE: &str = "No machine";
 
 /// The template's context.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct SummaryView {
     /// The summary's name (`daily`).
     pub name: String,
@@ -29,8 +30,31 @@ pub struct SummaryView {
     pub machines: Vec<MachineGroup>,
     /// Machines left out to fit Discord's limit.
     pub machines_more: usize,
-    pub open_reports: Listing,
-    pub parts_waiting: Listing,
+    /// The declared listings, in order.
+    pub listings: Vec<Listing>,
+}
+
+/// Every field by name; a listing read from 0.3's `open_reports` /
+/// `parts_waiting` also under that name, so a template written for 0.3
+/// still renders.
+impl Serialize for SummaryView {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("date", &self.date)?;
+        map.serialize_entry("date_long", &self.date_long)?;
+        map.serialize_entry("timezone", &self.timezone)?;
+        map.serialize_entry("record_count", &self.record_count)?;
+        map.serialize_entry("machines", &self.machines)?;
+        map.serialize_entry("machines_more", &self.machines_more)?;
+        map.serialize_entry("listings", &self.listings)?;
+        for listing in &self.listings {
+            if let Some(alias) = listing.template_alias {
+                map.serialize_entry(alias, listing)?;
+            }
+        }
+        map.end()
+    }
 }
 
 /// One machine's records in the window.
@@ -42,9 +66,17 @@ pub struct MachineGroup {
     pub more: usize,
 }
 
-/// Open reports or waiting parts: oldest first.
+/// One declared listing's records: oldest first.
 #[derive(Debug, Clone, Serialize)]
 pub struct Listing {
+    /// The declared heading (`Parts waiting`).
+    pub title: String,
+    pub kind: String,
+    /// The statuses listed; a template shows each line's status when there
+    /// are several.
+    pub statuses: Vec<String>,
+    #[serde(skip)]
+    pub template_alias: Option<&'static str>,
     pub items: Vec<Line>,
     /// How many there are in all.
     pub total: usize,
@@ -135,8 +167,10 @@ pub async fn load(
             }
         }
     }
-    let open_reports = listing(conn, &summary.open_reports, kinds, window.end, base_url).await?;
-    let parts_waiting = listing(conn, &summary.parts_waiting, kinds, window.end, base_url).await?;
+    let mut listings = Vec::with_capacity(summary.listings.len());
+    for declared in &summary.listings {
+        listings.push(listing(conn, declared, kinds, window.end, base_url).await?);
+    }
     Ok(SummaryView {
         name: summary.name.clone(),
         date: window.date.format("%Y-%m-%d").to_string(),
@@ -145,8 +179,7 @@ pub async fn load(
         record_count,
         machines,
         machines_more: 0,
-        open_reports,
-        parts_waiting,
+        listings,
     })
 }
 
@@ -177,9 +210,21 @@ async fn listing(
         .collect();
     Ok(Listing {
         total: items.len(),
-        items,
         more: 0,
+        ..empty_listing(listing, items)
     })
+}
+
+fn empty_listing(declared: &StatusListing, items: Vec<Line>) -> Listing {
+    Listing {
+        title: declared.title.clone(),
+        kind: declared.kind.clone(),
+        statuses: declared.statuses.clone(),
+        template_alias: declared.template_alias,
+        items,
+        total: 0,
+        more: 0,
+    }
 }
 
 fn line_of(
@@ -208,8 +253,8 @@ fn line_of(
 }
 
 impl SummaryView {
-    /// At most `cap` machines, records per machine, open reports and waiting
-    /// parts, with counts of what was left out.
+    /// At most `cap` machines, records per machine and items per listing,
+    /// with counts of what was left out.
     pub fn capped(&self, cap: usize) -> Self {
         let mut view = self.clone();
         view.machines_more = view.machines.len().saturating_sub(cap);
@@ -218,7 +263,7 @@ impl SummaryView {
             group.more = group.records.len().saturating_sub(cap);
             group.records.truncate(cap);
         }
-        for listing in [&mut view.open_reports, &mut view.parts_waiting] {
+        for listing in &mut view.listings {
             listing.more = listing.items.len().saturating_sub(cap);
             listing.items.truncate(cap);
         }
@@ -253,8 +298,8 @@ impl SummaryView {
             };
             Listing {
                 total: items.len(),
-                items,
                 more: usize::from(full),
+                ..empty_listing(listing, items)
             }
         };
         let machine_names: &[&str] = if full {
@@ -277,8 +322,12 @@ impl SummaryView {
                 })
                 .collect(),
             machines_more: usize::from(full),
-            open_reports: listing(&summary.open_reports, 7),
-            parts_waiting: listing(&summary.parts_waiting, 9),
+            listings: summary
+                .listings
+                .iter()
+                .zip(7..)
+                .map(|(declared, id)| listing(declared, id))
+                .collect(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Daily summaries (`summaries:` in a workflow): at a set local time, one
 //! message through the notification outbox listing the day's records per
-//! machine, open problem reports by age and parts waiting. `schedule` turns
+//! machine, then each declared listing (records of a kind in some
+//! statuses, oldest first). `schedule` turns
 //! the local time into instants, `content` reads what to say, `post`
 //! claims and queues one day's summary exactly once, `scheduler` runs it.
 //! Knows no Discord: the outbox's dispatcher posts the message.

@@ -43,6 +43,16 @@ impl RecordKinds {
             .find(|kind| kind.parents.iter().any(|p| p == duplicate_of))
     }
 
+    /// The webhook switches the kinds declare, each once: what admins can
+    /// read and set besides the fixed settings.
+    pub fn switches(&self) -> crate::config::DeclaredSwitches {
+        crate::config::DeclaredSwitches::from_kinds(
+            self.kinds
+                .iter()
+                .map(|kind| (&kind.webhook_switch, kind.label.as_str())),
+        )
+    }
+
     /// The kind whose pages live under `/{link_path}/N`.
     pub fn by_link_path(&self, link_path: &str) -> Option<&RecordKind> {
         self.kinds.iter().find(|kind| kind.link_path == link_path)
@@ -77,8 +87,9 @@ pub struct RecordKind {
     pub guidance: String,
     /// The slash command that creates this kind directly, if declared.
     pub command: Option<KindCommand>,
-    /// The setting that switches webhook posts of this kind on and off.
-    pub notify_setting: Option<crate::config::SettingKey>,
+    /// The true/false setting that switches webhook posts of this kind on
+    /// and off, declared in YAML (or derived from the name).
+    pub webhook_switch: crate::config::SwitchKey,
     /// Embed colour (0xRRGGBB) of webhook posts.
     pub color: Option<u32>,
     /// The file that declares this kind, named in rule-violation messages.

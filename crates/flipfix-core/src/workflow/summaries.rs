@@ -27,16 +27,31 @@ pub struct SummaryDecl {
     pub timezone: Spanned<String>,
     /// A message template under `prompts/` with `title` and `body` blocks.
     pub template: Spanned<String>,
-    /// Which records count as open problem reports (default:
-    /// `problem_report` with status `open`).
+    /// The lists after the day's records, in order: each the records of
+    /// one kind in some statuses, oldest first.
+    #[serde(default)]
+    pub listings: Option<Vec<Spanned<ListingDecl>>>,
+    /// 0.3's first fixed slot, still read when `listings` is not written
+    /// (default: `problem_report` with status `open`).
     #[serde(default)]
     pub open_reports: Option<Spanned<StatusListingDecl>>,
-    /// Which records count as parts waiting (default: `part_request` with
-    /// status `requested` or `ordered`).
+    /// 0.3's second fixed slot (default: `part_request` with status
+    /// `requested` or `ordered`).
     #[serde(default)]
     pub parts_waiting: Option<Spanned<StatusListingDecl>>,
 }
 
+/// One listing as authors write it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListingDecl {
+    /// The heading (`Parts waiting`).
+    pub title: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub statuses: Spanned<Vec<Spanned<String>>>,
+}
+
+/// 0.3's `open_reports` / `parts_waiting`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatusListingDecl {
@@ -51,33 +66,42 @@ pub struct Summary {
     pub at: NaiveTime,
     pub timezone: Tz,
     pub template: String,
-    pub open_reports: StatusListing,
-    pub parts_waiting: StatusListing,
+    /// What is listed after the day's records, in order.
+    pub listings: Vec<StatusListing>,
     pub declared_in: PathBuf,
 }
 
-/// Records of `kind` whose status is one of `statuses`.
+/// Records of `kind` whose status is one of `statuses`, under `title`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusListing {
+    pub title: String,
     pub kind: String,
     pub statuses: Vec<String>,
+    /// For a listing read from 0.3's `open_reports` / `parts_waiting`: that
+    /// name, under which templates written for 0.3 still find it.
+    pub template_alias: Option<&'static str>,
 }
 
-impl StatusListing {
-    fn default_open_reports() -> Self {
-        Self {
-            kind: "problem_report".into(),
-            statuses: vec!["open".into()],
-        }
-    }
+/// Most listings one summary may declare: each takes room in one embed.
+pub const MAX_LISTINGS: usize = 10;
+/// Longest listing title.
+const MAX_TITLE_CHARS: usize = 100;
 
-    fn default_parts_waiting() -> Self {
-        Self {
-            kind: "part_request".into(),
-            statuses: vec!["requested".into(), "ordered".into()],
-        }
-    }
-}
+/// 0.3's two slots: (key, title, default kind, default statuses).
+const OLD_SLOTS: [(&str, &str, &str, &[&str]); 2] = [
+    (
+        "open_reports",
+        "Open problem reports",
+        "problem_report",
+        &["open"],
+    ),
+    (
+        "parts_waiting",
+        "Parts waiting",
+        "part_request",
+        &["requested", "ordered"],
+    ),
+];
 
 /// Checks every declared summary; returns the sound ones.
 pub(super) fn build_summaries(
@@ -136,46 +160,123 @@ pub(super) fn build_summaries(
                 ),
             ));
         }
-        let mut listing =
-            |given: Option<Spanned<StatusListingDecl>>, key: &str, default: StatusListing| {
-                let (listing, at) = match given {
-                    Some(given) => (
-                        StatusListing {
-                            kind: given.value.kind,
-                            statuses: given.value.statuses,
-                        },
-                        given.referenced,
-                    ),
-                    None => (default, decl_at),
-                };
-                if let Some(message) = listing_problem(&listing, kinds) {
-                    problems.push(problem(at, format!("{key}: {message}")));
+        let listings = match decl.listings {
+            Some(listings) => {
+                for old in [&decl.open_reports, &decl.parts_waiting]
+                    .into_iter()
+                    .flatten()
+                {
+                    problems.push(problem(
+                        old.referenced,
+                        "write either `listings:` or the old open_reports / parts_waiting, not both: move this one into `listings:` as `- {title: ..., kind: ..., statuses: [...]}`".into(),
+                    ));
                 }
-                listing
-            };
-        let open_reports = listing(
-            decl.open_reports,
-            "open_reports",
-            StatusListing::default_open_reports(),
-        );
-        let parts_waiting = listing(
-            decl.parts_waiting,
-            "parts_waiting",
-            StatusListing::default_parts_waiting(),
-        );
+                if listings.len() > MAX_LISTINGS {
+                    problems.push(problem(
+                        decl_at,
+                        format!(
+                            "{} listings; one summary shows at most {MAX_LISTINGS}",
+                            listings.len()
+                        ),
+                    ));
+                }
+                listings
+                    .into_iter()
+                    .map(|listing| {
+                        checked_listing(listing.value, kinds, &mut |at, message| {
+                            problems.push(problem(at, message))
+                        })
+                    })
+                    .collect()
+            }
+            None => {
+                let old = [decl.open_reports, decl.parts_waiting];
+                OLD_SLOTS
+                    .iter()
+                    .zip(old)
+                    .map(|(&(key, title, kind, statuses), given)| {
+                        let (kind, statuses, at) = match given {
+                            Some(given) => {
+                                (given.value.kind, given.value.statuses, given.referenced)
+                            }
+                            None => (
+                                kind.to_string(),
+                                statuses.iter().map(|s| s.to_string()).collect(),
+                                decl_at,
+                            ),
+                        };
+                        let listing = StatusListing {
+                            title: title.into(),
+                            kind,
+                            statuses,
+                            template_alias: Some(key),
+                        };
+                        if let Some(message) = listing_problem(&listing, kinds) {
+                            problems.push(problem(at, format!("{key}: {message}")));
+                        }
+                        listing
+                    })
+                    .collect()
+            }
+        };
         if let (Some(at), Some(timezone), true) = (at, timezone, problems.0.len() == before) {
             summaries.push(Summary {
                 name: decl.name.value,
                 at,
                 timezone,
                 template: decl.template.value,
-                open_reports,
-                parts_waiting,
+                listings,
                 declared_in: path.clone(),
             });
         }
     }
     summaries
+}
+
+/// A listing from `listings:`, each mistake reported where it is written.
+fn checked_listing(
+    decl: ListingDecl,
+    kinds: &RecordKinds,
+    problem: &mut dyn FnMut(serde_saphyr::Location, String),
+) -> StatusListing {
+    let title = decl.title.value.trim().to_string();
+    let length = title.chars().count();
+    if length == 0 || length > MAX_TITLE_CHARS {
+        problem(
+            decl.title.referenced,
+            format!("listing title must be 1–{MAX_TITLE_CHARS} characters"),
+        );
+    }
+    let listing = StatusListing {
+        title,
+        kind: decl.kind.value.clone(),
+        statuses: decl
+            .statuses
+            .value
+            .iter()
+            .map(|s| s.value.clone())
+            .collect(),
+        template_alias: None,
+    };
+    if let Some(message) = listing_problem(&listing, kinds) {
+        // Point at the status that is wrong, else at the kind (or the
+        // empty list).
+        let at = decl
+            .statuses
+            .value
+            .iter()
+            .find(|status| message.contains(&format!("status `{}`", status.value)))
+            .map(|status| status.referenced)
+            .unwrap_or(
+                if listing.statuses.is_empty() && kinds.get(&listing.kind).is_some() {
+                    decl.statuses.referenced
+                } else {
+                    decl.kind.referenced
+                },
+            );
+        problem(at, format!("listing `{}`: {message}", listing.title));
+    }
+    listing
 }
 
 /// Why `listing` cannot be used with the declared kinds, if it cannot.

@@ -289,20 +289,12 @@ pub(super) fn build_kinds(
                 description: command.description,
             }
         });
-        let notify_setting = decl.notify_setting.as_ref().and_then(|setting| {
-            let key = crate::config::SettingKey::from_name(&setting.value)
-                .filter(|key| key.def().ty == crate::config::SettingType::Bool);
-            if key.is_none() {
-                problems.push(problem(
-                    setting.referenced,
-                    format!(
-                        "notify_setting `{}` is not a true/false setting (see `flipfix-bot settings`)",
-                        setting.value
-                    ),
-                ));
-            }
-            key
-        });
+        let webhook_switch = super::webhook_switch::check(
+            &decl.name,
+            decl.webhook_switch.as_ref(),
+            decl.notify_setting.as_ref(),
+            &mut |at, message| problems.push(problem(at, message)),
+        );
         let color = decl.color.as_ref().and_then(|color| {
             let parsed = parse_color(&color.value);
             if parsed.is_none() {
@@ -343,7 +335,7 @@ pub(super) fn build_kinds(
             notification_template: decl.templates.notification.value,
             guidance: decl.guidance,
             command,
-            notify_setting,
+            webhook_switch,
             color,
             declared_in: path.clone(),
         });

@@ -56,9 +56,12 @@ pub struct KindDecl {
     pub edit_fields: Vec<Spanned<String>>,
     /// Template names (paths under `prompts/`).
     pub templates: TemplatesDecl,
-    /// The boolean setting that switches webhook posts of this kind on and
-    /// off (`DISCORD_WEBHOOKS_PARTS`); without one, the master switch alone
-    /// governs the kind.
+    /// The true/false setting that switches webhook posts of this kind on
+    /// and off (`DISCORD_WEBHOOKS_PARTS`). Kinds may share one. When not
+    /// written: `DISCORD_WEBHOOKS_` and the kind's name in upper case.
+    #[serde(default)]
+    pub webhook_switch: Option<Spanned<String>>,
+    /// The 0.3 name of `webhook_switch`, still read.
     #[serde(default)]
     pub notify_setting: Option<Spanned<String>>,
     /// Embed colour of the kind's webhook posts, `#rrggbb`.
