@@ -2,8 +2,8 @@
 //! Shuttle platform closed in January 2026; the plain `flipfix-bot run`
 //! binary is the default deployment. Both share every line past start-up.
 
-use flipfix_bot::app::App;
-use flipfix_bot::config::{Secret, Secrets};
+use flipfix_bot::app::{App, RunConfig};
+use flipfix_bot::config::Secrets;
 use flipfix_bot::template_check::load_workflows;
 
 #[shuttle_runtime::main]
@@ -19,15 +19,8 @@ async fn shuttle_main(
         .map_err(shuttle_runtime::CustomError::new)?;
     let workflows = load_workflows(&secrets.workflows_dir, &secrets.prompts_dir)
         .map_err(shuttle_runtime::CustomError::new)?;
-    let token: Secret = secrets
-        .discord_token
-        .clone()
-        .ok_or(flipfix_bot::app::MissingToken)
-        .map_err(shuttle_runtime::CustomError::new)?;
-    if secrets.discord_guild_id.is_none() {
-        return Err(shuttle_runtime::CustomError::new(flipfix_bot::app::MissingHomeServer).into());
-    }
-    let app = App::new(pool, secrets, workflows);
-    let client = flipfix_bot::discord::build_client(app, &token).await?;
+    let config = RunConfig::from_secrets(secrets).map_err(shuttle_runtime::CustomError::new)?;
+    let app = App::new(pool, config, workflows);
+    let client = flipfix_bot::discord::build_client(app).await?;
     Ok(client.into())
 }

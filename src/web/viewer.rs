@@ -99,7 +99,7 @@ pub async fn current_session(headers: &HeaderMap, state: &WebState) -> Option<Se
             return None;
         }
     }
-    let member = match DiscordAuth::from_secrets(&state.app.secrets) {
+    let member = match DiscordAuth::from_secrets(&state.app.secrets, &state.app.discord) {
         Ok(auth) => auth.is_member(session.user_id).await,
         Err(err) => Err(err),
     };

@@ -17,6 +17,7 @@ mod analysis_vision;
 mod analysis_vision_config;
 mod browser;
 mod card_menus;
+mod catalog_conflicts;
 mod catalog_import;
 mod check_command;
 mod check_pages;

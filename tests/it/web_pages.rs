@@ -21,7 +21,11 @@ impl Site {
             pages_dir: repo_root().join("pages"),
             ..Default::default()
         };
-        let app = App::new(pool.clone(), secrets, shipped_workflows());
+        let app = App::new(
+            pool.clone(),
+            crate::support::run_config(secrets),
+            shipped_workflows(),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

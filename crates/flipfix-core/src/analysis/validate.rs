@@ -201,9 +201,7 @@ impl Validator<'_> {
             repairs.push(drop(at, "not an object".into()));
             return None;
         };
-        let Some(kind) = self.item_kind(obj, at, parent, repairs) else {
-            return None;
-        };
+        let kind = self.item_kind(obj, at, parent, repairs)?;
         let obj = &self.stray_keys(obj, kind, at, parent.is_some(), repairs);
 
         // Description: required, cut to the limit.
@@ -228,9 +226,7 @@ impl Validator<'_> {
             ));
         }
 
-        let Some(fields) = self.fields(kind, obj.get("fields"), at, repairs) else {
-            return None;
-        };
+        let fields = self.fields(kind, obj.get("fields"), at, repairs)?;
 
         // Parent record (top-level items only): must exist and be of an
         // allowed kind.
@@ -274,10 +270,7 @@ impl Validator<'_> {
             Some(parent) => parent.machine.clone(),
             None => self.machine(kind, obj.get("machine"), parent_record_id, at, repairs),
         };
-        let Some(source_message_ids) = self.sources(obj.get("source_message_ids"), at, repairs)
-        else {
-            return None;
-        };
+        let source_message_ids = self.sources(obj.get("source_message_ids"), at, repairs)?;
         let author = self.author(obj.get("author_id"), &source_message_ids, at, repairs);
 
         let mut suggestion = Suggestion {
