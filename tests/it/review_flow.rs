@@ -285,6 +285,11 @@ async fn edit_fixes_an_unknown_machine_before_create(pool: PgPool) {
         text.contains("No machine matches `Medieval Madness`") && text.contains("Gorgar"),
         "{text}"
     );
+    assert!(
+        text.starts_with("❌ No machine matches `Medieval Madness`.")
+            && text.ends_with(" Nothing was changed; press Edit to try again."),
+        "the refusal's sentence, framed: {text}"
+    );
 
     // A bad choice is refused too.
     let submit = fake.submit_modal(

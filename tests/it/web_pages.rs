@@ -412,6 +412,10 @@ async fn a_database_failure_answers_the_error_page_not_an_empty_one(pool: PgPool
         "The records cannot be read right now (the database did not answer); try again in a moment.";
     let (status, body, _) = site.get("/").await;
     assert_eq!(status, 200, "{body}");
+    let (status, body, _) = site.get("/machines/no-such-machine/").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("There is no such machine."), "{body}");
+    assert!(body.contains("<h1>404</h1>"), "the error template: {body}");
 
     // Only the machine list fails (the records still read): the index used
     // to show without its machine filter, as if there were no machines.
