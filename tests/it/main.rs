@@ -21,6 +21,7 @@ mod catalog_conflicts;
 mod catalog_import;
 mod check_command;
 mod check_pages;
+mod db_enums;
 mod discord_find;
 mod dockerfile;
 mod doctor;
