@@ -174,7 +174,7 @@ pub async fn on_pick(
             review_ui::ephemeral_followup(ctx, component, &format!("❌ {problem}")).await?
         }
         Err(err) => match review_ui::refusal(&err) {
-            Some(text) => review_ui::ephemeral_followup(ctx, component, &text).await?,
+            Some(text) => review_ui::ephemeral_followup(ctx, component, text.as_str()).await?,
             None => return Err(err.into()),
         },
     }

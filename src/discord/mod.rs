@@ -18,7 +18,7 @@ pub mod history;
 pub mod home;
 mod record_commands;
 mod record_once;
-mod refusal;
+pub mod refusal;
 pub mod reply;
 mod review_guard;
 pub mod review_ui;

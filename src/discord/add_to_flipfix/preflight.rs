@@ -33,7 +33,7 @@ pub(super) async fn preflight(
     )
     .await?
     {
-        return Ok(Outcome::refused(refusal));
+        return Ok(Outcome::Refused(refusal));
     }
     if let Some(missing) = missing_permissions(interaction.app_permissions) {
         return Ok(Outcome::refused(format!(

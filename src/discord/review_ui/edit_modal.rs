@@ -168,7 +168,7 @@ pub async fn on_modal(
             "❌ {problem} Nothing was changed; press Edit to try again."
         )),
         Err(err) => match refusal(&err) {
-            Some(text) => ephemeral_response(&text),
+            Some(text) => ephemeral_response(text.as_str()),
             None => return Err(err.into()),
         },
     };
