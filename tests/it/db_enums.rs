@@ -3,6 +3,7 @@
 //! variant round-trips through Postgres under the name the CHECK allows.
 
 use flipfix_bot::catalog::links::LinkMethod;
+use flipfix_bot::domain::CreatedVia;
 use flipfix_bot::media::CopyState;
 use flipfix_bot::review::{ItemState, SessionStatus};
 use sqlx::PgPool;
@@ -88,6 +89,24 @@ async fn every_status_round_trips_under_the_name_its_column_allows(pool: PgPool)
     ] {
         assert_eq!(round_trip(&pool, method).await, (name.to_string(), method));
         assert!(links.contains(&format!("'{name}'")), "{name}: {links}");
+    }
+
+    // How a record came to be is written only (an import's `notify` is not
+    // stored, and the column has no CHECK): it binds as its name.
+    for (via, name) in [
+        (CreatedVia::DiscordMessage, "discord_message"),
+        (CreatedVia::SlashCommand, "slash_command"),
+        (CreatedVia::Cli, "cli"),
+        (CreatedVia::Api, "api"),
+        (CreatedVia::Import { notify: true }, "import"),
+        (CreatedVia::Import { notify: false }, "import"),
+    ] {
+        let text: String = sqlx::query_scalar("SELECT $1::text")
+            .bind(via)
+            .fetch_one(&pool)
+            .await
+            .expect("bind");
+        assert_eq!(text, name);
     }
 
     // A value outside the enum is a decode error, not a silent default.
