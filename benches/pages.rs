@@ -256,7 +256,15 @@ async fn serve(database_url: &str) -> anyhow::Result<()> {
         pages_dir: root.join("pages"),
         ..Secrets::default()
     };
-    let app = App::new(pool, secrets, workflows);
+    // The pages never reach Discord: a made-up token and home server.
+    let config = flipfix_bot::app::RunConfig {
+        secrets,
+        discord: flipfix_bot::app::DiscordConfig {
+            token: flipfix_bot::config::Secret::new("bench-token-unused"),
+            home: 1,
+        },
+    };
+    let app = App::new(pool, config, workflows);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("listening {}", listener.local_addr()?);
     let web = router(WebState::new(Arc::clone(&app)));

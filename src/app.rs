@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use sqlx::PgPool;
 
 use crate::clock::Clock;
-use crate::config::{Secrets, Settings};
+use crate::config::{Secret, Secrets, Settings};
 use crate::db::{self, embedded::EmbeddedPostgres};
 use crate::lifecycle::Lifecycle;
 use crate::template_check::load_workflows;
@@ -19,6 +19,9 @@ pub struct App {
     pub pool: PgPool,
     pub settings: Settings,
     pub secrets: Secrets,
+    /// The bot's token and home server, present by construction (see
+    /// [`RunConfig`]): nothing downstream checks for them again.
+    pub discord: DiscordConfig,
     workflows: RwLock<Arc<Workflows>>,
     /// The model client for the provider and timeout in force, built on
     /// first use (one connection pool) and again when a reload changes them.
@@ -34,34 +37,36 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(pool: PgPool, secrets: Secrets, workflows: Arc<Workflows>) -> Arc<Self> {
-        Self::with_lifecycle(pool, secrets, workflows, Lifecycle::default())
+    pub fn new(pool: PgPool, config: RunConfig, workflows: Arc<Workflows>) -> Arc<Self> {
+        Self::with_lifecycle(pool, config, workflows, Lifecycle::default())
     }
 
     /// The state of a `run` process.
     pub fn with_lifecycle(
         pool: PgPool,
-        secrets: Secrets,
+        config: RunConfig,
         workflows: Arc<Workflows>,
         lifecycle: Lifecycle,
     ) -> Arc<Self> {
-        Self::on_clock(pool, secrets, workflows, lifecycle, crate::clock::system())
+        Self::on_clock(pool, config, workflows, lifecycle, crate::clock::system())
     }
 
     /// The state of a process whose time comes from `clock` (tests pin it
     /// with a `ManualClock`).
     pub fn on_clock(
         pool: PgPool,
-        secrets: Secrets,
+        config: RunConfig,
         workflows: Arc<Workflows>,
         lifecycle: Lifecycle,
         clock: Arc<dyn Clock>,
     ) -> Arc<Self> {
+        let RunConfig { secrets, discord } = config;
         Arc::new(Self {
             settings: Settings::new(pool.clone(), secrets.allow_loopback_urls),
             media: crate::media::BlobStore::new(secrets.media_s3.clone()),
             pool,
             secrets,
+            discord,
             workflows: RwLock::new(workflows),
             llm: std::sync::Mutex::new(None),
             tool_choice_memory: crate::llm::ToolChoiceMemory::default(),
@@ -200,6 +205,48 @@ impl Database {
     }
 }
 
+/// What a `run` process needs, checked once at start: the secrets, with
+/// the bot's token and home server required. Built by
+/// [`RunConfig::from_secrets`]; everything past it reads
+/// [`App::discord`] and never an `Option` again.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Every key, as loaded (`doctor` still reports on them all).
+    pub secrets: Secrets,
+    pub discord: DiscordConfig,
+}
+
+/// The bot's Discord credentials and the one server it serves.
+#[derive(Debug, Clone)]
+pub struct DiscordConfig {
+    /// `DISCORD_TOKEN`.
+    pub token: Secret,
+    /// `DISCORD_GUILD_ID`: the home server; every other is refused.
+    pub home: u64,
+}
+
+impl RunConfig {
+    /// The run configuration, or the one missing key (the token first),
+    /// each with its sentence.
+    pub fn from_secrets(secrets: Secrets) -> Result<Self, MissingKey> {
+        let token = secrets.discord_token.clone().ok_or(MissingToken)?;
+        let home = secrets.discord_guild_id.ok_or(MissingHomeServer)?;
+        Ok(Self {
+            secrets,
+            discord: DiscordConfig { token, home },
+        })
+    }
+}
+
+/// A key `run` cannot start without.
+#[derive(Debug, thiserror::Error)]
+pub enum MissingKey {
+    #[error(transparent)]
+    Token(#[from] MissingToken),
+    #[error(transparent)]
+    HomeServer(#[from] MissingHomeServer),
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("DISCORD_TOKEN is not set: put it in the environment or Secrets.toml (see README, \"Setting up the Discord bot\")")]
 pub struct MissingToken;
@@ -221,4 +268,34 @@ pub async fn run(secrets: Secrets) -> anyhow::Result<()> {
     let result = crate::serve::serve(&database.pool, secrets, signals).await;
     database.close().await;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_config_requires_the_token_then_the_home_server_with_their_sentences() {
+        let err = RunConfig::from_secrets(Secrets::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "DISCORD_TOKEN is not set: put it in the environment or Secrets.toml (see README, \"Setting up the Discord bot\")"
+        );
+        let secrets = Secrets {
+            discord_token: Some(Secret::new("token")),
+            ..Secrets::default()
+        };
+        let err = RunConfig::from_secrets(secrets.clone()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "DISCORD_GUILD_ID is not set: put the home server's id in the environment or Secrets.toml (the bot serves that one server only; see README, \"Security\")"
+        );
+        let config = RunConfig::from_secrets(Secrets {
+            discord_guild_id: Some(42),
+            ..secrets
+        })
+        .expect("both present");
+        assert_eq!(config.discord.token.expose(), "token");
+        assert_eq!(config.discord.home, 42);
+    }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use sqlx::PgPool;
 
-use crate::app::App;
+use crate::app::{App, RunConfig};
 use crate::config::Secrets;
 use crate::db::locks::Liveness;
 use crate::jobs::{Stopped, Workers};
@@ -99,13 +99,8 @@ fn startup_bound() -> Duration {
 pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow::Result<()> {
     let workflows = load_valid_workflows(&secrets.workflows_dir, &secrets.prompts_dir)?;
     tracing::info!(version = %workflows.version, kinds = ?workflows.kinds.names(), "workflows loaded");
-    let token = secrets
-        .discord_token
-        .clone()
-        .ok_or(crate::app::MissingToken)?;
-    if secrets.discord_guild_id.is_none() {
-        return Err(crate::app::MissingHomeServer.into());
-    }
+    // After the database and the workflows, so those report first.
+    let config = RunConfig::from_secrets(secrets)?;
     let mut liveness = Liveness::acquire(pool)
         .await
         .context("cannot open the database connection that holds this process's locks")?;
@@ -119,13 +114,12 @@ pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow:
         in_flight: Arc::default(),
         startup,
     };
-    let app = App::with_lifecycle(pool.clone(), secrets, workflows, lifecycle);
+    let app = App::with_lifecycle(pool.clone(), config, workflows, lifecycle);
     close_orphaned_reviews(&app).await;
     let mut workers = start_workers(&app, &signals).await?;
 
     let outcome = run_roles(
         &app,
-        &token,
         &mut liveness,
         startup_watch,
         &mut workers,
@@ -187,7 +181,6 @@ async fn start_workers(app: &Arc<App>, signals: &Signals) -> anyhow::Result<Work
 /// or a fault.
 async fn run_roles(
     app: &Arc<App>,
-    token: &crate::config::Secret,
     liveness: &mut Liveness,
     mut startup_watch: StartupWatch,
     workers: &mut Workers,
@@ -219,7 +212,7 @@ async fn run_roles(
     app.lifecycle.startup.begin(bound);
     // A little past the registration deadline, so its own error wins.
     let ready_deadline = tokio::time::Instant::now() + bound + Duration::from_secs(5);
-    let mut client = crate::discord::build_client(app.clone(), token).await?;
+    let mut client = crate::discord::build_client(app.clone()).await?;
     let shard_manager = client.shard_manager.clone();
     let mut bot = tokio::spawn(async move { client.start_autosharded().await });
     let mut ready = false;

@@ -6,6 +6,7 @@
 
 use poise::serenity_prelude as serenity;
 
+use super::refusal::Outcome;
 use super::{review_ui, Error};
 use crate::app::App;
 use crate::catalog::machines;
@@ -163,24 +164,24 @@ pub async fn on_pick(
         _ => pick_choice(app, &store, id, position, user, value).await,
     };
     match changed {
-        Ok(Ok(session)) => {
+        Ok(Outcome::Done(session)) => {
             let message = review_ui::render(app, &session).await?;
             component
                 .edit_response(&ctx.http, message.into_edit())
                 .await?;
         }
-        Ok(Err(problem)) => {
+        Ok(Outcome::Refused(problem)) => {
             review_ui::ephemeral_followup(ctx, component, &format!("❌ {problem}")).await?
         }
         Err(err) => match review_ui::refusal(&err) {
-            Some(text) => review_ui::ephemeral_followup(ctx, component, &text).await?,
+            Some(text) => review_ui::ephemeral_followup(ctx, component, text.as_str()).await?,
             None => return Err(err.into()),
         },
     }
     Ok(())
 }
 
-/// `Ok(Err(_))`: the value is not usable (a machine removed meanwhile).
+/// Refused: the value is not usable (a machine removed meanwhile).
 async fn pick_machine(
     app: &App,
     store: &ReviewStore,
@@ -188,14 +189,14 @@ async fn pick_machine(
     position: usize,
     user: u64,
     value: &str,
-) -> Result<Result<Session, String>, ReviewError> {
+) -> Result<Outcome<Session>, ReviewError> {
     let machine = match value.parse::<i64>() {
         Ok(machine_id) => machines::by_id(&app.pool, machine_id).await?,
         Err(_) => None,
     };
     let Some(machine) = machine else {
-        return Ok(Err(
-            "That machine is no longer in the catalog; choose another or use Other….".into(),
+        return Ok(Outcome::refused(
+            "That machine is no longer in the catalog; choose another or use Other….",
         ));
     };
     let session = store
@@ -207,7 +208,7 @@ async fn pick_machine(
     // Another machine has other open records: the card may now be a
     // likely duplicate.
     let session = review_ui::recheck_duplicates(app, store, session).await?;
-    Ok(Ok(session))
+    Ok(Outcome::Done(session))
 }
 
 async fn pick_choice(
@@ -217,7 +218,7 @@ async fn pick_choice(
     position: usize,
     user: u64,
     value: &str,
-) -> Result<Result<Session, String>, ReviewError> {
+) -> Result<Outcome<Session>, ReviewError> {
     let session = store.load(id.session_id).await?;
     let entry = session.items.get(position).ok_or(ReviewError::NotFound)?;
     let workflows = app.workflows();
@@ -229,7 +230,7 @@ async fn pick_choice(
         |field| matches!(&field.ty, FieldType::Choice { choices } if choices.iter().any(|c| c == value)),
     );
     let Some(field) = field.filter(|_| allowed) else {
-        return Ok(Err(format!(
+        return Ok(Outcome::refused(format!(
             "`{}` is not a choice here any more (the workflow changed); use Edit.",
             value.replace('`', "'")
         )));
@@ -239,5 +240,5 @@ async fn pick_choice(
             item.fields.insert(field.name.clone(), value.to_string());
         })
         .await?;
-    Ok(Ok(session))
+    Ok(Outcome::Done(session))
 }

@@ -4,6 +4,7 @@
 
 use poise::serenity_prelude as serenity;
 
+use super::refusal::Refusal;
 use super::{reply, Context, Error};
 use crate::config::settings::SettingsError;
 use crate::config::{SettingKey, Settings};
@@ -16,7 +17,7 @@ pub async fn channel_refusal(
     what: &str,
     channel: serenity::ChannelId,
     parent: Option<serenity::ChannelId>,
-) -> Result<Option<String>, SettingsError> {
+) -> Result<Option<Refusal>, SettingsError> {
     let allowed = settings
         .get_channel_list(SettingKey::DiscordAllowedChannels)
         .await?;
@@ -24,7 +25,10 @@ pub async fn channel_refusal(
         return Ok(None);
     }
     let list: Vec<String> = allowed.iter().map(|id| format!("<#{id}>")).collect();
-    Ok(Some(format!("{what} works only in {}.", list.join(", "))))
+    Ok(Some(Refusal::new(format!(
+        "{what} works only in {}.",
+        list.join(", ")
+    ))))
 }
 
 /// Whether `channel` (or the parent of a thread) is in `allowed`; an empty

@@ -14,8 +14,8 @@ pub const REFUSAL: &str =
     "flipfix-bot serves one Discord server only, and this is not it. Nothing was done.";
 
 /// Whether an interaction from `guild` may be served.
-pub fn is_home(home: Option<u64>, guild: Option<serenity::GuildId>) -> bool {
-    matches!((home, guild), (Some(home), Some(guild)) if guild.get() == home)
+pub fn is_home(home: u64, guild: Option<serenity::GuildId>) -> bool {
+    guild.is_some_and(|guild| guild.get() == home)
 }
 
 /// The guild an interaction came from (`None` in DMs).
@@ -50,7 +50,7 @@ impl<F: serenity::Framework> serenity::Framework for HomeOnly<F> {
     }
 
     async fn dispatch(&self, ctx: serenity::Context, event: serenity::FullEvent) {
-        let home = self.app.secrets.discord_guild_id;
+        let home = self.app.discord.home;
         match &event {
             serenity::FullEvent::InteractionCreate { interaction }
                 if !is_home(home, guild_of(interaction)) =>
@@ -171,13 +171,10 @@ mod tests {
 
     #[test]
     fn only_the_home_server_is_served() {
-        let home = Some(42);
+        // No home server is unrepresentable: `RunConfig` requires one.
+        let home = 42;
         assert!(is_home(home, Some(serenity::GuildId::new(42))));
         assert!(!is_home(home, Some(serenity::GuildId::new(43))));
         assert!(!is_home(home, None), "direct messages are refused");
-        assert!(
-            !is_home(None, Some(serenity::GuildId::new(42))),
-            "no home server means nothing is served"
-        );
     }
 }

@@ -18,6 +18,7 @@ pub mod history;
 pub mod home;
 mod record_commands;
 mod record_once;
+pub mod refusal;
 pub mod reply;
 mod review_guard;
 pub mod review_ui;
@@ -25,7 +26,6 @@ mod startup;
 mod traced;
 
 use crate::app::App;
-use crate::config::Secret;
 
 pub type Data = Arc<App>;
 pub type Error = anyhow::Error;
@@ -75,8 +75,8 @@ pub fn commands(workflows: &crate::workflow::Workflows) -> Vec<poise::Command<Da
 /// Builds the serenity client with the poise framework. REST goes through
 /// `DISCORD_PROXY_URL` when set (serenity ignores the proxy unless its
 /// ratelimiter is off, so the proxy must rate-limit).
-pub async fn build_client(app: Data, token: &Secret) -> anyhow::Result<serenity::Client> {
-    let mut http = serenity::HttpBuilder::new(token.expose());
+pub async fn build_client(app: Data) -> anyhow::Result<serenity::Client> {
+    let mut http = serenity::HttpBuilder::new(app.discord.token.expose());
     if let Some(proxy) = &app.secrets.discord_proxy_url {
         http = http.proxy(proxy.clone()).ratelimiter_disabled(true);
     }
@@ -136,10 +136,7 @@ pub async fn register_commands(
     app: &App,
     commands: &[poise::Command<Data, Error>],
 ) -> anyhow::Result<()> {
-    let guild_id = app
-        .secrets
-        .discord_guild_id
-        .ok_or(crate::app::MissingHomeServer)?;
+    let guild_id = app.discord.home;
     let global = serenity::Command::get_global_commands(&ctx.http)
         .await
         .context("cannot list global commands")?;

@@ -79,7 +79,7 @@ struct LoginQuery {
 
 async fn login(State(state): State<WebState>, Query(query): Query<LoginQuery>) -> Response {
     let next = local_path(query.next.as_deref());
-    let auth = match DiscordAuth::from_secrets(&state.app.secrets) {
+    let auth = match DiscordAuth::from_secrets(&state.app.secrets, &state.app.discord) {
         Ok(auth) => auth,
         Err(err) => return failure(&err),
     };
@@ -261,7 +261,7 @@ async fn confirm(
     state: &WebState,
     code: &str,
 ) -> Result<Option<super::auth_discord::DiscordUser>, DiscordAuthError> {
-    let auth = DiscordAuth::from_secrets(&state.app.secrets)?;
+    let auth = DiscordAuth::from_secrets(&state.app.secrets, &state.app.discord)?;
     let client_id = auth.client_id(&state.client_id).await?;
     let token = auth.exchange_code(client_id, code).await?;
     let user = auth.user(&token).await?;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::app::DiscordConfig;
 use crate::config::{Secret, Secrets};
 
 const DISCORD: &str = "https://discord.com";
@@ -57,8 +58,12 @@ fn client() -> &'static reqwest::Client {
 }
 
 impl DiscordAuth {
-    /// The sign-in setup, or which key is missing.
-    pub fn from_secrets(secrets: &Secrets) -> Result<Self, DiscordAuthError> {
+    /// The sign-in setup, or which key is missing (the bot's token and home
+    /// server are always there: `RunConfig` required them at start).
+    pub fn from_secrets(
+        secrets: &Secrets,
+        discord: &DiscordConfig,
+    ) -> Result<Self, DiscordAuthError> {
         let missing = DiscordAuthError::NotConfigured;
         let public = secrets
             .public_base_url
@@ -68,13 +73,6 @@ impl DiscordAuth {
             .discord_client_secret
             .clone()
             .ok_or(missing("DISCORD_CLIENT_SECRET is unset"))?;
-        let bot_token = secrets
-            .discord_token
-            .clone()
-            .ok_or(missing("DISCORD_TOKEN is unset"))?;
-        let guild_id = secrets
-            .discord_guild_id
-            .ok_or(missing("DISCORD_GUILD_ID is unset"))?;
         let base = secrets
             .discord_proxy_url
             .as_deref()
@@ -93,8 +91,8 @@ impl DiscordAuth {
             authorize: format!("{authorize_base}/oauth2/authorize"),
             client_secret,
             explicit_client_id: secrets.discord_client_id,
-            bot_token,
-            guild_id,
+            bot_token: discord.token.clone(),
+            guild_id: discord.home,
             redirect_uri: format!("{public}/auth/callback"),
         })
     }

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod auth;
 pub mod auth_discord;
+pub mod error;
 pub mod headers;
 pub mod health;
 pub mod media;
@@ -24,6 +25,8 @@ use axum::Router;
 
 use crate::app::App;
 use crate::shutdown::Shutdown;
+
+pub use error::Error;
 
 /// State every handler gets.
 #[derive(Clone)]

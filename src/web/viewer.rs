@@ -37,10 +37,16 @@ impl FromRequestParts<WebState> for Viewer {
 
     /// A valid, unexpired session cookie makes a member; anything else
     /// (none, tampered, expired, key unavailable) a visitor: the safe side.
+    /// Worked out once per request: a layer that already did (the pages'
+    /// error rendering) leaves it in the request's extensions, which only
+    /// the server writes.
     async fn from_request_parts(
         parts: &mut Parts,
         state: &WebState,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(viewer) = parts.extensions.get::<Self>() {
+            return Ok(viewer.clone());
+        }
         Ok(match current_session(&parts.headers, state).await {
             Some(session) => Self::Member {
                 user_id: session.user_id,
@@ -99,7 +105,7 @@ pub async fn current_session(headers: &HeaderMap, state: &WebState) -> Option<Se
             return None;
         }
     }
-    let member = match DiscordAuth::from_secrets(&state.app.secrets) {
+    let member = match DiscordAuth::from_secrets(&state.app.secrets, &state.app.discord) {
         Ok(auth) => auth.is_member(session.user_id).await,
         Err(err) => Err(err),
     };

@@ -336,3 +336,48 @@ async fn a_machine_chosen_from_the_menu_is_checked_for_duplicates(pool: PgPool) 
     bot.stop().await;
     fake.assert_spec_clean();
 }
+
+/// A menu value that is no longer usable is refused with its one sentence,
+/// privately, and the card stays as it was.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_stale_menu_value_is_refused_with_its_sentence(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let anthropic = FakeAnthropic::start(vec![suggestion()]).await;
+    let bot = start(&pool, &fake, &anthropic).await;
+    let Card {
+        session, gorgar, ..
+    } = unknown_machine_card(&pool, &fake).await;
+
+    // The machine was removed from the catalog after the card was drawn.
+    sqlx::query("DELETE FROM machines WHERE id = $1")
+        .bind(gorgar)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let stale = fake.select(&bob(), &format!("ff:{session}:0:p"), &[&gorgar.to_string()]);
+    let refusal = fake.followup_of(&stale).await;
+    assert_eq!(refusal["flags"], json!(64), "{refusal}");
+    assert_eq!(
+        refusal["content"],
+        json!("❌ That machine is no longer in the catalog; choose another or use Other…."),
+    );
+
+    // A choice the workflow does not declare (any more).
+    let stale = fake.select(&bob(), &format!("ff:{session}:0:f"), &["urgent"]);
+    let refusal = fake.followup_of(&stale).await;
+    assert_eq!(refusal["flags"], json!(64), "{refusal}");
+    assert_eq!(
+        refusal["content"],
+        json!("❌ `urgent` is not a choice here any more (the workflow changed); use Edit."),
+    );
+
+    let item: (Option<i64>, String) = sqlx::query_as(
+        "SELECT (item->>'machine_id')::bigint, item->'fields'->>'priority' FROM review_items",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(item, (None, "major".to_string()), "nothing changed");
+    bot.stop().await;
+    fake.assert_spec_clean();
+}

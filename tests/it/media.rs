@@ -48,7 +48,11 @@ pub(crate) async fn serve_pages(pool: &PgPool) -> String {
         pages_dir: crate::support::repo_root().join("pages"),
         ..Secrets::default()
     };
-    let app = App::new(pool.clone(), secrets, shipped_workflows());
+    let app = App::new(
+        pool.clone(),
+        crate::support::run_config(secrets),
+        shipped_workflows(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = router(WebState::new(Arc::clone(&app)));

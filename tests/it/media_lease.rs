@@ -15,7 +15,11 @@ use crate::support::fake_cdn::{FakeCdn, Mode, PNG};
 use crate::support::{add_machine, new_record, shipped_workflows};
 
 async fn shipped_worker(pool: &PgPool) -> MediaWorker {
-    let app = App::new(pool.clone(), Secrets::default(), shipped_workflows());
+    let app = App::new(
+        pool.clone(),
+        crate::support::run_config(Secrets::default()),
+        shipped_workflows(),
+    );
     let mut config = flipfix_bot::serve::media_worker_config(&app);
     // Only the fake CDN's address differs from a running bot.
     config.allow_loopback = true;

@@ -151,7 +151,11 @@ async fn the_s3_path_stores_and_serves_the_same_photo(pool: PgPool) {
         media_s3: Some(s3),
         ..Secrets::default()
     };
-    let app = App::new(pool.clone(), secrets, shipped_workflows());
+    let app = App::new(
+        pool.clone(),
+        crate::support::run_config(secrets),
+        shipped_workflows(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let pages = router(WebState::new(Arc::clone(&app)));

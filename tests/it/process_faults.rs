@@ -313,3 +313,31 @@ async fn a_gateway_that_never_becomes_ready_ends_the_process_naming_the_cause(po
     );
     assert_eq!(fake.registrations(), 0);
 }
+
+/// `RunConfig` is built once at start: without the home server the process
+/// ends at once with the one sentence that names the key, after the
+/// database step, and never reaches Discord.
+#[sqlx::test(migrations = "./migrations")]
+async fn without_the_home_server_run_ends_at_start_naming_the_key(pool: PgPool) {
+    let fake = FakeDiscord::start().await;
+    let anthropic = FakeAnthropic::start(vec![]).await;
+    let mut bot = BotProcess::start(
+        &database_url(&pool),
+        &fake,
+        &anthropic.base_url,
+        &[("DISCORD_GUILD_ID", "")],
+    );
+    let status = bot
+        .wait_exit(Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|| panic!("still running after 60 s: {}", bot.stderr()));
+    assert!(!status.success(), "exits non-zero");
+    let stderr = bot.stderr();
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(
+        errors,
+        ["error: DISCORD_GUILD_ID is not set: put the home server's id in the environment or Secrets.toml (the bot serves that one server only; see README, \"Security\")"],
+        "{stderr}"
+    );
+    assert_eq!(fake.identify_count(), 0, "never connected: {stderr}");
+}

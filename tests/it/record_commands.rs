@@ -183,6 +183,32 @@ async fn a_refused_record_is_explained_privately_and_nothing_is_saved(pool: PgPo
     })
     .await;
 
+    // A channel outside the allow-list: the channel refusal, framed.
+    bot.app
+        .settings
+        .set(
+            flipfix_bot::config::SettingKey::DiscordAllowedChannels,
+            "123456789012345678",
+            "tests",
+        )
+        .await
+        .unwrap();
+    let token = fake.invoke_slash(
+        &bob(),
+        "problem",
+        json!([{"type": 3, "name": "description", "value": "Stuck ball"}]),
+    );
+    let followup = fake
+        .wait_for_request("the channel refusal", |r| {
+            r.method == "POST" && r.path.ends_with(&format!("/{token}"))
+        })
+        .await;
+    assert_eq!(
+        followup.body["content"],
+        json!("❌ /problem works only in <#123456789012345678>. Nothing was recorded.")
+    );
+    assert_eq!(followup.body["flags"], json!(64));
+
     let records: i64 = sqlx::query_scalar("SELECT count(*) FROM records")
         .fetch_one(&pool)
         .await

@@ -204,7 +204,10 @@ async fn only_the_owner_acts_and_expired_reviews_say_so(pool: PgPool) {
     let token = fake.click(&stranger, &format!("ff:{fresh}:0:c"));
     let refusal = fake.followup_of(&token).await;
     let text = refusal["content"].as_str().unwrap_or_default();
-    assert!(text.contains("belongs to Bob Wilson"), "{text}");
+    assert_eq!(
+        text,
+        "❌ this review belongs to Bob Wilson; only they can act on it."
+    );
     assert_eq!(refusal["flags"], json!(64));
     assert_eq!(records(&pool).await, 0);
 
@@ -284,6 +287,11 @@ async fn edit_fixes_an_unknown_machine_before_create(pool: PgPool) {
     assert!(
         text.contains("No machine matches `Medieval Madness`") && text.contains("Gorgar"),
         "{text}"
+    );
+    assert!(
+        text.starts_with("❌ No machine matches `Medieval Madness`.")
+            && text.ends_with(" Nothing was changed; press Edit to try again."),
+        "the refusal's sentence, framed: {text}"
     );
 
     // A bad choice is refused too.

@@ -12,7 +12,11 @@ use sqlx::PgPool;
 use crate::support::shipped_workflows;
 
 async fn app(pool: &PgPool) -> std::sync::Arc<App> {
-    App::new(pool.clone(), Secrets::default(), shipped_workflows())
+    App::new(
+        pool.clone(),
+        crate::support::run_config(Secrets::default()),
+        shipped_workflows(),
+    )
 }
 
 #[sqlx::test(migrations = "./migrations")]

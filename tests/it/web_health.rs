@@ -39,10 +39,10 @@ async fn readyz_and_metrics_report_from_the_database(pool: PgPool) {
     let token = "metrics-token-for-the-test";
     let app = App::new(
         pool.clone(),
-        flipfix_bot::config::Secrets {
+        crate::support::run_config(flipfix_bot::config::Secrets {
             metrics_token: Some(flipfix_bot::config::Secret::new(token)),
             ..Default::default()
-        },
+        }),
         shipped_workflows(),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -88,7 +88,11 @@ async fn readyz_and_metrics_report_from_the_database(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn readyz_on_the_gateway_holder_waits_for_ready_and_names_a_failure(pool: PgPool) {
-    let app = App::new(pool.clone(), Default::default(), shipped_workflows());
+    let app = App::new(
+        pool.clone(),
+        crate::support::run_config(Default::default()),
+        shipped_workflows(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

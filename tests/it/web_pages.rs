@@ -21,7 +21,11 @@ impl Site {
             pages_dir: repo_root().join("pages"),
             ..Default::default()
         };
-        let app = App::new(pool.clone(), secrets, shipped_workflows());
+        let app = App::new(
+            pool.clone(),
+            crate::support::run_config(secrets),
+            shipped_workflows(),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -395,4 +399,52 @@ async fn members_see_every_kind_through_the_read_model(pool: PgPool) {
         PageRequest::new(0, 10_000),
         PageRequest::new(1, browse::MAX_PAGE_SIZE)
     );
+}
+
+/// A database failure on any page answers the site's error page (503, the
+/// sentence, the page's layout), never an empty or partial page: the
+/// handlers return `web::Error`, which answers for itself.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_database_failure_answers_the_error_page_not_an_empty_one(pool: PgPool) {
+    let seed = seed(&pool).await;
+    let site = Site::start(&pool).await;
+    let sentence =
+        "The records cannot be read right now (the database did not answer); try again in a moment.";
+    let (status, body, _) = site.get("/").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body, _) = site.get("/machines/no-such-machine/").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("There is no such machine."), "{body}");
+    assert!(body.contains("<h1>404</h1>"), "the error template: {body}");
+
+    // Only the machine list fails (the records still read): the index used
+    // to show without its machine filter, as if there were no machines.
+    sqlx::query("ALTER TABLE machines RENAME COLUMN location TO moved")
+        .execute(&pool)
+        .await
+        .expect("rename");
+    let (status, body, _) = site.get("/").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains(sentence), "{body}");
+    assert!(body.contains("<h1>503</h1>"), "the error template: {body}");
+
+    sqlx::query("DROP TABLE records CASCADE")
+        .execute(&pool)
+        .await
+        .expect("drop");
+    for path in [
+        "/?q=flipper".to_string(),
+        "/machines/eight-ball-deluxe/".to_string(),
+        format!("/problem-reports/{}/", seed.problem),
+    ] {
+        let (status, body, _) = site.get(&path).await;
+        assert_eq!(status, 503, "{path}: {body}");
+        assert!(body.contains(sentence), "{path}: {body}");
+        assert!(body.contains("<h1>503</h1>"), "{path}: {body}");
+    }
+
+    // A bad date is the reader's mistake, told on the same page.
+    let (status, body, _) = site.get("/?from=yesterday").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("must be a date like 2025-01-31."), "{body}");
 }

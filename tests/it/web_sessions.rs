@@ -160,7 +160,11 @@ async fn a_short_session_secret_is_refused_at_start(pool: PgPool) {
         http_bind: flipfix_bot::config::secrets::HttpBind("127.0.0.1:0".parse().unwrap()),
         ..Default::default()
     };
-    let app = flipfix_bot::app::App::new(pool, secrets, crate::support::shipped_workflows());
+    let app = flipfix_bot::app::App::new(
+        pool,
+        crate::support::run_config(secrets),
+        crate::support::shipped_workflows(),
+    );
     let err = flipfix_bot::web::start(app, flipfix_bot::shutdown::Shutdown::never())
         .await
         .expect_err("refused");

@@ -54,14 +54,14 @@ impl TestBot {
     ) -> Self {
         // Logs show in a failing test's output (nextest captures them).
         flipfix_bot::telemetry::init(std::env::var("TEST_LOG").ok().as_deref());
-        let token = secrets.discord_token.clone().expect("token");
         let workflows = flipfix_bot::template_check::load_workflows(
             &secrets.workflows_dir,
             &secrets.prompts_dir,
         )
         .unwrap_or_else(|problems| panic!("{problems}"));
-        let app = App::new(pool, secrets, workflows);
-        let mut client = flipfix_bot::discord::build_client(app.clone(), &token)
+        let config = flipfix_bot::app::RunConfig::from_secrets(secrets).expect("token and home");
+        let app = App::new(pool, config, workflows);
+        let mut client = flipfix_bot::discord::build_client(app.clone())
             .await
             .expect("client");
         let shard_manager = client.shard_manager.clone();

@@ -42,6 +42,19 @@ pub fn shipped_workflows() -> Arc<Workflows> {
         .unwrap_or_else(|problems| panic!("shipped workflows must load:\n{problems}"))
 }
 
+/// A run configuration over `secrets`, with a made-up token and the fake
+/// Discord's home server where `secrets` has none (pages and media tests
+/// never reach Discord).
+pub fn run_config(mut secrets: flipfix_bot::config::Secrets) -> flipfix_bot::app::RunConfig {
+    secrets
+        .discord_token
+        .get_or_insert_with(|| flipfix_bot::config::Secret::new("test-token-unused"));
+    secrets
+        .discord_guild_id
+        .get_or_insert(fake_discord::GUILD_ID);
+    flipfix_bot::app::RunConfig::from_secrets(secrets).expect("token and home server are set")
+}
+
 /// Copies the shipped workflows and prompts into a temporary directory, for
 /// tests that break them on purpose.
 pub fn copy_workflows() -> tempfile::TempDir {

@@ -87,12 +87,12 @@ impl Site {
         let app = match options.clock {
             Some(clock) => App::on_clock(
                 pool,
-                secrets,
+                super::run_config(secrets),
                 shipped_workflows(),
                 Default::default(),
                 clock,
             ),
-            None => App::new(pool, secrets, shipped_workflows()),
+            None => App::new(pool, super::run_config(secrets), shipped_workflows()),
         };
         let state = WebState::with_limit(Arc::clone(&app), options.limit.unwrap_or_default());
         let routes = router(state.clone()).merge(

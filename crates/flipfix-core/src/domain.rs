@@ -49,6 +49,24 @@ impl CreatedVia {
     }
 }
 
+/// Bound into `records.created_via` (TEXT, by the names above) through
+/// `sqlx::Type`. Written only: an import's `notify` is not stored, so the
+/// column is never read back into this type.
+impl sqlx::Type<sqlx::Postgres> for CreatedVia {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl sqlx::Encode<'_, sqlx::Postgres> for CreatedVia {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        <&str as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.as_str(), buf)
+    }
+}
+
 /// An image or video attached to a source message.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Media {

@@ -13,6 +13,7 @@ mod run;
 
 use poise::serenity_prelude as serenity;
 
+use super::refusal::Outcome;
 use super::{reply, Context, Error};
 use crate::app::App;
 use crate::config::SettingKey;
@@ -29,8 +30,8 @@ pub async fn add_to_flipfix(ctx: Context<'_>, message: serenity::Message) -> Res
     };
     let interaction = app_ctx.interaction;
     match preflight::preflight(ctx, interaction, &message).await? {
-        Err(refusal) => answer(ctx, interaction, &refusal).await,
-        Ok(session_id) => {
+        Outcome::Refused(refusal) => answer(ctx, interaction, refusal.as_str()).await,
+        Outcome::Done(session_id) => {
             let work = run::review(ctx, interaction, &message, session_id);
             super::review_guard::guarded(ctx, interaction, session_id, work).await
         }

@@ -7,21 +7,22 @@ use poise::serenity_prelude as serenity;
 use super::{requested_by, spend_limits};
 use crate::app::App;
 use crate::config::SettingKey;
+use crate::discord::refusal::Outcome;
 use crate::discord::{checks, Context, Error};
 use crate::llm::budget;
 use crate::records::records_for_messages;
 use crate::review::{NewSession, ReviewStore, StartOutcome};
 
 /// The checks that end the command with a short answer, in the order a
-/// person can act on them. `Ok(session)` when a review was opened.
+/// person can act on them. `Done(session)` when a review was opened.
 pub(super) async fn preflight(
     ctx: Context<'_>,
     interaction: &serenity::CommandInteraction,
     message: &serenity::Message,
-) -> Result<Result<i64, String>, Error> {
+) -> Result<Outcome<i64>, Error> {
     let app = ctx.data();
     if !app.settings.get_bool(SettingKey::DiscordBotEnabled).await? {
-        return Ok(Err("Add to Flipfix is turned off. An admin can turn it on with `/flipfix config set DISCORD_BOT_ENABLED true`.".into()));
+        return Ok(Outcome::refused("Add to Flipfix is turned off. An admin can turn it on with `/flipfix config set DISCORD_BOT_ENABLED true`."));
     }
     let parent = interaction.channel.as_ref().and_then(|c| c.parent_id);
     if let Some(refusal) = checks::channel_refusal(
@@ -32,16 +33,16 @@ pub(super) async fn preflight(
     )
     .await?
     {
-        return Ok(Err(refusal));
+        return Ok(Outcome::Refused(refusal));
     }
     if let Some(missing) = missing_permissions(interaction.app_permissions) {
-        return Ok(Err(format!(
+        return Ok(Outcome::refused(format!(
             "I need the {missing} permission in this channel. Ask an admin to grant it."
         )));
     }
     let saved = records_for_messages(&app.pool, &[message.id.get()]).await?;
     if !saved.is_empty() {
-        return Ok(Err(already_saved(app, &saved)));
+        return Ok(Outcome::refused(already_saved(app, &saved)));
     }
     let limits = spend_limits(app).await?;
     if let Err(refusal) = budget::check(
@@ -52,7 +53,7 @@ pub(super) async fn preflight(
     )
     .await?
     {
-        return Ok(Err(refusal.to_string()));
+        return Ok(Outcome::refused(refusal.to_string()));
     }
     let hours = app
         .settings
@@ -76,13 +77,15 @@ pub(super) async fn preflight(
         .start_as(&new, app.clock.now(), app.lifecycle.instance)
         .await?
     {
-        StartOutcome::Started(id) => Ok(Ok(id)),
-        busy => Ok(Err(crate::discord::review_guard::already_active(
-            &busy,
-            owner.id.get(),
-            new.guild_id,
-            new.channel_id,
-        ))),
+        StartOutcome::Started(id) => Ok(Outcome::Done(id)),
+        busy => Ok(Outcome::refused(
+            crate::discord::review_guard::already_active(
+                &busy,
+                owner.id.get(),
+                new.guild_id,
+                new.channel_id,
+            ),
+        )),
     }
 }
 

@@ -79,7 +79,7 @@ pub async fn on_component(
             Ok(())
         }
         Err(err) => match refusal(&err) {
-            Some(text) => ephemeral_followup(ctx, component, &text).await,
+            Some(text) => ephemeral_followup(ctx, component, text.as_str()).await,
             None => Err(err.into()),
         },
     }

@@ -7,6 +7,7 @@ use super::edit_values::apply_edits;
 use super::refusals::{ephemeral_response, refusal, respond_refusal};
 use super::render::render;
 use crate::app::App;
+use crate::discord::refusal::Outcome;
 use crate::discord::Error;
 use crate::review::{Action, CustomId, ItemState, ReviewError, ReviewStore, Session};
 use crate::text::truncate_chars;
@@ -149,23 +150,25 @@ pub async fn on_modal(
         let entry = session.items.get(position).ok_or(ReviewError::NotFound)?;
         let edited = apply_edits(app, &entry.item, &values).await?;
         match edited {
-            Ok(item) => {
+            Outcome::Done(item) => {
                 let session = store
                     .edit(id.session_id, position, &item, user, app.clock.now())
                     .await?;
-                Ok(Ok(recheck_duplicates(app, &store, session).await?))
+                Ok(Outcome::Done(
+                    recheck_duplicates(app, &store, session).await?,
+                ))
             }
-            Err(problem) => Ok(Err(problem)),
+            Outcome::Refused(problem) => Ok(Outcome::Refused(problem)),
         }
     }
     .await;
     let response = match outcome {
-        Ok(Ok(session)) => render(app, &session).await?.into_update(),
-        Ok(Err(problem)) => ephemeral_response(&format!(
+        Ok(Outcome::Done(session)) => render(app, &session).await?.into_update(),
+        Ok(Outcome::Refused(problem)) => ephemeral_response(&format!(
             "❌ {problem} Nothing was changed; press Edit to try again."
         )),
         Err(err) => match refusal(&err) {
-            Some(text) => ephemeral_response(&text),
+            Some(text) => ephemeral_response(text.as_str()),
             None => return Err(err.into()),
         },
     };

@@ -4,15 +4,17 @@
 use crate::app::App;
 use crate::catalog::machines;
 use crate::catalog::matching::{match_machine, MachineMatch};
+use crate::discord::refusal::Outcome;
 use crate::review::{ReviewError, ReviewItem};
 use crate::workflow::FieldType;
 
-/// The item with the modal's values applied, or what is wrong with them.
+/// The item with the modal's values applied, or refused with what is wrong
+/// with them.
 pub(super) async fn apply_edits(
     app: &App,
     item: &ReviewItem,
     values: &[(String, String)],
-) -> Result<Result<ReviewItem, String>, ReviewError> {
+) -> Result<Outcome<ReviewItem>, ReviewError> {
     let workflows = app.workflows();
     let Some(kind) = workflows.kinds.get(&item.kind) else {
         return Err(ReviewError::NotFound);
@@ -38,7 +40,7 @@ pub(super) async fn apply_edits(
                         } else {
                             format!(" Closest: {}.", closest.join(", "))
                         };
-                        return Ok(Err(format!(
+                        return Ok(Outcome::refused(format!(
                             "No machine matches `{}`.{hint}",
                             value.replace('`', "'")
                         )));
@@ -47,7 +49,7 @@ pub(super) async fn apply_edits(
             }
             "description" => {
                 if value.is_empty() {
-                    return Ok(Err(format!(
+                    return Ok(Outcome::refused(format!(
                         "{} must not be empty.",
                         kind.description_label
                     )));
@@ -67,7 +69,7 @@ pub(super) async fn apply_edits(
                         match choices.iter().find(|c| c.eq_ignore_ascii_case(value)) {
                             Some(choice) => choice.clone(),
                             None => {
-                                return Ok(Err(format!(
+                                return Ok(Outcome::refused(format!(
                                     "{} must be one of: {}.",
                                     field.label,
                                     choices.join(", ")
@@ -76,7 +78,7 @@ pub(super) async fn apply_edits(
                         }
                     }
                     FieldType::Text { max_length } if value.chars().count() > *max_length => {
-                        return Ok(Err(format!(
+                        return Ok(Outcome::refused(format!(
                             "{} is longer than {max_length} characters.",
                             field.label
                         )))
@@ -87,5 +89,5 @@ pub(super) async fn apply_edits(
             }
         }
     }
-    Ok(Ok(edited))
+    Ok(Outcome::Done(edited))
 }

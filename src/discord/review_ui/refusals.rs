@@ -2,19 +2,23 @@
 
 use poise::serenity_prelude as serenity;
 
+use crate::discord::refusal::Refusal;
 use crate::discord::{reply, Error};
 use crate::review::ReviewError;
 use crate::text::truncate_chars;
 
-/// Why an action was refused, for the person who clicked.
-pub(in crate::discord) fn refusal(err: &ReviewError) -> Option<String> {
+/// Why an action was refused, for the person who clicked; `None` when it
+/// failed instead (the database), which is an error, not a refusal.
+pub(in crate::discord) fn refusal(err: &ReviewError) -> Option<Refusal> {
     match err {
         ReviewError::Database(_) => None,
         ReviewError::Record(crate::records::RecordError::Database(_)) => None,
-        ReviewError::Record(crate::records::RecordError::Rule { violation, .. }) => Some(format!(
-            "❌ Not created: {violation}. Use Edit to fix it, or Skip."
-        )),
-        other => Some(format!("❌ {other}.")),
+        ReviewError::Record(crate::records::RecordError::Rule { violation, .. }) => {
+            Some(Refusal::new(format!(
+                "❌ Not created: {violation}. Use Edit to fix it, or Skip."
+            )))
+        }
+        other => Some(Refusal::new(format!("❌ {other}."))),
     }
 }
 
@@ -23,8 +27,10 @@ pub(super) async fn respond_refusal(
     component: &serenity::ComponentInteraction,
     err: &ReviewError,
 ) -> Result<(), Error> {
-    let text = refusal(err)
-        .unwrap_or_else(|| "Something went wrong on our side; the error was logged.".into());
+    let text = refusal(err).map_or_else(
+        || "Something went wrong on our side; the error was logged.".to_string(),
+        |refusal| refusal.to_string(),
+    );
     let message = serenity::CreateInteractionResponseMessage::new()
         .content(truncate_chars(&text, reply::CONTENT_LIMIT))
         .ephemeral(true)

@@ -15,6 +15,7 @@ use super::views::{
 };
 use super::{visible, Pages, Viewer, WebState};
 use crate::records::browse::{self, Filter, PageRequest};
+use crate::web::Error;
 
 /// Records per page on the index and roots per page on a machine page.
 const PAGE_SIZE: u32 = 25;
@@ -67,7 +68,7 @@ pub async fn index(
     Extension(pages): Extension<Arc<Pages>>,
     viewer: Viewer,
     Query(query): Query<IndexQuery>,
-) -> Response {
+) -> Result<Response, Error> {
     let visible = visible(&state, &viewer);
     let workflows = state.app.workflows();
     let filter = match (day(&query.from, "from", 0), day(&query.to, "to", 1)) {
@@ -80,18 +81,12 @@ pub async fn index(
             until,
             text: set(&query.q),
         },
-        (Err(message), _) | (_, Err(message)) => {
-            return pages.error(StatusCode::BAD_REQUEST, &viewer, &message)
-        }
+        (Err(message), _) | (_, Err(message)) => return Err(Error::BadRequest(message)),
     };
     let page = PageRequest::new(page_number(query.page.as_deref()), PAGE_SIZE);
-    let listed = match browse::latest(&state.app.pool, &visible, &filter, page).await {
-        Ok(listed) => listed,
-        Err(err) => return database_error(&pages, &viewer, &err),
-    };
+    let listed = browse::latest(&state.app.pool, &visible, &filter, page).await?;
     let machines = crate::catalog::machines::list(&state.app.pool)
-        .await
-        .unwrap_or_default()
+        .await?
         .into_iter()
         .map(|m| serde_json::json!({ "slug": m.slug, "name": m.name }))
         .collect::<Vec<_>>();
@@ -111,11 +106,11 @@ pub async fn index(
         previous: (page.number > 1).then(|| page_href(&query, page.number - 1)),
         next: listed.has_next.then(|| page_href(&query, page.number + 1)),
     };
-    pages.render(
+    Ok(pages.render(
         StatusCode::OK,
         "index.html.j2",
         index_context(&viewer, records, &query, kinds, machines, paging),
-    )
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,17 +124,13 @@ pub async fn machine(
     viewer: Viewer,
     Path(slug): Path<String>,
     Query(query): Query<PageQuery>,
-) -> Response {
+) -> Result<Response, Error> {
     let visible = visible(&state, &viewer);
     let workflows = state.app.workflows();
     let page = PageRequest::new(page_number(query.page.as_deref()), PAGE_SIZE);
-    let timeline = match browse::machine_timeline(&state.app.pool, &visible, &slug, page).await {
-        Ok(Some(timeline)) => timeline,
-        Ok(None) => {
-            return pages.error(StatusCode::NOT_FOUND, &viewer, "There is no such machine.")
-        }
-        Err(err) => return database_error(&pages, &viewer, &err),
-    };
+    let timeline = browse::machine_timeline(&state.app.pool, &visible, &slug, page)
+        .await?
+        .ok_or(Error::NotFound("There is no such machine."))?;
     let entries = timeline
         .entries
         .iter()
@@ -160,11 +151,11 @@ pub async fn machine(
         previous: (page.number > 1).then(|| href(page.number - 1)),
         next: timeline.has_next.then(|| href(page.number + 1)),
     };
-    pages.render(
+    Ok(pages.render(
         StatusCode::OK,
         "machine.html.j2",
         machine_context(&viewer, &timeline.machine, entries, paging),
-    )
+    ))
 }
 
 pub async fn record(
@@ -172,37 +163,29 @@ pub async fn record(
     Extension(pages): Extension<Arc<Pages>>,
     viewer: Viewer,
     Path((section, id)): Path<(String, String)>,
-) -> Response {
+) -> Result<Response, Error> {
     let workflows = state.app.workflows();
     let path = crate::config::record_path(&section, &id);
     let (Some(kind), Ok(id)) = (workflows.kinds.by_link_path(&section), id.parse::<i64>()) else {
-        return pages.no_such_record(&viewer, &path);
+        return Ok(pages.no_such_record(&viewer, &path));
     };
     let visible = visible(&state, &viewer);
-    match browse::record_detail(&state.app.pool, &visible, id).await {
-        Ok(browse::DetailLookup::Found(detail)) => {
-            if detail.record.kind != kind.name {
-                // Another kind's number: send the reader to its real page.
-                let path = super::views::record_path(&workflows.kinds, &detail.record.kind, id);
-                return Redirect::permanent(&path).into_response();
+    Ok(
+        match browse::record_detail(&state.app.pool, &visible, id).await? {
+            browse::DetailLookup::Found(detail) => {
+                if detail.record.kind != kind.name {
+                    // Another kind's number: send the reader to its real page.
+                    let path = super::views::record_path(&workflows.kinds, &detail.record.kind, id);
+                    return Ok(Redirect::permanent(&path).into_response());
+                }
+                pages.render(
+                    StatusCode::OK,
+                    "record.html.j2",
+                    record_context(&viewer, record_page(&workflows.kinds, &detail)),
+                )
             }
-            pages.render(
-                StatusCode::OK,
-                "record.html.j2",
-                record_context(&viewer, record_page(&workflows.kinds, &detail)),
-            )
-        }
-        // Hidden (members-only) and missing answer alike, byte for byte.
-        Ok(_) => pages.no_such_record(&viewer, &path),
-        Err(err) => database_error(&pages, &viewer, &err),
-    }
-}
-
-fn database_error(pages: &Pages, viewer: &Viewer, err: &sqlx::Error) -> Response {
-    tracing::error!(error = %err, "a record page could not read the database");
-    pages.error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        viewer,
-        "The records cannot be read right now (the database did not answer); try again in a moment.",
+            // Hidden (members-only) and missing answer alike, byte for byte.
+            _ => pages.no_such_record(&viewer, &path),
+        },
     )
 }

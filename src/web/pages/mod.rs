@@ -12,7 +12,9 @@ pub use sample::check;
 
 use std::sync::Arc;
 
+use axum::extract::Request;
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -110,7 +112,28 @@ pub fn routes(state: &WebState) -> Router<WebState> {
         .route("/", get(handlers::index))
         .route("/machines/{slug}/", get(handlers::machine))
         .route("/{section}/{id}/", get(handlers::record))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            render_errors,
+        ))
         .layer(axum::Extension(pages))
+}
+
+/// Renders a handler's [`crate::web::Error`] as the site's error page for
+/// this viewer. The viewer is worked out once here and handed to the
+/// handler (see [`Viewer`]'s extractor).
+async fn render_errors(
+    axum::Extension(pages): axum::Extension<Arc<Pages>>,
+    viewer: Viewer,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    request.extensions_mut().insert(viewer.clone());
+    let response = next.run(request).await;
+    match response.extensions().get::<crate::web::error::ErrorPage>() {
+        Some(page) => pages.error(page.status, &viewer, &page.message),
+        None => response,
+    }
 }
 
 /// The kinds `viewer` may see under the workflows in force.

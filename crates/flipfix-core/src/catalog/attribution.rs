@@ -100,7 +100,7 @@ pub async fn attribute(
         .bind(to_db_id(person.user_id))
         .bind(maintainer_id)
         .bind(username)
-        .bind(LinkMethod::Username.as_str())
+        .bind(LinkMethod::Username)
         .execute(pool)
         .await?;
         if linked.rows_affected() == 1 {

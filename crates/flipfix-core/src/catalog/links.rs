@@ -19,8 +19,10 @@ pub enum LinkError {
     Database(#[from] sqlx::Error),
 }
 
-/// How a link was made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a link was made. Stored as TEXT (its CHECK lists the values);
+/// `sqlx::Type` reads and binds it by these snake_case names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum LinkMethod {
     /// The Discord username equals the maintainer's username.
     Username,
@@ -29,25 +31,6 @@ pub enum LinkMethod {
     /// Made by matching a display name, before identity came from
     /// usernames only: an admin should confirm or remove it.
     NameMatch,
-}
-
-impl LinkMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Username => "username",
-            Self::Admin => "admin",
-            Self::NameMatch => "name_match",
-        }
-    }
-
-    fn parse(raw: &str) -> Self {
-        match raw {
-            "username" => Self::Username,
-            "admin" => Self::Admin,
-            // The only other value the database allows.
-            _ => Self::NameMatch,
-        }
-    }
 }
 
 /// A stored link.
@@ -135,7 +118,7 @@ pub async fn maintainer_for(
 struct LinkRow {
     discord_user_id: i64,
     discord_username: Option<String>,
-    method: String,
+    method: LinkMethod,
     linked_by: String,
     #[sqlx(flatten)]
     maintainer: Maintainer,
@@ -157,7 +140,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Link>, sqlx::Error> {
             discord_user_id: from_db_id(row.discord_user_id),
             discord_username: row.discord_username,
             maintainer: row.maintainer,
-            method: LinkMethod::parse(&row.method),
+            method: row.method,
             linked_by: row.linked_by,
         })
         .collect())

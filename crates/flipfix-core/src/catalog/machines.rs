@@ -133,8 +133,12 @@ pub async fn add_alias(pool: &PgPool, slug: &str, alias: &str) -> Result<Machine
 }
 
 fn unique_violation(err: sqlx::Error, conflict: impl FnOnce() -> MachineError) -> MachineError {
-    match err.as_database_error().and_then(|e| e.code()) {
-        Some(code) if code == "23505" => conflict(),
-        _ => MachineError::Database(err),
+    if err
+        .as_database_error()
+        .is_some_and(|db| db.is_unique_violation())
+    {
+        conflict()
+    } else {
+        MachineError::Database(err)
     }
 }

@@ -56,8 +56,14 @@ pub async fn add(
     .bind(display_name)
     .fetch_one(pool)
     .await
-    .map_err(|err| match err.as_database_error().and_then(|e| e.code()) {
-        Some(code) if code == "23505" => MaintainerError::UsernameTaken(username.to_string()),
-        _ => MaintainerError::Database(err),
+    .map_err(|err| {
+        if err
+            .as_database_error()
+            .is_some_and(|db| db.is_unique_violation())
+        {
+            MaintainerError::UsernameTaken(username.to_string())
+        } else {
+            MaintainerError::Database(err)
+        }
     })
 }

@@ -4,8 +4,11 @@
 use sqlx::PgPool;
 
 /// Where a record's attachment stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// Stored as TEXT (its CHECK lists the values); `sqlx::Type` reads and
+/// binds it by these snake_case names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum CopyState {
     /// Not copied yet: pages show "photo pending".
     Pending,
@@ -18,16 +21,6 @@ pub enum CopyState {
 }
 
 impl CopyState {
-    /// Reads the `copy_state` column; anything unknown reads as pending.
-    pub fn parse(raw: &str) -> Self {
-        match raw {
-            "stored" => Self::Stored,
-            "failed" => Self::Failed,
-            "skipped" => Self::Skipped,
-            _ => Self::Pending,
-        }
-    }
-
     /// What a page or card says about it, in a few words.
     pub fn label(self) -> &'static str {
         match self {
@@ -95,7 +88,7 @@ type ItemRow = (
     Option<String>,
     Option<String>,
     Option<i64>,
-    String,
+    CopyState,
     Option<String>,
 );
 
@@ -107,7 +100,7 @@ type WithKind = (
     Option<String>,
     Option<String>,
     Option<i64>,
-    String,
+    CopyState,
     Option<String>,
     String,
 );
@@ -125,7 +118,7 @@ fn item(
         declared_type,
         stored_type,
         stored_bytes,
-        state: CopyState::parse(&state),
+        state,
         error,
     }
 }

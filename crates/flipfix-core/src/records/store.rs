@@ -105,7 +105,7 @@ pub async fn create_record_in(
     .bind(maintainer_id)
     .bind(&author_name)
     .bind(new.occurred_at)
-    .bind(new.created_via.as_str())
+    .bind(new.created_via)
     .bind(&new.created_by)
     .bind(new.created_at)
     .fetch_one(&mut *conn)

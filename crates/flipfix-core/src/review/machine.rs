@@ -1,31 +1,15 @@
 //! The review's pure rules: which item comes next, and what skipping a
 //! parent does to its children.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Stored as TEXT (its CHECK lists the values); `sqlx::Type` reads and
+/// binds it by these snake_case names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum ItemState {
     Pending,
     Created,
     Skipped,
-}
-
-impl ItemState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Created => "created",
-            Self::Skipped => "skipped",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Some(match raw {
-            "pending" => Self::Pending,
-            "created" => Self::Created,
-            "skipped" => Self::Skipped,
-            _ => return None,
-        })
-    }
 }
 
 /// The first pending item at or after `from`, else the first pending one

@@ -103,7 +103,7 @@ pub async fn close(
          WHERE id = $1 AND status IN ('analysing', 'reviewing')",
     )
     .bind(session_id)
-    .bind(status.as_str())
+    .bind(status)
     .bind(reason)
     .execute(pool)
     .await?;
@@ -142,7 +142,7 @@ pub async fn list_open(pool: &PgPool) -> Result<Vec<OpenReview>, sqlx::Error> {
             target_message_id: from_db_id(row.target_message_id),
             owner_user_id: from_db_id(row.owner_user_id),
             owner_name: row.owner_name,
-            status: SessionStatus::parse(&row.status),
+            status: row.status,
             created_at: row.created_at,
             owner_alive: row.owner_alive,
         })
@@ -157,7 +157,7 @@ struct OpenRow {
     target_message_id: i64,
     owner_user_id: i64,
     owner_name: String,
-    status: String,
+    status: SessionStatus,
     created_at: DateTime<Utc>,
     owner_alive: bool,
 }

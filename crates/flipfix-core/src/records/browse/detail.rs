@@ -141,7 +141,14 @@ pub(super) async fn media_for(
     pool: &PgPool,
     records: &[i64],
 ) -> Result<Vec<(i64, MediaRow)>, sqlx::Error> {
-    let rows: Vec<(i64, i64, String, String, Option<String>, String)> = sqlx::query_as(
+    let rows: Vec<(
+        i64,
+        i64,
+        String,
+        String,
+        Option<String>,
+        crate::media::store::CopyState,
+    )> = sqlx::query_as(
         "SELECT record_id, id, url, filename, content_type, copy_state FROM record_media \
          WHERE record_id = ANY($1) ORDER BY record_id, id",
     )
@@ -158,7 +165,7 @@ pub(super) async fn media_for(
                     url,
                     filename,
                     content_type,
-                    copy_state: crate::media::store::CopyState::parse(&copy_state),
+                    copy_state,
                 },
             )
         })

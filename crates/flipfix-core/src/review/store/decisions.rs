@@ -151,7 +151,7 @@ async fn set_state(
     )
     .bind(session_id)
     .bind(position as i32)
-    .bind(state.as_str())
+    .bind(state)
     .bind(record_id)
     .execute(&mut *conn)
     .await?;
@@ -160,13 +160,12 @@ async fn set_state(
 
 /// Moves the session to the next pending item, or finishes it.
 async fn advance(conn: &mut PgConnection, session_id: i64, from: usize) -> Result<(), sqlx::Error> {
-    let states: Vec<String> = sqlx::query_scalar(
+    let states: Vec<ItemState> = sqlx::query_scalar(
         "SELECT state FROM review_items WHERE session_id = $1 ORDER BY position",
     )
     .bind(session_id)
     .fetch_all(&mut *conn)
     .await?;
-    let states: Vec<ItemState> = states.iter().filter_map(|s| ItemState::parse(s)).collect();
     match next_pending(&states, from + 1) {
         Some(next) => {
             sqlx::query("UPDATE review_sessions SET current_position = $2, updated_at = now() WHERE id = $1")

@@ -63,7 +63,7 @@ impl ReviewStore {
                     i64,
                     i64,
                     String,
-                    String,
+                    SessionStatus,
                     Option<i64>,
                 ) = sqlx::query_as(
                     "SELECT id, owner_user_id, owner_name, status, review_message_id FROM review_sessions
@@ -76,7 +76,7 @@ impl ReviewStore {
                     session_id,
                     owner_user_id: from_db_id(owner),
                     owner_name,
-                    status: SessionStatus::parse(&status),
+                    status,
                     review_message_id: review_message.map(from_db_id),
                 }
             }

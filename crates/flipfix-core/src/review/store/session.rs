@@ -73,7 +73,10 @@ pub enum StartOutcome {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Stored as TEXT (its CHECK lists the values); `sqlx::Type` reads and
+/// binds it by these snake_case names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum SessionStatus {
     Analysing,
     Reviewing,
@@ -86,30 +89,6 @@ pub enum SessionStatus {
 }
 
 impl SessionStatus {
-    pub(in crate::review) fn parse(raw: &str) -> Self {
-        match raw {
-            "analysing" => Self::Analysing,
-            "reviewing" => Self::Reviewing,
-            "finished" => Self::Finished,
-            "cancelled" => Self::Cancelled,
-            "failed" => Self::Failed,
-            "interrupted" => Self::Interrupted,
-            _ => Self::Expired,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Analysing => "analysing",
-            Self::Reviewing => "reviewing",
-            Self::Finished => "finished",
-            Self::Cancelled => "cancelled",
-            Self::Failed => "failed",
-            Self::Expired => "expired",
-            Self::Interrupted => "interrupted",
-        }
-    }
-
     pub fn is_active(self) -> bool {
         matches!(self, Self::Analysing | Self::Reviewing)
     }
