@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 
 use super::session::token_hash;
+use crate::domain::Snowflake;
 
 /// Records a sign-in in progress until `expires_at`.
 pub async fn issue_state(
@@ -63,7 +64,7 @@ pub async fn create(
          VALUES ($1, $2, $3, $4, $5, $4)",
     )
     .bind(token_hash(id))
-    .bind(user_id as i64)
+    .bind(Snowflake(user_id))
     .bind(username)
     .bind(now)
     .bind(expires_at)
@@ -79,14 +80,14 @@ pub async fn find(
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<(u64, DateTime<Utc>)>, sqlx::Error> {
-    let row: Option<(i64, DateTime<Utc>)> = sqlx::query_as(
+    let row: Option<(Snowflake, DateTime<Utc>)> = sqlx::query_as(
         "SELECT user_id, checked_at FROM web_sessions WHERE id_hash = $1 AND expires_at > $2",
     )
     .bind(token_hash(id))
     .bind(now)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(user, checked)| (user as u64, checked)))
+    Ok(row.map(|(user, checked)| (user.get(), checked)))
 }
 
 /// Claims the membership re-check of a session last checked before

@@ -1,6 +1,7 @@
 //! The database's status columns are TEXT with a CHECK listing their
 //! values; the Rust enums read and bind them through `sqlx::Type`. Every
-//! variant round-trips through Postgres under the name the CHECK allows.
+//! variant round-trips through Postgres under the name the CHECK allows, and
+//! Discord ids round-trip as `Snowflake`s.
 
 use flipfix_bot::catalog::links::LinkMethod;
 use flipfix_bot::domain::CreatedVia;
@@ -115,4 +116,33 @@ async fn every_status_round_trips_under_the_name_its_column_allows(pool: PgPool)
         .await
         .expect_err("unknown status");
     assert!(err.to_string().contains("paused"), "{err}");
+}
+
+/// Discord ids are stored as the BIGINT with the same bits: every id comes
+/// back as it went in, alone or in an array, and a real id reads as the
+/// same number in SQL.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_snowflake_round_trips_every_bit(pool: PgPool) {
+    use flipfix_bot::domain::Snowflake;
+    for id in [0, 1, 1_100_000_000_000_000_001, 1 << 63, u64::MAX] {
+        let back: Snowflake = sqlx::query_scalar("SELECT $1::BIGINT")
+            .bind(Snowflake(id))
+            .fetch_one(&pool)
+            .await
+            .expect("round trip");
+        assert_eq!(back, Snowflake(id));
+    }
+    let ids = vec![Snowflake(5), Snowflake(u64::MAX)];
+    let back: Vec<Snowflake> = sqlx::query_scalar("SELECT $1::BIGINT[]")
+        .bind(&ids)
+        .fetch_one(&pool)
+        .await
+        .expect("array round trip");
+    assert_eq!(back, ids);
+    let stored: i64 = sqlx::query_scalar("SELECT $1::BIGINT")
+        .bind(Snowflake(1_100_000_000_000_000_001))
+        .fetch_one(&pool)
+        .await
+        .expect("stored");
+    assert_eq!(stored, 1_100_000_000_000_000_001);
 }

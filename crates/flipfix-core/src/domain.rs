@@ -1,16 +1,76 @@
 //! Small types every part of the core shares: Discord ids as Postgres
-//! stores them, who a record is attributed to, how it came to be, and the
+//! stores them ([`Snowflake`]), who a record is attributed to, how it came to be, and the
 //! photos it carries. They sit below `catalog`, `records`, `media` and
 //! `outbox` so those never need each other for a type.
 
-/// Discord ids are u64; Postgres has no unsigned type. Snowflakes stay below
-/// 2^63 until the year 2084, so the cast is lossless in practice.
-pub fn to_db_id(id: u64) -> i64 {
-    id as i64
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType, PgTypeInfo, PgValueRef};
+use sqlx::{Decode, Encode, Postgres, Type};
+
+/// A Discord id (user, channel, message, server) as the bot keeps it.
+///
+/// Discord's ids are u64; Postgres has no unsigned type, so a `Snowflake`
+/// is stored as the BIGINT with the same bits. Snowflakes stay below 2^63
+/// until the year 2084, so stored ids also sort and compare as numbers. It
+/// is bound and read as itself (`.bind(Snowflake(id))`, a row field of type
+/// `Snowflake`): no query converts by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Snowflake(pub u64);
+
+impl Snowflake {
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The BIGINT Postgres stores.
+    fn stored(self) -> i64 {
+        i64::from_ne_bytes(self.0.to_ne_bytes())
+    }
+
+    fn from_stored(stored: i64) -> Self {
+        Self(u64::from_ne_bytes(stored.to_ne_bytes()))
+    }
 }
 
-pub fn from_db_id(id: i64) -> u64 {
-    id as u64
+impl From<u64> for Snowflake {
+    fn from(id: u64) -> Self {
+        Self(id)
+    }
+}
+
+impl From<Snowflake> for u64 {
+    fn from(id: Snowflake) -> Self {
+        id.0
+    }
+}
+
+impl Type<Postgres> for Snowflake {
+    fn type_info() -> PgTypeInfo {
+        <i64 as Type<Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <i64 as Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl PgHasArrayType for Snowflake {
+    fn array_type_info() -> PgTypeInfo {
+        <i64 as PgHasArrayType>::array_type_info()
+    }
+}
+
+impl Encode<'_, Postgres> for Snowflake {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        <i64 as Encode<Postgres>>::encode_by_ref(&self.stored(), buf)
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for Snowflake {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        <i64 as Decode<Postgres>>::decode(value).map(Self::from_stored)
+    }
 }
 
 /// Who a record is attributed to.

@@ -5,20 +5,20 @@
 use sqlx::PgPool;
 
 use super::Conversation;
-use crate::records::{from_db_id, to_db_id};
+use crate::domain::Snowflake;
 
 /// Which of `ids` are messages the bot posted (the `bot_posts` table).
 pub async fn posted_among(pool: &PgPool, ids: &[u64]) -> Result<Vec<u64>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<i64> = ids.iter().copied().map(to_db_id).collect();
-    let found: Vec<i64> =
+    let ids: Vec<Snowflake> = ids.iter().copied().map(Snowflake).collect();
+    let found: Vec<Snowflake> =
         sqlx::query_scalar("SELECT message_id FROM bot_posts WHERE message_id = ANY($1)")
             .bind(&ids)
             .fetch_all(pool)
             .await?;
-    Ok(found.into_iter().map(from_db_id).collect())
+    Ok(found.into_iter().map(Snowflake::get).collect())
 }
 
 /// Drops the bot's posts and every message authored by `own_user_id`,

@@ -17,7 +17,7 @@
 use sqlx::PgPool;
 
 use super::links::{self, LinkMethod};
-use crate::domain::{to_db_id, Author};
+use crate::domain::{Author, Snowflake};
 
 /// The Discord identity of a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +97,7 @@ pub async fn attribute(
             "INSERT INTO discord_user_links (discord_user_id, maintainer_id, discord_username, linked_by, method)
              VALUES ($1, $2, $3, 'auto: username', $4) ON CONFLICT DO NOTHING",
         )
-        .bind(to_db_id(person.user_id))
+        .bind(Snowflake(person.user_id))
         .bind(maintainer_id)
         .bind(username)
         .bind(LinkMethod::Username)

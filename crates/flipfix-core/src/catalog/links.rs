@@ -4,7 +4,7 @@
 use sqlx::PgPool;
 
 use super::Maintainer;
-use crate::domain::{from_db_id, to_db_id};
+use crate::domain::Snowflake;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -57,13 +57,13 @@ pub async fn link(
         .await?
         .ok_or_else(|| LinkError::UnknownMaintainer(username.trim().to_string()))?;
     let mut tx = pool.begin().await?;
-    let holder: Option<i64> = sqlx::query_scalar(
+    let holder: Option<Snowflake> = sqlx::query_scalar(
         "SELECT discord_user_id FROM discord_user_links WHERE maintainer_id = $1 FOR UPDATE",
     )
     .bind(maintainer.id)
     .fetch_optional(&mut *tx)
     .await?;
-    if let Some(holder) = holder.map(from_db_id).filter(|h| *h != discord_user_id) {
+    if let Some(holder) = holder.map(Snowflake::get).filter(|h| *h != discord_user_id) {
         return Err(LinkError::MaintainerTaken {
             maintainer: maintainer.username,
             discord_user_id: holder,
@@ -76,7 +76,7 @@ pub async fn link(
          SET maintainer_id = EXCLUDED.maintainer_id, discord_username = EXCLUDED.discord_username,
              linked_by = EXCLUDED.linked_by, method = 'admin', linked_at = now()",
     )
-    .bind(to_db_id(discord_user_id))
+    .bind(Snowflake(discord_user_id))
     .bind(maintainer.id)
     .bind(discord_username)
     .bind(by)
@@ -94,7 +94,7 @@ pub async fn unlink(pool: &PgPool, discord_user_id: u64) -> Result<Option<String
          WHERE l.discord_user_id = $1 AND m.id = l.maintainer_id
          RETURNING m.username",
     )
-    .bind(to_db_id(discord_user_id))
+    .bind(Snowflake(discord_user_id))
     .fetch_optional(pool)
     .await
 }
@@ -109,14 +109,14 @@ pub async fn maintainer_for(
          FROM discord_user_links l JOIN maintainers m ON m.id = l.maintainer_id
          WHERE l.discord_user_id = $1",
     )
-    .bind(to_db_id(discord_user_id))
+    .bind(Snowflake(discord_user_id))
     .fetch_optional(pool)
     .await
 }
 
 #[derive(sqlx::FromRow)]
 struct LinkRow {
-    discord_user_id: i64,
+    discord_user_id: Snowflake,
     discord_username: Option<String>,
     method: LinkMethod,
     linked_by: String,
@@ -137,7 +137,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Link>, sqlx::Error> {
     Ok(rows
         .into_iter()
         .map(|row| Link {
-            discord_user_id: from_db_id(row.discord_user_id),
+            discord_user_id: row.discord_user_id.get(),
             discord_username: row.discord_username,
             maintainer: row.maintainer,
             method: row.method,

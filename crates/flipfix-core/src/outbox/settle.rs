@@ -23,7 +23,7 @@ pub async fn mark_delivered(
     )
     .bind(ids)
     .bind(now)
-    .bind(message_id.map(crate::domain::to_db_id))
+    .bind(message_id.map(crate::domain::Snowflake))
     .bind(carrier)
     .execute(pool)
     .await?;

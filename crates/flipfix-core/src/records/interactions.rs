@@ -5,7 +5,7 @@
 
 use sqlx::PgPool;
 
-use super::{create_record_in, to_db_id, NewRecord, Record, RecordError};
+use super::{create_record_in, NewRecord, Record, RecordError, Snowflake};
 use crate::workflow::RecordKinds;
 
 /// What [`create_once`] did.
@@ -28,7 +28,7 @@ pub async fn create_once(
     interaction_id: u64,
     new: &NewRecord,
 ) -> Result<Once, RecordError> {
-    let key = to_db_id(interaction_id);
+    let key = Snowflake(interaction_id);
     let mut tx = pool.begin().await?;
     // The single-bigint form: a key space apart from `db::locks`' pairs.
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -60,7 +60,7 @@ pub async fn record_for_interaction(
     interaction_id: u64,
 ) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar("SELECT record_id FROM record_interactions WHERE interaction_id = $1")
-        .bind(to_db_id(interaction_id))
+        .bind(Snowflake(interaction_id))
         .fetch_optional(pool)
         .await
 }

@@ -10,7 +10,7 @@ mod rules;
 mod store;
 pub mod view;
 
-pub use crate::domain::{from_db_id, to_db_id, Author, CreatedVia, Media};
+pub use crate::domain::{Author, CreatedVia, Media, Snowflake};
 pub use error::{RecordError, RuleViolation};
 pub use rules::check_fields;
 pub use store::{

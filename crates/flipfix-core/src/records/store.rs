@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
-use crate::domain::{from_db_id, to_db_id};
+use crate::domain::Snowflake;
 
 use super::{check_fields, Author, NewRecord, RecordError, RuleViolation};
 use crate::workflow::{MachineRule, RecordKind, RecordKinds};
@@ -195,9 +195,9 @@ async fn insert_sources_and_media(
              VALUES ($1, $2, $3, $4) ON CONFLICT (record_id, message_id) DO NOTHING",
         )
         .bind(id)
-        .bind(source.guild_id.map(to_db_id))
-        .bind(to_db_id(source.channel_id))
-        .bind(to_db_id(source.message_id))
+        .bind(source.guild_id.map(Snowflake))
+        .bind(Snowflake(source.channel_id))
+        .bind(Snowflake(source.message_id))
         .execute(&mut *conn)
         .await?;
     }
@@ -367,8 +367,8 @@ pub async fn records_for_messages(
     pool: &PgPool,
     message_ids: &[u64],
 ) -> Result<Vec<SavedSource>, sqlx::Error> {
-    let ids: Vec<i64> = message_ids.iter().copied().map(to_db_id).collect();
-    let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+    let ids: Vec<Snowflake> = message_ids.iter().copied().map(Snowflake).collect();
+    let rows: Vec<(Snowflake, i64, String)> = sqlx::query_as(
         "SELECT s.message_id, r.id, r.kind FROM record_sources s
          JOIN records r ON r.id = s.record_id
          WHERE s.message_id = ANY($1) ORDER BY s.message_id, r.id",
@@ -379,7 +379,7 @@ pub async fn records_for_messages(
     Ok(rows
         .into_iter()
         .map(|(message_id, record_id, kind)| SavedSource {
-            message_id: from_db_id(message_id),
+            message_id: message_id.get(),
             record_id,
             kind,
         })

@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::{ItemState, Session, SessionStatus};
-use crate::records::to_db_id;
+use crate::domain::Snowflake;
 use crate::workflow::{RecordKind, RecordKinds};
 
 /// One created record, as the reply template sees it.
@@ -161,12 +161,12 @@ pub async fn finish_reply(
                 "INSERT INTO bot_posts (message_id, channel_id, session_id) VALUES ($1, $2, $3)
                  ON CONFLICT (message_id) DO NOTHING",
             )
-            .bind(to_db_id(message_id))
-            .bind(to_db_id(channel_id))
+            .bind(Snowflake(message_id))
+            .bind(Snowflake(channel_id))
             .bind(session_id)
             .execute(&mut *tx)
             .await?;
-            ("posted", Some(to_db_id(message_id)))
+            ("posted", Some(Snowflake(message_id)))
         }
         ReplyOutcome::Skipped => ("skipped", None),
         ReplyOutcome::Failed => ("failed", None),

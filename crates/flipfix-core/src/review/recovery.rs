@@ -13,7 +13,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::store::SessionStatus;
 use crate::db::locks::alive_sql;
-use crate::records::{from_db_id, to_db_id};
+use crate::domain::Snowflake;
 
 /// Why a review was closed, stored with it.
 pub const REASON_PROCESS_GONE: &str = "the process analysing it stopped";
@@ -77,7 +77,7 @@ pub(super) async fn close_orphans_of_message(
         alive_sql("review_sessions.instance_key")
     );
     let closed = sqlx::query(&sql)
-        .bind(to_db_id(target_message_id))
+        .bind(Snowflake(target_message_id))
         .bind(REASON_PROCESS_GONE)
         .execute(&mut *conn)
         .await?;
@@ -118,7 +118,7 @@ pub async fn set_review_message(
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE review_sessions SET review_message_id = $2 WHERE id = $1")
         .bind(session_id)
-        .bind(to_db_id(message_id))
+        .bind(Snowflake(message_id))
         .execute(pool)
         .await?;
     Ok(())
@@ -137,10 +137,10 @@ pub async fn list_open(pool: &PgPool) -> Result<Vec<OpenReview>, sqlx::Error> {
         .into_iter()
         .map(|row| OpenReview {
             id: row.id,
-            guild_id: row.guild_id.map(from_db_id),
-            channel_id: from_db_id(row.channel_id),
-            target_message_id: from_db_id(row.target_message_id),
-            owner_user_id: from_db_id(row.owner_user_id),
+            guild_id: row.guild_id.map(Snowflake::get),
+            channel_id: row.channel_id.get(),
+            target_message_id: row.target_message_id.get(),
+            owner_user_id: row.owner_user_id.get(),
             owner_name: row.owner_name,
             status: row.status,
             created_at: row.created_at,
@@ -152,10 +152,10 @@ pub async fn list_open(pool: &PgPool) -> Result<Vec<OpenReview>, sqlx::Error> {
 #[derive(sqlx::FromRow)]
 struct OpenRow {
     id: i64,
-    guild_id: Option<i64>,
-    channel_id: i64,
-    target_message_id: i64,
-    owner_user_id: i64,
+    guild_id: Option<Snowflake>,
+    channel_id: Snowflake,
+    target_message_id: Snowflake,
+    owner_user_id: Snowflake,
     owner_name: String,
     status: SessionStatus,
     created_at: DateTime<Utc>,

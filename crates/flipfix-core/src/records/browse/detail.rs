@@ -2,6 +2,8 @@
 
 use sqlx::PgPool;
 
+use crate::domain::Snowflake;
+
 use super::{list::children_of, Summary, SummaryRow, Visible, SUMMARY_COLUMNS, SUMMARY_JOINS};
 
 /// A photo or video kept with a record.
@@ -100,7 +102,7 @@ pub async fn record_detail(
         None => None,
     };
     let children = children_of(pool, visible.kinds(), &[id]).await?;
-    let sources = sqlx::query_as::<_, (Option<i64>, i64, i64)>(
+    let sources = sqlx::query_as::<_, (Option<Snowflake>, Snowflake, Snowflake)>(
         "SELECT guild_id, channel_id, message_id FROM record_sources WHERE record_id = $1 \
          ORDER BY message_id",
     )
@@ -109,9 +111,9 @@ pub async fn record_detail(
     .await?
     .into_iter()
     .map(|(guild, channel, message)| SourceRow {
-        guild_id: guild.map(crate::records::from_db_id),
-        channel_id: crate::records::from_db_id(channel),
-        message_id: crate::records::from_db_id(message),
+        guild_id: guild.map(Snowflake::get),
+        channel_id: channel.get(),
+        message_id: message.get(),
     })
     .collect();
     let media = media_for(pool, &[id])

@@ -7,7 +7,7 @@ use super::rows::load_in;
 use super::{
     NewSession, ReviewError, ReviewItem, ReviewStore, Session, SessionStatus, StartOutcome,
 };
-use crate::records::{from_db_id, to_db_id};
+use crate::domain::Snowflake;
 
 impl ReviewStore {
     /// Starts a review of a message, unless one is active (database-guarded:
@@ -36,7 +36,7 @@ impl ReviewStore {
             "UPDATE review_sessions SET status = 'expired', updated_at = now()
              WHERE target_message_id = $1 AND status IN ('analysing', 'reviewing') AND expires_at <= $2",
         )
-        .bind(to_db_id(new.target_message_id))
+        .bind(Snowflake(new.target_message_id))
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -46,10 +46,10 @@ impl ReviewStore {
              ON CONFLICT (target_message_id) WHERE status IN ('analysing', 'reviewing') DO NOTHING
              RETURNING id",
         )
-        .bind(new.guild_id.map(to_db_id))
-        .bind(to_db_id(new.channel_id))
-        .bind(to_db_id(new.target_message_id))
-        .bind(to_db_id(new.owner_user_id))
+        .bind(new.guild_id.map(Snowflake))
+        .bind(Snowflake(new.channel_id))
+        .bind(Snowflake(new.target_message_id))
+        .bind(Snowflake(new.owner_user_id))
         .bind(&new.owner_name)
         .bind(new.expires_at)
         .bind(instance)
@@ -61,23 +61,23 @@ impl ReviewStore {
             None => {
                 let (session_id, owner, owner_name, status, review_message): (
                     i64,
-                    i64,
+                    Snowflake,
                     String,
                     SessionStatus,
-                    Option<i64>,
+                    Option<Snowflake>,
                 ) = sqlx::query_as(
                     "SELECT id, owner_user_id, owner_name, status, review_message_id FROM review_sessions
                      WHERE target_message_id = $1 AND status IN ('analysing', 'reviewing')",
                 )
-                .bind(to_db_id(new.target_message_id))
+                .bind(Snowflake(new.target_message_id))
                 .fetch_one(&mut *tx)
                 .await?;
                 StartOutcome::AlreadyActive {
                     session_id,
-                    owner_user_id: from_db_id(owner),
+                    owner_user_id: owner.get(),
                     owner_name,
                     status,
-                    review_message_id: review_message.map(from_db_id),
+                    review_message_id: review_message.map(Snowflake::get),
                 }
             }
         };

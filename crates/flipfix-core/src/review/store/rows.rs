@@ -5,17 +5,17 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::{ReviewError, ReviewItem, Session, SessionItem, SessionStatus};
-use crate::records::from_db_id;
+use crate::domain::Snowflake;
 use crate::records::open::LikelyDuplicate;
 use crate::review::machine::ItemState;
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
     id: i64,
-    guild_id: Option<i64>,
-    channel_id: i64,
-    target_message_id: i64,
-    owner_user_id: i64,
+    guild_id: Option<Snowflake>,
+    channel_id: Snowflake,
+    target_message_id: Snowflake,
+    owner_user_id: Snowflake,
     owner_name: String,
     status: SessionStatus,
     current_position: i32,
@@ -57,10 +57,10 @@ pub(in crate::review) async fn load_in(
     .await?;
     Ok(Session {
         id: row.id,
-        guild_id: row.guild_id.map(from_db_id),
-        channel_id: from_db_id(row.channel_id),
-        target_message_id: from_db_id(row.target_message_id),
-        owner_user_id: from_db_id(row.owner_user_id),
+        guild_id: row.guild_id.map(Snowflake::get),
+        channel_id: row.channel_id.get(),
+        target_message_id: row.target_message_id.get(),
+        owner_user_id: row.owner_user_id.get(),
         owner_name: row.owner_name,
         status: row.status,
         current_position: usize::try_from(row.current_position).unwrap_or_default(),
