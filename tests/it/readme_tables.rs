@@ -112,9 +112,21 @@ fn every_setting_is_in_the_readme_table_with_its_default() {
             ),
         }
     }
+    // The shipped kinds' webhook switches are settings too (on by default).
+    let switches = crate::support::shipped_workflows().kinds.switches();
+    for switch in switches.iter() {
+        let name = switch.key.name();
+        let cells = settings
+            .get(name)
+            .unwrap_or_else(|| panic!("README's settings table lacks the switch {name}"));
+        assert_eq!(cells[0], "`true`", "{name}: the README's default");
+    }
     for name in settings.keys() {
         assert!(
-            SettingKey::ALL.iter().any(|key| key.name() == name),
+            SettingKey::ALL.iter().any(|key| key.name() == name)
+                || switches.find(name).is_some()
+                // The row that explains every kind's own switch.
+                || name == "webhook_switch",
             "README documents a setting {name} the bot does not have"
         );
     }
