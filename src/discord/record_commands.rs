@@ -11,11 +11,13 @@ use std::collections::BTreeMap;
 use poise::serenity_prelude as serenity;
 use serenity::{ResolvedOption, ResolvedValue};
 
+use super::refusal::Outcome;
 use super::{checks, reply, Data, Error};
+use crate::app::App;
 use crate::catalog::attribution::{attribute, DiscordPerson};
 use crate::catalog::machines;
 use crate::catalog::matching::{match_machine, MachineMatch};
-use crate::records::{CreatedVia, NewRecord, RecordError, SourceMessage};
+use crate::records::{CreatedVia, NewRecord, Record, RecordError, SourceMessage};
 use crate::workflow::{FieldType, MachineRule, RecordKind, RecordKinds};
 
 type AppContext<'a> = poise::ApplicationContext<'a, Data, Error>;
@@ -187,42 +189,11 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
     };
     let options = Options::read(ctx.args);
 
-    let machine_id = match options.text(MACHINE) {
-        None => None,
-        // Autocomplete sends a slug; a typed name, alias or small typo
-        // matches the same way as in the review's edit modal.
-        Some(typed) => match match_machine(&machines::list(&app.pool).await?, &typed) {
-            MachineMatch::Found(machine) => Some(machine.id),
-            MachineMatch::Unknown { closest } => {
-                let hint = if closest.is_empty() {
-                    String::new()
-                } else {
-                    format!(" Closest: {}.", closest.join(", "))
-                };
-                return refuse(
-                    ctx,
-                    format!(
-                        "❌ No machine matches `{}`.{hint} Pick one from the list.",
-                        typed.replace('`', "'")
-                    ),
-                )
-                .await;
-            }
-        },
+    let machine_id = match typed_machine(app, options.text(MACHINE)).await? {
+        Outcome::Done(machine_id) => machine_id,
+        Outcome::Refused(refusal) => return refuse(ctx, refusal.to_string()).await,
     };
-    let mut fields = BTreeMap::new();
-    for field in &kind.fields {
-        let value = match &field.ty {
-            FieldType::Choice { choices } => options
-                .integer(&field.name)
-                .and_then(|i| usize::try_from(i).ok())
-                .and_then(|i| choices.get(i).cloned()),
-            FieldType::Text { .. } => options.text(&field.name),
-        };
-        if let Some(value) = value {
-            fields.insert(field.name.clone(), value);
-        }
-    }
+    let fields = typed_fields(kind, &options);
 
     let response = ctx.interaction.get_response(pctx.http()).await?;
     let role = app
@@ -252,31 +223,7 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
     };
     match super::record_once::create(ctx, &workflows.kinds, &new).await {
         Ok(record) => {
-            let machine = match record.machine_id {
-                Some(id) => machines::by_id(&app.pool, id)
-                    .await?
-                    .map(|m| m.display_name().to_string()),
-                None => None,
-            };
-            let title = format!(
-                "{} {} #{}{}",
-                kind.emoji,
-                kind.label,
-                record.id,
-                machine.map(|m| format!(": {m}")).unwrap_or_default()
-            );
-            let mut embed = serenity::CreateEmbed::new()
-                .title(crate::text::truncate_chars(
-                    &title,
-                    reply::EMBED_TITLE_LIMIT,
-                ))
-                .description(crate::text::truncate_chars(
-                    &record.description,
-                    reply::EMBED_DESCRIPTION_LIMIT,
-                ));
-            if let Some(base) = &app.secrets.public_base_url {
-                embed = embed.url(base.record(&kind.link_path, record.id));
-            }
+            let embed = record_embed(app, kind, &record).await?;
             let edit = serenity::EditInteractionResponse::new()
                 .content(format!("✅ Recorded by <@{}>", ctx.interaction.user.id))
                 .embed(embed)
@@ -294,6 +241,84 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
             Err(err.into())
         }
     }
+}
+
+/// The machine the person typed (autocomplete sends a slug; a typed name,
+/// alias or small typo matches as in the review's edit modal), or the
+/// refusal that names the closest ones.
+async fn typed_machine(app: &App, typed: Option<String>) -> Result<Outcome<Option<i64>>, Error> {
+    let Some(typed) = typed else {
+        return Ok(Outcome::Done(None));
+    };
+    Ok(
+        match match_machine(&machines::list(&app.pool).await?, &typed) {
+            MachineMatch::Found(machine) => Outcome::Done(Some(machine.id)),
+            MachineMatch::Unknown { closest } => {
+                let hint = if closest.is_empty() {
+                    String::new()
+                } else {
+                    format!(" Closest: {}.", closest.join(", "))
+                };
+                Outcome::refused(format!(
+                    "❌ No machine matches `{}`.{hint} Pick one from the list.",
+                    typed.replace('`', "'")
+                ))
+            }
+        },
+    )
+}
+
+/// The kind's fields the person filled in (a choice arrives as its index).
+fn typed_fields(kind: &RecordKind, options: &Options) -> BTreeMap<String, String> {
+    let mut fields = BTreeMap::new();
+    for field in &kind.fields {
+        let value = match &field.ty {
+            FieldType::Choice { choices } => options
+                .integer(&field.name)
+                .and_then(|i| usize::try_from(i).ok())
+                .and_then(|i| choices.get(i).cloned()),
+            FieldType::Text { .. } => options.text(&field.name),
+        };
+        if let Some(value) = value {
+            fields.insert(field.name.clone(), value);
+        }
+    }
+    fields
+}
+
+/// The public answer's embed: kind, number and machine, the description,
+/// and the record's page when the site is public.
+async fn record_embed(
+    app: &App,
+    kind: &RecordKind,
+    record: &Record,
+) -> Result<serenity::CreateEmbed, Error> {
+    let machine = match record.machine_id {
+        Some(id) => machines::by_id(&app.pool, id)
+            .await?
+            .map(|m| m.display_name().to_string()),
+        None => None,
+    };
+    let title = format!(
+        "{} {} #{}{}",
+        kind.emoji,
+        kind.label,
+        record.id,
+        machine.map(|m| format!(": {m}")).unwrap_or_default()
+    );
+    let mut embed = serenity::CreateEmbed::new()
+        .title(crate::text::truncate_chars(
+            &title,
+            reply::EMBED_TITLE_LIMIT,
+        ))
+        .description(crate::text::truncate_chars(
+            &record.description,
+            reply::EMBED_DESCRIPTION_LIMIT,
+        ));
+    if let Some(base) = &app.secrets.public_base_url {
+        embed = embed.url(base.record(&kind.link_path, record.id));
+    }
+    Ok(embed)
 }
 
 /// Removes the public placeholder and tells only the invoker what was wrong.
