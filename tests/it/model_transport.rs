@@ -4,48 +4,23 @@
 
 use std::time::Duration;
 
-use flipfix_bot::analysis::scenario::Scenario;
-use flipfix_bot::analysis::{analyze, AnalysisDeps, AnalysisError, AnalysisRequest};
+use flipfix_bot::analysis::AnalysisError;
 use flipfix_bot::llm::{LlmClient, LlmError};
 use sqlx::PgPool;
 
 use crate::support::model_api::{quick_retries, reference_input, Fake, Provider, Say};
-use crate::support::shared_dir;
 
 crate::for_both_providers!(
     a_redirect_is_an_error_naming_the_host_and_is_not_followed,
     a_key_is_not_sent_over_plain_http_to_a_remote_host,
 );
 
-fn scenario() -> Scenario {
-    Scenario::load(&shared_dir().join("scenarios/flipfix-eval/no_maintenance_social.yaml")).unwrap()
-}
-
 async fn analyse(
     pool: &PgPool,
     fake: &Fake,
     client: &LlmClient,
 ) -> Result<flipfix_bot::analysis::Analysis, AnalysisError> {
-    let scenario = scenario();
-    let workflows = fake.workflows("");
-    let key = fake.key();
-    let deps = AnalysisDeps {
-        pool,
-        workflows: &workflows,
-        client,
-        api_key: Some(&key),
-        progress: None,
-        limits: None,
-        allow_loopback_urls: false,
-        clock: &flipfix_bot::clock::SystemClock,
-    };
-    let request = AnalysisRequest {
-        guild_id: None,
-        channel_id: scenario.target_channel_id,
-        target_id: scenario.target_id,
-        requested_by: "1002000000000000001".into(),
-    };
-    analyze(&deps, &scenario, &request).await
+    crate::model_provider::analyse(pool, fake, client, "").await
 }
 
 async fn a_redirect_is_an_error_naming_the_host_and_is_not_followed(

@@ -36,21 +36,8 @@ async fn readyz_and_metrics_report_from_the_database(pool: PgPool) {
     let (status, body, _) = site.get("/metrics").await;
     assert_eq!((status, body.as_str()), (404, "not found\n"));
 
-    let token = "metrics-token-for-the-test";
-    let app = App::new(
-        pool.clone(),
-        crate::support::run_config(flipfix_bot::config::Secrets {
-            metrics_token: Some(flipfix_bot::config::Secret::new(token)),
-            ..Default::default()
-        }),
-        shipped_workflows(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}/metrics", listener.local_addr().expect("address"));
-    let router = router(WebState::new(Arc::clone(&app)));
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let token = METRICS_TOKEN;
+    let url = metrics_url(&pool).await;
     let http = reqwest::Client::new();
     for wrong in [None, Some("Bearer wrong-token"), Some(token)] {
         let mut request = http.get(&url);
@@ -164,13 +151,14 @@ async fn every_metric_the_readme_names_is_served(pool: PgPool) {
     }
 }
 
-/// `/metrics` of a deployment with `METRICS_TOKEN` set, asked with it.
-async fn metrics_with_a_token(pool: &PgPool) -> (u16, String) {
-    let token = "metrics-token-for-the-test";
+const METRICS_TOKEN: &str = "metrics-token-for-the-test";
+
+/// The `/metrics` address of a deployment with `METRICS_TOKEN` set.
+async fn metrics_url(pool: &PgPool) -> String {
     let app = App::new(
         pool.clone(),
         crate::support::run_config(flipfix_bot::config::Secrets {
-            metrics_token: Some(flipfix_bot::config::Secret::new(token)),
+            metrics_token: Some(flipfix_bot::config::Secret::new(METRICS_TOKEN)),
             ..Default::default()
         }),
         shipped_workflows(),
@@ -181,9 +169,14 @@ async fn metrics_with_a_token(pool: &PgPool) -> (u16, String) {
     let url = format!("http://{}/metrics", listener.local_addr().expect("address"));
     let router = router(WebState::new(Arc::clone(&app)));
     tokio::spawn(async move { axum::serve(listener, router).await });
+    url
+}
+
+/// That deployment's `/metrics`, asked with the token.
+async fn metrics_with_a_token(pool: &PgPool) -> (u16, String) {
     let response = reqwest::Client::new()
-        .get(&url)
-        .bearer_auth(token)
+        .get(metrics_url(pool).await)
+        .bearer_auth(METRICS_TOKEN)
         .send()
         .await
         .expect("metrics");

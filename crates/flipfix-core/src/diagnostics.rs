@@ -30,7 +30,7 @@ impl Problem {
         self
     }
 
-    pub fn at_location(self, location: serde_saphyr::Location) -> Self {
+    pub(crate) fn at_location(self, location: serde_saphyr::Location) -> Self {
         self.at(location.line(), location.column())
     }
 }

@@ -56,7 +56,11 @@ pub fn load_valid_workflows(
 /// Renders every kind's templates against sample records, with all optional
 /// parts present and with all of them absent, so an unguarded `machine.name`
 /// is found here rather than in production.
-pub fn check_templates_render(kinds: &RecordKinds, templates: &Templates, problems: &mut Problems) {
+pub(crate) fn check_templates_render(
+    kinds: &RecordKinds,
+    templates: &Templates,
+    problems: &mut Problems,
+) {
     // One report per template line, not one per kind that uses the template.
     let mut reported = HashSet::new();
     for kind in kinds.iter() {
@@ -95,7 +99,7 @@ pub fn check_templates_render(kinds: &RecordKinds, templates: &Templates, proble
 
 /// Renders every summary's template against sample content, with every
 /// list present (and text that needs escaping) and with the lists empty.
-pub fn check_summaries_render(
+pub(crate) fn check_summaries_render(
     summaries: &[Summary],
     templates: &Templates,
     problems: &mut Problems,
@@ -127,7 +131,7 @@ pub fn check_summaries_render(
 
 /// Renders the analysis prompts against a sample catalog and conversation,
 /// so a typo in a prompt template is found by `check`, not by a user.
-pub fn check_prompts_render(
+pub(crate) fn check_prompts_render(
     menu: &ContextMenu,
     kinds: &RecordKinds,
     templates: &Templates,
@@ -151,7 +155,7 @@ pub fn check_prompts_render(
 
 /// Renders the `on_created.reply` template against a sample review that
 /// created one record of every kind.
-pub fn check_reply_renders(
+pub(crate) fn check_reply_renders(
     menu: &ContextMenu,
     kinds: &RecordKinds,
     templates: &Templates,

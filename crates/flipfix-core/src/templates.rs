@@ -84,8 +84,9 @@ impl Templates {
         )
     }
 
-    /// Builds templates from in-memory sources (tests, benchmarks).
-    pub fn from_sources<'a>(
+    #[cfg(test)]
+    /// Builds templates from in-memory sources (unit tests).
+    pub(crate) fn from_sources<'a>(
         sources: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, TemplateError> {
         let mut env = new_environment();

@@ -1,7 +1,7 @@
 //! Small text helpers shared by several modules.
 
 /// Levenshtein distance over characters; used for "did you mean" hints.
-pub fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     strsim::levenshtein(a, b)
 }
 

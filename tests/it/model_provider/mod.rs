@@ -40,7 +40,9 @@ fn scenario(name: &str) -> Scenario {
     Scenario::load(&shared_dir().join(format!("scenarios/flipfix-eval/{name}.yaml"))).unwrap()
 }
 
-async fn analyse(
+/// Analyses the social scenario through `client` against `fake`, with
+/// `extra_yaml` appended to the workflow (shared with `model_transport`).
+pub(crate) async fn analyse(
     pool: &PgPool,
     fake: &Fake,
     client: &LlmClient,

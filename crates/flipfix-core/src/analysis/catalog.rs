@@ -57,7 +57,7 @@ impl Catalog {
 
     /// The machine the model meant: slug, name, short name or alias,
     /// compared without case and punctuation.
-    pub fn find_machine(&self, said: &str) -> Option<&CatalogMachine> {
+    pub(crate) fn find_machine(&self, said: &str) -> Option<&CatalogMachine> {
         let key = loose_key(said);
         if key.is_empty() {
             return None;

@@ -227,7 +227,7 @@ impl Conversation {
     }
 
     /// Finds this system's record posts among webhook messages.
-    pub fn parse_references(&mut self, kinds: &RecordKinds) {
+    pub(crate) fn parse_references(&mut self, kinds: &RecordKinds) {
         for message in &mut self.messages {
             if message.message.author.is_webhook || message.message.author.is_bot {
                 message.reference = message
@@ -242,7 +242,7 @@ impl Conversation {
 
 /// A record reference from an embed whose URL path ends in
 /// `/<link_path>/<id>` (any host: the public base URL may change).
-pub fn parse_reference(embed: &Embed, kinds: &RecordKinds) -> Option<RecordReference> {
+pub(crate) fn parse_reference(embed: &Embed, kinds: &RecordKinds) -> Option<RecordReference> {
     let url = url::Url::parse(embed.url.as_deref()?).ok()?;
     let segments: Vec<&str> = url.path_segments()?.filter(|s| !s.is_empty()).collect();
     let [.., link_path, id] = segments.as_slice() else {

@@ -8,7 +8,7 @@ use super::Conversation;
 use crate::domain::Snowflake;
 
 /// Which of `ids` are messages the bot posted (the `bot_posts` table).
-pub async fn posted_among(pool: &PgPool, ids: &[u64]) -> Result<Vec<u64>, sqlx::Error> {
+pub(crate) async fn posted_among(pool: &PgPool, ids: &[u64]) -> Result<Vec<u64>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -23,7 +23,7 @@ pub async fn posted_among(pool: &PgPool, ids: &[u64]) -> Result<Vec<u64>, sqlx::
 
 /// Drops the bot's posts and every message authored by `own_user_id`,
 /// except the clicked message itself (the person chose it).
-pub fn exclude(conversation: &mut Conversation, posted: &[u64], own_user_id: Option<u64>) {
+pub(crate) fn exclude(conversation: &mut Conversation, posted: &[u64], own_user_id: Option<u64>) {
     let target = conversation.target_id;
     let before = conversation.messages.len();
     conversation.messages.retain(|m| {

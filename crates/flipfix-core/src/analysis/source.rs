@@ -51,7 +51,7 @@ pub trait MessageSource: Sync {
 }
 
 /// A message of an in-memory history (scenarios, worked examples) by id.
-pub fn find_in(messages: &[Message], channel_id: u64, id: u64) -> Option<Message> {
+pub(crate) fn find_in(messages: &[Message], channel_id: u64, id: u64) -> Option<Message> {
     messages
         .iter()
         .find(|m| m.id == id && m.channel_id == channel_id)
@@ -60,7 +60,12 @@ pub fn find_in(messages: &[Message], channel_id: u64, id: u64) -> Option<Message
 
 /// Up to `limit` (at most 100, as Discord) messages of an in-memory history
 /// in `channel_id` before `before`, newest first, as Discord answers.
-pub fn before_in(messages: &[Message], channel_id: u64, before: u64, limit: usize) -> Vec<Message> {
+pub(crate) fn before_in(
+    messages: &[Message],
+    channel_id: u64,
+    before: u64,
+    limit: usize,
+) -> Vec<Message> {
     messages
         .iter()
         .rev()

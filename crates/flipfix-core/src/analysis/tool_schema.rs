@@ -29,14 +29,14 @@ pub struct Tool {
 
 /// Fields a model may set on a new record of `kind`: all but a status field
 /// that has a default (the record starts there; changes come as children).
-pub fn offered_fields(kind: &RecordKind) -> impl Iterator<Item = &KindField> {
+pub(crate) fn offered_fields(kind: &RecordKind) -> impl Iterator<Item = &KindField> {
     kind.fields.iter().filter(move |field| {
         !(kind.status_field.as_deref() == Some(field.name.as_str()) && field.default.is_some())
     })
 }
 
 /// Allowed kinds that may be nested under `parent`, in declaration order.
-pub fn child_kinds<'a>(
+pub(crate) fn child_kinds<'a>(
     menu: &ContextMenu,
     kinds: &'a RecordKinds,
     parent: &str,

@@ -18,11 +18,11 @@ pub const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// The types the Messages API accepts in an image block
 /// (`Base64ImageSourceParam.media_type` in Anthropic's SDKs).
-pub const ACCEPTED_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
+pub(crate) const ACCEPTED_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
 
 /// The API's 5 MB limit applies to the image as sent, i.e. to the base64
 /// text, which is a third larger than the file.
-pub const MAX_BASE64_BYTES: usize = 5 * 1024 * 1024;
+pub(crate) const MAX_BASE64_BYTES: usize = 5 * 1024 * 1024;
 
 /// The most input tokens one image can cost. Anthropic's vision docs: an
 /// image costs about width × height / 750 tokens, and one whose long edge
@@ -39,7 +39,7 @@ pub struct Candidate<'a> {
 
 /// An image that was downloaded and checked, with the message it is from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttachedImage {
+pub(crate) struct AttachedImage {
     pub message_id: u64,
     pub image: ImageInput,
 }
@@ -104,7 +104,7 @@ pub fn candidates<'a>(conversation: &'a Conversation, vision: &Vision) -> Vec<Ca
 /// Downloads the [`candidates`] concurrently and keeps those that arrive
 /// whole and are really JPEG, PNG, GIF or WebP, in conversation order
 /// (oldest first). Failures are logged and left out.
-pub async fn fetch_images(
+pub(crate) async fn fetch_images(
     conversation: &Conversation,
     vision: &Vision,
     allow_loopback: bool,

@@ -244,7 +244,10 @@ impl MachineFieldsRow {
 }
 
 /// The slug of `name`, with `-2`, `-3`, … appended while it is taken.
-pub async fn unique_slug(conn: &mut PgConnection, name: &str) -> Result<String, sqlx::Error> {
+pub(crate) async fn unique_slug(
+    conn: &mut PgConnection,
+    name: &str,
+) -> Result<String, sqlx::Error> {
     let base = match slugify(name) {
         slug if slug.is_empty() => "machine".to_string(),
         slug => slug,

@@ -25,7 +25,7 @@ fn names(machine: &Machine) -> impl Iterator<Item = &String> {
 /// ignoring case and punctuation), with no typo tolerance: for bulk imports,
 /// where nobody looks at each match ("Godzilla (Premium) #2" must not become
 /// "Godzilla (Premium)").
-pub fn match_exactly<'a>(machines: &'a [Machine], typed: &str) -> Option<&'a Machine> {
+pub(crate) fn match_exactly<'a>(machines: &'a [Machine], typed: &str) -> Option<&'a Machine> {
     let key = loose_key(typed);
     if key.is_empty() {
         return None;

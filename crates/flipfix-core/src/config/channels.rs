@@ -4,8 +4,8 @@
 
 /// Outbox dispatchers: a notification was queued or re-queued, or a
 /// setting that decides posting changed.
-pub const OUTBOX: &str = "notification_outbox";
+pub(crate) const OUTBOX: &str = "notification_outbox";
 
 /// Media workers: a photo is waiting to be copied (the `record_media`
 /// insert trigger NOTIFYs it; see the durable-media migration).
-pub const MEDIA: &str = "record_media";
+pub(crate) const MEDIA: &str = "record_media";

@@ -112,13 +112,13 @@ pub const KNOWN_KEYS: &[(&str, &str)] = &[
     ),
 ];
 
-pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
-pub const DEFAULT_DATA_DIR: &str = ".flipfix/pg";
-pub const DEFAULT_WORKFLOWS_DIR: &str = "workflows";
-pub const DEFAULT_PROMPTS_DIR: &str = "prompts";
-pub const DEFAULT_PAGES_DIR: &str = "pages";
+pub(crate) const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+pub(crate) const DEFAULT_DATA_DIR: &str = ".flipfix/pg";
+pub(crate) const DEFAULT_WORKFLOWS_DIR: &str = "workflows";
+pub(crate) const DEFAULT_PROMPTS_DIR: &str = "prompts";
+pub(crate) const DEFAULT_PAGES_DIR: &str = "pages";
 /// Loopback: a newcomer can open the pages at once, nothing is exposed.
-pub const DEFAULT_HTTP_BIND: std::net::SocketAddr =
+pub(crate) const DEFAULT_HTTP_BIND: std::net::SocketAddr =
     std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
 
 /// The address the record pages are served on.
@@ -163,7 +163,7 @@ pub enum SecretsError {
 /// The shortest `SESSION_SECRET` accepted: 32 bytes, the strength of the
 /// HMAC-SHA256 that signs the cookies; a short secret can be guessed
 /// offline from a single cookie.
-pub const MIN_SESSION_SECRET_BYTES: usize = 32;
+pub(crate) const MIN_SESSION_SECRET_BYTES: usize = 32;
 
 /// `SESSION_SECRET` is shorter than 32 bytes (the value is never quoted).
 #[derive(Debug, thiserror::Error)]
@@ -173,7 +173,7 @@ pub struct ShortSessionSecret {
 }
 
 /// The default and longest membership re-check interval: an hour.
-pub const DEFAULT_MEMBERSHIP_RECHECK: chrono::Duration = chrono::Duration::minutes(60);
+pub(crate) const DEFAULT_MEMBERSHIP_RECHECK: chrono::Duration = chrono::Duration::minutes(60);
 
 /// The bootstrap configuration. Secret values are wrapped in [`Secret`] so
 /// they never reach a log line.

@@ -116,7 +116,7 @@ setting_keys! {
 
 impl SettingKey {
     /// Looks a key up by name, case-insensitively.
-    pub fn from_name(name: &str) -> Option<Self> {
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
         let name = name.trim();
         Self::ALL
             .iter()
@@ -158,7 +158,7 @@ pub struct SettingView {
 
 /// The home server's key: bootstrap configuration, deliberately not a
 /// setting (an admin command must never move the bot to another server).
-pub const HOME_SERVER_KEY: &str = "DISCORD_GUILD_ID";
+pub(crate) const HOME_SERVER_KEY: &str = "DISCORD_GUILD_ID";
 
 /// Access to the settings table. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -439,7 +439,7 @@ async fn wake_dispatchers(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Err
 
 /// Reads a boolean setting on `conn`, so a transaction sees the value it
 /// would commit against. Unset or unreadable values take the default.
-pub async fn bool_in(
+pub(crate) async fn bool_in(
     conn: &mut sqlx::PgConnection,
     key: impl Into<Key>,
 ) -> Result<bool, sqlx::Error> {

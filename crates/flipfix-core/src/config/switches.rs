@@ -6,7 +6,7 @@ use super::settings::{SettingKey, SettingType, HOME_SERVER_KEY};
 
 /// What a kind switch is until an admin changes it: on, as the original
 /// system's three switches were.
-pub const SWITCH_DEFAULT: &str = "true";
+pub(crate) const SWITCH_DEFAULT: &str = "true";
 
 /// Longest switch name (Discord's autocomplete shows up to 100 characters
 /// per choice, with the value and description after the name).
@@ -41,7 +41,7 @@ impl SwitchKey {
 
     /// The switch a kind gets when it names none: `DISCORD_WEBHOOKS_` and
     /// its name in upper case (`tournament` → `DISCORD_WEBHOOKS_TOURNAMENT`).
-    pub fn derived_name(kind: &str) -> String {
+    pub(crate) fn derived_name(kind: &str) -> String {
         format!("DISCORD_WEBHOOKS_{}", kind.to_ascii_uppercase())
     }
 
@@ -77,7 +77,9 @@ pub struct DeclaredSwitches(Vec<DeclaredSwitch>);
 
 impl DeclaredSwitches {
     /// Groups `(switch, kind label)` pairs by switch, first declared first.
-    pub fn from_kinds<'a>(kinds: impl IntoIterator<Item = (&'a SwitchKey, &'a str)>) -> Self {
+    pub(crate) fn from_kinds<'a>(
+        kinds: impl IntoIterator<Item = (&'a SwitchKey, &'a str)>,
+    ) -> Self {
         let mut grouped: Vec<(SwitchKey, Vec<String>)> = Vec::new();
         for (key, label) in kinds {
             let label = label.to_lowercase();

@@ -141,7 +141,7 @@ impl EmbeddedPostgres {
     }
 
     /// Where the server's output goes.
-    pub fn log_path(&self) -> PathBuf {
+    pub(crate) fn log_path(&self) -> PathBuf {
         log_path(&self.data_dir)
     }
 

@@ -6,13 +6,13 @@
 use sqlx::{Connection as _, PgConnection, PgPool};
 
 /// Lock class (first key) of "process `key` is alive".
-pub const INSTANCE_CLASS: i32 = 0x4646_5801;
+pub(crate) const INSTANCE_CLASS: i32 = 0x4646_5801;
 /// Lock class (first key) of "this process holds the Discord gateway".
 pub const LEADER_CLASS: i32 = 0x4646_5802;
 
 /// SQL that is true while the process whose instance key is in the column
 /// `{column}` holds its liveness lock (in this database).
-pub fn alive_sql(column: &str) -> String {
+pub(crate) fn alive_sql(column: &str) -> String {
     format!(
         "EXISTS (SELECT 1 FROM pg_locks l
                  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2

@@ -145,7 +145,7 @@ async fn refusal(
 }
 
 /// 00:00 UTC of `now`'s day.
-pub fn start_of_day(now: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn start_of_day(now: DateTime<Utc>) -> DateTime<Utc> {
     now.date_naive()
         .and_hms_opt(0, 0, 0)
         .unwrap_or_default()

@@ -69,7 +69,7 @@ impl LlmError {
     }
 
     /// The model answered without calling `tool`; `said` is its text.
-    pub fn no_tool_call(tool: &str, said: &str) -> Self {
+    pub(crate) fn no_tool_call(tool: &str, said: &str) -> Self {
         let said = crate::text::truncate_chars(said.trim(), 200);
         if said.is_empty() {
             Self::ToolCall(format!("the model did not call {tool}"))

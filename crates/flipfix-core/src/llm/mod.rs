@@ -21,7 +21,7 @@ use crate::config::{Secret, Secrets, SettingKey, Settings};
 
 /// What the prompt says when the tool is offered (`tool_choice: auto`)
 /// rather than forced: without it, a model may answer in prose.
-pub fn auto_instruction(tool_name: &str) -> String {
+pub(crate) fn auto_instruction(tool_name: &str) -> String {
     format!(
         "Answer only by calling the `{tool_name}` tool, exactly once, with your complete answer as its input. Do not answer in plain text; if there is nothing to record, call it with an empty list."
     )
@@ -29,7 +29,7 @@ pub fn auto_instruction(tool_name: &str) -> String {
 
 /// The API key to use: the `ANTHROPIC_API_KEY` setting when an admin set
 /// one, else the secret of the same name; `None` when neither is set.
-pub async fn resolve_api_key(
+pub(crate) async fn resolve_api_key(
     pool: &sqlx::PgPool,
     secrets: &Secrets,
 ) -> Result<Option<Secret>, crate::config::settings::SettingsError> {

@@ -27,7 +27,7 @@ pub enum CdnError {
 /// id from its path (`/attachments/<channel>/<attachment>/<name>`), never
 /// the signed query.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttachmentRef {
+pub(crate) struct AttachmentRef {
     pub host: String,
     pub id: Option<String>,
 }
@@ -77,7 +77,7 @@ fn transport(err: reqwest::Error) -> CdnError {
 }
 
 /// Whether `url` is on Discord's CDN (or, in tests, on the loopback).
-pub fn check_url(url: &str, allow_loopback: bool) -> Result<url::Url, CdnError> {
+pub(crate) fn check_url(url: &str, allow_loopback: bool) -> Result<url::Url, CdnError> {
     let parsed = url::Url::parse(url).map_err(|_| CdnError::BadUrl)?;
     let host = parsed.host_str().unwrap_or_default();
     let on_cdn =
@@ -111,7 +111,7 @@ pub async fn download(
 
 /// [`download`] giving up after `timeout` in all (for downloads someone
 /// is waiting on).
-pub async fn download_within(
+pub(crate) async fn download_within(
     url: &str,
     declared: Option<u64>,
     max_bytes: usize,

@@ -5,7 +5,7 @@
 //! build for a dozen lines.
 
 /// The content type of `bytes` when it is an image or video we keep.
-pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+pub(crate) fn sniff(bytes: &[u8]) -> Option<&'static str> {
     let starts = |magic: &[u8]| bytes.starts_with(magic);
     if starts(&[0xFF, 0xD8, 0xFF]) {
         return Some("image/jpeg");

@@ -187,7 +187,7 @@ pub(super) async fn mark_stored(
 /// Whether record `record_id` has an image still being copied and was
 /// created after `since`: its notification waits a little for the copy, so
 /// it shows the stored photo rather than Discord's expiring URL.
-pub async fn copies_pending(
+pub(crate) async fn copies_pending(
     pool: &PgPool,
     record_id: i64,
     since: chrono::DateTime<chrono::Utc>,

@@ -19,7 +19,7 @@ use crate::jobs::{Job, Next};
 use crate::shutdown::Shutdown;
 
 /// The channel the `record_media` insert trigger NOTIFYs.
-pub const CHANNEL: &str = crate::config::channels::MEDIA;
+pub(crate) const CHANNEL: &str = crate::config::channels::MEDIA;
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {

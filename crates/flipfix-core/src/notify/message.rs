@@ -13,10 +13,12 @@ pub const MAX_CONTENT: usize = 2000;
 pub const MAX_TITLE: usize = 256;
 /// An embed's description.
 pub const MAX_DESCRIPTION: usize = 4096;
-/// All the embeds' text together.
-pub const MAX_TOTAL: usize = 6000;
+/// All the embeds' text together (the payloads fit by construction; the
+/// tests check it).
+#[cfg(test)]
+pub(crate) const MAX_TOTAL: usize = 6000;
 /// Discord shows up to four images sharing one `url` as a gallery.
-pub const MAX_PHOTOS: usize = 4;
+pub(crate) const MAX_PHOTOS: usize = 4;
 
 /// One record's message, rendered from its kind's notification template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +41,7 @@ pub struct PhotoFile {
 }
 
 /// The `attachments` list of a multipart post: `files[n]` is attachment `n`.
-pub fn attachments_of(files: &[PhotoFile]) -> Value {
+pub(crate) fn attachments_of(files: &[PhotoFile]) -> Value {
     Value::Array(
         files
             .iter()
@@ -79,7 +81,7 @@ pub fn record_payload(message: &RecordMessage) -> Value {
 
 /// One digest for several records by one person: a line per record (its
 /// title and link), cut to fit; each record's rich details stay on its page.
-pub fn digest_payload(author: Option<&str>, messages: &[RecordMessage]) -> Value {
+pub(crate) fn digest_payload(author: Option<&str>, messages: &[RecordMessage]) -> Value {
     let title = match author {
         Some(author) => format!("🗂️ {} new records by {author}", messages.len()),
         None => format!("🗂️ {} new records", messages.len()),
@@ -132,7 +134,7 @@ fn escape_link_text(text: &str) -> String {
 /// description never looks like the attribution line the template adds.
 /// (Discord drops a backslash before any punctuation, `—` included, so an
 /// escape would not show; the code span does.)
-pub fn escape_record_text(text: &str) -> String {
+pub(crate) fn escape_record_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for (index, line) in text.split('\n').enumerate() {
         if index > 0 {
@@ -165,7 +167,7 @@ pub fn escape_record_text(text: &str) -> String {
 /// Cuts the body to `max` characters while keeping its trailer: the final
 /// lines that link the parent (`↳ …`) and attribute the record (`— Name`).
 /// Only the free text above them is shortened.
-pub fn fit_description(body: &str, max: usize) -> String {
+pub(crate) fn fit_description(body: &str, max: usize) -> String {
     if body.chars().count() <= max {
         return body.to_string();
     }
@@ -195,8 +197,9 @@ pub fn fit_description(body: &str, max: usize) -> String {
     format!("{head}\n\n{trailer}")
 }
 
+#[cfg(test)]
 /// Characters Discord counts against the 6000 total of a payload.
-pub fn counted_chars(payload: &Value) -> usize {
+pub(crate) fn counted_chars(payload: &Value) -> usize {
     let count = |v: Option<&Value>| v.and_then(Value::as_str).map_or(0, |s| s.chars().count());
     payload["embeds"].as_array().map_or(0, |embeds| {
         embeds

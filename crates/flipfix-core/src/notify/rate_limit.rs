@@ -24,7 +24,7 @@ pub struct RateInfo {
 }
 
 impl RateInfo {
-    pub fn from_headers(headers: &HeaderMap) -> Self {
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
         Self {
             remaining: header_str(headers, "x-ratelimit-remaining")
                 .and_then(|v| v.trim().parse::<u32>().ok()),
@@ -39,7 +39,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Seconds as Discord writes them ("1", "0.25", "1.337"). Negative, NaN,
 /// infinite or unparsable values are `None`; huge ones are capped.
-pub fn parse_seconds(raw: &str) -> Option<Duration> {
+pub(crate) fn parse_seconds(raw: &str) -> Option<Duration> {
     let seconds: f64 = raw.trim().parse().ok()?;
     if !seconds.is_finite() || seconds < 0.0 {
         return None;
@@ -52,7 +52,7 @@ pub fn parse_seconds(raw: &str) -> Option<Duration> {
 /// How long a 429 says to wait: `Retry-After` header, then
 /// `X-RateLimit-Reset-After`, then the body's `retry_after`; one second when
 /// none of them is usable.
-pub fn retry_after_429(headers: &HeaderMap, body: &str) -> Duration {
+pub(crate) fn retry_after_429(headers: &HeaderMap, body: &str) -> Duration {
     let from_body = || {
         serde_json::from_str::<serde_json::Value>(body)
             .ok()
@@ -73,7 +73,7 @@ pub fn retry_after_429(headers: &HeaderMap, body: &str) -> Duration {
 
 /// Per-webhook buckets: when each may be used again.
 #[derive(Debug, Default)]
-pub struct Pacer {
+pub(crate) struct Pacer {
     blocked_until: HashMap<u64, DateTime<Utc>>,
 }
 
@@ -87,7 +87,7 @@ impl Pacer {
     }
 
     /// Learns from a successful response's headers.
-    pub fn observe(&mut self, webhook: u64, info: RateInfo, now: DateTime<Utc>) {
+    pub(crate) fn observe(&mut self, webhook: u64, info: RateInfo, now: DateTime<Utc>) {
         match (info.remaining, info.reset_after) {
             (Some(0), Some(reset)) => {
                 self.blocked_until

@@ -10,7 +10,7 @@ use crate::records::{get_record, Record};
 use crate::workflow::Workflows;
 
 #[derive(Debug, thiserror::Error)]
-pub enum RenderError {
+pub(crate) enum RenderError {
     #[error("record {0} no longer exists")]
     RecordMissing(i64),
     #[error("record {id} is of kind `{kind}`, which the workflows no longer declare")]
@@ -44,7 +44,7 @@ pub const MAX_UPLOAD_BYTES: i64 = 10 * 1024 * 1024;
 /// or attached as files without it. A photo whose copy is still pending is
 /// shown by its Discord URL (valid for about a day); one that failed is
 /// left out.
-pub async fn render_record(
+pub(crate) async fn render_record(
     pool: &PgPool,
     workflows: &Workflows,
     base_url: Option<&crate::config::PublicBaseUrl>,
@@ -100,7 +100,7 @@ fn make_text_inert(view: &mut RecordView) {
 
 /// A daily summary's message, rendered when it was due and stored with its
 /// claim (see `crate::summary`): posted as it was then.
-pub async fn render_summary(pool: &PgPool, id: i64) -> Result<Rendered, RenderError> {
+pub(crate) async fn render_summary(pool: &PgPool, id: i64) -> Result<Rendered, RenderError> {
     let row: Option<(Option<String>, Option<String>)> =
         sqlx::query_as("SELECT title, body FROM summary_posts WHERE id = $1")
             .bind(id)

@@ -67,7 +67,7 @@ impl WebhookClient {
     /// POSTs `payload` with `files` uploaded as `files[n]` (multipart, the
     /// payload as `payload_json`, its `attachments` naming each file), or
     /// as plain JSON when there are none.
-    pub async fn post_with_files(
+    pub(crate) async fn post_with_files(
         &self,
         url: &WebhookUrl,
         payload: &serde_json::Value,

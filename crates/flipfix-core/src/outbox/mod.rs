@@ -24,4 +24,4 @@ pub use settle::{fail, mark_delivered, postpone, release, split};
 pub use status::{queue_status, QueueStatus};
 
 /// The channel dispatchers LISTEN on; record creation NOTIFYs it on commit.
-pub const CHANNEL: &str = crate::config::channels::OUTBOX;
+pub(crate) const CHANNEL: &str = crate::config::channels::OUTBOX;

@@ -13,14 +13,14 @@ use crate::workflow::{RecordKind, RecordKinds};
 
 /// Only records whose work happened this recently can be duplicates: a
 /// report from last year is history, not the same report.
-pub const DUPLICATE_WINDOW_DAYS: i64 = 30;
+pub(crate) const DUPLICATE_WINDOW_DAYS: i64 = 30;
 /// `similarity()` at or above this is a likely duplicate. Tuned on data:
 /// among the 20 real problem reports of the flipfix sample (190 pairs), two
 /// different problems score at most 0.29 (0.17 on the same machine); the
 /// duplicate scenario's re-report two days later scores 0.65.
-pub const DUPLICATE_THRESHOLD: f32 = 0.35;
+pub(crate) const DUPLICATE_THRESHOLD: f32 = 0.35;
 /// Candidates compared per suggestion (the best one is kept).
-pub const MAX_DUPLICATE_CANDIDATES: i64 = 5;
+pub(crate) const MAX_DUPLICATE_CANDIDATES: i64 = 5;
 /// Open records listed in one analysis prompt.
 pub const MAX_OPEN_RECORDS_IN_PROMPT: usize = 15;
 
@@ -78,7 +78,7 @@ pub async fn open_on_machines(
 }
 
 /// Open under `kind`'s declaration.
-pub fn is_open(kind: &RecordKind, status: Option<&str>) -> bool {
+pub(crate) fn is_open(kind: &RecordKind, status: Option<&str>) -> bool {
     kind.tracks_open() && !status.is_some_and(|s| kind.closed_statuses.iter().any(|c| c == s))
 }
 

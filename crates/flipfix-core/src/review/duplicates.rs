@@ -79,7 +79,10 @@ pub async fn find(
 /// attach kind, under that record, keeping the text, sources, author and
 /// photos, and only the fields the new kind declares. The refusal says why
 /// in one sentence.
-pub fn attached_item(kinds: &RecordKinds, entry: &SessionItem) -> Result<ReviewItem, String> {
+pub(crate) fn attached_item(
+    kinds: &RecordKinds,
+    entry: &SessionItem,
+) -> Result<ReviewItem, String> {
     let Some(duplicate) = &entry.duplicate else {
         return Err("this suggestion has no similar open record to attach to".into());
     };
@@ -102,7 +105,7 @@ pub fn attached_item(kinds: &RecordKinds, entry: &SessionItem) -> Result<ReviewI
 
 /// Stores the attached form of the item (so the card and summary show what
 /// was created) and the record it went onto, in the deciding transaction.
-pub async fn store_attached(
+pub(crate) async fn store_attached(
     conn: &mut PgConnection,
     session_id: i64,
     position: usize,

@@ -21,7 +21,7 @@ pub fn next_pending(states: &[ItemState], from: usize) -> Option<usize> {
 }
 
 /// Every item below `position` in the parent tree (children, grandchildren).
-pub fn descendants(parents: &[Option<usize>], position: usize) -> Vec<usize> {
+pub(crate) fn descendants(parents: &[Option<usize>], position: usize) -> Vec<usize> {
     let mut found = Vec::new();
     let mut frontier = vec![position];
     while let Some(current) = frontier.pop() {

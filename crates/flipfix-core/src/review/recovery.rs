@@ -16,7 +16,7 @@ use crate::db::locks::alive_sql;
 use crate::domain::Snowflake;
 
 /// Why a review was closed, stored with it.
-pub const REASON_PROCESS_GONE: &str = "the process analysing it stopped";
+pub(crate) const REASON_PROCESS_GONE: &str = "the process analysing it stopped";
 
 /// One open review, for admins.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -139,7 +139,7 @@ fn fit_title(mut message: RenderedMessage) -> RenderedMessage {
 /// The window of the summary due for local `date`: from the previous day's
 /// due time (exclusive) to this one (inclusive), so consecutive summaries
 /// cover every record once, 23 or 25 hours across a DST change.
-pub fn window_for(schedule: &super::Schedule, date: NaiveDate) -> Window {
+pub(crate) fn window_for(schedule: &super::Schedule, date: NaiveDate) -> Window {
     let end: DateTime<Utc> = schedule.due_on(date);
     let start = date
         .pred_opt()

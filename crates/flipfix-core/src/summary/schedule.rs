@@ -23,7 +23,7 @@ impl Schedule {
     /// it would have been after the hour: 01:30 on a day that jumps from
     /// 01:00 to 02:00 is 02:30. A time that happens twice (fall-back) is
     /// due the first time.
-    pub fn due_on(&self, date: NaiveDate) -> DateTime<Utc> {
+    pub(crate) fn due_on(&self, date: NaiveDate) -> DateTime<Utc> {
         let local = date.and_time(self.at);
         match self.timezone.from_local_datetime(&local) {
             LocalResult::Single(at) => at.with_timezone(&Utc),
@@ -44,7 +44,7 @@ impl Schedule {
     }
 
     /// The most recent due time at or before `now`, with its local date.
-    pub fn latest_due(&self, now: DateTime<Utc>) -> (NaiveDate, DateTime<Utc>) {
+    pub(crate) fn latest_due(&self, now: DateTime<Utc>) -> (NaiveDate, DateTime<Utc>) {
         let mut date = self.local_date(now);
         // At most two steps: today's time has passed, or yesterday's has.
         loop {

@@ -20,7 +20,7 @@ use crate::workflow::Summary;
 /// the database back) within this long after the due time posts that day's
 /// summary; after it, the day is skipped as stale, so a bot that was down
 /// overnight does not post yesterday's news in the morning.
-pub const CATCH_UP: Duration = Duration::hours(6);
+pub(crate) const CATCH_UP: Duration = Duration::hours(6);
 
 /// After a failure (database, template), the summary is tried again this
 /// much later, until `CATCH_UP` runs out.

@@ -28,7 +28,10 @@ impl RecordKinds {
     }
 
     /// Kinds that may be attached under `parent`.
-    pub fn children_of<'a>(&'a self, parent: &'a str) -> impl Iterator<Item = &'a RecordKind> {
+    pub(crate) fn children_of<'a>(
+        &'a self,
+        parent: &'a str,
+    ) -> impl Iterator<Item = &'a RecordKind> {
         self.kinds
             .iter()
             .filter(move |kind| kind.parents.iter().any(|p| p == parent))
@@ -103,7 +106,7 @@ impl RecordKind {
 
     /// Whether this kind has open records at all: it declares a status
     /// field and the statuses that close a record.
-    pub fn tracks_open(&self) -> bool {
+    pub(crate) fn tracks_open(&self) -> bool {
         self.status_field.is_some() && !self.closed_statuses.is_empty()
     }
 }
@@ -139,8 +142,8 @@ pub struct ParentUpdate {
 }
 
 /// The longest text field a kind may declare: Discord's modal limit.
-pub const MAX_TEXT_LENGTH: usize = 4000;
+pub(crate) const MAX_TEXT_LENGTH: usize = 4000;
 /// Discord shows at most five inputs in a modal.
 pub const MAX_EDIT_FIELDS: usize = 5;
 /// Pseudo-fields an edit modal may show besides declared fields.
-pub const BUILTIN_EDIT_FIELDS: &[&str] = &["machine", "description"];
+pub(crate) const BUILTIN_EDIT_FIELDS: &[&str] = &["machine", "description"];

@@ -11,7 +11,7 @@ use super::{Problem, Problems};
 use crate::templates::Templates;
 
 /// The reaction when a workflow does not say.
-pub const DEFAULT_REACTION: &str = "✅";
+pub(crate) const DEFAULT_REACTION: &str = "✅";
 
 /// As authors write it. Both keys are optional.
 #[derive(Debug, Default, Deserialize)]

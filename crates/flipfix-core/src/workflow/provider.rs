@@ -41,7 +41,7 @@ pub struct ToolChoices {
 impl ToolChoices {
     /// The choice for `model`; a dated id (`claude-x-20250101`) takes its
     /// alias's entry, as prices do.
-    pub fn for_model(&self, model: &str) -> ToolChoice {
+    pub(crate) fn for_model(&self, model: &str) -> ToolChoice {
         self.models
             .get(model)
             .or_else(|| {

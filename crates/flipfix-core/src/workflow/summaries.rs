@@ -17,7 +17,7 @@ use crate::templates::Templates;
 /// One summary as authors write it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SummaryDecl {
+pub(crate) struct SummaryDecl {
     /// A short identifier (`daily`); a summary is posted once per name and
     /// local date.
     pub name: Spanned<String>,
@@ -44,7 +44,7 @@ pub struct SummaryDecl {
 /// One listing as authors write it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ListingDecl {
+pub(crate) struct ListingDecl {
     /// The heading (`Parts waiting`).
     pub title: Spanned<String>,
     pub kind: Spanned<String>,
@@ -54,7 +54,7 @@ pub struct ListingDecl {
 /// 0.3's `open_reports` / `parts_waiting`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StatusListingDecl {
+pub(crate) struct StatusListingDecl {
     pub kind: String,
     pub statuses: Vec<String>,
 }
@@ -83,7 +83,7 @@ pub struct StatusListing {
 }
 
 /// Most listings one summary may declare: each takes room in one embed.
-pub const MAX_LISTINGS: usize = 10;
+pub(crate) const MAX_LISTINGS: usize = 10;
 /// Longest listing title.
 const MAX_TITLE_CHARS: usize = 100;
 

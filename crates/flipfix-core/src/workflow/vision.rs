@@ -7,14 +7,14 @@ use super::schema::VisionDecl;
 use super::{Problem, Problems};
 
 /// Images per analysis when `max_images` is not given.
-pub const DEFAULT_MAX_IMAGES: usize = 4;
+pub(crate) const DEFAULT_MAX_IMAGES: usize = 4;
 /// The Messages API accepts up to 100 images a request, but each costs up
 /// to ~1,600 tokens: 20 is already ~32,000 input tokens per analysis, more
 /// than a workshop conversation ever needs.
-pub const MAX_IMAGES: usize = 20;
+pub(crate) const MAX_IMAGES: usize = 20;
 /// The Messages API refuses an image over 5 MB, so a larger cap would only
 /// download bytes that cannot be sent.
-pub const MAX_IMAGE_MB: usize = 5;
+pub(crate) const MAX_IMAGE_MB: usize = 5;
 
 /// What the model is shown of the photos.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -54,7 +54,7 @@ pub fn build_prompt(
 
 /// [`build_prompt`] with the photos that go along; the conversation says
 /// which of its messages' attachments are among them.
-pub fn build_prompt_with_images(
+pub(crate) fn build_prompt_with_images(
     menu: &ContextMenu,
     kinds: &RecordKinds,
     templates: &Templates,

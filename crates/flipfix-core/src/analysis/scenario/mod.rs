@@ -27,7 +27,7 @@ pub const CHANNEL_ID: u64 = 1;
 /// The thread's channel id in thread scenarios.
 pub const THREAD_ID: u64 = 2;
 /// The synthetic author id of webhook posts.
-pub const WEBHOOK_ID: u64 = 3;
+pub(crate) const WEBHOOK_ID: u64 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {

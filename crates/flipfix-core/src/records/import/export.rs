@@ -15,10 +15,10 @@ use serde_json::Value;
 use super::values::{identity, insert, lower, parse_time, part_status};
 use crate::catalog::ImportError;
 
-pub const PROBLEM_REPORT: &str = "problem_report";
-pub const LOG_ENTRY: &str = "log_entry";
-pub const PART_REQUEST: &str = "part_request";
-pub const PART_REQUEST_UPDATE: &str = "part_request_update";
+pub(crate) const PROBLEM_REPORT: &str = "problem_report";
+pub(crate) const LOG_ENTRY: &str = "log_entry";
+pub(crate) const PART_REQUEST: &str = "part_request";
+pub(crate) const PART_REQUEST_UPDATE: &str = "part_request_update";
 
 /// Where an entry is in the export: the file, the JSON path (counted from
 /// 0, as `jq` does) and, to find it by eye, its machine and time.
@@ -64,7 +64,7 @@ pub struct Entry {
 
 /// An entry that could not be read, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unreadable {
+pub(crate) struct Unreadable {
     pub place: Place,
     pub reason: String,
     /// Its children, not imported with it.
@@ -148,7 +148,7 @@ const FORMAT: &str = "records export";
 
 /// Reads one export file. Problem reports come before log entries, so a
 /// log entry is stored after the report it belongs to.
-pub fn read_export(file: &str, json: &str) -> Result<Vec<Read>, ImportError> {
+pub(crate) fn read_export(file: &str, json: &str) -> Result<Vec<Read>, ImportError> {
     let export: ExportJson = serde_json::from_str(json).map_err(|err| ImportError::Format {
         source_name: file.to_string(),
         format: FORMAT,

@@ -22,7 +22,7 @@ const IMPORT_LOCK: i64 = 0x4646_5810;
 
 const MACHINE_COLUMNS: &str = "id, slug, name, short_name, aliases, status, location";
 
-pub struct Importer<'a> {
+pub(crate) struct Importer<'a> {
     pool: &'a PgPool,
     kinds: &'a RecordKinds,
     options: ImportOptions,
@@ -75,7 +75,7 @@ impl<'a> Importer<'a> {
     }
 
     /// Imports one top-level entry and its children in one transaction.
-    pub async fn import_top(&mut self, read: Read) -> Result<(), ImportError> {
+    pub(crate) async fn import_top(&mut self, read: Read) -> Result<(), ImportError> {
         let entry = match read {
             Ok(entry) => entry,
             Err(unreadable) => {

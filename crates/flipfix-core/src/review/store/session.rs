@@ -89,7 +89,7 @@ pub enum SessionStatus {
 }
 
 impl SessionStatus {
-    pub fn is_active(self) -> bool {
+    pub(crate) fn is_active(self) -> bool {
         matches!(self, Self::Analysing | Self::Reviewing)
     }
 }

@@ -26,7 +26,7 @@ pub use kinds::{
 /// a workflow across files as they like; names must be unique across files.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WorkflowFile {
+pub(crate) struct WorkflowFile {
     #[serde(default)]
     pub record_kinds: Vec<Spanned<KindDecl>>,
     /// The "Add to Flipfix" flow; declared in at most one file.
