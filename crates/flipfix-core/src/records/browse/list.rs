@@ -3,7 +3,7 @@
 
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::page::{Cursor, PageRequest};
+use super::page::{Cursor, PageRequest, Seek};
 use super::{
     attach_thumbnails, Filter, Summary, SummaryRow, Visible, SUMMARY_COLUMNS, SUMMARY_JOINS,
 };
@@ -70,6 +70,13 @@ pub async fn latest(
             .push(")");
     }
     page.push_tail(&mut query);
+    if !matches!(page.seek, Seek::Offset(_)) {
+        // A bound OFFSET of 0 changes no result, but without one Postgres'
+        // generic plan (sqlx prepares statements) takes `LIMIT $n` as a few
+        // rows and walks the whole time index past a selective filter
+        // (machine and author: 33 ms instead of 2.5 ms on 100,000 records).
+        query.push(" OFFSET ").push_bind(0_i64);
+    }
     let rows: Vec<SummaryRow> = query.build_query_as().fetch_all(pool).await?;
     let cut = page.cut(rows, key);
     let mut items: Vec<Summary> = cut.rows.into_iter().map(Summary::from).collect();
