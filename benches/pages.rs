@@ -5,9 +5,11 @@
 //! machine, half of those logs under problem reports; every tenth record
 //! with a photo) in a few `INSERT … SELECT generate_series` statements,
 //! serves the real router on a bound listener, and measures through real
-//! HTTP: p50/p99 of the machine page (first and a deep page), a record page
-//! and two searches (a common and a rare word), sequentially after a warm-up;
-//! then the page server's RSS while 50 page loads run at once. The server
+//! HTTP: p50/p99 of the machine page (page 1, page 40 reached by following
+//! "Older →" links the way a reader does, and page 40 by an old `?page=40`
+//! link), a record page and two searches (a common and a rare word), one at
+//! a time (c=1) and ten at a time (c=10) after a warm-up; then the page
+//! server's RSS while 50 page loads run at once. The server
 //! runs in a child process (this bench binary again, with
 //! `FLIPFIX_BENCH_PAGES_SERVE` set), so the RSS reported is the server's
 //! alone, not the client's too. Targets on this machine: machine page p99
@@ -130,13 +132,17 @@ async fn run(admin_url: &str, scratch: &str) -> anyhow::Result<()> {
 
     // A problem report on the busy machine (pairs start at even ids).
     let record = "/problem-reports/100/";
+    // Page 40 as a reader reaches it: by following "Older →" 39 times.
+    let page_40 = follow_older(&http, &base, "/machines/eight-ball-deluxe/", 39).await?;
+    println!("page 40 of the busy machine is {page_40}");
     let cases = [
         (
             "machine page (page 1)",
             "/machines/eight-ball-deluxe/".to_string(),
         ),
+        ("machine page (page 40)", page_40),
         (
-            "machine page (page 40)",
+            "machine page (?page=40)",
             "/machines/eight-ball-deluxe/?page=40".to_string(),
         ),
         ("record page", record.to_string()),
@@ -147,7 +153,9 @@ async fn run(admin_url: &str, scratch: &str) -> anyhow::Result<()> {
             "/?kind=log_entry&machine=eight-ball-deluxe&author=ruth".to_string(),
         ),
     ];
-    println!("{ROUNDS} sequential requests each, after 20 warm-up requests:");
+    println!(
+        "{ROUNDS} requests each after 20 warm-up requests, one at a time (c=1) and ten at a time (c=10):"
+    );
     for (name, path) in &cases {
         let target = format!("{base}{path}");
         for _ in 0..20 {
@@ -160,11 +168,14 @@ async fn run(admin_url: &str, scratch: &str) -> anyhow::Result<()> {
             times.push(start.elapsed());
         }
         times.sort();
+        let c10 = concurrently(&http, &target, 10).await?;
         println!(
-            "  {name:<26} p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms",
+            "  {name:<26} c=1 p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms | c=10 p50 {:>6.2} ms  p99 {:>6.2} ms",
             ms(times[ROUNDS / 2]),
             ms(times[ROUNDS * 99 / 100]),
-            ms(times[ROUNDS - 1])
+            ms(times[ROUNDS - 1]),
+            ms(c10[ROUNDS / 2]),
+            ms(c10[ROUNDS * 99 / 100]),
         );
     }
 
@@ -279,6 +290,67 @@ async fn fetch(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
     anyhow::ensure!(status.is_success(), "{url}: {status}");
     anyhow::ensure!(!body.is_empty(), "{url}: empty page");
     Ok(())
+}
+
+/// `ROUNDS` requests to `url` with `workers` in flight (as `ab -c`), each
+/// timed on its own; sorted.
+async fn concurrently(
+    http: &reqwest::Client,
+    url: &str,
+    workers: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let each = ROUNDS / workers;
+    let runs = (0..workers).map(|_| {
+        let http = http.clone();
+        let url = url.to_string();
+        tokio::spawn(async move {
+            let mut times = Vec::with_capacity(each);
+            for _ in 0..each {
+                let start = Instant::now();
+                fetch(&http, &url).await?;
+                times.push(start.elapsed());
+            }
+            anyhow::Ok(times)
+        })
+    });
+    let mut times = Vec::with_capacity(ROUNDS);
+    for run in futures_util::future::join_all(runs).await {
+        times.extend(run??);
+    }
+    times.sort();
+    Ok(times)
+}
+
+/// The path `steps` "Older →" links after `path`.
+async fn follow_older(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    steps: usize,
+) -> anyhow::Result<String> {
+    let mut path = path.to_string();
+    for step in 0..steps {
+        let body = http
+            .get(format!("{base}{path}"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let end = body
+            .find("\">Older")
+            .with_context(|| format!("no Older link after {step} steps"))?;
+        let start = body[..end].rfind("href=\"").context("a link")? + "href=\"".len();
+        let href = body[start..end]
+            .replace("&amp;", "&")
+            .replace("&#x2f;", "/");
+        let dir = path.split('?').next().unwrap_or_default().to_string();
+        path = match href.strip_prefix("./") {
+            Some(rest) => format!("{dir}{rest}"),
+            None if href.starts_with('?') => format!("{dir}{href}"),
+            None => href,
+        };
+    }
+    Ok(path)
 }
 
 fn ms(duration: Duration) -> f64 {

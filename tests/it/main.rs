@@ -74,6 +74,7 @@ mod summary_runs;
 mod test_tools;
 mod web_health;
 mod web_pages;
+mod web_paging;
 mod web_server;
 mod web_sessions;
 mod web_sign_in;

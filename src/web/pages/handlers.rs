@@ -14,7 +14,7 @@ use super::views::{
     RecordLink,
 };
 use super::{visible, Pages, Viewer, WebState};
-use crate::records::browse::{self, Filter, PageRequest};
+use crate::records::browse::{self, Cursor, Filter, PageRequest, Seek};
 use crate::web::Error;
 
 /// Records per page on the index and roots per page on a machine page.
@@ -29,6 +29,70 @@ fn page_number(page: Option<&str>) -> u32 {
     page.and_then(|p| p.trim().parse().ok()).unwrap_or(1)
 }
 
+/// The page a query string asks for: by position (`after`/`before`, what
+/// this site's links carry; `page` is then only the number shown) or, for
+/// old links, by number alone (`?page=N`, read with OFFSET).
+fn page_request(
+    page: Option<&str>,
+    after: Option<&str>,
+    before: Option<&str>,
+) -> Result<PageRequest, Error> {
+    let number = page_number(page);
+    let position = |field: &str, value: &str| {
+        Cursor::parse(value).ok_or_else(|| {
+            Error::BadRequest(format!(
+                "“{field}” must be a page position from one of this site's links."
+            ))
+        })
+    };
+    let seek = match (after.and_then(set_ref), before.and_then(set_ref)) {
+        (Some(after), _) => Seek::After(position("after", after)?),
+        (None, Some(before)) => Seek::Before(position("before", before)?),
+        (None, None) => return Ok(PageRequest::new(number, PAGE_SIZE)),
+    };
+    Ok(PageRequest::at(number, PAGE_SIZE, seek))
+}
+
+fn set_ref(value: &str) -> Option<&str> {
+    let value = value.trim();
+    (!value.is_empty()).then_some(value)
+}
+
+/// The newer/older links of a page; `pairs` is the rest of the query
+/// string. The newer link of page 2 is page 1 itself (no position).
+fn paging(
+    pairs: &[(&str, &str)],
+    page: PageRequest,
+    newer: Option<Cursor>,
+    older: Option<Cursor>,
+) -> Paging {
+    let href = |position: Option<(&str, Cursor)>, number: u32| {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in pairs {
+            if !value.trim().is_empty() {
+                out.append_pair(key, value);
+            }
+        }
+        if let Some((key, cursor)) = position {
+            out.append_pair(key, &cursor.encode());
+            out.append_pair("page", &number.to_string());
+        }
+        match out.finish() {
+            query if query.is_empty() => "./".to_string(),
+            query => format!("?{query}"),
+        }
+    };
+    let previous_number = page.number.saturating_sub(1).max(1);
+    Paging {
+        number: page.number,
+        previous: newer.map(|cursor| {
+            let position = (previous_number > 1).then_some(("before", cursor));
+            href(position, previous_number)
+        }),
+        next: older.map(|cursor| href(Some(("after", cursor)), page.number + 1)),
+    }
+}
+
 /// A `YYYY-MM-DD` date as the start of that day (UTC); `Err` names the field.
 fn day(value: &str, field: &str, days_after: i64) -> Result<Option<chrono::DateTime<Utc>>, String> {
     let Some(value) = set(value) else {
@@ -41,26 +105,6 @@ fn day(value: &str, field: &str, days_after: i64) -> Result<Option<chrono::DateT
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .ok_or_else(|| format!("“{field}” is out of range."))?;
     Ok(Some(Utc.from_utc_datetime(&start)))
-}
-
-/// The same query string with another page number.
-fn page_href(query: &IndexQuery, page: u32) -> String {
-    let mut out = url::form_urlencoded::Serializer::new(String::new());
-    for (key, value) in [
-        ("q", &query.q),
-        ("kind", &query.kind),
-        ("machine", &query.machine),
-        ("status", &query.status),
-        ("author", &query.author),
-        ("from", &query.from),
-        ("to", &query.to),
-    ] {
-        if !value.trim().is_empty() {
-            out.append_pair(key, value);
-        }
-    }
-    out.append_pair("page", &page.to_string());
-    format!("?{}", out.finish())
 }
 
 pub async fn index(
@@ -83,7 +127,11 @@ pub async fn index(
         },
         (Err(message), _) | (_, Err(message)) => return Err(Error::BadRequest(message)),
     };
-    let page = PageRequest::new(page_number(query.page.as_deref()), PAGE_SIZE);
+    let page = page_request(
+        query.page.as_deref(),
+        query.after.as_deref(),
+        query.before.as_deref(),
+    )?;
     let listed = browse::latest(&state.app.pool, &visible, &filter, page).await?;
     let machines = crate::catalog::machines::list(&state.app.pool)
         .await?
@@ -101,11 +149,16 @@ pub async fn index(
         .iter()
         .map(|s| record_link(&workflows.kinds, s))
         .collect();
-    let paging = Paging {
-        number: page.number,
-        previous: (page.number > 1).then(|| page_href(&query, page.number - 1)),
-        next: listed.has_next.then(|| page_href(&query, page.number + 1)),
-    };
+    let pairs = [
+        ("q", query.q.as_str()),
+        ("kind", &query.kind),
+        ("machine", &query.machine),
+        ("status", &query.status),
+        ("author", &query.author),
+        ("from", &query.from),
+        ("to", &query.to),
+    ];
+    let paging = paging(&pairs, page, listed.newer, listed.older);
     Ok(pages.render(
         StatusCode::OK,
         "index.html.j2",
@@ -116,6 +169,8 @@ pub async fn index(
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     page: Option<String>,
+    after: Option<String>,
+    before: Option<String>,
 }
 
 pub async fn machine(
@@ -127,7 +182,11 @@ pub async fn machine(
 ) -> Result<Response, Error> {
     let visible = visible(&state, &viewer);
     let workflows = state.app.workflows();
-    let page = PageRequest::new(page_number(query.page.as_deref()), PAGE_SIZE);
+    let page = page_request(
+        query.page.as_deref(),
+        query.after.as_deref(),
+        query.before.as_deref(),
+    )?;
     let timeline = browse::machine_timeline(&state.app.pool, &visible, &slug, page)
         .await?
         .ok_or(Error::NotFound("There is no such machine."))?;
@@ -145,12 +204,7 @@ pub async fn machine(
             )
         })
         .collect::<Vec<_>>();
-    let href = |n: u32| format!("?page={n}");
-    let paging = Paging {
-        number: page.number,
-        previous: (page.number > 1).then(|| href(page.number - 1)),
-        next: timeline.has_next.then(|| href(page.number + 1)),
-    };
+    let paging = paging(&[], page, timeline.newer, timeline.older);
     Ok(pages.render(
         StatusCode::OK,
         "machine.html.j2",

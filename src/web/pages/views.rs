@@ -190,6 +190,12 @@ pub struct IndexQuery {
     pub to: String,
     #[serde(default)]
     pub page: Option<String>,
+    /// Keyset position of an "older" link (see `browse::Cursor`).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Keyset position of a "newer" link.
+    #[serde(default)]
+    pub before: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -3,9 +3,9 @@
 
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
+use super::page::{Cursor, PageRequest, Seek};
 use super::{
-    attach_thumbnails, Filter, PageRequest, Summary, SummaryRow, Visible, SUMMARY_COLUMNS,
-    SUMMARY_JOINS,
+    attach_thumbnails, Filter, Summary, SummaryRow, Visible, SUMMARY_COLUMNS, SUMMARY_JOINS,
 };
 use crate::catalog::Machine;
 
@@ -16,6 +16,17 @@ pub struct Listed {
     pub items: Vec<Summary>,
     pub page: PageRequest,
     pub has_next: bool,
+    /// Where the newer page ends ([`super::Seek::Before`]), if there is one.
+    pub newer: Option<Cursor>,
+    /// Where the older page starts ([`super::Seek::After`]), if there is one.
+    pub older: Option<Cursor>,
+}
+
+fn key(row: &SummaryRow) -> Cursor {
+    Cursor {
+        occurred_at: row.occurred_at,
+        id: row.id,
+    }
 }
 
 /// The latest visible records matching `filter`, newest first.
@@ -58,31 +69,24 @@ pub async fn latest(
             .push_bind(text.clone())
             .push(")");
     }
-    query
-        .push(" ORDER BY r.occurred_at DESC, r.id DESC LIMIT ")
-        .push_bind(i64::from(page.size) + 1)
-        .push(" OFFSET ")
-        .push_bind(page.offset());
+    page.push_tail(&mut query);
+    if !matches!(page.seek, Seek::Offset(_)) {
+        // A bound OFFSET of 0 changes no result, but without one Postgres'
+        // generic plan (sqlx prepares statements) takes `LIMIT $n` as a few
+        // rows and walks the whole time index past a selective filter
+        // (machine and author: 33 ms instead of 2.5 ms on 100,000 records).
+        query.push(" OFFSET ").push_bind(0_i64);
+    }
     let rows: Vec<SummaryRow> = query.build_query_as().fetch_all(pool).await?;
-    finish(pool, rows, page).await
-}
-
-async fn finish(
-    pool: &PgPool,
-    rows: Vec<SummaryRow>,
-    page: PageRequest,
-) -> Result<Listed, sqlx::Error> {
-    let has_next = rows.len() > page.size as usize;
-    let mut items: Vec<Summary> = rows
-        .into_iter()
-        .take(page.size as usize)
-        .map(Summary::from)
-        .collect();
+    let cut = page.cut(rows, key);
+    let mut items: Vec<Summary> = cut.rows.into_iter().map(Summary::from).collect();
     attach_thumbnails(pool, &mut items).await?;
     Ok(Listed {
         items,
         page,
-        has_next,
+        has_next: cut.older.is_some(),
+        newer: cut.newer,
+        older: cut.older,
     })
 }
 
@@ -94,6 +98,10 @@ pub struct Timeline {
     pub entries: Vec<TimelineEntry>,
     pub page: PageRequest,
     pub has_next: bool,
+    /// Where the newer page ends, if there is one.
+    pub newer: Option<Cursor>,
+    /// Where the older page starts, if there is one.
+    pub older: Option<Cursor>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,8 +111,17 @@ pub struct TimelineEntry {
     pub children: Vec<Summary>,
 }
 
+#[derive(sqlx::FromRow)]
+struct FamilyRow {
+    #[sqlx(flatten)]
+    summary: SummaryRow,
+    is_root: bool,
+}
+
 /// The timeline of the machine `slug`; `None` when there is no such machine.
-/// Paged by roots, so a parent and its children stay on one page.
+/// Paged by roots, so a parent and its children stay on one page. The roots
+/// and their children come in one query (the roots' page is a CTE), and the
+/// thumbnails of both in one more.
 pub async fn machine_timeline(
     pool: &PgPool,
     visible: &Visible,
@@ -115,10 +132,8 @@ pub async fn machine_timeline(
         return Ok(None);
     };
     let kinds = visible.kinds().to_vec();
-    let mut query = QueryBuilder::<Postgres>::new("SELECT ");
+    let mut query = QueryBuilder::<Postgres>::new("WITH roots AS (SELECT r.id FROM records r");
     query
-        .push(SUMMARY_COLUMNS)
-        .push(SUMMARY_JOINS)
         .push(" WHERE r.machine_id = ")
         .push_bind(machine.id)
         .push(" AND r.kind = ANY(")
@@ -128,18 +143,45 @@ pub async fn machine_timeline(
             ") AND NOT EXISTS (SELECT 1 FROM records p WHERE p.id = r.parent_id AND p.kind = ANY(",
         )
         .push_bind(kinds.clone())
-        .push(")) ORDER BY r.occurred_at DESC, r.id DESC LIMIT ")
-        .push_bind(i64::from(page.size) + 1)
-        .push(" OFFSET ")
-        .push_bind(page.offset());
-    let rows: Vec<SummaryRow> = query.build_query_as().fetch_all(pool).await?;
-    let roots = finish(pool, rows, page).await?;
-    let root_ids: Vec<i64> = roots.items.iter().map(|s| s.id).collect();
-    let mut children = children_of(pool, &kinds, &root_ids).await?;
-    let entries = roots
-        .items
+        .push("))");
+    page.push_tail(&mut query);
+    query
+        .push(") SELECT ")
+        .push(SUMMARY_COLUMNS)
+        .push(", true AS is_root")
+        .push(SUMMARY_JOINS)
+        .push(" WHERE r.id IN (SELECT id FROM roots) UNION ALL SELECT ")
+        .push(SUMMARY_COLUMNS)
+        .push(", false AS is_root")
+        .push(SUMMARY_JOINS)
+        .push(" WHERE r.parent_id IN (SELECT id FROM roots) AND r.kind = ANY(")
+        .push_bind(kinds)
+        .push(")");
+    let rows: Vec<FamilyRow> = query.build_query_as().fetch_all(pool).await?;
+    let (roots, children): (Vec<FamilyRow>, Vec<FamilyRow>) =
+        rows.into_iter().partition(|row| row.is_root);
+    let mut roots: Vec<SummaryRow> = roots.into_iter().map(|row| row.summary).collect();
+    // The order the page was read in, so `cut` drops the row past it.
+    roots.sort_by_key(|row| std::cmp::Reverse(key(row)));
+    if page.backwards() {
+        roots.reverse();
+    }
+    let cut = page.cut(roots, key);
+    let root_count = cut.rows.len();
+    let mut children: Vec<SummaryRow> = children.into_iter().map(|row| row.summary).collect();
+    children.sort_by_key(key);
+    let mut all: Vec<Summary> = cut
+        .rows
+        .into_iter()
+        .chain(children)
+        .map(Summary::from)
+        .collect();
+    attach_thumbnails(pool, &mut all).await?;
+    let mut children = all.split_off(root_count);
+    let entries = all
         .into_iter()
         .map(|record| {
+            // Children of the row read past the page stay behind.
             let (mine, rest): (Vec<Summary>, Vec<Summary>) = std::mem::take(&mut children)
                 .into_iter()
                 .partition(|child| child.parent_id == Some(record.id));
@@ -153,8 +195,10 @@ pub async fn machine_timeline(
     Ok(Some(Timeline {
         machine,
         entries,
-        page: roots.page,
-        has_next: roots.has_next,
+        page,
+        has_next: cut.older.is_some(),
+        newer: cut.newer,
+        older: cut.older,
     }))
 }
 

@@ -6,9 +6,11 @@
 
 mod detail;
 mod list;
+mod page;
 
 pub use detail::{record_detail, Detail, DetailLookup, MediaRow, SourceRow};
 pub use list::{latest, machine_timeline, Listed, Timeline, TimelineEntry};
+pub use page::{Cursor, PageRequest, Seek};
 
 use chrono::{DateTime, Utc};
 
@@ -56,26 +58,6 @@ pub struct Filter {
     pub until: Option<DateTime<Utc>>,
     /// Full-text search (web-search syntax: words, "phrases", -not, or).
     pub text: Option<String>,
-}
-
-/// A page of a list: 1-based number and a size bounded by [`MAX_PAGE_SIZE`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageRequest {
-    pub number: u32,
-    pub size: u32,
-}
-
-impl PageRequest {
-    pub fn new(number: u32, size: u32) -> Self {
-        Self {
-            number: number.max(1),
-            size: size.clamp(1, MAX_PAGE_SIZE),
-        }
-    }
-
-    fn offset(self) -> i64 {
-        i64::from(self.number - 1) * i64::from(self.size)
-    }
 }
 
 /// A record as lists show it.
