@@ -30,6 +30,7 @@ mod doctor;
 mod doctor_answers;
 mod embedded_run;
 mod fake_conformance;
+mod fake_guild_commands;
 mod fault_recovery;
 mod follow_ups;
 mod follow_ups_core;
