@@ -90,6 +90,7 @@ async fn a_first_start_creates_each_command_once_and_a_restart_writes_nothing(po
 
 #[sqlx::test(migrations = "./migrations")]
 async fn a_stale_set_is_repaired_with_one_request_per_difference(pool: PgPool) {
+    let logs = crate::support::logs::CapturedLogs::capture();
     let fake = FakeDiscord::start().await;
     // What an earlier version left: `/find` with another description, a
     // command nothing declares any more. Everything else is missing.
@@ -120,6 +121,23 @@ async fn a_stale_set_is_repaired_with_one_request_per_difference(pool: PgPool) {
         registered.len(),
         "every other command created once"
     );
+    // One line per action, and the summary.
+    let text = logs.text();
+    assert!(text.contains("command deleted"), "{text}");
+    assert!(
+        text.contains("command edited") && text.contains("/find"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("command created").count(),
+        changes.len() - 2,
+        "{text}"
+    );
+    let summary = format!(
+        "commands: {} created, 1 edited, 1 deleted, 0 unchanged",
+        changes.len() - 2
+    );
+    assert!(text.contains(&summary), "{summary}: {text}");
     bot.stop().await;
     fake.assert_spec_clean();
 }
