@@ -201,3 +201,67 @@ async fn a_reload_whose_sync_fails_keeps_the_new_workflows_and_the_next_reload_r
     bot.stop().await;
     fake.assert_spec_clean();
 }
+
+/// A kind whose command takes the name of a built-in one.
+const CLASHING_KIND: &str = r##"record_kinds:
+  - name: lost_and_found
+    label: Lost and found
+    emoji: "🧦"
+    link_path: lost
+    web: members
+    machine: optional
+    description:
+      label: What was found
+      max_length: 1000
+    color: "#95a5a6"
+    templates:
+      card: cards/record.md.j2
+      notification: notifications/record.md.j2
+    command:
+      name: find
+      description: Note something found in the arcade
+"##;
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_workflow_command_never_replaces_a_built_in_one(pool: PgPool) {
+    let logs = crate::support::logs::CapturedLogs::capture();
+    let fake = FakeDiscord::start().await;
+    let dir = copy_workflows();
+    std::fs::write(dir.path().join("workflows/lost.yaml"), CLASHING_KIND).unwrap();
+    let bot = TestBot::start_with_dirs(pool.clone(), &fake, dir.path()).await;
+    let finds: Vec<Value> = fake
+        .registered_commands()
+        .into_iter()
+        .filter(|c| c["name"] == "find")
+        .collect();
+    assert_eq!(finds.len(), 1);
+    assert_eq!(
+        finds[0]["description"],
+        json!("Find records by text, optionally on one machine or of one kind.")
+    );
+    let text = logs.text();
+    assert!(
+        text.contains("a workflow declares a command the bot already has")
+            && text.contains("/find"),
+        "{text}"
+    );
+    // `/find` is still the search.
+    let token = fake.invoke_slash(
+        &FakeUser::member(600_000_000_000_000_002, "bob"),
+        "find",
+        json!([{"type": 3, "name": "text", "value": "flipper"}]),
+    );
+    let reply = fake.reply(&token).await;
+    let records: i64 = sqlx::query_scalar("SELECT count(*) FROM records")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(records, 0, "nothing recorded: {reply}");
+    assert_eq!(
+        reply["flags"],
+        json!(64),
+        "the search answers privately: {reply}"
+    );
+    bot.stop().await;
+    fake.assert_spec_clean();
+}
