@@ -64,6 +64,7 @@ mod replay_command;
 mod replicas;
 mod review;
 mod review_flow;
+mod runs;
 mod settings;
 mod shipped_defaults;
 mod size_caps;
