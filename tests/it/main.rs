@@ -65,6 +65,7 @@ mod replicas;
 mod review;
 mod review_flow;
 mod runs;
+mod runs_core;
 mod settings;
 mod shipped_defaults;
 mod size_caps;

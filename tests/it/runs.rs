@@ -1,26 +1,22 @@
-//! Every workflow run is recorded (`workflow_runs`): a run that creates
-//! records, a refused run, a failed analysis, the way out for a run a
-//! stopped process left in progress, usage split per workflow, the run
-//! metrics, `/flipfix runs`, and the members-only `/runs/` page. Fake
-//! Discord, fake Anthropic, real Postgres.
+//! Every workflow run is recorded (`workflow_runs`), end to end: a run that
+//! creates records, a refused run, a failed analysis, `/flipfix runs`, and
+//! the members-only `/runs/` page. Fake Discord, fake Anthropic, real
+//! Postgres. The core's side (leftovers, reviews, usage, metrics) is in
+//! `runs_core`.
 
-use chrono::Duration;
 use flipfix_bot::config::SettingKey;
-use flipfix_bot::llm::usage::{self, UsageRecord};
 use flipfix_bot::runs::{self, NewRun, Outcome, Trigger};
-use flipfix_bot::workflow::TokenUsage;
 use serde_json::json;
 use sqlx::PgPool;
 
 use crate::add_to_flipfix::{bob, final_text, load, reference_answer, start, COMMAND};
 use crate::support::anthropic::{FakeAnthropic, Reply};
 use crate::support::fake_discord::{FakeDiscord, FakeUser, CHANNEL_ID};
-use crate::support::time::pinned;
 use crate::support::web::{Browser, Site};
 use crate::support::{add_machine, add_maintainer};
 
 const ADMIN: u64 = 600_000_000_000_000_001;
-const RUTH: u64 = 600_000_000_000_000_003;
+pub(crate) const RUTH: u64 = 600_000_000_000_000_003;
 
 fn admin() -> FakeUser {
     FakeUser::admin(ADMIN, "museum_admin")
@@ -44,7 +40,7 @@ async fn runs_command(fake: &FakeDiscord, user: &FakeUser, workflow: Option<&str
     text
 }
 
-fn run_of<'a>(workflow: &'a str, trigger: Trigger, instance: Option<i32>) -> NewRun<'a> {
+pub(crate) fn run_of<'a>(workflow: &'a str, trigger: Trigger, instance: Option<i32>) -> NewRun<'a> {
     NewRun {
         workflow,
         version: "v1",
@@ -268,247 +264,4 @@ async fn a_refused_run_and_a_failed_analysis_are_recorded_with_the_sentence_the_
     assert!(listed.iter().all(|r| r.finished_at.is_some()));
     bot.stop().await;
     fake.assert_spec_clean();
-}
-
-#[sqlx::test(migrations = "./migrations")]
-async fn a_run_left_in_progress_has_a_way_out(pool: PgPool) {
-    use flipfix_bot::review::{NewSession, ReviewStore, StartOutcome};
-    let t0 = pinned("2026-11-24T10:00:00Z");
-
-    // Its review expires: the run is skipped as expired, at the clock's time.
-    let store = ReviewStore::new(pool.clone());
-    let StartOutcome::Started(session) = store
-        .start(
-            &NewSession {
-                guild_id: None,
-                channel_id: CHANNEL_ID,
-                target_message_id: 4242,
-                owner_user_id: RUTH,
-                owner_name: "Ruth".into(),
-                expires_at: t0 + Duration::hours(24),
-            },
-            t0,
-        )
-        .await
-        .unwrap()
-    else {
-        panic!("started");
-    };
-    let reviewed = runs::start(
-        &pool,
-        &run_of("add_to_flipfix", Trigger::MessageCommand, None),
-        t0,
-    )
-    .await
-    .unwrap();
-    runs::attach_review(&pool, reviewed, session).await.unwrap();
-
-    // No process recorded: left over once older than the hold.
-    let unowned = runs::start(
-        &pool,
-        &run_of("add_to_flipfix", Trigger::MessageCommand, None),
-        t0,
-    )
-    .await
-    .unwrap();
-    // A process that is gone (nobody holds its liveness lock).
-    let dead = runs::start(
-        &pool,
-        &run_of("add_to_flipfix", Trigger::MessageCommand, Some(77)),
-        t0,
-    )
-    .await
-    .unwrap();
-    // A live process: never settled by another.
-    let liveness = flipfix_bot::db::locks::Liveness::acquire(&pool)
-        .await
-        .unwrap();
-    let live = runs::start(
-        &pool,
-        &run_of(
-            "add_to_flipfix",
-            Trigger::MessageCommand,
-            Some(liveness.key()),
-        ),
-        t0,
-    )
-    .await
-    .unwrap();
-
-    let state = |id: i64| {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_as::<
-                _,
-                (
-                    Outcome,
-                    Option<String>,
-                    Option<chrono::DateTime<chrono::Utc>>,
-                ),
-            >("SELECT outcome, reason, finished_at FROM workflow_runs WHERE id = $1")
-            .bind(id)
-            .fetch_one(&pool)
-            .await
-            .unwrap()
-        }
-    };
-    let at = t0 + Duration::minutes(59);
-    assert_eq!(runs::settle_leftovers(&pool, at).await.unwrap(), 1);
-    assert_eq!(
-        state(dead).await,
-        (
-            Outcome::Failed,
-            Some(runs::LEFTOVER_REASON.into()),
-            Some(at)
-        )
-    );
-    assert_eq!(
-        state(unowned).await.0,
-        Outcome::InProgress,
-        "within the hold"
-    );
-    assert_eq!(
-        state(reviewed).await.0,
-        Outcome::InProgress,
-        "its review is open"
-    );
-
-    let later = t0 + runs::UNOWNED_HOLD + Duration::minutes(1);
-    assert_eq!(runs::settle_leftovers(&pool, later).await.unwrap(), 1);
-    assert_eq!(
-        state(unowned).await,
-        (
-            Outcome::Failed,
-            Some(runs::LEFTOVER_REASON.into()),
-            Some(later)
-        )
-    );
-    assert_eq!(state(reviewed).await.0, Outcome::InProgress);
-
-    let expired = t0 + Duration::hours(24);
-    assert_eq!(runs::settle_leftovers(&pool, expired).await.unwrap(), 1);
-    assert_eq!(
-        state(reviewed).await,
-        (
-            Outcome::Skipped,
-            Some("the review expired".into()),
-            Some(expired)
-        )
-    );
-    assert_eq!(
-        state(live).await.0,
-        Outcome::InProgress,
-        "its process lives"
-    );
-    liveness.release().await;
-    assert_eq!(runs::settle_leftovers(&pool, expired).await.unwrap(), 1);
-    assert_eq!(
-        state(live).await.0,
-        Outcome::Failed,
-        "once its process is gone"
-    );
-}
-
-#[sqlx::test(migrations = "./migrations")]
-async fn usage_is_split_by_workflow_and_runs_are_counted_in_metrics(pool: PgPool) {
-    let now = pinned("2026-11-24T10:00:00Z");
-    let add = runs::start(
-        &pool,
-        &run_of("add_to_flipfix", Trigger::MessageCommand, None),
-        now,
-    )
-    .await
-    .unwrap();
-    let feedback = runs::start(
-        &pool,
-        &run_of("visitor_feedback", Trigger::SlashCommand, None),
-        now,
-    )
-    .await
-    .unwrap();
-    let call = |run_id: Option<i64>, purpose: &'static str, cost: f64, input: u64| UsageRecord {
-        purpose,
-        requested_by: "discord:1",
-        model: "claude-test",
-        request_id: None,
-        usage: TokenUsage {
-            input_tokens: input,
-            output_tokens: 10,
-            ..TokenUsage::default()
-        },
-        outcome: "ok",
-        cost_usd: Some(cost),
-        at: now,
-        run_id,
-    };
-    for row in [
-        call(Some(add), "analysis", 0.02, 1000),
-        call(Some(add), "analysis", 0.01, 500),
-        call(Some(feedback), "analysis", 0.005, 200),
-        call(None, "replay", 0.001, 100),
-    ] {
-        usage::record(&pool, &row).await.unwrap();
-    }
-    runs::settle(&pool, add, Outcome::Created, "2 record(s) created", now)
-        .await
-        .unwrap();
-    runs::settle(
-        &pool,
-        feedback,
-        Outcome::Failed,
-        "The model did not answer.",
-        now,
-    )
-    .await
-    .unwrap();
-    runs::record_finished(
-        &pool,
-        &NewRun {
-            user: None,
-            ..run_of("daily", Trigger::Schedule, None)
-        },
-        Outcome::Posted,
-        "a summary of 3 record(s) was queued for the webhook",
-        now,
-    )
-    .await
-    .unwrap();
-
-    let split = usage::totals_by_workflow(&pool, now - Duration::days(1))
-        .await
-        .unwrap();
-    let seen: Vec<(&str, i64, i64, f64)> = split
-        .iter()
-        .map(|t| {
-            (
-                t.label.as_str(),
-                t.calls,
-                t.input_tokens,
-                (t.cost_usd * 1e6).round(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        seen,
-        vec![
-            ("add_to_flipfix", 2, 1500, 30_000.0),
-            ("visitor_feedback", 1, 200, 5_000.0),
-            ("(replay)", 1, 100, 1_000.0),
-        ]
-    );
-    let listed = runs::latest(&pool, Some("visitor_feedback"), 5)
-        .await
-        .unwrap();
-    assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].cost_micro_usd, Some(5_000));
-
-    let text = flipfix_bot::web::metrics::render(&pool, now).await.unwrap();
-    for line in [
-        "# TYPE flipfix_workflow_runs_total counter",
-        "flipfix_workflow_runs_total{workflow=\"add_to_flipfix\",outcome=\"created\"} 1",
-        "flipfix_workflow_runs_total{workflow=\"daily\",outcome=\"posted\"} 1",
-        "flipfix_workflow_runs_total{workflow=\"visitor_feedback\",outcome=\"failed\"} 1",
-    ] {
-        assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
-    }
 }
