@@ -66,6 +66,8 @@ mod replay_command;
 mod replicas;
 mod review;
 mod review_flow;
+mod runs;
+mod runs_core;
 mod settings;
 mod shipped_defaults;
 mod size_caps;
