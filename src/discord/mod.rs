@@ -59,13 +59,16 @@ pub fn invite_url(application_id: u64) -> String {
     )
 }
 
-/// Every command the bot offers: "Add to Flipfix" (named by the workflow's
-/// `context_menu.command_name`), the admin commands, and one direct record
-/// command per kind that declares one.
+/// Every command the bot offers: "Add to Flipfix" (named by the message
+/// command of the first workflow that has one), the admin commands, and one
+/// direct record command per kind that declares one.
 pub fn commands(workflows: &crate::workflow::Workflows) -> Vec<poise::Command<Data, Error>> {
     let mut add = add_to_flipfix::add_to_flipfix();
-    if let Some(menu) = &workflows.context_menu {
-        add.context_menu_name = Some(menu.command_name.clone().into());
+    if let Some(name) = workflows
+        .with_message_command()
+        .find_map(|w| w.message_command())
+    {
+        add.context_menu_name = Some(name.to_string().into());
     }
     let mut commands = vec![add, admin::flipfix(), find::find(), find::history()];
     commands.extend(record_commands::record_commands(&workflows.kinds));

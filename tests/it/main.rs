@@ -80,3 +80,4 @@ mod web_sessions;
 mod web_sign_in;
 mod web_sign_in_limits;
 mod web_timeline;
+mod workflow_check;
