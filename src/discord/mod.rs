@@ -70,7 +70,7 @@ pub fn static_commands() -> Vec<poise::Command<Data, Error>> {
 }
 
 /// Every command the bot offers with `workflows`: the static ones, "Add to
-/// Flipfix" (named by the workflow's `context_menu.command_name`), and one
+/// Flipfix" (named by the first workflow with a message command), and one
 /// direct record command per kind that declares one.
 pub fn commands(workflows: &crate::workflow::Workflows) -> Vec<poise::Command<Data, Error>> {
     let statics = static_commands();

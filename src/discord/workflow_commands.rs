@@ -21,8 +21,11 @@ pub type Command = poise::Command<Data, Error>;
 pub fn workflow_commands(workflows: &Workflows) -> Vec<Command> {
     let mut add = add_to_flipfix::add_to_flipfix();
     // Named by the workflow; poise's attribute holds the default.
-    if let Some(menu) = &workflows.context_menu {
-        add.context_menu_name = Some(menu.command_name.clone().into());
+    if let Some(name) = workflows
+        .with_message_command()
+        .find_map(|w| w.message_command())
+    {
+        add.context_menu_name = Some(name.to_string().into());
     }
     let mut commands = vec![add];
     commands.extend(record_commands::record_commands(&workflows.kinds));

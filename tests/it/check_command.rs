@@ -475,8 +475,8 @@ fn an_example_answer_that_breaks_the_schema_fails_check_at_its_line() {
     edit(
         dir.path(),
         "workflows/add_to_flipfix.yaml",
-        "            - description: Ordered.\n",
-        "            - description: Ordered.\n              machine: hook\n",
+        "                  - description: Ordered.\n",
+        "                  - description: Ordered.\n                    machine: hook\n",
     );
     let (line, column) = answer_start(dir.path(), "ordered_gives_a_part_request_with_an_update");
     let run = check(dir.path());
@@ -528,7 +528,7 @@ fn the_shipped_follow_up_lesson_is_whole() {
     let workflows =
         flipfix_bot::template_check::load_workflows(&root.join("workflows"), &root.join("prompts"))
             .unwrap();
-    let menu = workflows.context_menu.as_ref().unwrap();
+    let menu = flipfix_bot::analysis::menu(&workflows).unwrap();
     let example = menu
         .examples
         .iter()
@@ -546,8 +546,8 @@ fn a_comment_that_cuts_a_lesson_or_a_guidance_is_a_warning_with_file_and_line() 
     edit(
         dir.path(),
         "workflows/add_to_flipfix.yaml",
-        "    lesson: >-\n      A thread started from problem_report #12 logs its work on #12, not a\n      new report.\n",
-        "    lesson: A thread started from problem_report #12 logs its work on #12, not a new report.\n",
+        "          lesson: >-\n            A thread started from problem_report #12 logs its work on #12, not a\n            new report.\n",
+        "          lesson: A thread started from problem_report #12 logs its work on #12, not a new report.\n",
     );
     edit(
         dir.path(),
@@ -568,7 +568,7 @@ fn a_comment_that_cuts_a_lesson_or_a_guidance_is_a_warning_with_file_and_line() 
         "changes the status #3",
     );
     let lesson = format!(
-        "{}:{lesson_line}:50: warning: the text of `lesson` ends at ` #`: YAML reads the rest of the line as a comment, so the text is only \"A thread started from problem_report\"; quote the text or write it as a block (`>-`)\n",
+        "{}:{lesson_line}:56: warning: the text of `lesson` ends at ` #`: YAML reads the rest of the line as a comment, so the text is only \"A thread started from problem_report\"; quote the text or write it as a block (`>-`)\n",
         dir.path().join("workflows/add_to_flipfix.yaml").display()
     );
     assert!(

@@ -85,3 +85,4 @@ mod web_sign_in;
 mod web_sign_in_limits;
 mod web_timeline;
 mod workflow_reload;
+mod workflow_check;

@@ -103,8 +103,12 @@ impl TestBot {
         )
         .unwrap_or_else(|problems| panic!("{problems}"));
         let mut workflows = Arc::try_unwrap(workflows).expect("a freshly loaded workflow set");
-        if let Some(menu) = workflows.context_menu.as_mut() {
-            menu.vision.enabled = false;
+        for analyze in workflows
+            .workflows
+            .iter_mut()
+            .filter_map(|w| w.analyze.as_mut())
+        {
+            analyze.vision.enabled = false;
         }
         self.app.replace_workflows(Arc::new(workflows));
     }

@@ -60,8 +60,9 @@ async fn start_run(
     message: &serenity::Message,
 ) -> Result<i64, sqlx::Error> {
     let workflows = app.workflows();
+    let workflow = runs::message_command_workflow(&workflows, &interaction.data.name);
     let run = runs::NewRun {
-        workflow: runs::message_command_workflow(&workflows),
+        workflow: &workflow,
         version: &workflows.version,
         trigger: runs::Trigger::MessageCommand,
         user: Some((interaction.user.id.get(), &interaction.user.name)),

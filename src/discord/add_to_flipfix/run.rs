@@ -107,8 +107,8 @@ async fn run_analysis(
     let token_holder = interaction.clone();
     // People know Anthropic's models as Claude; any other is named as the
     // workflow names it.
-    let asked = match workflows.context_menu.as_ref() {
-        Some(menu) if menu.provider != crate::workflow::provider::ModelProvider::Anthropic => {
+    let asked = match crate::analysis::menu(&workflows) {
+        Ok(menu) if menu.provider != crate::workflow::provider::ModelProvider::Anthropic => {
             menu.model.clone()
         }
         _ => "Claude".to_string(),

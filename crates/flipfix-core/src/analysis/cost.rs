@@ -8,14 +8,14 @@ use super::vision;
 use crate::llm::budget::{self, Reservation};
 use crate::llm::usage::{self, UsageRecord};
 use crate::llm::ApiAttempt;
-use crate::workflow::{ContextMenu, TokenUsage};
+use crate::workflow::{Analyze, TokenUsage};
 
 /// The most one call of `prompt` can cost, for the budget reservation:
 /// input counted at two characters a token (denser than any real text),
 /// each image at its ceiling ([`vision::MAX_TOKENS_PER_IMAGE`]), all at
 /// the cache-write price (the dearest input), plus the whole output
 /// allowance. Zero when the model has no price (the budget cannot see it).
-pub fn estimated_max_cost(menu: &ContextMenu, prompt: &Prompt) -> f64 {
+pub fn estimated_max_cost(menu: &Analyze, prompt: &Prompt) -> f64 {
     let input_chars = prompt.system.chars().count()
         + prompt.conversation.chars().count()
         + prompt
@@ -50,7 +50,7 @@ pub struct Attribution<'a> {
 /// the successful attempt when the model has a price.
 pub async fn record_attempts(
     pool: &PgPool,
-    menu: &ContextMenu,
+    menu: &Analyze,
     attempts: &[ApiAttempt],
     answered_by: Option<&str>,
     attribution: Attribution<'_>,

@@ -44,7 +44,7 @@ pub use suggestion::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Sugges
 use crate::config::Secret;
 use crate::llm::budget::{self, SpendLimits, SpendRefusal};
 use crate::llm::{LlmClient, LlmError, ToolRequest};
-use crate::workflow::{ContextMenu, TokenUsage, Workflows};
+use crate::workflow::{Analyze, TokenUsage, Workflows};
 use prompt::Prompt;
 
 /// What the Discord layer asks for.
@@ -81,7 +81,7 @@ impl Analysis {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
-    #[error("no context_menu section is declared in the workflows")]
+    #[error("no workflow with an analyze section is declared")]
     NotConfigured,
     #[error(transparent)]
     Gather(#[from] gather::GatherError),
@@ -277,10 +277,10 @@ async fn analyze_in_span<S: MessageSource>(
     interpret(deps.workflows, &catalog, conversation, answer, &known, cost)
 }
 
-pub fn menu(workflows: &Workflows) -> Result<&ContextMenu, AnalysisError> {
+pub fn menu(workflows: &Workflows) -> Result<&Analyze, AnalysisError> {
     workflows
-        .context_menu
-        .as_ref()
+        .with_message_command()
+        .find_map(|w| w.analyze.as_ref())
         .ok_or(AnalysisError::NotConfigured)
 }
 
@@ -308,7 +308,7 @@ pub async fn prepare<S: MessageSource>(
 }
 
 /// The request for `prompt` with `model`.
-pub fn tool_request<'a>(menu: &ContextMenu, model: &'a str, prompt: &'a Prompt) -> ToolRequest<'a> {
+pub fn tool_request<'a>(menu: &Analyze, model: &'a str, prompt: &'a Prompt) -> ToolRequest<'a> {
     ToolRequest {
         model,
         max_tokens: menu.max_tokens,

@@ -13,7 +13,7 @@ use super::conversation::Conversation;
 pub use super::suggestion::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Suggestion};
 use super::tool_schema::child_kinds;
 use crate::text::truncate_chars;
-use crate::workflow::{ContextMenu, RecordKind, RecordKinds};
+use crate::workflow::{Analyze, RecordKind, RecordKinds};
 use values::{as_i64, drop, repair};
 
 /// Children per suggestion, and suggestions per answer: more is noise.
@@ -28,7 +28,7 @@ pub struct SchemaError(pub String);
 pub type KnownRecords = HashMap<i64, String>;
 
 pub struct Validator<'a> {
-    pub menu: &'a ContextMenu,
+    pub menu: &'a Analyze,
     pub kinds: &'a RecordKinds,
     pub catalog: &'a Catalog,
     pub conversation: &'a Conversation,

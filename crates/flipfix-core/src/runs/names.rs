@@ -2,9 +2,12 @@
 
 use crate::workflow::Workflows;
 
-/// The workflow the message command ("Add to Flipfix", the `context_menu:`
-/// section) runs as. Until workflow files name their workflows this is the
-/// one name; when they do, this reads it from `workflows`.
-pub fn message_command_workflow(_workflows: &Workflows) -> &'static str {
-    "add_to_flipfix"
+/// The workflow a message command runs as: the one whose `message_command:`
+/// trigger is `command`. A command a reload has just removed still records
+/// under its own name, so the run is not lost.
+pub fn message_command_workflow(workflows: &Workflows, command: &str) -> String {
+    workflows
+        .by_message_command(command)
+        .map(|workflow| workflow.name.clone())
+        .unwrap_or_else(|| command.to_string())
 }

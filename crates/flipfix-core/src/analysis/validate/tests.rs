@@ -46,7 +46,7 @@ fn run(
     conversation.parse_references(&workflows.kinds);
     let known = crate::analysis::known_from_conversation(&conversation);
     let validator = Validator {
-        menu: workflows.context_menu.as_ref().unwrap(),
+        menu: crate::analysis::menu(&workflows).unwrap(),
         kinds: &workflows.kinds,
         catalog: &scenario.catalog,
         conversation: &conversation,
