@@ -16,6 +16,7 @@ mod duplicate_ui;
 mod find;
 pub mod history;
 pub mod home;
+mod lifecycle_commands;
 mod record_commands;
 mod record_once;
 pub mod refusal;
@@ -69,6 +70,7 @@ pub fn commands(workflows: &crate::workflow::Workflows) -> Vec<poise::Command<Da
     }
     let mut commands = vec![add, admin::flipfix(), find::find(), find::history()];
     commands.extend(record_commands::record_commands(&workflows.kinds));
+    commands.extend(lifecycle_commands::commands());
     commands
 }
 

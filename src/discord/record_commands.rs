@@ -322,7 +322,7 @@ async fn record_embed(
 }
 
 /// Removes the public placeholder and tells only the invoker what was wrong.
-async fn refuse(ctx: AppContext<'_>, message: String) -> Result<(), Error> {
+pub(super) async fn refuse(ctx: AppContext<'_>, message: String) -> Result<(), Error> {
     let http = poise::Context::Application(ctx).http();
     ctx.interaction.delete_response(http).await?;
     let followup = serenity::CreateInteractionResponseFollowup::new()
@@ -333,7 +333,7 @@ async fn refuse(ctx: AppContext<'_>, message: String) -> Result<(), Error> {
     Ok(())
 }
 
-fn person(interaction: &serenity::CommandInteraction) -> DiscordPerson {
+pub(super) fn person(interaction: &serenity::CommandInteraction) -> DiscordPerson {
     let user = &interaction.user;
     DiscordPerson {
         user_id: user.id.get(),

@@ -57,6 +57,7 @@ mod process_faults;
 mod readme_tables;
 mod record_command_claims;
 mod record_commands;
+mod record_lifecycle;
 mod record_once;
 mod records;
 mod records_import;

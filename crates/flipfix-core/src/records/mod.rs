@@ -7,6 +7,7 @@ pub mod import;
 pub mod interactions;
 pub mod open;
 mod rules;
+pub mod status;
 mod store;
 pub mod view;
 

@@ -113,7 +113,7 @@ pub async fn create_record_in(
 
     insert_sources_and_media(conn, id, new).await?;
     if let Some(parent) = &parent {
-        apply_parent_updates(conn, kinds, kind, &fields, parent)
+        apply_parent_updates(conn, kinds, kind, &fields, parent, (id, new))
             .await
             .map_err(|err| match err {
                 ParentUpdateError::Rule(violation) => refuse(violation),
@@ -224,6 +224,7 @@ struct Parent {
     id: i64,
     kind: String,
     machine_id: Option<i64>,
+    status: Option<String>,
 }
 
 /// Loads (and locks, since children may update it) the parent record and
@@ -245,12 +246,12 @@ async fn load_parent(
     if kind.parents.is_empty() {
         return Ok(Err(RuleViolation::NoParentsAllowed));
     }
-    let row: Option<(String, Option<i64>)> =
-        sqlx::query_as("SELECT kind, machine_id FROM records WHERE id = $1 FOR UPDATE")
+    let row: Option<(String, Option<i64>, Option<String>)> =
+        sqlx::query_as("SELECT kind, machine_id, status FROM records WHERE id = $1 FOR UPDATE")
             .bind(parent_id)
             .fetch_optional(&mut *conn)
             .await?;
-    let Some((parent_kind, machine_id)) = row else {
+    let Some((parent_kind, machine_id, status)) = row else {
         return Ok(Err(RuleViolation::ParentNotFound(parent_id)));
     };
     if !kind.parents.contains(&parent_kind) || kinds.get(&parent_kind).is_none() {
@@ -264,6 +265,7 @@ async fn load_parent(
         id: parent_id,
         kind: parent_kind,
         machine_id,
+        status,
     })))
 }
 
@@ -310,6 +312,7 @@ async fn apply_parent_updates(
     kind: &RecordKind,
     fields: &BTreeMap<String, String>,
     parent: &Parent,
+    (via_id, via): (i64, &NewRecord),
 ) -> Result<(), ParentUpdateError> {
     let Some(parent_kind) = kinds.get(&parent.kind) else {
         return Ok(());
@@ -345,6 +348,19 @@ async fn apply_parent_updates(
         .bind(value)
         .execute(&mut *conn)
         .await?;
+        if is_status && parent.status.as_ref() != Some(value) {
+            let who = super::status::Changer::from_created_by(via.created_by.as_deref());
+            let change = super::status::StatusChange {
+                record_id: parent.id,
+                from_status: parent.status.clone(),
+                to_status: value.clone(),
+                changed_at: via.created_at,
+                changed_by_discord_id: who.discord_id,
+                changed_by: who.label,
+                via_record_id: Some(via_id),
+            };
+            super::status::write_change_in(conn, &change).await?;
+        }
     }
     Ok(())
 }

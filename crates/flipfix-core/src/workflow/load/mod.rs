@@ -6,6 +6,7 @@
 mod context_menu;
 mod kinds;
 mod names;
+mod resolves;
 mod webhook_switch;
 
 use std::path::{Path, PathBuf};

@@ -19,7 +19,7 @@ pub use context_menu::{
 pub use examples::{ExampleDecl, ExampleMessageDecl, StartedFromDecl};
 pub use kinds::{
     CommandDecl, DescriptionDecl, FieldDecl, FieldTypeDecl, KindDecl, MachineDecl,
-    ParentUpdateDecl, TemplatesDecl, WebAccess,
+    ParentUpdateDecl, ResolvesParentDecl, TemplatesDecl, WebAccess,
 };
 
 /// One file in `workflows/`. Every section is optional, so authors may split
