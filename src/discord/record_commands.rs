@@ -26,6 +26,8 @@ type ActionResult<'a> = Result<(), poise::FrameworkError<'a, Data, Error>>;
 const DESCRIPTION: &str = "description";
 const MACHINE: &str = "machine";
 const PARENT: &str = "parent";
+/// `/log`'s option to close the parent with the entry (`resolves_parent`).
+const CLOSES: &str = "closes";
 
 /// One command per kind that declares one.
 pub fn record_commands(kinds: &RecordKinds) -> Vec<poise::Command<Data, Error>> {
@@ -63,6 +65,10 @@ fn command_for(kind: &RecordKind) -> Option<poise::Command<Data, Error>> {
             integer_option,
             Vec::new(),
         ));
+        if kind.resolves_parent.is_some() {
+            let label = "Close the parent with this entry (it was fixed)";
+            parameters.push(parameter(CLOSES, label, false, boolean_option, Vec::new()));
+        }
     }
     for field in &kind.fields {
         let parameter = match &field.ty {
@@ -137,6 +143,10 @@ fn integer_option(option: serenity::CreateCommandOption) -> serenity::CreateComm
     option.kind(serenity::CommandOptionType::Integer)
 }
 
+fn boolean_option(option: serenity::CreateCommandOption) -> serenity::CreateCommandOption {
+    option.kind(serenity::CommandOptionType::Boolean)
+}
+
 fn autocomplete_machine<'a>(
     ctx: AppContext<'a>,
     partial: &'a str,
@@ -194,6 +204,14 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
         Outcome::Refused(refusal) => return refuse(ctx, refusal.to_string()).await,
     };
     let fields = typed_fields(kind, &options);
+    let closes = matches!(options.get(CLOSES), Some(ResolvedValue::Boolean(true)));
+    if closes && options.integer(PARENT).is_none() {
+        return refuse(
+            ctx,
+            "❌ Not recorded: `closes` needs the id of the record to close in `parent`.".into(),
+        )
+        .await;
+    }
 
     let response = ctx.interaction.get_response(pctx.http()).await?;
     let role = app
@@ -221,7 +239,7 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
         }],
         media: Vec::new(),
     };
-    match super::record_once::create(ctx, &workflows.kinds, &new).await {
+    match super::record_once::create(ctx, &workflows.kinds, &new, closes).await {
         Ok(record) => {
             let embed = record_embed(app, kind, &record).await?;
             let edit = serenity::EditInteractionResponse::new()

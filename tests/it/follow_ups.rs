@@ -149,14 +149,16 @@ async fn duplicate_report_is_attached_to_the_open_report(pool: PgPool) {
     let attach = &rows[2]["components"];
     assert_eq!(
         attach.as_array().unwrap().len(),
-        1,
-        "Attach alone in its row: {card}"
+        2,
+        "Attach, and Attach and close, in their own row: {card}"
     );
     assert_eq!(attach[0]["custom_id"], json!(format!("ff:{session}:0:a")));
     assert!(
         attach[0]["label"].as_str().unwrap().contains("#12"),
         "{card}"
     );
+    assert_eq!(attach[1]["custom_id"], json!(format!("ff:{session}:0:l")));
+    assert_eq!(attach[1]["label"], json!("Attach and close #12"));
 
     // The model was shown the open report too.
     let prompt = anthropic.received()[0].body["messages"][0]["content"].to_string();
@@ -198,6 +200,12 @@ async fn duplicate_report_is_attached_to_the_open_report(pool: PgPool) {
             .await
             .unwrap();
     assert_eq!(sources, vec![8101]);
+    // Attach (not "Attach and close") leaves the report open.
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM records WHERE id = 12")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status.as_deref(), Some("open"));
     bot.stop().await;
     fake.assert_spec_clean();
 }

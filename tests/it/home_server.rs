@@ -99,6 +99,7 @@ async fn open_review(pool: &PgPool, machine_id: i64) -> i64 {
         author_hint: None,
         occurred_at: crate::support::time::real_now(),
         media: Vec::new(),
+        resolves: false,
     };
     store.set_items(id, &[(item, None)]).await.unwrap();
     id

@@ -5,8 +5,8 @@
 
 use sqlx::{PgConnection, PgPool};
 
-use super::status::{change_with_entry_in, Changed, StatusError, Transition};
-use super::{create_record_in, NewRecord, Record, RecordError, Snowflake};
+use super::status::{change_with_entry_in, create_resolving_in, Changed, StatusError, Transition};
+use super::{NewRecord, Record, RecordError, Snowflake};
 use crate::workflow::RecordKinds;
 
 /// What [`create_once`] did.
@@ -29,12 +29,24 @@ pub async fn create_once(
     interaction_id: u64,
     new: &NewRecord,
 ) -> Result<Once, RecordError> {
+    create_once_resolving(pool, kinds, interaction_id, new, false).await
+}
+
+/// [`create_once`], closing the record's parent when `resolves` (the
+/// `closes` option of `/log`; see `status::create_resolving_in`).
+pub async fn create_once_resolving(
+    pool: &PgPool,
+    kinds: &RecordKinds,
+    interaction_id: u64,
+    new: &NewRecord,
+    resolves: bool,
+) -> Result<Once, RecordError> {
     let mut tx = pool.begin().await?;
     if let Some(record_id) = lock_interaction(&mut tx, interaction_id).await? {
         tx.rollback().await?;
         return Ok(Once::Existing(record_id));
     }
-    let record = create_record_in(&mut tx, kinds, new).await?;
+    let (record, _) = create_resolving_in(&mut tx, kinds, new, resolves).await?;
     remember_interaction(&mut tx, interaction_id, record.id).await?;
     tx.commit().await?;
     Ok(Once::Created(record))
