@@ -540,3 +540,60 @@ async fn log_closes_its_parent_when_asked(pool: PgPool) {
     bot.stop().await;
     fake.assert_spec_clean();
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn attach_and_close_attaches_to_the_duplicate_and_closes_it(pool: PgPool) {
+    use flipfix_bot::review::duplicates::find_and_store;
+    use flipfix_bot::review::{Decision, DecisionOutcome, ReviewItem, ReviewStore};
+    let gorgar = add_machine(&pool, "gorgar", "Gorgar").await;
+    let kinds = &shipped_workflows().kinds;
+    let earlier = new_record("problem_report");
+    let report = flipfix_bot::records::create_record(
+        &pool,
+        kinds,
+        &NewRecord {
+            machine_id: Some(gorgar),
+            description: REPORT_TEXT.into(),
+            ..earlier.clone()
+        },
+    )
+    .await
+    .unwrap()
+    .id;
+    let again = ReviewItem {
+        occurred_at: earlier.occurred_at + chrono::Duration::days(1),
+        ..crate::review_flow::item("problem_report", Some(gorgar), REPORT_TEXT)
+    };
+    let session =
+        crate::review_flow::session(&pool, vec![(again, None)], chrono::Duration::hours(1)).await;
+    assert_eq!(find_and_store(&pool, kinds, session).await.unwrap(), 1);
+    let (outcome, _) = ReviewStore::new(pool.clone())
+        .decide(
+            kinds,
+            session,
+            0,
+            Decision::AttachAndClose,
+            crate::review_flow::OWNER,
+            crate::support::time::real_now(),
+        )
+        .await
+        .unwrap();
+    let DecisionOutcome::Created { record_id: entry } = outcome else {
+        panic!("{outcome:?}");
+    };
+    let (kind, parent): (String, Option<i64>) =
+        sqlx::query_as("SELECT kind, parent_id FROM records WHERE id = $1")
+            .bind(entry)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((kind.as_str(), parent), ("log_entry", Some(report)));
+    assert_eq!(status_of(&pool, report).await.0.as_deref(), Some("closed"));
+    let changes = history(&pool, report).await.unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].via_record_id, Some(entry));
+    assert_eq!(
+        changes[0].changed_by_discord_id,
+        Some(crate::review_flow::OWNER)
+    );
+}
