@@ -58,6 +58,7 @@ mod readme_tables;
 mod record_command_claims;
 mod record_commands;
 mod record_lifecycle;
+mod record_lifecycle_discord;
 mod record_once;
 mod records;
 mod records_import;

@@ -6,6 +6,7 @@ mod error;
 pub mod import;
 pub mod interactions;
 pub mod open;
+mod parent_updates;
 mod rules;
 pub mod status;
 mod store;
