@@ -18,6 +18,7 @@ mod duplicate_ui;
 mod find;
 pub mod history;
 pub mod home;
+mod lifecycle_commands;
 mod record_commands;
 mod record_once;
 pub mod refusal;
@@ -66,7 +67,9 @@ pub fn invite_url(application_id: u64) -> String {
 /// commands, `/find` and `/history`. Commands that come from workflow files
 /// are in `workflow_commands` and go through `dispatch`.
 pub fn static_commands() -> Vec<poise::Command<Data, Error>> {
-    vec![admin::flipfix(), find::find(), find::history()]
+    let mut commands = vec![admin::flipfix(), find::find(), find::history()];
+    commands.extend(lifecycle_commands::commands());
+    commands
 }
 
 /// Every command the bot offers with `workflows`: the static ones, "Add to

@@ -47,6 +47,7 @@ fn item(kind: &str, machine_id: i64, channel_id: u64, messages: &[u64]) -> Revie
         author_hint: None,
         occurred_at: crate::support::time::real_now(),
         media: Vec::new(),
+        resolves: false,
     }
 }
 

@@ -140,6 +140,7 @@ async fn the_worked_examples_appear_in_declaration_order_with_their_answers() {
             "ordered_gives_a_part_request_with_an_update",
             "todo_list_over_several_machines",
             "thread_follow_up_on_its_record",
+            "a_fix_resolves_its_open_report",
         ]
     );
     let prompt = system_prompt(&workflows, &real_catalog()).await;

@@ -5,12 +5,12 @@ use std::process::Command;
 
 use crate::support::{copy_workflows, repo_root};
 
-struct CheckRun {
-    code: i32,
-    stdout: String,
+pub(crate) struct CheckRun {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
 }
 
-fn check(dir: &Path) -> CheckRun {
+pub(crate) fn check(dir: &Path) -> CheckRun {
     let output = Command::new(env!("CARGO_BIN_EXE_flipfix-bot"))
         .arg("check")
         .arg("--workflows")
@@ -27,7 +27,7 @@ fn check(dir: &Path) -> CheckRun {
 }
 
 /// Rewrites `file` under `dir` with `from` replaced by `to` (which must occur).
-fn edit(dir: &Path, file: &str, from: &str, to: &str) {
+pub(crate) fn edit(dir: &Path, file: &str, from: &str, to: &str) {
     let path = dir.join(file);
     let text = std::fs::read_to_string(&path).expect("read");
     assert!(text.contains(from), "{file} must contain {from:?}");
@@ -35,7 +35,7 @@ fn edit(dir: &Path, file: &str, from: &str, to: &str) {
 }
 
 /// The 1-based line of the first occurrence of `needle` in `file`.
-fn line_of(dir: &Path, file: &str, needle: &str) -> usize {
+pub(crate) fn line_of(dir: &Path, file: &str, needle: &str) -> usize {
     let text = std::fs::read_to_string(dir.join(file)).expect("read");
     text.lines()
         .position(|line| line.contains(needle))

@@ -163,6 +163,7 @@ async fn attaching_a_report_puts_it_and_its_children_under_the_open_report(pool:
         author_hint: None,
         occurred_at: at(15),
         media: Vec::new(),
+        resolves: false,
     };
     let mut report_item = item("problem_report", Some(tz), AGAIN);
     report_item.fields.insert("priority".into(), "major".into());

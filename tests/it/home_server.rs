@@ -99,6 +99,7 @@ async fn open_review(pool: &PgPool, machine_id: i64) -> i64 {
         author_hint: None,
         occurred_at: crate::support::time::real_now(),
         media: Vec::new(),
+        resolves: false,
     };
     store.set_items(id, &[(item, None)]).await.unwrap();
     id
@@ -153,6 +154,8 @@ async fn every_interaction_from_another_server_is_refused_and_changes_nothing(po
                 json!([{"type": 3, "name": "description", "value": "junk"},
                        {"type": 3, "name": "machine", "value": "gorgar"}]),
             ),
+            ("close", json!([{"type": 4, "name": "id", "value": 1}])),
+            ("reopen", json!([{"type": 4, "name": "id", "value": 1}])),
         ];
         for (name, options) in slash {
             fake.next_interaction_from(guild);

@@ -45,6 +45,7 @@ pub(crate) fn item(kind: &str, machine_id: Option<i64>) -> ReviewItem {
         author_hint: None,
         occurred_at: crate::support::time::real_now(),
         media: Vec::new(),
+        resolves: false,
     }
 }
 

@@ -49,6 +49,19 @@ pub fn check(dir: &std::path::Path, kinds: &RecordKinds) -> Problems {
                 Vec::new()
             },
             media: summary.thumbnail.iter().cloned().collect(),
+            history: if full {
+                vec![crate::records::status::StatusChange {
+                    record_id: summary.id,
+                    from_status: Some("open".into()),
+                    to_status: "closed".into(),
+                    changed_at: summary.occurred_at,
+                    changed_by_discord_id: Some(1),
+                    changed_by: Some("discord:1 (sample)".into()),
+                    via_record_id: Some(summary.id),
+                }]
+            } else {
+                Vec::new()
+            },
         };
         let paging = || Paging {
             number: if full { 2 } else { 1 },

@@ -96,6 +96,9 @@ fn top_level_item(menu: &Analyze, kinds: &RecordKinds, kind: &RecordKind) -> Val
                 json!({"type": ["integer", "null"], "description": description}),
             );
         }
+        if kind.resolves_parent.is_some() {
+            properties.insert("resolves".into(), json!({"type": "boolean"}));
+        }
     }
     let children = child_kinds(menu, kinds, &kind.name);
     if !children.is_empty() {
@@ -250,6 +253,7 @@ pub fn ordered_json(value: &Value) -> String {
         "kind",
         "machine",
         "parent_record_id",
+        "resolves",
         "description",
         "fields",
         "source_message_ids",

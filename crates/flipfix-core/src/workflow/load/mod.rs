@@ -6,6 +6,7 @@
 mod kinds;
 pub mod legacy;
 mod names;
+mod resolves;
 mod triggers;
 mod webhook_switch;
 mod workflow;

@@ -21,7 +21,7 @@ pub use analyze::{
 pub use examples::{ExampleDecl, ExampleMessageDecl, StartedFromDecl};
 pub use kinds::{
     CommandDecl, DescriptionDecl, FieldDecl, FieldTypeDecl, KindDecl, MachineDecl,
-    ParentUpdateDecl, TemplatesDecl, WebAccess,
+    ParentUpdateDecl, ResolvesParentDecl, TemplatesDecl, WebAccess,
 };
 pub use workflow::{
     DailyCapDecl, ReactionDecl, ReviewDecl, ReviewerDecl, ScheduleDecl, SlashCommandDecl,
