@@ -18,11 +18,11 @@
 //! Needs `DATABASE_URL` (a scratch database is created and dropped):
 //! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench discord_burst`
 
+#[path = "common/memory.rs"]
+mod memory;
 #[allow(unused_imports)]
 #[path = "../tests/support/mod.rs"]
 mod support;
-#[path = "common/memory.rs"]
-mod memory;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -224,9 +224,18 @@ async fn main() {
         total.as_secs_f64()
     );
     println!("  model calls: {}", anthropic.received().len());
-    let figure = |mib: Option<f64>| mib.map_or("unavailable (no /proc)".into(), |m| format!("{m:.1} MiB"));
-    println!("  bot RSS: idle {}  peak (VmHWM) {}  after the burst {}", figure(idle_rss), figure(peak_rss), figure(after_rss));
-    for (when, budget, db) in [("idle", idle_budget, idle_connections), ("after the burst", after_budget, after_connections)] {
+    let figure =
+        |mib: Option<f64>| mib.map_or("unavailable (no /proc)".into(), |m| format!("{m:.1} MiB"));
+    println!(
+        "  bot RSS: idle {}  peak (VmHWM) {}  after the burst {}",
+        figure(idle_rss),
+        figure(peak_rss),
+        figure(after_rss)
+    );
+    for (when, budget, db) in [
+        ("idle", idle_budget, idle_connections),
+        ("after the burst", after_budget, after_connections),
+    ] {
         println!("  where the bot's RSS is, {when}:");
         match budget {
             Some(budget) => println!("{budget}"),

@@ -61,10 +61,9 @@ fn mappings(pid: u32) -> Option<Vec<Mapping>> {
         let mut fields = line.split_whitespace();
         let Some(first) = fields.next() else { continue };
         if let Some((start, end)) = first.split_once('-') {
-            if let (Ok(start), Ok(end)) = (
-                u64::from_str_radix(start, 16),
-                u64::from_str_radix(end, 16),
-            ) {
+            if let (Ok(start), Ok(end)) =
+                (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
+            {
                 let perms = fields.next().unwrap_or_default().to_string();
                 let path = fields.nth(3).unwrap_or_default().to_string();
                 out.push(Mapping {
@@ -150,9 +149,21 @@ fn mib(kib: u64) -> String {
 
 impl fmt::Display for Budget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "    executable (code, constants)  {:>9}", mib(self.binary))?;
-        writeln!(f, "    shared libraries              {:>9}", mib(self.libraries))?;
-        writeln!(f, "    malloc main heap              {:>9}", mib(self.main_heap))?;
+        writeln!(
+            f,
+            "    executable (code, constants)  {:>9}",
+            mib(self.binary)
+        )?;
+        writeln!(
+            f,
+            "    shared libraries              {:>9}",
+            mib(self.libraries)
+        )?;
+        writeln!(
+            f,
+            "    malloc main heap              {:>9}",
+            mib(self.main_heap)
+        )?;
         writeln!(
             f,
             "    malloc thread arenas          {:>9}  ({} arenas)",
@@ -170,8 +181,16 @@ impl fmt::Display for Budget {
             mib(self.stacks),
             self.threads
         )?;
-        writeln!(f, "    total                         {:>9}", mib(self.total()))?;
-        writeln!(f, "    of which malloc in all        {:>9}", mib(self.heap()))?;
+        writeln!(
+            f,
+            "    total                         {:>9}",
+            mib(self.total())
+        )?;
+        writeln!(
+            f,
+            "    of which malloc in all        {:>9}",
+            mib(self.heap())
+        )?;
         write!(
             f,
             "    of which private (RssAnon)    {:>9}",

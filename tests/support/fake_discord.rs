@@ -351,7 +351,14 @@ impl FakeDiscord {
             let notified = self.state.request_arrived.notified();
             // Searched in place: a copy of every request on each arrival
             // would cost the benchmarks' fake more than the bot's work.
-            let found = self.state.requests.lock().unwrap().iter().find(|r| pred(r)).cloned();
+            let found = self
+                .state
+                .requests
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|r| pred(r))
+                .cloned();
             if let Some(found) = found {
                 return found;
             }
