@@ -130,7 +130,7 @@ pub fn budget(pid: u32, binary: &str) -> Option<Budget> {
         } else if map.path.starts_with('[') {
             // [vdso], [vvar], [vsyscall]: the kernel's, tiny.
             budget.libraries += map.rss_kib;
-        } else if map.perms.starts_with("rw") && map.start % ARENA_ALIGN == 0 {
+        } else if map.perms.starts_with("rw") && map.start.is_multiple_of(ARENA_ALIGN) {
             budget.arenas += map.rss_kib;
             budget.arena_count += 1;
         } else if map.perms.starts_with("rw") && guard_before {
