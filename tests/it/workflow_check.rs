@@ -55,7 +55,7 @@ fn a_context_menu_file_is_refused_with_its_rewrite_and_the_rewrite_loads() {
     assert_eq!(workflow.message_command(), Some("Add to Flipfix"));
     let analyze = workflow.analyze.as_ref().unwrap();
     assert_eq!(analyze.model, "claude-haiku-4-5");
-    assert_eq!(analyze.examples.len(), 6);
+    assert_eq!(analyze.examples.len(), 7);
     assert_eq!(analyze.windows.channel_before, 30);
 }
 
