@@ -128,11 +128,12 @@ async fn a_typed_note_with_a_machine_and_a_photo_becomes_two_reviewed_records(po
         let click = fake.click(&bob(), &format!("ff:{session}:{position}:c"));
         fake.edit_of(&click).await;
     }
-    let records: Vec<(i64, String, Option<i64>, Option<i64>)> =
-        sqlx::query_as("SELECT id, kind, machine_id, maintainer_id FROM records ORDER BY id")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let records: Vec<(i64, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+        "SELECT id, kind, machine_id, author_maintainer_id FROM records ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     assert_eq!(records.len(), 2, "{records:?}");
     assert_eq!(
         records

@@ -147,7 +147,6 @@ mod tests {
     fn a_slash_workflow_registers_a_note_a_machine_and_an_attachment() {
         let command = registered(&report(true, true));
         assert_eq!(command["name"], "report");
-        assert_eq!(command["type"], 1);
         assert_eq!(command["description"], "Turn a note into records");
         let options = command["options"].as_array().unwrap();
         let summary: Vec<Value> = options
@@ -157,9 +156,9 @@ mod tests {
         assert_eq!(
             summary,
             vec![
-                json!(["note", 3, true, null]),
+                json!(["note", 3, true, false]),
                 json!(["machine", 3, false, true]),
-                json!(["attachment", 11, false, null]),
+                json!(["attachment", 11, false, false]),
             ]
         );
         assert_eq!(options[0]["max_length"], 6000);
