@@ -108,6 +108,16 @@ impl App {
         Ok(client)
     }
 
+    /// A model client for one workflow's `analyze:` section (its provider
+    /// and timeout), sharing the process's tool-choice memory.
+    pub fn llm_for(
+        &self,
+        menu: &crate::workflow::Analyze,
+    ) -> Result<crate::llm::LlmClient, crate::llm::LlmError> {
+        Ok(crate::llm::LlmClient::for_menu(menu, &self.secrets)?
+            .with_memory(self.tool_choice_memory.clone()))
+    }
+
     /// The workflows in force. Callers keep the `Arc` for the duration of
     /// one piece of work, so a reload never changes rules mid-way.
     pub fn workflows(&self) -> Arc<Workflows> {

@@ -25,6 +25,7 @@ pub mod refusal;
 pub mod reply;
 mod review_guard;
 pub mod review_ui;
+mod slash_trigger;
 mod startup;
 mod traced;
 mod workflow_commands;

@@ -9,7 +9,7 @@
 use poise::serenity_prelude as serenity;
 
 use super::command_sync::CommandKey;
-use super::{add_to_flipfix, record_commands, Data, Error};
+use super::{add_to_flipfix, record_commands, slash_trigger, Data, Error};
 use crate::workflow::Workflows;
 
 pub type Command = poise::Command<Data, Error>;
@@ -29,6 +29,7 @@ pub fn workflow_commands(workflows: &Workflows) -> Vec<Command> {
     }
     let mut commands = vec![add];
     commands.extend(record_commands::record_commands(&workflows.kinds));
+    commands.extend(slash_trigger::slash_commands(workflows));
     commands
 }
 

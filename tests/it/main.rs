@@ -73,6 +73,7 @@ mod runs_core;
 mod settings;
 mod shipped_defaults;
 mod size_caps;
+mod slash_report;
 mod spend_limits;
 mod summary;
 mod summary_check;

@@ -132,6 +132,12 @@ impl FakeAnthropic {
         self
     }
 
+    /// Replaces the replies still to come (for an answer that cites an id
+    /// known only once the test has started).
+    pub fn set_replies(&self, replies: Vec<Reply>) {
+        self.script.lock().expect("lock").replies = replies.into();
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.script.lock().expect("lock").received.clone()
     }

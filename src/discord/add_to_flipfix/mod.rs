@@ -9,7 +9,7 @@
 
 mod preflight;
 mod review_items;
-mod run;
+pub(crate) mod run;
 
 use poise::serenity_prelude as serenity;
 
@@ -76,14 +76,14 @@ async fn start_run(
 
 /// Ends the run; a failure to record it is logged (the person's answer
 /// matters more, and the run is settled later as left over).
-async fn settle_run(app: &App, run_id: i64, outcome: RunOutcome, reason: &str) {
+pub(crate) async fn settle_run(app: &App, run_id: i64, outcome: RunOutcome, reason: &str) {
     if let Err(err) = runs::settle(&app.pool, run_id, outcome, reason, app.clock.now()).await {
         tracing::warn!(run_id, error = %err, "could not record how the run ended");
     }
 }
 
 /// Replaces the deferred (or progress) reply with a short answer.
-async fn answer(
+pub(crate) async fn answer(
     ctx: Context<'_>,
     interaction: &serenity::CommandInteraction,
     text: &str,
@@ -96,7 +96,9 @@ async fn answer(
 }
 
 /// The spend limits in force (settings).
-async fn spend_limits(app: &App) -> Result<SpendLimits, crate::config::settings::SettingsError> {
+pub(crate) async fn spend_limits(
+    app: &App,
+) -> Result<SpendLimits, crate::config::settings::SettingsError> {
     Ok(SpendLimits {
         daily_budget_usd: app
             .settings
@@ -110,6 +112,6 @@ async fn spend_limits(app: &App) -> Result<SpendLimits, crate::config::settings:
 }
 
 /// Who asked, as usage accounting and the per-person limit count it.
-fn requested_by(interaction: &serenity::CommandInteraction) -> String {
+pub(crate) fn requested_by(interaction: &serenity::CommandInteraction) -> String {
     format!("discord:{}", interaction.user.id)
 }

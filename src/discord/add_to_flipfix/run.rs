@@ -25,14 +25,28 @@ pub(super) async fn review(
     session_id: i64,
     run_id: i64,
 ) -> Result<(), Error> {
-    let app = ctx.data();
-    let store = ReviewStore::new(app.pool.clone());
     let progress = serenity::EditInteractionResponse::new()
         .content("🔎 Reading the conversation…")
         .allowed_mentions(reply::no_mentions());
     interaction.edit_response(ctx.http(), progress).await?;
 
     let analysis = run_analysis(ctx, interaction, message, run_id).await;
+    show_review(ctx, interaction, message, session_id, run_id, analysis).await
+}
+
+/// Turns a finished analysis into the review (or the short answer saying
+/// why not): shared by every trigger whose review is private to the person
+/// who started it. `message` is the target the suggestions are saved from.
+pub(crate) async fn show_review(
+    ctx: Context<'_>,
+    interaction: &serenity::CommandInteraction,
+    message: &serenity::Message,
+    session_id: i64,
+    run_id: i64,
+    analysis: Result<Analysis, AnalysisError>,
+) -> Result<(), Error> {
+    let app = ctx.data();
+    let store = ReviewStore::new(app.pool.clone());
     let analysis = match analysis {
         Ok(analysis) => analysis,
         Err(err) => {
@@ -153,7 +167,7 @@ async fn run_analysis(
     result
 }
 
-fn user_message(err: &AnalysisError) -> String {
+pub(crate) fn user_message(err: &AnalysisError) -> String {
     match err {
         AnalysisError::Gather(GatherError::Source(source)) if source.0 == MISSING_ACCESS => {
             "Discord would not let me read this conversation. I need the View Channel and Read Message History permissions here.".into()

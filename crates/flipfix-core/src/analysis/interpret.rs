@@ -4,7 +4,7 @@
 use super::validate::{KnownRecords, Validator};
 use super::{menu, Analysis, AnalysisError, Catalog, Conversation};
 use crate::llm::ToolAnswer;
-use crate::workflow::Workflows;
+use crate::workflow::{Analyze, Workflows};
 
 /// Records the conversation shows (record posts, the record its origin
 /// became, the open records listed with it), by id.
@@ -32,6 +32,27 @@ pub fn interpret(
     cost_usd: Option<f64>,
 ) -> Result<Analysis, AnalysisError> {
     let menu = menu(workflows)?;
+    interpret_with(
+        workflows,
+        menu,
+        catalog,
+        conversation,
+        answer,
+        known_records,
+        cost_usd,
+    )
+}
+
+/// [`interpret`] against a chosen workflow's `analyze:` section.
+pub fn interpret_with(
+    workflows: &Workflows,
+    menu: &Analyze,
+    catalog: &Catalog,
+    conversation: Conversation,
+    answer: ToolAnswer,
+    known_records: &KnownRecords,
+    cost_usd: Option<f64>,
+) -> Result<Analysis, AnalysisError> {
     let validator = Validator {
         menu,
         kinds: &workflows.kinds,

@@ -37,7 +37,7 @@ use sqlx::PgPool;
 pub use catalog::Catalog;
 pub use conversation::{Conversation, Message, MessageAuthor, Mode};
 pub use cost::{estimated_max_cost, record_attempts, Attribution};
-pub use interpret::{interpret, known_from_conversation};
+pub use interpret::{interpret, interpret_with, known_from_conversation};
 pub use source::{MessageSource, SourceError, ThreadInfo};
 pub use suggestion::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Suggestion};
 
@@ -158,8 +158,18 @@ pub async fn analyze<S: MessageSource>(
     source: &S,
     request: &AnalysisRequest,
 ) -> Result<Analysis, AnalysisError> {
+    analyze_with(deps, source, request, menu(deps.workflows)?).await
+}
+
+/// [`analyze`] with a chosen workflow's `analyze:` section (its windows,
+/// prompts, model and kinds): the trigger that fired picks it.
+pub async fn analyze_with<S: MessageSource>(
+    deps: &AnalysisDeps<'_>,
+    source: &S,
+    request: &AnalysisRequest,
+    menu: &Analyze,
+) -> Result<Analysis, AnalysisError> {
     use tracing::{field::Empty, Instrument};
-    let menu = menu(deps.workflows)?;
     let span = tracing::info_span!(
         "analysis",
         model = %menu.model,
@@ -167,7 +177,7 @@ pub async fn analyze<S: MessageSource>(
         output_tokens = Empty,
         cost_usd = Empty
     );
-    analyze_in_span(deps, source, request, &span)
+    analyze_in_span(deps, source, request, menu, &span)
         .instrument(span.clone())
         .await
 }
@@ -176,9 +186,9 @@ async fn analyze_in_span<S: MessageSource>(
     deps: &AnalysisDeps<'_>,
     source: &S,
     request: &AnalysisRequest,
+    menu: &Analyze,
     span: &tracing::Span,
 ) -> Result<Analysis, AnalysisError> {
-    let menu = menu(deps.workflows)?;
     if deps.api_key.is_none() && deps.client.needs_key() {
         // Before reading any history: the user can do nothing but ask an admin.
         return Err(LlmError::NoApiKey.into());
@@ -274,7 +284,15 @@ async fn analyze_in_span<S: MessageSource>(
             }
         }
     }
-    interpret(deps.workflows, &catalog, conversation, answer, &known, cost)
+    interpret_with(
+        deps.workflows,
+        menu,
+        &catalog,
+        conversation,
+        answer,
+        &known,
+        cost,
+    )
 }
 
 pub fn menu(workflows: &Workflows) -> Result<&Analyze, AnalysisError> {
