@@ -17,6 +17,7 @@ mod find;
 pub mod history;
 pub mod home;
 mod lifecycle_commands;
+mod machine_status;
 mod record_commands;
 mod record_once;
 pub mod refusal;
@@ -71,6 +72,7 @@ pub fn commands(workflows: &crate::workflow::Workflows) -> Vec<poise::Command<Da
     let mut commands = vec![add, admin::flipfix(), find::find(), find::history()];
     commands.extend(record_commands::record_commands(&workflows.kinds));
     commands.extend(lifecycle_commands::commands());
+    commands.extend(machine_status::commands());
     commands
 }
 
@@ -179,7 +181,11 @@ async fn on_event(
         serenity::Interaction::Component(component) => {
             match find::on_component(ctx, app, component).await {
                 Ok(true) => Ok(()),
-                Ok(false) => review_ui::on_component(ctx, app, component).await,
+                Ok(false) => match machine_status::on_component(ctx, app, component).await {
+                    Ok(true) => Ok(()),
+                    Ok(false) => review_ui::on_component(ctx, app, component).await,
+                    Err(err) => Err(err),
+                },
                 Err(err) => Err(err),
             }
         }

@@ -7,6 +7,7 @@ mod comment_cuts;
 pub mod context_menu;
 pub mod kinds;
 mod load;
+pub mod machines;
 pub mod on_created;
 
 pub mod provider;
@@ -19,6 +20,7 @@ pub use comment_cuts::{comment_cuts, comment_warnings};
 pub use context_menu::{ContextMenu, Example, Price, TokenUsage, Windows, MAX_MESSAGES};
 pub use kinds::{FieldType, KindField, MachineRule, RecordKind, RecordKinds};
 pub use load::{read_workflows, Workflows};
+pub use machines::{MachineStatus, MachineStatuses, StatusRule};
 pub use on_created::OnCreated;
 pub use provider::{ModelProvider, ToolChoice, ToolChoices};
 pub use schema::WebAccess;

@@ -5,6 +5,7 @@
 
 mod context_menu;
 mod kinds;
+mod machines;
 mod names;
 mod resolves;
 mod webhook_switch;
@@ -47,6 +48,7 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
     let mut menus = Vec::new();
     let mut examples = Vec::new();
     let mut summaries = Vec::new();
+    let (mut machine_statuses, mut status_rules) = (Vec::new(), Vec::new());
     let files = match yaml_files(workflows_dir) {
         Ok(files) => files,
         Err(err) => {
@@ -84,6 +86,9 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
                 }
                 examples.extend(file.examples.into_iter().map(|e| (path.clone(), e)));
                 summaries.extend(file.summaries.into_iter().map(|s| (path.clone(), s)));
+                machine_statuses
+                    .extend(file.machine_statuses.into_iter().map(|s| (path.clone(), s)));
+                status_rules.extend(file.status_rules.into_iter().map(|r| (path.clone(), r)));
             }
             Err(err) => problems.push(yaml_problem(&path, &err)),
         }
@@ -95,7 +100,10 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
         );
     }
 
-    let kinds = build_kinds(decls, &templates, &mut problems);
+    let mut kinds = build_kinds(decls, &templates, &mut problems);
+    let machines =
+        machines::build_machine_statuses(machine_statuses, status_rules, &kinds, &mut problems);
+    kinds.set_machine_statuses(machines);
     let mut context_menu = build_context_menu(menus, &kinds, &templates, &mut problems);
     attach_examples(context_menu.as_mut(), examples, &mut problems);
     let summaries = build_summaries(summaries, &kinds, &templates, &mut problems);

@@ -8,6 +8,7 @@
 mod context_menu;
 mod examples;
 mod kinds;
+mod machines;
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -21,6 +22,7 @@ pub use kinds::{
     CommandDecl, DescriptionDecl, FieldDecl, FieldTypeDecl, KindDecl, MachineDecl,
     ParentUpdateDecl, ResolvesParentDecl, TemplatesDecl, WebAccess,
 };
+pub use machines::{MachineStatusDecl, StatusRuleDecl};
 
 /// One file in `workflows/`. Every section is optional, so authors may split
 /// a workflow across files as they like; names must be unique across files.
@@ -41,4 +43,9 @@ pub(crate) struct WorkflowFile {
     /// `workflow::summaries`).
     #[serde(default)]
     pub summaries: Vec<Spanned<super::summaries::SummaryDecl>>,
+    /// Machines' operational statuses (see `workflow::machines`).
+    #[serde(default)]
+    pub machine_statuses: Vec<MachineStatusDecl>,
+    #[serde(default)]
+    pub status_rules: Vec<Spanned<StatusRuleDecl>>,
 }
