@@ -284,3 +284,21 @@ fn check_refuses_a_rule_on_an_unknown_field() {
         run.stdout
     );
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_status_shows_on_the_machine_page_and_the_index(pool: PgPool) {
+    let kinds = &shipped_workflows().kinds;
+    let gorgar = good_machine(&pool).await;
+    let site = crate::web_pages::Site::start(&pool).await;
+    let (_, body, _) = site.get("/").await;
+    assert!(!body.contains("out of service"), "{body}");
+    flipfix_bot::records::create_record(&pool, kinds, &unplayable(gorgar))
+        .await
+        .unwrap();
+    let (status, body, _) = site.get("/machines/gorgar/").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("❌ Broken"), "{body}");
+    assert!(body.contains("Status changed: Good → Broken"), "{body}");
+    let (_, body, _) = site.get("/").await;
+    assert!(body.contains("1 machine out of service"), "{body}");
+}

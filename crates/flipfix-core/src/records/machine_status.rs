@@ -276,12 +276,22 @@ pub async fn restore_question(
     }))
 }
 
+type ChangeRow = (
+    i64,
+    String,
+    String,
+    DateTime<Utc>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+);
+
 /// Every change of `machine_id`'s status, oldest first.
 pub async fn history(
     pool: &PgPool,
     machine_id: i64,
 ) -> Result<Vec<MachineStatusChange>, sqlx::Error> {
-    let rows: Vec<(i64, String, String, DateTime<Utc>, Option<String>, Option<i64>, Option<i64>)> =
+    let rows: Vec<ChangeRow> =
         sqlx::query_as(
             "SELECT machine_id, from_status, to_status, changed_at, changed_by, via_record_id, entry_record_id
              FROM machine_status_changes WHERE machine_id = $1 ORDER BY changed_at, id",
