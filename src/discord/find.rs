@@ -164,7 +164,15 @@ async fn history_page(
     };
     let embed = serenity::CreateEmbed::new()
         .title(truncate_chars(
-            &format!("{} · page {}", machine.name, request.number),
+            &format!(
+                "{} · {} · page {}",
+                machine.name,
+                app.workflows()
+                    .kinds
+                    .machine_statuses()
+                    .display(&machine.status),
+                request.number
+            ),
             reply::EMBED_TITLE_LIMIT,
         ))
         .description(truncate_chars(&body, reply::EMBED_DESCRIPTION_LIMIT));

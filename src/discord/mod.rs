@@ -19,6 +19,7 @@ mod find;
 pub mod history;
 pub mod home;
 mod lifecycle_commands;
+mod machine_status;
 mod record_commands;
 mod record_once;
 pub mod refusal;
@@ -70,6 +71,7 @@ pub fn invite_url(application_id: u64) -> String {
 pub fn static_commands() -> Vec<poise::Command<Data, Error>> {
     let mut commands = vec![admin::flipfix(), find::find(), find::history()];
     commands.extend(lifecycle_commands::commands());
+    commands.extend(machine_status::commands());
     commands
 }
 
@@ -195,7 +197,11 @@ async fn on_event(
         serenity::Interaction::Component(component) => {
             match find::on_component(ctx, app, component).await {
                 Ok(true) => Ok(()),
-                Ok(false) => review_ui::on_component(ctx, app, component).await,
+                Ok(false) => match machine_status::on_component(ctx, app, component).await {
+                    Ok(true) => Ok(()),
+                    Ok(false) => review_ui::on_component(ctx, app, component).await,
+                    Err(err) => Err(err),
+                },
                 Err(err) => Err(err),
             }
         }

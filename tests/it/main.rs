@@ -39,6 +39,7 @@ mod identity_links;
 mod layers;
 mod log_capture;
 mod logs_json;
+mod machine_status;
 mod media;
 mod media_acceptance;
 mod media_lease;

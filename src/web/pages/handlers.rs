@@ -133,8 +133,13 @@ pub async fn index(
         query.before.as_deref(),
     )?;
     let listed = browse::latest(&state.app.pool, &visible, &filter, page).await?;
-    let machines = crate::catalog::machines::list(&state.app.pool)
-        .await?
+    let all_machines = crate::catalog::machines::list(&state.app.pool).await?;
+    let statuses = workflows.kinds.machine_statuses();
+    let out_of_service = all_machines
+        .iter()
+        .filter(|m| statuses.is_out_of_service(&m.status))
+        .count();
+    let machines = all_machines
         .into_iter()
         .map(|m| serde_json::json!({ "slug": m.slug, "name": m.name }))
         .collect::<Vec<_>>();
@@ -159,11 +164,11 @@ pub async fn index(
         ("to", &query.to),
     ];
     let paging = paging(&pairs, page, listed.newer, listed.older);
-    Ok(pages.render(
-        StatusCode::OK,
-        "index.html.j2",
-        index_context(&viewer, records, &query, kinds, machines, paging),
-    ))
+    Ok(pages.render(StatusCode::OK, "index.html.j2", {
+        let mut context = index_context(&viewer, records, &query, kinds, machines, paging);
+        context["out_of_service"] = serde_json::json!(out_of_service);
+        context
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -208,7 +213,16 @@ pub async fn machine(
     Ok(pages.render(
         StatusCode::OK,
         "machine.html.j2",
-        machine_context(&viewer, &timeline.machine, entries, paging),
+        machine_context(
+            &viewer,
+            &timeline.machine,
+            entries,
+            paging,
+            workflows
+                .kinds
+                .machine_statuses()
+                .display(&timeline.machine.status),
+        ),
     ))
 }
 

@@ -102,13 +102,15 @@ pub fn check(dir: &std::path::Path, kinds: &RecordKinds) -> Problems {
                 Vec::new()
             };
             let renders = [
-                (
-                    "index.html.j2",
-                    index_context(viewer, records, &query, kinds_list, machines, paging()),
-                ),
+                ("index.html.j2", {
+                    let mut context =
+                        index_context(viewer, records, &query, kinds_list, machines, paging());
+                    context["out_of_service"] = serde_json::json!(3);
+                    context
+                }),
                 (
                     "machine.html.j2",
-                    machine_context(viewer, &machine, entries, paging()),
+                    machine_context(viewer, &machine, entries, paging(), "✅ Good".into()),
                 ),
                 (
                     "record.html.j2",

@@ -264,6 +264,7 @@ pub fn machine_context(
     machine: &crate::catalog::Machine,
     entries: Vec<(RecordLink, Vec<RecordLink>)>,
     paging: Paging,
+    status_label: String,
 ) -> Value {
     let entries: Vec<Value> = entries
         .into_iter()
@@ -275,6 +276,7 @@ pub fn machine_context(
             "slug": machine.slug,
             "name": machine.name,
             "status": machine.status,
+            "status_label": status_label,
             "location": machine.location,
         },
         "entries": entries,

@@ -84,7 +84,7 @@ pub async fn change_once(
 
 /// Serialises deliveries of one interaction on a transaction-scoped
 /// advisory lock keyed by its id; the record an earlier one made, if any.
-async fn lock_interaction(
+pub(crate) async fn lock_interaction(
     conn: &mut PgConnection,
     interaction_id: u64,
 ) -> Result<Option<i64>, sqlx::Error> {
@@ -100,7 +100,7 @@ async fn lock_interaction(
         .await
 }
 
-async fn remember_interaction(
+pub(crate) async fn remember_interaction(
     conn: &mut PgConnection,
     interaction_id: u64,
     record_id: i64,

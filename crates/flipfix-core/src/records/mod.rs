@@ -5,6 +5,7 @@ pub mod browse;
 mod error;
 pub mod import;
 pub mod interactions;
+pub mod machine_status;
 pub mod open;
 mod parent_updates;
 mod rules;

@@ -54,6 +54,18 @@ pub async fn create_record_in(
     kinds: &RecordKinds,
     new: &NewRecord,
 ) -> Result<Record, RecordError> {
+    let record = create_plain_in(conn, kinds, new).await?;
+    super::machine_status::apply_rules_in(conn, kinds, &record, new).await?;
+    Ok(record)
+}
+
+/// Creates a record without applying the machine status rules (the status
+/// log entry those rules write).
+pub(crate) async fn create_plain_in(
+    conn: &mut PgConnection,
+    kinds: &RecordKinds,
+    new: &NewRecord,
+) -> Result<Record, RecordError> {
     let kind = kinds
         .get(&new.kind)
         .ok_or_else(|| RecordError::UnknownKind {

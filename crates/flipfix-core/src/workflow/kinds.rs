@@ -8,11 +8,26 @@ pub use super::schema::MachineDecl as MachineRule;
 #[derive(Debug, Clone, Default)]
 pub struct RecordKinds {
     kinds: Vec<RecordKind>,
+    /// Kept with the kinds so every path that writes records applies the
+    /// status rules.
+    machine_statuses: super::MachineStatuses,
 }
 
 impl RecordKinds {
     pub(super) fn new(kinds: Vec<RecordKind>) -> Self {
-        Self { kinds }
+        Self {
+            kinds,
+            machine_statuses: super::MachineStatuses::default(),
+        }
+    }
+
+    pub(super) fn set_machine_statuses(&mut self, statuses: super::MachineStatuses) {
+        self.machine_statuses = statuses;
+    }
+
+    /// The declared machine statuses and rules.
+    pub fn machine_statuses(&self) -> &super::MachineStatuses {
+        &self.machine_statuses
     }
 
     pub fn get(&self, name: &str) -> Option<&RecordKind> {

@@ -10,6 +10,7 @@ mod definition;
 pub mod kinds;
 mod load;
 mod lookup;
+pub mod machines;
 pub mod on_created;
 
 pub mod provider;
@@ -26,6 +27,7 @@ pub use kinds::{FieldType, KindField, MachineRule, RecordKind, RecordKinds};
 pub use load::legacy::rewrite_context_menu;
 pub use load::{read_workflows, Workflows};
 pub use lookup::ChooseError;
+pub use machines::{MachineStatus, MachineStatuses, StatusRule};
 pub use on_created::OnCreated;
 pub use provider::{ModelProvider, ToolChoice, ToolChoices};
 pub use schema::WebAccess;

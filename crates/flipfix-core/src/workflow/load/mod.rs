@@ -5,6 +5,7 @@
 
 mod kinds;
 pub mod legacy;
+mod machines;
 mod names;
 mod resolves;
 mod triggers;
@@ -48,6 +49,7 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
     let mut decls = Vec::new();
     let mut workflow_decls = Vec::new();
     let mut summaries = Vec::new();
+    let (mut machine_statuses, mut status_rules) = (Vec::new(), Vec::new());
     let files = match yaml_files(workflows_dir) {
         Ok(files) => files,
         Err(err) => {
@@ -87,6 +89,9 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
                     workflow_decls.push((path.clone(), declaration, decl));
                 }
                 summaries.extend(file.summaries.into_iter().map(|s| (path.clone(), s)));
+                machine_statuses
+                    .extend(file.machine_statuses.into_iter().map(|s| (path.clone(), s)));
+                status_rules.extend(file.status_rules.into_iter().map(|r| (path.clone(), r)));
             }
             Err(err) => problems.push(yaml_problem(&path, &err)),
         }
@@ -98,7 +103,10 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
         );
     }
 
-    let kinds = build_kinds(decls, &templates, &mut problems);
+    let mut kinds = build_kinds(decls, &templates, &mut problems);
+    let machines =
+        machines::build_machine_statuses(machine_statuses, status_rules, &kinds, &mut problems);
+    kinds.set_machine_statuses(machines);
     let workflows = workflow_decls
         .into_iter()
         .map(|(path, declaration, decl)| {

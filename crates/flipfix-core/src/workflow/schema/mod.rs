@@ -9,6 +9,7 @@
 mod analyze;
 mod examples;
 mod kinds;
+mod machines;
 mod workflow;
 
 use serde::Deserialize;
@@ -23,6 +24,7 @@ pub use kinds::{
     CommandDecl, DescriptionDecl, FieldDecl, FieldTypeDecl, KindDecl, MachineDecl,
     ParentUpdateDecl, ResolvesParentDecl, TemplatesDecl, WebAccess,
 };
+pub use machines::{MachineStatusDecl, StatusRuleDecl};
 pub use workflow::{
     DailyCapDecl, ReactionDecl, ReviewDecl, ReviewerDecl, ScheduleDecl, SlashCommandDecl,
     Snowflake, ThreadCreatedDecl, TriggerDecl, WorkflowDecl,
@@ -50,4 +52,9 @@ pub(crate) struct WorkflowFile {
     /// `workflow::summaries`).
     #[serde(default)]
     pub summaries: Vec<Spanned<super::summaries::SummaryDecl>>,
+    /// Machines' operational statuses (see `workflow::machines`).
+    #[serde(default)]
+    pub machine_statuses: Vec<MachineStatusDecl>,
+    #[serde(default)]
+    pub status_rules: Vec<Spanned<StatusRuleDecl>>,
 }

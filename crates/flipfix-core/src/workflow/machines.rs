@@ -1,0 +1,67 @@
+//! Machines' operational statuses and the rules that change them, as
+//! declared in `machine_statuses:` and `status_rules:`.
+
+/// One declared status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachineStatus {
+    pub name: String,
+    pub label: String,
+    pub emoji: String,
+    pub out_of_service: bool,
+}
+
+/// One declared rule: while an open record of `kind` has `field` =
+/// `equals`, its machine is `sets`; closing the last one asks about
+/// `restore_to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRule {
+    pub kind: String,
+    pub field: String,
+    pub equals: String,
+    pub sets: String,
+    pub restore_to: String,
+}
+
+impl StatusRule {
+    /// Whether a record of `kind` with `fields` matches (open or not).
+    pub fn matches(&self, kind: &str, fields: &std::collections::BTreeMap<String, String>) -> bool {
+        self.kind == kind && fields.get(&self.field) == Some(&self.equals)
+    }
+}
+
+/// Every declared status (in declared order) and rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MachineStatuses {
+    pub statuses: Vec<MachineStatus>,
+    pub rules: Vec<StatusRule>,
+}
+
+impl MachineStatuses {
+    pub fn get(&self, name: &str) -> Option<&MachineStatus> {
+        self.statuses.iter().find(|s| s.name == name)
+    }
+
+    /// The status's label, or the name itself when it is not declared
+    /// (a value imported before it was).
+    pub fn label(&self, name: &str) -> String {
+        self.get(name)
+            .map_or_else(|| name.to_string(), |s| s.label.clone())
+    }
+
+    /// "❌ Broken", or the bare label without an emoji.
+    pub fn display(&self, name: &str) -> String {
+        match self.get(name) {
+            Some(s) if !s.emoji.is_empty() => format!("{} {}", s.emoji, s.label),
+            Some(s) => s.label.clone(),
+            None => name.to_string(),
+        }
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.statuses.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    pub fn is_out_of_service(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|s| s.out_of_service)
+    }
+}
