@@ -26,6 +26,7 @@ mod review_guard;
 pub mod review_ui;
 mod startup;
 mod traced;
+pub(crate) mod triggers;
 mod workflow_commands;
 
 use crate::app::App;
@@ -35,11 +36,13 @@ pub type Error = anyhow::Error;
 pub type Context<'a> = poise::Context<'a, Data, Error>;
 
 /// Gateway intents: guild events, messages in guilds (history and replies),
-/// and message content (privileged: enable it in the developer portal).
+/// message content (privileged: enable it in the developer portal), and
+/// reactions in guilds (the `reaction:` trigger; not privileged).
 pub fn intents() -> serenity::GatewayIntents {
     serenity::GatewayIntents::GUILDS
         | serenity::GatewayIntents::GUILD_MESSAGES
         | serenity::GatewayIntents::MESSAGE_CONTENT
+        | serenity::GatewayIntents::GUILD_MESSAGE_REACTIONS
 }
 
 /// Permissions the bot needs where it is used: View Channel, Send Messages,
@@ -181,6 +184,10 @@ async fn on_event(
         warn_if_content_missing(new_message);
         return Ok(());
     }
+    if let serenity::FullEvent::ReactionAdd { add_reaction } = event {
+        triggers::reaction::on_reaction_add(ctx, app, add_reaction);
+        return Ok(());
+    }
     let serenity::FullEvent::InteractionCreate { interaction } = event else {
         return Ok(());
     };
@@ -189,9 +196,13 @@ async fn on_event(
     }
     let result = match interaction {
         serenity::Interaction::Component(component) => {
-            match find::on_component(ctx, app, component).await {
+            match triggers::review_prompt::on_click(ctx, app, component).await {
                 Ok(true) => Ok(()),
-                Ok(false) => review_ui::on_component(ctx, app, component).await,
+                Ok(false) => match find::on_component(ctx, app, component).await {
+                    Ok(true) => Ok(()),
+                    Ok(false) => review_ui::on_component(ctx, app, component).await,
+                    Err(err) => Err(err),
+                },
                 Err(err) => Err(err),
             }
         }

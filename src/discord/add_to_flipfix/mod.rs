@@ -11,6 +11,10 @@ mod preflight;
 mod review_items;
 mod run;
 
+pub(crate) use preflight::already_saved;
+pub(crate) use review_items::{review_items, Requester};
+pub(crate) use run::{analyse, user_message};
+
 use poise::serenity_prelude as serenity;
 
 use super::refusal::Outcome;
@@ -96,7 +100,9 @@ async fn answer(
 }
 
 /// The spend limits in force (settings).
-async fn spend_limits(app: &App) -> Result<SpendLimits, crate::config::settings::SettingsError> {
+pub(crate) async fn spend_limits(
+    app: &App,
+) -> Result<SpendLimits, crate::config::settings::SettingsError> {
     Ok(SpendLimits {
         daily_budget_usd: app
             .settings
