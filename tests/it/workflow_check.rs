@@ -59,10 +59,13 @@ fn a_context_menu_file_is_refused_with_its_rewrite_and_the_rewrite_loads() {
     assert_eq!(analyze.windows.channel_before, 30);
 }
 
-/// Comments the shipped file adds to the rewrite (scope, cap, triggers).
+/// Comments the shipped file adds to the rewrite (scope, cap, triggers),
+/// and its 🔧 reaction trigger (a legacy file had no reactions).
 fn is_added_comment(line: &str) -> bool {
     let added = [
         "# What starts it",
+        "# message (README",
+        "- reaction: \"🔧\"",
         "# Flipfix). Triggers",
         "# `flipfix-bot check`, never",
         "# Where it may run",
