@@ -29,6 +29,7 @@ pub mod review_ui;
 mod slash_trigger;
 mod startup;
 mod traced;
+pub(crate) mod triggers;
 mod workflow_commands;
 
 use crate::app::App;
@@ -38,11 +39,13 @@ pub type Error = anyhow::Error;
 pub type Context<'a> = poise::Context<'a, Data, Error>;
 
 /// Gateway intents: guild events, messages in guilds (history and replies),
-/// and message content (privileged: enable it in the developer portal).
+/// message content (privileged: enable it in the developer portal), and
+/// reactions in guilds (the `reaction:` trigger; not privileged).
 pub fn intents() -> serenity::GatewayIntents {
     serenity::GatewayIntents::GUILDS
         | serenity::GatewayIntents::GUILD_MESSAGES
         | serenity::GatewayIntents::MESSAGE_CONTENT
+        | serenity::GatewayIntents::GUILD_MESSAGE_REACTIONS
 }
 
 /// Permissions the bot needs where it is used: View Channel, Send Messages,
@@ -187,6 +190,10 @@ async fn on_event(
         warn_if_content_missing(new_message);
         return Ok(());
     }
+    if let serenity::FullEvent::ReactionAdd { add_reaction } = event {
+        triggers::reaction::on_reaction_add(ctx, app, add_reaction);
+        return Ok(());
+    }
     let serenity::FullEvent::InteractionCreate { interaction } = event else {
         return Ok(());
     };
@@ -194,17 +201,7 @@ async fn on_event(
         return Ok(());
     }
     let result = match interaction {
-        serenity::Interaction::Component(component) => {
-            match find::on_component(ctx, app, component).await {
-                Ok(true) => Ok(()),
-                Ok(false) => match machine_status::on_component(ctx, app, component).await {
-                    Ok(true) => Ok(()),
-                    Ok(false) => review_ui::on_component(ctx, app, component).await,
-                    Err(err) => Err(err),
-                },
-                Err(err) => Err(err),
-            }
-        }
+        serenity::Interaction::Component(component) => on_component(ctx, app, component).await,
         serenity::Interaction::Modal(modal) => review_ui::on_modal(ctx, app, modal).await,
         _ => Ok(()),
     };
@@ -212,6 +209,25 @@ async fn on_event(
         tracing::error!(error = format!("{err:#}"), "review interaction failed");
     }
     result
+}
+
+/// Each component handler claims the clicks whose custom ids it owns, in
+/// this order; the review card takes the rest.
+async fn on_component(
+    ctx: &serenity::Context,
+    app: &Data,
+    component: &serenity::ComponentInteraction,
+) -> Result<(), Error> {
+    if triggers::review_prompt::on_click(ctx, app, component).await? {
+        return Ok(());
+    }
+    if find::on_component(ctx, app, component).await? {
+        return Ok(());
+    }
+    if machine_status::on_component(ctx, app, component).await? {
+        return Ok(());
+    }
+    review_ui::on_component(ctx, app, component).await
 }
 
 /// A human's message with no content, attachments, embeds or stickers is

@@ -57,6 +57,7 @@ mod one_clock;
 mod one_start_up_path;
 mod openapi_support;
 mod process_faults;
+mod reaction_trigger;
 mod readme_tables;
 mod record_command_claims;
 mod record_commands;

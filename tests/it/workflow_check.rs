@@ -59,10 +59,13 @@ fn a_context_menu_file_is_refused_with_its_rewrite_and_the_rewrite_loads() {
     assert_eq!(analyze.windows.channel_before, 30);
 }
 
-/// Comments the shipped file adds to the rewrite (scope, cap, triggers).
+/// Comments the shipped file adds to the rewrite (scope, cap, triggers),
+/// and its 🔧 reaction trigger (a legacy file had no reactions).
 fn is_added_comment(line: &str) -> bool {
     let added = [
         "# What starts it",
+        "# message (README",
+        "- reaction: \"🔧\"",
         "# Flipfix). Triggers",
         "# `flipfix-bot check`, never",
         "# Where it may run",
@@ -87,18 +90,17 @@ fn triggers_not_served_by_this_version_are_refused_at_their_line() {
         &file,
         text.replace(
             trigger,
-            &format!(
-                "{trigger}      - reaction: \"🔧\"\n      - thread_created: {{channel: \"123\"}}\n"
-            ),
+            &format!("{trigger}      - thread_created: {{channel: \"123\"}}\n"),
         ),
     )
     .unwrap();
     let line = text.lines().position(|l| l == trigger.trim_end()).unwrap() + 2;
+    // The shipped `reaction: "🔧"` is served; `thread_created` not yet.
+    assert!(text.contains("      - reaction: \"🔧\"\n"));
     assert_eq!(
         problems(dir.path()),
         [
-            format!("/workflows/add_to_flipfix.yaml:{line}:9: workflow `add_to_flipfix`: trigger `reaction` is not served by this version; remove it or upgrade the bot"),
-            format!("/workflows/add_to_flipfix.yaml:{}:9: workflow `add_to_flipfix`: trigger `thread_created` is not served by this version; remove it or upgrade the bot", line + 1),
+            format!("/workflows/add_to_flipfix.yaml:{line}:9: workflow `add_to_flipfix`: trigger `thread_created` is not served by this version; remove it or upgrade the bot"),
         ]
     );
 }

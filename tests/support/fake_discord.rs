@@ -28,6 +28,7 @@ use super::openapi::{check_request, check_route};
 
 mod channel_posts;
 mod conformance;
+mod gateway_events;
 mod guild_commands;
 mod oauth;
 mod objects;

@@ -11,6 +11,10 @@ mod preflight;
 mod review_items;
 pub(crate) mod run;
 
+pub(crate) use preflight::already_saved;
+pub(crate) use review_items::{review_items, Requester};
+pub(crate) use run::{analyse, user_message};
+
 use poise::serenity_prelude as serenity;
 
 use super::refusal::Outcome;

@@ -102,7 +102,7 @@ fn missing_permissions(permissions: Option<serenity::Permissions>) -> Option<Str
     (!missing.is_empty()).then(|| missing.join(" and "))
 }
 
-fn already_saved(app: &App, saved: &[crate::records::SavedSource]) -> String {
+pub(crate) fn already_saved(app: &App, saved: &[crate::records::SavedSource]) -> String {
     let workflows = app.workflows();
     let list: Vec<String> = saved
         .iter()

@@ -14,20 +14,43 @@ use crate::discord::Error;
 use crate::records::{Author, Media, SourceMessage};
 use crate::review::ReviewItem;
 
+/// Who started the run, as the review items need them: their id, the
+/// server, and their roles when Discord told them.
+#[derive(Debug, Clone)]
+pub(crate) struct Requester {
+    pub user_id: u64,
+    pub guild_id: Option<u64>,
+    pub roles: Option<Vec<u64>>,
+}
+
+impl Requester {
+    /// The person who used a command.
+    pub(crate) fn of(interaction: &serenity::CommandInteraction) -> Self {
+        Self {
+            user_id: interaction.user.id.get(),
+            guild_id: interaction.guild_id.map(|g| g.get()),
+            roles: interaction
+                .member
+                .as_ref()
+                .map(|m| m.roles.iter().map(|r| r.get()).collect()),
+        }
+    }
+}
+
 /// The roles of `user_id` when Discord told them: the invoker's member
 /// object, or the clicked message's member. Other authors' roles are not
 /// known (no member lookup per author), so with `DISCORD_MAINTAINER_ROLE`
 /// set they are not linked by username until they use the bot themselves
 /// or an admin links them.
 fn known_roles(
-    interaction: &serenity::CommandInteraction,
+    requester: &Requester,
     target: &serenity::Message,
     user_id: u64,
 ) -> Option<Vec<u64>> {
     let ids = |roles: &[serenity::RoleId]| roles.iter().map(|r| r.get()).collect();
-    if interaction.user.id.get() == user_id {
-        if let Some(member) = &interaction.member {
-            return Some(ids(&member.roles));
+    if requester.user_id == user_id {
+        if let Some(roles) = &requester.roles {
+            return Some(roles.clone());
         }
     }
     if target.author.id.get() == user_id {
@@ -39,9 +62,9 @@ fn known_roles(
 }
 
 /// The suggestions as review items, children after their parent.
-pub(super) async fn review_items(
+pub(crate) async fn review_items(
     app: &App,
-    interaction: &serenity::CommandInteraction,
+    requester: &Requester,
     target: &serenity::Message,
     analysis: &Analysis,
 ) -> Result<Vec<(ReviewItem, Option<usize>)>, Error> {
@@ -55,7 +78,7 @@ pub(super) async fn review_items(
     while let Some((suggestion, parent)) = stack.pop() {
         let position = items.len();
         items.push((
-            review_item(app, interaction, target, analysis, suggestion).await?,
+            review_item(app, requester, target, analysis, suggestion).await?,
             parent,
         ));
         stack.extend(
@@ -71,13 +94,13 @@ pub(super) async fn review_items(
 
 async fn review_item(
     app: &App,
-    interaction: &serenity::CommandInteraction,
+    requester: &Requester,
     target: &serenity::Message,
     analysis: &Analysis,
     suggestion: &Suggestion,
 ) -> Result<ReviewItem, Error> {
     let conversation = &analysis.conversation;
-    let guild_id = interaction.guild_id.map(|g| g.get());
+    let guild_id = requester.guild_id;
     let (machine_id, machine_hint) = match &suggestion.machine {
         MachineMatch::Known {
             id: Some(id), name, ..
@@ -135,7 +158,7 @@ async fn review_item(
                 username: username.clone(),
                 global_name: Some(display_name.clone()),
                 nickname: None,
-                roles: known_roles(interaction, target, *id),
+                roles: known_roles(requester, target, *id),
             };
             attribute(&app.pool, &person, role).await?
         }
@@ -153,7 +176,7 @@ async fn review_item(
                 username: author.name.clone(),
                 global_name: author.global_name.clone(),
                 nickname: target.member.as_ref().and_then(|m| m.nick.clone()),
-                roles: known_roles(interaction, target, author.id.get()),
+                roles: known_roles(requester, target, author.id.get()),
             };
             attribute(&app.pool, &person, role).await?
         }

@@ -3,13 +3,14 @@
 
 use poise::serenity_prelude as serenity;
 
-use super::review_items::review_items;
+use super::review_items::{review_items, Requester};
 use super::{answer, requested_by, settle_run, spend_limits};
 use crate::analysis::gather::GatherError;
 use crate::analysis::Progress;
 use crate::analysis::{
     analyze, Analysis, AnalysisDeps, AnalysisError, AnalysisRequest, NO_RECORDS_MESSAGE,
 };
+use crate::app::App;
 use crate::catalog::machines;
 use crate::discord::history::{DiscordSource, MISSING_ACCESS};
 use crate::discord::{reply, review_ui, Context, Error};
@@ -62,7 +63,7 @@ pub(crate) async fn show_review(
             return answer(ctx, interaction, &text).await;
         }
     };
-    let items = match review_items(app, interaction, message, &analysis).await {
+    let items = match review_items(app, &Requester::of(interaction), message, &analysis).await {
         Ok(items) => items,
         Err(err) => {
             store.fail(session_id).await?;
@@ -108,12 +109,6 @@ async fn run_analysis(
 ) -> Result<Analysis, AnalysisError> {
     let app = ctx.data();
     let workflows = app.workflows();
-    let client = app.llm()?;
-    let api_key = match client.resolve_key(&app.pool, &app.secrets).await {
-        Ok(key) => key,
-        Err(crate::config::settings::SettingsError::Database(err)) => return Err(err.into()),
-        Err(_) => app.secrets.anthropic_api_key.clone(),
-    };
     // Progress edits go through one task, in order, and finish before the
     // caller shows the result.
     let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel::<Progress>();
@@ -140,16 +135,6 @@ async fn run_analysis(
     let report = move |step: Progress| {
         let _ = progress_tx.send(step);
     };
-    let deps = AnalysisDeps {
-        pool: &app.pool,
-        workflows: &workflows,
-        client: &client,
-        api_key: api_key.as_ref(),
-        progress: Some(&report),
-        limits: Some(spend_limits(app).await?),
-        allow_loopback_urls: app.secrets.allow_loopback_urls,
-        clock: app.clock.as_ref(),
-    };
     let request = AnalysisRequest {
         guild_id: interaction.guild_id.map(|g| g.get()),
         channel_id: message.channel_id.get(),
@@ -157,14 +142,42 @@ async fn run_analysis(
         requested_by: requested_by(interaction),
         run_id: Some(run_id),
     };
-    let own_user = ctx.serenity_context().cache.current_user().id.get();
-    let source = DiscordSource::new(ctx.serenity_context().http.clone()).with_own_user(own_user);
-    let result = analyze(&deps, &source, &request).await;
+    let result = analyse(ctx.serenity_context(), app, &request, Some(&report)).await;
     // Closing the channel ends the progress task; wait so no late progress
     // edit can overwrite the result.
     drop(report);
     let _ = progress_task.await;
     result
+}
+
+/// The analysis of `request` with the model client, key and spend limits
+/// in force; `progress` hears of each step when someone watches.
+pub(crate) async fn analyse(
+    serenity_ctx: &serenity::Context,
+    app: &App,
+    request: &AnalysisRequest,
+    progress: Option<&(dyn Fn(Progress) + Send + Sync)>,
+) -> Result<Analysis, AnalysisError> {
+    let workflows = app.workflows();
+    let client = app.llm()?;
+    let api_key = match client.resolve_key(&app.pool, &app.secrets).await {
+        Ok(key) => key,
+        Err(crate::config::settings::SettingsError::Database(err)) => return Err(err.into()),
+        Err(_) => app.secrets.anthropic_api_key.clone(),
+    };
+    let deps = AnalysisDeps {
+        pool: &app.pool,
+        workflows: &workflows,
+        client: &client,
+        api_key: api_key.as_ref(),
+        progress,
+        limits: Some(spend_limits(app).await?),
+        allow_loopback_urls: app.secrets.allow_loopback_urls,
+        clock: app.clock.as_ref(),
+    };
+    let own_user = serenity_ctx.cache.current_user().id.get();
+    let source = DiscordSource::new(serenity_ctx.http.clone()).with_own_user(own_user);
+    analyze(&deps, &source, request).await
 }
 
 pub(crate) fn user_message(err: &AnalysisError) -> String {

@@ -82,6 +82,9 @@ pub async fn on_component(
                 &session,
             )
             .await;
+            // A review opened from a prompt in the channel: say how it ended there.
+            crate::discord::triggers::review_prompt::after_review_click(&ctx.http, app, &session)
+                .await;
             Ok(())
         }
         Err(err) => match refusal(&err) {

@@ -38,6 +38,34 @@ pub(super) fn answer(
                 .push(message.clone());
             Some(json_response(StatusCode::OK, message))
         }
+        ("PATCH", ["channels", channel, "messages", message]) => {
+            // An edit of a message the bot posted: content and components
+            // replaced as sent, as Discord does.
+            let channel_id: u64 = channel.parse().unwrap_or_default();
+            let mut channels = state.channels.lock().unwrap();
+            let stored = channels
+                .entry(channel_id)
+                .or_default()
+                .iter_mut()
+                .find(|m| m["id"] == json!(message));
+            let Some(stored) = stored else {
+                return Some(json_response(
+                    StatusCode::NOT_FOUND,
+                    json!({"message": "Unknown Message", "code": 10008}),
+                ));
+            };
+            for key in ["content", "embeds"] {
+                if let Some(value) = request.body.get(key) {
+                    stored[key] = value.clone();
+                }
+            }
+            if let Some(components) = request.body.get("components") {
+                stored["components"] = super::with_component_ids(components.clone());
+            }
+            stored["edited_timestamp"] = json!(crate::support::time::real_now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, false));
+            Some(json_response(StatusCode::OK, stored.clone()))
+        }
         _ => None,
     }
 }
@@ -54,7 +82,7 @@ fn posted_message(id: u64, channel_id: u64, body: &Value) -> Value {
         "author": super::discord_user(BOT_USER_ID, "flipfix", None, true),
         "content": body.get("content").cloned().unwrap_or(json!("")),
         "embeds": body.get("embeds").cloned().unwrap_or(json!([])),
-        "components": [],
+        "components": super::with_component_ids(body.get("components").cloned().unwrap_or(json!([]))),
         "attachments": [],
         "mentions": [],
         "mention_roles": [],

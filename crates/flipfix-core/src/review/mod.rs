@@ -9,6 +9,7 @@ pub mod custom_id;
 pub mod duplicates;
 mod machine;
 pub mod menus;
+pub mod prompts;
 pub mod recovery;
 mod store;
 

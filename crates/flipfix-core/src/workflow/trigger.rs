@@ -76,7 +76,11 @@ impl Trigger {
 /// The triggers the running bot answers. A trigger kind parses before it is
 /// served, and a workflow using one that is not served is refused, never
 /// silently ignored: whoever lands a trigger adds its line here.
-const SERVED: &[TriggerKind] = &[TriggerKind::MessageCommand, TriggerKind::SlashCommand];
+const SERVED: &[TriggerKind] = &[
+    TriggerKind::MessageCommand,
+    TriggerKind::SlashCommand,
+    TriggerKind::Reaction,
+];
 
 /// Whether this version of the bot runs workflows started by `kind`.
 pub fn is_served(kind: TriggerKind) -> bool {
