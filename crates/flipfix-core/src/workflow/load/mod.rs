@@ -3,6 +3,7 @@
 //! This module reads the files and assembles the bundle; checking each
 //! section's declarations lives in one submodule per section.
 
+mod across;
 mod kinds;
 pub mod legacy;
 mod names;
@@ -98,7 +99,7 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
     }
 
     let kinds = build_kinds(decls, &templates, &mut problems);
-    let workflows = workflow_decls
+    let workflows: Vec<Workflow> = workflow_decls
         .into_iter()
         .map(|(path, declaration, decl)| {
             let mut workflow = build_workflow(&path, decl, &kinds, &templates, &mut problems);
@@ -106,6 +107,7 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
             workflow
         })
         .collect();
+    across::check_across(&workflows, &mut problems);
     let summaries = build_summaries(summaries, &kinds, &templates, &mut problems);
     let workflows = Workflows {
         kinds,
