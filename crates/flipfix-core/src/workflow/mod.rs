@@ -11,6 +11,7 @@ pub mod kinds;
 mod load;
 mod lookup;
 pub mod on_created;
+mod scope;
 
 pub mod provider;
 pub mod schema;
@@ -29,6 +30,7 @@ pub use lookup::ChooseError;
 pub use on_created::OnCreated;
 pub use provider::{ModelProvider, ToolChoice, ToolChoices};
 pub use schema::WebAccess;
+pub use scope::{ScopeCheck, ScopeRefusal};
 pub use summaries::{StatusListing, Summary};
 pub use trigger::{SlashCommand, Trigger, TriggerKind};
 pub use vision::Vision;
