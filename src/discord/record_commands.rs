@@ -1,7 +1,8 @@
 //! Direct record commands (`/problem`, `/log`, `/part`, …): one slash command
-//! per record kind that declares `command:` in its YAML, built at start from
-//! the declaration (its options are the kind's description, machine, fields
-//! and parent). They create records without the model, attributed like the
+//! per record kind that declares `command:` in its YAML, built from the
+//! declaration in force (its options are the kind's description, machine,
+//! fields and parent) and routed by `dispatch`, so a reload changes them
+//! without a restart. They create records without the model, attributed like the
 //! context-menu flow, and reply publicly so the channel sees what was
 //! recorded; that reply is the record's source message.
 

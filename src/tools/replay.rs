@@ -231,7 +231,11 @@ pub async fn live_answer(
         menu,
         &attempts,
         answer.as_ref().ok().map(|a| a.model.as_str()),
-        (purpose, "cli"),
+        analysis::Attribution {
+            purpose,
+            requested_by: "cli",
+            run_id: None,
+        },
         None,
         crate::clock::system_now(),
     )

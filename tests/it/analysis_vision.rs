@@ -140,6 +140,7 @@ async fn analyze_scenario(
         channel_id: scenario.target_channel_id,
         target_id: scenario.target_id,
         requested_by: BOB.into(),
+        run_id: None,
     };
     analyze(&deps, scenario, &request).await
 }

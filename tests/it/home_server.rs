@@ -264,19 +264,29 @@ async fn commands_live_in_the_home_server_only(pool: PgPool) {
     })
     .await;
     assert_eq!(fake.global_commands(), Vec::<Value>::new());
-    let registrations: Vec<String> = fake
+    // Every command went to the home server, one create each, none global
+    // and no bulk overwrite.
+    let home = crate::support::fake_discord::home_commands_path();
+    let writes: Vec<(String, String)> = fake
         .requests()
         .iter()
-        .filter(|r| r.method == "PUT" && r.path.contains("/guilds/"))
-        .map(|r| r.path.clone())
+        .filter(|r| r.method != "GET" && r.path.contains("/commands"))
+        .filter(|r| {
+            !r.path.ends_with(&format!(
+                "/applications/{}/commands",
+                crate::support::fake_discord::APPLICATION_ID
+            ))
+        })
+        .map(|r| (r.method.clone(), r.path.clone()))
         .collect();
-    assert_eq!(
-        registrations,
-        vec![format!(
-            "/api/v10/applications/{}/guilds/{GUILD_ID}/commands",
-            crate::support::fake_discord::APPLICATION_ID
-        )]
+    assert!(!writes.is_empty());
+    assert!(
+        writes
+            .iter()
+            .all(|(method, path)| method == "POST" && path.ends_with(&home)),
+        "{writes:?}"
     );
+    assert_eq!(writes.len(), fake.registered_commands().len());
 
     // The home server is bootstrap configuration, not a setting.
     let token = fake.invoke_slash(

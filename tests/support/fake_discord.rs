@@ -28,6 +28,7 @@ use super::openapi::{check_request, check_route};
 
 mod channel_posts;
 mod conformance;
+mod guild_commands;
 mod oauth;
 mod objects;
 mod state;
@@ -374,14 +375,31 @@ impl FakeDiscord {
         }
     }
 
-    /// How many times the bot registered its commands.
+    /// How many times the bot started syncing its commands (each sync
+    /// begins by listing the home server's commands).
     pub fn registrations(&self) -> usize {
         self.requests()
             .iter()
-            .filter(|r| {
-                r.method == "PUT" && r.path.contains("/guilds/") && r.path.ends_with("/commands")
-            })
+            .filter(|r| r.method == "GET" && r.path.ends_with(&home_commands_path()))
             .count()
+    }
+
+    /// The changes the bot asked of the home server's commands, in order:
+    /// `("POST", name)`, `("PATCH", name)`, `("DELETE", id)`, `("PUT", "")`.
+    pub fn command_changes(&self) -> Vec<(String, String)> {
+        let base = home_commands_path();
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method != "GET" && r.path.contains(&base))
+            .map(|r| {
+                let what = match r.method.as_str() {
+                    "POST" | "PATCH" => r.body["name"].as_str().unwrap_or_default().to_string(),
+                    "DELETE" => r.path.rsplit('/').next().unwrap_or_default().to_string(),
+                    _ => String::new(),
+                };
+                (r.method, what)
+            })
+            .collect()
     }
 
     /// The violations recorded so far, removed so that dropping the fake
@@ -755,6 +773,11 @@ impl FakeDiscord {
     }
 }
 
+/// The path of the home server's commands.
+pub fn home_commands_path() -> String {
+    format!("/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands")
+}
+
 /// `GET /gateway`: the websocket the bot connects to.
 async fn gateway(ws: WebSocketUpgrade, State(state): State<Arc<FakeState>>) -> Response {
     ws.on_upgrade(move |socket| gateway_session(socket, state))
@@ -899,6 +922,9 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
         )
             .into_response();
     }
+    if let Some(response) = guild_commands::answer(state, request, &segments) {
+        return response;
+    }
     if let Some(response) = channel_posts::answer(state, request, &segments) {
         return response;
     }
@@ -953,18 +979,6 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
             json_response(StatusCode::OK, Value::Array(commands))
         }
         ("DELETE", ["users", "@me", "guilds", _]) => StatusCode::NO_CONTENT.into_response(),
-        ("PUT", ["applications", _, "guilds", _, "commands"]) => {
-            let commands: Vec<Value> = request
-                .body
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|command| registered_command(state, command))
-                .collect();
-            *state.commands.lock().unwrap() = commands.clone();
-            json_response(StatusCode::OK, Value::Array(commands))
-        }
         ("POST", ["interactions", _, token, "callback"]) => {
             state.acknowledged.lock().unwrap().insert(token.to_string());
             StatusCode::NO_CONTENT.into_response()
@@ -1000,10 +1014,6 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
                 }),
             )
         }
-        ("GET", ["applications", _, "guilds", _, "commands"]) => json_response(
-            StatusCode::OK,
-            Value::Array(state.commands.lock().unwrap().clone()),
-        ),
         ("GET", ["webhooks", _, token, "messages", "@original"]) => {
             // The deferred placeholder message: one stable id per interaction.
             let id = *state

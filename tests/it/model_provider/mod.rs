@@ -66,6 +66,7 @@ pub(crate) async fn analyse(
         channel_id: scenario.target_channel_id,
         target_id: scenario.target_id,
         requested_by: "1002000000000000001".into(),
+        run_id: None,
     };
     analyze(&deps, &scenario, &request).await
 }

@@ -34,6 +34,17 @@ pub fn estimated_max_cost(menu: &Analyze, prompt: &Prompt) -> f64 {
     })
 }
 
+/// Whom a call's usage is recorded for.
+#[derive(Debug, Clone, Copy)]
+pub struct Attribution<'a> {
+    /// What the call was for (`analysis`, `replay`, `eval`).
+    pub purpose: &'a str,
+    /// Who asked (`discord:ID`, `cli`).
+    pub requested_by: &'a str,
+    /// The workflow run it is part of, if any.
+    pub run_id: Option<i64>,
+}
+
 /// Records every API attempt of one call (failed and retried ones too) and
 /// settles its budget reservation, in one transaction. Returns the cost of
 /// the successful attempt when the model has a price.
@@ -42,7 +53,7 @@ pub async fn record_attempts(
     menu: &Analyze,
     attempts: &[ApiAttempt],
     answered_by: Option<&str>,
-    (purpose, requested_by): (&str, &str),
+    attribution: Attribution<'_>,
     reservation: Option<Reservation>,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<f64>, sqlx::Error> {
@@ -63,14 +74,15 @@ pub async fn record_attempts(
         usage::record(
             &mut *tx,
             &UsageRecord {
-                purpose,
-                requested_by,
+                purpose: attribution.purpose,
+                requested_by: attribution.requested_by,
                 model,
                 request_id: attempt.request_id.as_deref(),
                 usage: attempt.usage.unwrap_or_default(),
                 outcome: &attempt.outcome,
                 cost_usd: cost,
                 at,
+                run_id: attribution.run_id,
             },
         )
         .await?;

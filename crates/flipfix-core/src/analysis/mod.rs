@@ -36,7 +36,7 @@ use sqlx::PgPool;
 
 pub use catalog::Catalog;
 pub use conversation::{Conversation, Message, MessageAuthor, Mode};
-pub use cost::{estimated_max_cost, record_attempts};
+pub use cost::{estimated_max_cost, record_attempts, Attribution};
 pub use interpret::{interpret, known_from_conversation};
 pub use source::{MessageSource, SourceError, ThreadInfo};
 pub use suggestion::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Suggestion};
@@ -55,6 +55,9 @@ pub struct AnalysisRequest {
     pub target_id: u64,
     /// Who clicked (a Discord user id), for usage accounting.
     pub requested_by: String,
+    /// The workflow run this analysis is part of (`runs`): what it gathered
+    /// and its usage are recorded with it.
+    pub run_id: Option<i64>,
 }
 
 /// The result: suggestions to review, what validation changed, and cost.
@@ -211,6 +214,10 @@ async fn analyze_in_span<S: MessageSource>(
         &conversation,
         images,
     )?;
+    if let Some(run_id) = request.run_id {
+        crate::runs::record_gathered(deps.pool, run_id, &conversation.ids(), prompt.images.len())
+            .await?;
+    }
     if let Some(progress) = deps.progress {
         progress(Progress::AskingModel {
             messages: conversation.messages.len(),
@@ -243,7 +250,11 @@ async fn analyze_in_span<S: MessageSource>(
         menu,
         &attempts,
         answer.as_ref().ok().map(|a| a.model.as_str()),
-        ("analysis", &request.requested_by),
+        Attribution {
+            purpose: "analysis",
+            requested_by: &request.requested_by,
+            run_id: request.run_id,
+        },
         reservation,
         deps.clock.now(),
     )

@@ -134,6 +134,8 @@ impl ReviewStore {
             }
         };
         advance(&mut tx, session_id, position).await?;
+        // The last decision ends the review, and with it the run.
+        crate::runs::settle_for_review(&mut tx, session_id, now).await?;
         tx.commit().await?;
         Ok((outcome, self.load(session_id).await?))
     }
