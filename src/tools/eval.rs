@@ -57,7 +57,7 @@ pub async fn run(options: EvalOptions, secrets: Secrets) -> anyhow::Result<ExitC
     // One client for every scenario: one connection pool, one memory of
     // models that refuse a forced tool choice.
     let live = match &database {
-        Some(database) => match analysis::menu(&workflows) {
+        Some(database) => match analysis::for_workflow(&workflows, None) {
             Ok(menu) => Some(Live::new(menu, &secrets, &database.pool).await),
             Err(err) => Some(Err(err.into())),
         },
@@ -205,8 +205,8 @@ async fn one(
     model: Option<&str>,
     scenario: &Scenario,
 ) -> anyhow::Result<(Score, Option<f64>)> {
-    let menu = analysis::menu(workflows)?;
-    let (conversation, prompt) = scenario.prepare(workflows).await?;
+    let menu = analysis::for_workflow(workflows, None)?;
+    let (conversation, prompt) = scenario.prepare(workflows, menu).await?;
     let (answer, cost) = match (responses, pool) {
         (Some(dir), _) => {
             let answer = recorded_answer(&dir.join(format!("{}.json", scenario.name())))?;
@@ -231,6 +231,7 @@ async fn one(
     let known = analysis::known_from_conversation(&conversation);
     let analysis = analysis::interpret(
         workflows,
+        menu,
         &scenario.catalog,
         conversation,
         answer,

@@ -82,8 +82,8 @@ async fn a_dropped_in_workflow_file_gets_its_commands_on_reload_without_a_restar
     std::fs::write(
         &menu,
         text.replace(
-            "command_name: Add to Flipfix",
-            "command_name: Save to Flipfix",
+            "message_command: Add to Flipfix",
+            "message_command: Save to Flipfix",
         ),
     )
     .unwrap();

@@ -2,7 +2,7 @@
 //! records the conversation shows.
 
 use super::validate::{KnownRecords, Validator};
-use super::{menu, Analysis, AnalysisError, Catalog, Conversation};
+use super::{Analysis, AnalysisError, Catalog, Conversation};
 use crate::llm::ToolAnswer;
 use crate::workflow::Workflows;
 
@@ -25,13 +25,13 @@ pub fn known_from_conversation(conversation: &Conversation) -> KnownRecords {
 /// Validates an answer into an [`Analysis`].
 pub fn interpret(
     workflows: &Workflows,
+    menu: &crate::workflow::Analyze,
     catalog: &Catalog,
     conversation: Conversation,
     answer: ToolAnswer,
     known_records: &KnownRecords,
     cost_usd: Option<f64>,
 ) -> Result<Analysis, AnalysisError> {
-    let menu = menu(workflows)?;
     let validator = Validator {
         menu,
         kinds: &workflows.kinds,
