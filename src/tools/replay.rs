@@ -28,6 +28,8 @@ pub struct ReplayOptions {
     pub create: bool,
     pub show_prompt: bool,
     pub json: bool,
+    /// `--workflow NAME`: whose analysis runs (`Workflows::choose`).
+    pub workflow: Option<String>,
     pub workflows_dir: PathBuf,
     pub prompts_dir: PathBuf,
 }
@@ -55,7 +57,7 @@ pub async fn run(options: ReplayOptions, secrets: Secrets) -> anyhow::Result<Exi
         anyhow::bail!("give exactly one of --response FILE and --live");
     }
     let workflows = load(&options.workflows_dir, &options.prompts_dir)?;
-    let menu = analysis::for_workflow(&workflows, None)?;
+    let menu = analysis::for_workflow(&workflows, options.workflow.as_deref())?;
     let scenario = Scenario::load(&options.scenario)?;
     let (conversation, prompt) = scenario.prepare(&workflows, menu).await?;
     if options.show_prompt {

@@ -155,8 +155,8 @@ async fn a_reload_whose_sync_fails_keeps_the_new_workflows_and_the_next_reload_r
     std::fs::write(
         &menu,
         text.replace(
-            "command_name: Add to Flipfix",
-            "command_name: Save to Flipfix",
+            "message_command: Add to Flipfix",
+            "message_command: Save to Flipfix",
         ),
     )
     .unwrap();
