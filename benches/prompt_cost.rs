@@ -143,7 +143,8 @@ fn main() {
     let sample = root.join("../shared/fixtures/flipfix-sample");
     let workflows = load_workflows(&root.join("workflows"), &root.join("prompts"))
         .unwrap_or_else(|problems| panic!("workflows:\n{problems}"));
-    let menu = flipfix_bot::analysis::menu(&workflows).expect("context_menu");
+    let menu = flipfix_bot::analysis::for_workflow(&workflows, Some("add_to_flipfix"))
+        .expect("add_to_flipfix");
     let catalog = catalog(&sample);
     let messages = read_csv(&sample.join("discord_workshop_messages.csv"));
     let (output_tokens, largest_output, largest) = assumed_output(&root);
@@ -377,7 +378,8 @@ fn open_records_context(
     conversation: &flipfix_bot::analysis::Conversation,
     without: &str,
 ) {
-    let menu = flipfix_bot::analysis::menu(workflows).expect("context_menu");
+    let menu = flipfix_bot::analysis::for_workflow(workflows, Some("add_to_flipfix"))
+        .expect("add_to_flipfix");
     let mut with_ids = catalog.clone();
     for (i, machine) in with_ids.machines.iter_mut().enumerate() {
         machine.id = Some(i as i64 + 1);

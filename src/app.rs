@@ -23,9 +23,9 @@ pub struct App {
     /// [`RunConfig`]): nothing downstream checks for them again.
     pub discord: DiscordConfig,
     workflows: RwLock<Arc<Workflows>>,
-    /// The model client for the provider and timeout in force, built on
-    /// first use (one connection pool) and again when a reload changes them.
-    llm: std::sync::Mutex<Option<(LlmSetup, Arc<crate::llm::LlmClient>)>>,
+    /// One model client per provider (and base URL) and timeout the
+    /// workflows ask for, built on first use (one connection pool each).
+    llm: std::sync::Mutex<Vec<(LlmSetup, Arc<crate::llm::LlmClient>)>>,
     /// Models that refused a forced tool choice, kept across rebuilds.
     tool_choice_memory: crate::llm::ToolChoiceMemory,
     /// The process: instance key, shutdown, work in flight, start-up.
@@ -68,19 +68,21 @@ impl App {
             secrets,
             discord,
             workflows: RwLock::new(workflows),
-            llm: std::sync::Mutex::new(None),
+            llm: std::sync::Mutex::new(Vec::new()),
             tool_choice_memory: crate::llm::ToolChoiceMemory::default(),
             lifecycle,
             clock,
         })
     }
 
-    /// The model client for the context-menu workflow in force: its
-    /// provider, base URL and timeout.
-    pub fn llm(&self) -> Result<Arc<crate::llm::LlmClient>, crate::llm::LlmError> {
-        let workflows = self.workflows();
-        let setup = crate::analysis::menu(&workflows)
-            .ok()
+    /// The model client for `analyze` (a workflow's analysis): its
+    /// provider, base URL and timeout; `None` = the default (Anthropic).
+    /// Clients are cached per setup, so workflows on one provider share one.
+    pub fn llm_for(
+        &self,
+        analyze: Option<&crate::workflow::Analyze>,
+    ) -> Result<Arc<crate::llm::LlmClient>, crate::llm::LlmError> {
+        let setup = analyze
             .map(|menu| LlmSetup {
                 provider: menu.provider.clone(),
                 timeout: menu.timeout,
@@ -90,10 +92,8 @@ impl App {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if let Some((built_for, client)) = cached.as_ref() {
-            if *built_for == setup {
-                return Ok(client.clone());
-            }
+        if let Some((_, client)) = cached.iter().find(|(built_for, _)| *built_for == setup) {
+            return Ok(client.clone());
         }
         let client = Arc::new(
             crate::llm::LlmClient::new(
@@ -104,18 +104,8 @@ impl App {
             )?
             .with_memory(self.tool_choice_memory.clone()),
         );
-        *cached = Some((setup, client.clone()));
+        cached.push((setup, client.clone()));
         Ok(client)
-    }
-
-    /// A model client for one workflow's `analyze:` section (its provider
-    /// and timeout), sharing the process's tool-choice memory.
-    pub fn llm_for(
-        &self,
-        menu: &crate::workflow::Analyze,
-    ) -> Result<crate::llm::LlmClient, crate::llm::LlmError> {
-        Ok(crate::llm::LlmClient::for_menu(menu, &self.secrets)?
-            .with_memory(self.tool_choice_memory.clone()))
     }
 
     /// The workflows in force. Callers keep the `Arc` for the duration of

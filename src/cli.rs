@@ -84,6 +84,10 @@ pub enum Command {
         /// Print JSON instead of cards.
         #[arg(long)]
         json: bool,
+        /// The workflow whose analysis runs (default: the one with a
+        /// message command; an error lists the names when there are several).
+        #[arg(long = "workflow", value_name = "NAME")]
+        workflow: Option<String>,
         /// Workflow directory (default: FLIPFIX_WORKFLOWS_DIR or ./workflows).
         #[arg(long)]
         workflows: Option<PathBuf>,
@@ -107,6 +111,10 @@ pub enum Command {
         /// Print the scores as JSON.
         #[arg(long)]
         json: bool,
+        /// The workflow whose analysis runs (default: the one with a
+        /// message command; an error lists the names when there are several).
+        #[arg(long = "workflow", value_name = "NAME")]
+        workflow: Option<String>,
         /// Workflow directory (default: FLIPFIX_WORKFLOWS_DIR or ./workflows).
         #[arg(long)]
         workflows: Option<PathBuf>,
@@ -202,10 +210,12 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
             create,
             show_prompt,
             json,
+            workflow,
             workflows,
             prompts,
         } => {
             let options = ReplayOptions {
+                workflow,
                 scenario,
                 response,
                 live,
@@ -224,10 +234,12 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
             responses,
             model,
             json,
+            workflow,
             workflows,
             prompts,
         } => {
             let options = EvalOptions {
+                workflow,
                 dir,
                 live,
                 responses,

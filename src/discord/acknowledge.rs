@@ -31,7 +31,22 @@ pub async fn after_decision(
     session: &Session,
 ) {
     let workflows = app.workflows();
-    let on_created = crate::analysis::menu(&workflows)
+    // The on_created of the workflow whose run opened this review.
+    let name = match crate::runs::workflow_of_review(&app.pool, session.id).await {
+        Ok(name) => name,
+        Err(err) => {
+            tracing::warn!(session = session.id, error = %err, "could not find the review's workflow; not acknowledging");
+            return;
+        }
+    };
+    // A review no run links (opened before runs were recorded) belongs to
+    // the one message-command workflow, as it did then.
+    let workflow = match name.as_deref() {
+        Some(name) => workflows.get(name),
+        None => workflows.choose(None).ok(),
+    };
+    let on_created = workflow
+        .and_then(|w| w.analyze.as_ref())
         .map(|menu| menu.on_created.clone())
         .unwrap_or_default();
     if let (Some(emoji), Some(DecisionOutcome::Created { .. })) = (&on_created.react, outcome) {

@@ -19,15 +19,18 @@ pub type Command = poise::Command<Data, Error>;
 /// workflow's own message or slash command) is one more entry here plus
 /// its handler.
 pub fn workflow_commands(workflows: &Workflows) -> Vec<Command> {
-    let mut add = add_to_flipfix::add_to_flipfix();
-    // Named by the workflow; poise's attribute holds the default.
-    if let Some(name) = workflows
+    // One message command per workflow that declares one, all served by
+    // the same handler, which finds its workflow by the invoked name.
+    let mut commands: Vec<Command> = workflows
         .with_message_command()
-        .find_map(|w| w.message_command())
-    {
-        add.context_menu_name = Some(name.to_string().into());
-    }
-    let mut commands = vec![add];
+        .filter_map(|w| w.message_command())
+        .map(|name| {
+            let mut command = add_to_flipfix::add_to_flipfix();
+            // Named by the workflow; poise's attribute holds the default.
+            command.context_menu_name = Some(name.to_string().into());
+            command
+        })
+        .collect();
     commands.extend(record_commands::record_commands(&workflows.kinds));
     commands.extend(slash_trigger::slash_commands(workflows));
     commands

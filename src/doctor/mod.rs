@@ -140,13 +140,16 @@ impl StoredSettings {
 /// The OpenAI-compatible endpoint and model the analysis workflow asks, if
 /// that is its provider.
 fn openai_endpoint(workflows: &Result<Arc<Workflows>, String>) -> Option<(String, String)> {
-    let menu = crate::analysis::menu(workflows.as_ref().ok()?).ok()?;
-    match &menu.provider {
-        crate::workflow::ModelProvider::OpenAiCompatible { base_url } => {
-            Some((base_url.clone(), menu.model.clone()))
+    // The first workflow that asks one (each workflow names its provider).
+    workflows.as_ref().ok()?.workflows.iter().find_map(|w| {
+        let menu = w.analyze.as_ref()?;
+        match &menu.provider {
+            crate::workflow::ModelProvider::OpenAiCompatible { base_url } => {
+                Some((base_url.clone(), menu.model.clone()))
+            }
+            crate::workflow::ModelProvider::Anthropic => None,
         }
-        crate::workflow::ModelProvider::Anthropic => None,
-    }
+    })
 }
 
 /// The token, the home server, the channels and the commands, through
@@ -233,7 +236,14 @@ async fn check_services(
                 .workflows
                 .as_ref()
                 .ok()
-                .and_then(|w| crate::analysis::menu(w).ok().map(|m| m.model.clone()))
+                .and_then(|w| {
+                    // The first workflow asking Anthropic names the model probed.
+                    w.workflows.iter().find_map(|w| {
+                        let menu = w.analyze.as_ref()?;
+                        (menu.provider == crate::workflow::ModelProvider::Anthropic)
+                            .then(|| menu.model.clone())
+                    })
+                })
                 .unwrap_or_else(|| FALLBACK_MODEL.to_string());
             services::model_key(
                 report,

@@ -28,6 +28,8 @@ pub struct EvalOptions {
     pub responses: Option<PathBuf>,
     pub model: Option<String>,
     pub json: bool,
+    /// `--workflow NAME`: whose analysis runs (`Workflows::choose`).
+    pub workflow: Option<String>,
     pub workflows_dir: PathBuf,
     pub prompts_dir: PathBuf,
 }
@@ -45,6 +47,8 @@ pub async fn run(options: EvalOptions, secrets: Secrets) -> anyhow::Result<ExitC
         anyhow::bail!("give exactly one of --live and --responses DIR");
     }
     let workflows = load(&options.workflows_dir, &options.prompts_dir)?;
+    // An unknown or ambiguous `--workflow` ends here, naming the choices.
+    analysis::for_workflow(&workflows, options.workflow.as_deref())?;
     let scenarios: Vec<Scenario> = Scenario::load_dir(&options.dir)?
         .into_iter()
         .filter(|s| s.file.expected.is_some())
@@ -57,7 +61,7 @@ pub async fn run(options: EvalOptions, secrets: Secrets) -> anyhow::Result<ExitC
     // One client for every scenario: one connection pool, one memory of
     // models that refuse a forced tool choice.
     let live = match &database {
-        Some(database) => match analysis::menu(&workflows) {
+        Some(database) => match analysis::for_workflow(&workflows, options.workflow.as_deref()) {
             Ok(menu) => Some(Live::new(menu, &secrets, &database.pool).await),
             Err(err) => Some(Err(err.into())),
         },
@@ -157,11 +161,13 @@ async fn evaluate(
         let pool = pool.clone();
         let responses = options.responses.clone();
         let model = options.model.clone();
+        let workflow = options.workflow.clone();
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             let name = scenario.name().to_string();
             let result = one(
                 &workflows,
+                workflow.as_deref(),
                 live.as_ref(),
                 pool.as_ref(),
                 responses.as_deref(),
@@ -199,14 +205,15 @@ async fn evaluate(
 
 async fn one(
     workflows: &Workflows,
+    workflow: Option<&str>,
     live: Option<&Live>,
     pool: Option<&sqlx::PgPool>,
     responses: Option<&Path>,
     model: Option<&str>,
     scenario: &Scenario,
 ) -> anyhow::Result<(Score, Option<f64>)> {
-    let menu = analysis::menu(workflows)?;
-    let (conversation, prompt) = scenario.prepare(workflows).await?;
+    let menu = analysis::for_workflow(workflows, workflow)?;
+    let (conversation, prompt) = scenario.prepare(workflows, menu).await?;
     let (answer, cost) = match (responses, pool) {
         (Some(dir), _) => {
             let answer = recorded_answer(&dir.join(format!("{}.json", scenario.name())))?;
@@ -231,6 +238,7 @@ async fn one(
     let known = analysis::known_from_conversation(&conversation);
     let analysis = analysis::interpret(
         workflows,
+        menu,
         &scenario.catalog,
         conversation,
         answer,

@@ -28,6 +28,8 @@ pub struct ReplayOptions {
     pub create: bool,
     pub show_prompt: bool,
     pub json: bool,
+    /// `--workflow NAME`: whose analysis runs (`Workflows::choose`).
+    pub workflow: Option<String>,
     pub workflows_dir: PathBuf,
     pub prompts_dir: PathBuf,
 }
@@ -55,9 +57,9 @@ pub async fn run(options: ReplayOptions, secrets: Secrets) -> anyhow::Result<Exi
         anyhow::bail!("give exactly one of --response FILE and --live");
     }
     let workflows = load(&options.workflows_dir, &options.prompts_dir)?;
-    let menu = analysis::menu(&workflows)?;
+    let menu = analysis::for_workflow(&workflows, options.workflow.as_deref())?;
     let scenario = Scenario::load(&options.scenario)?;
-    let (conversation, prompt) = scenario.prepare(&workflows).await?;
+    let (conversation, prompt) = scenario.prepare(&workflows, menu).await?;
     if options.show_prompt {
         print_prompt(menu, options.model.as_deref(), &prompt);
     }
@@ -72,6 +74,7 @@ pub async fn run(options: ReplayOptions, secrets: Secrets) -> anyhow::Result<Exi
         &options,
         &secrets,
         &workflows,
+        menu,
         &scenario,
         conversation,
         &prompt,
@@ -89,12 +92,12 @@ async fn replay_with(
     options: &ReplayOptions,
     secrets: &Secrets,
     workflows: &Workflows,
+    menu: &Analyze,
     scenario: &Scenario,
     conversation: Conversation,
     prompt: &Prompt,
     pool: Option<&PgPool>,
 ) -> anyhow::Result<ExitCode> {
-    let menu = analysis::menu(workflows)?;
     let (answer, cost) = match (&options.response, pool) {
         (Some(file), _) => {
             let answer = recorded_answer(file)?;
@@ -118,6 +121,7 @@ async fn replay_with(
     }
     let analysis = analysis::interpret(
         workflows,
+        menu,
         &scenario.catalog,
         conversation,
         answer,

@@ -381,7 +381,7 @@ fn the_shipped_reply_template_lists_one_record_a_line() {
         &dir.path().join("prompts"),
     )
     .unwrap_or_else(|problems| panic!("{problems}"));
-    let menu = flipfix_bot::analysis::menu(&workflows).unwrap();
+    let menu = flipfix_bot::analysis::for_workflow(&workflows, None).unwrap();
     assert_eq!(menu.on_created.react.as_deref(), Some("✅"));
     let template = menu.on_created.reply_template.as_deref().unwrap();
     let sample = flipfix_bot::review::acknowledge::ReplyContext::sample(&workflows.kinds);

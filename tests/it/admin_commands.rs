@@ -569,7 +569,7 @@ async fn usage_and_status_report_spend(pool: PgPool) {
 
     let (text, _) = run(&fake, &admin(), direct("status", json!([]))).await;
     assert!(
-        text.contains("model `claude-haiku-4-5`") && text.contains("API key not set"),
+        text.contains("`add_to_flipfix` → claude-haiku-4-5") && text.contains("API key not set"),
         "{text}"
     );
     assert!(

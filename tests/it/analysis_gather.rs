@@ -58,6 +58,7 @@ async fn every_scenario_loads_renders_and_gathers_the_right_conversation() {
         let name = scenario.name().to_string();
         let (conversation, prompt) = analysis::prepare(
             &workflows,
+            analysis::for_workflow(&workflows, None).unwrap(),
             &scenario.catalog,
             &scenario,
             scenario.target_channel_id,
@@ -152,6 +153,7 @@ async fn webhook_references_carry_kind_and_author() {
     let scenario = Scenario::load(&dir.join("webhook_reply_creates_part_update.yaml")).unwrap();
     let (conversation, _) = analysis::prepare(
         &workflows,
+        analysis::for_workflow(&workflows, None).unwrap(),
         &scenario.catalog,
         &scenario,
         scenario.target_channel_id,
@@ -173,6 +175,7 @@ async fn saved_messages_are_left_out_but_the_target_is_kept_and_marked() {
     let scenario = Scenario::load(&dir.join("nested_part_request_with_updates.yaml")).unwrap();
     let (mut conversation, _) = analysis::prepare(
         &workflows,
+        analysis::for_workflow(&workflows, None).unwrap(),
         &scenario.catalog,
         &scenario,
         scenario.target_channel_id,
@@ -254,7 +257,7 @@ impl MessageSource for Memory {
 }
 
 fn windows() -> Windows {
-    flipfix_bot::analysis::menu(&shipped_workflows())
+    flipfix_bot::analysis::for_workflow(&shipped_workflows(), None)
         .unwrap()
         .windows
 }

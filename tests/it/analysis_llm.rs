@@ -70,6 +70,7 @@ async fn run_with(
     let deps = AnalysisDeps {
         pool,
         workflows: &workflows,
+        analyze: flipfix_bot::analysis::for_workflow(&workflows, None).unwrap(),
         client,
         api_key: key,
         progress: None,

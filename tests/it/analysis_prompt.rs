@@ -78,6 +78,7 @@ async fn system_prompt(workflows: &Workflows, catalog: &Catalog) -> String {
     .unwrap();
     let (conversation, _) = flipfix_bot::analysis::prepare(
         workflows,
+        flipfix_bot::analysis::for_workflow(workflows, None).unwrap(),
         catalog,
         &scenario,
         scenario.target_channel_id,
@@ -85,7 +86,7 @@ async fn system_prompt(workflows: &Workflows, catalog: &Catalog) -> String {
     )
     .await
     .unwrap();
-    let menu = flipfix_bot::analysis::menu(workflows).unwrap();
+    let menu = flipfix_bot::analysis::for_workflow(workflows, None).unwrap();
     build_prompt(
         menu,
         &workflows.kinds,
@@ -129,7 +130,7 @@ async fn the_rules_come_from_the_template_not_from_rust() {
 #[tokio::test]
 async fn the_worked_examples_appear_in_declaration_order_with_their_answers() {
     let workflows = shipped_workflows();
-    let menu = flipfix_bot::analysis::menu(&workflows).unwrap();
+    let menu = flipfix_bot::analysis::for_workflow(&workflows, None).unwrap();
     let names: Vec<&str> = menu.examples.iter().map(|e| e.decl.name.as_str()).collect();
     assert_eq!(
         names,
@@ -181,7 +182,7 @@ async fn the_stable_prefix_with_the_real_catalog_reaches_haiku_4_5s_cache_minimu
     let catalog = real_catalog();
     assert_eq!(catalog.machines.len(), 39, "the real catalog");
     let system = system_prompt(&workflows, &catalog).await;
-    let menu = flipfix_bot::analysis::menu(&workflows).unwrap();
+    let menu = flipfix_bot::analysis::for_workflow(&workflows, None).unwrap();
     let tools = serde_json::to_string(&tool(menu, &workflows.kinds).input_schema).unwrap();
     let chars = system.chars().count() + tools.chars().count();
     assert!(chars >= 4 * 4096, "{chars} characters");
@@ -190,7 +191,7 @@ async fn the_stable_prefix_with_the_real_catalog_reaches_haiku_4_5s_cache_minimu
 fn schema() -> Value {
     let workflows = shipped_workflows();
     tool(
-        flipfix_bot::analysis::menu(&workflows).unwrap(),
+        flipfix_bot::analysis::for_workflow(&workflows, None).unwrap(),
         &workflows.kinds,
     )
     .input_schema
@@ -288,7 +289,7 @@ fn a_child_item_has_no_kind_machine_parent_or_children() {
 fn the_schema_check_refuses_what_a_small_model_could_misread() {
     let workflows = shipped_workflows();
     let tool = tool(
-        flipfix_bot::analysis::menu(&workflows).unwrap(),
+        flipfix_bot::analysis::for_workflow(&workflows, None).unwrap(),
         &workflows.kinds,
     );
     let ok = json!({"suggestions": [{"kind": "part_request", "machine": "hook", "description": "switch",
@@ -321,7 +322,7 @@ fn the_schema_check_refuses_what_a_small_model_could_misread() {
 fn every_reference_answer_matches_the_tool_schema() {
     let workflows = shipped_workflows();
     let tool = tool(
-        flipfix_bot::analysis::menu(&workflows).unwrap(),
+        flipfix_bot::analysis::for_workflow(&workflows, None).unwrap(),
         &workflows.kinds,
     );
     let dir = repo_root().join("tests/fixtures/reference_answers");

@@ -128,6 +128,7 @@ async fn analyze_scenario(
     let deps = AnalysisDeps {
         pool,
         workflows,
+        analyze: flipfix_bot::analysis::for_workflow(workflows, None).unwrap(),
         client,
         api_key: Some(key),
         progress: None,
@@ -478,7 +479,7 @@ async fn an_openai_compatible_model_gets_the_photo_as_an_image_url_part(pool: Pg
     .await;
     let workflows = fake.workflows("");
     assert!(
-        flipfix_bot::analysis::menu(&workflows)
+        flipfix_bot::analysis::for_workflow(&workflows, None)
             .unwrap()
             .vision
             .enabled,

@@ -1,7 +1,7 @@
 //! `vision:` as `check` sees it (bounds and unknown keys at their line),
 //! and what the budget reserves for images.
 
-use flipfix_bot::analysis::{estimated_max_cost, menu, vision};
+use flipfix_bot::analysis::{estimated_max_cost, for_workflow, vision};
 use flipfix_bot::llm::ImageInput;
 use flipfix_bot::template_check::load_workflows;
 
@@ -59,13 +59,19 @@ fn unknown_vision_keys_are_refused() {
 fn vision_is_off_without_the_section_and_on_with_it() {
     assert!(vision_problems("").is_empty());
     assert!(
-        menu(&shipped_workflows()).unwrap().vision.enabled,
+        for_workflow(&shipped_workflows(), None)
+            .unwrap()
+            .vision
+            .enabled,
         "shipped: on"
     );
     let (_dir, workflows) = workflows_with("");
-    assert!(!menu(&workflows).unwrap().vision.enabled, "absent: off");
+    assert!(
+        !for_workflow(&workflows, None).unwrap().vision.enabled,
+        "absent: off"
+    );
     let (_dir, workflows) = workflows_with("  vision: {}\n");
-    let vision = menu(&workflows).unwrap().vision;
+    let vision = for_workflow(&workflows, None).unwrap().vision;
     assert!(vision.enabled, "present: on");
     assert_eq!(vision.max_images, 4);
     assert_eq!(vision.max_image_bytes, 5 * 1024 * 1024);
@@ -74,7 +80,7 @@ fn vision_is_off_without_the_section_and_on_with_it() {
 #[test]
 fn the_budget_reserves_the_image_ceiling_per_image() {
     let (_dir, workflows) = vision_on();
-    let menu = menu(&workflows).unwrap();
+    let menu = for_workflow(&workflows, None).unwrap();
     let text = flipfix_bot::analysis::prompt::Prompt {
         system: "s".repeat(1000),
         conversation: "c".repeat(1000),

@@ -528,7 +528,7 @@ fn the_shipped_follow_up_lesson_is_whole() {
     let workflows =
         flipfix_bot::template_check::load_workflows(&root.join("workflows"), &root.join("prompts"))
             .unwrap();
-    let menu = flipfix_bot::analysis::menu(&workflows).unwrap();
+    let menu = flipfix_bot::analysis::for_workflow(&workflows, None).unwrap();
     let example = menu
         .examples
         .iter()

@@ -306,7 +306,9 @@ async fn attaching_a_report_puts_it_and_its_children_under_the_open_report(pool:
 async fn gathering_marks_the_thread_starter_and_the_reply_chain_origin() {
     use flipfix_bot::analysis::gather::gather;
     let workflows = shipped_workflows();
-    let windows = &flipfix_bot::analysis::menu(&workflows).unwrap().windows;
+    let windows = &flipfix_bot::analysis::for_workflow(&workflows, None)
+        .unwrap()
+        .windows;
     for (name, origin) in [
         ("thread_with_preroll", Some(64)),
         ("reply_chain_fix", Some(66)),

@@ -89,5 +89,6 @@ mod web_sessions;
 mod web_sign_in;
 mod web_sign_in_limits;
 mod web_timeline;
+mod workflow_analysis;
 mod workflow_check;
 mod workflow_reload;

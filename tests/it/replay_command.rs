@@ -367,3 +367,44 @@ async fn replay_create_saves_the_suggestions_as_records(pool: sqlx::PgPool) {
         .unwrap();
     assert_eq!(sources, 3);
 }
+
+#[test]
+fn replay_and_eval_take_workflow_and_an_unknown_name_lists_the_declared_ones() {
+    let (name, response) = fixtures().remove(0);
+    let scenario = scenario_path(&name);
+    let (code, stdout, stderr) = bot(&[
+        "replay",
+        path(&scenario),
+        "--response",
+        path(&response),
+        "--workflow",
+        "add_to_flipfix",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(&format!("scenario {name}:")), "{stdout}");
+
+    let (code, _, stderr) = bot(&[
+        "replay",
+        path(&scenario),
+        "--response",
+        path(&response),
+        "--workflow",
+        "nope",
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("no workflow is named `nope` (declared: add_to_flipfix"),
+        "{stderr}"
+    );
+    let responses = repo_root().join("tests/fixtures/reference_answers");
+    let (code, _, stderr) = bot(&[
+        "eval",
+        path(&shared_dir().join("scenarios/flipfix-eval")),
+        "--responses",
+        path(&responses),
+        "--workflow",
+        "nope",
+    ]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("no workflow is named `nope`"), "{stderr}");
+}

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use flipfix_bot::analysis::scenario::Scenario;
 use flipfix_bot::analysis::{
-    analyze, estimated_max_cost, menu, prepare, AnalysisDeps, AnalysisError, AnalysisRequest,
-    Catalog,
+    analyze, estimated_max_cost, for_workflow, prepare, AnalysisDeps, AnalysisError,
+    AnalysisRequest, Catalog,
 };
 use flipfix_bot::config::Secret;
 use flipfix_bot::llm::budget::{SpendLimits, SpendRefusal};
@@ -44,6 +44,7 @@ async fn analyse(
     let deps = AnalysisDeps {
         pool,
         workflows: &workflows,
+        analyze: flipfix_bot::analysis::for_workflow(&workflows, None).unwrap(),
         client: &client,
         api_key: Some(&key),
         progress: None,
@@ -67,6 +68,7 @@ async fn estimate(pool: &PgPool, scenario: &Scenario) -> f64 {
     let catalog = Catalog::load(pool).await.unwrap();
     let (_, prompt) = prepare(
         &workflows,
+        for_workflow(&workflows, None).unwrap(),
         &catalog,
         scenario,
         scenario.target_channel_id,
@@ -74,7 +76,7 @@ async fn estimate(pool: &PgPool, scenario: &Scenario) -> f64 {
     )
     .await
     .unwrap();
-    estimated_max_cost(menu(&workflows).unwrap(), &prompt)
+    estimated_max_cost(for_workflow(&workflows, None).unwrap(), &prompt)
 }
 
 #[sqlx::test(migrations = "./migrations")]

@@ -104,3 +104,126 @@ fn triggers_not_served_by_this_version_are_refused_at_their_line() {
         ]
     );
 }
+
+/// Writes `workflows/extra.yaml` into a copy of the shipped workflows.
+fn with_extra(yaml: &str) -> tempfile::TempDir {
+    let dir = copy_workflows();
+    std::fs::write(dir.path().join("workflows/extra.yaml"), yaml).unwrap();
+    dir
+}
+
+/// A workflow with nothing but a name and one trigger line.
+fn minimal(name: &str, trigger: &str) -> String {
+    format!("  - name: {name}\n    triggers:\n      - {trigger}\n")
+}
+
+#[test]
+fn two_workflows_with_one_name_are_refused_at_the_second() {
+    let dir = with_extra(&format!(
+        "workflows:\n{}",
+        minimal("add_to_flipfix", "message_command: Add again")
+    ));
+    let found = problems(dir.path());
+    let shipped_line = std::fs::read_to_string(repo_root().join("workflows/add_to_flipfix.yaml"))
+        .unwrap()
+        .lines()
+        .position(|l| l == "  - name: add_to_flipfix")
+        .unwrap()
+        + 1;
+    assert_eq!(
+        found,
+        [format!("/workflows/extra.yaml:2:11: workflow `add_to_flipfix` is already declared at {}:{shipped_line}; names must be unique",
+            dir.path().join("workflows/add_to_flipfix.yaml").display())
+            .replace(&dir.path().display().to_string(), "")]
+    );
+}
+
+#[test]
+fn one_emoji_claimed_twice_in_one_channel_is_refused() {
+    let dir = with_extra(&format!(
+        "workflows:\n{}{}",
+        minimal(
+            "first",
+            "reaction: {emoji: \"🔧\", channels: [\"11\", \"22\"]}"
+        ),
+        minimal("second", "reaction: {emoji: \"🔧\", channels: [\"22\"]}"),
+    ));
+    let found = problems(dir.path());
+    assert!(
+        found.iter().any(|p| p == "/workflows/extra.yaml:7:9: workflow `second`: reaction 🔧 in channel 22 is already claimed by workflow `first` at /workflows/extra.yaml:4"),
+        "{found:#?}"
+    );
+    // Other channels do not clash.
+    let dir = with_extra(&format!(
+        "workflows:\n{}{}",
+        minimal("first", "reaction: {emoji: \"🔧\", channels: [\"11\"]}"),
+        minimal("second", "reaction: {emoji: \"🔧\", channels: [\"22\"]}"),
+    ));
+    assert!(
+        problems(dir.path())
+            .iter()
+            .all(|p| !p.contains("already claimed")),
+        "{:#?}",
+        problems(dir.path())
+    );
+}
+
+#[test]
+fn a_sixth_message_command_is_refused_at_its_line() {
+    // The shipped file declares one; five more make six.
+    let extra: String = (1..=5)
+        .map(|i| minimal(&format!("more_{i}"), &format!("message_command: More {i}")))
+        .collect();
+    let dir = with_extra(&format!("workflows:\n{extra}"));
+    assert_eq!(
+        problems(dir.path()),
+        ["/workflows/extra.yaml:16:9: workflow `more_5`: message_command `More 5` is message command 6; Discord allows an app at most 5"]
+    );
+}
+
+#[test]
+fn an_unknown_kind_is_refused_at_its_line_and_column() {
+    let dir = copy_workflows();
+    let file = dir.path().join("workflows/add_to_flipfix.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let kinds = "      kinds: [problem_report, log_entry, part_request, part_request_update]\n";
+    assert!(text.contains(kinds));
+    std::fs::write(
+        &file,
+        text.replace(kinds, "      kinds: [problem_report, visitor_feedback]\n"),
+    )
+    .unwrap();
+    let line = text.lines().position(|l| l == kinds.trim_end()).unwrap() + 1;
+    let found = problems(dir.path());
+    assert!(
+        found.contains(&format!("/workflows/add_to_flipfix.yaml:{line}:31: workflow `add_to_flipfix`: kind `visitor_feedback` is not declared (declared: problem_report, log_entry, part_request, part_request_update)")),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn a_second_workflows_prompt_that_does_not_render_is_refused_at_its_line() {
+    let dir = copy_workflows();
+    std::fs::write(
+        dir.path().join("prompts/analysis/other.md.j2"),
+        "Kinds:\n{{ kinds | lenght }}\n",
+    )
+    .unwrap();
+    let shipped =
+        std::fs::read_to_string(dir.path().join("workflows/add_to_flipfix.yaml")).unwrap();
+    let second = shipped[shipped.find("workflows:\n").unwrap()..]
+        .replace("name: add_to_flipfix", "name: other")
+        .replace("message_command: Add to Flipfix", "message_command: Other")
+        .replace(
+            "system: analysis/system.md.j2",
+            "system: analysis/other.md.j2",
+        );
+    std::fs::write(dir.path().join("workflows/other.yaml"), second).unwrap();
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("/prompts/analysis/other.md.j2:2")
+            && found[0].contains("rendering the sample system prompt"),
+        "{found:#?}"
+    );
+}

@@ -210,7 +210,7 @@ impl Fake {
     /// A client for this fake with quick retries.
     pub fn client(&self, timeout: Duration) -> LlmClient {
         let workflows = self.workflows("");
-        let menu = flipfix_bot::analysis::menu(&workflows).expect("a context menu");
+        let menu = flipfix_bot::analysis::for_workflow(&workflows, None).expect("a context menu");
         LlmClient::new(&menu.provider, self.base_url(), timeout, quick_retries()).expect("client")
     }
 }

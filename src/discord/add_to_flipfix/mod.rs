@@ -37,7 +37,14 @@ pub async fn add_to_flipfix(ctx: Context<'_>, message: serenity::Message) -> Res
     let app = ctx.data();
     // After the defer: recording the run is database work.
     let run_id = start_run(app, interaction, &message).await?;
-    let checked = preflight::preflight(ctx, interaction, &message).await;
+    // The workflow this command belongs to, in the set in force: its
+    // analysis, scope and cap. One handler serves every message command.
+    let workflows = app.workflows();
+    let Some(workflow) = workflows.by_message_command(&interaction.data.name) else {
+        settle_run(app, run_id, RunOutcome::Refused, super::dispatch::GONE).await;
+        return answer(ctx, interaction, super::dispatch::GONE).await;
+    };
+    let checked = preflight::preflight(ctx, interaction, &message, workflow, run_id).await;
     match checked {
         Ok(Outcome::Refused(refusal)) => {
             settle_run(app, run_id, RunOutcome::Refused, refusal.as_str()).await;
@@ -46,7 +53,7 @@ pub async fn add_to_flipfix(ctx: Context<'_>, message: serenity::Message) -> Res
         Ok(Outcome::Done(session_id)) => {
             // From here the run ends with its review (`runs::settle_for_review`).
             runs::attach_review(&app.pool, run_id, session_id).await?;
-            let work = run::review(ctx, interaction, &message, session_id, run_id);
+            let work = run::review(ctx, interaction, &message, workflow, session_id, run_id);
             super::review_guard::guarded(ctx, interaction, session_id, work).await
         }
         Err(err) => {
@@ -65,9 +72,13 @@ async fn start_run(
 ) -> Result<i64, sqlx::Error> {
     let workflows = app.workflows();
     let workflow = runs::message_command_workflow(&workflows, &interaction.data.name);
+    // The version of the workflow itself, when it is in force.
+    let version = workflows
+        .get(&workflow)
+        .map_or(workflows.version.as_str(), |w| w.version.as_str());
     let run = runs::NewRun {
         workflow: &workflow,
-        version: &workflows.version,
+        version,
         trigger: runs::Trigger::MessageCommand,
         user: Some((interaction.user.id.get(), &interaction.user.name)),
         guild_id: interaction.guild_id.map(|g| g.get()),

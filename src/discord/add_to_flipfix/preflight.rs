@@ -12,6 +12,8 @@ use crate::discord::{checks, Context, Error};
 use crate::llm::budget;
 use crate::records::records_for_messages;
 use crate::review::{NewSession, ReviewStore, StartOutcome};
+use crate::runs;
+use crate::workflow::Workflow;
 
 /// The checks that end the command with a short answer, in the order a
 /// person can act on them. `Done(session)` when a review was opened.
@@ -19,6 +21,8 @@ pub(super) async fn preflight(
     ctx: Context<'_>,
     interaction: &serenity::CommandInteraction,
     message: &serenity::Message,
+    workflow: &Workflow,
+    run_id: i64,
 ) -> Result<Outcome<i64>, Error> {
     let app = ctx.data();
     if !app.settings.get_bool(SettingKey::DiscordBotEnabled).await? {
@@ -34,6 +38,33 @@ pub(super) async fn preflight(
     .await?
     {
         return Ok(Outcome::Refused(refusal));
+    }
+    // The workflow's own scope (channels, roles) and daily cap.
+    let roles: Vec<u64> = interaction
+        .member
+        .as_ref()
+        .map(|m| m.roles.iter().map(|r| r.get()).collect())
+        .unwrap_or_default();
+    let counts_against_cap = match workflow.may_start(
+        interaction.channel_id.get(),
+        parent.map(|p| p.get()),
+        &roles,
+    ) {
+        Ok(counts) => counts,
+        Err(refusal) => return Ok(Outcome::refused(refusal.to_string())),
+    };
+    if let (true, Some(cap)) = (counts_against_cap, workflow.daily_cap) {
+        if let Err(reached) = runs::check_daily_cap(
+            &app.pool,
+            &workflow.name,
+            cap,
+            Some(run_id),
+            app.clock.now(),
+        )
+        .await?
+        {
+            return Ok(Outcome::refused(reached.to_string()));
+        }
     }
     if let Some(missing) = missing_permissions(interaction.app_permissions) {
         return Ok(Outcome::refused(format!(

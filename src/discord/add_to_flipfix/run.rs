@@ -16,6 +16,7 @@ use crate::discord::history::{DiscordSource, MISSING_ACCESS};
 use crate::discord::{reply, review_ui, Context, Error};
 use crate::review::ReviewStore;
 use crate::runs::Outcome as RunOutcome;
+use crate::workflow::Workflow;
 
 /// Gathers, analyses and opens the review; on any failure the session is
 /// closed so the message is free again, and the person is told what to do.
@@ -23,6 +24,7 @@ pub(super) async fn review(
     ctx: Context<'_>,
     interaction: &serenity::CommandInteraction,
     message: &serenity::Message,
+    workflow: &Workflow,
     session_id: i64,
     run_id: i64,
 ) -> Result<(), Error> {
@@ -31,7 +33,7 @@ pub(super) async fn review(
         .allowed_mentions(reply::no_mentions());
     interaction.edit_response(ctx.http(), progress).await?;
 
-    let analysis = run_analysis(ctx, interaction, message, run_id).await;
+    let analysis = run_analysis(ctx, interaction, message, workflow, run_id).await;
     show_review(ctx, interaction, message, session_id, run_id, analysis).await
 }
 
@@ -105,10 +107,12 @@ async fn run_analysis(
     ctx: Context<'_>,
     interaction: &serenity::CommandInteraction,
     message: &serenity::Message,
+    workflow: &Workflow,
     run_id: i64,
 ) -> Result<Analysis, AnalysisError> {
     let app = ctx.data();
     let workflows = app.workflows();
+    let menu = crate::analysis::for_workflow(&workflows, Some(&workflow.name))?;
     // Progress edits go through one task, in order, and finish before the
     // caller shows the result.
     let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel::<Progress>();
@@ -116,11 +120,10 @@ async fn run_analysis(
     let token_holder = interaction.clone();
     // People know Anthropic's models as Claude; any other is named as the
     // workflow names it.
-    let asked = match crate::analysis::menu(&workflows) {
-        Ok(menu) if menu.provider != crate::workflow::provider::ModelProvider::Anthropic => {
-            menu.model.clone()
-        }
-        _ => "Claude".to_string(),
+    let asked = if menu.provider != crate::workflow::ModelProvider::Anthropic {
+        menu.model.clone()
+    } else {
+        "Claude".to_string()
     };
     let progress_task = tokio::spawn(async move {
         while let Some(Progress::AskingModel { messages }) = progress_rx.recv().await {
@@ -142,7 +145,14 @@ async fn run_analysis(
         requested_by: requested_by(interaction),
         run_id: Some(run_id),
     };
-    let result = analyse(ctx.serenity_context(), app, &request, Some(&report)).await;
+    let result = analyse(
+        ctx.serenity_context(),
+        app,
+        workflow,
+        &request,
+        Some(&report),
+    )
+    .await;
     // Closing the channel ends the progress task; wait so no late progress
     // edit can overwrite the result.
     drop(report);
@@ -155,11 +165,13 @@ async fn run_analysis(
 pub(crate) async fn analyse(
     serenity_ctx: &serenity::Context,
     app: &App,
+    workflow: &Workflow,
     request: &AnalysisRequest,
     progress: Option<&(dyn Fn(Progress) + Send + Sync)>,
 ) -> Result<Analysis, AnalysisError> {
     let workflows = app.workflows();
-    let client = app.llm()?;
+    let menu = crate::analysis::for_workflow(&workflows, Some(&workflow.name))?;
+    let client = app.llm_for(Some(menu))?;
     let api_key = match client.resolve_key(&app.pool, &app.secrets).await {
         Ok(key) => key,
         Err(crate::config::settings::SettingsError::Database(err)) => return Err(err.into()),
@@ -168,6 +180,7 @@ pub(crate) async fn analyse(
     let deps = AnalysisDeps {
         pool: &app.pool,
         workflows: &workflows,
+        analyze: menu,
         client: &client,
         api_key: api_key.as_ref(),
         progress,

@@ -16,7 +16,8 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
     };
     let workflows = app.workflows();
     // The key of the provider the workflow asks (a local server needs none).
-    let client = app.llm()?;
+    let first = workflows.workflows.iter().find_map(|w| w.analyze.as_ref());
+    let client = app.llm_for(first)?;
     let key = match (
         client.resolve_key(&app.pool, &app.secrets).await?.is_some(),
         client.needs_key(),
@@ -25,9 +26,20 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
         (false, true) => "not set",
         (false, false) => "not set (optional for this provider)",
     };
-    let model = crate::analysis::menu(&workflows)
-        .map(|menu| menu.model.clone())
-        .unwrap_or_else(|_| "not configured".into());
+    // Every workflow with its model (a schedule has none).
+    let models: Vec<String> = workflows
+        .workflows
+        .iter()
+        .map(|w| match &w.analyze {
+            Some(analyze) => format!("`{}` → {}", w.name, analyze.model),
+            None => format!("`{}` (no model)", w.name),
+        })
+        .collect();
+    let model = if models.is_empty() {
+        "not configured".to_string()
+    } else {
+        models.join(", ")
+    };
     let today = app
         .clock
         .now()
@@ -95,7 +107,7 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
             workflows.kinds.names().join(", ")
         ),
         format!(
-            "**Model ({}):** model `{model}`, API key {}, spent today ${spent_today:.4}",
+            "**Model ({}):** workflows {model}, API key {}, spent today ${spent_today:.4}",
             client.provider_name(),
             key
         ),

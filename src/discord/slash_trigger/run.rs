@@ -9,7 +9,7 @@ use super::note::{self, NoteSource, TypedNote};
 use super::preflight::{picked_machine, preflight};
 use super::{ATTACHMENT, MACHINE};
 use crate::analysis::conversation::Attachment;
-use crate::analysis::{analyze_with, Analysis, AnalysisDeps, AnalysisError, AnalysisRequest};
+use crate::analysis::{Analysis, AnalysisDeps, AnalysisError, AnalysisRequest};
 use crate::app::App;
 use crate::discord::add_to_flipfix::run::show_review;
 use crate::discord::add_to_flipfix::{answer, requested_by, settle_run, spend_limits};
@@ -153,7 +153,7 @@ async fn analyse(
     let mut menu = analyze.clone();
     menu.windows.channel_before = history;
     menu.windows.max_messages = history + 1;
-    let client = app.llm_for(&menu)?;
+    let client = app.llm_for(Some(&menu))?;
     let api_key = match client.resolve_key(&app.pool, &app.secrets).await {
         Ok(key) => key,
         Err(crate::config::settings::SettingsError::Database(err)) => return Err(err.into()),
@@ -162,6 +162,7 @@ async fn analyse(
     let deps = AnalysisDeps {
         pool: &app.pool,
         workflows,
+        analyze: &menu,
         client: &client,
         api_key: api_key.as_ref(),
         progress: None,
@@ -181,7 +182,7 @@ async fn analyse(
         discord: DiscordSource::new(ctx.serenity_context().http.clone()).with_own_user(own_user),
         note: note::conversation_message(interaction, note),
     };
-    analyze_with(&deps, &source, &request, &menu).await
+    crate::analysis::analyze(&deps, &source, &request).await
 }
 
 /// The invocation's options by name.

@@ -230,7 +230,18 @@ async fn prepare(
         requested_by: format!("discord:{}", started.user_id),
         run_id: Some(run_id),
     };
-    let analysis = match analyse(ctx, app, &request, None).await {
+    let workflows = app.workflows();
+    let Some(workflow) = workflows.get(&started.workflow) else {
+        // A reload removed the workflow between the reaction and now.
+        store.fail(session_id).await?;
+        let text = format!(
+            "The workflow `{}` was removed by a reload.",
+            started.workflow
+        );
+        settle(app, run_id, RunOutcome::Refused, &text).await;
+        return Ok(());
+    };
+    let analysis = match analyse(ctx, app, workflow, &request, None).await {
         Ok(analysis) => analysis,
         Err(err) => {
             store.fail(session_id).await?;

@@ -54,6 +54,7 @@ pub(crate) async fn analyse(
     let deps = AnalysisDeps {
         pool,
         workflows: &workflows,
+        analyze: flipfix_bot::analysis::for_workflow(&workflows, None).unwrap(),
         client,
         api_key: Some(&key),
         progress: None,

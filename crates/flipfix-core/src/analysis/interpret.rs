@@ -2,9 +2,9 @@
 //! records the conversation shows.
 
 use super::validate::{KnownRecords, Validator};
-use super::{menu, Analysis, AnalysisError, Catalog, Conversation};
+use super::{Analysis, AnalysisError, Catalog, Conversation};
 use crate::llm::ToolAnswer;
-use crate::workflow::{Analyze, Workflows};
+use crate::workflow::Workflows;
 
 /// Records the conversation shows (record posts, the record its origin
 /// became, the open records listed with it), by id.
@@ -25,28 +25,7 @@ pub fn known_from_conversation(conversation: &Conversation) -> KnownRecords {
 /// Validates an answer into an [`Analysis`].
 pub fn interpret(
     workflows: &Workflows,
-    catalog: &Catalog,
-    conversation: Conversation,
-    answer: ToolAnswer,
-    known_records: &KnownRecords,
-    cost_usd: Option<f64>,
-) -> Result<Analysis, AnalysisError> {
-    let menu = menu(workflows)?;
-    interpret_with(
-        workflows,
-        menu,
-        catalog,
-        conversation,
-        answer,
-        known_records,
-        cost_usd,
-    )
-}
-
-/// [`interpret`] against a chosen workflow's `analyze:` section.
-pub fn interpret_with(
-    workflows: &Workflows,
-    menu: &Analyze,
+    menu: &crate::workflow::Analyze,
     catalog: &Catalog,
     conversation: Conversation,
     answer: ToolAnswer,

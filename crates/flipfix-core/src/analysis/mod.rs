@@ -5,7 +5,8 @@
 //! ```text
 //! let client = LlmClient::for_menu(menu, &secrets)?; // Anthropic or OpenAI-compatible
 //! let key = client.resolve_key(&pool, &secrets).await?;
-//! let deps = AnalysisDeps { pool: &pool, workflows: &workflows, client: &client, api_key: key.as_ref(), progress: None, limits: None, allow_loopback_urls: false, clock: &SystemClock };
+//! let menu = for_workflow(&workflows, Some("add_to_flipfix"))?;
+//! let deps = AnalysisDeps { pool: &pool, workflows: &workflows, analyze: menu, client: &client, api_key: key.as_ref(), progress: None, limits: None, allow_loopback_urls: false, clock: &SystemClock };
 //! match analyze(&deps, &discord_source, &request).await {
 //!     Ok(analysis) if analysis.is_empty() => reply(NO_RECORDS_MESSAGE),
 //!     Ok(analysis) => start_review(analysis.suggestions),
@@ -37,7 +38,7 @@ use sqlx::PgPool;
 pub use catalog::Catalog;
 pub use conversation::{Conversation, Message, MessageAuthor, Mode};
 pub use cost::{estimated_max_cost, record_attempts, Attribution};
-pub use interpret::{interpret, interpret_with, known_from_conversation};
+pub use interpret::{interpret, known_from_conversation};
 pub use source::{MessageSource, SourceError, ThreadInfo};
 pub use suggestion::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Suggestion};
 
@@ -83,6 +84,9 @@ impl Analysis {
 pub enum AnalysisError {
     #[error("no workflow with an analyze section is declared")]
     NotConfigured,
+    /// The named workflow is not in force or has no analysis.
+    #[error(transparent)]
+    Workflow(#[from] crate::workflow::ChooseError),
     #[error(transparent)]
     Gather(#[from] gather::GatherError),
     #[error("prompt template: {0}")]
@@ -109,7 +113,7 @@ impl AnalysisError {
             }
             Self::Gather(_) => "Could not read the conversation. Please try again.",
             Self::Schema(_) => "The analysis returned something unusable. Please try again.",
-            Self::NotConfigured | Self::Template(_) => {
+            Self::NotConfigured | Self::Workflow(_) | Self::Template(_) => {
                 "The analysis is not set up correctly. An admin should run `flipfix-bot check`."
             }
             Self::Database(_) | Self::Settings(_) => {
@@ -123,7 +127,11 @@ impl AnalysisError {
 /// What `analyze` needs besides the message source.
 pub struct AnalysisDeps<'a> {
     pub pool: &'a PgPool,
+    /// The set in force: its shared kinds and templates.
     pub workflows: &'a Workflows,
+    /// The triggered workflow's analysis ([`for_workflow`]): its windows,
+    /// prompts, model, kinds and vision.
+    pub analyze: &'a Analyze,
     /// The provider's client (`LlmClient::for_menu`).
     pub client: &'a LlmClient,
     /// The key to use (`LlmClient::resolve_key`); `None` = not configured.
@@ -158,18 +166,8 @@ pub async fn analyze<S: MessageSource>(
     source: &S,
     request: &AnalysisRequest,
 ) -> Result<Analysis, AnalysisError> {
-    analyze_with(deps, source, request, menu(deps.workflows)?).await
-}
-
-/// [`analyze`] with a chosen workflow's `analyze:` section (its windows,
-/// prompts, model and kinds): the trigger that fired picks it.
-pub async fn analyze_with<S: MessageSource>(
-    deps: &AnalysisDeps<'_>,
-    source: &S,
-    request: &AnalysisRequest,
-    menu: &Analyze,
-) -> Result<Analysis, AnalysisError> {
     use tracing::{field::Empty, Instrument};
+    let menu = deps.analyze;
     let span = tracing::info_span!(
         "analysis",
         model = %menu.model,
@@ -177,7 +175,7 @@ pub async fn analyze_with<S: MessageSource>(
         output_tokens = Empty,
         cost_usd = Empty
     );
-    analyze_in_span(deps, source, request, menu, &span)
+    analyze_in_span(deps, source, request, &span)
         .instrument(span.clone())
         .await
 }
@@ -186,9 +184,9 @@ async fn analyze_in_span<S: MessageSource>(
     deps: &AnalysisDeps<'_>,
     source: &S,
     request: &AnalysisRequest,
-    menu: &Analyze,
     span: &tracing::Span,
 ) -> Result<Analysis, AnalysisError> {
+    let menu = deps.analyze;
     if deps.api_key.is_none() && deps.client.needs_key() {
         // Before reading any history: the user can do nothing but ask an admin.
         return Err(LlmError::NoApiKey.into());
@@ -284,7 +282,7 @@ async fn analyze_in_span<S: MessageSource>(
             }
         }
     }
-    interpret_with(
+    interpret(
         deps.workflows,
         menu,
         &catalog,
@@ -295,10 +293,18 @@ async fn analyze_in_span<S: MessageSource>(
     )
 }
 
-pub fn menu(workflows: &Workflows) -> Result<&Analyze, AnalysisError> {
+/// The analysis of the workflow named `name` (the one a trigger started),
+/// or, with `None`, of the one workflow with a message command (offline
+/// tools and tests; several is an error naming them). Each workflow's
+/// analysis sends its own prompts, model and tool schema.
+pub fn for_workflow<'w>(
+    workflows: &'w Workflows,
+    name: Option<&str>,
+) -> Result<&'w Analyze, AnalysisError> {
     workflows
-        .with_message_command()
-        .find_map(|w| w.analyze.as_ref())
+        .choose(name)?
+        .analyze
+        .as_ref()
         .ok_or(AnalysisError::NotConfigured)
 }
 
@@ -306,12 +312,12 @@ pub fn menu(workflows: &Workflows) -> Result<&Analyze, AnalysisError> {
 /// as saved) and renders the prompt; the offline half of [`analyze`].
 pub async fn prepare<S: MessageSource>(
     workflows: &Workflows,
+    menu: &Analyze,
     catalog: &Catalog,
     source: &S,
     channel_id: u64,
     target_id: u64,
 ) -> Result<(Conversation, Prompt), AnalysisError> {
-    let menu = menu(workflows)?;
     let mut conversation =
         gather::gather(source, &menu.windows, None, channel_id, target_id).await?;
     conversation.parse_references(&workflows.kinds);

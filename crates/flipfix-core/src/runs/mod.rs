@@ -13,6 +13,7 @@
 //! A run left `in_progress` by a process that stopped is settled by
 //! [`settle_leftovers`] (at start-up and before runs are listed).
 
+mod cap;
 mod list;
 mod names;
 mod settle;
@@ -22,6 +23,7 @@ use sqlx::PgPool;
 
 use crate::domain::Snowflake;
 
+pub use cap::{check_daily_cap, workflow_of_review, CapReached};
 pub use list::{counts, latest, RunCount, RunSummary};
 pub use names::message_command_workflow;
 pub use settle::{

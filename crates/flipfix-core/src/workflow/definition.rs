@@ -12,8 +12,11 @@ pub struct Workflow {
     pub name: String,
     /// The file and line it is declared at, for messages.
     pub declared_in: PathBuf,
-    pub line: u64,
+    /// Line and column of its `name:` value.
+    pub at: (u64, u64),
     pub triggers: Vec<Trigger>,
+    /// Line and column of each trigger, in `triggers` order.
+    pub triggers_at: Vec<(u64, u64)>,
     pub scope: Scope,
     pub daily_cap: Option<DailyCap>,
     /// `None` for a template-only workflow (a schedule).

@@ -12,6 +12,7 @@ mod load;
 mod lookup;
 pub mod machines;
 pub mod on_created;
+mod scope;
 
 pub mod provider;
 pub mod schema;
@@ -31,6 +32,7 @@ pub use machines::{MachineStatus, MachineStatuses, StatusRule};
 pub use on_created::OnCreated;
 pub use provider::{ModelProvider, ToolChoice, ToolChoices};
 pub use schema::WebAccess;
+pub use scope::{ScopeCheck, ScopeRefusal};
 pub use summaries::{StatusListing, Summary};
 pub use trigger::{SlashCommand, Trigger, TriggerKind};
 pub use vision::Vision;

@@ -10,6 +10,7 @@ impl Scenario {
     pub async fn prepare(
         &self,
         workflows: &crate::workflow::Workflows,
+        menu: &crate::workflow::Analyze,
     ) -> Result<
         (
             crate::analysis::Conversation,
@@ -17,7 +18,6 @@ impl Scenario {
         ),
         crate::analysis::AnalysisError,
     > {
-        let menu = crate::analysis::menu(workflows)?;
         let mut conversation = crate::analysis::gather::gather(
             self,
             &menu.windows,

@@ -46,7 +46,7 @@ fn run(
     conversation.parse_references(&workflows.kinds);
     let known = crate::analysis::known_from_conversation(&conversation);
     let validator = Validator {
-        menu: crate::analysis::menu(&workflows).unwrap(),
+        menu: crate::analysis::for_workflow(&workflows, None).unwrap(),
         kinds: &workflows.kinds,
         catalog: &scenario.catalog,
         conversation: &conversation,

@@ -3,6 +3,7 @@
 //! This module reads the files and assembles the bundle; checking each
 //! section's declarations lives in one submodule per section.
 
+mod across;
 mod kinds;
 pub mod legacy;
 mod machines;
@@ -107,7 +108,7 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
     let machines =
         machines::build_machine_statuses(machine_statuses, status_rules, &kinds, &mut problems);
     kinds.set_machine_statuses(machines);
-    let workflows = workflow_decls
+    let workflows: Vec<Workflow> = workflow_decls
         .into_iter()
         .map(|(path, declaration, decl)| {
             let mut workflow = build_workflow(&path, decl, &kinds, &templates, &mut problems);
@@ -115,6 +116,7 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
             workflow
         })
         .collect();
+    across::check_across(&workflows, &mut problems);
     let summaries = build_summaries(summaries, &kinds, &templates, &mut problems);
     let workflows = Workflows {
         kinds,

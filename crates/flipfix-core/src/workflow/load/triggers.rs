@@ -17,7 +17,7 @@ pub(super) fn build_triggers(
     at: Location,
     decls: Vec<Spanned<TriggerDecl>>,
     problems: &mut Problems,
-) -> Vec<Trigger> {
+) -> (Vec<Trigger>, Vec<(u64, u64)>) {
     if decls.is_empty() {
         problems.push(problem(
             at,
@@ -25,6 +25,7 @@ pub(super) fn build_triggers(
         ));
     }
     let mut triggers = Vec::new();
+    let mut triggers_at = Vec::new();
     for decl in decls {
         let at = decl.referenced;
         let Some(trigger) = build_trigger(problem, at, decl.value, problems) else {
@@ -34,8 +35,9 @@ pub(super) fn build_triggers(
             problems.push(problem(at, not_served_message(trigger.kind())));
         }
         triggers.push(trigger);
+        triggers_at.push((at.line(), at.column()));
     }
-    triggers
+    (triggers, triggers_at)
 }
 
 fn build_trigger(

@@ -35,7 +35,7 @@ pub(super) fn build_workflow(
             "name must be lowercase letters, digits and `_`, starting with a letter".into(),
         ));
     }
-    let triggers = build_triggers(&problem, at, decl.triggers, problems);
+    let (triggers, triggers_at) = build_triggers(&problem, at, decl.triggers, problems);
     let scope = Scope {
         channels: decl.channels.iter().map(|c| c.value.0).collect(),
         roles: decl.roles.iter().map(|r| r.value.0).collect(),
@@ -85,8 +85,9 @@ pub(super) fn build_workflow(
     Workflow {
         name,
         declared_in: path.to_path_buf(),
-        line: decl.name.referenced.line(),
+        at: (decl.name.referenced.line(), decl.name.referenced.column()),
         triggers,
+        triggers_at,
         scope,
         daily_cap,
         analyze,
