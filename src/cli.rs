@@ -1,4 +1,5 @@
-//! Command-line interface: `run`, `migrate`, `check`, `import`, `replay`, `eval`.
+//! Command-line interface: `run`, `migrate`, `check`, `import`, `export`,
+//! `replay`, `eval`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -61,6 +62,14 @@ pub enum Command {
     Import {
         #[command(subcommand)]
         what: ImportWhat,
+    },
+    /// Write every record (fields, status, parent, authors, Discord sources,
+    /// photo references), the machines and maintainers as JSON that
+    /// `import records` reads back: the portable backup.
+    Export {
+        /// Write to FILE instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Run one scenario through the analysis and show the review cards.
     Replay {
@@ -149,7 +158,8 @@ pub enum ImportWhat {
     /// accounts.json: admins and maintainers (terminals are skipped).
     Maintainers { file: PathBuf },
     /// logs_problems.json, part_requests.json: the records' history. Import
-    /// machines and maintainers first; a second run adds nothing.
+    /// machines and maintainers first; a second run adds nothing. Also reads
+    /// back `flipfix-bot export` files (with their machines and maintainers).
     Records {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -239,6 +249,7 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
             tools::eval::run(options, secrets).await
         }
         Command::Import { what } => import(what, &secrets).await,
+        Command::Export { out } => tools::export::run(&secrets, out).await,
     }
 }
 

@@ -1,6 +1,7 @@
-//! Developer tools behind `flipfix-bot replay` and `flipfix-bot eval`.
+//! Tools behind `flipfix-bot replay`, `eval` and `export`.
 
 mod cards;
 mod create;
 pub mod eval;
+pub mod export;
 pub mod replay;

@@ -59,6 +59,7 @@ mod record_command_claims;
 mod record_commands;
 mod record_once;
 mod records;
+mod records_export;
 mod records_import;
 mod replay_command;
 mod replicas;
