@@ -32,6 +32,21 @@ pub struct Cli {
 pub enum Command {
     /// Run the bot: database, migrations, workflows, Discord, background tasks.
     Run,
+    /// Try the bot with no Discord and no model key: a sample workshop in a
+    /// database of its own, the record pages, and one conversation walked
+    /// through review. Ctrl-C stops it; each run starts afresh.
+    Demo {
+        /// Port for the record pages on 127.0.0.1.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The folder holding the sample (workshop.json, conversation/).
+        #[arg(long, default_value = "demo")]
+        demo_dir: PathBuf,
+        /// Where the demo's embedded database goes (removed before and after;
+        /// default: a folder in the system's temporary directory).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Check the configuration: secrets, database, workflows, Discord (token,
@@ -186,6 +201,18 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
         Command::Run => {
             app::run(secrets).await?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo {
+            port,
+            demo_dir,
+            data_dir,
+        } => {
+            let options = tools::demo::DemoOptions {
+                port,
+                demo_dir,
+                data_dir: data_dir.unwrap_or_else(|| std::env::temp_dir().join("flipfix-demo")),
+            };
+            tools::demo::run(options, secrets).await
         }
         Command::Doctor { quick } => Ok(crate::doctor::run::run(secrets, quick).await),
         Command::Health => Ok(crate::doctor::health::run(secrets.http_bind.0).await),

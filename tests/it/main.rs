@@ -23,6 +23,7 @@ mod check_command;
 mod check_pages;
 mod db_enums;
 mod declared_kinds;
+mod demo;
 mod discord_find;
 mod dockerfile;
 mod doctor;
