@@ -145,12 +145,13 @@ async fn get(url: &str) -> (reqwest::StatusCode, String, Vec<u8>) {
     (status, kind, body)
 }
 
+/// The page's links starting with `prefix` (the templates escape `/`).
 fn links(html: &str, prefix: &str) -> Vec<String> {
     html.split("href=\"")
         .skip(1)
         .filter_map(|rest| rest.split('"').next())
+        .map(|link| link.replace("&#x2f;", "/"))
         .filter(|link| link.starts_with(prefix))
-        .map(str::to_string)
         .collect()
 }
 
@@ -215,10 +216,10 @@ async fn the_demo_serves_the_sample_walks_a_conversation_contacts_nothing_and_st
         let (_, _, machine) = get(&format!("{base}/machines/addams-family/")).await;
         let machine = String::from_utf8_lossy(&machine);
         let mut photo = None;
-        for link in links(&machine, "/")
-            .into_iter()
-            .filter(|l| !l.starts_with("/machines/"))
-        {
+        let records = links(&machine, "/").into_iter().filter(|link| {
+            !link.starts_with("/machines/") && link.chars().any(|c| c.is_ascii_digit())
+        });
+        for link in records {
             let (_, _, record) = get(&format!("{base}{link}")).await;
             if let Some(media) = links(&String::from_utf8_lossy(&record), "/media/").first() {
                 photo = Some(media.clone());

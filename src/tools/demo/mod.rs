@@ -37,8 +37,11 @@ pub struct DemoOptions {
     pub data_dir: PathBuf,
 }
 
+/// Draws one photo as PNG bytes.
+type Drawing = fn() -> Vec<u8>;
+
 /// The sample's photos: which file of `workshop.json` gets which picture.
-const PHOTOS: [(&str, fn() -> Vec<u8>); 2] = [
+const PHOTOS: [(&str, Drawing); 2] = [
     ("playfield.png", photos::playfield),
     ("coil.png", photos::coil),
 ];
