@@ -32,7 +32,7 @@ use flipfix_bot::analysis::{Message, MessageAuthor, MessageSource, SourceError, 
 use flipfix_bot::llm::AnthropicClient;
 use flipfix_bot::records::open::MAX_OPEN_RECORDS_IN_PROMPT;
 use flipfix_bot::template_check::load_workflows;
-use flipfix_bot::workflow::{ContextMenu, Price, TokenUsage};
+use flipfix_bot::workflow::{Analyze, Price, TokenUsage};
 
 /// Characters per token for English prose and Markdown. Anthropic's
 /// tokenizer is not public; English text runs at about 3.5–4 characters per
@@ -143,7 +143,7 @@ fn main() {
     let sample = root.join("../shared/fixtures/flipfix-sample");
     let workflows = load_workflows(&root.join("workflows"), &root.join("prompts"))
         .unwrap_or_else(|problems| panic!("workflows:\n{problems}"));
-    let menu = workflows.context_menu.as_ref().expect("context_menu");
+    let menu = flipfix_bot::analysis::menu(&workflows).expect("context_menu");
     let catalog = catalog(&sample);
     let messages = read_csv(&sample.join("discord_workshop_messages.csv"));
     let (output_tokens, largest_output, largest) = assumed_output(&root);
@@ -283,7 +283,7 @@ fn image_tokens(width: f64, height: f64) -> u64 {
 /// What `vision:` adds to an analysis: images are part of the user message
 /// (after the cache breakpoint), so they are billed as plain input tokens
 /// on every analysis; the caption before each is a few text tokens.
-fn images_report(menu: &ContextMenu, messages: &[Message], windows: &[(usize, usize)]) {
+fn images_report(menu: &Analyze, messages: &[Message], windows: &[(usize, usize)]) {
     let is_image = |a: &Attachment| {
         let name = a.filename.to_ascii_lowercase();
         [".jpg", ".jpeg", ".png", ".gif", ".webp"]
@@ -377,7 +377,7 @@ fn open_records_context(
     conversation: &flipfix_bot::analysis::Conversation,
     without: &str,
 ) {
-    let menu = workflows.context_menu.as_ref().expect("context_menu");
+    let menu = flipfix_bot::analysis::menu(workflows).expect("context_menu");
     let mut with_ids = catalog.clone();
     for (i, machine) in with_ids.machines.iter_mut().enumerate() {
         machine.id = Some(i as i64 + 1);

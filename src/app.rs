@@ -78,10 +78,9 @@ impl App {
     /// The model client for the context-menu workflow in force: its
     /// provider, base URL and timeout.
     pub fn llm(&self) -> Result<Arc<crate::llm::LlmClient>, crate::llm::LlmError> {
-        let setup = self
-            .workflows()
-            .context_menu
-            .as_ref()
+        let workflows = self.workflows();
+        let setup = crate::analysis::menu(&workflows)
+            .ok()
             .map(|menu| LlmSetup {
                 provider: menu.provider.clone(),
                 timeout: menu.timeout,

@@ -292,11 +292,17 @@ fn check(workflows_dir: &Path, prompts_dir: &Path, pages_dir: &Path) -> ExitCode
         .and_then(|loaded| crate::web::pages::check(pages_dir, &loaded.kinds).into_result(loaded));
     match loaded {
         Ok(loaded) => {
-            let menu = loaded
-                .context_menu
-                .as_ref()
-                .map(|m| format!(", context menu \"{}\" ({})", m.command_name, m.model))
-                .unwrap_or_default();
+            let menu: String = loaded
+                .workflows
+                .iter()
+                .map(|w| match &w.analyze {
+                    Some(a) => format!(
+                        ", workflow {} (\"{}\", {})",
+                        w.name, a.command_name, a.model
+                    ),
+                    None => format!(", workflow {}", w.name),
+                })
+                .collect();
             let summaries: Vec<String> = loaded
                 .summaries
                 .iter()

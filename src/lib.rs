@@ -10,7 +10,7 @@
 
 pub use flipfix_core::{
     analysis, catalog, clock, config, db, diagnostics, domain, jobs, lifecycle, llm, media, notify,
-    outbox, records, review, shutdown, summary, template_check, templates, text, workflow,
+    outbox, records, review, runs, shutdown, summary, template_check, templates, text, workflow,
 };
 
 pub mod app;

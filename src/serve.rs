@@ -277,7 +277,8 @@ fn bot_ended(result: Result<Result<(), serenity::Error>, tokio::task::JoinError>
 }
 
 /// Frees the messages of reviews whose process is gone (a crash, a kill, a
-/// deploy), so nobody is told "already reviewing" about a review without buttons.
+/// deploy), so nobody is told "already reviewing" about a review without
+/// buttons, and settles the runs such processes left in progress.
 async fn close_orphaned_reviews(app: &App) {
     match crate::review::recovery::close_orphans(&app.pool).await {
         Ok(closed) if closed.is_empty() => {}
@@ -290,6 +291,11 @@ async fn close_orphaned_reviews(app: &App) {
             error = %err,
             "could not close reviews left by a stopped process; an admin can free them with /flipfix reviews cancel"
         ),
+    }
+    // The runs of those reviews, and any other run a stopped process left
+    // in progress, are settled now (they are again before runs are listed).
+    if let Err(err) = crate::runs::settle_leftovers(&app.pool, app.clock.now()).await {
+        tracing::warn!(error = %err, "could not settle runs left in progress; they are settled when runs are next listed");
     }
 }
 

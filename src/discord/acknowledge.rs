@@ -31,9 +31,7 @@ pub async fn after_decision(
     session: &Session,
 ) {
     let workflows = app.workflows();
-    let on_created = workflows
-        .context_menu
-        .as_ref()
+    let on_created = crate::analysis::menu(&workflows)
         .map(|menu| menu.on_created.clone())
         .unwrap_or_default();
     if let (Some(emoji), Some(DecisionOutcome::Created { .. })) = (&on_created.react, outcome) {

@@ -36,7 +36,10 @@ pub async fn card_rows(
         }
         .to_string()
     };
-    let mut rows = vec![button_row(&id, needs_machine)];
+    let closes = closable_parent(app, kind, session, position)
+        .await?
+        .map(|parent| (parent, entry.item.resolves));
+    let mut rows = vec![button_row(&id, needs_machine, closes)];
     let unsure = entry.item.machine_id.is_none() && entry.item.machine_hint.is_some();
     if needs_machine || unsure {
         let menu = machine_menu(app, session, entry.item.machine_hint.as_deref()).await?;
@@ -54,12 +57,66 @@ pub async fn card_rows(
     Ok(rows)
 }
 
-fn button_row(id: &dyn Fn(Action) -> String, needs_machine: bool) -> serenity::CreateActionRow {
-    serenity::CreateActionRow::Buttons(vec![
-        serenity::CreateButton::new(id(Action::Create))
+/// The open record this item would close if created as its fix: its kind
+/// declares `resolves_parent` and its parent (an existing record, or one
+/// this review created) is open.
+async fn closable_parent(
+    app: &App,
+    kind: &RecordKind,
+    session: &Session,
+    position: usize,
+) -> Result<Option<i64>, Error> {
+    if kind.resolves_parent.is_none() {
+        return Ok(None);
+    }
+    let Some(parent_id) = session.parent_record_id(position) else {
+        return Ok(None);
+    };
+    let Some(parent) = crate::records::get_record(&app.pool, parent_id).await? else {
+        return Ok(None);
+    };
+    let workflows = app.workflows();
+    let open = workflows
+        .kinds
+        .get(&parent.kind)
+        .is_some_and(|k| crate::records::open::is_open(k, parent.status.as_deref()));
+    Ok(open.then_some(parent_id))
+}
+
+/// Create, Edit, Skip, Cancel. For a fix of an open record (`closes`: its
+/// id, and whether the model said it resolves it) Create is two buttons,
+/// "Create and close #12" and "Create, keep #12 open"; the model's answer
+/// is the green one.
+fn button_row(
+    id: &dyn Fn(Action) -> String,
+    needs_machine: bool,
+    closes: Option<(i64, bool)>,
+) -> serenity::CreateActionRow {
+    let style = |default: bool| {
+        if default {
+            serenity::ButtonStyle::Success
+        } else {
+            serenity::ButtonStyle::Secondary
+        }
+    };
+    let create = match closes {
+        Some((parent, resolves)) => vec![
+            serenity::CreateButton::new(id(Action::CreateAndClose))
+                .label(format!("Create and close #{parent}"))
+                .style(style(resolves))
+                .disabled(needs_machine),
+            serenity::CreateButton::new(id(Action::Create))
+                .label(format!("Create, keep #{parent} open"))
+                .style(style(!resolves))
+                .disabled(needs_machine),
+        ],
+        None => vec![serenity::CreateButton::new(id(Action::Create))
             .label("Create")
             .style(serenity::ButtonStyle::Success)
-            .disabled(needs_machine),
+            .disabled(needs_machine)],
+    };
+    let mut buttons = create;
+    buttons.extend([
         serenity::CreateButton::new(id(Action::Edit))
             .label("Edit")
             .style(serenity::ButtonStyle::Primary),
@@ -69,7 +126,8 @@ fn button_row(id: &dyn Fn(Action) -> String, needs_machine: bool) -> serenity::C
         serenity::CreateButton::new(id(Action::Cancel))
             .label("Cancel")
             .style(serenity::ButtonStyle::Danger),
-    ])
+    ]);
+    serenity::CreateActionRow::Buttons(buttons)
 }
 
 /// Up to 24 machines, ranked, and "Other…".

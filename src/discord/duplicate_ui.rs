@@ -68,10 +68,11 @@ pub fn attach_row(
 ) -> Option<serenity::CreateActionRow> {
     let duplicate = session.items.get(position)?.duplicate.as_ref()?;
     let kind = workflows.kinds.attach_kind(&duplicate.kind)?;
-    let id = CustomId {
+    let position = i32::try_from(position).ok()?;
+    let id = |action| CustomId {
         session_id: session.id,
-        position: i32::try_from(position).ok()?,
-        action: Action::Attach,
+        position,
+        action,
     };
     let label = truncate_chars(
         &format!(
@@ -81,9 +82,16 @@ pub fn attach_row(
         ),
         80,
     );
-    Some(serenity::CreateActionRow::Buttons(vec![
-        serenity::CreateButton::new(id.to_string())
-            .label(label)
-            .style(serenity::ButtonStyle::Primary),
-    ]))
+    let mut buttons = vec![serenity::CreateButton::new(id(Action::Attach).to_string())
+        .label(label)
+        .style(serenity::ButtonStyle::Primary)];
+    // A likely duplicate is open; attached as its fix, it can be closed too.
+    if kind.resolves_parent.is_some() {
+        buttons.push(
+            serenity::CreateButton::new(id(Action::AttachAndClose).to_string())
+                .label(format!("Attach and close #{}", duplicate.record_id))
+                .style(serenity::ButtonStyle::Secondary),
+        );
+    }
+    Some(serenity::CreateActionRow::Buttons(buttons))
 }

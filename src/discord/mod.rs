@@ -12,10 +12,13 @@ mod admin;
 mod card_menus;
 pub mod cdn;
 pub mod checks;
+mod command_sync;
+mod dispatch;
 mod duplicate_ui;
 mod find;
 pub mod history;
 pub mod home;
+mod lifecycle_commands;
 mod record_commands;
 mod record_once;
 pub mod refusal;
@@ -24,6 +27,7 @@ mod review_guard;
 pub mod review_ui;
 mod startup;
 mod traced;
+mod workflow_commands;
 
 use crate::app::App;
 
@@ -59,17 +63,22 @@ pub fn invite_url(application_id: u64) -> String {
     )
 }
 
-/// Every command the bot offers: "Add to Flipfix" (named by the workflow's
-/// `context_menu.command_name`), the admin commands, and one direct record
-/// command per kind that declares one.
-pub fn commands(workflows: &crate::workflow::Workflows) -> Vec<poise::Command<Data, Error>> {
-    let mut add = add_to_flipfix::add_to_flipfix();
-    if let Some(menu) = &workflows.context_menu {
-        add.context_menu_name = Some(menu.command_name.clone().into());
-    }
-    let mut commands = vec![add, admin::flipfix(), find::find(), find::history()];
-    commands.extend(record_commands::record_commands(&workflows.kinds));
+/// The commands poise serves, fixed when the framework is built: the admin
+/// commands, `/find` and `/history`. Commands that come from workflow files
+/// are in `workflow_commands` and go through `dispatch`.
+pub fn static_commands() -> Vec<poise::Command<Data, Error>> {
+    let mut commands = vec![admin::flipfix(), find::find(), find::history()];
+    commands.extend(lifecycle_commands::commands());
     commands
+}
+
+/// Every command the bot offers with `workflows`: the static ones, "Add to
+/// Flipfix" (named by the first workflow with a message command), and one
+/// direct record command per kind that declares one.
+pub fn commands(workflows: &crate::workflow::Workflows) -> Vec<poise::Command<Data, Error>> {
+    let statics = static_commands();
+    let (dynamic, _) = workflow_commands::beside_static(&statics, workflows);
+    statics.into_iter().chain(dynamic).collect()
 }
 
 /// Builds the serenity client with the poise framework. REST goes through
@@ -85,15 +94,9 @@ pub async fn build_client(app: Data) -> anyhow::Result<serenity::Client> {
     let setup_app = app.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
-            commands: commands(&app.workflows()),
+            commands: static_commands(),
             on_error: |error| Box::pin(on_error(error)),
-            event_handler: |framework, event| {
-                Box::pin(on_event(
-                    framework.serenity_context,
-                    event,
-                    framework.user_data,
-                ))
-            },
+            event_handler: |framework, event| Box::pin(on_event(framework, event)),
             ..Default::default()
         })
         .setup(move |ctx, ready, framework| {
@@ -129,14 +132,14 @@ pub async fn build_client(app: Data) -> anyhow::Result<serenity::Client> {
 }
 
 /// Removes global commands an earlier version registered, so nothing is
-/// offered elsewhere, then registers the commands in the home server
-/// (instant). The home registration comes last: it marks setup as done.
+/// offered elsewhere, then syncs the home server's commands by difference
+/// (guild commands apply at once). The home server comes last: it marks
+/// setup as done.
 pub async fn register_commands(
     ctx: &serenity::Context,
     app: &App,
-    commands: &[poise::Command<Data, Error>],
+    statics: &[poise::Command<Data, Error>],
 ) -> anyhow::Result<()> {
-    let guild_id = app.discord.home;
     let global = serenity::Command::get_global_commands(&ctx.http)
         .await
         .context("cannot list global commands")?;
@@ -149,23 +152,34 @@ pub async fn register_commands(
             "removed global commands left over from an earlier version"
         );
     }
-    poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(guild_id))
-        .await
-        .with_context(|| format!("cannot register commands in the home server {guild_id}"))?;
-    tracing::info!(
-        guild_id,
-        count = commands.len(),
-        "commands registered in the home server"
-    );
+    sync_commands(&ctx.http, app, statics).await?;
     Ok(())
 }
 
-/// Gateway events poise does not route: review buttons and modal submits.
+/// Makes the home server's commands those of `statics` and of the workflows
+/// in force, by difference (see `command_sync`). One sync at a time per
+/// process: a reload during start-up waits for it.
+pub async fn sync_commands(
+    http: &serenity::Http,
+    app: &App,
+    statics: &[poise::Command<Data, Error>],
+) -> anyhow::Result<command_sync::SyncSummary> {
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let guild_id = app.discord.home;
+    let wanted = workflow_commands::wanted_commands(statics, &app.workflows());
+    command_sync::sync_guild_commands(http, serenity::GuildId::new(guild_id), &wanted)
+        .await
+        .with_context(|| format!("cannot sync the commands of the home server {guild_id}"))
+}
+
+/// Gateway events poise does not route: commands that come from workflow
+/// files (see `dispatch`), review buttons and modal submits.
 async fn on_event(
-    ctx: &serenity::Context,
+    framework: poise::FrameworkContext<'_, Data, Error>,
     event: &serenity::FullEvent,
-    app: &Data,
 ) -> Result<(), Error> {
+    let (ctx, app) = (framework.serenity_context, framework.user_data);
     if let serenity::FullEvent::Message { new_message } = event {
         warn_if_content_missing(new_message);
         return Ok(());
@@ -173,6 +187,9 @@ async fn on_event(
     let serenity::FullEvent::InteractionCreate { interaction } = event else {
         return Ok(());
     };
+    if dispatch::route(framework, interaction).await {
+        return Ok(());
+    }
     let result = match interaction {
         serenity::Interaction::Component(component) => {
             match find::on_component(ctx, app, component).await {
@@ -232,6 +249,8 @@ async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
         }
         // The check already answered the person.
         poise::FrameworkError::CommandCheckFailed { error: None, .. } => {}
+        // A command from a workflow file: `dispatch` routes it next.
+        poise::FrameworkError::UnknownInteraction { .. } => {}
         other => {
             if let Err(err) = poise::builtins::on_error(other).await {
                 tracing::error!(error = %err, "error while handling an error");

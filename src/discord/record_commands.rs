@@ -1,7 +1,8 @@
 //! Direct record commands (`/problem`, `/log`, `/part`, …): one slash command
-//! per record kind that declares `command:` in its YAML, built at start from
-//! the declaration (its options are the kind's description, machine, fields
-//! and parent). They create records without the model, attributed like the
+//! per record kind that declares `command:` in its YAML, built from the
+//! declaration in force (its options are the kind's description, machine,
+//! fields and parent) and routed by `dispatch`, so a reload changes them
+//! without a restart. They create records without the model, attributed like the
 //! context-menu flow, and reply publicly so the channel sees what was
 //! recorded; that reply is the record's source message.
 
@@ -26,6 +27,8 @@ type ActionResult<'a> = Result<(), poise::FrameworkError<'a, Data, Error>>;
 const DESCRIPTION: &str = "description";
 const MACHINE: &str = "machine";
 const PARENT: &str = "parent";
+/// `/log`'s option to close the parent with the entry (`resolves_parent`).
+const CLOSES: &str = "closes";
 
 /// One command per kind that declares one.
 pub fn record_commands(kinds: &RecordKinds) -> Vec<poise::Command<Data, Error>> {
@@ -63,6 +66,10 @@ fn command_for(kind: &RecordKind) -> Option<poise::Command<Data, Error>> {
             integer_option,
             Vec::new(),
         ));
+        if kind.resolves_parent.is_some() {
+            let label = "Close the parent with this entry (it was fixed)";
+            parameters.push(parameter(CLOSES, label, false, boolean_option, Vec::new()));
+        }
     }
     for field in &kind.fields {
         let parameter = match &field.ty {
@@ -137,6 +144,10 @@ fn integer_option(option: serenity::CreateCommandOption) -> serenity::CreateComm
     option.kind(serenity::CommandOptionType::Integer)
 }
 
+fn boolean_option(option: serenity::CreateCommandOption) -> serenity::CreateCommandOption {
+    option.kind(serenity::CommandOptionType::Boolean)
+}
+
 fn autocomplete_machine<'a>(
     ctx: AppContext<'a>,
     partial: &'a str,
@@ -194,6 +205,14 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
         Outcome::Refused(refusal) => return refuse(ctx, refusal.to_string()).await,
     };
     let fields = typed_fields(kind, &options);
+    let closes = matches!(options.get(CLOSES), Some(ResolvedValue::Boolean(true)));
+    if closes && options.integer(PARENT).is_none() {
+        return refuse(
+            ctx,
+            "❌ Not recorded: `closes` needs the id of the record to close in `parent`.".into(),
+        )
+        .await;
+    }
 
     let response = ctx.interaction.get_response(pctx.http()).await?;
     let role = app
@@ -221,7 +240,7 @@ async fn create_from_command(ctx: AppContext<'_>) -> Result<(), Error> {
         }],
         media: Vec::new(),
     };
-    match super::record_once::create(ctx, &workflows.kinds, &new).await {
+    match super::record_once::create(ctx, &workflows.kinds, &new, closes).await {
         Ok(record) => {
             let embed = record_embed(app, kind, &record).await?;
             let edit = serenity::EditInteractionResponse::new()
@@ -322,7 +341,7 @@ async fn record_embed(
 }
 
 /// Removes the public placeholder and tells only the invoker what was wrong.
-async fn refuse(ctx: AppContext<'_>, message: String) -> Result<(), Error> {
+pub(super) async fn refuse(ctx: AppContext<'_>, message: String) -> Result<(), Error> {
     let http = poise::Context::Application(ctx).http();
     ctx.interaction.delete_response(http).await?;
     let followup = serenity::CreateInteractionResponseFollowup::new()
@@ -333,7 +352,7 @@ async fn refuse(ctx: AppContext<'_>, message: String) -> Result<(), Error> {
     Ok(())
 }
 
-fn person(interaction: &serenity::CommandInteraction) -> DiscordPerson {
+pub(super) fn person(interaction: &serenity::CommandInteraction) -> DiscordPerson {
     let user = &interaction.user;
     DiscordPerson {
         user_id: user.id.get(),

@@ -6,7 +6,7 @@
 use poise::serenity_prelude as serenity;
 
 use super::{reply, Data, Error};
-use crate::records::interactions::{create_once, record_for_interaction, Once};
+use crate::records::interactions::{create_once_resolving, record_for_interaction, Once};
 use crate::records::{get_record, NewRecord, Record, RecordError};
 use crate::workflow::RecordKinds;
 
@@ -43,9 +43,11 @@ pub async fn create(
     ctx: AppContext<'_>,
     kinds: &RecordKinds,
     new: &NewRecord,
+    closes_parent: bool,
 ) -> Result<Record, RecordError> {
     let pool = &ctx.data().pool;
-    match create_once(pool, kinds, ctx.interaction.id.get(), new).await? {
+    let interaction = ctx.interaction.id.get();
+    match create_once_resolving(pool, kinds, interaction, new, closes_parent).await? {
         Once::Created(record) => Ok(record),
         Once::Existing(id) => {
             tracing::info!(interaction = %ctx.interaction.id, record_id = id, "a repeated record command found its record");

@@ -45,7 +45,13 @@ pub async fn guarded(
         ),
     };
     match recovery::close(&app.pool, session_id, status, reason).await {
-        Ok(_) => match &ending {
+        Ok(_) => {
+            if let Err(err) =
+                crate::runs::settle_review_run(&app.pool, session_id, app.clock.now()).await
+            {
+                tracing::warn!(session_id, error = %err, "could not record how the run ended; it is settled as left over later");
+            }
+            match &ending {
             Ending::Failed(reason) => tracing::error!(
                 session_id,
                 error = %reason,
@@ -55,7 +61,8 @@ pub async fn guarded(
                 session_id,
                 "a review being prepared was interrupted by shutdown and closed; the person was told"
             ),
-        },
+            }
+        }
         Err(err) => tracing::error!(
             session_id,
             error = %err,

@@ -140,7 +140,7 @@ impl StoredSettings {
 /// The OpenAI-compatible endpoint and model the analysis workflow asks, if
 /// that is its provider.
 fn openai_endpoint(workflows: &Result<Arc<Workflows>, String>) -> Option<(String, String)> {
-    let menu = workflows.as_ref().ok()?.context_menu.as_ref()?;
+    let menu = crate::analysis::menu(workflows.as_ref().ok()?).ok()?;
     match &menu.provider {
         crate::workflow::ModelProvider::OpenAiCompatible { base_url } => {
             Some((base_url.clone(), menu.model.clone()))
@@ -233,7 +233,7 @@ async fn check_services(
                 .workflows
                 .as_ref()
                 .ok()
-                .and_then(|w| w.context_menu.as_ref().map(|m| m.model.clone()))
+                .and_then(|w| crate::analysis::menu(w).ok().map(|m| m.model.clone()))
                 .unwrap_or_else(|| FALLBACK_MODEL.to_string());
             services::model_key(
                 report,

@@ -17,7 +17,7 @@ use crate::app::Database;
 use crate::config::Secrets;
 use crate::llm::{AnthropicClient, LlmClient, OpenAiClient, ToolAnswer};
 use crate::records;
-use crate::workflow::{ContextMenu, Workflows};
+use crate::workflow::{Analyze, Workflows};
 
 #[derive(Debug, Clone)]
 pub struct ReplayOptions {
@@ -146,7 +146,7 @@ async fn replay_with(
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_prompt(menu: &ContextMenu, model: Option<&str>, prompt: &Prompt) {
+fn print_prompt(menu: &Analyze, model: Option<&str>, prompt: &Prompt) {
     let request = analysis::tool_request(menu, model.unwrap_or(&menu.model), prompt);
     println!("===== system (cached prefix) =====\n{}", prompt.system);
     println!("===== conversation =====\n{}", prompt.conversation);
@@ -164,7 +164,7 @@ fn print_prompt(menu: &ContextMenu, model: Option<&str>, prompt: &Prompt) {
 
 /// The cost of a saved answer: unknown when it reports no usage (reference
 /// answers are hand-made and carry none) or its model has no price.
-pub fn recorded_cost(menu: &ContextMenu, answer: &ToolAnswer) -> Option<f64> {
+pub fn recorded_cost(menu: &Analyze, answer: &ToolAnswer) -> Option<f64> {
     if answer.usage == crate::workflow::TokenUsage::default() {
         return None;
     }
@@ -200,7 +200,7 @@ pub struct Live {
 }
 
 impl Live {
-    pub async fn new(menu: &ContextMenu, secrets: &Secrets, pool: &PgPool) -> anyhow::Result<Self> {
+    pub async fn new(menu: &Analyze, secrets: &Secrets, pool: &PgPool) -> anyhow::Result<Self> {
         let client = LlmClient::for_menu(menu, secrets)?;
         let key = client.resolve_key(pool, secrets).await?;
         Ok(Self { client, key })
@@ -211,7 +211,7 @@ impl Live {
 pub async fn live_answer(
     live: &Live,
     pool: &PgPool,
-    menu: &ContextMenu,
+    menu: &Analyze,
     model: &str,
     prompt: &Prompt,
     purpose: &str,
@@ -231,7 +231,11 @@ pub async fn live_answer(
         menu,
         &attempts,
         answer.as_ref().ok().map(|a| a.model.as_str()),
-        (purpose, "cli"),
+        analysis::Attribution {
+            purpose,
+            requested_by: "cli",
+            run_id: None,
+        },
         None,
         crate::clock::system_now(),
     )

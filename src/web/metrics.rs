@@ -76,6 +76,7 @@ pub async fn render(
     let mut out = String::new();
     records(&mut out, pool).await?;
     reviews(&mut out, pool).await?;
+    workflow_runs(&mut out, pool).await?;
     model_usage(&mut out, pool).await?;
     outbox(&mut out, pool).await?;
     delivery_latency(&mut out, pool, now).await?;
@@ -118,6 +119,27 @@ async fn reviews(out: &mut String, pool: &sqlx::PgPool) -> Result<(), sqlx::Erro
             out,
             "flipfix_analyses_total{{outcome=\"{}\"}} {n}",
             label(&status)
+        );
+    }
+    Ok(())
+}
+
+/// Workflow runs, by workflow and outcome (`in_progress` included: a
+/// number that keeps growing there is a stuck run).
+async fn workflow_runs(out: &mut String, pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
+    family(
+        out,
+        "flipfix_workflow_runs_total",
+        "counter",
+        "Workflow runs, by workflow and outcome (created, skipped, refused, failed, posted, in_progress).",
+    );
+    for count in crate::runs::counts(pool).await? {
+        let _ = writeln!(
+            out,
+            "flipfix_workflow_runs_total{{workflow=\"{}\",outcome=\"{}\"}} {}",
+            label(&count.workflow),
+            count.outcome.as_str(),
+            count.runs
         );
     }
     Ok(())

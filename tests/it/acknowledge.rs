@@ -47,6 +47,7 @@ fn item(kind: &str, machine_id: i64, channel_id: u64, messages: &[u64]) -> Revie
         author_hint: None,
         occurred_at: crate::support::time::real_now(),
         media: Vec::new(),
+        resolves: false,
     }
 }
 
@@ -380,7 +381,7 @@ fn the_shipped_reply_template_lists_one_record_a_line() {
         &dir.path().join("prompts"),
     )
     .unwrap_or_else(|problems| panic!("{problems}"));
-    let menu = workflows.context_menu.as_ref().unwrap();
+    let menu = flipfix_bot::analysis::menu(&workflows).unwrap();
     assert_eq!(menu.on_created.react.as_deref(), Some("✅"));
     let template = menu.on_created.reply_template.as_deref().unwrap();
     let sample = flipfix_bot::review::acknowledge::ReplyContext::sample(&workflows.kinds);

@@ -62,7 +62,7 @@ pub(crate) fn load_path(fake: &FakeDiscord, path: &std::path::Path) -> (Scenario
     (scenario, messages)
 }
 
-fn reference_answer(name: &str) -> Value {
+pub(crate) fn reference_answer(name: &str) -> Value {
     let path = repo_root().join(format!("tests/fixtures/reference_answers/{name}.json"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }

@@ -254,7 +254,9 @@ impl MessageSource for Memory {
 }
 
 fn windows() -> Windows {
-    shipped_workflows().context_menu.as_ref().unwrap().windows
+    flipfix_bot::analysis::menu(&shipped_workflows())
+        .unwrap()
+        .windows
 }
 
 #[tokio::test]

@@ -83,6 +83,7 @@ async fn run_with(
         channel_id: scenario.target_channel_id,
         target_id: scenario.target_id,
         requested_by: "1002000000000000001".into(),
+        run_id: None,
     };
     analyze(&deps, scenario, &request).await
 }

@@ -85,7 +85,7 @@ async fn system_prompt(workflows: &Workflows, catalog: &Catalog) -> String {
     )
     .await
     .unwrap();
-    let menu = workflows.context_menu.as_ref().unwrap();
+    let menu = flipfix_bot::analysis::menu(workflows).unwrap();
     build_prompt(
         menu,
         &workflows.kinds,
@@ -129,7 +129,7 @@ async fn the_rules_come_from_the_template_not_from_rust() {
 #[tokio::test]
 async fn the_worked_examples_appear_in_declaration_order_with_their_answers() {
     let workflows = shipped_workflows();
-    let menu = workflows.context_menu.as_ref().unwrap();
+    let menu = flipfix_bot::analysis::menu(&workflows).unwrap();
     let names: Vec<&str> = menu.examples.iter().map(|e| e.decl.name.as_str()).collect();
     assert_eq!(
         names,
@@ -140,6 +140,7 @@ async fn the_worked_examples_appear_in_declaration_order_with_their_answers() {
             "ordered_gives_a_part_request_with_an_update",
             "todo_list_over_several_machines",
             "thread_follow_up_on_its_record",
+            "a_fix_resolves_its_open_report",
         ]
     );
     let prompt = system_prompt(&workflows, &real_catalog()).await;
@@ -180,7 +181,7 @@ async fn the_stable_prefix_with_the_real_catalog_reaches_haiku_4_5s_cache_minimu
     let catalog = real_catalog();
     assert_eq!(catalog.machines.len(), 39, "the real catalog");
     let system = system_prompt(&workflows, &catalog).await;
-    let menu = workflows.context_menu.as_ref().unwrap();
+    let menu = flipfix_bot::analysis::menu(&workflows).unwrap();
     let tools = serde_json::to_string(&tool(menu, &workflows.kinds).input_schema).unwrap();
     let chars = system.chars().count() + tools.chars().count();
     assert!(chars >= 4 * 4096, "{chars} characters");
@@ -188,7 +189,11 @@ async fn the_stable_prefix_with_the_real_catalog_reaches_haiku_4_5s_cache_minimu
 
 fn schema() -> Value {
     let workflows = shipped_workflows();
-    tool(workflows.context_menu.as_ref().unwrap(), &workflows.kinds).input_schema
+    tool(
+        flipfix_bot::analysis::menu(&workflows).unwrap(),
+        &workflows.kinds,
+    )
+    .input_schema
 }
 
 fn item_of(schema: &Value, kind: &str) -> Value {
@@ -282,7 +287,10 @@ fn a_child_item_has_no_kind_machine_parent_or_children() {
 #[test]
 fn the_schema_check_refuses_what_a_small_model_could_misread() {
     let workflows = shipped_workflows();
-    let tool = tool(workflows.context_menu.as_ref().unwrap(), &workflows.kinds);
+    let tool = tool(
+        flipfix_bot::analysis::menu(&workflows).unwrap(),
+        &workflows.kinds,
+    );
     let ok = json!({"suggestions": [{"kind": "part_request", "machine": "hook", "description": "switch",
         "source_message_ids": ["1"], "author_id": "9",
         "children": [{"description": "Ordered.", "fields": {"new_status": "ordered"}, "source_message_ids": ["2"], "author_id": "9"}]}]});
@@ -312,7 +320,10 @@ fn the_schema_check_refuses_what_a_small_model_could_misread() {
 #[test]
 fn every_reference_answer_matches_the_tool_schema() {
     let workflows = shipped_workflows();
-    let tool = tool(workflows.context_menu.as_ref().unwrap(), &workflows.kinds);
+    let tool = tool(
+        flipfix_bot::analysis::menu(&workflows).unwrap(),
+        &workflows.kinds,
+    );
     let dir = repo_root().join("tests/fixtures/reference_answers");
     let mut count = 0;
     for entry in std::fs::read_dir(dir).unwrap() {

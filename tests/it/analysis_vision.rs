@@ -22,14 +22,17 @@ use crate::support::fake_cdn::{self, FakeCdn, PNG};
 const BOB: &str = "1002000000000000001";
 
 /// The shipped workflows with the `vision:` section replaced by `vision`
-/// (YAML lines under `context_menu:`, indented by two).
+/// (YAML lines of `analyze:`, written indented by two; they are moved to
+/// the section's depth).
 pub(crate) fn workflows_with(vision: &str) -> (tempfile::TempDir, std::sync::Arc<Workflows>) {
     let dir = copy_workflows();
     let path = dir.path().join("workflows/add_to_flipfix.yaml");
     let yaml = std::fs::read_to_string(&path).unwrap();
-    let shipped = "  vision:\n    enabled: true\n    max_images: 4\n    max_image_mb: 5\n";
+    let shipped =
+        "      vision:\n        enabled: true\n        max_images: 4\n        max_image_mb: 5\n";
     assert!(yaml.contains(shipped), "the shipped vision section moved");
-    std::fs::write(&path, yaml.replace(shipped, vision)).unwrap();
+    let vision: String = vision.lines().map(|l| format!("    {l}\n")).collect();
+    std::fs::write(&path, yaml.replace(shipped, &vision)).unwrap();
     let workflows = load_workflows(&dir.path().join("workflows"), &dir.path().join("prompts"))
         .unwrap_or_else(|problems| panic!("{problems}"));
     (dir, workflows)
@@ -137,6 +140,7 @@ async fn analyze_scenario(
         channel_id: scenario.target_channel_id,
         target_id: scenario.target_id,
         requested_by: BOB.into(),
+        run_id: None,
     };
     analyze(&deps, scenario, &request).await
 }
@@ -474,7 +478,10 @@ async fn an_openai_compatible_model_gets_the_photo_as_an_image_url_part(pool: Pg
     .await;
     let workflows = fake.workflows("");
     assert!(
-        workflows.context_menu.as_ref().unwrap().vision.enabled,
+        flipfix_bot::analysis::menu(&workflows)
+            .unwrap()
+            .vision
+            .enabled,
         "the shipped workflow shows photos"
     );
     let client = fake.client(Duration::from_secs(10));

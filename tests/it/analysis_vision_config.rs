@@ -9,15 +9,16 @@ use super::analysis_vision::{vision_on, workflows_with};
 use crate::support::{copy_workflows, shipped_workflows};
 
 /// The problems loading the shipped workflows with `vision` in place of
-/// the shipped section (which starts on line 30 of add_to_flipfix.yaml).
+/// the shipped section (which starts on line 46 of add_to_flipfix.yaml).
 fn vision_problems(vision: &str) -> String {
     let dir = copy_workflows();
     let path = dir.path().join("workflows/add_to_flipfix.yaml");
     let yaml = std::fs::read_to_string(&path).unwrap();
-    let shipped = "  vision:\n    enabled: true\n    max_images: 4\n    max_image_mb: 5\n";
+    let shipped =
+        "      vision:\n        enabled: true\n        max_images: 4\n        max_image_mb: 5\n";
     assert_eq!(
-        yaml.lines().position(|l| l == "  vision:"),
-        Some(29),
+        yaml.lines().position(|l| l == "      vision:"),
+        Some(45),
         "the shipped vision section moved"
     );
     std::fs::write(&path, yaml.replace(shipped, vision)).unwrap();
@@ -29,29 +30,28 @@ fn vision_problems(vision: &str) -> String {
 
 #[test]
 fn vision_settings_out_of_range_are_reported_at_their_line() {
-    let problems = vision_problems("  vision:\n    max_images: 21\n    max_image_mb: 6\n");
-    assert!(
-        problems.contains(
-            "add_to_flipfix.yaml:31:17: context_menu: vision.max_images is 21; at most 20"
-        ),
-        "{problems}"
-    );
+    let problems =
+        vision_problems("      vision:\n        max_images: 21\n        max_image_mb: 6\n");
     assert!(
         problems
-            .contains("add_to_flipfix.yaml:32:19: context_menu: vision.max_image_mb is 6; 1 to 5"),
+            .contains("add_to_flipfix.yaml:47:21: analyze: vision.max_images is 21; at most 20"),
         "{problems}"
     );
-    let problems = vision_problems("  vision:\n    max_image_mb: 0\n");
     assert!(
-        problems.contains(":31:19: context_menu: vision.max_image_mb is 0"),
+        problems.contains("add_to_flipfix.yaml:48:23: analyze: vision.max_image_mb is 6; 1 to 5"),
+        "{problems}"
+    );
+    let problems = vision_problems("      vision:\n        max_image_mb: 0\n");
+    assert!(
+        problems.contains(":47:23: analyze: vision.max_image_mb is 0"),
         "{problems}"
     );
 }
 
 #[test]
 fn unknown_vision_keys_are_refused() {
-    let problems = vision_problems("  vision:\n    max_photos: 3\n");
-    assert!(problems.contains("add_to_flipfix.yaml:31:"), "{problems}");
+    let problems = vision_problems("      vision:\n        max_photos: 3\n");
+    assert!(problems.contains("add_to_flipfix.yaml:47:"), "{problems}");
     assert!(problems.contains("max_photos"), "{problems}");
 }
 

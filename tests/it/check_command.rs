@@ -5,12 +5,12 @@ use std::process::Command;
 
 use crate::support::{copy_workflows, repo_root};
 
-struct CheckRun {
-    code: i32,
-    stdout: String,
+pub(crate) struct CheckRun {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
 }
 
-fn check(dir: &Path) -> CheckRun {
+pub(crate) fn check(dir: &Path) -> CheckRun {
     let output = Command::new(env!("CARGO_BIN_EXE_flipfix-bot"))
         .arg("check")
         .arg("--workflows")
@@ -27,7 +27,7 @@ fn check(dir: &Path) -> CheckRun {
 }
 
 /// Rewrites `file` under `dir` with `from` replaced by `to` (which must occur).
-fn edit(dir: &Path, file: &str, from: &str, to: &str) {
+pub(crate) fn edit(dir: &Path, file: &str, from: &str, to: &str) {
     let path = dir.join(file);
     let text = std::fs::read_to_string(&path).expect("read");
     assert!(text.contains(from), "{file} must contain {from:?}");
@@ -35,7 +35,7 @@ fn edit(dir: &Path, file: &str, from: &str, to: &str) {
 }
 
 /// The 1-based line of the first occurrence of `needle` in `file`.
-fn line_of(dir: &Path, file: &str, needle: &str) -> usize {
+pub(crate) fn line_of(dir: &Path, file: &str, needle: &str) -> usize {
     let text = std::fs::read_to_string(dir.join(file)).expect("read");
     text.lines()
         .position(|line| line.contains(needle))
@@ -475,8 +475,8 @@ fn an_example_answer_that_breaks_the_schema_fails_check_at_its_line() {
     edit(
         dir.path(),
         "workflows/add_to_flipfix.yaml",
-        "            - description: Ordered.\n",
-        "            - description: Ordered.\n              machine: hook\n",
+        "                  - description: Ordered.\n",
+        "                  - description: Ordered.\n                    machine: hook\n",
     );
     let (line, column) = answer_start(dir.path(), "ordered_gives_a_part_request_with_an_update");
     let run = check(dir.path());
@@ -528,7 +528,7 @@ fn the_shipped_follow_up_lesson_is_whole() {
     let workflows =
         flipfix_bot::template_check::load_workflows(&root.join("workflows"), &root.join("prompts"))
             .unwrap();
-    let menu = workflows.context_menu.as_ref().unwrap();
+    let menu = flipfix_bot::analysis::menu(&workflows).unwrap();
     let example = menu
         .examples
         .iter()
@@ -546,8 +546,8 @@ fn a_comment_that_cuts_a_lesson_or_a_guidance_is_a_warning_with_file_and_line() 
     edit(
         dir.path(),
         "workflows/add_to_flipfix.yaml",
-        "    lesson: >-\n      A thread started from problem_report #12 logs its work on #12, not a\n      new report.\n",
-        "    lesson: A thread started from problem_report #12 logs its work on #12, not a new report.\n",
+        "          lesson: >-\n            A thread started from problem_report #12 logs its work on #12, not a\n            new report.\n",
+        "          lesson: A thread started from problem_report #12 logs its work on #12, not a new report.\n",
     );
     edit(
         dir.path(),
@@ -568,7 +568,7 @@ fn a_comment_that_cuts_a_lesson_or_a_guidance_is_a_warning_with_file_and_line() 
         "changes the status #3",
     );
     let lesson = format!(
-        "{}:{lesson_line}:50: warning: the text of `lesson` ends at ` #`: YAML reads the rest of the line as a comment, so the text is only \"A thread started from problem_report\"; quote the text or write it as a block (`>-`)\n",
+        "{}:{lesson_line}:56: warning: the text of `lesson` ends at ` #`: YAML reads the rest of the line as a comment, so the text is only \"A thread started from problem_report\"; quote the text or write it as a block (`>-`)\n",
         dir.path().join("workflows/add_to_flipfix.yaml").display()
     );
     assert!(

@@ -7,6 +7,7 @@ use flipfix_bot::catalog::links::LinkMethod;
 use flipfix_bot::domain::CreatedVia;
 use flipfix_bot::media::CopyState;
 use flipfix_bot::review::{ItemState, SessionStatus};
+use flipfix_bot::runs::{Outcome, Trigger};
 use sqlx::PgPool;
 
 /// The CHECK constraints on `table`, as Postgres prints them.
@@ -81,6 +82,36 @@ async fn every_status_round_trips_under_the_name_its_column_allows(pool: PgPool)
     ] {
         assert_eq!(round_trip(&pool, state).await, (name.to_string(), state));
         assert!(media.contains(&format!("'{name}'")), "{name}: {media}");
+    }
+    let runs = checks(&pool, "workflow_runs").await;
+    for (outcome, name) in [
+        (Outcome::InProgress, "in_progress"),
+        (Outcome::Created, "created"),
+        (Outcome::Skipped, "skipped"),
+        (Outcome::Refused, "refused"),
+        (Outcome::Failed, "failed"),
+        (Outcome::Posted, "posted"),
+    ] {
+        assert_eq!(
+            round_trip(&pool, outcome).await,
+            (name.to_string(), outcome)
+        );
+        assert_eq!(outcome.as_str(), name);
+        assert!(runs.contains(&format!("'{name}'")), "{name}: {runs}");
+    }
+    for (trigger, name) in [
+        (Trigger::MessageCommand, "message_command"),
+        (Trigger::Reaction, "reaction"),
+        (Trigger::SlashCommand, "slash_command"),
+        (Trigger::ThreadCreated, "thread_created"),
+        (Trigger::Schedule, "schedule"),
+    ] {
+        assert_eq!(
+            round_trip(&pool, trigger).await,
+            (name.to_string(), trigger)
+        );
+        assert_eq!(trigger.as_str(), name);
+        assert!(runs.contains(&format!("'{name}'")), "{name}: {runs}");
     }
     let links = checks(&pool, "discord_user_links").await;
     for (method, name) in [

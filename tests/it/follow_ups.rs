@@ -149,14 +149,16 @@ async fn duplicate_report_is_attached_to_the_open_report(pool: PgPool) {
     let attach = &rows[2]["components"];
     assert_eq!(
         attach.as_array().unwrap().len(),
-        1,
-        "Attach alone in its row: {card}"
+        2,
+        "Attach, and Attach and close, in their own row: {card}"
     );
     assert_eq!(attach[0]["custom_id"], json!(format!("ff:{session}:0:a")));
     assert!(
         attach[0]["label"].as_str().unwrap().contains("#12"),
         "{card}"
     );
+    assert_eq!(attach[1]["custom_id"], json!(format!("ff:{session}:0:l")));
+    assert_eq!(attach[1]["label"], json!("Attach and close #12"));
 
     // The model was shown the open report too.
     let prompt = anthropic.received()[0].body["messages"][0]["content"].to_string();
@@ -198,6 +200,12 @@ async fn duplicate_report_is_attached_to_the_open_report(pool: PgPool) {
             .await
             .unwrap();
     assert_eq!(sources, vec![8101]);
+    // Attach (not "Attach and close") leaves the report open.
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM records WHERE id = 12")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status.as_deref(), Some("open"));
     bot.stop().await;
     fake.assert_spec_clean();
 }
@@ -229,8 +237,22 @@ async fn thread_follow_up_becomes_a_child_of_the_starters_record(pool: PgPool) {
         .filter_map(|c| c["custom_id"].as_str())
         .collect();
     assert!(ids.iter().all(|id| !id.ends_with(":a")), "{card}");
-    assert_eq!(ids.len(), 4, "the four buttons only: {card}");
+    // A fix under open #12: Create is "Create and close #12" and "Create,
+    // keep #12 open"; the model did not say it resolves, so keeping it
+    // open is the green one.
+    assert_eq!(ids.len(), 5, "the five buttons only: {card}");
     let session = session_id(&pool).await;
+    assert_eq!(
+        ids[..2],
+        [format!("ff:{session}:0:k"), format!("ff:{session}:0:c")]
+    );
+    let first_row = &card["components"][0]["components"];
+    assert_eq!(first_row[0]["label"], json!("Create and close #12"));
+    assert_eq!(
+        first_row[1]["style"],
+        json!(3),
+        "keep open is green: {card}"
+    );
     let click = fake.click(&bob(), &format!("ff:{session}:0:c"));
     fake.edit_of(&click).await;
     let tz = machines["twilight-zone"];
@@ -241,6 +263,11 @@ async fn thread_follow_up_becomes_a_child_of_the_starters_record(pool: PgPool) {
             (13, "log_entry".into(), Some(12), Some(tz)),
         ]
     );
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM records WHERE id = 12")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status.as_deref(), Some("open"), "kept open");
     bot.stop().await;
     fake.assert_spec_clean();
 }

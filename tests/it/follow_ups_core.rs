@@ -163,6 +163,7 @@ async fn attaching_a_report_puts_it_and_its_children_under_the_open_report(pool:
         author_hint: None,
         occurred_at: at(15),
         media: Vec::new(),
+        resolves: false,
     };
     let mut report_item = item("problem_report", Some(tz), AGAIN);
     report_item.fields.insert("priority".into(), "major".into());
@@ -305,7 +306,7 @@ async fn attaching_a_report_puts_it_and_its_children_under_the_open_report(pool:
 async fn gathering_marks_the_thread_starter_and_the_reply_chain_origin() {
     use flipfix_bot::analysis::gather::gather;
     let workflows = shipped_workflows();
-    let windows = &workflows.context_menu.as_ref().unwrap().windows;
+    let windows = &flipfix_bot::analysis::menu(&workflows).unwrap().windows;
     for (name, origin) in [
         ("thread_with_preroll", Some(64)),
         ("reply_chain_fix", Some(66)),

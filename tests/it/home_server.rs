@@ -99,6 +99,7 @@ async fn open_review(pool: &PgPool, machine_id: i64) -> i64 {
         author_hint: None,
         occurred_at: crate::support::time::real_now(),
         media: Vec::new(),
+        resolves: false,
     };
     store.set_items(id, &[(item, None)]).await.unwrap();
     id
@@ -153,6 +154,8 @@ async fn every_interaction_from_another_server_is_refused_and_changes_nothing(po
                 json!([{"type": 3, "name": "description", "value": "junk"},
                        {"type": 3, "name": "machine", "value": "gorgar"}]),
             ),
+            ("close", json!([{"type": 4, "name": "id", "value": 1}])),
+            ("reopen", json!([{"type": 4, "name": "id", "value": 1}])),
         ];
         for (name, options) in slash {
             fake.next_interaction_from(guild);
@@ -264,19 +267,29 @@ async fn commands_live_in_the_home_server_only(pool: PgPool) {
     })
     .await;
     assert_eq!(fake.global_commands(), Vec::<Value>::new());
-    let registrations: Vec<String> = fake
+    // Every command went to the home server, one create each, none global
+    // and no bulk overwrite.
+    let home = crate::support::fake_discord::home_commands_path();
+    let writes: Vec<(String, String)> = fake
         .requests()
         .iter()
-        .filter(|r| r.method == "PUT" && r.path.contains("/guilds/"))
-        .map(|r| r.path.clone())
+        .filter(|r| r.method != "GET" && r.path.contains("/commands"))
+        .filter(|r| {
+            !r.path.ends_with(&format!(
+                "/applications/{}/commands",
+                crate::support::fake_discord::APPLICATION_ID
+            ))
+        })
+        .map(|r| (r.method.clone(), r.path.clone()))
         .collect();
-    assert_eq!(
-        registrations,
-        vec![format!(
-            "/api/v10/applications/{}/guilds/{GUILD_ID}/commands",
-            crate::support::fake_discord::APPLICATION_ID
-        )]
+    assert!(!writes.is_empty());
+    assert!(
+        writes
+            .iter()
+            .all(|(method, path)| method == "POST" && path.ends_with(&home)),
+        "{writes:?}"
     );
+    assert_eq!(writes.len(), fake.registered_commands().len());
 
     // The home server is bootstrap configuration, not a setting.
     let token = fake.invoke_slash(

@@ -88,7 +88,7 @@ async fn a_key_is_not_sent_over_plain_http_to_a_remote_host(pool: PgPool, provid
     // A documentation address (RFC 5737): not loopback, nothing listens.
     let remote = "http://192.0.2.1:9";
     let workflows = fake.workflows("");
-    let menu = workflows.context_menu.as_ref().unwrap();
+    let menu = flipfix_bot::analysis::menu(&workflows).unwrap();
     let provider_config = match &menu.provider {
         flipfix_bot::workflow::ModelProvider::OpenAiCompatible { .. } => {
             flipfix_bot::workflow::ModelProvider::OpenAiCompatible {

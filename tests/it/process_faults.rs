@@ -10,7 +10,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 
 use crate::support::anthropic::{FakeAnthropic, Reply};
-use crate::support::fake_discord::FakeDiscord;
+use crate::support::fake_discord::{home_commands_path, FakeDiscord};
 use crate::support::fake_webhook::{self, FakeWebhook};
 use crate::support::process::{bob, database_url, flipper_message, flipper_suggestion, BotProcess};
 use crate::support::{add_machine, new_record, shipped_workflows};
@@ -23,16 +23,14 @@ fn suggestion() -> Reply {
     flipper_suggestion()
 }
 
-/// Waits until the bot has registered its commands successfully `count` times in all.
-async fn wait_registered(fake: &FakeDiscord, count: usize) {
-    fake.wait_until("command registration", |requests| {
-        requests
-            .iter()
-            .filter(|r| r.method == "PUT" && r.path.ends_with("/commands"))
-            .count()
-            >= count
-    })
-    .await;
+/// Waits until the process has synced its commands and serves.
+async fn wait_serving(bot: &BotProcess) {
+    assert!(
+        bot.wait_for_log("serving Discord interactions", Duration::from_secs(60))
+            .await,
+        "{}",
+        bot.stderr()
+    );
 }
 
 /// The review card (an edit with embeds) for the interaction with `token`.
@@ -69,7 +67,7 @@ async fn after_kill_9_mid_analysis_the_next_process_frees_the_message_and_analys
     let url = database_url(&pool);
     let mut first = BotProcess::start(&url, &fake, &anthropic.base_url, &[]);
     fake.wait_for_identify(1).await;
-    wait_registered(&fake, 1).await;
+    wait_serving(&first).await;
     fake.invoke_message_command(&bob(), "Add to Flipfix", &message);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while anthropic.received().is_empty() {
@@ -85,7 +83,7 @@ async fn after_kill_9_mid_analysis_the_next_process_frees_the_message_and_analys
 
     let second = BotProcess::start(&url, &fake, &anthropic.base_url, &[]);
     fake.wait_for_identify(2).await;
-    wait_registered(&fake, 2).await;
+    wait_serving(&second).await;
     let token = fake.invoke_message_command(&bob(), "Add to Flipfix", &message);
     wait_for_card(&fake, &token).await;
     assert_eq!(anthropic.received().len(), 2, "a new analysis ran");
@@ -108,17 +106,16 @@ async fn after_kill_9_mid_analysis_the_next_process_frees_the_message_and_analys
 #[sqlx::test(migrations = "./migrations")]
 async fn command_registration_is_retried_after_two_500s_and_the_bot_serves(pool: PgPool) {
     let fake = FakeDiscord::start().await;
-    fake.fail_requests("PUT", "/commands", 500, 2);
+    fake.fail_requests("GET", &home_commands_path(), 500, 2);
     let anthropic = FakeAnthropic::start(vec![suggestion()]).await;
     let message = target(&fake);
     let bot = BotProcess::start(&database_url(&pool), &fake, &anthropic.base_url, &[]);
     fake.wait_for_identify(1).await;
-    wait_registered(&fake, 3).await;
-    assert!(
-        bot.wait_for_log("serving Discord interactions", Duration::from_secs(30))
-            .await,
-        "{}",
-        bot.stderr()
+    wait_serving(&bot).await;
+    assert_eq!(
+        fake.registrations(),
+        3,
+        "two failed syncs, then one that worked"
     );
     let token = fake.invoke_message_command(&bob(), "Add to Flipfix", &message);
     wait_for_card(&fake, &token).await;
@@ -134,7 +131,7 @@ async fn command_registration_failing_past_the_bound_ends_the_process_naming_the
     pool: PgPool,
 ) {
     let fake = FakeDiscord::start().await;
-    fake.fail_requests("PUT", "/commands", 500, u64::MAX);
+    fake.fail_requests("GET", &home_commands_path(), 500, u64::MAX);
     let anthropic = FakeAnthropic::start(vec![suggestion()]).await;
     let mut bot = BotProcess::start(
         &database_url(&pool),
@@ -252,7 +249,7 @@ async fn sigterm_during_an_analysis_closes_the_review_and_tells_the_person(pool:
     let message = target(&fake);
     let mut bot = BotProcess::start(&database_url(&pool), &fake, &anthropic.base_url, &[]);
     fake.wait_for_identify(1).await;
-    wait_registered(&fake, 1).await;
+    wait_serving(&bot).await;
     let token = fake.invoke_message_command(&bob(), "Add to Flipfix", &message);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while anthropic.received().is_empty() {

@@ -28,7 +28,7 @@ fn session() -> NewSession {
     }
 }
 
-fn item(kind: &str, machine_id: Option<i64>) -> ReviewItem {
+pub(crate) fn item(kind: &str, machine_id: Option<i64>) -> ReviewItem {
     ReviewItem {
         kind: kind.into(),
         machine_id,
@@ -45,6 +45,7 @@ fn item(kind: &str, machine_id: Option<i64>) -> ReviewItem {
         author_hint: None,
         occurred_at: crate::support::time::real_now(),
         media: Vec::new(),
+        resolves: false,
     }
 }
 

@@ -14,14 +14,14 @@ use crate::support::bot::TestBot;
 use crate::support::fake_discord::{FakeDiscord, FakeUser};
 use crate::support::{add_machine, add_maintainer};
 
-const OWNER: u64 = 630_000_000_000_000_001;
+pub(crate) const OWNER: u64 = 630_000_000_000_000_001;
 const STRANGER: u64 = 630_000_000_000_000_002;
 
-fn owner() -> FakeUser {
+pub(crate) fn owner() -> FakeUser {
     FakeUser::member(OWNER, "bob_the_fixer")
 }
 
-fn item(kind: &str, machine_id: Option<i64>, description: &str) -> ReviewItem {
+pub(crate) fn item(kind: &str, machine_id: Option<i64>, description: &str) -> ReviewItem {
     ReviewItem {
         kind: kind.into(),
         machine_id,
@@ -43,10 +43,11 @@ fn item(kind: &str, machine_id: Option<i64>, description: &str) -> ReviewItem {
             content_type: Some("image/jpeg".into()),
             size_bytes: Some(1000),
         }],
+        resolves: false,
     }
 }
 
-async fn session(
+pub(crate) async fn session(
     pool: &PgPool,
     items: Vec<(ReviewItem, Option<usize>)>,
     expires_in: Duration,

@@ -56,6 +56,7 @@ async fn analyse(
         channel_id: scenario.target_channel_id,
         target_id: scenario.target_id,
         requested_by: who.into(),
+        run_id: None,
     };
     analyze(&deps, scenario, &request).await
 }

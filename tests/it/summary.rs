@@ -316,6 +316,20 @@ async fn nothing_is_posted_on_a_day_with_no_records(pool: PgPool) {
     let outcomes = scheduler(&env, &workflows).step(at(DUE)).await;
     assert_eq!(decision(&outcomes), &Decision::NothingToSay);
     assert_eq!(outbox_rows(&env.pool).await, 0);
+    // The schedule run is recorded as skipped, at the scheduler's time.
+    let runs = flipfix_bot::runs::latest(&env.pool, None, 5).await.unwrap();
+    let seen: Vec<_> = runs
+        .iter()
+        .map(|r| (r.outcome, r.reason.as_deref(), r.finished_at))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![(
+            flipfix_bot::runs::Outcome::Skipped,
+            Some("no records since the last summary"),
+            Some(at(DUE))
+        )]
+    );
     let steps = crate::notify::drain(&mut env.dispatcher(), at(DUE)).await;
     assert_eq!(steps, [Step::Idle]);
     assert!(env.fake.received().is_empty());

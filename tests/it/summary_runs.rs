@@ -55,6 +55,23 @@ async fn the_running_scheduler_posts_at_the_clock_time_through_the_outbox(pool: 
         claims(&env.pool).await,
         [(day("2026-11-24"), "queued".into())]
     );
+    // One schedule run is recorded, by the process that posted.
+    let runs = flipfix_bot::runs::latest(&env.pool, None, 10)
+        .await
+        .unwrap();
+    let seen: Vec<_> = runs
+        .iter()
+        .map(|r| (r.trigger, r.outcome, r.reason.as_deref(), r.user_id))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![(
+            flipfix_bot::runs::Trigger::Schedule,
+            flipfix_bot::runs::Outcome::Posted,
+            Some("a summary of 3 record(s) was queued for the webhook"),
+            None
+        )]
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]

@@ -8,7 +8,7 @@ use flipfix_bot::config::{Secret, Secrets};
 use poise::serenity_prelude as serenity;
 use sqlx::PgPool;
 
-use super::fake_discord::{FakeDiscord, GUILD_ID};
+use super::fake_discord::{FakeDiscord, GUILD_ID, WAIT_LIMIT};
 use super::repo_root;
 
 pub struct TestBot {
@@ -60,30 +60,32 @@ impl TestBot {
         )
         .unwrap_or_else(|problems| panic!("{problems}"));
         let config = flipfix_bot::app::RunConfig::from_secrets(secrets).expect("token and home");
-        let app = App::new(pool, config, workflows);
+        // Start-up reports "ready" once the gateway is READY and the
+        // commands are synced: the test waits for exactly that.
+        let (startup, mut startup_watch) = flipfix_bot::lifecycle::StartupReport::new();
+        let lifecycle = flipfix_bot::lifecycle::Lifecycle {
+            startup,
+            ..Default::default()
+        };
+        let app = App::with_lifecycle(pool, config, workflows, lifecycle);
         let mut client = flipfix_bot::discord::build_client(app.clone())
             .await
             .expect("client");
         let shard_manager = client.shard_manager.clone();
-        let registrations_before = fake.registrations();
         let task = tokio::spawn(async move {
             if let Err(err) = client.start().await {
                 eprintln!("bot stopped: {err}");
             }
         });
         fake.wait_for_identify(identify_count).await;
-        fake.wait_until("command registration", |requests| {
-            requests
-                .iter()
-                .filter(|r| {
-                    r.method == "PUT"
-                        && r.path.contains("/guilds/")
-                        && r.path.ends_with("/commands")
-                })
-                .count()
-                > registrations_before
-        })
-        .await;
+        let outcome = startup_watch
+            .outcome(tokio::time::Instant::now() + WAIT_LIMIT)
+            .await;
+        assert_eq!(
+            outcome,
+            flipfix_bot::lifecycle::StartupState::Ready,
+            "the bot did not become ready (commands synced)"
+        );
         Self {
             app,
             shard_manager,
@@ -101,8 +103,12 @@ impl TestBot {
         )
         .unwrap_or_else(|problems| panic!("{problems}"));
         let mut workflows = Arc::try_unwrap(workflows).expect("a freshly loaded workflow set");
-        if let Some(menu) = workflows.context_menu.as_mut() {
-            menu.vision.enabled = false;
+        for analyze in workflows
+            .workflows
+            .iter_mut()
+            .filter_map(|w| w.analyze.as_mut())
+        {
+            analyze.vision.enabled = false;
         }
         self.app.replace_workflows(Arc::new(workflows));
     }

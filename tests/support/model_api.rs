@@ -210,7 +210,7 @@ impl Fake {
     /// A client for this fake with quick retries.
     pub fn client(&self, timeout: Duration) -> LlmClient {
         let workflows = self.workflows("");
-        let menu = workflows.context_menu.as_ref().expect("a context menu");
+        let menu = flipfix_bot::analysis::menu(&workflows).expect("a context menu");
         LlmClient::new(&menu.provider, self.base_url(), timeout, quick_retries()).expect("client")
     }
 }
@@ -249,7 +249,7 @@ pub fn workflow_dir_for(
     let dir = copy_workflows();
     let file = dir.path().join("workflows/add_to_flipfix.yaml");
     let yaml = std::fs::read_to_string(&file).expect("read workflow");
-    let model_line = "  model: claude-haiku-4-5\n";
+    let model_line = "      model: claude-haiku-4-5\n";
     assert!(
         yaml.contains(model_line),
         "the shipped workflow names its model"
@@ -257,20 +257,20 @@ pub fn workflow_dir_for(
     let mut head = String::new();
     if provider == Provider::OpenAiCompatible {
         head.push_str(&format!(
-            "  provider: openai_compatible\n  base_url: {base_url}\n  model: \"{}\"\n",
+            "      provider: openai_compatible\n      base_url: {base_url}\n      model: \"{}\"\n",
             openai::MODEL
         ));
     } else {
         head.push_str(model_line);
     }
     for line in extra_yaml.lines() {
-        head.push_str(&format!("  {line}\n"));
+        head.push_str(&format!("      {line}\n"));
     }
     let mut yaml = yaml.replace(model_line, &head);
     if provider == Provider::OpenAiCompatible {
         yaml = yaml.replace(
-            "  prices:\n",
-            &format!("  prices:\n    \"{}\": {price}\n", openai::MODEL),
+            "      prices:\n",
+            &format!("      prices:\n        \"{}\": {price}\n", openai::MODEL),
         );
     }
     std::fs::write(&file, yaml).expect("write workflow");

@@ -21,6 +21,7 @@ pub mod notify;
 pub mod outbox;
 pub mod records;
 pub mod review;
+pub mod runs;
 pub mod shutdown;
 pub mod summary;
 pub mod template_check;

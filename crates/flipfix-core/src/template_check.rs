@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::records::view::RecordView;
 use crate::summary::content::SummaryView;
 use crate::templates::Templates;
-use crate::workflow::{read_workflows, ContextMenu, Problems, RecordKinds, Summary, Workflows};
+use crate::workflow::{read_workflows, Analyze, Problems, RecordKinds, Summary, Workflows};
 
 /// Loads and checks every workflow file and template. On success the bundle
 /// is complete and every template has rendered against sample data; on
@@ -23,12 +23,20 @@ pub fn load_workflows(
     let (workflows, mut problems) = read_workflows(workflows_dir, prompts_dir);
     check_templates_render(&workflows.kinds, &workflows.templates, &mut problems);
     check_summaries_render(&workflows.summaries, &workflows.templates, &mut problems);
-    if let Some(menu) = &workflows.context_menu {
+    let analyses = || {
+        workflows
+            .workflows
+            .iter()
+            .filter_map(|w| w.analyze.as_ref())
+    };
+    for menu in analyses() {
         check_prompts_render(menu, &workflows.kinds, &workflows.templates, &mut problems);
         check_reply_renders(menu, &workflows.kinds, &workflows.templates, &mut problems);
-        if problems.is_empty() {
-            // Only on an otherwise sound bundle: an example is checked with
-            // the real schema, templates and validator.
+    }
+    if problems.is_empty() {
+        // Only on an otherwise sound bundle: an example is checked with
+        // the real schema, templates and validator.
+        for menu in analyses() {
             for problem in
                 crate::analysis::examples::check(menu, &workflows.kinds, &workflows.templates)
             {
@@ -132,7 +140,7 @@ pub(crate) fn check_summaries_render(
 /// Renders the analysis prompts against a sample catalog and conversation,
 /// so a typo in a prompt template is found by `check`, not by a user.
 pub(crate) fn check_prompts_render(
-    menu: &ContextMenu,
+    menu: &Analyze,
     kinds: &RecordKinds,
     templates: &Templates,
     problems: &mut Problems,
@@ -156,7 +164,7 @@ pub(crate) fn check_prompts_render(
 /// Renders the `on_created.reply` template against a sample review that
 /// created one record of every kind.
 pub(crate) fn check_reply_renders(
-    menu: &ContextMenu,
+    menu: &Analyze,
     kinds: &RecordKinds,
     templates: &Templates,
     problems: &mut Problems,

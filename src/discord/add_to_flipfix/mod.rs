@@ -18,6 +18,7 @@ use super::{reply, Context, Error};
 use crate::app::App;
 use crate::config::SettingKey;
 use crate::llm::budget::SpendLimits;
+use crate::runs::{self, Outcome as RunOutcome};
 
 /// Turn this message (and its conversation) into records.
 #[poise::command(context_menu_command = "Add to Flipfix", guild_only)]
@@ -29,12 +30,55 @@ pub async fn add_to_flipfix(ctx: Context<'_>, message: serenity::Message) -> Res
         return Ok(());
     };
     let interaction = app_ctx.interaction;
-    match preflight::preflight(ctx, interaction, &message).await? {
-        Outcome::Refused(refusal) => answer(ctx, interaction, refusal.as_str()).await,
-        Outcome::Done(session_id) => {
-            let work = run::review(ctx, interaction, &message, session_id);
+    let app = ctx.data();
+    // After the defer: recording the run is database work.
+    let run_id = start_run(app, interaction, &message).await?;
+    let checked = preflight::preflight(ctx, interaction, &message).await;
+    match checked {
+        Ok(Outcome::Refused(refusal)) => {
+            settle_run(app, run_id, RunOutcome::Refused, refusal.as_str()).await;
+            answer(ctx, interaction, refusal.as_str()).await
+        }
+        Ok(Outcome::Done(session_id)) => {
+            // From here the run ends with its review (`runs::settle_for_review`).
+            runs::attach_review(&app.pool, run_id, session_id).await?;
+            let work = run::review(ctx, interaction, &message, session_id, run_id);
             super::review_guard::guarded(ctx, interaction, session_id, work).await
         }
+        Err(err) => {
+            let reason = format!("the checks before the analysis failed: {err}");
+            settle_run(app, run_id, RunOutcome::Failed, &reason).await;
+            Err(err)
+        }
+    }
+}
+
+/// Records the start of this run of the message-command workflow.
+async fn start_run(
+    app: &App,
+    interaction: &serenity::CommandInteraction,
+    message: &serenity::Message,
+) -> Result<i64, sqlx::Error> {
+    let workflows = app.workflows();
+    let workflow = runs::message_command_workflow(&workflows, &interaction.data.name);
+    let run = runs::NewRun {
+        workflow: &workflow,
+        version: &workflows.version,
+        trigger: runs::Trigger::MessageCommand,
+        user: Some((interaction.user.id.get(), &interaction.user.name)),
+        guild_id: interaction.guild_id.map(|g| g.get()),
+        channel_id: Some(interaction.channel_id.get()),
+        target_message_id: Some(message.id.get()),
+        instance: app.lifecycle.instance,
+    };
+    runs::start(&app.pool, &run, app.clock.now()).await
+}
+
+/// Ends the run; a failure to record it is logged (the person's answer
+/// matters more, and the run is settled later as left over).
+async fn settle_run(app: &App, run_id: i64, outcome: RunOutcome, reason: &str) {
+    if let Err(err) = runs::settle(&app.pool, run_id, outcome, reason, app.clock.now()).await {
+        tracing::warn!(run_id, error = %err, "could not record how the run ended");
     }
 }
 

@@ -174,6 +174,7 @@ async fn review_item(
         author_hint: attribution.hint,
         occurred_at,
         media,
+        resolves: suggestion.resolves,
     })
 }
 

@@ -4,7 +4,7 @@
 use poise::serenity_prelude as serenity;
 
 use super::review_items::review_items;
-use super::{answer, requested_by, spend_limits};
+use super::{answer, requested_by, settle_run, spend_limits};
 use crate::analysis::gather::GatherError;
 use crate::analysis::Progress;
 use crate::analysis::{
@@ -14,6 +14,7 @@ use crate::catalog::machines;
 use crate::discord::history::{DiscordSource, MISSING_ACCESS};
 use crate::discord::{reply, review_ui, Context, Error};
 use crate::review::ReviewStore;
+use crate::runs::Outcome as RunOutcome;
 
 /// Gathers, analyses and opens the review; on any failure the session is
 /// closed so the message is free again, and the person is told what to do.
@@ -22,6 +23,7 @@ pub(super) async fn review(
     interaction: &serenity::CommandInteraction,
     message: &serenity::Message,
     session_id: i64,
+    run_id: i64,
 ) -> Result<(), Error> {
     let app = ctx.data();
     let store = ReviewStore::new(app.pool.clone());
@@ -30,19 +32,28 @@ pub(super) async fn review(
         .allowed_mentions(reply::no_mentions());
     interaction.edit_response(ctx.http(), progress).await?;
 
-    let analysis = run_analysis(ctx, interaction, message).await;
+    let analysis = run_analysis(ctx, interaction, message, run_id).await;
     let analysis = match analysis {
         Ok(analysis) => analysis,
         Err(err) => {
             store.fail(session_id).await?;
             tracing::warn!(error = %err, "analysis failed");
-            return answer(ctx, interaction, &user_message(&err)).await;
+            let text = user_message(&err);
+            // Over a spend limit is a refusal; anything else a failure.
+            let outcome = match &err {
+                AnalysisError::Spend(_) => RunOutcome::Refused,
+                _ => RunOutcome::Failed,
+            };
+            settle_run(app, run_id, outcome, &text).await;
+            return answer(ctx, interaction, &text).await;
         }
     };
     let items = match review_items(app, interaction, message, &analysis).await {
         Ok(items) => items,
         Err(err) => {
             store.fail(session_id).await?;
+            let reason = format!("the suggestions could not be prepared: {err}");
+            settle_run(app, run_id, RunOutcome::Failed, &reason).await;
             return Err(err);
         }
     };
@@ -57,6 +68,7 @@ pub(super) async fn review(
     let mentioned = crate::catalog::ranking::mentioned_in(&catalog, texts);
     store.set_machine_mentions(session_id, &mentioned).await?;
     if items.is_empty() {
+        settle_run(app, run_id, RunOutcome::Skipped, NO_RECORDS_MESSAGE).await;
         return answer(ctx, interaction, NO_RECORDS_MESSAGE).await;
     }
     let kinds = &app.workflows().kinds;
@@ -78,6 +90,7 @@ async fn run_analysis(
     ctx: Context<'_>,
     interaction: &serenity::CommandInteraction,
     message: &serenity::Message,
+    run_id: i64,
 ) -> Result<Analysis, AnalysisError> {
     let app = ctx.data();
     let workflows = app.workflows();
@@ -94,8 +107,8 @@ async fn run_analysis(
     let token_holder = interaction.clone();
     // People know Anthropic's models as Claude; any other is named as the
     // workflow names it.
-    let asked = match workflows.context_menu.as_ref() {
-        Some(menu) if menu.provider != crate::workflow::provider::ModelProvider::Anthropic => {
+    let asked = match crate::analysis::menu(&workflows) {
+        Ok(menu) if menu.provider != crate::workflow::provider::ModelProvider::Anthropic => {
             menu.model.clone()
         }
         _ => "Claude".to_string(),
@@ -128,6 +141,7 @@ async fn run_analysis(
         channel_id: message.channel_id.get(),
         target_id: message.id.get(),
         requested_by: requested_by(interaction),
+        run_id: Some(run_id),
     };
     let own_user = ctx.serenity_context().cache.current_user().id.get();
     let source = DiscordSource::new(ctx.serenity_context().http.clone()).with_own_user(own_user);

@@ -8,6 +8,7 @@ mod doctor;
 mod links;
 mod notifications;
 mod reviews;
+mod runs;
 mod status;
 mod usage;
 mod webhook;
@@ -35,6 +36,7 @@ use super::{checks, Context, Error};
         "webhook::webhook",
         "notifications::notifications",
         "reviews::reviews",
+        "runs::runs",
         "doctor::doctor"
     ),
     subcommand_required

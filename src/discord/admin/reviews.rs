@@ -63,6 +63,7 @@ async fn cancel(
     let reason = format!("cancelled by {}", reply::actor(ctx));
     let closed = recovery::close(&ctx.data().pool, id, SessionStatus::Cancelled, &reason).await?;
     if closed {
+        crate::runs::settle_review_run(&ctx.data().pool, id, ctx.data().clock.now()).await?;
         tracing::info!(session_id = id, by = %reply::actor(ctx), "review cancelled by an admin");
         reply::ephemeral(
             ctx,

@@ -25,11 +25,9 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
         (false, true) => "not set",
         (false, false) => "not set (optional for this provider)",
     };
-    let model = workflows
-        .context_menu
-        .as_ref()
+    let model = crate::analysis::menu(&workflows)
         .map(|menu| menu.model.clone())
-        .unwrap_or_else(|| "not configured".into());
+        .unwrap_or_else(|_| "not configured".into());
     let today = app
         .clock
         .now()

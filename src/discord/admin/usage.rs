@@ -1,12 +1,13 @@
-//! `/flipfix usage [days]`: what the analyses cost, per day and per person.
+//! `/flipfix usage [days]`: what the analyses cost, per day, per workflow
+//! and per person.
 
 use chrono::Duration;
 
 use crate::config::SettingKey;
 use crate::discord::{reply, Context, Error};
-use crate::llm::usage::{totals_since, UsageTotal};
+use crate::llm::usage::{totals_by_workflow, totals_since, UsageTotal};
 
-/// Show analyses, tokens and cost per day and per person.
+/// Show analyses, tokens and cost per day, per workflow and per person.
 #[poise::command(slash_command)]
 pub async fn usage(
     ctx: Context<'_>,
@@ -26,6 +27,7 @@ pub async fn usage(
         .and_utc();
     let since = today - Duration::days(i64::from(days) - 1);
     let (per_day, per_person) = totals_since(&app.pool, since).await?;
+    let per_workflow = totals_by_workflow(&app.pool, since).await?;
     let budget = app
         .settings
         .get_dollars(SettingKey::LlmDailyBudgetUsd)
@@ -41,6 +43,13 @@ pub async fn usage(
         lines.push(String::new());
         lines.push("**Per day**".into());
         lines.extend(per_day.iter().map(|t| line(&t.label, t)));
+        lines.push(String::new());
+        lines.push("**Per workflow**".into());
+        lines.extend(
+            per_workflow
+                .iter()
+                .map(|t| line(&reply::escape_markdown(&t.label), t)),
+        );
         lines.push(String::new());
         lines.push("**Per person**".into());
         lines.extend(per_person.iter().map(|t| {

@@ -34,10 +34,16 @@ pub async fn on_component(
         .await?;
     let workflows = app.workflows();
     let result = match id.action {
-        Action::Create | Action::Skip | Action::Attach => {
+        Action::Create
+        | Action::Skip
+        | Action::Attach
+        | Action::CreateAndClose
+        | Action::AttachAndClose => {
             let decision = match id.action {
                 Action::Create => Decision::Create,
                 Action::Attach => Decision::Attach,
+                Action::CreateAndClose => Decision::CreateAndClose,
+                Action::AttachAndClose => Decision::AttachAndClose,
                 _ => Decision::Skip,
             };
             store

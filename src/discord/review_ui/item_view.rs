@@ -50,6 +50,7 @@ pub(super) async fn item_view(
                     .public_base_url
                     .as_ref()
                     .map(|b| b.record(&parent_kind.link_path, id)),
+                status_change: None,
             })
         }),
         None => None,

@@ -1,10 +1,12 @@
 //! Record pages: the index with filters and search, a machine's timeline,
-//! and each record at its kind's `link_path`. Rendered on the server from
+//! each record at its kind's `link_path`, and the members' list of workflow
+//! runs (`/runs/`). Rendered on the server from
 //! the HTML templates in `FLIPFIX_PAGES_DIR` (autoescaped: descriptions and
 //! names are data). Every read goes through [`browse::Visible`] built from
 //! the [`Viewer`], so a visitor never sees a members-only record anywhere.
 
 mod handlers;
+mod runs;
 mod sample;
 mod views;
 
@@ -30,6 +32,7 @@ pub const PAGE_TEMPLATES: &[&str] = &[
     "machine.html.j2",
     "record.html.j2",
     "error.html.j2",
+    "runs.html.j2",
 ];
 
 /// The loaded page templates.
@@ -111,6 +114,7 @@ pub fn routes(state: &WebState) -> Router<WebState> {
     Router::new()
         .route("/", get(handlers::index))
         .route("/machines/{slug}/", get(handlers::machine))
+        .route("/runs/", get(runs::runs))
         .route("/{section}/{id}/", get(handlers::record))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -5,6 +5,7 @@
 
 use chrono::TimeZone;
 
+use super::runs::{run_view, runs_context};
 use super::views::{
     error_context, index_context, machine_context, record_context, record_link, record_page,
     IndexQuery, Paging,
@@ -48,6 +49,19 @@ pub fn check(dir: &std::path::Path, kinds: &RecordKinds) -> Problems {
                 Vec::new()
             },
             media: summary.thumbnail.iter().cloned().collect(),
+            history: if full {
+                vec![crate::records::status::StatusChange {
+                    record_id: summary.id,
+                    from_status: Some("open".into()),
+                    to_status: "closed".into(),
+                    changed_at: summary.occurred_at,
+                    changed_by_discord_id: Some(1),
+                    changed_by: Some("discord:1 (sample)".into()),
+                    via_record_id: Some(summary.id),
+                }]
+            } else {
+                Vec::new()
+            },
         };
         let paging = || Paging {
             number: if full { 2 } else { 1 },
@@ -110,6 +124,11 @@ pub fn check(dir: &std::path::Path, kinds: &RecordKinds) -> Problems {
                     ),
                 ),
             ];
+            let run_views = vec![run_view(kinds, &sample_run(&kind.name, full))];
+            let runs_filter = if full { "add_to_flipfix" } else { "" };
+            let renders = renders
+                .into_iter()
+                .chain([("runs.html.j2", runs_context(viewer, run_views, runs_filter))]);
             for (name, context) in renders {
                 if !pages.templates.exists(name) {
                     continue; // reported by load
@@ -156,5 +175,48 @@ fn sample_summary(kind: &str, full: bool) -> Summary {
             content_type: Some("image/jpeg".into()),
             copy_state: crate::media::store::CopyState::Pending,
         }),
+    }
+}
+
+/// A created run with records and cost (`full`), or a scheduled run still
+/// in progress with no optional part.
+fn sample_run(kind: &str, full: bool) -> crate::runs::RunSummary {
+    use crate::domain::Snowflake;
+    let started = chrono::Utc
+        .with_ymd_and_hms(2025, 1, 15, 15, 23, 8)
+        .single()
+        .unwrap_or_default();
+    crate::runs::RunSummary {
+        id: 7,
+        workflow: "add_to_flipfix".into(),
+        workflow_version: "abc123".into(),
+        trigger: crate::runs::Trigger::MessageCommand,
+        user_id: full.then_some(Snowflake(1)),
+        username: full.then(|| "sample".into()),
+        guild_id: full.then_some(Snowflake(1)),
+        channel_id: full.then_some(Snowflake(2)),
+        target_message_id: full.then_some(Snowflake(3)),
+        started_at: started,
+        finished_at: full.then(|| started + chrono::Duration::seconds(4)),
+        outcome: if full {
+            crate::runs::Outcome::Created
+        } else {
+            crate::runs::Outcome::InProgress
+        },
+        reason: full.then(|| "1 record(s) created".into()),
+        message_ids: if full { vec![Snowflake(3)] } else { Vec::new() },
+        images: i32::from(full),
+        models: full.then(|| "claude-sample".into()),
+        input_tokens: 1200,
+        output_tokens: 300,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
+        cost_micro_usd: full.then_some(12_300),
+        record_ids: if full { vec![42] } else { Vec::new() },
+        record_kinds: if full {
+            vec![kind.to_string()]
+        } else {
+            Vec::new()
+        },
     }
 }

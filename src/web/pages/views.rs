@@ -138,6 +138,21 @@ pub struct RecordPage {
     pub children: Vec<RecordLink>,
     pub photos: Vec<PhotoLink>,
     pub sources: Vec<String>,
+    /// Status changes, oldest first.
+    pub history: Vec<HistoryLine>,
+}
+
+/// One status change on a record's page.
+#[derive(Debug, Serialize)]
+pub struct HistoryLine {
+    pub from: Option<String>,
+    pub to: String,
+    pub who: Option<String>,
+    pub time: String,
+    pub time_iso: String,
+    /// The record that made it (`#N`), linked when it is on the page.
+    pub via_id: Option<i64>,
+    pub via_url: Option<String>,
 }
 
 pub fn record_page(kinds: &RecordKinds, detail: &Detail) -> RecordPage {
@@ -168,6 +183,25 @@ pub fn record_page(kinds: &RecordKinds, detail: &Detail) -> RecordPage {
             .collect(),
         photos: detail.media.iter().map(PhotoLink::from).collect(),
         sources: detail.sources.iter().map(|s| s.jump_url()).collect(),
+        history: detail
+            .history
+            .iter()
+            .map(|change| HistoryLine {
+                from: change.from_status.clone(),
+                to: change.to_status.clone(),
+                who: change.who(),
+                time: change.changed_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                time_iso: change.changed_at.to_rfc3339(),
+                via_id: change.via_record_id,
+                via_url: change.via_record_id.and_then(|via| {
+                    detail
+                        .children
+                        .iter()
+                        .find(|c| c.id == via)
+                        .map(|c| record_path(kinds, &c.kind, c.id))
+                }),
+            })
+            .collect(),
     }
 }
 

@@ -66,6 +66,7 @@ pub(crate) async fn analyse(
         channel_id: scenario.target_channel_id,
         target_id: scenario.target_id,
         requested_by: "1002000000000000001".into(),
+        run_id: None,
     };
     analyze(&deps, &scenario, &request).await
 }
@@ -225,16 +226,16 @@ fn the_fake_refuses_what_openai_would_refuse() {
     assert_eq!(check_chat_request(&good), Vec::<String>::new());
 }
 
-/// Writes `context_menu` lines into a copy of the shipped workflow and
+/// Writes `analyze` lines into a copy of the shipped workflow and
 /// returns every problem `check` would print.
 fn problems_with(lines: &str) -> Vec<String> {
     let dir = copy_workflows();
     let file = dir.path().join("workflows/add_to_flipfix.yaml");
     let yaml = std::fs::read_to_string(&file).unwrap();
-    let model_line = "  model: claude-haiku-4-5\n";
+    let model_line = "      model: claude-haiku-4-5\n";
     let mut with = String::from(model_line);
     for line in lines.lines() {
-        with.push_str(&format!("  {line}\n"));
+        with.push_str(&format!("      {line}\n"));
     }
     std::fs::write(&file, yaml.replace(model_line, &with)).unwrap();
     match load_workflows(&dir.path().join("workflows"), &dir.path().join("prompts")) {
@@ -248,32 +249,34 @@ fn problems_with(lines: &str) -> Vec<String> {
 
 #[test]
 fn provider_and_tool_choice_mistakes_are_reported_at_their_line() {
-    // The shipped file has `model:` on line 16; added lines follow it, so
-    // the first is line 17 and its value starts at column 13 or 16.
+    // The shipped file has `model:` on line 32; added lines follow it, so
+    // the first is line 33 and its value starts at column 17 or 20.
     let file = "/workflows/add_to_flipfix.yaml";
     assert_eq!(
         problems_with("provider: openai_compatible"),
-        [format!("{file}:17:13: context_menu: provider openai_compatible needs base_url (e.g. http://127.0.0.1:11434/v1 for Ollama, https://api.openai.com/v1 for OpenAI)")]
+        [format!("{file}:33:17: analyze: provider openai_compatible needs base_url (e.g. http://127.0.0.1:11434/v1 for Ollama, https://api.openai.com/v1 for OpenAI)")]
     );
     assert_eq!(
         problems_with("provider: openai_compatible\nbase_url: localhost:11434"),
-        [format!("{file}:18:13: context_menu: base_url `localhost:11434` must start with http:// or https://")]
+        [format!(
+            "{file}:34:17: analyze: base_url `localhost:11434` must start with http:// or https://"
+        )]
     );
     assert_eq!(
         problems_with("base_url: https://api.openai.com/v1"),
-        [format!("{file}:17:13: context_menu: base_url is for provider openai_compatible; the Anthropic API's URL is the ANTHROPIC_BASE_URL secret")]
+        [format!("{file}:33:17: analyze: base_url is for provider openai_compatible; the Anthropic API's URL is the ANTHROPIC_BASE_URL secret")]
     );
     let unknown_provider = problems_with("provider: openai");
     assert_eq!(unknown_provider.len(), 1, "{unknown_provider:?}");
     assert!(
-        unknown_provider[0].starts_with(&format!("{file}:17:"))
+        unknown_provider[0].starts_with(&format!("{file}:33:"))
             && unknown_provider[0].contains("openai"),
         "{unknown_provider:?}"
     );
     let bad_choice = problems_with("tool_choice: sometimes");
     assert_eq!(bad_choice.len(), 1, "{bad_choice:?}");
     assert!(
-        bad_choice[0].starts_with(&format!("{file}:17:"))
+        bad_choice[0].starts_with(&format!("{file}:33:"))
             && bad_choice[0].contains("\"sometimes\", expected `forced` or `auto`"),
         "{bad_choice:?}"
     );
@@ -285,7 +288,7 @@ fn provider_and_tool_choice_mistakes_are_reported_at_their_line() {
     );
     assert_eq!(
         problems_with("tool_choice:\n  models:\n    claude-haiku-4.5: auto"),
-        [format!("{file}:18:5: context_menu: tool_choice.models.claude-haiku-4.5: `claude-haiku-4.5` has no entry in prices; name models as prices does")]
+        [format!("{file}:34:9: analyze: tool_choice.models.claude-haiku-4.5: `claude-haiku-4.5` has no entry in prices; name models as prices does")]
     );
     // Zero prices are allowed (a local model costs nothing).
     assert_eq!(

@@ -57,6 +57,7 @@ pub fn suggestion_view(
             id,
             kind: parent.into(),
             url: public_base_url.map(|base| base.record(&parent.link_path, id)),
+            status_change: None,
         })
     });
     Some(RecordView {

@@ -8,14 +8,14 @@ use super::vision;
 use crate::llm::budget::{self, Reservation};
 use crate::llm::usage::{self, UsageRecord};
 use crate::llm::ApiAttempt;
-use crate::workflow::{ContextMenu, TokenUsage};
+use crate::workflow::{Analyze, TokenUsage};
 
 /// The most one call of `prompt` can cost, for the budget reservation:
 /// input counted at two characters a token (denser than any real text),
 /// each image at its ceiling ([`vision::MAX_TOKENS_PER_IMAGE`]), all at
 /// the cache-write price (the dearest input), plus the whole output
 /// allowance. Zero when the model has no price (the budget cannot see it).
-pub fn estimated_max_cost(menu: &ContextMenu, prompt: &Prompt) -> f64 {
+pub fn estimated_max_cost(menu: &Analyze, prompt: &Prompt) -> f64 {
     let input_chars = prompt.system.chars().count()
         + prompt.conversation.chars().count()
         + prompt
@@ -34,15 +34,26 @@ pub fn estimated_max_cost(menu: &ContextMenu, prompt: &Prompt) -> f64 {
     })
 }
 
+/// Whom a call's usage is recorded for.
+#[derive(Debug, Clone, Copy)]
+pub struct Attribution<'a> {
+    /// What the call was for (`analysis`, `replay`, `eval`).
+    pub purpose: &'a str,
+    /// Who asked (`discord:ID`, `cli`).
+    pub requested_by: &'a str,
+    /// The workflow run it is part of, if any.
+    pub run_id: Option<i64>,
+}
+
 /// Records every API attempt of one call (failed and retried ones too) and
 /// settles its budget reservation, in one transaction. Returns the cost of
 /// the successful attempt when the model has a price.
 pub async fn record_attempts(
     pool: &PgPool,
-    menu: &ContextMenu,
+    menu: &Analyze,
     attempts: &[ApiAttempt],
     answered_by: Option<&str>,
-    (purpose, requested_by): (&str, &str),
+    attribution: Attribution<'_>,
     reservation: Option<Reservation>,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<f64>, sqlx::Error> {
@@ -63,14 +74,15 @@ pub async fn record_attempts(
         usage::record(
             &mut *tx,
             &UsageRecord {
-                purpose,
-                requested_by,
+                purpose: attribution.purpose,
+                requested_by: attribution.requested_by,
                 model,
                 request_id: attempt.request_id.as_deref(),
                 usage: attempt.usage.unwrap_or_default(),
                 outcome: &attempt.outcome,
                 cost_usd: cost,
                 at,
+                run_id: attribution.run_id,
             },
         )
         .await?;

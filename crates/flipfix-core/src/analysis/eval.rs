@@ -140,6 +140,7 @@ mod tests {
                 name: "Tom Baker".into(),
             }),
             parent_record_id: None,
+            resolves: false,
             children: Vec::new(),
         }
     }

@@ -17,7 +17,7 @@ use super::source::{MessageSource, SourceError, ThreadInfo};
 use super::tool_schema::{check_answer, ordered_json, tool};
 use super::validate::Validator;
 use crate::templates::{TemplateError, Templates};
-use crate::workflow::{ContextMenu, Example, Problem, RecordKinds};
+use crate::workflow::{Analyze, Example, Problem, RecordKinds};
 
 /// The channel every example conversation is in.
 const CHANNEL_ID: u64 = 1;
@@ -109,7 +109,7 @@ fn messages(example: &Example) -> Result<Vec<Message>, ExampleError> {
 }
 
 /// Gathers the example's conversation exactly as a real one is gathered.
-pub fn conversation(menu: &ContextMenu, example: &Example) -> Result<Conversation, ExampleError> {
+pub fn conversation(menu: &Analyze, example: &Example) -> Result<Conversation, ExampleError> {
     let source = ExampleSource {
         messages: messages(example)?,
     };
@@ -172,7 +172,7 @@ pub fn catalog(example: &Example) -> Catalog {
 
 /// Every example, rendered for the system template.
 pub fn contexts(
-    menu: &ContextMenu,
+    menu: &Analyze,
     templates: &Templates,
 ) -> Result<Vec<ExampleContext>, ExampleError> {
     menu.examples
@@ -196,7 +196,7 @@ pub fn contexts(
 
 /// `check`: each example through gather, the tool schema and the
 /// validator. Any violation, drop or repair is a problem at the example.
-pub fn check(menu: &ContextMenu, kinds: &RecordKinds, templates: &Templates) -> Vec<Problem> {
+pub fn check(menu: &Analyze, kinds: &RecordKinds, templates: &Templates) -> Vec<Problem> {
     let tool = tool(menu, kinds);
     let mut problems = Vec::new();
     for example in &menu.examples {

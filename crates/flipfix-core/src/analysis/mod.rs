@@ -36,7 +36,7 @@ use sqlx::PgPool;
 
 pub use catalog::Catalog;
 pub use conversation::{Conversation, Message, MessageAuthor, Mode};
-pub use cost::{estimated_max_cost, record_attempts};
+pub use cost::{estimated_max_cost, record_attempts, Attribution};
 pub use interpret::{interpret, known_from_conversation};
 pub use source::{MessageSource, SourceError, ThreadInfo};
 pub use suggestion::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Suggestion};
@@ -44,7 +44,7 @@ pub use suggestion::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Sugges
 use crate::config::Secret;
 use crate::llm::budget::{self, SpendLimits, SpendRefusal};
 use crate::llm::{LlmClient, LlmError, ToolRequest};
-use crate::workflow::{ContextMenu, TokenUsage, Workflows};
+use crate::workflow::{Analyze, TokenUsage, Workflows};
 use prompt::Prompt;
 
 /// What the Discord layer asks for.
@@ -55,6 +55,9 @@ pub struct AnalysisRequest {
     pub target_id: u64,
     /// Who clicked (a Discord user id), for usage accounting.
     pub requested_by: String,
+    /// The workflow run this analysis is part of (`runs`): what it gathered
+    /// and its usage are recorded with it.
+    pub run_id: Option<i64>,
 }
 
 /// The result: suggestions to review, what validation changed, and cost.
@@ -78,7 +81,7 @@ impl Analysis {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
-    #[error("no context_menu section is declared in the workflows")]
+    #[error("no workflow with an analyze section is declared")]
     NotConfigured,
     #[error(transparent)]
     Gather(#[from] gather::GatherError),
@@ -211,6 +214,10 @@ async fn analyze_in_span<S: MessageSource>(
         &conversation,
         images,
     )?;
+    if let Some(run_id) = request.run_id {
+        crate::runs::record_gathered(deps.pool, run_id, &conversation.ids(), prompt.images.len())
+            .await?;
+    }
     if let Some(progress) = deps.progress {
         progress(Progress::AskingModel {
             messages: conversation.messages.len(),
@@ -243,7 +250,11 @@ async fn analyze_in_span<S: MessageSource>(
         menu,
         &attempts,
         answer.as_ref().ok().map(|a| a.model.as_str()),
-        ("analysis", &request.requested_by),
+        Attribution {
+            purpose: "analysis",
+            requested_by: &request.requested_by,
+            run_id: request.run_id,
+        },
         reservation,
         deps.clock.now(),
     )
@@ -266,10 +277,10 @@ async fn analyze_in_span<S: MessageSource>(
     interpret(deps.workflows, &catalog, conversation, answer, &known, cost)
 }
 
-pub fn menu(workflows: &Workflows) -> Result<&ContextMenu, AnalysisError> {
+pub fn menu(workflows: &Workflows) -> Result<&Analyze, AnalysisError> {
     workflows
-        .context_menu
-        .as_ref()
+        .with_message_command()
+        .find_map(|w| w.analyze.as_ref())
         .ok_or(AnalysisError::NotConfigured)
 }
 
@@ -297,7 +308,7 @@ pub async fn prepare<S: MessageSource>(
 }
 
 /// The request for `prompt` with `model`.
-pub fn tool_request<'a>(menu: &ContextMenu, model: &'a str, prompt: &'a Prompt) -> ToolRequest<'a> {
+pub fn tool_request<'a>(menu: &Analyze, model: &'a str, prompt: &'a Prompt) -> ToolRequest<'a> {
     ToolRequest {
         model,
         max_tokens: menu.max_tokens,

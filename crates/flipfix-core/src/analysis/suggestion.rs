@@ -74,6 +74,10 @@ pub struct Suggestion {
     pub source_message_ids: Vec<u64>,
     pub author: Option<SuggestedAuthor>,
     pub parent_record_id: Option<i64>,
+    /// The model says this entry fixed its parent (`resolves_parent`): the
+    /// review card offers "Create and close" first.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub resolves: bool,
     pub children: Vec<Suggestion>,
 }
 

@@ -15,7 +15,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::workflow::{ContextMenu, FieldType, KindField, RecordKind, RecordKinds};
+use crate::workflow::{Analyze, FieldType, KindField, RecordKind, RecordKinds};
 
 /// The tool the model must call.
 pub const TOOL_NAME: &str = "record_suggestions";
@@ -37,7 +37,7 @@ pub(crate) fn offered_fields(kind: &RecordKind) -> impl Iterator<Item = &KindFie
 
 /// Allowed kinds that may be nested under `parent`, in declaration order.
 pub(crate) fn child_kinds<'a>(
-    menu: &ContextMenu,
+    menu: &Analyze,
     kinds: &'a RecordKinds,
     parent: &str,
 ) -> Vec<&'a RecordKind> {
@@ -48,7 +48,7 @@ pub(crate) fn child_kinds<'a>(
 }
 
 /// The `record_suggestions` tool for the kinds `menu` allows.
-pub fn tool(menu: &ContextMenu, kinds: &RecordKinds) -> Tool {
+pub fn tool(menu: &Analyze, kinds: &RecordKinds) -> Tool {
     let items: Vec<Value> = kinds
         .iter()
         .filter(|k| menu.allows(&k.name))
@@ -70,7 +70,7 @@ pub fn tool(menu: &ContextMenu, kinds: &RecordKinds) -> Tool {
     }
 }
 
-fn top_level_item(menu: &ContextMenu, kinds: &RecordKinds, kind: &RecordKind) -> Value {
+fn top_level_item(menu: &Analyze, kinds: &RecordKinds, kind: &RecordKind) -> Value {
     let mut properties = Map::new();
     properties.insert("kind".into(), json!({"type": "string", "const": kind.name}));
     properties.insert("machine".into(), json!({"type": ["string", "null"]}));
@@ -95,6 +95,9 @@ fn top_level_item(menu: &ContextMenu, kinds: &RecordKinds, kind: &RecordKind) ->
                 "parent_record_id".into(),
                 json!({"type": ["integer", "null"], "description": description}),
             );
+        }
+        if kind.resolves_parent.is_some() {
+            properties.insert("resolves".into(), json!({"type": "boolean"}));
         }
     }
     let children = child_kinds(menu, kinds, &kind.name);
@@ -250,6 +253,7 @@ pub fn ordered_json(value: &Value) -> String {
         "kind",
         "machine",
         "parent_record_id",
+        "resolves",
         "description",
         "fields",
         "source_message_ids",

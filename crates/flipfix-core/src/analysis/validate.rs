@@ -13,7 +13,7 @@ use super::conversation::Conversation;
 pub use super::suggestion::{MachineMatch, Repair, RepairAction, SuggestedAuthor, Suggestion};
 use super::tool_schema::child_kinds;
 use crate::text::truncate_chars;
-use crate::workflow::{ContextMenu, RecordKind, RecordKinds};
+use crate::workflow::{Analyze, RecordKind, RecordKinds};
 use values::{as_i64, drop, repair};
 
 /// Children per suggestion, and suggestions per answer: more is noise.
@@ -28,7 +28,7 @@ pub struct SchemaError(pub String);
 pub type KnownRecords = HashMap<i64, String>;
 
 pub struct Validator<'a> {
-    pub menu: &'a ContextMenu,
+    pub menu: &'a Analyze,
     pub kinds: &'a RecordKinds,
     pub catalog: &'a Catalog,
     pub conversation: &'a Conversation,
@@ -157,6 +157,7 @@ impl Validator<'_> {
                 "machine" => !is_child,
                 "parent_record_id" => !is_child && has_parents,
                 "children" => !is_child && has_children,
+                "resolves" => kind.resolves_parent.is_some() && !is_child && has_parents,
                 _ => false,
             };
             if offered {
@@ -172,6 +173,7 @@ impl Validator<'_> {
                     "a child belongs to the item it is nested in".to_string()
                 }
                 ("children", true) => "children nest one level only".to_string(),
+                ("resolves", true) => "children sit under a problem still open".to_string(),
                 ("parent_record_id", false) => {
                     format!("a {} cannot belong to another record", kind.name)
                 }
@@ -273,6 +275,14 @@ impl Validator<'_> {
         let source_message_ids = self.sources(obj.get("source_message_ids"), at, repairs)?;
         let author = self.author(obj.get("author_id"), &source_message_ids, at, repairs);
 
+        let mut resolves = obj.get("resolves").and_then(Value::as_bool) == Some(true);
+        if resolves && parent.is_none() && parent_record_id.is_none() {
+            repairs.push(repair(
+                at,
+                "`resolves` needs a parent record to close; removed".into(),
+            ));
+            resolves = false;
+        }
         let mut suggestion = Suggestion {
             kind: kind.name.clone(),
             machine,
@@ -281,6 +291,7 @@ impl Validator<'_> {
             source_message_ids,
             author,
             parent_record_id,
+            resolves,
             children: Vec::new(),
         };
         if parent.is_none() {

@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::anthropic_body::MessagesBody;
 use super::transport::Endpoint;
-use super::{auto_instruction, LlmError};
+use super::LlmError;
 use crate::config::Secret;
 use crate::workflow::{TokenUsage, ToolChoice};
 
@@ -80,38 +81,7 @@ impl AnthropicClient {
 
     /// The JSON body sent for `request` (also shown by `replay --show-prompt`).
     pub fn body(request: &ToolRequest<'_>) -> Value {
-        let mut body = json!({
-            "model": request.model,
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-            "system": [{
-                "type": "text",
-                "text": request.system,
-                // The stable prefix (kinds, guidelines, catalog) is the same
-                // for every analysis: cached, it costs a tenth.
-                "cache_control": {"type": "ephemeral"},
-            }],
-            "messages": [{
-                "role": "user",
-                "content": super::image::anthropic_user_content(request.user, request.images),
-            }],
-            "tools": [{
-                "name": request.tool_name,
-                "description": request.tool_description,
-                "input_schema": request.tool_schema,
-            }],
-        });
-        if request.tool_choice == ToolChoice::Auto {
-            // After the cached block, so the cache still holds.
-            if let Some(blocks) = body["system"].as_array_mut() {
-                blocks.push(json!({"type": "text", "text": auto_instruction(request.tool_name)}));
-            }
-        }
-        body["tool_choice"] = match request.tool_choice {
-            ToolChoice::Forced => json!({"type": "tool", "name": request.tool_name}),
-            ToolChoice::Auto => json!({"type": "auto"}),
-        };
-        body
+        serde_json::to_value(MessagesBody::new(request)).unwrap_or(Value::Null)
     }
 
     /// Sends `request`, retrying what is worth retrying, telling `attempts`
@@ -128,7 +98,14 @@ impl AnthropicClient {
             .filter(|k| !k.expose().trim().is_empty())
             .ok_or(LlmError::NoApiKey)?;
         self.endpoint.check_key_transport("ANTHROPIC_API_KEY")?;
-        let body = Self::body(request);
+        // Bytes, shared by every attempt: see `anthropic_body`.
+        let body = bytes::Bytes::from(serde_json::to_vec(&MessagesBody::new(request)).map_err(
+            |err| {
+                // Strings and a JSON value cannot fail to serialize; kept
+                // as an error rather than a panic all the same.
+                LlmError::Network(format!("cannot write the request body: {err}"))
+            },
+        )?);
         let url = format!("{}/v1/messages", self.endpoint.base_url);
         let call = self
             .endpoint
@@ -139,7 +116,8 @@ impl AnthropicClient {
                 .post(&url)
                 .header("x-api-key", api_key.expose())
                 .header("anthropic-version", API_VERSION)
-                .json(&body)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
                 .send()
         };
         let read = |body: Value, request_id, attempt| {

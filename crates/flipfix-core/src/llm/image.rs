@@ -40,7 +40,10 @@ pub(super) fn openai_user_content(user: String, images: &[ImageInput]) -> Value 
 
 /// The user message's `content` for Anthropic's Messages API: the text
 /// alone as a plain string (as before images existed), else a list of
-/// content blocks: the text, then caption and image for each image.
+/// content blocks: the text, then caption and image for each image. The
+/// body sent is written without this tree (`anthropic_body`); its test
+/// checks it against this.
+#[cfg(test)]
 pub(super) fn anthropic_user_content(user: &str, images: &[ImageInput]) -> Value {
     if images.is_empty() {
         return Value::String(user.to_string());

@@ -1,6 +1,7 @@
 //! Model providers (Anthropic's Messages API, OpenAI-compatible Chat
 //! Completions) behind one client, and usage accounting.
 
+mod anthropic_body;
 pub mod budget;
 mod client;
 mod error;

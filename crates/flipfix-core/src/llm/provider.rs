@@ -12,7 +12,7 @@ use super::{
     AnthropicClient, ApiAttempt, LlmError, OpenAiClient, RetryPolicy, ToolAnswer, ToolRequest,
 };
 use crate::config::{Secret, Secrets};
-use crate::workflow::{ContextMenu, ModelProvider, ToolChoice};
+use crate::workflow::{Analyze, ModelProvider, ToolChoice};
 
 /// Models whose forced tool choice an API refused, for the life of the
 /// process (shared by every client the process builds).
@@ -84,7 +84,7 @@ impl LlmClient {
     }
 
     /// The client `menu` asks for, with the default retries.
-    pub fn for_menu(menu: &ContextMenu, secrets: &Secrets) -> Result<Self, LlmError> {
+    pub fn for_menu(menu: &Analyze, secrets: &Secrets) -> Result<Self, LlmError> {
         Self::new(
             &menu.provider,
             &secrets.anthropic_base_url,

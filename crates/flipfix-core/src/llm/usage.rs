@@ -21,6 +21,8 @@ pub struct UsageRecord<'a> {
     pub cost_usd: Option<f64>,
     /// When the attempt was recorded (the app's clock: budgets compare it).
     pub at: chrono::DateTime<chrono::Utc>,
+    /// The workflow run it was part of (`runs`); `None` for tools.
+    pub run_id: Option<i64>,
 }
 
 /// Micro-dollars: integer storage, no rounding surprises in sums.
@@ -35,8 +37,8 @@ pub async fn record<'c>(
     sqlx::query_scalar(
         "INSERT INTO llm_usage (purpose, requested_by, model, request_id, input_tokens,
              output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_micro_usd, outcome,
-             created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+             created_at, run_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(row.purpose)
     .bind(row.requested_by)
@@ -49,6 +51,7 @@ pub async fn record<'c>(
     .bind(row.cost_usd.map(micro))
     .bind(row.outcome)
     .bind(row.at)
+    .bind(row.run_id)
     .fetch_one(conn)
     .await
 }
@@ -78,6 +81,27 @@ pub struct UsageTotal {
     pub cache_read_tokens: i64,
     pub cache_write_tokens: i64,
     pub cost_usd: f64,
+}
+
+/// Totals per workflow since `since`, biggest spender first. Calls outside
+/// any run (the `replay` and `eval` tools, calls recorded before runs were)
+/// are grouped by their purpose, in parentheses.
+pub async fn totals_by_workflow(
+    pool: &PgPool,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<UsageTotal>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT coalesce(r.workflow, '(' || u.purpose || ')') AS label, count(*) AS calls,
+                sum(u.input_tokens)::BIGINT AS input_tokens, sum(u.output_tokens)::BIGINT AS output_tokens,
+                sum(u.cache_read_input_tokens)::BIGINT AS cache_read_tokens,
+                sum(u.cache_creation_input_tokens)::BIGINT AS cache_write_tokens,
+                coalesce(sum(u.cost_micro_usd), 0)::FLOAT8 / 1000000.0 AS cost_usd
+         FROM llm_usage u LEFT JOIN workflow_runs r ON r.id = u.run_id
+         WHERE u.created_at >= $1 GROUP BY 1 ORDER BY 7 DESC, 1",
+    )
+    .bind(since)
+    .fetch_all(pool)
+    .await
 }
 
 /// Totals per UTC day and per person since `since`, newest day first and

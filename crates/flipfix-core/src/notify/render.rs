@@ -5,7 +5,9 @@ use sqlx::PgPool;
 
 use super::message::{PhotoFile, RecordMessage, MAX_PHOTOS};
 use crate::media::{store as media_store, BlobError, BlobStore, CopyState};
-use crate::records::view::{MachineView, ParentView, PhotoView, RecordView, ViewParts};
+use crate::records::view::{
+    MachineView, ParentView, PhotoView, RecordView, StatusChangeView, ViewParts,
+};
 use crate::records::{get_record, Record};
 use crate::workflow::Workflows;
 
@@ -244,12 +246,17 @@ async fn load_view(
                     .bind(parent_id)
                     .fetch_optional(pool)
                     .await?;
+            let change = crate::records::status::change_made_by(pool, record.id)
+                .await?
+                .filter(|change| change.record_id == parent_id);
             parent_kind.and_then(|name| {
                 let parent_kind = workflows.kinds.get(&name)?;
                 Some(ParentView {
                     id: parent_id,
                     kind: parent_kind.into(),
                     url: record_url(base_url, &parent_kind.link_path, parent_id),
+                    status_change: change
+                        .map(|c| StatusChangeView::new(parent_kind, c.from_status, c.to_status)),
                 })
             })
         }

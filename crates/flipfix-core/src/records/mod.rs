@@ -7,7 +7,9 @@ mod error;
 pub mod import;
 pub mod interactions;
 pub mod open;
+mod parent_updates;
 mod rules;
+pub mod status;
 mod store;
 pub mod view;
 

@@ -78,7 +78,7 @@ pub async fn open_on_machines(
 }
 
 /// Open under `kind`'s declaration.
-pub(crate) fn is_open(kind: &RecordKind, status: Option<&str>) -> bool {
+pub fn is_open(kind: &RecordKind, status: Option<&str>) -> bool {
     kind.tracks_open() && !status.is_some_and(|s| kind.closed_statuses.iter().any(|c| c == s))
 }
 

@@ -113,11 +113,11 @@ pub async fn create_record_in(
 
     insert_sources_and_media(conn, id, new).await?;
     if let Some(parent) = &parent {
-        apply_parent_updates(conn, kinds, kind, &fields, parent)
+        super::parent_updates::apply(conn, kinds, kind, &fields, parent, (id, new))
             .await
             .map_err(|err| match err {
-                ParentUpdateError::Rule(violation) => refuse(violation),
-                ParentUpdateError::Database(err) => RecordError::Database(err),
+                super::parent_updates::Error::Rule(violation) => refuse(violation),
+                super::parent_updates::Error::Database(err) => RecordError::Database(err),
             })?;
     }
     // Same transaction: the record and its notification commit together.
@@ -220,10 +220,11 @@ async fn insert_sources_and_media(
     Ok(())
 }
 
-struct Parent {
-    id: i64,
-    kind: String,
+pub(super) struct Parent {
+    pub(super) id: i64,
+    pub(super) kind: String,
     machine_id: Option<i64>,
+    pub(super) status: Option<String>,
 }
 
 /// Loads (and locks, since children may update it) the parent record and
@@ -245,12 +246,12 @@ async fn load_parent(
     if kind.parents.is_empty() {
         return Ok(Err(RuleViolation::NoParentsAllowed));
     }
-    let row: Option<(String, Option<i64>)> =
-        sqlx::query_as("SELECT kind, machine_id FROM records WHERE id = $1 FOR UPDATE")
+    let row: Option<(String, Option<i64>, Option<String>)> =
+        sqlx::query_as("SELECT kind, machine_id, status FROM records WHERE id = $1 FOR UPDATE")
             .bind(parent_id)
             .fetch_optional(&mut *conn)
             .await?;
-    let Some((parent_kind, machine_id)) = row else {
+    let Some((parent_kind, machine_id, status)) = row else {
         return Ok(Err(RuleViolation::ParentNotFound(parent_id)));
     };
     if !kind.parents.contains(&parent_kind) || kinds.get(&parent_kind).is_none() {
@@ -264,6 +265,7 @@ async fn load_parent(
         id: parent_id,
         kind: parent_kind,
         machine_id,
+        status,
     })))
 }
 
@@ -289,64 +291,6 @@ fn resolve_machine(
         return Err(RuleViolation::MachineRequired);
     }
     Ok(machine)
-}
-
-enum ParentUpdateError {
-    Rule(RuleViolation),
-    Database(sqlx::Error),
-}
-
-impl From<sqlx::Error> for ParentUpdateError {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Database(err)
-    }
-}
-
-/// Applies the kind's `updates_parent` rules (e.g. a part-request update's
-/// new status becomes the part request's status), in the caller's transaction.
-async fn apply_parent_updates(
-    conn: &mut PgConnection,
-    kinds: &RecordKinds,
-    kind: &RecordKind,
-    fields: &BTreeMap<String, String>,
-    parent: &Parent,
-) -> Result<(), ParentUpdateError> {
-    let Some(parent_kind) = kinds.get(&parent.kind) else {
-        return Ok(());
-    };
-    for update in &kind.updates_parent {
-        let Some(value) = fields.get(&update.from) else {
-            continue;
-        };
-        let mut single = BTreeMap::new();
-        single.insert(update.field.clone(), value.clone());
-        // Validate the value against the parent's declaration of the field.
-        if let Some(field) = parent_kind.field(&update.field) {
-            if let crate::workflow::FieldType::Choice { choices } = &field.ty {
-                if !choices.contains(value) {
-                    return Err(ParentUpdateError::Rule(RuleViolation::NotAChoice {
-                        field: format!("{}.{}", parent_kind.name, update.field),
-                        value: value.clone(),
-                        choices: choices.join(", "),
-                    }));
-                }
-            }
-        }
-        let is_status = parent_kind.status_field.as_deref() == Some(update.field.as_str());
-        sqlx::query(
-            "UPDATE records
-             SET fields = fields || $2::jsonb,
-                 status = CASE WHEN $3 THEN $4 ELSE status END
-             WHERE id = $1",
-        )
-        .bind(parent.id)
-        .bind(sqlx::types::Json(&single))
-        .bind(is_status)
-        .bind(value)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
 }
 
 /// Reads one record.

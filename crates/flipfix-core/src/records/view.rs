@@ -68,6 +68,33 @@ pub struct ParentView {
     pub id: i64,
     pub kind: KindView,
     pub url: Option<String>,
+    /// The change this record made to the parent's status (a log entry
+    /// that closed its report): the notification says "closed #12".
+    pub status_change: Option<StatusChangeView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusChangeView {
+    pub from: Option<String>,
+    pub to: String,
+    /// `to` is one of the parent kind's closed statuses.
+    pub closed: bool,
+    /// `from` was closed and `to` is not.
+    pub reopened: bool,
+}
+
+impl StatusChangeView {
+    pub fn new(parent_kind: &RecordKind, from: Option<String>, to: String) -> Self {
+        let closed_value = |s: &str| parent_kind.closed_statuses.iter().any(|c| c == s);
+        let closed = closed_value(&to);
+        let reopened = !closed && from.as_deref().is_some_and(closed_value);
+        Self {
+            from,
+            to,
+            closed,
+            reopened,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -176,6 +203,12 @@ impl RecordView {
                     emoji: String::new(),
                 },
                 url: Some(crate::config::PublicBaseUrl::example().record("records", 7)),
+                status_change: kind.resolves_parent.as_ref().map(|to| StatusChangeView {
+                    from: Some("open".into()),
+                    to: to.clone(),
+                    closed: true,
+                    reopened: false,
+                }),
             }),
             url: full.then(|| crate::config::PublicBaseUrl::example().record(&kind.link_path, 42)),
             photos: if full {

@@ -20,6 +20,10 @@ pub enum Action {
     PickChoice,
     /// Attach the suggestion to its likely duplicate instead of creating it.
     Attach,
+    /// Create it and close its parent (`resolves_parent`).
+    CreateAndClose,
+    /// Attach it to its likely duplicate and close that record.
+    AttachAndClose,
 }
 
 impl Action {
@@ -33,6 +37,8 @@ impl Action {
             Self::PickMachine => "p",
             Self::PickChoice => "f",
             Self::Attach => "a",
+            Self::CreateAndClose => "k",
+            Self::AttachAndClose => "l",
         }
     }
 
@@ -46,6 +52,8 @@ impl Action {
             "p" => Self::PickMachine,
             "f" => Self::PickChoice,
             "a" => Self::Attach,
+            "k" => Self::CreateAndClose,
+            "l" => Self::AttachAndClose,
             _ => return None,
         })
     }
@@ -112,6 +120,8 @@ mod tests {
             Action::PickMachine,
             Action::PickChoice,
             Action::Attach,
+            Action::CreateAndClose,
+            Action::AttachAndClose,
         ] {
             let id = CustomId {
                 session_id: i64::MAX,

@@ -13,6 +13,7 @@ use super::post::{decide, window_for, Decision, SummaryError};
 use super::Schedule;
 use crate::clock::Clock;
 use crate::notify::WorkflowSource;
+use crate::runs;
 use crate::shutdown::Shutdown;
 use crate::workflow::Summary;
 
@@ -102,9 +103,51 @@ impl Scheduler {
                     }
                 }
             };
+            self.record_run(&workflows.version, summary, &outcome, now)
+                .await;
             outcomes.push((summary.name.clone(), outcome));
         }
         outcomes
+    }
+
+    /// Records the run of a schedule workflow: posted, skipped or failed. A
+    /// day another process decided, or a stale one, is no run of this one.
+    async fn record_run(
+        &self,
+        version: &str,
+        summary: &Summary,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) {
+        let (ended, reason) = match outcome {
+            Outcome::Decided(Decision::Queued { records, .. }) => (
+                runs::Outcome::Posted,
+                format!("a summary of {records} record(s) was queued for the webhook"),
+            ),
+            Outcome::Decided(Decision::NothingToSay) => (
+                runs::Outcome::Skipped,
+                "no records since the last summary".to_string(),
+            ),
+            Outcome::Decided(Decision::WebhooksOff) => (
+                runs::Outcome::Skipped,
+                "webhook posting is off (DISCORD_WEBHOOKS_ENABLED)".to_string(),
+            ),
+            Outcome::Failed(error) => (runs::Outcome::Failed, error.to_string()),
+            Outcome::Decided(Decision::AlreadyDecided) | Outcome::Stale => return,
+        };
+        let run = runs::NewRun {
+            workflow: &summary.name,
+            version,
+            trigger: runs::Trigger::Schedule,
+            user: None,
+            guild_id: None,
+            channel_id: None,
+            target_message_id: None,
+            instance: None,
+        };
+        if let Err(err) = runs::record_finished(&self.pool, &run, ended, &reason, now).await {
+            tracing::warn!(summary = %summary.name, error = %err, "could not record the summary's run");
+        }
     }
 
     /// When to look again after a step at `now`: the next due time of any

@@ -13,7 +13,9 @@ use super::Problem;
 /// `guidance:` is followed by a comment on the same line.
 pub fn comment_cuts(path: &Path, text: &str) -> Vec<Problem> {
     let mut warnings = Vec::new();
-    let mut in_examples = false;
+    // Indentation of the `examples:` key whose items are being read (at the
+    // top level in 0.x files, under `analyze:` in workflows).
+    let mut examples_at: Option<usize> = None;
     // Indentation of the key that opened a block scalar (`|`, `>`): deeper
     // lines are its text, where `#` is literal.
     let mut block_of: Option<usize> = None;
@@ -32,9 +34,13 @@ pub fn comment_cuts(path: &Path, text: &str) -> Vec<Problem> {
         if body.starts_with('#') {
             continue;
         }
-        if indent == 0 {
-            in_examples = body.starts_with("examples:");
+        if examples_at.is_some_and(|at| indent <= at) {
+            examples_at = None;
         }
+        if body.starts_with("examples:") {
+            examples_at = Some(indent);
+        }
+        let in_examples = examples_at.is_some();
         // `- key: value`, `key: value` or `- value`.
         let item = body.strip_prefix("- ").map_or(body, str::trim_start);
         let (key, value, value_at) = match split_key(item) {

@@ -84,6 +84,9 @@ pub struct RecordKind {
     /// records of this kind are never open (see [`RecordKind::tracks_open`]).
     pub closed_statuses: Vec<String>,
     pub updates_parent: Vec<ParentUpdate>,
+    /// The status a record of this kind gives its parent when created as
+    /// its fix (`resolves_parent: {status: closed}`); `None` = never.
+    pub resolves_parent: Option<String>,
     pub edit_fields: Vec<String>,
     pub card_template: String,
     pub notification_template: String,

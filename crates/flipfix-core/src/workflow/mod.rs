@@ -1,26 +1,34 @@
 //! Declarative workflows: the YAML files in `workflows/` that declare record
-//! kinds (and, in later layers, flows and notifications), loaded, checked
-//! against each other and against the templates in `prompts/`.
+//! kinds and workflows (each with its triggers, scope, analysis and review;
+//! one file is one plugin), loaded, checked against each other and against
+//! the templates in `prompts/`.
 
+mod analyze;
 mod card_select;
 mod comment_cuts;
-pub mod context_menu;
+mod definition;
 pub mod kinds;
 mod load;
+mod lookup;
 pub mod on_created;
 
 pub mod provider;
 pub mod schema;
 pub mod summaries;
+pub mod trigger;
 pub mod vision;
 
 pub use crate::diagnostics::{Problem, Problems};
+pub use analyze::{Analyze, Example, Price, TokenUsage, Windows, MAX_MESSAGES};
 pub use comment_cuts::{comment_cuts, comment_warnings};
-pub use context_menu::{ContextMenu, Example, Price, TokenUsage, Windows, MAX_MESSAGES};
+pub use definition::{DailyCap, Review, Scope, Workflow};
 pub use kinds::{FieldType, KindField, MachineRule, RecordKind, RecordKinds};
+pub use load::legacy::rewrite_context_menu;
 pub use load::{read_workflows, Workflows};
+pub use lookup::ChooseError;
 pub use on_created::OnCreated;
 pub use provider::{ModelProvider, ToolChoice, ToolChoices};
 pub use schema::WebAccess;
 pub use summaries::{StatusListing, Summary};
+pub use trigger::{SlashCommand, Trigger, TriggerKind};
 pub use vision::Vision;

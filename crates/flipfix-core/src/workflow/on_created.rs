@@ -1,4 +1,4 @@
-//! `context_menu.on_created`: how the bot acknowledges, in the conversation,
+//! A workflow's `on_created`: how the bot acknowledges, in the conversation,
 //! that a review created records: a reaction on each source message, and
 //! optionally one public reply rendered from a template.
 
@@ -55,7 +55,7 @@ pub(super) fn build(
         return OnCreated::default();
     };
     let problem = |at: serde_saphyr::Location, message: String| {
-        Problem::new(path, format!("context_menu.on_created: {message}")).at_location(at)
+        Problem::new(path, format!("on_created: {message}")).at_location(at)
     };
     let react = match decl.value.react {
         None => Some(DEFAULT_REACTION.to_string()),

@@ -64,7 +64,7 @@ pub(super) fn provider(
     problems: &mut Problems,
 ) -> ModelProvider {
     let problem = |location: serde_saphyr::Location, message: String| {
-        Problem::new(path, format!("context_menu: {message}")).at_location(location)
+        Problem::new(path, format!("analyze: {message}")).at_location(location)
     };
     let (kind, at) = provider.map_or((ProviderDecl::Anthropic, at), |p| (p.value, p.referenced));
     match (kind, base_url) {
@@ -145,7 +145,7 @@ pub(super) fn tool_choices(
             problems.push(
                 Problem::new(
                     path,
-                    format!("context_menu: tool_choice.models.{model}: `{model}` has no entry in prices; name models as prices does"),
+                    format!("analyze: tool_choice.models.{model}: `{model}` has no entry in prices; name models as prices does"),
                 )
                 .at_location(decl.referenced),
             );

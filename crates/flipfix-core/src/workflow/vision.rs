@@ -58,7 +58,7 @@ pub(super) fn build_vision(
                 Problem::new(
                     path,
                     format!(
-                        "context_menu: vision.max_images is {}; at most {MAX_IMAGES}",
+                        "analyze: vision.max_images is {}; at most {MAX_IMAGES}",
                         max.value
                     ),
                 )
@@ -74,7 +74,7 @@ pub(super) fn build_vision(
                 Problem::new(
                     path,
                     format!(
-                        "context_menu: vision.max_image_mb is {}; 1 to {MAX_IMAGE_MB} (the API's limit for one image)",
+                        "analyze: vision.max_image_mb is {}; 1 to {MAX_IMAGE_MB} (the API's limit for one image)",
                         mb.value
                     ),
                 )

@@ -9,7 +9,7 @@ use crate::analysis::catalog::{Catalog, CatalogMachine, CatalogMaintainer};
 use crate::analysis::conversation::{Conversation, ExistingRecord, RecordReference};
 use crate::analysis::examples::ExampleContext;
 use crate::analysis::tool_schema::offered_fields;
-use crate::workflow::{ContextMenu, FieldType, MachineRule, RecordKinds};
+use crate::workflow::{Analyze, FieldType, MachineRule, RecordKinds};
 
 /// What the system template sees.
 #[derive(Debug, Clone, Serialize)]
@@ -168,7 +168,7 @@ impl From<&RecordReference> for ReferenceContext {
     }
 }
 
-pub fn system_context(menu: &ContextMenu, kinds: &RecordKinds, catalog: &Catalog) -> SystemContext {
+pub fn system_context(menu: &Analyze, kinds: &RecordKinds, catalog: &Catalog) -> SystemContext {
     let allowed = |name: &str| menu.allows(name);
     let kinds = kinds
         .iter()

@@ -18,7 +18,7 @@ use super::conversation::Conversation;
 use super::examples;
 use super::vision::AttachedImage;
 use crate::templates::{TemplateError, Templates};
-use crate::workflow::{ContextMenu, RecordKinds};
+use crate::workflow::{Analyze, RecordKinds};
 
 pub use super::tool_schema::{tool, Tool, TOOL_NAME};
 pub use context::{
@@ -43,7 +43,7 @@ pub struct Prompt {
 
 /// Renders both parts and builds the tool (text only).
 pub fn build_prompt(
-    menu: &ContextMenu,
+    menu: &Analyze,
     kinds: &RecordKinds,
     templates: &Templates,
     catalog: &Catalog,
@@ -55,7 +55,7 @@ pub fn build_prompt(
 /// [`build_prompt`] with the photos that go along; the conversation says
 /// which of its messages' attachments are among them.
 pub(crate) fn build_prompt_with_images(
-    menu: &ContextMenu,
+    menu: &Analyze,
     kinds: &RecordKinds,
     templates: &Templates,
     catalog: &Catalog,

@@ -7,11 +7,11 @@ use super::context::{
 };
 use crate::analysis::catalog::{Catalog, CatalogMachine, CatalogMaintainer};
 use crate::analysis::examples::ExampleContext;
-use crate::workflow::{ContextMenu, RecordKinds};
+use crate::workflow::{Analyze, RecordKinds};
 
 /// Sample contexts with every optional part present, for `check`.
 pub fn sample_contexts(
-    menu: &ContextMenu,
+    menu: &Analyze,
     kinds: &RecordKinds,
 ) -> (SystemContext, ConversationContext) {
     let catalog = Catalog {

@@ -46,7 +46,7 @@ fn run(
     conversation.parse_references(&workflows.kinds);
     let known = crate::analysis::known_from_conversation(&conversation);
     let validator = Validator {
-        menu: workflows.context_menu.as_ref().unwrap(),
+        menu: crate::analysis::menu(&workflows).unwrap(),
         kinds: &workflows.kinds,
         catalog: &scenario.catalog,
         conversation: &conversation,
@@ -278,4 +278,24 @@ fn parents_mentioned_anywhere_are_found() {
         {"parent_record_id": 4},
     ]});
     assert_eq!(mentioned_parents(&input), vec![4, 9]);
+}
+
+#[test]
+fn resolves_is_kept_on_a_linked_log_entry_and_removed_without_a_parent() {
+    let (s, repairs) = check(
+        "webhook_reply_creates_linked_log",
+        json!({"suggestions": [{"kind": "log_entry", "machine": null, "description": "fixed it", "source_message_ids": ["73"], "author_id": "1002000000000000001", "parent_record_id": 42, "resolves": true}]}),
+    );
+    assert!(s[0].resolves);
+    assert!(repairs.is_empty(), "{repairs:?}");
+
+    let (s, repairs) = check(
+        "webhook_reply_creates_linked_log",
+        json!({"suggestions": [{"kind": "log_entry", "machine": "gorgar", "description": "fixed it", "source_message_ids": ["73"], "author_id": "1002000000000000001", "resolves": true}]}),
+    );
+    assert!(!s[0].resolves);
+    assert_eq!(
+        repairs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        vec!["model suggestion 1: repaired: `resolves` needs a parent record to close; removed"]
+    );
 }

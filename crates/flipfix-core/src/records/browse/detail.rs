@@ -54,6 +54,8 @@ pub struct Detail {
     pub children: Vec<Summary>,
     pub sources: Vec<SourceRow>,
     pub media: Vec<MediaRow>,
+    /// Every change of its status, oldest first.
+    pub history: Vec<crate::records::status::StatusChange>,
 }
 
 /// What looking a record up found.
@@ -121,6 +123,7 @@ pub async fn record_detail(
         .into_iter()
         .map(|(_, media)| media)
         .collect();
+    let history = crate::records::status::history(pool, id).await?;
     Ok(DetailLookup::Found(Box::new(Detail {
         record,
         fields: row.fields,
@@ -128,6 +131,7 @@ pub async fn record_detail(
         children,
         sources,
         media,
+        history,
     })))
 }
 

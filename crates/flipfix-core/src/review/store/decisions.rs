@@ -6,7 +6,8 @@ use sqlx::PgConnection;
 
 use super::rows::load_in;
 use super::{ReviewError, ReviewStore, Session};
-use crate::records::{create_record_in, CreatedVia, NewRecord};
+use crate::records::status::create_resolving_in;
+use crate::records::{CreatedVia, NewRecord};
 use crate::review::machine::{descendants, next_pending, ItemState};
 use crate::workflow::RecordKinds;
 
@@ -17,6 +18,20 @@ pub enum Decision {
     /// Create it as a child of its likely duplicate instead (see
     /// `review::duplicates::attached_item`).
     Attach,
+    /// Create it and close its parent (the kind's `resolves_parent`).
+    CreateAndClose,
+    /// Attach it to its likely duplicate and close that record.
+    AttachAndClose,
+}
+
+impl Decision {
+    fn attaches(self) -> bool {
+        matches!(self, Self::Attach | Self::AttachAndClose)
+    }
+
+    fn resolves(self) -> bool {
+        matches!(self, Self::CreateAndClose | Self::AttachAndClose)
+    }
 }
 
 /// What a decision did.
@@ -71,8 +86,11 @@ impl ReviewStore {
             return Err(err);
         }
         let outcome = match decision {
-            Decision::Create | Decision::Attach => {
-                let (to_create, parent_record_id) = if decision == Decision::Attach {
+            Decision::Create
+            | Decision::Attach
+            | Decision::CreateAndClose
+            | Decision::AttachAndClose => {
+                let (to_create, parent_record_id) = if decision.attaches() {
                     let attached = crate::review::duplicates::attached_item(kinds, &item)
                         .map_err(ReviewError::CannotAttach)?;
                     crate::review::duplicates::store_attached(
@@ -106,7 +124,10 @@ impl ReviewStore {
                     sources: to_create.sources.clone(),
                     media: to_create.media.clone(),
                 };
-                let record = create_record_in(&mut tx, kinds, &new).await?;
+                // Closing is asked for by the button, never assumed: "Create,
+                // keep open" creates the fix and leaves its parent as it is.
+                let (record, _) =
+                    create_resolving_in(&mut tx, kinds, &new, decision.resolves()).await?;
                 set_state(
                     &mut tx,
                     session_id,
@@ -134,6 +155,8 @@ impl ReviewStore {
             }
         };
         advance(&mut tx, session_id, position).await?;
+        // The last decision ends the review, and with it the run.
+        crate::runs::settle_for_review(&mut tx, session_id, now).await?;
         tx.commit().await?;
         Ok((outcome, self.load(session_id).await?))
     }

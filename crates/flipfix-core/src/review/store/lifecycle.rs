@@ -143,6 +143,7 @@ impl ReviewStore {
         .bind(session_id)
         .execute(&mut *tx)
         .await?;
+        crate::runs::settle_for_review(&mut tx, session_id, now).await?;
         tx.commit().await?;
         self.load(session_id).await
     }

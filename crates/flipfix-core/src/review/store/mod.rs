@@ -52,6 +52,7 @@ impl ReviewStore {
             .bind(session.id)
             .execute(&mut *conn)
             .await?;
+            crate::runs::settle_for_review(conn, session.id, now).await?;
         }
         verdict
     }

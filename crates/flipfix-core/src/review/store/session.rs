@@ -32,6 +32,10 @@ pub struct ReviewItem {
     pub author_hint: Option<String>,
     pub occurred_at: DateTime<Utc>,
     pub media: Vec<Media>,
+    /// The model said this entry is the fix of its parent: the card's
+    /// default is "Create and close".
+    #[serde(default)]
+    pub resolves: bool,
 }
 
 impl ReviewItem {

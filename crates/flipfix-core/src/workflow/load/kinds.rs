@@ -27,6 +27,7 @@ pub(super) fn build_kinds(
     let mut seen = HashSet::new();
     let mut seen_commands = HashSet::new();
     let mut kinds = Vec::new();
+    let mut resolves = Vec::new();
     for (path, decl) in decls {
         let decl_at = decl.referenced;
         let mut decl = decl.value;
@@ -69,6 +70,9 @@ pub(super) fn build_kinds(
             &mut report,
         );
         let color = build_color(decl.color.as_ref(), &mut report);
+        if let Some(decl_resolves) = &decl.resolves_parent {
+            resolves.push(super::resolves::Declared::new(&path, name, decl_resolves));
+        }
         kinds.push(RecordKind {
             name: name.clone(),
             label: decl.label,
@@ -93,6 +97,10 @@ pub(super) fn build_kinds(
                     from: u.value.from,
                 })
                 .collect(),
+            resolves_parent: decl
+                .resolves_parent
+                .as_ref()
+                .map(|r| r.value.status.value.clone()),
             edit_fields: decl.edit_fields.into_iter().map(|e| e.value).collect(),
             card_template: decl.templates.card.value,
             notification_template: decl.templates.notification.value,
@@ -105,6 +113,7 @@ pub(super) fn build_kinds(
     }
     let kinds = RecordKinds::new(kinds);
     check_parent_updates(&kinds, problems);
+    super::resolves::check(&kinds, &resolves, problems);
     kinds
 }
 

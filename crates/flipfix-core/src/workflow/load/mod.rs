@@ -3,29 +3,32 @@
 //! This module reads the files and assembles the bundle; checking each
 //! section's declarations lives in one submodule per section.
 
-mod context_menu;
 mod kinds;
+pub mod legacy;
 mod names;
+mod resolves;
+mod triggers;
 mod webhook_switch;
+mod workflow;
 
 use std::path::{Path, PathBuf};
 
-use super::context_menu::{attach_examples, ContextMenu};
+use super::definition::Workflow;
 use super::kinds::RecordKinds;
 use super::schema::WorkflowFile;
 use super::summaries::{build_summaries, Summary};
 use super::{Problem, Problems};
 use crate::templates::Templates;
-use context_menu::build_context_menu;
 use kinds::build_kinds;
+use workflow::build_workflow;
 
 /// Everything authors declare, checked and ready to use. Immutable: a reload
 /// builds a new one and swaps the `Arc`.
 #[derive(Debug)]
 pub struct Workflows {
     pub kinds: RecordKinds,
-    /// The "Add to Flipfix" flow, when a workflow file declares it.
-    pub context_menu: Option<ContextMenu>,
+    /// Every declared workflow, in file order (see `workflow::lookup`).
+    pub workflows: Vec<Workflow>,
     /// Daily summaries posted to the webhook.
     pub summaries: Vec<Summary>,
     pub templates: Templates,
@@ -43,8 +46,7 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
     let (templates, mut problems) = Templates::load(prompts_dir);
     let mut fingerprint = Fingerprint::default();
     let mut decls = Vec::new();
-    let mut menus = Vec::new();
-    let mut examples = Vec::new();
+    let mut workflow_decls = Vec::new();
     let mut summaries = Vec::new();
     let files = match yaml_files(workflows_dir) {
         Ok(files) => files,
@@ -73,15 +75,17 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
         fingerprint.add(&path, &text);
         match serde_saphyr::from_str::<WorkflowFile>(&text) {
             Ok(file) => {
+                refuse_old_sections(&path, &text, &file, &mut problems);
                 decls.extend(
                     file.record_kinds
                         .into_iter()
                         .map(|kind| (path.clone(), kind)),
                 );
-                if let Some(menu) = file.context_menu {
-                    menus.push((path.clone(), menu));
+                let starts: Vec<u64> = file.workflows.iter().map(|w| w.referenced.line()).collect();
+                for (i, decl) in file.workflows.into_iter().enumerate() {
+                    let declaration = declaration_text(&text, &starts, i);
+                    workflow_decls.push((path.clone(), declaration, decl));
                 }
-                examples.extend(file.examples.into_iter().map(|e| (path.clone(), e)));
                 summaries.extend(file.summaries.into_iter().map(|s| (path.clone(), s)));
             }
             Err(err) => problems.push(yaml_problem(&path, &err)),
@@ -95,18 +99,88 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
     }
 
     let kinds = build_kinds(decls, &templates, &mut problems);
-    let mut context_menu = build_context_menu(menus, &kinds, &templates, &mut problems);
-    attach_examples(context_menu.as_mut(), examples, &mut problems);
+    let workflows = workflow_decls
+        .into_iter()
+        .map(|(path, declaration, decl)| {
+            let mut workflow = build_workflow(&path, decl, &kinds, &templates, &mut problems);
+            workflow.version = workflow_version(&declaration, &workflow, &kinds, &templates);
+            workflow
+        })
+        .collect();
     let summaries = build_summaries(summaries, &kinds, &templates, &mut problems);
     let workflows = Workflows {
         kinds,
-        context_menu,
+        workflows,
         summaries,
         templates,
         version: fingerprint.finish(),
         loaded_at: crate::clock::system_now(),
     };
     (workflows, problems)
+}
+
+/// 0.x's `context_menu:` and top-level `examples:`: refused, with the
+/// `workflows:` entry to write instead.
+fn refuse_old_sections(path: &Path, text: &str, file: &WorkflowFile, problems: &mut Problems) {
+    if let Some(menu) = &file.context_menu {
+        let rewrite = legacy::rewrite_context_menu(text).unwrap_or_default();
+        problems.push(
+            Problem::new(
+                path,
+                format!(
+                    "`context_menu:` is now one entry of `workflows:`; replace `context_menu:` \
+                     and the top-level `examples:` with:\n{rewrite}"
+                ),
+            )
+            .at_location(menu.referenced),
+        );
+    } else if let Some(examples) = &file.examples {
+        problems.push(
+            Problem::new(
+                path,
+                "`examples:` now belong to one workflow: move them under its `analyze:` as `examples:`",
+            )
+            .at_location(examples.referenced),
+        );
+    }
+}
+
+/// The lines of the `i`-th workflow of a file: from its first line to the
+/// next one's (or the end).
+fn declaration_text(text: &str, starts: &[u64], i: usize) -> String {
+    let first = starts[i].saturating_sub(1) as usize;
+    let lines: Vec<&str> = text.lines().collect();
+    let last = starts
+        .get(i + 1)
+        .map(|next| next.saturating_sub(1) as usize)
+        .unwrap_or(lines.len())
+        .min(lines.len());
+    lines.get(first..last).unwrap_or_default().join("\n")
+}
+
+/// A workflow's version: its own declaration, the templates it names and
+/// the kinds it may suggest. Another workflow's edit leaves it unchanged.
+fn workflow_version(
+    declaration: &str,
+    workflow: &Workflow,
+    kinds: &RecordKinds,
+    templates: &Templates,
+) -> String {
+    let mut fingerprint = Fingerprint::default();
+    fingerprint.add(Path::new(&workflow.name), declaration);
+    if let Some(analyze) = &workflow.analyze {
+        let reply = analyze.on_created.reply_template.iter();
+        for name in [&analyze.system_template, &analyze.conversation_template]
+            .into_iter()
+            .chain(reply)
+        {
+            fingerprint.add(Path::new(name), &templates.source(name).unwrap_or_default());
+        }
+        for kind in analyze.kinds.iter().filter_map(|k| kinds.get(k)) {
+            fingerprint.add(Path::new(&kind.name), &format!("{kind:?}"));
+        }
+    }
+    fingerprint.finish()
 }
 
 pub(super) fn yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {

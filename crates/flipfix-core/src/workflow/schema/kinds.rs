@@ -51,6 +51,11 @@ pub struct KindDecl {
     /// Changes made to the parent record when a record of this kind is created.
     #[serde(default)]
     pub updates_parent: Vec<Spanned<ParentUpdateDecl>>,
+    /// A record of this kind may resolve its parent: when it is created as
+    /// the fix (the model's `resolves`, the card's "Create and close", `/close`),
+    /// the parent's status becomes `status`.
+    #[serde(default)]
+    pub resolves_parent: Option<Spanned<ResolvesParentDecl>>,
     /// Fields the review's edit modal shows (Discord allows at most five).
     #[serde(default)]
     pub edit_fields: Vec<Spanned<String>>,
@@ -150,6 +155,13 @@ pub struct ParentUpdateDecl {
     pub field: String,
     /// This record's field whose value (when present) is copied.
     pub from: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolvesParentDecl {
+    /// The parent's status once resolved (one of its `closed_statuses`).
+    pub status: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,41 +2,50 @@
 //! keys are refused; `Spanned` keeps the line of every value that another
 //! part of the workflow refers to, so cross-reference errors point at it.
 //!
-//! One submodule per section: record kinds, the context menu, worked
-//! examples. The file itself, which holds them all, is declared here.
+//! One submodule per section: record kinds, workflows (and their
+//! `analyze:` part), worked examples. The file itself, which holds them
+//! all, is declared here.
 
-mod context_menu;
+mod analyze;
 mod examples;
 mod kinds;
+mod workflow;
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-pub use context_menu::{
-    ContextMenuDecl, PriceDecl, PromptsDecl, ProviderDecl, ToolChoice, ToolChoiceDecl,
+pub use analyze::{
+    AnalyzeDecl, PriceDecl, PromptsDecl, ProviderDecl, ToolChoice, ToolChoiceDecl,
     ToolChoiceTableDecl, VisionDecl, WindowsDecl,
 };
 pub use examples::{ExampleDecl, ExampleMessageDecl, StartedFromDecl};
 pub use kinds::{
     CommandDecl, DescriptionDecl, FieldDecl, FieldTypeDecl, KindDecl, MachineDecl,
-    ParentUpdateDecl, TemplatesDecl, WebAccess,
+    ParentUpdateDecl, ResolvesParentDecl, TemplatesDecl, WebAccess,
+};
+pub use workflow::{
+    DailyCapDecl, ReactionDecl, ReviewDecl, ReviewerDecl, ScheduleDecl, SlashCommandDecl,
+    Snowflake, ThreadCreatedDecl, TriggerDecl, WorkflowDecl,
 };
 
 /// One file in `workflows/`. Every section is optional, so authors may split
-/// a workflow across files as they like; names must be unique across files.
+/// declarations across files as they like (one workflow per file is the
+/// norm); names must be unique across files.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WorkflowFile {
     #[serde(default)]
     pub record_kinds: Vec<Spanned<KindDecl>>,
-    /// The "Add to Flipfix" flow; declared in at most one file.
+    /// The flows: each with its triggers, scope, analysis and review.
     #[serde(default)]
-    pub context_menu: Option<Spanned<ContextMenuDecl>>,
-    /// Worked examples for the analysis prompt: a conversation and the
-    /// answer a correct analysis gives. Rendered into the system prompt and
-    /// run through the real pipeline by `check`.
+    pub workflows: Vec<Spanned<WorkflowDecl>>,
+    /// 0.x's single flow, refused with its rewrite as a `workflows:` entry
+    /// (see `load::legacy`).
     #[serde(default)]
-    pub examples: Vec<Spanned<ExampleDecl>>,
+    pub context_menu: Option<Spanned<serde::de::IgnoredAny>>,
+    /// 0.x's top-level worked examples; they move into `analyze.examples`.
+    #[serde(default)]
+    pub examples: Option<Spanned<serde::de::IgnoredAny>>,
     /// Messages posted to the webhook at a set local time each day (see
     /// `workflow::summaries`).
     #[serde(default)]

@@ -1,8 +1,7 @@
-//! The "Add to Flipfix" flow after validation: gathering windows, model,
-//! prompts and prices.
+//! A workflow's analysis after validation: gathering windows, model,
+//! prompts, prices, worked examples and what happens once records exist.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use serde_saphyr::Spanned;
 
@@ -15,8 +14,12 @@ pub use super::schema::{PriceDecl as Price, WindowsDecl as Windows};
 /// history page, and a bound on prompt size.
 pub const MAX_MESSAGES: usize = 100;
 
+/// Everything one workflow's analysis needs: its windows (`gather:`), its
+/// `analyze:` section and its `on_created:`.
 #[derive(Debug, Clone)]
-pub struct ContextMenu {
+pub struct Analyze {
+    /// How members start it, for the prompt's `command_name`: the message
+    /// command's name, else `/slash`, else the workflow's name.
     pub command_name: String,
     pub windows: Windows,
     pub model: String,
@@ -50,7 +53,7 @@ pub struct Example {
     pub decl: super::schema::ExampleDecl,
 }
 
-impl ContextMenu {
+impl Analyze {
     pub fn allows(&self, kind: &str) -> bool {
         self.kinds.iter().any(|k| k == kind)
     }
@@ -68,45 +71,33 @@ impl ContextMenu {
     }
 }
 
-/// Examples belong to the context menu; without one they have nothing to
-/// illustrate.
+/// Adds a workflow's worked examples; a name may be used once per workflow.
 pub(super) fn attach_examples(
-    menu: Option<&mut ContextMenu>,
-    examples: Vec<(PathBuf, Spanned<ExampleDecl>)>,
+    analyze: &mut Analyze,
+    path: &std::path::Path,
+    examples: Vec<Spanned<ExampleDecl>>,
     problems: &mut Problems,
 ) {
-    let Some(menu) = menu else {
-        for (path, example) in examples {
-            problems.push(
-                Problem::new(
-                    &path,
-                    "examples: there is no context_menu for them to illustrate",
-                )
-                .at_location(example.referenced),
-            );
-        }
-        return;
-    };
-    for (path, example) in examples {
+    for example in examples {
         let location = |l: serde_saphyr::Location| (l.line(), l.column());
         let at = location(example.referenced);
         let answer_at = location(example.value.answer.referenced);
-        if menu
+        if analyze
             .examples
             .iter()
             .any(|e| e.decl.name == example.value.name)
         {
             problems.push(
                 Problem::new(
-                    &path,
+                    path,
                     format!("examples: `{}` is declared twice", example.value.name),
                 )
                 .at_location(example.referenced),
             );
             continue;
         }
-        menu.examples.push(Example {
-            file: path,
+        analyze.examples.push(Example {
+            file: path.to_path_buf(),
             at,
             answer_at,
             decl: example.value,

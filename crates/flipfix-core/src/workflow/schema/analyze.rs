@@ -1,18 +1,15 @@
-//! The `context_menu` section: the "Add to Flipfix" flow (windows, model,
-//! prompts, prices, vision, provider, tool choice).
+//! A workflow's `analyze:` section: which model is asked what, with which
+//! prompts, worked examples and kinds, through which provider, and what it
+//! costs.
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-/// The message context-menu flow: what is gathered, which model is asked
-/// what, and what it costs.
+/// The analysis a workflow runs on what it gathered.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ContextMenuDecl {
-    /// The command's name in Discord's message menu ("Add to Flipfix").
-    pub command_name: String,
-    pub windows: WindowsDecl,
-    /// Anthropic model id; must have an entry in `prices`.
+pub struct AnalyzeDecl {
+    /// Model id; must have an entry in `prices`.
     pub model: Spanned<String>,
     pub max_tokens: u32,
     #[serde(default)]
@@ -28,10 +25,11 @@ pub struct ContextMenuDecl {
     /// Sending the conversation's photos to the model; off when absent.
     #[serde(default)]
     pub vision: Option<Spanned<VisionDecl>>,
-    /// How the conversation learns that records were created (a reaction,
-    /// optionally a reply); missing = react ✅, no reply.
+    /// Worked examples: a conversation and the answer a correct analysis
+    /// gives. Rendered into the system prompt and run through the real
+    /// pipeline by `check`.
     #[serde(default)]
-    pub on_created: Option<Spanned<crate::workflow::on_created::OnCreatedDecl>>,
+    pub examples: Vec<Spanned<super::ExampleDecl>>,
     /// Which API the model is asked through (`anthropic` when not declared).
     #[serde(default)]
     pub provider: Option<Spanned<ProviderDecl>>,
@@ -45,7 +43,7 @@ pub struct ContextMenuDecl {
     pub tool_choice: Option<Spanned<ToolChoiceDecl>>,
 }
 
-/// `vision:` in the context menu: the photos of the conversation go to the
+/// `vision:` in `analyze:`: the photos of the conversation go to the
 /// model as images. Writing the section opts in (`enabled` defaults to
 /// true); the defaults and bounds are in `workflow::vision`.
 #[derive(Debug, Clone, Deserialize)]

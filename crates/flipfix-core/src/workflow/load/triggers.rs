@@ -1,0 +1,140 @@
+//! Checking a workflow's `triggers:`: each one's own rules (names, emoji,
+//! times), and whether this version serves it.
+
+use serde_saphyr::{Location, Spanned};
+
+use crate::workflow::schema::{SlashCommandDecl, TriggerDecl};
+use crate::workflow::trigger::{is_served, not_served_message, SlashCommand, Trigger};
+use crate::workflow::{Problem, Problems};
+
+/// Messages of a new thread read with its starter when not declared.
+const DEFAULT_FIRST_MESSAGES: usize = 10;
+/// Longest slash-command description Discord accepts.
+const MAX_DESCRIPTION_CHARS: usize = 100;
+
+pub(super) fn build_triggers(
+    problem: &dyn Fn(Location, String) -> Problem,
+    at: Location,
+    decls: Vec<Spanned<TriggerDecl>>,
+    problems: &mut Problems,
+) -> Vec<Trigger> {
+    if decls.is_empty() {
+        problems.push(problem(
+            at,
+            "triggers must list at least one trigger".into(),
+        ));
+    }
+    let mut triggers = Vec::new();
+    for decl in decls {
+        let at = decl.referenced;
+        let Some(trigger) = build_trigger(problem, at, decl.value, problems) else {
+            continue;
+        };
+        if !is_served(trigger.kind()) {
+            problems.push(problem(at, not_served_message(trigger.kind())));
+        }
+        triggers.push(trigger);
+    }
+    triggers
+}
+
+fn build_trigger(
+    problem: &dyn Fn(Location, String) -> Problem,
+    at: Location,
+    decl: TriggerDecl,
+    problems: &mut Problems,
+) -> Option<Trigger> {
+    let mut refuse = |message: String| {
+        problems.push(problem(at, message));
+        None
+    };
+    match decl {
+        TriggerDecl::MessageCommand(name) => {
+            // Discord: a message command's name is 1-32 characters; spaces
+            // and capitals are allowed (unlike slash commands).
+            let length = name.chars().count();
+            if name.trim().is_empty() || length > 32 || name.trim() != name {
+                return refuse(format!(
+                    "message_command `{name}` must be 1 to 32 characters, without leading or trailing spaces"
+                ));
+            }
+            Some(Trigger::MessageCommand { name })
+        }
+        TriggerDecl::Reaction(reaction) => {
+            let emoji = reaction.emoji.trim().to_string();
+            if emoji.is_empty() || emoji.chars().count() > 64 {
+                return refuse("reaction needs an emoji".into());
+            }
+            Some(Trigger::Reaction {
+                emoji,
+                channels: reaction.channels.iter().map(|c| c.0).collect(),
+            })
+        }
+        TriggerDecl::SlashCommand(decl) => match slash_command(decl) {
+            Ok(command) => Some(Trigger::SlashCommand(command)),
+            Err(message) => refuse(message),
+        },
+        TriggerDecl::ThreadCreated(decl) => Some(Trigger::ThreadCreated {
+            channel: decl.channel.0,
+            first_messages: decl.first_messages.unwrap_or(DEFAULT_FIRST_MESSAGES),
+        }),
+        TriggerDecl::Schedule(decl) => {
+            let Ok(at) = chrono::NaiveTime::parse_from_str(&decl.at, "%H:%M") else {
+                return refuse(format!(
+                    "schedule.at `{}` is not a 24-hour HH:MM time",
+                    decl.at
+                ));
+            };
+            let Ok(timezone) = decl.timezone.parse::<chrono_tz::Tz>() else {
+                return refuse(format!(
+                    "schedule.timezone `{}` is not an IANA timezone (e.g. Europe/London)",
+                    decl.timezone
+                ));
+            };
+            Some(Trigger::Schedule { at, timezone })
+        }
+    }
+}
+
+/// Discord's rules for a CHAT_INPUT command: a lowercase name of 1-32
+/// letters, digits, `-` or `_` (`^[-_\p{L}\p{N}]{1,32}$`), a description of
+/// 1-100 characters.
+fn slash_command(decl: SlashCommandDecl) -> Result<SlashCommand, String> {
+    let command = SlashCommand {
+        text_option: decl.text_option.unwrap_or_else(|| "note".to_string()),
+        machine_option: decl.machine_option.unwrap_or(true),
+        attachment_option: decl.attachment_option.unwrap_or(true),
+        history: decl.history.unwrap_or(0),
+        name: decl.name,
+        description: decl.description,
+    };
+    for name in [&command.name, &command.text_option] {
+        if !is_slash_name(name) {
+            return Err(format!(
+                "slash_command name `{name}` must be 1 to 32 lowercase letters, digits, `-` or `_`"
+            ));
+        }
+    }
+    let description = command.description.chars().count();
+    if !(1..=MAX_DESCRIPTION_CHARS).contains(&description) {
+        return Err(format!(
+            "slash_command description must be 1 to {MAX_DESCRIPTION_CHARS} characters"
+        ));
+    }
+    if command.history > crate::workflow::MAX_MESSAGES {
+        return Err(format!(
+            "slash_command history is {}; at most {}",
+            command.history,
+            crate::workflow::MAX_MESSAGES
+        ));
+    }
+    Ok(command)
+}
+
+/// `^[-_\p{L}\p{N}]{1,32}$`, lowercase where the letter has a case.
+pub(crate) fn is_slash_name(name: &str) -> bool {
+    (1..=32).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| (c.is_alphanumeric() || c == '-' || c == '_') && !c.is_uppercase())
+}

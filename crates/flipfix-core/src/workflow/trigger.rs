@@ -1,0 +1,92 @@
+//! What starts a workflow run: the five trigger kinds, checked, and which of
+//! them this version of the bot serves.
+
+use chrono::NaiveTime;
+use chrono_tz::Tz;
+
+/// A checked trigger.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    /// A command in Discord's message menu (Apps → name).
+    MessageCommand { name: String },
+    /// A member adds `emoji` to a message; in `channels` only, when listed.
+    Reaction { emoji: String, channels: Vec<u64> },
+    /// `/name` with a free-text option.
+    SlashCommand(SlashCommand),
+    /// A new forum post (or thread) in `channel`.
+    ThreadCreated { channel: u64, first_messages: usize },
+    /// Every day at `at` local time in `timezone`.
+    Schedule { at: NaiveTime, timezone: Tz },
+}
+
+/// `slash_command:` after validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlashCommand {
+    pub name: String,
+    pub description: String,
+    /// The free-text option's name.
+    pub text_option: String,
+    pub machine_option: bool,
+    pub attachment_option: bool,
+    /// The channel's last N messages read before the typed text.
+    pub history: usize,
+}
+
+impl SlashCommand {
+    /// Options the command registers (Discord allows at most 25).
+    pub fn option_count(&self) -> usize {
+        1 + usize::from(self.machine_option) + usize::from(self.attachment_option)
+    }
+}
+
+/// The kinds, by the key authors write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TriggerKind {
+    MessageCommand,
+    Reaction,
+    SlashCommand,
+    ThreadCreated,
+    Schedule,
+}
+
+impl TriggerKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::MessageCommand => "message_command",
+            Self::Reaction => "reaction",
+            Self::SlashCommand => "slash_command",
+            Self::ThreadCreated => "thread_created",
+            Self::Schedule => "schedule",
+        }
+    }
+}
+
+impl Trigger {
+    pub fn kind(&self) -> TriggerKind {
+        match self {
+            Self::MessageCommand { .. } => TriggerKind::MessageCommand,
+            Self::Reaction { .. } => TriggerKind::Reaction,
+            Self::SlashCommand(_) => TriggerKind::SlashCommand,
+            Self::ThreadCreated { .. } => TriggerKind::ThreadCreated,
+            Self::Schedule { .. } => TriggerKind::Schedule,
+        }
+    }
+}
+
+/// The triggers the running bot answers. A trigger kind parses before it is
+/// served, and a workflow using one that is not served is refused, never
+/// silently ignored: whoever lands a trigger adds its line here.
+const SERVED: &[TriggerKind] = &[TriggerKind::MessageCommand];
+
+/// Whether this version of the bot runs workflows started by `kind`.
+pub fn is_served(kind: TriggerKind) -> bool {
+    SERVED.contains(&kind)
+}
+
+/// The refusal for a trigger this version does not serve.
+pub fn not_served_message(kind: TriggerKind) -> String {
+    format!(
+        "trigger `{}` is not served by this version; remove it or upgrade the bot",
+        kind.key()
+    )
+}
