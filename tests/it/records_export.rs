@@ -167,7 +167,21 @@ async fn seed(pool: &PgPool) {
     fixed.parent_id = Some(problem.id);
     fixed.description = "Replaced the coil stop; flipper returns".into();
     fixed.sources = vec![source(900_000_000_000_100_003)];
-    create_record(pool, kinds, &fixed).await.unwrap();
+    let fixed = create_record(pool, kinds, &fixed).await.unwrap();
+    // The log entry closed the report, by a Discord user: kept in the
+    // status history with who, when and through which record.
+    sqlx::query(
+        "INSERT INTO record_status_changes
+             (record_id, from_status, to_status, changed_at, changed_by_discord_id, changed_by,
+              via_record_id)
+         VALUES ($1, 'open', 'closed', '2025-01-12T10:00:00Z', 900000000000000777,
+                 'discord:900000000000000777 (tester)', $2)",
+    )
+    .bind(problem.id)
+    .bind(fixed.id)
+    .execute(pool)
+    .await
+    .unwrap();
 
     let mut part = new_record("part_request");
     part.machine_id = Some(machine);
@@ -212,6 +226,9 @@ fn canonical(backup: &Backup) -> (Vec<RecordOut>, String) {
         .map(|mut record| {
             record.id = position[&record.id];
             record.parent = record.parent.map(|parent| position[&parent]);
+            for change in &mut record.status_history {
+                change.via = change.via.map(|via| position[&via]);
+            }
             for media in &mut record.media {
                 media.copy_state.clear();
                 media.storage = None;
@@ -234,6 +251,8 @@ async fn an_export_imported_into_an_empty_database_gives_the_same_records_and_tw
     assert!(total > 200, "{total}");
     let exported = backup::export(&pool, time::real_now()).await.unwrap();
     assert_eq!(exported.records.len() as i64, total);
+    let changes = count(&pool, "SELECT count(*) FROM record_status_changes").await;
+    assert!(changes >= 3, "{changes}");
     let json = serde_json::to_string_pretty(&exported).unwrap();
 
     let fresh = Fresh::create(&pool).await;
@@ -249,6 +268,21 @@ async fn an_export_imported_into_an_empty_database_gives_the_same_records_and_tw
     );
     let again = backup::export(&fresh.pool, time::real_now()).await.unwrap();
     assert_eq!(canonical(&again), canonical(&exported));
+    // Every status change came back once, with its Discord user and the
+    // record that made it (compared above with ids as positions).
+    assert_eq!(
+        count(&fresh.pool, "SELECT count(*) FROM record_status_changes").await,
+        changes
+    );
+    assert_eq!(
+        count(
+            &fresh.pool,
+            "SELECT count(*) FROM record_status_changes
+             WHERE changed_by_discord_id = 900000000000000777 AND via_record_id IS NOT NULL"
+        )
+        .await,
+        1
+    );
 
     // The photo that was copied says where its bytes were.
     let error: String =
@@ -269,6 +303,10 @@ async fn an_export_imported_into_an_empty_database_gives_the_same_records_and_tw
         assert_eq!(report.imported(), 0, "{report}");
         assert!(report.not_imported.is_empty(), "{report}");
         assert_eq!(count(target, "SELECT count(*) FROM records").await, total);
+        assert_eq!(
+            count(target, "SELECT count(*) FROM record_status_changes").await,
+            changes
+        );
     }
     // The museum's own export finds its records in the restored database.
     let history = [sample("logs_problems.json"), sample("part_requests.json")];

@@ -4,7 +4,8 @@
 //! back. Photo bytes are not in it (they are in `media_blobs` or the
 //! bucket); each reference says where they were kept.
 //!
-//! Adding a section (e.g. a history table) is a field here with
+//! Each record carries its status history (`status_history`). Adding a
+//! section (e.g. a machine-status history table) is a field here with
 //! `#[serde(default)]`, one query in `write`, and its restore in
 //! `import::backup`: older exports keep reading.
 
@@ -127,6 +128,28 @@ pub struct RecordOut {
     /// remembered by, so re-importing that export still adds nothing.
     #[serde(default)]
     pub imported: Option<ImportedOut>,
+    /// Every kept change of its status, oldest first (older exports have
+    /// none, and read as none).
+    #[serde(default)]
+    pub status_history: Vec<StatusChangeOut>,
+}
+
+/// One row of `record_status_changes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChangeOut {
+    #[serde(default)]
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub changed_at: DateTime<Utc>,
+    /// A Discord id, as a string (see `DiscordLinkOut::user_id`).
+    #[serde(default)]
+    pub changed_by_discord_id: Option<String>,
+    #[serde(default)]
+    pub changed_by: Option<String>,
+    /// The exported id of the record that made the change.
+    #[serde(default)]
+    pub via: Option<i64>,
 }
 
 /// A maintainer (by username, as in `maintainers`) or a name alone.

@@ -8,7 +8,7 @@ use sqlx::{Connection as _, PgPool};
 
 use super::{
     AuthorOut, Backup, DiscordLinkOut, ImportedOut, MachineOut, MaintainerOut, MediaOut, RecordOut,
-    SourceOut, FORMAT, VERSION,
+    SourceOut, StatusChangeOut, FORMAT, VERSION,
 };
 use crate::domain::Snowflake;
 
@@ -67,6 +67,16 @@ struct MediaRow {
 
 /// Everything `import records` needs to rebuild the records, as of one
 /// snapshot of the database; `now` is the clock's reading.
+type StatusChangeRow = (
+    i64,
+    Option<String>,
+    String,
+    DateTime<Utc>,
+    Option<Snowflake>,
+    Option<String>,
+    Option<i64>,
+);
+
 pub async fn export(pool: &PgPool, now: DateTime<Utc>) -> Result<Backup, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
@@ -155,6 +165,24 @@ pub async fn export(pool: &PgPool, now: DateTime<Utc>) -> Result<Backup, sqlx::E
             },
         );
     }
+    let mut history: HashMap<i64, Vec<StatusChangeOut>> = HashMap::new();
+    let rows: Vec<StatusChangeRow> = sqlx::query_as(
+        "SELECT record_id, from_status, to_status, changed_at, changed_by_discord_id,
+                changed_by, via_record_id
+         FROM record_status_changes ORDER BY record_id, changed_at, id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (record_id, from_status, to_status, changed_at, discord_id, changed_by, via) in rows {
+        history.entry(record_id).or_default().push(StatusChangeOut {
+            from_status,
+            to_status,
+            changed_at,
+            changed_by_discord_id: discord_id.map(|id| id.get().to_string()),
+            changed_by,
+            via,
+        });
+    }
     tx.commit().await?;
 
     let records = records
@@ -180,6 +208,7 @@ pub async fn export(pool: &PgPool, now: DateTime<Utc>) -> Result<Backup, sqlx::E
                 sources: sources.remove(&row.id).unwrap_or_default(),
                 media: media.remove(&row.id).unwrap_or_default(),
                 imported: imported.remove(&row.id),
+                status_history: history.remove(&row.id).unwrap_or_default(),
             };
             serde_json::to_value(record).map_err(|err| sqlx::Error::Decode(Box::new(err)))
         })

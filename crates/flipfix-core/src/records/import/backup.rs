@@ -34,6 +34,9 @@ pub struct Restore {
     /// `record_imports` as it was (hex key, source, original), when the
     /// record came from the original system's export.
     pub imported: Option<(String, String, Value)>,
+    /// Its status history, restored once every record is in (a change
+    /// points at the record that made it, often a later one).
+    pub status_history: Vec<crate::records::backup::StatusChangeOut>,
 }
 
 /// A read export: the catalog, then the records in id order.
@@ -169,6 +172,7 @@ fn record(file: &str, index: usize, value: Value) -> Read {
             sources,
             media: parsed.media,
             imported,
+            status_history: parsed.status_history,
         })),
         place,
     })

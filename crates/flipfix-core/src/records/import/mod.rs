@@ -7,6 +7,7 @@
 
 mod backup;
 mod export;
+mod history;
 mod report;
 mod restore;
 mod values;

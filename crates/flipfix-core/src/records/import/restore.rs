@@ -42,9 +42,18 @@ impl Importer<'_> {
             .into_iter()
             .map(|machine| (machine.slug, machine.name))
             .collect();
+        let mut histories = Vec::new();
         for read in backup.records {
+            if let Some(restore) = read
+                .as_ref()
+                .ok()
+                .and_then(|entry| entry.restore.as_deref())
+            {
+                histories.push((restore.export_id, restore.status_history.clone()));
+            }
             self.import_restored(read).await?;
         }
+        super::history::restore_histories(self.pool, &self.restored, &histories).await?;
         Ok(())
     }
 
