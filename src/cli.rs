@@ -1,4 +1,5 @@
-//! Command-line interface: `run`, `migrate`, `check`, `import`, `replay`, `eval`.
+//! Command-line interface: `run`, `migrate`, `check`, `import`, `export`,
+//! `replay`, `eval`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -31,6 +32,21 @@ pub struct Cli {
 pub enum Command {
     /// Run the bot: database, migrations, workflows, Discord, background tasks.
     Run,
+    /// Try the bot with no Discord and no model key: a sample workshop in a
+    /// database of its own, the record pages, and one conversation walked
+    /// through review. Ctrl-C stops it; each run starts afresh.
+    Demo {
+        /// Port for the record pages on 127.0.0.1.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The folder holding the sample (workshop.json, conversation/).
+        #[arg(long, default_value = "demo")]
+        demo_dir: PathBuf,
+        /// Where the demo's embedded database goes (removed before and after;
+        /// default: a folder in the system's temporary directory).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Check the configuration: secrets, database, workflows, Discord (token,
@@ -61,6 +77,14 @@ pub enum Command {
     Import {
         #[command(subcommand)]
         what: ImportWhat,
+    },
+    /// Write every record (fields, status, parent, authors, Discord sources,
+    /// photo references), the machines and maintainers as JSON that
+    /// `import records` reads back: the portable backup.
+    Export {
+        /// Write to FILE instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Run one scenario through the analysis and show the review cards.
     Replay {
@@ -157,7 +181,8 @@ pub enum ImportWhat {
     /// accounts.json: admins and maintainers (terminals are skipped).
     Maintainers { file: PathBuf },
     /// logs_problems.json, part_requests.json: the records' history. Import
-    /// machines and maintainers first; a second run adds nothing.
+    /// machines and maintainers first; a second run adds nothing. Also reads
+    /// back `flipfix-bot export` files (with their machines and maintainers).
     Records {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -184,6 +209,18 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
         Command::Run => {
             app::run(secrets).await?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo {
+            port,
+            demo_dir,
+            data_dir,
+        } => {
+            let options = tools::demo::DemoOptions {
+                port,
+                demo_dir,
+                data_dir: data_dir.unwrap_or_else(|| std::env::temp_dir().join("flipfix-demo")),
+            };
+            tools::demo::run(options, secrets).await
         }
         Command::Doctor { quick } => Ok(crate::doctor::run::run(secrets, quick).await),
         Command::Health => Ok(crate::doctor::health::run(secrets.http_bind.0).await),
@@ -251,6 +288,7 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
             tools::eval::run(options, secrets).await
         }
         Command::Import { what } => import(what, &secrets).await,
+        Command::Export { out } => tools::export::run(&secrets, out).await,
     }
 }
 

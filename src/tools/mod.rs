@@ -1,6 +1,8 @@
-//! Developer tools behind `flipfix-bot replay` and `flipfix-bot eval`.
+//! Tools behind `flipfix-bot replay`, `eval`, `export` and `demo`.
 
 mod cards;
 mod create;
+pub mod demo;
 pub mod eval;
+pub mod export;
 pub mod replay;

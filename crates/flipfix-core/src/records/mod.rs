@@ -1,6 +1,7 @@
 //! Records (problem reports, log entries, part requests, …): the rules their
 //! kinds declare, and the store that enforces them.
 
+pub mod backup;
 pub mod browse;
 mod error;
 pub mod import;

@@ -43,7 +43,7 @@ impl fmt::Display for Place {
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub place: Place,
-    pub kind: &'static str,
+    pub kind: String,
     /// What makes this entry this entry: its `id` when the export has one,
     /// else its kind, parent, machine, time, authors and text. Stored as a
     /// digest, so a second import finds it.
@@ -60,6 +60,8 @@ pub struct Entry {
     /// their own records).
     pub original: Value,
     pub children: Vec<Read>,
+    /// Set for a `flipfix-bot export` record: restored as it was.
+    pub restore: Option<Box<super::backup::Restore>>,
 }
 
 /// An entry that could not be read, and why.
@@ -218,7 +220,7 @@ fn problem(file: &str, path: String, mut value: Value) -> Read {
         })
         .collect();
     Ok(Entry {
-        kind: PROBLEM_REPORT,
+        kind: PROBLEM_REPORT.to_string(),
         identity,
         machine: Some(parsed.machine.trim().to_string()),
         description: parsed.description,
@@ -228,6 +230,7 @@ fn problem(file: &str, path: String, mut value: Value) -> Read {
         media: parsed.media,
         original: value,
         children,
+        restore: None,
         place,
     })
 }
@@ -260,7 +263,7 @@ fn log_entry(place: Place, parent: Option<&str>, value: Value) -> Read {
         ],
     );
     Ok(Entry {
-        kind: LOG_ENTRY,
+        kind: LOG_ENTRY.to_string(),
         identity,
         machine: parsed.machine.as_deref().map(str::trim).map(str::to_string),
         description: parsed.text,
@@ -270,6 +273,7 @@ fn log_entry(place: Place, parent: Option<&str>, value: Value) -> Read {
         media: parsed.media,
         original: value,
         children: Vec::new(),
+        restore: None,
         place,
     })
 }
@@ -304,7 +308,7 @@ fn part_request(file: &str, path: String, mut value: Value) -> Read {
         })
         .collect();
     Ok(Entry {
-        kind: PART_REQUEST,
+        kind: PART_REQUEST.to_string(),
         identity,
         machine: parsed.machine.as_deref().map(str::trim).map(str::to_string),
         description: parsed.text,
@@ -314,6 +318,7 @@ fn part_request(file: &str, path: String, mut value: Value) -> Read {
         media: parsed.media,
         original: value,
         children,
+        restore: None,
         place,
     })
 }
@@ -333,7 +338,7 @@ fn update(place: Place, parent: &str, value: Value) -> Read {
         &[parent, &parsed.occurred_at, &parsed.posted_by, &parsed.text],
     );
     Ok(Entry {
-        kind: PART_REQUEST_UPDATE,
+        kind: PART_REQUEST_UPDATE.to_string(),
         identity,
         machine: None,
         description: parsed.text,
@@ -343,6 +348,7 @@ fn update(place: Place, parent: &str, value: Value) -> Read {
         media: parsed.media,
         original: value,
         children: Vec::new(),
+        restore: None,
         place,
     })
 }

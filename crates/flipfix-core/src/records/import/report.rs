@@ -35,6 +35,8 @@ pub struct RecordImportReport {
     /// whose stored state differs from the export's.
     pub notes: Vec<String>,
     pub machines_added: Vec<String>,
+    /// Maintainers a `flipfix-bot export` brought.
+    pub maintainers_added: Vec<String>,
     pub notified: bool,
 }
 
@@ -106,6 +108,13 @@ impl fmt::Display for RecordImportReport {
                 f,
                 "\nmachines added to the catalog: {}",
                 self.machines_added.join(", ")
+            )?;
+        }
+        if !self.maintainers_added.is_empty() {
+            write!(
+                f,
+                "\nmaintainers added: {}",
+                self.maintainers_added.join(", ")
             )?;
         }
         if self.imported() > 0 {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::{Connection as _, PgConnection, PgPool};
 
+use super::backup::Final;
 use super::export::{Entry, Place, Read, Unreadable};
 use super::report::{NotImported, RecordImportReport};
 use super::ImportOptions;
@@ -18,25 +19,37 @@ use crate::workflow::RecordKinds;
 
 /// Serialises imports (a transaction-level advisory lock, one bigint key:
 /// "FFX" + 0x10), so two at once cannot both store the same entry.
-const IMPORT_LOCK: i64 = 0x4646_5810;
+pub(super) const IMPORT_LOCK: i64 = 0x4646_5810;
 
 const MACHINE_COLUMNS: &str = "id, slug, name, short_name, aliases, status, location";
 
 pub(crate) struct Importer<'a> {
-    pool: &'a PgPool,
-    kinds: &'a RecordKinds,
-    options: ImportOptions,
+    pub(super) pool: &'a PgPool,
+    pub(super) kinds: &'a RecordKinds,
+    pub(super) options: ImportOptions,
     /// When this import runs: every imported record enters the bot then.
-    now: DateTime<Utc>,
-    machines: Vec<Machine>,
+    pub(super) now: DateTime<Utc>,
+    pub(super) machines: Vec<Machine>,
     /// Maintainer id by lower-case username.
-    maintainers: HashMap<String, i64>,
+    pub(super) maintainers: HashMap<String, i64>,
     /// Where each identity was first met in this run.
-    seen: HashMap<String, Place>,
-    report: RecordImportReport,
+    pub(super) seen: HashMap<String, Place>,
+    /// Exported records met so far, by their id in the export.
+    pub(super) restored: HashMap<i64, Restored>,
+    /// The export's machine names by slug.
+    pub(super) machine_names: HashMap<String, String>,
+    pub(super) report: RecordImportReport,
 }
 
-enum Outcome {
+/// An exported record in this database.
+pub(super) struct Restored {
+    pub(super) id: i64,
+    /// Stored by this run (not found already there).
+    pub(super) now: bool,
+    pub(super) exported: Final,
+}
+
+pub(super) enum Outcome {
     Imported(i64),
     Already(i64),
     Left(String),
@@ -63,6 +76,8 @@ impl<'a> Importer<'a> {
             machines,
             maintainers: maintainers.into_iter().collect(),
             seen: HashMap::new(),
+            restored: HashMap::new(),
+            machine_names: HashMap::new(),
             report: RecordImportReport {
                 notified: options.notify,
                 ..Default::default()
@@ -126,7 +141,7 @@ impl<'a> Importer<'a> {
         Ok(())
     }
 
-    async fn import_one(
+    pub(super) async fn import_one(
         &mut self,
         conn: &mut PgConnection,
         entry: &Entry,
@@ -140,6 +155,9 @@ impl<'a> Importer<'a> {
         }
         self.seen
             .insert(entry.identity.clone(), entry.place.clone());
+        if let Some(restore) = entry.restore.as_deref() {
+            return self.restore_one(conn, entry, restore, parent_id).await;
+        }
         let known: Option<i64> = sqlx::query_scalar(
             "SELECT record_id FROM record_imports WHERE key = sha256(convert_to($1, 'UTF8'))",
         )
@@ -147,7 +165,7 @@ impl<'a> Importer<'a> {
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(id) = known {
-            self.report.count_mut(entry.kind).already += 1;
+            self.report.count_mut(&entry.kind).already += 1;
             return Ok(Outcome::Already(id));
         }
         let machine_id = match &entry.machine {
@@ -163,7 +181,7 @@ impl<'a> Importer<'a> {
             None => Author::Name(entry.author.clone()),
         };
         let new = NewRecord {
-            kind: entry.kind.to_string(),
+            kind: entry.kind.clone(),
             machine_id,
             parent_id,
             description: entry.description.clone(),
@@ -201,7 +219,7 @@ impl<'a> Importer<'a> {
         .await?;
         savepoint.commit().await?;
 
-        let count = self.report.count_mut(entry.kind);
+        let count = self.report.count_mut(&entry.kind);
         count.imported += 1;
         if parent_id.is_some() {
             count.under_parent += 1;
@@ -220,7 +238,7 @@ impl<'a> Importer<'a> {
 
     /// The catalog machine `name` names exactly, or a new one when asked
     /// for; else why the entry is left out.
-    async fn machine(
+    pub(super) async fn machine(
         &mut self,
         conn: &mut PgConnection,
         name: &str,
@@ -275,7 +293,7 @@ impl<'a> Importer<'a> {
     ) -> Result<(), ImportError> {
         let Some(field) = self
             .kinds
-            .get(entry.kind)
+            .get(&entry.kind)
             .and_then(|kind| kind.status_field.as_ref())
         else {
             return Ok(());
@@ -297,7 +315,7 @@ impl<'a> Importer<'a> {
         Ok(())
     }
 
-    fn leave(&mut self, unreadable: Unreadable) {
+    pub(super) fn leave(&mut self, unreadable: Unreadable) {
         self.report.not_imported.push(NotImported {
             place: unreadable.place,
             reason: unreadable.reason,
@@ -317,7 +335,7 @@ fn resembles(name: &str, candidate: &str) -> bool {
     a.contains(&b) || b.contains(&a) || 2 * edit_distance(&a, &b) < a.len().max(b.len())
 }
 
-async fn load_machines(conn: &mut PgConnection) -> Result<Vec<Machine>, sqlx::Error> {
+pub(super) async fn load_machines(conn: &mut PgConnection) -> Result<Vec<Machine>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {MACHINE_COLUMNS} FROM machines"))
         .fetch_all(conn)
         .await
