@@ -171,11 +171,14 @@ async fn walk_conversation(
 ) -> anyhow::Result<()> {
     let scenario_file = dir.join("conversation/flipper.yaml");
     let scenario = Scenario::load(&scenario_file)?;
-    let (conversation, _prompt) = scenario.prepare(workflows).await?;
+    // The shipped Add to Flipfix: the one workflow with a message command.
+    let menu = analysis::for_workflow(workflows, None)?;
+    let (conversation, _prompt) = scenario.prepare(workflows, menu).await?;
     let answer = super::replay::recorded_answer(&dir.join("conversation/flipper.answer.json"))?;
     let known = analysis::known_from_conversation(&conversation);
     let analysis = analysis::interpret(
         workflows,
+        menu,
         &scenario.catalog,
         conversation,
         answer,
