@@ -214,6 +214,7 @@ fn a_second_workflows_prompt_that_does_not_render_is_refused_at_its_line() {
     let second = shipped[shipped.find("workflows:\n").unwrap()..]
         .replace("name: add_to_flipfix", "name: other")
         .replace("message_command: Add to Flipfix", "message_command: Other")
+        .replace("reaction: \"🔧\"", "reaction: \"🛠️\"")
         .replace(
             "system: analysis/system.md.j2",
             "system: analysis/other.md.j2",
