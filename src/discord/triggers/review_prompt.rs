@@ -94,19 +94,17 @@ async fn open(
     component: &serenity::ComponentInteraction,
     session_id: i64,
 ) -> Result<Option<String>, Error> {
-    let Some(prompt) = prompts::for_session(&app.pool, session_id).await? else {
-        return Ok(Some(
-            "This review is no longer available; nothing was saved from it.".into(),
-        ));
-    };
+    // The session, not the prompt's row, says whose review it is: the
+    // prompt is posted before its row is written, so a quick click may
+    // arrive first.
+    let store = ReviewStore::new(app.pool.clone());
+    let session = store.load(session_id).await?;
     let user = component.user.id.get();
-    if prompt.owner_user_id != user {
+    if session.owner_user_id != user {
         return Ok(Some(
             "Only the person these suggestions were prepared for can review them; react to a message yourself to get your own.".into(),
         ));
     }
-    let store = ReviewStore::new(app.pool.clone());
-    let session = store.load(session_id).await?;
     match session.check_actor(user, app.clock.now()) {
         Ok(()) => {
             let card = review_ui::render(app, &session).await?;

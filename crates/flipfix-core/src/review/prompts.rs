@@ -52,21 +52,6 @@ pub async fn remember(pool: &PgPool, prompt: &ReviewPrompt) -> Result<(), sqlx::
     Ok(())
 }
 
-/// The prompt of review `session_id`, if it has one.
-pub async fn for_session(
-    pool: &PgPool,
-    session_id: i64,
-) -> Result<Option<ReviewPrompt>, sqlx::Error> {
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT session_id, channel_id, message_id, owner_user_id
-         FROM review_prompts WHERE session_id = $1",
-    )
-    .bind(session_id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(ReviewPrompt::from))
-}
-
 /// Marks the prompt of `session_id` closed: `Some` the first time only, so
 /// that one instance edits it once.
 pub async fn close(pool: &PgPool, session_id: i64) -> Result<Option<ReviewPrompt>, sqlx::Error> {
