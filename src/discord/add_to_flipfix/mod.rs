@@ -11,7 +11,7 @@ mod preflight;
 mod review_items;
 pub(crate) mod run;
 
-pub(crate) use preflight::already_saved;
+pub(crate) use preflight::{already_saved, claim_review};
 pub(crate) use review_items::{review_items, Requester};
 pub(crate) use run::{analyse, user_message};
 

@@ -86,6 +86,16 @@ pub(super) async fn preflight(
     {
         return Ok(Outcome::refused(refusal.to_string()));
     }
+    claim_review(app, interaction, message.id.get()).await
+}
+
+/// Starts the review session `interaction` asks for on `target_message_id`
+/// (or says whose review already holds it): the last step of a preflight.
+pub(crate) async fn claim_review(
+    app: &App,
+    interaction: &serenity::CommandInteraction,
+    target_message_id: u64,
+) -> Result<Outcome<i64>, Error> {
     let hours = app
         .settings
         .get_hours(SettingKey::ReviewExpiryHours)
@@ -94,7 +104,7 @@ pub(super) async fn preflight(
     let new = NewSession {
         guild_id: interaction.guild_id.map(|g| g.get()),
         channel_id: interaction.channel_id.get(),
-        target_message_id: message.id.get(),
+        target_message_id,
         owner_user_id: owner.id.get(),
         owner_name: interaction
             .member

@@ -1,7 +1,6 @@
 //! The checks that end a slash-command run with a short private answer
 //! before any history or model work, and the claim of its review.
 
-use chrono::Duration;
 use poise::serenity_prelude as serenity;
 
 use crate::app::App;
@@ -12,7 +11,6 @@ use crate::discord::add_to_flipfix::{requested_by, spend_limits};
 use crate::discord::refusal::Outcome;
 use crate::discord::{checks, Error};
 use crate::llm::budget;
-use crate::review::{NewSession, ReviewStore, StartOutcome};
 use crate::workflow::{Scope, Workflow};
 
 /// The checks in the order a person can act on them; `Done(session)` when
@@ -56,39 +54,8 @@ pub(super) async fn preflight(
     {
         return Ok(Outcome::refused(refusal.to_string()));
     }
-    let hours = app
-        .settings
-        .get_hours(SettingKey::ReviewExpiryHours)
-        .await?;
-    let owner = &interaction.user;
-    let new = NewSession {
-        guild_id: interaction.guild_id.map(|g| g.get()),
-        channel_id: interaction.channel_id.get(),
-        // The typed note's id (see `note`).
-        target_message_id: interaction.id.get(),
-        owner_user_id: owner.id.get(),
-        owner_name: interaction
-            .member
-            .as_ref()
-            .and_then(|m| m.nick.clone())
-            .or_else(|| owner.global_name.clone())
-            .unwrap_or_else(|| owner.name.clone()),
-        expires_at: app.clock.now() + Duration::hours(i64::from(hours)),
-    };
-    match ReviewStore::new(app.pool.clone())
-        .start_as(&new, app.clock.now(), app.lifecycle.instance)
-        .await?
-    {
-        StartOutcome::Started(id) => Ok(Outcome::Done(id)),
-        busy => Ok(Outcome::refused(
-            crate::discord::review_guard::already_active(
-                &busy,
-                owner.id.get(),
-                new.guild_id,
-                new.channel_id,
-            ),
-        )),
-    }
+    // The typed note's id stands for the target (see `note`).
+    crate::discord::add_to_flipfix::claim_review(app, interaction, interaction.id.get()).await
 }
 
 /// Where the workflow may run and who may start it: `None` when allowed.
