@@ -94,3 +94,4 @@ mod web_timeline;
 mod workflow_analysis;
 mod workflow_check;
 mod workflow_reload;
+mod workflow_walkthrough;

@@ -779,6 +779,18 @@ impl FakeDiscord {
             .body
     }
 
+    /// The first edit of the interaction's original message that carries an
+    /// embed: a review's first card (or its summary), as Discord received it.
+    pub async fn review_card(&self, token: &str) -> Value {
+        self.wait_for_request("the review card", |r| {
+            r.method == "PATCH"
+                && r.path.contains(&format!("/{token}/messages/@original"))
+                && r.body["embeds"].as_array().is_some_and(|e| !e.is_empty())
+        })
+        .await
+        .body
+    }
+
     /// The first follow-up message sent for the interaction.
     pub async fn followup_of(&self, token: &str) -> Value {
         self.wait_for_request("a follow-up", |r| {

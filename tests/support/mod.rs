@@ -128,6 +128,7 @@ pub fn source(message_id: u64) -> SourceMessage {
 pub mod anthropic;
 pub mod anthropic_request;
 pub mod bot;
+pub mod doc_blocks;
 pub mod fake_cdn;
 pub mod fake_discord;
 pub mod fake_webhook;

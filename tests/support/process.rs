@@ -124,6 +124,27 @@ impl BotProcess {
     }
 }
 
+impl BotProcess {
+    /// `http://ADDRESS` of the record pages it serves, from its log (it
+    /// binds `HTTP_BIND`, port 0 unless `extra` set one).
+    pub async fn pages_url(&self) -> String {
+        let logged = "serving record pages";
+        assert!(
+            self.wait_for_log(logged, Duration::from_secs(60)).await,
+            "{}",
+            self.stderr()
+        );
+        let stderr = self.stderr();
+        let address = stderr
+            .lines()
+            .find(|line| line.contains(logged))
+            .and_then(|line| line.split_once("address="))
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in the log: {stderr}"));
+        format!("http://{address}")
+    }
+}
+
 impl Drop for BotProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
