@@ -308,17 +308,17 @@ async fn the_visitor_feedback_walkthrough_runs_as_written(pool: PgPool) {
 
     // Steps 1 and 2: the page's files.
     write_files(dir.path(), &files);
+
+    // Step 3: `flipfix-bot check`.
+    let checked = check(dir.path());
+    assert_eq!(checked.code, 0, "step 3: {}", checked.stdout);
+    doc_blocks::shows(doc_blocks::output(&blocks, "check"), &checked.stdout)
+        .unwrap_or_else(|why| panic!("step 3: {why}"));
     let loaded = load_workflows(&workflows_dir, &prompts_dir)
         .unwrap_or_else(|problems| panic!("the page's files load:\n{problems}"));
     let added = added(&loaded);
     let analyze = added.workflow.analyze.as_ref().expect("an analysis");
     let prompt = &files[&format!("prompts/{}", analyze.system_template)];
-
-    // Step 3: `flipfix-bot check`.
-    let checked = check(dir.path());
-    assert_eq!(checked.code, 0, "{}", checked.stdout);
-    doc_blocks::shows(doc_blocks::output(&blocks, "check"), &checked.stdout)
-        .unwrap_or_else(|why| panic!("step 3: {why}"));
 
     // Step 4: `/flipfix workflows reload`: the new commands, one create
     // each; the others kept as they were.
@@ -412,6 +412,9 @@ async fn the_visitor_feedback_walkthrough_runs_as_written(pool: PgPool) {
     }
     let posts = webhook.delivered();
     assert_eq!(posts.len(), records.len(), "one post per record");
+    for post in &posts {
+        crate::notify::check_body(post);
+    }
     for (id, ..) in &records {
         let url = format!("{PUBLIC_BASE_URL}/{}/{id}/", added.kind.link_path);
         assert_eq!(
@@ -451,10 +454,34 @@ async fn the_visitor_feedback_walkthrough_runs_as_written(pool: PgPool) {
         if let Some(slug) = machine {
             let name = &example.decl.machines[slug];
             assert!(html.contains(name.as_str()), "{url}: {html}");
+            // The machine's timeline lists it.
+            let url = format!("{pages}/machines/{slug}/");
+            let timeline =
+                decode_html(&client.get(&url).send().await.unwrap().text().await.unwrap());
+            assert!(timeline.contains(description.as_str()), "{url}: {timeline}");
         }
     }
+    // The index filters by the new kind.
+    let url = format!("{pages}/?kind={}", added.kind.name);
+    let index = decode_html(&client.get(&url).send().await.unwrap().text().await.unwrap());
+    for (_, _, _, description, _) in &records {
+        assert!(index.contains(description.as_str()), "{url}: {index}");
+    }
 
-    // The slash command: a typed note, through the same workflow.
+    // The slash command: a typed note (and a machine) through the same
+    // workflow, registered with the options its trigger declares.
+    let registered = fake
+        .registered_commands()
+        .into_iter()
+        .find(|c| c["name"] == json!(added.slash_command))
+        .expect("the slash command is registered");
+    let options: Vec<&str> = registered["options"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["name"].as_str())
+        .collect();
+    assert_eq!(options, vec![slash_text_option(&added).as_str(), "machine"]);
     let (slug, name) = example.decl.machines.iter().next().expect("a machine");
     let note = "A visitor asked whether the flipper could be looked at";
     anthropic.set_replies(vec![Reply::tool_use(json!({"suggestions": [{
@@ -480,6 +507,24 @@ async fn the_visitor_feedback_walkthrough_runs_as_written(pool: PgPool) {
             added.slash_command
         )),
         "{conversation_text}"
+    );
+    let session: i64 = sqlx::query_scalar("SELECT max(id) FROM review_sessions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let click = fake.click(&writer, &format!("ff:{session}:0:c"));
+    fake.edit_of(&click).await;
+    let (kind, machine): (String, Option<String>) = sqlx::query_as(
+        "SELECT r.kind, m.slug FROM records r LEFT JOIN machines m ON m.id = r.machine_id
+         WHERE r.description = $1",
+    )
+    .bind(note)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (kind.as_str(), machine.as_deref()),
+        (added.kind.name.as_str(), Some(slug.as_str()))
     );
     fake.assert_spec_clean();
 }
