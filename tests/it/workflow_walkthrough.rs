@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use flipfix_bot::config::{SettingKey, Settings};
 use flipfix_bot::template_check::load_workflows;
-use flipfix_bot::workflow::{Example, RecordKind, Trigger, Workflow, Workflows};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
@@ -23,11 +22,15 @@ use crate::check_command::check;
 use crate::command_sync::reload;
 use crate::support::anthropic::{FakeAnthropic, Reply};
 use crate::support::doc_blocks::{self, Block};
-use crate::support::fake_discord::{user_message, FakeDiscord, FakeUser, CHANNEL_ID};
+use crate::support::fake_discord::{FakeDiscord, CHANNEL_ID};
 use crate::support::fake_webhook::FakeWebhook;
 use crate::support::process::{database_url, BotProcess};
-use crate::support::time::pinned;
-use crate::support::{add_machine, copy_workflows, repo_root, shipped_workflows};
+use crate::support::worked_example::PostedExample;
+use crate::support::{add_machine, copy_workflows, repo_root};
+
+mod added;
+
+use added::{added, assert_asked_with_the_workflow};
 
 /// The `PUBLIC_BASE_URL` the page's answers show.
 const PUBLIC_BASE_URL: &str = "https://flipfix.example";
@@ -39,142 +42,6 @@ fn page() -> Vec<Block> {
     doc_blocks::blocks(&text)
 }
 
-/// What the page's files add to the shipped set, as the bot loads them.
-struct Added {
-    workflow: Workflow,
-    kind: RecordKind,
-    message_command: String,
-    slash_command: String,
-}
-
-fn added(loaded: &Workflows) -> Added {
-    let shipped = shipped_workflows();
-    let workflows: Vec<&Workflow> = loaded
-        .workflows
-        .iter()
-        .filter(|w| shipped.get(&w.name).is_none())
-        .collect();
-    let kinds: Vec<&str> = loaded
-        .kinds
-        .names()
-        .into_iter()
-        .filter(|k| shipped.kinds.get(k).is_none())
-        .collect();
-    assert_eq!(workflows.len(), 1, "the page adds one workflow");
-    assert_eq!(kinds.len(), 1, "the page adds one kind");
-    let workflow = workflows[0].clone();
-    let command = |pick: &dyn Fn(&Trigger) -> Option<String>| {
-        workflow
-            .triggers
-            .iter()
-            .find_map(pick)
-            .expect("the walkthrough's workflow has a message and a slash command")
-    };
-    let message_command = command(&|t| match t {
-        Trigger::MessageCommand { name } => Some(name.clone()),
-        _ => None,
-    });
-    let slash_command = command(&|t| match t {
-        Trigger::SlashCommand(slash) => Some(slash.name.clone()),
-        _ => None,
-    });
-    Added {
-        kind: loaded.kinds.get(kinds[0]).expect("declared").clone(),
-        workflow,
-        message_command,
-        slash_command,
-    }
-}
-
-/// The worked example's conversation, posted in the fake channel: its
-/// people as members, its messages with snowflake ids (in order, a minute
-/// apart). Returns the members by example id and the message ids.
-struct Conversation {
-    people: Vec<(String, FakeUser)>,
-    messages: Vec<(String, Value)>,
-}
-
-impl Conversation {
-    fn post(fake: &FakeDiscord, example: &Example) -> Self {
-        let decl = &example.decl;
-        let people: Vec<(String, FakeUser)> = decl
-            .users
-            .iter()
-            .enumerate()
-            .map(|(index, (id, name))| {
-                let username = name.to_lowercase().replace(' ', "_");
-                let member = FakeUser::member(1_003_000_000_000_000_001 + index as u64, &username);
-                let user = FakeUser {
-                    global_name: Some(name.clone()),
-                    ..member
-                };
-                (id.clone(), user)
-            })
-            .collect();
-        let start = pinned("2025-01-18T14:02:00Z");
-        let mut conversation = Self {
-            people,
-            messages: Vec::new(),
-        };
-        for (index, message) in decl.messages.iter().enumerate() {
-            let author = conversation.person(&message.author).user_json();
-            let reply_to = message.reply_to.as_ref().map(|id| conversation.id_of(id));
-            let posted = user_message(
-                1_100_000_000_000_000_101 + index as u64,
-                CHANNEL_ID,
-                author,
-                &message.content,
-                &(start + chrono::Duration::minutes(index as i64)).to_rfc3339(),
-                reply_to,
-            );
-            fake.add_message(CHANNEL_ID, posted.clone());
-            conversation.messages.push((message.id.clone(), posted));
-        }
-        conversation
-    }
-
-    fn person(&self, example_id: &str) -> &FakeUser {
-        &self
-            .people
-            .iter()
-            .find(|(id, _)| id == example_id)
-            .unwrap_or_else(|| panic!("user {example_id} is in the example's users"))
-            .1
-    }
-
-    fn id_of(&self, example_id: &str) -> u64 {
-        self.message(example_id)["id"]
-            .as_str()
-            .and_then(|id| id.parse().ok())
-            .expect("a snowflake")
-    }
-
-    fn message(&self, example_id: &str) -> &Value {
-        &self
-            .messages
-            .iter()
-            .find(|(id, _)| id == example_id)
-            .unwrap_or_else(|| panic!("message {example_id} is in the example"))
-            .1
-    }
-
-    /// The example's answer, with the posted messages' and people's ids.
-    fn answer(&self, example: &Example) -> Value {
-        let mut answer = example.decl.answer.value.clone();
-        for suggestion in answer["suggestions"].as_array_mut().into_iter().flatten() {
-            if let Some(ids) = suggestion["source_message_ids"].as_array_mut() {
-                for id in ids.iter_mut() {
-                    *id = json!(self.id_of(id.as_str().unwrap_or_default()).to_string());
-                }
-            }
-            if let Some(author) = suggestion["author_id"].as_str().map(str::to_string) {
-                suggestion["author_id"] = json!(self.person(&author).id.to_string());
-            }
-        }
-        answer
-    }
-}
-
 /// An embed as the page shows it: title, then description.
 fn embed_text(embed: &Value) -> String {
     format!(
@@ -182,40 +49,6 @@ fn embed_text(embed: &Value) -> String {
         embed["title"].as_str().unwrap_or_default(),
         embed["description"].as_str().unwrap_or_default()
     )
-}
-
-fn system_text(body: &Value) -> String {
-    match &body["system"] {
-        Value::String(text) => text.clone(),
-        blocks => blocks
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|b| b["text"].as_str())
-            .collect::<Vec<_>>()
-            .join("\n"),
-    }
-}
-
-/// The model request carries the workflow's model, its prompt (every line
-/// of the page's template without template syntax) and only its kinds.
-fn assert_asked_with_the_workflow(body: &Value, added: &Added, prompt: &str) {
-    let analyze = added.workflow.analyze.as_ref().expect("an analysis");
-    assert_eq!(body["model"], json!(analyze.model));
-    let system = system_text(body);
-    for line in prompt.lines().map(str::trim) {
-        if !line.is_empty() && !line.contains('{') && !line.contains('%') {
-            assert!(system.contains(line), "the prompt's {line:?} in: {system}");
-        }
-    }
-    let schema = body["tools"][0]["input_schema"].to_string();
-    assert!(schema.contains(&added.kind.name), "{schema}");
-    for field in &added.kind.fields {
-        assert!(schema.contains(&field.name), "{schema}");
-    }
-    for other in shipped_workflows().kinds.names() {
-        assert!(!schema.contains(other), "only its kind: {schema}");
-    }
 }
 
 fn decode_html(page: &str) -> String {
@@ -346,10 +179,10 @@ async fn the_visitor_feedback_walkthrough_runs_as_written(pool: PgPool) {
     for (slug, name) in &example.decl.machines {
         add_machine(&pool, slug, name).await;
     }
-    let conversation = Conversation::post(&fake, example);
+    let conversation = PostedExample::post(&fake, example);
     anthropic.set_replies(vec![Reply::tool_use(conversation.answer(example))]);
-    let target = conversation.message(&example.decl.target);
-    let writer = conversation.person(target_author(example)).clone();
+    let (target, writer) = conversation.target(example);
+    let writer = writer.clone();
     let token = fake.invoke_message_command(&writer, &added.message_command, target);
     let card = fake.review_card(&token).await;
     doc_blocks::shows(
@@ -399,17 +232,29 @@ async fn the_visitor_feedback_walkthrough_runs_as_written(pool: PgPool) {
         }
     }
 
+    // The message gets the workflow's reaction.
+    let react = analyze.on_created.react.as_deref().expect("a reaction");
+    // As it goes in the request path.
+    let react: String = url::form_urlencoded::byte_serialize(react.as_bytes()).collect();
+    fake.wait_until("the reaction", |requests| {
+        requests
+            .iter()
+            .any(|r| r.method == "PUT" && r.path.contains("/reactions/"))
+    })
+    .await;
+    let target_id = target["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        fake.reactions(),
+        vec![(CHANNEL_ID.to_string(), target_id, react)]
+    );
+
     // Each is posted once, linked to its page, with the kind's template.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while webhook.delivered().len() < records.len() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "posts: {:?}\n{}",
-            webhook.delivered(),
-            bot.stderr()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        webhook.wait_for_requests(records.len()),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("no webhook posts: {}", bot.stderr()));
     let posts = webhook.delivered();
     assert_eq!(posts.len(), records.len(), "one post per record");
     for post in &posts {
@@ -481,7 +326,7 @@ async fn the_visitor_feedback_walkthrough_runs_as_written(pool: PgPool) {
         .flatten()
         .filter_map(|o| o["name"].as_str())
         .collect();
-    assert_eq!(options, vec![slash_text_option(&added).as_str(), "machine"]);
+    assert_eq!(options, vec![added.slash_text_option.as_str(), "machine"]);
     let (slug, name) = example.decl.machines.iter().next().expect("a machine");
     let note = "A visitor asked whether the flipper could be looked at";
     anthropic.set_replies(vec![Reply::tool_use(json!({"suggestions": [{
@@ -491,7 +336,7 @@ async fn the_visitor_feedback_walkthrough_runs_as_written(pool: PgPool) {
     let token = fake.invoke_slash(
         &writer,
         &added.slash_command,
-        json!([{"type": 3, "name": slash_text_option(&added), "value": note},
+        json!([{"type": 3, "name": added.slash_text_option, "value": note},
                {"type": 3, "name": "machine", "value": slug}]),
     );
     let card = fake.review_card(&token).await;
@@ -527,26 +372,4 @@ async fn the_visitor_feedback_walkthrough_runs_as_written(pool: PgPool) {
         (added.kind.name.as_str(), Some(slug.as_str()))
     );
     fake.assert_spec_clean();
-}
-
-fn target_author(example: &Example) -> &str {
-    let decl = &example.decl;
-    &decl
-        .messages
-        .iter()
-        .find(|m| m.id == decl.target)
-        .expect("the target is one of the example's messages")
-        .author
-}
-
-fn slash_text_option(added: &Added) -> String {
-    added
-        .workflow
-        .triggers
-        .iter()
-        .find_map(|t| match t {
-            Trigger::SlashCommand(slash) => Some(slash.text_option.clone()),
-            _ => None,
-        })
-        .expect("a slash command")
 }

@@ -142,6 +142,7 @@ pub mod process;
 pub mod time;
 pub mod tools;
 pub mod web;
+pub mod worked_example;
 
 /// A `PUBLIC_BASE_URL` for tests.
 pub fn public_url(url: &str) -> flipfix_bot::config::PublicBaseUrl {
