@@ -51,6 +51,41 @@ fn embed_text(embed: &Value) -> String {
     )
 }
 
+/// The card's buttons, and its menu for the kind's `card_select` field
+/// preset to the suggestion's value, as the page describes them.
+fn assert_card_controls(card: &Value, added: &added::Added, suggestion: &Value) {
+    let controls: Vec<&Value> = card["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().into_iter().flatten())
+        .collect();
+    let buttons: Vec<&str> = controls
+        .iter()
+        .filter(|c| c["type"] == json!(2))
+        .filter_map(|c| c["label"].as_str())
+        .collect();
+    for label in ["Create", "Edit", "Skip", "Cancel"] {
+        assert!(buttons.contains(&label), "{label}: {card}");
+    }
+    let field = added.kind.card_select.as_deref().expect("a card menu");
+    let label = &added.kind.field(field).expect("declared").label;
+    let preset = format!("{label}: {}", suggestion["fields"][field].as_str().unwrap());
+    assert!(
+        controls
+            .iter()
+            .filter(|c| c["type"] == json!(3))
+            .any(|menu| {
+                menu["options"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|o| o["label"] == json!(preset) && o["default"] == json!(true))
+            }),
+        "a menu preset to {preset:?}: {card}"
+    );
+}
+
 fn decode_html(page: &str) -> String {
     page.replace("&#x27;", "'")
         .replace("&#39;", "'")
@@ -190,6 +225,11 @@ async fn the_visitor_feedback_walkthrough_runs_as_written(pool: PgPool) {
         &embed_text(&card["embeds"][0]),
     )
     .unwrap_or_else(|why| panic!("step 5, the card: {why}"));
+    assert_card_controls(
+        &card,
+        &added,
+        &conversation.answer(example)["suggestions"][0],
+    );
     let received = anthropic.received();
     assert_eq!(received.len(), 1);
     assert_asked_with_the_workflow(&received[0].body, &added, prompt);
