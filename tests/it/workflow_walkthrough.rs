@@ -30,7 +30,7 @@ use crate::support::{add_machine, copy_workflows, repo_root};
 
 mod added;
 
-use added::{added, assert_asked_with_the_workflow};
+use added::{added, assert_asked_with_the_workflow, assert_card_controls};
 
 /// The `PUBLIC_BASE_URL` the page's answers show.
 const PUBLIC_BASE_URL: &str = "https://flipfix.example";
@@ -49,41 +49,6 @@ fn embed_text(embed: &Value) -> String {
         embed["title"].as_str().unwrap_or_default(),
         embed["description"].as_str().unwrap_or_default()
     )
-}
-
-/// The card's buttons, and its menu for the kind's `card_select` field
-/// preset to the suggestion's value, as the page describes them.
-fn assert_card_controls(card: &Value, added: &added::Added, suggestion: &Value) {
-    let controls: Vec<&Value> = card["components"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|row| row["components"].as_array().into_iter().flatten())
-        .collect();
-    let buttons: Vec<&str> = controls
-        .iter()
-        .filter(|c| c["type"] == json!(2))
-        .filter_map(|c| c["label"].as_str())
-        .collect();
-    for label in ["Create", "Edit", "Skip", "Cancel"] {
-        assert!(buttons.contains(&label), "{label}: {card}");
-    }
-    let field = added.kind.card_select.as_deref().expect("a card menu");
-    let label = &added.kind.field(field).expect("declared").label;
-    let preset = format!("{label}: {}", suggestion["fields"][field].as_str().unwrap());
-    assert!(
-        controls
-            .iter()
-            .filter(|c| c["type"] == json!(3))
-            .any(|menu| {
-                menu["options"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|o| o["label"] == json!(preset) && o["default"] == json!(true))
-            }),
-        "a menu preset to {preset:?}: {card}"
-    );
 }
 
 fn decode_html(page: &str) -> String {

@@ -93,3 +93,38 @@ pub(super) fn assert_asked_with_the_workflow(body: &Value, added: &Added, prompt
         assert!(!schema.contains(other), "only its kind: {schema}");
     }
 }
+
+/// The card's buttons, and its menu for the kind's `card_select` field
+/// preset to the suggestion's value, as the page describes them.
+pub(super) fn assert_card_controls(card: &Value, added: &Added, suggestion: &Value) {
+    let controls: Vec<&Value> = card["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().into_iter().flatten())
+        .collect();
+    let buttons: Vec<&str> = controls
+        .iter()
+        .filter(|c| c["type"] == json!(2))
+        .filter_map(|c| c["label"].as_str())
+        .collect();
+    for label in ["Create", "Edit", "Skip", "Cancel"] {
+        assert!(buttons.contains(&label), "{label}: {card}");
+    }
+    let field = added.kind.card_select.as_deref().expect("a card menu");
+    let label = &added.kind.field(field).expect("declared").label;
+    let preset = format!("{label}: {}", suggestion["fields"][field].as_str().unwrap());
+    assert!(
+        controls
+            .iter()
+            .filter(|c| c["type"] == json!(3))
+            .any(|menu| {
+                menu["options"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|o| o["label"] == json!(preset) && o["default"] == json!(true))
+            }),
+        "a menu preset to {preset:?}: {card}"
+    );
+}
