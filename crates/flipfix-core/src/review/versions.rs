@@ -105,11 +105,12 @@ impl ReviewPins {
             // Opened before runs were recorded: the set in force.
             return Ok(current);
         };
-        let open = started.status.is_active()
-            && started.expires_at > now
-            && started.owner_user_id.get() == user_id;
+        let owner = started.owner_user_id.get() == user_id;
+        let open = owner && started.status.is_active() && started.expires_at > now;
         match self.choose(&started, session_id, current.clone()) {
             Ok(workflows) => Ok(workflows),
+            // Ended by this rule before: its owner hears the same sentence.
+            Err(err) if owner && started.status == SessionStatus::Failed => Err(err),
             Err(_) if !open => Ok(current),
             Err(err) => {
                 let reason = err.to_string();
