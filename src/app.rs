@@ -34,6 +34,8 @@ pub struct App {
     pub media: crate::media::BlobStore,
     /// The one clock every "now" comes from (see `clock`).
     pub clock: Arc<dyn Clock>,
+    /// The workflow sets open reviews started with (`review::versions`).
+    pub review_pins: crate::review::ReviewPins,
 }
 
 impl App {
@@ -72,6 +74,7 @@ impl App {
             tool_choice_memory: crate::llm::ToolChoiceMemory::default(),
             lifecycle,
             clock,
+            review_pins: crate::review::ReviewPins::default(),
         })
     }
 
@@ -124,6 +127,39 @@ impl App {
             Ok(mut guard) => *guard = workflows,
             Err(poisoned) => *poisoned.into_inner() = workflows,
         }
+    }
+
+    /// Remembers that review `session_id` runs on `workflows`, the set its
+    /// run started with. A failure is logged: the review then continues
+    /// only while the set in force has the same version of its workflow.
+    pub async fn pin_review(&self, session_id: i64, workflows: Arc<Workflows>) {
+        let pinned = self
+            .review_pins
+            .pin(&self.pool, session_id, workflows, self.clock.now())
+            .await;
+        if let Err(err) = pinned {
+            tracing::warn!(session_id, error = %err, "could not remember the review's workflow version");
+        }
+    }
+
+    /// The workflows `user_id`'s click on review `session_id` runs on: the
+    /// version the review started with (see `review::versions`).
+    pub async fn review_workflows(
+        &self,
+        session_id: i64,
+        user_id: u64,
+    ) -> Result<Arc<Workflows>, crate::review::ReviewError> {
+        let now = self.clock.now();
+        self.review_pins
+            .for_action(&self.pool, self.workflows(), session_id, user_id, now)
+            .await
+    }
+
+    /// The workflows review `session_id` is shown with.
+    pub async fn review_display_workflows(&self, session_id: i64) -> Arc<Workflows> {
+        self.review_pins
+            .for_display(&self.pool, self.workflows(), session_id)
+            .await
     }
 
     /// Reloads workflows and templates from disk; on any problem the running

@@ -147,7 +147,8 @@ pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow:
 /// notification dispatcher (the outbox is safe for several), the photo
 /// copier (claims are leased; a copy cut by the exit is taken up again when
 /// its lease ends), the daily-summary scheduler (one claim per day in
-/// Postgres lets exactly one process post) and the record pages.
+/// Postgres lets exactly one process post), the review-prompt expiry (one
+/// claim per prompt lets exactly one process edit it) and the record pages.
 async fn start_workers(app: &Arc<App>, signals: &Signals) -> anyhow::Result<Workers> {
     let mut workers = Workers::new();
     let dispatcher = dispatcher(app)?;
@@ -165,6 +166,12 @@ async fn start_workers(app: &Arc<App>, signals: &Signals) -> anyhow::Result<Work
     let shutdown = signals.trigger.subscribe();
     workers.spawn("the daily-summary scheduler", async move {
         summaries.run(shutdown).await;
+        Ok::<(), std::convert::Infallible>(())
+    });
+    let prompt_expiry = crate::discord::PromptExpiry::new(app.clone());
+    let shutdown = signals.trigger.subscribe();
+    workers.spawn("the review-prompt expiry", async move {
+        prompt_expiry.run(shutdown).await;
         Ok::<(), std::convert::Infallible>(())
     });
     let web = crate::web::start(app.clone(), signals.trigger.subscribe()).await?;

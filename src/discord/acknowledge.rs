@@ -16,7 +16,7 @@ use crate::review::acknowledge::{
     claim_reply, finish_reply, reply_due, ReplyContext, ReplyOutcome,
 };
 use crate::review::{DecisionOutcome, ItemState, Session};
-use crate::workflow::OnCreated;
+use crate::workflow::{OnCreated, Workflows};
 
 /// Discord's JSON error code for "Missing Permissions".
 const MISSING_PERMISSIONS: isize = 50013;
@@ -25,13 +25,14 @@ const MISSING_PERMISSIONS: isize = 50013;
 pub async fn after_decision(
     ctx: &serenity::Context,
     app: &App,
+    workflows: &Workflows,
     component: &serenity::ComponentInteraction,
     position: usize,
     outcome: Option<&DecisionOutcome>,
     session: &Session,
 ) {
-    let workflows = app.workflows();
-    // The on_created of the workflow whose run opened this review.
+    // The on_created of the workflow whose run opened this review, in the
+    // version the review started on (`workflows`).
     let name = match crate::runs::workflow_of_review(&app.pool, session.id).await {
         Ok(name) => name,
         Err(err) => {
@@ -53,7 +54,7 @@ pub async fn after_decision(
         react(ctx, component, session, position, emoji).await;
     }
     if on_created.reply_template.is_some() && reply_due(session) {
-        if let Err(err) = post_reply(ctx, app, component, session, &on_created).await {
+        if let Err(err) = post_reply(ctx, app, workflows, component, session, &on_created).await {
             tracing::warn!(session = session.id, error = %err, "could not record the reply's outcome");
         }
     }
@@ -116,6 +117,7 @@ async fn react(
 async fn post_reply(
     ctx: &serenity::Context,
     app: &App,
+    workflows: &Workflows,
     component: &serenity::ComponentInteraction,
     session: &Session,
     on_created: &OnCreated,
@@ -147,7 +149,6 @@ async fn post_reply(
         warn_missing_once(session.channel_id, name);
         return finish_reply(&app.pool, session.id, ReplyOutcome::Skipped).await;
     }
-    let workflows = app.workflows();
     let context = ReplyContext::for_session(
         session,
         &workflows.kinds,

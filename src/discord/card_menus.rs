@@ -13,7 +13,7 @@ use crate::catalog::machines;
 use crate::catalog::ranking::{rank_for_menu, MENU_MACHINES};
 use crate::review::{Action, CustomId, ReviewError, ReviewStore, Session};
 use crate::text::truncate_chars;
-use crate::workflow::{FieldType, RecordKind};
+use crate::workflow::{FieldType, RecordKind, Workflows};
 
 /// The machine menu's last option: opens the edit modal.
 pub const OTHER: &str = "other";
@@ -22,6 +22,7 @@ const OPTION_TEXT_LIMIT: usize = 100;
 /// Every component row of the card at `position`, buttons first.
 pub async fn card_rows(
     app: &App,
+    workflows: &Workflows,
     kind: &RecordKind,
     session: &Session,
     position: usize,
@@ -36,7 +37,7 @@ pub async fn card_rows(
         }
         .to_string()
     };
-    let closes = closable_parent(app, kind, session, position)
+    let closes = closable_parent(app, workflows, kind, session, position)
         .await?
         .map(|parent| (parent, entry.item.resolves));
     let mut rows = vec![button_row(&id, needs_machine, closes)];
@@ -62,6 +63,7 @@ pub async fn card_rows(
 /// this review created) is open.
 async fn closable_parent(
     app: &App,
+    workflows: &Workflows,
     kind: &RecordKind,
     session: &Session,
     position: usize,
@@ -75,7 +77,6 @@ async fn closable_parent(
     let Some(parent) = crate::records::get_record(&app.pool, parent_id).await? else {
         return Ok(None);
     };
-    let workflows = app.workflows();
     let open = workflows
         .kinds
         .get(&parent.kind)
@@ -217,9 +218,18 @@ pub async fn on_pick(
     component
         .create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge)
         .await?;
+    // The review's own workflow version, or the sentence that it ended.
+    let workflows = match app.review_workflows(id.session_id, user).await {
+        Ok(workflows) => workflows,
+        Err(err) => {
+            return review_ui::refuse_acknowledged(ctx, app, component, id.session_id, err).await
+        }
+    };
     let changed = match id.action {
-        Action::PickMachine => pick_machine(app, &store, id, position, user, value).await,
-        _ => pick_choice(app, &store, id, position, user, value).await,
+        Action::PickMachine => {
+            pick_machine(app, &workflows, &store, id, position, user, value).await
+        }
+        _ => pick_choice(app, &workflows, &store, id, position, user, value).await,
     };
     match changed {
         Ok(Outcome::Done(session)) => {
@@ -231,10 +241,7 @@ pub async fn on_pick(
         Ok(Outcome::Refused(problem)) => {
             review_ui::ephemeral_followup(ctx, component, &format!("❌ {problem}")).await?
         }
-        Err(err) => match review_ui::refusal(&err) {
-            Some(text) => review_ui::ephemeral_followup(ctx, component, text.as_str()).await?,
-            None => return Err(err.into()),
-        },
+        Err(err) => review_ui::refuse_acknowledged(ctx, app, component, id.session_id, err).await?,
     }
     Ok(())
 }
@@ -242,6 +249,7 @@ pub async fn on_pick(
 /// Refused: the value is not usable (a machine removed meanwhile).
 async fn pick_machine(
     app: &App,
+    workflows: &Workflows,
     store: &ReviewStore,
     id: CustomId,
     position: usize,
@@ -265,12 +273,13 @@ async fn pick_machine(
         .await?;
     // Another machine has other open records: the card may now be a
     // likely duplicate.
-    let session = review_ui::recheck_duplicates(app, store, session).await?;
+    let session = review_ui::recheck_duplicates(app, workflows, store, session).await?;
     Ok(Outcome::Done(session))
 }
 
 async fn pick_choice(
     app: &App,
+    workflows: &Workflows,
     store: &ReviewStore,
     id: CustomId,
     position: usize,
@@ -279,7 +288,6 @@ async fn pick_choice(
 ) -> Result<Outcome<Session>, ReviewError> {
     let session = store.load(id.session_id).await?;
     let entry = session.items.get(position).ok_or(ReviewError::NotFound)?;
-    let workflows = app.workflows();
     let field = workflows
         .kinds
         .get(&entry.item.kind)

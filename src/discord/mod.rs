@@ -33,6 +33,7 @@ pub(crate) mod triggers;
 mod workflow_commands;
 
 use crate::app::App;
+pub use triggers::prompt_expiry::PromptExpiry;
 
 pub type Data = Arc<App>;
 pub type Error = anyhow::Error;
@@ -91,11 +92,7 @@ pub fn commands(workflows: &crate::workflow::Workflows) -> Vec<poise::Command<Da
 /// `DISCORD_PROXY_URL` when set (serenity ignores the proxy unless its
 /// ratelimiter is off, so the proxy must rate-limit).
 pub async fn build_client(app: Data) -> anyhow::Result<serenity::Client> {
-    let mut http = serenity::HttpBuilder::new(app.discord.token.expose());
-    if let Some(proxy) = &app.secrets.discord_proxy_url {
-        http = http.proxy(proxy.clone()).ratelimiter_disabled(true);
-    }
-    let http = http.build();
+    let http = rest_client(&app);
 
     let setup_app = app.clone();
     let framework = poise::Framework::builder()
@@ -135,6 +132,17 @@ pub async fn build_client(app: Data) -> anyhow::Result<serenity::Client> {
         .framework(traced::Traced(home::HomeOnly::new(framework, app)))
         .await
         .context("cannot build the Discord client")
+}
+
+/// Discord's REST API with the bot's token, through `DISCORD_PROXY_URL`
+/// when set: the gateway client's, and background work's (the expiry of
+/// review prompts) on processes without a gateway.
+pub fn rest_client(app: &App) -> serenity::Http {
+    let mut http = serenity::HttpBuilder::new(app.discord.token.expose());
+    if let Some(proxy) = &app.secrets.discord_proxy_url {
+        http = http.proxy(proxy.clone()).ratelimiter_disabled(true);
+    }
+    http.build()
 }
 
 /// Removes global commands an earlier version registered, so nothing is

@@ -10,7 +10,7 @@ use crate::support::{copy_workflows, repo_root};
 
 /// Every problem `check` would print for the workflows in `dir`, with the
 /// directory cut off the file names.
-fn problems(dir: &Path) -> Vec<String> {
+pub(crate) fn problems(dir: &Path) -> Vec<String> {
     match load_workflows(&dir.join("workflows"), &dir.join("prompts")) {
         Ok(_) => Vec::new(),
         Err(problems) => problems
@@ -106,14 +106,14 @@ fn triggers_not_served_by_this_version_are_refused_at_their_line() {
 }
 
 /// Writes `workflows/extra.yaml` into a copy of the shipped workflows.
-fn with_extra(yaml: &str) -> tempfile::TempDir {
+pub(crate) fn with_extra(yaml: &str) -> tempfile::TempDir {
     let dir = copy_workflows();
     std::fs::write(dir.path().join("workflows/extra.yaml"), yaml).unwrap();
     dir
 }
 
 /// A workflow with nothing but a name and one trigger line.
-fn minimal(name: &str, trigger: &str) -> String {
+pub(crate) fn minimal(name: &str, trigger: &str) -> String {
     format!("  - name: {name}\n    triggers:\n      - {trigger}\n")
 }
 

@@ -35,11 +35,13 @@ pub async fn add_to_flipfix(ctx: Context<'_>, message: serenity::Message) -> Res
     };
     let interaction = app_ctx.interaction;
     let app = ctx.data();
-    // After the defer: recording the run is database work.
-    let run_id = start_run(app, interaction, &message).await?;
-    // The workflow this command belongs to, in the set in force: its
-    // analysis, scope and cap. One handler serves every message command.
+    // The set in force, kept for the whole run and its review: a reload
+    // never changes the rules of either mid-way.
     let workflows = app.workflows();
+    // After the defer: recording the run is database work.
+    let run_id = start_run(app, &workflows, interaction, &message).await?;
+    // The workflow this command belongs to: its analysis, scope and cap.
+    // One handler serves every message command.
     let Some(workflow) = workflows.by_message_command(&interaction.data.name) else {
         settle_run(app, run_id, RunOutcome::Refused, super::dispatch::GONE).await;
         return answer(ctx, interaction, super::dispatch::GONE).await;
@@ -53,6 +55,7 @@ pub async fn add_to_flipfix(ctx: Context<'_>, message: serenity::Message) -> Res
         Ok(Outcome::Done(session_id)) => {
             // From here the run ends with its review (`runs::settle_for_review`).
             runs::attach_review(&app.pool, run_id, session_id).await?;
+            app.pin_review(session_id, workflows.clone()).await;
             let work = run::review(ctx, interaction, &message, workflow, session_id, run_id);
             super::review_guard::guarded(ctx, interaction, session_id, work).await
         }
@@ -67,11 +70,11 @@ pub async fn add_to_flipfix(ctx: Context<'_>, message: serenity::Message) -> Res
 /// Records the start of this run of the message-command workflow.
 async fn start_run(
     app: &App,
+    workflows: &crate::workflow::Workflows,
     interaction: &serenity::CommandInteraction,
     message: &serenity::Message,
 ) -> Result<i64, sqlx::Error> {
-    let workflows = app.workflows();
-    let workflow = runs::message_command_workflow(&workflows, &interaction.data.name);
+    let workflow = runs::message_command_workflow(workflows, &interaction.data.name);
     // The version of the workflow itself, when it is in force.
     let version = workflows
         .get(&workflow)

@@ -4,7 +4,7 @@
 use poise::serenity_prelude as serenity;
 
 use super::edit_modal::open_edit_modal;
-use super::refusals::{ephemeral_followup, refusal};
+use super::refusals::refuse_acknowledged;
 use super::render::render;
 use crate::app::App;
 use crate::discord::Error;
@@ -32,7 +32,11 @@ pub async fn on_component(
     component
         .create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge)
         .await?;
-    let workflows = app.workflows();
+    // The review's own workflow version, or the sentence that it ended.
+    let workflows = match app.review_workflows(id.session_id, user).await {
+        Ok(workflows) => workflows,
+        Err(err) => return refuse_acknowledged(ctx, app, component, id.session_id, err).await,
+    };
     let result = match id.action {
         Action::Create
         | Action::Skip
@@ -76,6 +80,7 @@ pub async fn on_component(
             crate::discord::acknowledge::after_decision(
                 ctx,
                 app,
+                &workflows,
                 component,
                 position,
                 outcome.as_ref(),
@@ -87,9 +92,6 @@ pub async fn on_component(
                 .await;
             Ok(())
         }
-        Err(err) => match refusal(&err) {
-            Some(text) => ephemeral_followup(ctx, component, text.as_str()).await,
-            None => Err(err.into()),
-        },
+        Err(err) => refuse_acknowledged(ctx, app, component, id.session_id, err).await,
     }
 }

@@ -12,7 +12,7 @@ use crate::discord::Error;
 use crate::review::{Action, CustomId, ItemState, ReviewError, ReviewStore, Session};
 use crate::text::truncate_chars;
 use crate::workflow::kinds::MAX_EDIT_FIELDS;
-use crate::workflow::FieldType;
+use crate::workflow::{FieldType, Workflows};
 
 /// Answers with the edit modal of the item at `position` (a modal must be
 /// the first response; loading the item is one query), or a refusal.
@@ -25,10 +25,13 @@ pub(in crate::discord) async fn open_edit_modal(
 ) -> Result<(), Error> {
     let user = component.user.id.get();
     let store = ReviewStore::new(app.pool.clone());
-    let modal = match store.load(session_id).await {
-        Ok(session) => edit_modal(app, &session, position, user),
-        Err(err) => Err(err),
-    };
+    let modal = async {
+        let session = store.load(session_id).await?;
+        // The review's own workflow version, or the sentence that it ended.
+        let workflows = app.review_workflows(session_id, user).await?;
+        edit_modal(app, &workflows, &session, position, user)
+    }
+    .await;
     match modal {
         Ok(modal) => Ok(component
             .create_response(&ctx.http, serenity::CreateInteractionResponse::Modal(modal))
@@ -45,6 +48,7 @@ const INPUT_VALUE_LIMIT: usize = 4000;
 /// The edit modal: the kind's editable fields, pre-filled.
 fn edit_modal(
     app: &App,
+    workflows: &Workflows,
     session: &Session,
     position: usize,
     user: u64,
@@ -54,7 +58,6 @@ fn edit_modal(
     if entry.state != ItemState::Pending {
         return Err(ReviewError::Over);
     }
-    let workflows = app.workflows();
     let kind = workflows
         .kinds
         .get(&entry.item.kind)
@@ -147,15 +150,16 @@ pub async fn on_modal(
     let outcome = async {
         let session = store.load(id.session_id).await?;
         session.check_actor(user, app.clock.now())?;
+        let workflows = app.review_workflows(id.session_id, user).await?;
         let entry = session.items.get(position).ok_or(ReviewError::NotFound)?;
-        let edited = apply_edits(app, &entry.item, &values).await?;
+        let edited = apply_edits(app, &workflows, &entry.item, &values).await?;
         match edited {
             Outcome::Done(item) => {
                 let session = store
                     .edit(id.session_id, position, &item, user, app.clock.now())
                     .await?;
                 Ok(Outcome::Done(
-                    recheck_duplicates(app, &store, session).await?,
+                    recheck_duplicates(app, &workflows, &store, session).await?,
                 ))
             }
             Outcome::Refused(problem) => Ok(Outcome::Refused(problem)),
@@ -180,10 +184,11 @@ pub async fn on_modal(
 /// looks for a likely duplicate again.
 pub(in crate::discord) async fn recheck_duplicates(
     app: &App,
+    workflows: &Workflows,
     store: &ReviewStore,
     session: Session,
 ) -> Result<Session, ReviewError> {
-    let kinds = &app.workflows().kinds;
+    let kinds = &workflows.kinds;
     match crate::review::duplicates::find_and_store(&app.pool, kinds, session.id).await {
         Ok(_) => store.load(session.id).await,
         Err(err) => {

@@ -6,16 +6,16 @@ use crate::catalog::machines;
 use crate::catalog::matching::{match_machine, MachineMatch};
 use crate::discord::refusal::Outcome;
 use crate::review::{ReviewError, ReviewItem};
-use crate::workflow::FieldType;
+use crate::workflow::{FieldType, Workflows};
 
 /// The item with the modal's values applied, or refused with what is wrong
 /// with them.
 pub(super) async fn apply_edits(
     app: &App,
+    workflows: &Workflows,
     item: &ReviewItem,
     values: &[(String, String)],
 ) -> Result<Outcome<ReviewItem>, ReviewError> {
-    let workflows = app.workflows();
     let Some(kind) = workflows.kinds.get(&item.kind) else {
         return Err(ReviewError::NotFound);
     };

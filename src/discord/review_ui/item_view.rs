@@ -8,11 +8,12 @@ use crate::records::get_record;
 use crate::records::view::{MachineView, ParentView, PhotoView, RecordView, ViewParts};
 use crate::records::Author;
 use crate::review::Session;
-use crate::workflow::RecordKind;
+use crate::workflow::{RecordKind, Workflows};
 
 /// The template context for one suggestion.
 pub(super) async fn item_view(
     app: &App,
+    workflows: &Workflows,
     kind: &RecordKind,
     session: &Session,
     position: usize,
@@ -37,7 +38,6 @@ pub(super) async fn item_view(
             .await?
         }
     };
-    let workflows = app.workflows();
     let parent_id = session.parent_record_id(position);
     let parent = match parent_id {
         Some(id) => get_record(&app.pool, id).await?.and_then(|record| {

@@ -17,5 +17,5 @@ mod render;
 pub use clicks::on_component;
 pub use edit_modal::on_modal;
 pub(super) use edit_modal::{open_edit_modal, recheck_duplicates};
-pub(super) use refusals::{ephemeral_followup, refusal};
+pub(super) use refusals::{ephemeral_followup, refusal, refuse_acknowledged};
 pub use render::{render, ReviewMessage};

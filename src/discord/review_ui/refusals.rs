@@ -66,3 +66,33 @@ pub(in crate::discord) fn ephemeral_response(text: &str) -> serenity::CreateInte
             .allowed_mentions(reply::no_mentions()),
     )
 }
+
+/// Answers an acknowledged click that `err` refused. When the review ended
+/// because its workflow version is gone (removed by a reload, or changed),
+/// the card becomes the review's summary and its prompt, if any, says how
+/// it ended, before the one sentence saying why.
+pub(in crate::discord) async fn refuse_acknowledged(
+    ctx: &serenity::Context,
+    app: &crate::app::App,
+    component: &serenity::ComponentInteraction,
+    session_id: i64,
+    err: ReviewError,
+) -> Result<(), Error> {
+    if matches!(
+        err,
+        ReviewError::WorkflowRemoved { .. } | ReviewError::WorkflowChanged { .. }
+    ) {
+        let session = crate::review::ReviewStore::new(app.pool.clone())
+            .load(session_id)
+            .await?;
+        let summary = super::render(app, &session).await?;
+        component
+            .edit_response(&ctx.http, summary.into_edit())
+            .await?;
+        crate::discord::triggers::review_prompt::after_review_click(&ctx.http, app, &session).await;
+    }
+    match refusal(&err) {
+        Some(text) => ephemeral_followup(ctx, component, text.as_str()).await,
+        None => Err(err.into()),
+    }
+}

@@ -41,9 +41,10 @@ impl ReviewMessage {
     }
 }
 
-/// The message for a session: the current card, or the summary when over.
+/// The message for a session: the current card, or the summary when over,
+/// shown with the workflow version the review started on.
 pub async fn render(app: &App, session: &Session) -> Result<ReviewMessage, Error> {
-    let workflows = app.workflows();
+    let workflows = app.review_display_workflows(session.id).await;
     match (session.status, session.current()) {
         (SessionStatus::Reviewing, Some(current)) => {
             card(app, &workflows, session, current.position).await
@@ -63,7 +64,7 @@ async fn card(
     let Some(kind) = workflows.kinds.get(&item.kind) else {
         anyhow::bail!("review item of undeclared kind {}", item.kind);
     };
-    let view = item_view(app, kind, session, position).await?;
+    let view = item_view(app, workflows, kind, session, position).await?;
     let message = workflows
         .templates
         .render_message(&kind.card_template, &view)?;
@@ -103,8 +104,15 @@ async fn card(
         app, workflows, session, position,
     ));
     let content = notes.join("\n");
-    let mut components =
-        crate::discord::card_menus::card_rows(app, kind, session, position, needs_machine).await?;
+    let mut components = crate::discord::card_menus::card_rows(
+        app,
+        workflows,
+        kind,
+        session,
+        position,
+        needs_machine,
+    )
+    .await?;
     components.extend(crate::discord::duplicate_ui::attach_row(
         workflows, session, position,
     ));

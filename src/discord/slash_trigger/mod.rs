@@ -21,9 +21,9 @@ use super::{Data, Error};
 use crate::workflow::{SlashCommand, Workflows};
 
 /// The machine option's name.
-pub const MACHINE: &str = "machine";
+pub const MACHINE: &str = SlashCommand::MACHINE_OPTION;
 /// The attachment option's name.
-pub const ATTACHMENT: &str = "attachment";
+pub const ATTACHMENT: &str = SlashCommand::ATTACHMENT_OPTION;
 /// Discord's longest string option value (`max_length` may be 1-6000).
 pub const NOTE_MAX_CHARS: u16 = 6000;
 

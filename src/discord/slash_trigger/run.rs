@@ -50,7 +50,7 @@ async fn report(ctx: AppContext<'_>) -> Result<(), Error> {
         .slash_command()
         .map(|c| c.text_option.as_str())
         .unwrap_or_default();
-    let run_id = start_run(app, interaction, workflow, &workflows.version).await?;
+    let run_id = start_run(app, interaction, workflow).await?;
     let Some(text) = options.text(text_option) else {
         let refusal = format!("Type what happened in `{text_option}`; nothing was analysed.");
         settle_run(app, run_id, RunOutcome::Refused, &refusal).await;
@@ -81,6 +81,7 @@ async fn report(ctx: AppContext<'_>) -> Result<(), Error> {
         Ok(Outcome::Done(session_id)) => {
             // From here the run ends with its review (`runs::settle_for_review`).
             runs::attach_review(&app.pool, run_id, session_id).await?;
+            app.pin_review(session_id, workflows.clone()).await;
             let work = review(pctx, workflow, &workflows, &note, session_id, run_id);
             review_guard::guarded(pctx, interaction, session_id, work).await
         }
@@ -97,11 +98,11 @@ async fn start_run(
     app: &App,
     interaction: &serenity::CommandInteraction,
     workflow: &Workflow,
-    version: &str,
 ) -> Result<i64, sqlx::Error> {
     let run = runs::NewRun {
         workflow: &workflow.name,
-        version,
+        // The workflow's own version: its review keeps it.
+        version: &workflow.version,
         trigger: runs::Trigger::SlashCommand,
         user: Some((interaction.user.id.get(), &interaction.user.name)),
         guild_id: interaction.guild_id.map(|g| g.get()),

@@ -241,6 +241,8 @@ async fn prepare(
         settle(app, run_id, RunOutcome::Refused, &text).await;
         return Ok(());
     };
+    // The review keeps the version it is prepared with.
+    app.pin_review(session_id, workflows.clone()).await;
     let analysis = match analyse(ctx, app, workflow, &request, None).await {
         Ok(analysis) => analysis,
         Err(err) => {
@@ -277,7 +279,7 @@ async fn prepare(
         settle(app, run_id, RunOutcome::Skipped, NO_RECORDS_MESSAGE).await;
         return review_prompt::note(&ctx.http, started.channel_id, NO_RECORDS_MESSAGE).await;
     }
-    let kinds = &app.workflows().kinds;
+    let kinds = &workflows.kinds;
     if let Err(err) = crate::review::duplicates::find_and_store(&app.pool, kinds, session_id).await
     {
         tracing::warn!(error = %err, "duplicate check failed; cards shown without it");
@@ -294,9 +296,13 @@ async fn prepare(
 
 async fn start_run(app: &App, started: &Started) -> Result<i64, sqlx::Error> {
     let workflows = app.workflows();
+    // The workflow's own version, when it is in force: its review keeps it.
+    let version = workflows
+        .get(&started.workflow)
+        .map_or(workflows.version.as_str(), |w| w.version.as_str());
     let run = runs::NewRun {
         workflow: &started.workflow,
-        version: &workflows.version,
+        version,
         trigger: runs::Trigger::Reaction,
         user: Some((started.user_id, &started.username)),
         guild_id: Some(started.guild_id),

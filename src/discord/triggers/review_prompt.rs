@@ -105,7 +105,12 @@ async fn open(
             "Only the person these suggestions were prepared for can review them; react to a message yourself to get your own.".into(),
         ));
     }
-    match session.check_actor(user, app.clock.now()) {
+    let verdict = match session.check_actor(user, app.clock.now()) {
+        // The review's own workflow version, or the sentence that it ended.
+        Ok(()) => app.review_workflows(session_id, user).await.map(|_| ()),
+        refused => refused,
+    };
+    match verdict {
         Ok(()) => {
             let card = review_ui::render(app, &session).await?;
             let shown = component.edit_response(&ctx.http, card.into_edit()).await?;
@@ -116,6 +121,13 @@ async fn open(
             close(&ctx.http, app, &session).await;
             Ok(Some(
                 "This review expired, so nothing was saved; react to the message again to start a new one.".into(),
+            ))
+        }
+        Err(err @ (ReviewError::WorkflowRemoved { .. } | ReviewError::WorkflowChanged { .. })) => {
+            let session = ReviewStore::new(app.pool.clone()).load(session_id).await?;
+            close(&ctx.http, app, &session).await;
+            Ok(Some(
+                review_ui::refusal(&err).map_or_else(|| err.to_string(), |r| r.to_string()),
             ))
         }
         Err(_) => {
@@ -141,7 +153,7 @@ pub async fn after_review_click(http: &serenity::Http, app: &App, session: &Sess
 }
 
 /// Edits the prompt of `session` (once) to its ending, without the button.
-async fn close(http: &serenity::Http, app: &App, session: &Session) {
+pub(super) async fn close(http: &serenity::Http, app: &App, session: &Session) {
     let prompt = match prompts::close(&app.pool, session.id).await {
         Ok(Some(prompt)) => prompt,
         Ok(None) => return,
@@ -151,7 +163,7 @@ async fn close(http: &serenity::Http, app: &App, session: &Session) {
         }
     };
     let edit = serenity::EditMessage::new()
-        .content(ending(app, session, prompt.owner_user_id))
+        .content(ending(app, session, prompt.owner_user_id).await)
         .components(Vec::new())
         .allowed_mentions(reply::no_mentions());
     let channel = serenity::ChannelId::new(prompt.channel_id);
@@ -164,8 +176,8 @@ async fn close(http: &serenity::Http, app: &App, session: &Session) {
 }
 
 /// "Created #12, #13" (with links when the site is public), or why not.
-fn ending(app: &App, session: &Session, owner: u64) -> String {
-    let workflows = app.workflows();
+async fn ending(app: &App, session: &Session, owner: u64) -> String {
+    let workflows = app.review_display_workflows(session.id).await;
     let created: Vec<String> = session
         .items
         .iter()

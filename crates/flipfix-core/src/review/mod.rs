@@ -12,6 +12,7 @@ pub mod menus;
 pub mod prompts;
 pub mod recovery;
 mod store;
+pub mod versions;
 
 pub use custom_id::{Action, CustomId};
 pub use machine::{next_pending, ItemState};
@@ -20,3 +21,4 @@ pub use store::{
     Decision, DecisionOutcome, NewSession, ReviewError, ReviewItem, ReviewStore, Session,
     SessionItem, SessionStatus, StartOutcome,
 };
+pub use versions::ReviewPins;

@@ -4,6 +4,7 @@
 //! click after a restart finds its review, and the end of the review
 //! edits the message exactly once.
 
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use crate::domain::Snowflake;
@@ -64,4 +65,31 @@ pub async fn close(pool: &PgPool, session_id: i64) -> Result<Option<ReviewPrompt
     .fetch_optional(pool)
     .await?;
     Ok(row.map(ReviewPrompt::from))
+}
+
+/// Prompts still showing their button whose review is over, or past its
+/// expiry at `now` without a click: the expiry sweep edits them to say so.
+pub async fn due(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<ReviewPrompt>, sqlx::Error> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT p.session_id, p.channel_id, p.message_id, p.owner_user_id
+         FROM review_prompts p JOIN review_sessions s ON s.id = p.session_id
+         WHERE NOT p.closed
+           AND (s.status NOT IN ('analysing', 'reviewing') OR s.expires_at <= $1)
+         ORDER BY s.expires_at, p.session_id",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(ReviewPrompt::from).collect())
+}
+
+/// When the next prompt still showing its button expires, if any does.
+pub async fn next_expiry(pool: &PgPool) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT min(s.expires_at) FROM review_prompts p
+         JOIN review_sessions s ON s.id = p.session_id
+         WHERE NOT p.closed AND s.status IN ('analysing', 'reviewing')",
+    )
+    .fetch_one(pool)
+    .await
 }

@@ -33,6 +33,23 @@ pub struct SlashCommand {
 }
 
 impl SlashCommand {
+    /// The optional machine option's name.
+    pub const MACHINE_OPTION: &'static str = "machine";
+    /// The optional attachment option's name.
+    pub const ATTACHMENT_OPTION: &'static str = "attachment";
+
+    /// The option `text_option` would share a name with, if any: Discord
+    /// refuses a command with two options of one name.
+    pub fn option_clash(&self) -> Option<&'static str> {
+        [
+            (Self::MACHINE_OPTION, self.machine_option),
+            (Self::ATTACHMENT_OPTION, self.attachment_option),
+        ]
+        .into_iter()
+        .find(|(name, offered)| *offered && self.text_option == *name)
+        .map(|(name, _)| name)
+    }
+
     /// Options the command registers (Discord allows at most 25).
     pub fn option_count(&self) -> usize {
         1 + usize::from(self.machine_option) + usize::from(self.attachment_option)

@@ -14,6 +14,14 @@ pub enum ReviewError {
     Over,
     #[error("{0}")]
     CannotAttach(String),
+    /// A reload removed the workflow this review started on.
+    #[error("the workflow `{workflow}` was removed by a reload, so this review ended; nothing more is created from it")]
+    WorkflowRemoved { workflow: String },
+    /// The version this review started on is held only by the process
+    /// that started it, and this one (another replica, or after a restart)
+    /// runs another version.
+    #[error("the workflow `{workflow}` changed since this review started (the bot restarted or reloaded it), so this review ended; nothing more is created from it. Run it again")]
+    WorkflowChanged { workflow: String },
     #[error("choose a machine first (the menu on the card, or Edit): the model named `{0}`, which is not in the catalog")]
     MachineUnknown(String),
     #[error("{0}")]

@@ -45,15 +45,40 @@ impl ReviewStore {
     ) -> Result<(), ReviewError> {
         let verdict = session.check_actor(user_id, now);
         if matches!(verdict, Err(ReviewError::Expired)) && session.status.is_active() {
-            // Record the expiry so the message is free for a new review.
-            sqlx::query(
-                "UPDATE review_sessions SET status = 'expired', updated_at = now() WHERE id = $1",
-            )
-            .bind(session.id)
-            .execute(&mut *conn)
-            .await?;
-            crate::runs::settle_for_review(conn, session.id, now).await?;
+            expire_due(conn, session.id, now).await?;
         }
         verdict
     }
+
+    /// Marks review `session_id` expired when it is open past its expiry at
+    /// `now` (nobody clicked in time), and settles its run. True when it did.
+    pub async fn expire_if_due(
+        &self,
+        session_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ReviewError> {
+        let mut tx = self.pool.begin().await?;
+        let expired = expire_due(&mut tx, session_id, now).await?;
+        tx.commit().await?;
+        Ok(expired)
+    }
+}
+
+/// Records the expiry of an open review past its time, so its message is
+/// free for a new review, and settles its run.
+async fn expire_due(
+    conn: &mut PgConnection,
+    session_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let expired = sqlx::query(
+        "UPDATE review_sessions SET status = 'expired', updated_at = now()
+         WHERE id = $1 AND status IN ('analysing', 'reviewing') AND expires_at <= $2",
+    )
+    .bind(session_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    crate::runs::settle_for_review(conn, session_id, now).await?;
+    Ok(expired.rows_affected() > 0)
 }

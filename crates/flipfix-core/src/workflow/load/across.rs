@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::workflow::definition::Workflow;
 use crate::workflow::trigger::Trigger;
-use crate::workflow::{Problem, Problems};
+use crate::workflow::{Problem, Problems, RecordKinds};
 
 /// Message commands one application may register in a guild. Discord's
 /// documentation: "Apps can have a maximum of 5 global context menu
@@ -20,9 +20,10 @@ pub const MAX_SLASH_COMMANDS: usize = 100;
 /// Options one slash command may have (Discord: "max 25").
 pub const MAX_OPTIONS: usize = 25;
 
-pub(super) fn check_across(workflows: &[Workflow], problems: &mut Problems) {
+pub(super) fn check_across(workflows: &[Workflow], kinds: &RecordKinds, problems: &mut Problems) {
     unique_names(workflows, problems);
     unique_triggers(workflows, problems);
+    beside_record_commands(workflows, kinds, problems);
     command_limits(workflows, problems);
 }
 
@@ -113,6 +114,36 @@ fn clash(a: &Trigger, b: &Trigger) -> Option<String> {
             Some(format!("thread_created in channel {y}"))
         }
         _ => None,
+    }
+}
+
+/// A slash workflow may not take the name of a kind's record command: both
+/// are slash commands, and Discord keeps one command per name. (A message
+/// command of the same name is another type, and allowed.)
+fn beside_record_commands(workflows: &[Workflow], kinds: &RecordKinds, problems: &mut Problems) {
+    for workflow in workflows {
+        for (trigger, &trigger_at) in workflow.triggers.iter().zip(&workflow.triggers_at) {
+            let Trigger::SlashCommand(command) = trigger else {
+                continue;
+            };
+            let Some(kind) = kinds
+                .iter()
+                .find(|k| k.command.as_ref().is_some_and(|c| c.name == command.name))
+            else {
+                continue;
+            };
+            problems.push(at(
+                workflow,
+                trigger_at,
+                format!(
+                    "workflow `{}`: slash_command `{}` is already the record command of kind `{}` ({}); rename one of them",
+                    workflow.name,
+                    command.name,
+                    kind.name,
+                    kind.declared_in.display()
+                ),
+            ));
+        }
     }
 }
 

@@ -116,7 +116,7 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
             workflow
         })
         .collect();
-    across::check_across(&workflows, &mut problems);
+    across::check_across(&workflows, &kinds, &mut problems);
     let summaries = build_summaries(summaries, &kinds, &templates, &mut problems);
     let workflows = Workflows {
         kinds,

@@ -117,6 +117,12 @@ fn slash_command(decl: SlashCommandDecl) -> Result<SlashCommand, String> {
             ));
         }
     }
+    if let Some(option) = command.option_clash() {
+        return Err(format!(
+            "slash_command text_option `{}` has the name of its {option} option; rename it, or turn the {option} option off with `{option}_option: false`",
+            command.text_option
+        ));
+    }
     let description = command.description.chars().count();
     if !(1..=MAX_DESCRIPTION_CHARS).contains(&description) {
         return Err(format!(
