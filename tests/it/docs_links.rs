@@ -199,15 +199,24 @@ fn citations(text: &str) -> Vec<(usize, String, Option<String>)> {
                 (_, Some(r)) => (r, "README.md".to_string()),
                 (_, None) => break,
             };
-            let written = if file == "README.md" {
-                "README"
+            let written_len = if file == "README.md" {
+                "README".len()
             } else {
-                file.as_str()
+                file.len()
             };
-            let after = &rest[at + written.len()..];
-            // `../shared/README` and the like are other projects' files.
-            let ours = at == 0 || !rest[..at].ends_with('/');
-            if ours && (file == "README.md" || file.ends_with(".md")) {
+            let after = &rest[at + written_len..];
+            // `../shared/README` and the like are other projects' files, and
+            // our docs are files directly in docs/, named in lower case
+            // (`docs/interactions/Application_Commands.md` is Discord's).
+            let ours = (at == 0 || !rest[..at].ends_with('/'))
+                && (file == "README.md"
+                    || file.strip_prefix("docs/").is_some_and(|name| {
+                        name.ends_with(".md")
+                            && name.chars().all(|c| {
+                                c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'
+                            })
+                    }));
+            if ours {
                 let mut tail = after.strip_prefix("'s").unwrap_or(after);
                 tail = tail.strip_prefix(',').unwrap_or(tail);
                 let quoted = tail
@@ -221,7 +230,7 @@ fn citations(text: &str) -> Vec<(usize, String, Option<String>)> {
                     found.push((index + 1, file, quoted));
                 }
             }
-            from += at + written.len();
+            from += at + written_len;
         }
     }
     found
@@ -285,7 +294,8 @@ fn a_citation_of_a_missing_section_or_file_is_named_at_its_line() {
     let source = "// see docs/workflows.md \"Triggers\" and docs/workflows.md \"The analysis workflow\"\n\
                   // see docs/workflows.md, \\\"Templates\\\"\n\
                   # README \"Quick start\", README's \"Daily summaries\"; ../shared/README \"Nope\"\n\
-                  # docs/gone.md and docs/workflows.md.\n";
+                  # docs/gone.md and docs/workflows.md.\n\
+                  // Discord's docs/interactions/Application_Commands.md, docs/images/x.png\n";
     assert_eq!(
         broken_citations(dir.path(), &[("x.rs".to_string(), source.to_string())]),
         [

@@ -76,7 +76,7 @@ pub fn heading_text(raw: &str) -> String {
     }
     text.push_str(rest);
     text.chars()
-        .filter(|c| !matches!(c, '`' | '*' | '['))
+        .filter(|&c| !matches!(c, '`' | '*' | '['))
         .collect::<String>()
         .trim()
         .to_string()
