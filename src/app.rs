@@ -283,11 +283,11 @@ pub enum MissingKey {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("DISCORD_TOKEN is not set: put it in the environment or Secrets.toml (see README, \"Setting up the Discord bot\")")]
+#[error("DISCORD_TOKEN is not set: put it in the environment or Secrets.toml (see docs/setting-up-discord.md)")]
 pub struct MissingToken;
 
 #[derive(Debug, thiserror::Error)]
-#[error("DISCORD_GUILD_ID is not set: put the home server's id in the environment or Secrets.toml (the bot serves that one server only; see README, \"Security\")")]
+#[error("DISCORD_GUILD_ID is not set: put the home server's id in the environment or Secrets.toml (the bot serves that one server only; see docs/security.md)")]
 pub struct MissingHomeServer;
 
 /// `flipfix-bot run`: see `crate::serve` for the process's life (standby,
@@ -314,7 +314,7 @@ mod tests {
         let err = RunConfig::from_secrets(Secrets::default()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "DISCORD_TOKEN is not set: put it in the environment or Secrets.toml (see README, \"Setting up the Discord bot\")"
+            "DISCORD_TOKEN is not set: put it in the environment or Secrets.toml (see docs/setting-up-discord.md)"
         );
         let secrets = Secrets {
             discord_token: Some(Secret::new("token")),
@@ -323,7 +323,7 @@ mod tests {
         let err = RunConfig::from_secrets(secrets.clone()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "DISCORD_GUILD_ID is not set: put the home server's id in the environment or Secrets.toml (the bot serves that one server only; see README, \"Security\")"
+            "DISCORD_GUILD_ID is not set: put the home server's id in the environment or Secrets.toml (the bot serves that one server only; see docs/security.md)"
         );
         let config = RunConfig::from_secrets(Secrets {
             discord_guild_id: Some(42),

@@ -156,7 +156,7 @@ pub fn parse() -> Cli {
 }
 
 /// Every key the bot reads, from the same list `Secrets.example.toml` and
-/// the README document (tests/it/readme_tables.rs keeps them in step).
+/// docs/configuration.md document (tests/it/readme_tables.rs keeps them in step).
 pub fn environment_help() -> String {
     let width = crate::config::secrets::KNOWN_KEYS
         .iter()
@@ -164,8 +164,8 @@ pub fn environment_help() -> String {
         .max()
         .unwrap_or(0);
     let mut help = String::from(
-        "Environment (or Secrets.toml; the environment wins; see Secrets.example.toml\n\
-         and the README's Configuration and Troubleshooting sections):\n",
+        "Environment (or Secrets.toml; the environment wins; see Secrets.example.toml,\n\
+         docs/configuration.md and docs/operating.md \"Troubleshooting\"):\n",
     );
     for (key, what) in crate::config::secrets::KNOWN_KEYS {
         help.push_str(&format!("  {key:width$}  {what}\n"));

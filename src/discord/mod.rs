@@ -248,7 +248,7 @@ fn warn_if_content_missing(message: &serenity::Message) {
     {
         tracing::warn!(
             "a message arrived with empty content: the Message Content intent seems to be off; \
-             enable it in the developer portal (Bot → Privileged Gateway Intents), see README"
+             enable it in the developer portal (Bot → Privileged Gateway Intents), see docs/setting-up-discord.md"
         );
     }
 }

@@ -185,7 +185,7 @@ pub fn maintainer_role(report: &mut Report, role: Option<u64>) {
         ),
         None => report.warn(
             NAME,
-            "not set: anyone whose Discord username equals a maintainer's login is linked to that maintainer; give maintainers a role and set it with /flipfix config set DISCORD_MAINTAINER_ROLE @role (see README, \"Security\")",
+            "not set: anyone whose Discord username equals a maintainer's login is linked to that maintainer; give maintainers a role and set it with /flipfix config set DISCORD_MAINTAINER_ROLE @role (see docs/security.md)",
         ),
     }
 }

@@ -281,7 +281,7 @@ fn failure(err: &DiscordAuthError) -> Response {
             page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Sign-in is not set up",
-                "Signing in with Discord is not set up on this site yet, so members-only pages stay closed. The administrator can set it up as the README's \"Record pages\" section describes.",
+                "Signing in with Discord is not set up on this site yet, so members-only pages stay closed. The administrator can set it up as docs/pages.md, \"Signing in (members-only records)\", describes.",
             )
         }
         _ => {

@@ -1,4 +1,4 @@
-//! README claims about Add to Flipfix, each checked through the fake
+//! docs/commands.md's claims about Add to Flipfix, each checked through the fake
 //! Discord: attachments become record media and `occurred_at` is the newest
 //! source's time; a 403 while reading history is explained and frees the
 //! message; a thread counts as its parent for `DISCORD_ALLOWED_CHANNELS`;

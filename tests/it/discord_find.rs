@@ -149,7 +149,7 @@ fn shows(text: &str, id: i64) -> bool {
     text.contains(&format!("#{id}**"))
 }
 
-/// The README: `/find` shows the 10 newest matches, newest first, and reads
+/// docs/commands.md: `/find` shows the 10 newest matches, newest first, and reads
 /// `"a phrase"`, `-without` and `or`.
 #[sqlx::test(migrations = "./migrations")]
 async fn find_shows_the_10_newest_and_reads_phrases_exclusions_and_or(pool: PgPool) {

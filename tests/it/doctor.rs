@@ -404,7 +404,7 @@ async fn flipfix_doctor_answers_the_admin_alone_with_the_same_checks(pool: PgPoo
 }
 
 #[test]
-fn help_lists_the_environment_keys_and_points_to_the_example_and_the_readme() {
+fn help_lists_the_environment_keys_and_points_to_the_example_and_the_docs() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_flipfix-bot"))
         .arg("--help")
         .output()
@@ -418,7 +418,7 @@ fn help_lists_the_environment_keys_and_points_to_the_example_and_the_readme() {
         );
     }
     assert!(
-        help.contains("Secrets.example.toml") && help.contains("README"),
+        help.contains("Secrets.example.toml") && help.contains("docs/configuration.md"),
         "{help}"
     );
     assert!(help.contains("doctor"), "{help}");

@@ -1,6 +1,7 @@
-//! The README's doctor table, row by row where doctor.rs does not already
-//! cover it: the token's format, the model key's 403 and credit answers, an
-//! unreachable `PUBLIC_BASE_URL` and media storage that cannot be written.
+//! The doctor table of docs/operating.md "Troubleshooting", row by row
+//! where doctor.rs does not already cover it: the token's format, the model
+//! key's 403 and credit answers, an unreachable `PUBLIC_BASE_URL` and media
+//! storage that cannot be written.
 
 use sqlx::PgPool;
 

@@ -39,8 +39,8 @@ async fn run_without_database_url_uses_the_embedded_cluster_then_asks_for_the_to
     assert_eq!(errors.len(), 1, "{stderr}");
     assert!(errors[0].contains("DISCORD_TOKEN is not set"), "{stderr}");
     assert!(
-        errors[0].contains("README"),
-        "points to the README: {stderr}"
+        errors[0].contains("docs/setting-up-discord.md"),
+        "points to the docs: {stderr}"
     );
     let migrated_at = stderr
         .find("database migrations applied")

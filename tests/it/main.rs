@@ -27,6 +27,7 @@ mod declared_kinds;
 mod demo;
 mod discord_find;
 mod dockerfile;
+mod docs_links;
 mod doctor;
 mod doctor_answers;
 mod embedded_run;

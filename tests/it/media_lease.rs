@@ -1,4 +1,4 @@
-//! The README on photo copies, with the shipped worker configuration
+//! docs/operating.md on photo copies, with the shipped worker configuration
 //! (`serve::media_worker_config`): a copy claimed by a process that died is
 //! taken over once its lease ends; a copy that keeps failing is tried 6
 //! times with a growing wait.

@@ -1,4 +1,4 @@
-//! The README: a members-only photo is served to a member with
+//! docs/operating.md "Media": a members-only photo is served to a member with
 //! `Cache-Control: private` (a shared cache never keeps it), and a public
 //! one as public.
 

@@ -193,7 +193,7 @@ async fn sigterm_during_a_webhook_post_lets_it_finish_and_it_is_never_posted_twi
         signalled.elapsed()
     );
     assert!(status.success(), "a clean exit: {}", bot.stderr());
-    // The README: "exits within about 10 s" (here the POST is held 3 s).
+    // docs/operating.md "Deployment": "exits within about 10 s" (here the POST is held 3 s).
     assert!(
         signalled.elapsed() <= Duration::from_secs(10),
         "exited {:?} after SIGTERM: {}",
@@ -333,7 +333,7 @@ async fn without_the_home_server_run_ends_at_start_naming_the_key(pool: PgPool) 
     let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(
         errors,
-        ["error: DISCORD_GUILD_ID is not set: put the home server's id in the environment or Secrets.toml (the bot serves that one server only; see README, \"Security\")"],
+        ["error: DISCORD_GUILD_ID is not set: put the home server's id in the environment or Secrets.toml (the bot serves that one server only; see docs/security.md)"],
         "{stderr}"
     );
     assert_eq!(fake.identify_count(), 0, "never connected: {stderr}");

@@ -1,4 +1,5 @@
-//! The README's configuration tables document every key the bot reads
+//! The configuration tables of docs/configuration.md (the README's
+//! "Configuration" section before the split) document every key the bot reads
 //! (`config::secrets::KNOWN_KEYS`, which `Secrets.example.toml` also lists)
 //! and every setting with its default (`SettingKey::ALL`). This is the test
 //! the comments on `KNOWN_KEYS` and `environment_help` point at.
@@ -10,15 +11,15 @@ use flipfix_bot::config::SettingKey;
 
 use crate::support::repo_root;
 
-/// The rows of the README's "## Configuration" tables: each backticked key
-/// of a row's first cell → the row's other cells.
+/// The rows of the tables in docs/configuration.md, above its first `## `
+/// section: each backticked key of a row's first cell → the row's other cells.
 fn configuration_rows() -> (BTreeMap<String, Vec<String>>, BTreeMap<String, Vec<String>>) {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
-    let section = readme
-        .split("\n## Configuration\n")
-        .nth(1)
+    let doc = std::fs::read_to_string(repo_root().join("docs/configuration.md"))
+        .expect("docs/configuration.md");
+    let section = doc
+        .strip_prefix("# Configuration\n")
         .and_then(|rest| rest.split("\n## ").next())
-        .expect("a Configuration section");
+        .expect("docs/configuration.md opens with its title");
     let mut tables = vec![BTreeMap::new()];
     let mut in_table = false;
     for line in section.lines().map(str::trim) {
@@ -63,17 +64,17 @@ fn example_keys() -> Vec<String> {
 }
 
 #[test]
-fn every_bootstrap_key_and_every_key_of_the_example_is_in_the_readme_table() {
+fn every_bootstrap_key_and_every_key_of_the_example_is_in_the_docs_table() {
     let (keys, _) = configuration_rows();
     for (key, _) in KNOWN_KEYS {
-        assert!(keys.contains_key(*key), "README's key table lacks {key}");
+        assert!(keys.contains_key(*key), "the key table lacks {key}");
     }
     let example = example_keys();
     assert!(example.len() >= KNOWN_KEYS.len(), "{example:?}");
     for key in &example {
         assert!(
             keys.contains_key(key),
-            "README's key table lacks {key} (Secrets.example.toml has it)"
+            "the key table lacks {key} (Secrets.example.toml has it)"
         );
         assert!(
             KNOWN_KEYS.iter().any(|(known, _)| known == key),
@@ -86,29 +87,29 @@ fn every_bootstrap_key_and_every_key_of_the_example_is_in_the_readme_table() {
         assert!(
             KNOWN_KEYS.iter().any(|(known, _)| known == key)
                 || key == flipfix_bot::serve::STARTUP_TIMEOUT_ENV,
-            "README documents {key}, which the bot does not read"
+            "docs/configuration.md documents {key}, which the bot does not read"
         );
     }
 }
 
 #[test]
-fn every_setting_is_in_the_readme_table_with_its_default() {
+fn every_setting_is_in_the_docs_table_with_its_default() {
     let (_, settings) = configuration_rows();
     for key in SettingKey::ALL {
         let name = key.name();
         let cells = settings
             .get(name)
-            .unwrap_or_else(|| panic!("README's settings table lacks {name}"));
+            .unwrap_or_else(|| panic!("the settings table lacks {name}"));
         let documented = &cells[0];
         match key.def().default {
             Some(default) => assert_eq!(
                 documented,
                 &format!("`{default}`"),
-                "{name}: the README's default"
+                "{name}: docs/configuration.md's default"
             ),
             None => assert!(
                 documented.starts_with('—'),
-                "{name}: no default, the README says {documented}"
+                "{name}: no default, docs/configuration.md says {documented}"
             ),
         }
     }
@@ -118,8 +119,11 @@ fn every_setting_is_in_the_readme_table_with_its_default() {
         let name = switch.key.name();
         let cells = settings
             .get(name)
-            .unwrap_or_else(|| panic!("README's settings table lacks the switch {name}"));
-        assert_eq!(cells[0], "`true`", "{name}: the README's default");
+            .unwrap_or_else(|| panic!("the settings table lacks the switch {name}"));
+        assert_eq!(
+            cells[0], "`true`",
+            "{name}: docs/configuration.md's default"
+        );
     }
     for name in settings.keys() {
         assert!(
@@ -127,7 +131,7 @@ fn every_setting_is_in_the_readme_table_with_its_default() {
                 || switches.find(name).is_some()
                 // The row that explains every kind's own switch.
                 || name == "webhook_switch",
-            "README documents a setting {name} the bot does not have"
+            "docs/configuration.md documents a setting {name} the bot does not have"
         );
     }
 }

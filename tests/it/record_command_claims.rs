@@ -1,4 +1,4 @@
-//! The README on record commands (`/problem` …): they obey
+//! docs/commands.md on record commands (`/problem` …): they obey
 //! `DISCORD_ALLOWED_CHANNELS` like Add to Flipfix, and acknowledge before
 //! any database work.
 

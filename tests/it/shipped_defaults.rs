@@ -1,6 +1,6 @@
 //! The defaults the binary ships, read where the running bot reads them
 //! (`serve`'s configs, the settings table, the constants the loops use),
-//! not values a test set. Each matches what the README states; tests that
+//! not values a test set. Each matches what the docs state; tests that
 //! need them shorter set them through the same config structs.
 
 use chrono::Duration;

@@ -202,7 +202,7 @@ async fn one_persons_daily_analyses_can_be_limited(pool: PgPool) {
         .unwrap();
 }
 
-/// The README: a dead process's reservation stops counting after 10
+/// docs/security.md: a dead process's reservation stops counting after 10
 /// minutes (it never settles; the budget must not stay spent all day).
 #[sqlx::test(migrations = "./migrations")]
 async fn an_unsettled_reservation_stops_counting_after_10_minutes(pool: PgPool) {

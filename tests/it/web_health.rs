@@ -119,13 +119,13 @@ async fn readyz_on_the_gateway_holder_waits_for_ready_and_names_a_failure(pool: 
     assert!(logs.text().contains("database"));
 }
 
-/// Every metric the README names is served, each with its `# TYPE` line
-/// (an empty database still declares them all).
+/// Every metric docs/operating.md names is served, each with its `# TYPE`
+/// line (an empty database still declares them all).
 #[sqlx::test(migrations = "./migrations")]
-async fn every_metric_the_readme_names_is_served(pool: PgPool) {
-    let readme =
-        std::fs::read_to_string(crate::support::repo_root().join("README.md")).expect("README");
-    let section = readme
+async fn every_metric_the_docs_name_is_served(pool: PgPool) {
+    let doc = std::fs::read_to_string(crate::support::repo_root().join("docs/operating.md"))
+        .expect("docs/operating.md");
+    let section = doc
         .split("\n## Health and metrics\n")
         .nth(1)
         .and_then(|rest| rest.split("\n## ").next())

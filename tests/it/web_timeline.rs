@@ -1,4 +1,4 @@
-//! The README on the machine timeline: paged by parent, so a story (a
+//! docs/pages.md on the machine timeline: paged by parent, so a story (a
 //! report and the logs under it) is never split across pages; lists show
 //! no totals.
 
@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use crate::support::add_machine;
 use crate::web_pages::{insert, Site};
 
-/// The README: the machine timeline is paged by parent, so a story (a
+/// docs/pages.md: the machine timeline is paged by parent, so a story (a
 /// report and the logs under it) is never split across pages; lists show
 /// no totals.
 #[sqlx::test(migrations = "./migrations")]

@@ -64,7 +64,7 @@ fn a_context_menu_file_is_refused_with_its_rewrite_and_the_rewrite_loads() {
 fn is_added_comment(line: &str) -> bool {
     let added = [
         "# What starts it",
-        "# message (README",
+        "# message (docs/commands.md",
         "- reaction: \"🔧\"",
         "# Flipfix). Triggers",
         "# `flipfix-bot check`, never",

@@ -133,6 +133,7 @@ pub mod fake_cdn;
 pub mod fake_discord;
 pub mod fake_webhook;
 pub mod logs;
+pub mod markdown;
 pub mod model_api;
 pub mod multipart;
 pub mod openai;

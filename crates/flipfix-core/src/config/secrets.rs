@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{PublicBaseUrl, Secret};
 
 /// Every key the bot reads at start, with what it is for. `Secrets.example.toml`
-/// and the README document the same list; tests/it/readme_tables.rs and
+/// and docs/configuration.md document the same list; tests/it/readme_tables.rs and
 /// `tests::example_file_documents_every_key` keep them in step.
 pub const KNOWN_KEYS: &[(&str, &str)] = &[
     (

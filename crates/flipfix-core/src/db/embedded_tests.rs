@@ -1,4 +1,4 @@
-//! The embedded cluster's password file, as the README states it: mode
+//! The embedded cluster's password file, as docs/configuration.md "The embedded database" states it: mode
 //! 0600, created exclusively, never written through a symlink.
 
 use std::os::unix::fs::PermissionsExt;

@@ -7,7 +7,7 @@
 //! an HTTP call); [`Backoff`] spaces retries the same way for all of them.
 //! [`Workers`] is the process's supervised set: the first worker to stop
 //! while the process is not shutting down is reported with its name and
-//! why, and the process ends (README "Development", one rule).
+//! why, and the process ends (docs/development.md "Development", one rule).
 
 mod backoff;
 mod run;

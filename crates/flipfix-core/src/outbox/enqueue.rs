@@ -36,7 +36,7 @@ pub async fn enqueue_in(
     if created_via == (CreatedVia::Import { notify: false }) {
         return Ok(Enqueued::History);
     }
-    // Master off: records are not queued at all (see README "Notifications");
+    // Master off: records are not queued at all (see docs/notifications.md "Notifications");
     // otherwise a bot installed with the default (off) would flood the channel
     // with its whole history the day an admin turns posting on.
     if !bool_in(conn, SettingKey::DiscordWebhooksEnabled).await? {

@@ -3,7 +3,7 @@
 //! (the duplicate check before a review card is shown).
 //!
 //! Similarity is Postgres `pg_trgm` over the record description, with a
-//! trigram GIN index; the window and threshold are below and in the README.
+//! trigram GIN index; the window and threshold are below and in docs/commands.md "Add to Flipfix" (likely duplicates).
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
