@@ -33,6 +33,8 @@ pub(crate) mod triggers;
 mod workflow_commands;
 
 use crate::app::App;
+/// A review's cards are built outside Discord too (`flipfix-bot screenshots`).
+pub(crate) use add_to_flipfix::{review_items, Requester};
 
 pub type Data = Arc<App>;
 pub type Error = anyhow::Error;

@@ -74,6 +74,7 @@ mod review;
 mod review_flow;
 mod runs;
 mod runs_core;
+mod screenshots_script;
 mod settings;
 mod shipped_defaults;
 mod size_caps;
