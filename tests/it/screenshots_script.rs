@@ -75,7 +75,7 @@ fn the_script_writes_the_six_pictures_from_the_real_templates() {
             "{} {}: Creature from the Black Lagoon",
             kind.emoji, kind.label
         ),
-        format!("<strong>{}:</strong> Major", priority.label),
+        format!("<strong>{}:</strong> major", priority.label),
         "The right flipper is dead: no buzz at all.".to_string(),
         "— June Okafor".to_string(),
         "Suggestion 1 of 2".to_string(),
