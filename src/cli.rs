@@ -47,6 +47,25 @@ pub enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Refresh the docs' pictures: the demo's pages, a review card and a
+    /// notification, drawn from the real templates and photographed with
+    /// headless Chromium (chromium and chromedriver must be installed).
+    /// `scripts/screenshots` runs it.
+    Screenshots {
+        /// Where the PNGs go.
+        #[arg(long, default_value = "docs/images")]
+        out: PathBuf,
+        /// Keep the Discord-look pages (HTML) and their payloads (JSON) here.
+        #[arg(long, value_name = "DIR")]
+        html: Option<PathBuf>,
+        /// The folder holding the sample (workshop.json, conversation/).
+        #[arg(long, default_value = "demo")]
+        demo_dir: PathBuf,
+        /// Where the embedded database goes (removed before and after;
+        /// default: a folder in the system's temporary directory).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Check the configuration: secrets, database, workflows, Discord (token,
@@ -221,6 +240,21 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
                 data_dir: data_dir.unwrap_or_else(|| std::env::temp_dir().join("flipfix-demo")),
             };
             tools::demo::run(options, secrets).await
+        }
+        Command::Screenshots {
+            out,
+            html,
+            demo_dir,
+            data_dir,
+        } => {
+            let options = tools::screenshots::ScreenshotOptions {
+                out,
+                html_dir: html,
+                demo_dir,
+                data_dir: data_dir
+                    .unwrap_or_else(|| std::env::temp_dir().join("flipfix-screenshots")),
+            };
+            tools::screenshots::run(options, secrets).await
         }
         Command::Doctor { quick } => Ok(crate::doctor::run::run(secrets, quick).await),
         Command::Health => Ok(crate::doctor::health::run(secrets.http_bind.0).await),

@@ -1,4 +1,6 @@
-//! Tools behind `flipfix-bot replay`, `eval`, `export` and `demo`.
+//! Tools behind `flipfix-bot replay`, `eval`, `export`, `demo` and
+//! `screenshots`, and the WebDriver client the pictures and the browser
+//! test share.
 
 mod cards;
 mod create;
@@ -6,3 +8,5 @@ pub mod demo;
 pub mod eval;
 pub mod export;
 pub mod replay;
+pub mod screenshots;
+pub mod webdriver;

@@ -1,7 +1,7 @@
 //! Headless Chromium drives the real web adapter (served in-process, with
 //! the fake Discord behind sign-in) through Debian's `chromium` and
-//! `chromium-driver` over the W3C WebDriver protocol (plain JSON over
-//! reqwest: no client crate to build). `scripts/test` installs both when
+//! `chromium-driver` over the W3C WebDriver protocol (the library's client,
+//! `flipfix_bot::tools::webdriver`). `scripts/test` installs both when
 //! missing; without them this test fails naming the browser, and outside CI
 //! `scripts/test` leaves it out of the run, reported as skipped
 //! (tests/support/tools.rs says why).
@@ -15,8 +15,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::Engine;
-use serde_json::{json, Value};
+use flipfix_bot::tools::webdriver::Browser;
+use serde_json::Value;
 use sqlx::PgPool;
 
 use crate::support::fake_discord::FakeUser;
@@ -62,10 +62,6 @@ async fn seed(pool: &PgPool) {
 }
 
 const RUTH: u64 = 730_000_000_000_000_001;
-/// Bounds a failure only (a browser starting on a loaded 2-core CI); a
-/// passing run never waits it out.
-const LIMIT: Duration = Duration::from_secs(60);
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn artifacts_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -76,189 +72,66 @@ fn artifacts_dir() -> PathBuf {
     dir
 }
 
-/// A chromedriver process and one headless browser session in it.
-struct Chromium {
-    driver: tokio::process::Child,
-    endpoint: String,
-    session: String,
-    http: reqwest::Client,
-    _profile: tempfile::TempDir,
-}
+/// The library's WebDriver client (the one `flipfix-bot screenshots` uses),
+/// with every failure a panic naming the step, and each screenshot saved.
+struct Chromium(Browser);
 
 impl Chromium {
     async fn start(chromium: &Path, chromedriver: &Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let driver = tokio::process::Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start chromedriver");
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::builder()
-            .timeout(LIMIT)
-            .build()
-            .expect("client");
-        let deadline = tokio::time::Instant::now() + LIMIT;
-        loop {
-            let ready = http.get(format!("{endpoint}/status")).send().await;
-            if let Ok(response) = ready {
-                let status: Value = response.json().await.unwrap_or_default();
-                if status["value"]["ready"] == json!(true) {
-                    break;
-                }
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "chromedriver did not come up"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let profile = tempfile::tempdir().expect("profile dir");
-        let created: Value = http
-            .post(format!("{endpoint}/session"))
-            .json(&json!({"capabilities": {"alwaysMatch": {
-                "browserName": "chrome",
-                "timeouts": {"pageLoad": LIMIT.as_millis() as u64, "implicit": 0},
-                "goog:chromeOptions": {
-                    "binary": chromium,
-                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                             "--disable-dev-shm-usage", "--window-size=1024,900",
-                             "--no-first-run", "--disable-extensions",
-                             format!("--user-data-dir={}", profile.path().display())]
-                }
-            }}}))
-            .send()
+        let browser = Browser::start(chromium, chromedriver, (1024, 900))
             .await
-            .expect("create browser session")
-            .json()
-            .await
-            .expect("session answer");
-        let session = created["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no browser session: {created}"))
-            .to_string();
-        Self {
-            driver,
-            endpoint,
-            session,
-            http,
-            _profile: profile,
-        }
-    }
-
-    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/session/{}{path}", self.endpoint, self.session);
-        let mut request = self.http.request(method, &url);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let answer: Value = request
-            .send()
-            .await
-            .unwrap_or_else(|err| panic!("WebDriver {path}: {err}"))
-            .json()
-            .await
-            .unwrap_or_else(|err| panic!("WebDriver {path}: {err}"));
-        if answer["value"].get("error").is_some() {
-            panic!("WebDriver {path}: {}", answer["value"]);
-        }
-        answer["value"].clone()
+            .unwrap_or_else(|err| panic!("start the browser: {err:#}"));
+        Self(browser)
     }
 
     async fn open(&self, url: &str) {
-        self.command(reqwest::Method::POST, "/url", Some(json!({"url": url})))
-            .await;
+        self.0
+            .open(url)
+            .await
+            .unwrap_or_else(|err| panic!("open {url}: {err:#}"));
     }
 
     async fn url(&self) -> String {
-        self.command(reqwest::Method::GET, "/url", None)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.0.url().await.unwrap_or_else(|err| panic!("{err:#}"))
     }
 
-    /// Waits (up to 10 s) until the browser is at `url`.
     async fn wait_for_url(&self, url: &str) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let at = self.url().await;
-            if at == url {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "still at {at}, waiting for {url}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn element(&self, css: &str) -> String {
-        let found = self
-            .command(
-                reqwest::Method::POST,
-                "/element",
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await;
-        found[ELEMENT].as_str().unwrap_or_default().to_string()
+        self.0
+            .wait_for_url(url)
+            .await
+            .unwrap_or_else(|err| panic!("{err:#}"));
     }
 
     async fn text(&self) -> String {
-        let body = self.element("body").await;
-        self.command(reqwest::Method::GET, &format!("/element/{body}/text"), None)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.0.text().await.unwrap_or_else(|err| panic!("{err:#}"))
     }
 
-    /// Runs `script` in the page (WebDriver's own channel, which the
-    /// page's Content-Security-Policy does not govern) and returns its value.
     async fn script(&self, script: &str) -> Value {
-        self.command(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({"script": script, "args": []})),
-        )
-        .await
+        self.0
+            .script(script)
+            .await
+            .unwrap_or_else(|err| panic!("{err:#}"))
     }
 
     async fn click(&self, css: &str) {
-        let element = self.element(css).await;
-        self.command(
-            reqwest::Method::POST,
-            &format!("/element/{element}/click"),
-            Some(json!({})),
-        )
-        .await;
+        self.0
+            .click(css)
+            .await
+            .unwrap_or_else(|err| panic!("click {css}: {err:#}"));
     }
 
     /// Saves the page as `target/browser-artifacts/<name>.png`.
     async fn screenshot(&self, name: &str) {
-        let encoded = self
-            .command(reqwest::Method::GET, "/screenshot", None)
-            .await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(encoded.as_str().unwrap_or_default())
-            .expect("screenshot is base64");
-        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+        let png = self
+            .0
+            .screenshot()
+            .await
+            .unwrap_or_else(|err| panic!("screenshot {name}: {err:#}"));
         std::fs::write(artifacts_dir().join(format!("{name}.png")), png).expect("save screenshot");
     }
 
-    async fn quit(mut self) {
-        let _ = self
-            .http
-            .delete(format!("{}/session/{}", self.endpoint, self.session))
-            .send()
-            .await;
-        let _ = self.driver.kill().await;
+    async fn quit(self) {
+        self.0.quit().await;
     }
 }
 

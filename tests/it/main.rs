@@ -77,6 +77,7 @@ mod review_prompt_expiry;
 mod review_versions;
 mod runs;
 mod runs_core;
+mod screenshots_script;
 mod settings;
 mod shipped_defaults;
 mod size_caps;

@@ -10,17 +10,21 @@ use sqlx::{Connection as _, PgPool};
 
 use crate::db::{self, embedded::EmbeddedPostgres};
 
-/// The scratch database's name on a `DATABASE_URL` server.
-const SCRATCH: &str = "flipfix_demo";
+/// The demo's scratch database on a `DATABASE_URL` server.
+pub const SCRATCH: &str = "flipfix_demo";
 
 pub struct DemoDatabase {
     pub pool: PgPool,
     place: Place,
 }
 
+/// A scratch database's name (a plain identifier, fixed in the code).
+type ScratchName = &'static str;
+
 enum Place {
     Scratch {
         server: String,
+        name: ScratchName,
     },
     Embedded {
         cluster: EmbeddedPostgres,
@@ -29,25 +33,31 @@ enum Place {
 }
 
 impl DemoDatabase {
-    /// Creates the database (dropping the last run's) and migrates it.
-    pub async fn create(database_url: Option<&str>, dir: PathBuf) -> anyhow::Result<Self> {
+    /// Creates the database (dropping the last run's) and migrates it: on
+    /// the `DATABASE_URL` server as `scratch`, else embedded in `dir`.
+    pub async fn create(
+        database_url: Option<&str>,
+        dir: PathBuf,
+        scratch: ScratchName,
+    ) -> anyhow::Result<Self> {
         let (url, place) = match database_url {
             Some(server) => {
                 let mut conn = sqlx::PgConnection::connect(server)
                     .await
                     .context("cannot connect to DATABASE_URL for the demo's scratch database")?;
-                drop_scratch(&mut conn).await?;
-                sqlx::query(&format!("CREATE DATABASE {SCRATCH}"))
+                drop_scratch(&mut conn, scratch).await?;
+                sqlx::query(&format!("CREATE DATABASE {scratch}"))
                     .execute(&mut conn)
                     .await
                     .context("cannot create the demo's scratch database")?;
                 conn.close().await.ok();
                 let mut url = url::Url::parse(server).context("DATABASE_URL is not a URL")?;
-                url.set_path(&format!("/{SCRATCH}"));
+                url.set_path(&format!("/{scratch}"));
                 (
                     url.to_string(),
                     Place::Scratch {
                         server: server.to_string(),
+                        name: scratch,
                     },
                 )
             }
@@ -72,10 +82,10 @@ impl DemoDatabase {
     pub async fn remove(self) {
         self.pool.close().await;
         let removed = match self.place {
-            Place::Scratch { server } => {
+            Place::Scratch { server, name } => {
                 async {
                     let mut conn = sqlx::PgConnection::connect(&server).await?;
-                    drop_scratch(&mut conn).await
+                    drop_scratch(&mut conn, name).await
                 }
                 .await
             }
@@ -92,8 +102,8 @@ impl DemoDatabase {
     }
 }
 
-async fn drop_scratch(conn: &mut sqlx::PgConnection) -> anyhow::Result<()> {
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)"))
+async fn drop_scratch(conn: &mut sqlx::PgConnection, name: ScratchName) -> anyhow::Result<()> {
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(conn)
         .await
         .context("cannot drop the last demo's scratch database")?;

@@ -8,7 +8,7 @@
 //! record store, as `replay --create` does. Nothing is posted: no webhook,
 //! no Discord, no model. Ctrl-C stops it and removes the database.
 
-mod database;
+pub(super) mod database;
 mod photos;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -47,14 +47,7 @@ const PHOTOS: [(&str, Drawing); 2] = [
 ];
 
 pub async fn run(options: DemoOptions, mut secrets: Secrets) -> anyhow::Result<ExitCode> {
-    // Nothing may leave the machine: no model key, no Discord sign-in, no
-    // bucket; the webhook is a setting, and the fresh database has none.
-    secrets.anthropic_api_key = None;
-    secrets.discord_client_id = None;
-    secrets.discord_client_secret = None;
-    secrets.openai_api_key = None;
-    secrets.media_s3 = None;
-    secrets.http_bind.0 = SocketAddr::from((Ipv4Addr::LOCALHOST, options.port));
+    offline(&mut secrets, options.port);
     let workflows = super::replay::load(&secrets.workflows_dir, &secrets.prompts_dir)?;
 
     let (trigger, mut shutdown) = crate::shutdown::channel();
@@ -65,12 +58,13 @@ pub async fn run(options: DemoOptions, mut secrets: Secrets) -> anyhow::Result<E
     let database = DemoDatabase::create(
         secrets.database_url.as_ref().map(Secret::expose),
         options.data_dir.clone(),
+        database::SCRATCH,
     )
     .await?;
     let pages_shutdown = shutdown.clone();
     let result = async {
         load_sample(&database.pool, &workflows, &options.demo_dir).await?;
-        let base = serve(&database.pool, &secrets, &workflows, pages_shutdown).await?;
+        let (_app, base) = serve(&database.pool, &secrets, &workflows, pages_shutdown).await?;
         println!("record pages: {base}/");
         walk_conversation(&database.pool, &workflows, &options.demo_dir, &base).await?;
         println!("\nthe demo is running: open {base}/ — Ctrl-C stops it and removes its database");
@@ -87,6 +81,18 @@ pub async fn run(options: DemoOptions, mut secrets: Secrets) -> anyhow::Result<E
     outcome?;
     println!("demo stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Nothing may leave the machine: no model key, no Discord sign-in, no
+/// bucket (the webhook is a setting, and a fresh database has none); the
+/// pages are served on 127.0.0.1:`port`.
+pub(super) fn offline(secrets: &mut Secrets, port: u16) {
+    secrets.anthropic_api_key = None;
+    secrets.discord_client_id = None;
+    secrets.discord_client_secret = None;
+    secrets.openai_api_key = None;
+    secrets.media_s3 = None;
+    secrets.http_bind.0 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
 }
 
 async fn wait_for_signal() {
@@ -111,7 +117,11 @@ async fn wait_for_signal() {
 
 /// The sample workshop, through `import records`, and its photos through
 /// the media store.
-async fn load_sample(pool: &PgPool, workflows: &Workflows, dir: &Path) -> anyhow::Result<()> {
+pub(super) async fn load_sample(
+    pool: &PgPool,
+    workflows: &Workflows,
+    dir: &Path,
+) -> anyhow::Result<()> {
     let file = dir.join("workshop.json");
     let json = std::fs::read_to_string(&file)
         .with_context(|| format!("cannot read the demo's sample {}", file.display()))?;
@@ -143,13 +153,14 @@ async fn load_sample(pool: &PgPool, workflows: &Workflows, dir: &Path) -> anyhow
     Ok(())
 }
 
-/// Serves the record pages on 127.0.0.1; returns their address.
-async fn serve(
+/// Serves the record pages on 127.0.0.1; returns the app behind them and
+/// their address.
+pub(super) async fn serve(
     pool: &PgPool,
     secrets: &Secrets,
     workflows: &std::sync::Arc<Workflows>,
     shutdown: crate::shutdown::Shutdown,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(std::sync::Arc<App>, String)> {
     let mut secrets = secrets.clone();
     // The pages need a configured bot; the demo never connects to Discord.
     secrets.discord_token = Some(Secret::new("demo-never-connects"));
@@ -157,18 +168,20 @@ async fn serve(
     let config = RunConfig::from_secrets(secrets)?;
     let app = App::new(pool.clone(), config, workflows.clone());
     let address = app.secrets.http_bind.0;
-    crate::web::start(app, shutdown).await?;
-    Ok(format!("http://{address}"))
+    crate::web::start(app.clone(), shutdown).await?;
+    Ok((app, format!("http://{address}")))
 }
 
-/// The bundled conversation, its review cards, and each suggestion
-/// accepted.
-async fn walk_conversation(
-    pool: &PgPool,
+/// The bundled conversation through the real analysis, with its reference
+/// answer in place of the model's.
+pub(super) async fn analyse_conversation(
     workflows: &Workflows,
     dir: &Path,
-    base: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(
+    Scenario,
+    analysis::Analysis,
+    analysis::validate::KnownRecords,
+)> {
     let scenario_file = dir.join("conversation/flipper.yaml");
     let scenario = Scenario::load(&scenario_file)?;
     // The shipped Add to Flipfix: the one workflow with a message command.
@@ -185,6 +198,18 @@ async fn walk_conversation(
         &known,
         None,
     )?;
+    Ok((scenario, analysis, known))
+}
+
+/// The bundled conversation, its review cards, and each suggestion
+/// accepted.
+async fn walk_conversation(
+    pool: &PgPool,
+    workflows: &Workflows,
+    dir: &Path,
+    base: &str,
+) -> anyhow::Result<()> {
+    let (scenario, analysis, known) = analyse_conversation(workflows, dir).await?;
     println!(
         "\nA conversation in #workshop, as the bot reads it when someone picks Add to Flipfix:"
     );

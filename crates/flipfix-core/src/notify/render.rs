@@ -12,7 +12,7 @@ use crate::records::{get_record, Record};
 use crate::workflow::Workflows;
 
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum RenderError {
+pub enum RenderError {
     #[error("record {0} no longer exists")]
     RecordMissing(i64),
     #[error("record {id} is of kind `{kind}`, which the workflows no longer declare")]
@@ -46,7 +46,7 @@ pub const MAX_UPLOAD_BYTES: i64 = 10 * 1024 * 1024;
 /// or attached as files without it. A photo whose copy is still pending is
 /// shown by its Discord URL (valid for about a day); one that failed is
 /// left out.
-pub(crate) async fn render_record(
+pub async fn render_record(
     pool: &PgPool,
     workflows: &Workflows,
     base_url: Option<&crate::config::PublicBaseUrl>,
