@@ -38,16 +38,16 @@ fn a_schedule_workflow_that_also_analyzes_is_refused_where_each_section_is() {
     let file = write(
         &dir,
         "daily_summary.yaml",
-        "workflows:\n  - name: daily\n    triggers:\n      - schedule: {at: \"18:00\", timezone: Europe/London}\n      - message_command: Summarise\n    channels: [42]\n    gather:\n      channel_before: 5\n    analyze:\n      model: m\n    summary:\n      template: summaries/daily.md.j2\n",
+        "workflows:\n  - name: daily\n    triggers:\n      - schedule: {at: \"18:00\", timezone: Europe/London}\n      - message_command: Summarise\n    channels: [42]\n    gather: {channel_before: 5, thread_messages: 5, thread_preroll: 0, reply_chain_depth: 0, reply_chain_preroll: 0, max_messages: 5}\n    analyze:\n      model: m\n      max_tokens: 100\n      kinds: [log_entry]\n      prompts: {system: analysis/system.md.j2, conversation: analysis/conversation.md.j2}\n      prices: {}\n    summary:\n      template: summaries/daily.md.j2\n",
     );
     let problems = load(&dir).expect_err("refused");
     assert_has(
         &problems,
         &[
             format!("{file}:5:9: workflow `daily`: a schedule workflow posts its summary by itself and cannot also be started by `message_command`; declare that trigger in another workflow"),
-            format!("{file}:6:15: workflow `daily`: a schedule workflow posts a template only (its `summary:`) and cannot also declare `channels`"),
-            format!("{file}:8:7: workflow `daily`: a schedule workflow posts a template only (its `summary:`) and cannot also declare `gather`; remove it, or move it to a workflow a member starts"),
-            format!("{file}:10:7: workflow `daily`: a schedule workflow posts a template only (its `summary:`) and cannot also declare `analyze`"),
+            format!("{file}:6:16: workflow `daily`: a schedule workflow posts a template only (its `summary:`) and cannot also declare `channels`"),
+            format!("{file}:7:13: workflow `daily`: a schedule workflow posts a template only (its `summary:`) and cannot also declare `gather`; remove it, or move it to a workflow a member starts"),
+            format!("{file}:9:7: workflow `daily`: a schedule workflow posts a template only (its `summary:`) and cannot also declare `analyze`"),
         ],
     );
     // The analysis itself is not checked as well: one sentence per place.
@@ -199,7 +199,7 @@ fn the_old_summaries_section_loads_with_a_warning_whose_rewrite_loads_the_same()
     let file = dir.path().join("workflows/summaries.yaml");
     assert!(
         warning.starts_with(&format!(
-            "{}:1:1: warning: `summaries:` is deprecated",
+            "{}:2:3: warning: `summaries:` is deprecated",
             file.display()
         )),
         "{warning}"
