@@ -232,9 +232,11 @@ async fn a_reload_puts_a_new_schedule_in_force_without_a_restart(pool: PgPool) {
     let env = Env::new(pool).await;
     a_busy_day(&env).await;
     let dir = copy_workflows();
-    let mut secrets = Secrets::default();
-    secrets.workflows_dir = dir.path().join("workflows");
-    secrets.prompts_dir = dir.path().join("prompts");
+    let secrets = Secrets {
+        workflows_dir: dir.path().join("workflows"),
+        prompts_dir: dir.path().join("prompts"),
+        ..Secrets::default()
+    };
     let shipped = load(&dir).unwrap_or_else(|problems| panic!("{problems}"));
     let app = App::new(
         env.pool.clone(),
