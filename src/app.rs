@@ -166,8 +166,17 @@ impl App {
     /// version stays in force and the problems are returned.
     pub fn reload_workflows(&self) -> Result<Arc<Workflows>, Problems> {
         let workflows = load_workflows(&self.secrets.workflows_dir, &self.secrets.prompts_dir)?;
+        log_workflow_warnings(&workflows);
         self.replace_workflows(workflows.clone());
         Ok(workflows)
+    }
+}
+
+/// What loaded but should be rewritten (0.x's `summaries:`), logged where
+/// an operator reads the bot's output.
+pub fn log_workflow_warnings(workflows: &Workflows) {
+    for warning in &workflows.warnings {
+        tracing::warn!(%warning, "a workflow file uses a deprecated form; `flipfix-bot check` shows its rewrite");
     }
 }
 

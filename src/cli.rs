@@ -338,6 +338,9 @@ fn check(workflows_dir: &Path, prompts_dir: &Path, pages_dir: &Path) -> ExitCode
         .and_then(|loaded| crate::web::pages::check(pages_dir, &loaded.kinds).into_result(loaded));
     match loaded {
         Ok(loaded) => {
+            for warning in &loaded.warnings {
+                println!("{warning}");
+            }
             let menu: String = loaded
                 .workflows
                 .iter()

@@ -99,6 +99,7 @@ fn startup_bound() -> Duration {
 pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow::Result<()> {
     let workflows = load_valid_workflows(&secrets.workflows_dir, &secrets.prompts_dir)?;
     tracing::info!(version = %workflows.version, kinds = ?workflows.kinds.names(), "workflows loaded");
+    crate::app::log_workflow_warnings(&workflows);
     // After the database and the workflows, so those report first.
     let config = RunConfig::from_secrets(secrets)?;
     let mut liveness = Liveness::acquire(pool)

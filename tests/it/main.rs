@@ -87,6 +87,7 @@ mod spend_limits;
 mod summary;
 mod summary_check;
 mod summary_runs;
+mod summary_workflow;
 mod test_tools;
 mod web_health;
 mod web_pages;

@@ -38,14 +38,22 @@ pub(crate) fn day(text: &str) -> String {
 /// The shipped workflows with the daily summary switched on.
 pub(crate) fn workflows_with_summary() -> Arc<Workflows> {
     let dir = copy_workflows();
-    write_summaries(
-        dir.path(),
-        "summaries:\n  - name: daily\n    at: \"18:00\"\n    timezone: Europe/London\n    template: summaries/daily.md.j2\n",
-    );
+    write_daily_summary(dir.path(), "18:00", "Europe/London");
     load_workflows(&dir.path().join("workflows"), &dir.path().join("prompts"))
         .unwrap_or_else(|problems| panic!("{problems}"))
 }
 
+/// Replaces the shipped (off) daily summary with the schedule workflow
+/// `daily` at `at` in `timezone`, with the default listings.
+pub(crate) fn write_daily_summary(dir: &Path, at: &str, timezone: &str) {
+    let yaml = format!(
+        "workflows:\n  - name: daily\n    triggers:\n      - schedule: {{at: \"{at}\", timezone: {timezone}}}\n    summary:\n      template: summaries/daily.md.j2\n"
+    );
+    std::fs::write(dir.join("workflows/daily_summary.yaml"), yaml)
+        .expect("write daily_summary.yaml");
+}
+
+/// Writes 0.x's `summaries:` section, which still loads (with a warning).
 pub(crate) fn write_summaries(dir: &Path, yaml: &str) {
     std::fs::write(dir.join("workflows/summaries.yaml"), yaml).expect("write summaries.yaml");
 }

@@ -90,6 +90,15 @@ fn check_lists_a_sound_summary() {
         stdout.contains(", summaries daily at 07:30 America/New_York,"),
         "{stdout}"
     );
+    // 0.x's form loads, and `check` shows the schedule workflow to write.
+    assert!(
+        stdout.contains("warning: `summaries:` is deprecated"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("      - schedule: {at: \"7:30\", timezone: \"America/New_York\"}"),
+        "{stdout}"
+    );
 }
 
 #[test]

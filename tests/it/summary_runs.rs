@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use crate::notify::{description, title, Env};
 use crate::summary::{
     a_busy_day, at, claims, clear_outbox, day, decision, outbox_rows, record_at, record_at_time,
-    scheduler, with, workflows_with_summary, write_summaries, DUE,
+    scheduler, with, workflows_with_summary, write_daily_summary, DUE,
 };
 use crate::support::copy_workflows;
 
@@ -194,13 +194,8 @@ async fn two_bot_processes_started_after_the_time_post_it_once(pool: PgPool) {
     let env = Env::new(pool).await;
     let due = crate::support::time::real_now() - Duration::minutes(2);
     let dir = copy_workflows();
-    write_summaries(
-        dir.path(),
-        &format!(
-            "summaries:\n  - name: daily\n    at: \"{}\"\n    timezone: UTC\n    template: summaries/daily.md.j2\n",
-            due.format("%H:%M")
-        ),
-    );
+    // The shipped daily summary, as a schedule workflow, switched on.
+    write_daily_summary(dir.path(), &due.format("%H:%M").to_string(), "UTC");
     let created = due - Duration::hours(1);
     record_at_time(
         &env,
@@ -258,6 +253,29 @@ async fn two_bot_processes_started_after_the_time_post_it_once(pool: PgPool) {
     let bodies = env.checked_bodies();
     assert_eq!(bodies.len(), 1);
     assert!(description(&bodies[0]).contains("Replaced a fuse"));
+    // One run of the schedule workflow, on the workflow's own version.
+    let loaded = flipfix_bot::template_check::load_workflows(&workflows_dir, &prompts_dir)
+        .unwrap_or_else(|problems| panic!("{problems}"));
+    let daily = loaded
+        .workflows
+        .iter()
+        .find(|w| w.name == "daily")
+        .expect("the daily workflow");
+    let runs = flipfix_bot::runs::latest(&env.pool, None, 10)
+        .await
+        .expect("runs");
+    let seen: Vec<_> = runs
+        .iter()
+        .map(|r| (r.workflow.as_str(), r.workflow_version.as_str(), r.trigger))
+        .collect();
+    assert_eq!(
+        seen,
+        [(
+            "daily",
+            daily.version.as_str(),
+            flipfix_bot::runs::Trigger::Schedule
+        )]
+    );
 }
 
 /// A summary Discord refuses ends like any poison row: failed, listed for

@@ -1,4 +1,5 @@
-//! Daily summaries (`summaries:` in a workflow): at a set local time, one
+//! Daily summaries (a workflow with a `schedule:` trigger and a `summary:`
+//! body, or 0.x's `summaries:` section): at a set local time, one
 //! message through the notification outbox listing the day's records per
 //! machine, then each declared listing (records of a kind in some
 //! statuses, oldest first). `schedule` turns

@@ -1,7 +1,9 @@
 //! The summary scheduler: every process runs one. `step` decides, as of an
-//! explicit "now", each summary whose time has come; `run` loops on it,
-//! sleeping until the next due time (or a retry after a failure), and stops
-//! when shutdown is requested. Replicas are harmless: the claim in
+//! explicit "now", each summary (each `schedule:` workflow's, and 0.x's
+//! `summaries:` entries) whose time has come, reading the workflows in
+//! force at that step, so a reload changes the schedule without a restart.
+//! `run` loops on it, sleeping until the next due time (or a retry after a
+//! failure), and stops when shutdown is requested. Replicas are harmless: the claim in
 //! `post::decide` lets one of them post.
 
 use std::sync::Arc;
@@ -103,8 +105,12 @@ impl Scheduler {
                     }
                 }
             };
-            self.record_run(&workflows.version, summary, &outcome, now)
-                .await;
+            // A schedule workflow's own version; 0.x's `summaries:` entries
+            // have only the bundle's.
+            let version = workflows
+                .get(&summary.name)
+                .map_or(&workflows.version, |w| &w.version);
+            self.record_run(version, summary, &outcome, now).await;
             outcomes.push((summary.name.clone(), outcome));
         }
         outcomes

@@ -1,20 +1,36 @@
-//! `summaries:` — messages posted to the webhook at a set local time each
-//! day. Declared here, checked against the kinds and templates with line
-//! numbers; scheduled and rendered by `crate::summary`.
+//! Daily summaries: a message posted to the webhook at a set local time
+//! each day. Declared as a workflow with a `schedule:` trigger and a
+//! `summary:` body, or in 0.x's `summaries:` section (still loaded, with a
+//! warning showing its rewrite); both are checked here, by one function,
+//! against the kinds and templates with line numbers, and scheduled and
+//! rendered by `crate::summary`.
 
-use std::collections::HashSet;
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveTime;
 use chrono_tz::Tz;
 use serde::Deserialize;
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
 
 use super::kinds::{FieldType, RecordKinds};
 use super::{Problem, Problems};
 use crate::templates::Templates;
 
-/// One summary as authors write it.
+/// What a schedule workflow posts, as authors write it under `summary:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryBodyDecl {
+    /// A message template under `prompts/` with `title` and `body` blocks.
+    pub template: Spanned<String>,
+    /// The lists after the day's records, in order: each the records of
+    /// one kind in some statuses, oldest first. Absent: open problem
+    /// reports and parts waiting, as 0.3 listed them.
+    #[serde(default)]
+    pub listings: Option<Vec<Spanned<ListingDecl>>>,
+}
+
+/// One 0.x `summaries:` entry as authors wrote it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SummaryDecl {
@@ -25,10 +41,7 @@ pub(crate) struct SummaryDecl {
     pub at: Spanned<String>,
     /// IANA timezone (`Europe/London`) the time is in.
     pub timezone: Spanned<String>,
-    /// A message template under `prompts/` with `title` and `body` blocks.
     pub template: Spanned<String>,
-    /// The lists after the day's records, in order: each the records of
-    /// one kind in some statuses, oldest first.
     #[serde(default)]
     pub listings: Option<Vec<Spanned<ListingDecl>>>,
     /// 0.3's first fixed slot, still read when `listings` is not written
@@ -44,7 +57,7 @@ pub(crate) struct SummaryDecl {
 /// One listing as authors write it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ListingDecl {
+pub struct ListingDecl {
     /// The heading (`Parts waiting`).
     pub title: Spanned<String>,
     pub kind: Spanned<String>,
@@ -88,7 +101,7 @@ pub(crate) const MAX_LISTINGS: usize = 10;
 const MAX_TITLE_CHARS: usize = 100;
 
 /// 0.3's two slots: (key, title, default kind, default statuses).
-const OLD_SLOTS: [(&str, &str, &str, &[&str]); 2] = [
+pub(crate) const OLD_SLOTS: [(&str, &str, &str, &[&str]); 2] = [
     (
         "open_reports",
         "Open problem reports",
@@ -103,131 +116,179 @@ const OLD_SLOTS: [(&str, &str, &str, &[&str]); 2] = [
     ),
 ];
 
-/// Checks every declared summary; returns the sound ones.
+/// One summary's parts, from a schedule workflow or a `summaries:` entry,
+/// before checking.
+pub(crate) struct SummaryParts {
+    pub name: String,
+    /// The checked time and timezone; `None` when they were refused.
+    pub schedule: Option<(NaiveTime, Tz)>,
+    pub template: Spanned<String>,
+    pub listings: Option<Vec<Spanned<ListingDecl>>>,
+    /// 0.3's `open_reports` and `parts_waiting` (never in a workflow).
+    pub old_slots: [Option<Spanned<StatusListingDecl>>; 2],
+    /// Where the declaration starts, for problems with no better place.
+    pub at: Location,
+}
+
+/// Checks one summary, whichever form declared it; `problem` names the
+/// declaration in each message. `None` when anything was refused.
+pub(crate) fn build_summary(
+    path: &Path,
+    parts: SummaryParts,
+    kinds: &RecordKinds,
+    templates: &Templates,
+    problem: &dyn Fn(Location, String) -> Problem,
+    problems: &mut Problems,
+) -> Option<Summary> {
+    let before = problems.0.len();
+    let template = &parts.template;
+    if !templates.exists(&template.value) && !templates.is_broken(&template.value) {
+        problems.push(problem(
+            template.referenced,
+            format!(
+                "template `{}` not found in the prompts directory",
+                template.value
+            ),
+        ));
+    }
+    let listings = match parts.listings {
+        Some(listings) => {
+            for old in parts.old_slots.iter().flatten() {
+                problems.push(problem(
+                    old.referenced,
+                    "write either `listings:` or the old open_reports / parts_waiting, not both: move this one into `listings:` as `- {title: ..., kind: ..., statuses: [...]}`".into(),
+                ));
+            }
+            if listings.len() > MAX_LISTINGS {
+                problems.push(problem(
+                    parts.at,
+                    format!(
+                        "{} listings; one summary shows at most {MAX_LISTINGS}",
+                        listings.len()
+                    ),
+                ));
+            }
+            listings
+                .into_iter()
+                .map(|listing| {
+                    checked_listing(listing.value, kinds, &mut |at, message| {
+                        problems.push(problem(at, message))
+                    })
+                })
+                .collect()
+        }
+        None => OLD_SLOTS
+            .iter()
+            .zip(parts.old_slots)
+            .map(|(&(key, title, kind, statuses), given)| {
+                let (kind, statuses, at) = match given {
+                    Some(given) => (given.value.kind, given.value.statuses, given.referenced),
+                    None => (
+                        kind.to_string(),
+                        statuses.iter().map(|s| s.to_string()).collect(),
+                        parts.at,
+                    ),
+                };
+                let listing = StatusListing {
+                    title: title.into(),
+                    kind,
+                    statuses,
+                    template_alias: Some(key),
+                };
+                if let Some(message) = listing_problem(&listing, kinds) {
+                    problems.push(problem(at, format!("{key}: {message}")));
+                }
+                listing
+            })
+            .collect(),
+    };
+    let (at, timezone) = parts.schedule?;
+    (problems.0.len() == before).then(|| Summary {
+        name: parts.name,
+        at,
+        timezone,
+        template: parts.template.value,
+        listings,
+        declared_in: path.to_path_buf(),
+    })
+}
+
+/// A time and timezone as written (`at: "18:00"`, `timezone:
+/// Europe/London`), checked; each mistake reported where it is written.
+pub(crate) fn parse_schedule(
+    at: &Spanned<String>,
+    timezone: &Spanned<String>,
+    problem: &dyn Fn(Location, String) -> Problem,
+    problems: &mut Problems,
+) -> Option<(NaiveTime, Tz)> {
+    let time = parse_time(&at.value);
+    if time.is_none() {
+        problems.push(problem(
+            at.referenced,
+            format!("at `{}` must be a 24-hour time like \"18:00\"", at.value),
+        ));
+    }
+    let zone = timezone.value.parse::<Tz>().ok();
+    if zone.is_none() {
+        problems.push(problem(
+            timezone.referenced,
+            format!(
+                "timezone `{}` is not an IANA timezone name{}",
+                timezone.value,
+                closest_timezone(&timezone.value)
+                    .map(|hint| format!(" (did you mean `{hint}`?)"))
+                    .unwrap_or_else(|| " like Europe/London".into())
+            ),
+        ));
+    }
+    Some((time?, zone?))
+}
+
+/// Checks 0.x's `summaries:` entries; returns the sound ones. `taken` are
+/// the schedule workflows' names (with where each is declared): a summary's
+/// name is its key in `summary_posts`, so no two may share one.
 pub(super) fn build_summaries(
     decls: Vec<(PathBuf, Spanned<SummaryDecl>)>,
+    taken: &HashMap<String, String>,
     kinds: &RecordKinds,
     templates: &Templates,
     problems: &mut Problems,
 ) -> Vec<Summary> {
-    let mut seen = HashSet::new();
+    let mut seen = std::collections::HashSet::new();
     let mut summaries = Vec::new();
     for (path, decl) in decls {
         let decl_at = decl.referenced;
         let decl = decl.value;
-        let before = problems.0.len();
-        let problem = |at: serde_saphyr::Location, message: String| {
+        let problem = |at: Location, message: String| {
             Problem::new(&path, format!("summary `{}`: {message}", decl.name.value)).at_location(at)
         };
         let name = &decl.name.value;
-        if !is_identifier(name) {
+        let before = problems.0.len();
+        if !super::load::is_identifier(name) {
             problems.push(problem(
                 decl.name.referenced,
                 "name must be lower_snake_case letters, digits and _".into(),
             ));
+        } else if let Some(place) = taken.get(name) {
+            problems.push(problem(
+                decl.name.referenced,
+                format!("workflow `{name}` at {place} has this name; names must be unique"),
+            ));
         } else if !seen.insert(name.clone()) {
             problems.push(problem(decl.name.referenced, "declared twice".into()));
         }
-        let at = parse_time(&decl.at.value);
-        if at.is_none() {
-            problems.push(problem(
-                decl.at.referenced,
-                format!(
-                    "at `{}` must be a 24-hour time like \"18:00\"",
-                    decl.at.value
-                ),
-            ));
-        }
-        let timezone = decl.timezone.value.parse::<Tz>().ok();
-        if timezone.is_none() {
-            problems.push(problem(
-                decl.timezone.referenced,
-                format!(
-                    "timezone `{}` is not an IANA timezone name{}",
-                    decl.timezone.value,
-                    closest_timezone(&decl.timezone.value)
-                        .map(|hint| format!(" (did you mean `{hint}`?)"))
-                        .unwrap_or_else(|| " like Europe/London".into())
-                ),
-            ));
-        }
-        if !templates.exists(&decl.template.value) && !templates.is_broken(&decl.template.value) {
-            problems.push(problem(
-                decl.template.referenced,
-                format!(
-                    "template `{}` not found in the prompts directory",
-                    decl.template.value
-                ),
-            ));
-        }
-        let listings = match decl.listings {
-            Some(listings) => {
-                for old in [&decl.open_reports, &decl.parts_waiting]
-                    .into_iter()
-                    .flatten()
-                {
-                    problems.push(problem(
-                        old.referenced,
-                        "write either `listings:` or the old open_reports / parts_waiting, not both: move this one into `listings:` as `- {title: ..., kind: ..., statuses: [...]}`".into(),
-                    ));
-                }
-                if listings.len() > MAX_LISTINGS {
-                    problems.push(problem(
-                        decl_at,
-                        format!(
-                            "{} listings; one summary shows at most {MAX_LISTINGS}",
-                            listings.len()
-                        ),
-                    ));
-                }
-                listings
-                    .into_iter()
-                    .map(|listing| {
-                        checked_listing(listing.value, kinds, &mut |at, message| {
-                            problems.push(problem(at, message))
-                        })
-                    })
-                    .collect()
-            }
-            None => {
-                let old = [decl.open_reports, decl.parts_waiting];
-                OLD_SLOTS
-                    .iter()
-                    .zip(old)
-                    .map(|(&(key, title, kind, statuses), given)| {
-                        let (kind, statuses, at) = match given {
-                            Some(given) => {
-                                (given.value.kind, given.value.statuses, given.referenced)
-                            }
-                            None => (
-                                kind.to_string(),
-                                statuses.iter().map(|s| s.to_string()).collect(),
-                                decl_at,
-                            ),
-                        };
-                        let listing = StatusListing {
-                            title: title.into(),
-                            kind,
-                            statuses,
-                            template_alias: Some(key),
-                        };
-                        if let Some(message) = listing_problem(&listing, kinds) {
-                            problems.push(problem(at, format!("{key}: {message}")));
-                        }
-                        listing
-                    })
-                    .collect()
-            }
+        let schedule = parse_schedule(&decl.at, &decl.timezone, &problem, problems);
+        let parts = SummaryParts {
+            name: decl.name.value.clone(),
+            schedule,
+            template: decl.template,
+            listings: decl.listings,
+            old_slots: [decl.open_reports, decl.parts_waiting],
+            at: decl_at,
         };
-        if let (Some(at), Some(timezone), true) = (at, timezone, problems.0.len() == before) {
-            summaries.push(Summary {
-                name: decl.name.value,
-                at,
-                timezone,
-                template: decl.template.value,
-                listings,
-                declared_in: path.clone(),
-            });
+        let summary = build_summary(&path, parts, kinds, templates, &problem, problems);
+        if let (Some(summary), true) = (summary, problems.0.len() == before) {
+            summaries.push(summary);
         }
     }
     summaries
@@ -338,13 +399,6 @@ fn closest_timezone(raw: &str) -> Option<&'static str> {
         .filter(|(distance, _)| *distance <= 3)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, name)| name)
-}
-
-fn is_identifier(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 #[cfg(test)]

@@ -97,6 +97,7 @@ const SERVED: &[TriggerKind] = &[
     TriggerKind::MessageCommand,
     TriggerKind::SlashCommand,
     TriggerKind::Reaction,
+    TriggerKind::Schedule,
 ];
 
 /// Whether this version of the bot runs workflows started by `kind`.

@@ -2,6 +2,100 @@
 //! are refused, each with the exact `workflows:` entry that replaces them,
 //! written from the file's own text so comments and values carry over.
 //! There is one loader; the old form is rewritten, not read twice.
+//!
+//! 0.x's `summaries:` still loads (through the same checks as a schedule
+//! workflow's `summary:`), with a warning that shows its rewrite.
+
+use std::path::Path;
+
+use serde_saphyr::Spanned;
+
+use crate::workflow::summaries::{SummaryDecl, OLD_SLOTS};
+use crate::workflow::Problem;
+
+/// The warning for a file's `summaries:` section, with the `workflows:`
+/// entries that replace it.
+pub(super) fn summaries_warning(
+    path: &Path,
+    section: &Spanned<Vec<Spanned<SummaryDecl>>>,
+) -> Problem {
+    let message = if section.value.is_empty() {
+        "warning: `summaries:` is deprecated (a daily summary is now a workflow with a `schedule:` trigger); this one is empty: remove it".to_string()
+    } else {
+        let old_slots = section
+            .value
+            .iter()
+            .any(|s| s.value.open_reports.is_some() || s.value.parts_waiting.is_some());
+        let templates_note = if old_slots {
+            " A template that reads `open_reports` or `parts_waiting` reads `listings` instead."
+        } else {
+            ""
+        };
+        format!(
+            "warning: `summaries:` is deprecated: a daily summary is now a workflow with a `schedule:` trigger. It still loads as written; to rewrite it, replace `summaries:` with these entries (under the file's `workflows:` if it has one); the name stays, so a day already posted is not posted again.{templates_note}\n{}",
+            rewrite_summaries(&section.value)
+        )
+    };
+    Problem::new(path, message).at_location(section.referenced)
+}
+
+/// The `workflows:` YAML replacing `summaries:` entries, each value quoted.
+fn rewrite_summaries(decls: &[Spanned<SummaryDecl>]) -> String {
+    let quote = |text: &str| serde_json::to_string(text).unwrap_or_default();
+    let listing = |title: &str, kind: &str, statuses: &[String]| {
+        let statuses: Vec<String> = statuses.iter().map(|s| quote(s)).collect();
+        format!(
+            "        - {{title: {}, kind: {}, statuses: [{}]}}",
+            quote(title),
+            quote(kind),
+            statuses.join(", ")
+        )
+    };
+    let mut out = vec!["workflows:".to_string()];
+    for decl in decls {
+        let decl = &decl.value;
+        out.push(format!("  - name: {}", quote(&decl.name.value)));
+        out.push("    triggers:".into());
+        out.push(format!(
+            "      - schedule: {{at: {}, timezone: {}}}",
+            quote(&decl.at.value),
+            quote(&decl.timezone.value)
+        ));
+        out.push("    summary:".into());
+        out.push(format!("      template: {}", quote(&decl.template.value)));
+        let old = [&decl.open_reports, &decl.parts_waiting];
+        if let Some(listings) = &decl.listings {
+            out.push("      listings:".into());
+            for l in listings {
+                let statuses: Vec<String> = l
+                    .value
+                    .statuses
+                    .value
+                    .iter()
+                    .map(|s| s.value.clone())
+                    .collect();
+                out.push(listing(
+                    &l.value.title.value,
+                    &l.value.kind.value,
+                    &statuses,
+                ));
+            }
+        } else if old.iter().any(|slot| slot.is_some()) {
+            out.push("      listings:".into());
+            for (&(_, title, kind, statuses), given) in OLD_SLOTS.iter().zip(old) {
+                let (kind, statuses) = match given {
+                    Some(given) => (given.value.kind.clone(), given.value.statuses.clone()),
+                    None => (
+                        kind.to_string(),
+                        statuses.iter().map(|s| s.to_string()).collect(),
+                    ),
+                };
+                out.push(listing(title, &kind, &statuses));
+            }
+        }
+    }
+    out.join("\n")
+}
 
 /// The `workflows:` YAML replacing `context_menu:` and `examples:` in
 /// `text`, or `None` when the file has no top-level `context_menu:`.

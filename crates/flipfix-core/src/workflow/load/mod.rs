@@ -9,6 +9,7 @@ pub mod legacy;
 mod machines;
 mod names;
 mod resolves;
+mod schedule;
 mod triggers;
 mod webhook_switch;
 mod workflow;
@@ -22,6 +23,7 @@ use super::summaries::{build_summaries, Summary};
 use super::{Problem, Problems};
 use crate::templates::Templates;
 use kinds::build_kinds;
+pub(crate) use names::is_identifier;
 use workflow::build_workflow;
 
 /// Everything authors declare, checked and ready to use. Immutable: a reload
@@ -31,8 +33,12 @@ pub struct Workflows {
     pub kinds: RecordKinds,
     /// Every declared workflow, in file order (see `workflow::lookup`).
     pub workflows: Vec<Workflow>,
-    /// Daily summaries posted to the webhook.
+    /// Daily summaries posted to the webhook: the schedule workflows', then
+    /// 0.x's `summaries:` entries.
     pub summaries: Vec<Summary>,
+    /// What loads but should be rewritten (0.x's `summaries:`), each with
+    /// its place: printed by `check`, logged when the bot loads them.
+    pub warnings: Vec<Problem>,
     pub templates: Templates,
     /// A short fingerprint of the loaded files, shown by status commands.
     pub version: String,
@@ -50,6 +56,7 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
     let mut decls = Vec::new();
     let mut workflow_decls = Vec::new();
     let mut summaries = Vec::new();
+    let mut warnings = Vec::new();
     let (mut machine_statuses, mut status_rules) = (Vec::new(), Vec::new());
     let files = match yaml_files(workflows_dir) {
         Ok(files) => files,
@@ -89,7 +96,10 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
                     let declaration = declaration_text(&text, &starts, i);
                     workflow_decls.push((path.clone(), declaration, decl));
                 }
-                summaries.extend(file.summaries.into_iter().map(|s| (path.clone(), s)));
+                if let Some(old) = file.summaries {
+                    warnings.push(legacy::summaries_warning(&path, &old));
+                    summaries.extend(old.value.into_iter().map(|s| (path.clone(), s)));
+                }
                 machine_statuses
                     .extend(file.machine_statuses.into_iter().map(|s| (path.clone(), s)));
                 status_rules.extend(file.status_rules.into_iter().map(|r| (path.clone(), r)));
@@ -108,20 +118,43 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
     let machines =
         machines::build_machine_statuses(machine_statuses, status_rules, &kinds, &mut problems);
     kinds.set_machine_statuses(machines);
+    let mut scheduled = Vec::new();
     let workflows: Vec<Workflow> = workflow_decls
         .into_iter()
         .map(|(path, declaration, decl)| {
-            let mut workflow = build_workflow(&path, decl, &kinds, &templates, &mut problems);
-            workflow.version = workflow_version(&declaration, &workflow, &kinds, &templates);
+            let (mut workflow, summary) =
+                build_workflow(&path, decl, &kinds, &templates, &mut problems);
+            workflow.version = workflow_version(
+                &declaration,
+                &workflow,
+                summary.as_ref(),
+                &kinds,
+                &templates,
+            );
+            scheduled.extend(summary);
             workflow
         })
         .collect();
     across::check_across(&workflows, &kinds, &mut problems);
-    let summaries = build_summaries(summaries, &kinds, &templates, &mut problems);
+    let taken = workflows
+        .iter()
+        .map(|w| {
+            let place = format!("{}:{}", w.declared_in.display(), w.at.0);
+            (w.name.clone(), place)
+        })
+        .collect();
+    scheduled.extend(build_summaries(
+        summaries,
+        &taken,
+        &kinds,
+        &templates,
+        &mut problems,
+    ));
     let workflows = Workflows {
         kinds,
         workflows,
-        summaries,
+        summaries: scheduled,
+        warnings,
         templates,
         version: fingerprint.finish(),
         loaded_at: crate::clock::system_now(),
@@ -169,15 +202,21 @@ fn declaration_text(text: &str, starts: &[u64], i: usize) -> String {
 }
 
 /// A workflow's version: its own declaration, the templates it names and
-/// the kinds it may suggest. Another workflow's edit leaves it unchanged.
+/// the kinds it may suggest (or, for a schedule, the summary's template).
+/// Another workflow's edit leaves it unchanged.
 fn workflow_version(
     declaration: &str,
     workflow: &Workflow,
+    summary: Option<&Summary>,
     kinds: &RecordKinds,
     templates: &Templates,
 ) -> String {
     let mut fingerprint = Fingerprint::default();
     fingerprint.add(Path::new(&workflow.name), declaration);
+    if let Some(summary) = summary {
+        let name = &summary.template;
+        fingerprint.add(Path::new(name), &templates.source(name).unwrap_or_default());
+    }
     if let Some(analyze) = &workflow.analyze {
         let reply = analyze.on_created.reply_template.iter();
         for name in [&analyze.system_template, &analyze.conversation_template]

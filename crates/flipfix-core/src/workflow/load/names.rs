@@ -10,7 +10,7 @@ pub(super) fn parse_color(raw: &str) -> Option<u32> {
     u32::from_str_radix(hex, 16).ok()
 }
 
-pub(super) fn is_identifier(name: &str) -> bool {
+pub(crate) fn is_identifier(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()

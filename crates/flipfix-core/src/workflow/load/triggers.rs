@@ -81,18 +81,12 @@ fn build_trigger(
             first_messages: decl.first_messages.unwrap_or(DEFAULT_FIRST_MESSAGES),
         }),
         TriggerDecl::Schedule(decl) => {
-            let Ok(at) = chrono::NaiveTime::parse_from_str(&decl.at, "%H:%M") else {
-                return refuse(format!(
-                    "schedule.at `{}` is not a 24-hour HH:MM time",
-                    decl.at
-                ));
-            };
-            let Ok(timezone) = decl.timezone.parse::<chrono_tz::Tz>() else {
-                return refuse(format!(
-                    "schedule.timezone `{}` is not an IANA timezone (e.g. Europe/London)",
-                    decl.timezone
-                ));
-            };
+            let (at, timezone) = crate::workflow::summaries::parse_schedule(
+                &decl.at,
+                &decl.timezone,
+                &|location, message| problem(location, format!("schedule.{message}")),
+                problems,
+            )?;
             Some(Trigger::Schedule { at, timezone })
         }
     }

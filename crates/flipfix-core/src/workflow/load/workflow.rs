@@ -6,23 +6,26 @@ use std::path::Path;
 
 use serde_saphyr::{Location, Spanned};
 
+use super::schedule;
 use super::triggers::build_triggers;
 use crate::templates::Templates;
 use crate::workflow::analyze::{attach_examples, Analyze, Windows, MAX_MESSAGES};
 use crate::workflow::definition::{DailyCap, Review, Scope, Workflow};
 use crate::workflow::kinds::RecordKinds;
 use crate::workflow::schema::{AnalyzeDecl, DailyCapDecl, WorkflowDecl};
+use crate::workflow::summaries::Summary;
 use crate::workflow::trigger::Trigger;
 use crate::workflow::{Problem, Problems};
 
-/// Checks one declared workflow. `version` is filled in by the caller.
+/// Checks one declared workflow, and the summary it posts if it is a
+/// schedule workflow. `version` is filled in by the caller.
 pub(super) fn build_workflow(
     path: &Path,
     decl: Spanned<WorkflowDecl>,
     kinds: &RecordKinds,
     templates: &Templates,
     problems: &mut Problems,
-) -> Workflow {
+) -> (Workflow, Option<Summary>) {
     let at = decl.referenced;
     let decl = decl.value;
     let name = decl.name.value.clone();
@@ -35,6 +38,10 @@ pub(super) fn build_workflow(
             "name must be lowercase letters, digits and `_`, starting with a letter".into(),
         ));
     }
+    let scheduled = schedule::is_schedule(&decl);
+    if scheduled {
+        schedule::refuse_other_sections(&problem, &decl, problems);
+    }
     let (triggers, triggers_at) = build_triggers(&problem, at, decl.triggers, problems);
     let scope = Scope {
         channels: decl.channels.iter().map(|c| c.value.0).collect(),
@@ -42,7 +49,33 @@ pub(super) fn build_workflow(
         exempt_roles: decl.exempt_roles.iter().map(|r| r.value.0).collect(),
     };
     let daily_cap = decl.daily_cap.map(|cap| build_cap(&problem, cap, problems));
-    let analyze = match (decl.analyze, decl.gather) {
+    let summary = if scheduled {
+        schedule::build(
+            path,
+            &name,
+            decl.name.referenced,
+            &triggers,
+            decl.summary,
+            kinds,
+            templates,
+            &problem,
+            problems,
+        )
+    } else {
+        if let Some(summary) = &decl.summary {
+            problems.push(problem(
+                summary.referenced,
+                "`summary:` is what a `schedule:` trigger posts; add `- schedule: {at: \"18:00\", timezone: Europe/London}` to triggers, or remove `summary:`".into(),
+            ));
+        }
+        None
+    };
+    // A schedule workflow's analysis sections are refused above.
+    let (analyze, gather, on_created) = match scheduled {
+        true => (None, None, None),
+        false => (decl.analyze, decl.gather, decl.on_created),
+    };
+    let analyze = match (analyze, gather) {
         (Some(analyze), Some(gather)) => {
             check_windows(&problem, gather.referenced, &gather.value, problems);
             let mut built = build_analyze(
@@ -56,7 +89,7 @@ pub(super) fn build_workflow(
             );
             built.command_name = started_by(&name, &triggers);
             built.on_created =
-                crate::workflow::on_created::build(decl.on_created, path, templates, problems);
+                crate::workflow::on_created::build(on_created, path, templates, problems);
             Some(built)
         }
         (Some(analyze), None) => {
@@ -73,7 +106,7 @@ pub(super) fn build_workflow(
                     "gather is read only by an analyze section".into(),
                 ));
             }
-            if let Some(on_created) = decl.on_created {
+            if let Some(on_created) = on_created {
                 problems.push(problem(
                     on_created.referenced,
                     "on_created follows records an analyze section suggested".into(),
@@ -82,7 +115,7 @@ pub(super) fn build_workflow(
             None
         }
     };
-    Workflow {
+    let workflow = Workflow {
         name,
         declared_in: path.to_path_buf(),
         at: (decl.name.referenced.line(), decl.name.referenced.column()),
@@ -93,7 +126,8 @@ pub(super) fn build_workflow(
         analyze,
         review: decl.review.map(|_| Review::Starter).unwrap_or_default(),
         version: String::new(),
-    }
+    };
+    (workflow, summary)
 }
 
 /// What the prompt calls the way a member starts `name`.

@@ -48,10 +48,10 @@ pub(crate) struct WorkflowFile {
     /// 0.x's top-level worked examples; they move into `analyze.examples`.
     #[serde(default)]
     pub examples: Option<Spanned<serde::de::IgnoredAny>>,
-    /// Messages posted to the webhook at a set local time each day (see
-    /// `workflow::summaries`).
+    /// 0.x's daily summaries: still loaded, with a warning that shows the
+    /// `schedule:` workflow replacing each (see `workflow::summaries`).
     #[serde(default)]
-    pub summaries: Vec<Spanned<super::summaries::SummaryDecl>>,
+    pub summaries: Option<Spanned<Vec<Spanned<super::summaries::SummaryDecl>>>>,
     /// Machines' operational statuses (see `workflow::machines`).
     #[serde(default)]
     pub machine_statuses: Vec<MachineStatusDecl>,

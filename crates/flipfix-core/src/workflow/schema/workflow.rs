@@ -37,6 +37,10 @@ pub struct WorkflowDecl {
     /// optionally a reply); missing = react ✅, no reply.
     #[serde(default)]
     pub on_created: Option<Spanned<crate::workflow::on_created::OnCreatedDecl>>,
+    /// What a `schedule:` workflow posts: a template and its listings. A
+    /// schedule workflow has this and nothing of the analysis sections.
+    #[serde(default)]
+    pub summary: Option<Spanned<crate::workflow::summaries::SummaryBodyDecl>>,
 }
 
 /// One trigger, written as a one-key map (`- message_command: Add to Flipfix`).
@@ -143,9 +147,9 @@ pub struct ThreadCreatedDecl {
 #[serde(deny_unknown_fields)]
 pub struct ScheduleDecl {
     /// Local time of day, 24-hour `HH:MM`.
-    pub at: String,
+    pub at: Spanned<String>,
     /// IANA timezone (`Europe/London`); daylight saving is followed.
-    pub timezone: String,
+    pub timezone: Spanned<String>,
 }
 
 /// `daily_cap:` — either or both bounds.
