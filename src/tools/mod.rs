@@ -1,6 +1,8 @@
-//! Tools behind `flipfix-bot replay`, `eval`, `export` and `demo`.
+//! Tools behind `flipfix-bot replay`, `eval`, `export` and `demo`, and the
+//! database part of `check`.
 
 mod cards;
+pub mod catalog_check;
 mod create;
 pub mod demo;
 pub mod eval;
