@@ -139,7 +139,10 @@ async fn broken_machines_come_first_with_open_reports_by_priority_and_last_activ
         "{gorgar}"
     );
     assert!(gorgar.contains(&day(14)), "the log entry: {gorgar}");
-    assert!(gorgar.contains("href=\"/machines/gorgar/\""), "{gorgar}");
+    assert!(
+        body.contains("<a href=\"/machines/gorgar/\">Gorgar</a>"),
+        "links its page: {body}"
+    );
 
     let mars = card(&body, "Attack from Mars");
     assert!(mars.contains("✅ Good"), "{mars}");
