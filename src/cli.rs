@@ -195,8 +195,19 @@ pub fn environment_help() -> String {
 
 #[derive(Debug, Subcommand)]
 pub enum ImportWhat {
-    /// machines.json: models with their instances.
-    Machines { file: PathBuf },
+    /// machines.json: models with their instances. Each `operational_status`
+    /// must be a declared machine status (by name or label); any other value
+    /// is named and not stored, and the rest of the machine is imported.
+    Machines {
+        file: PathBuf,
+        /// Workflow directory, for the declared statuses (default:
+        /// FLIPFIX_WORKFLOWS_DIR or ./workflows).
+        #[arg(long)]
+        workflows: Option<PathBuf>,
+        /// Template directory (default: FLIPFIX_PROMPTS_DIR or ./prompts).
+        #[arg(long)]
+        prompts: Option<PathBuf>,
+    },
     /// accounts.json: admins and maintainers (terminals are skipped).
     Maintainers { file: PathBuf },
     /// logs_problems.json, part_requests.json: the records' history. Import
@@ -269,10 +280,12 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
             prompts,
             pages,
         } => Ok(check(
-            &workflows.unwrap_or(secrets.workflows_dir),
-            &prompts.unwrap_or(secrets.prompts_dir),
-            &pages.unwrap_or(secrets.pages_dir),
-        )),
+            &secrets,
+            &workflows.unwrap_or_else(|| secrets.workflows_dir.clone()),
+            &prompts.unwrap_or_else(|| secrets.prompts_dir.clone()),
+            &pages.unwrap_or_else(|| secrets.pages_dir.clone()),
+        )
+        .await),
         Command::Replay {
             scenario,
             response,
@@ -327,8 +340,15 @@ pub async fn execute(cli: Cli, secrets: Secrets) -> anyhow::Result<ExitCode> {
 }
 
 /// `check`: the workflows, prompts and page templates, as the bot would
-/// load them; every problem with its place, and the exit status says.
-fn check(workflows_dir: &Path, prompts_dir: &Path, pages_dir: &Path) -> ExitCode {
+/// load them; every problem with its place, and the exit status says. With
+/// `DATABASE_URL` set, machines in an undeclared status are named too (data,
+/// not the files: the exit status stays).
+async fn check(
+    secrets: &Secrets,
+    workflows_dir: &Path,
+    prompts_dir: &Path,
+    pages_dir: &Path,
+) -> ExitCode {
     // Warnings do not change the exit status: the files load.
     for warning in crate::workflow::comment_warnings(workflows_dir) {
         println!("{warning}");
@@ -369,6 +389,10 @@ fn check(workflows_dir: &Path, prompts_dir: &Path, pages_dir: &Path) -> ExitCode
                 loaded.templates.names().len(),
                 loaded.version
             );
+            let statuses = loaded.kinds.machine_statuses();
+            if let Some(line) = tools::catalog_check::machine_statuses(secrets, statuses).await {
+                println!("{line}");
+            }
             ExitCode::SUCCESS
         }
         Err(problems) => {
@@ -383,9 +407,19 @@ fn check(workflows_dir: &Path, prompts_dir: &Path, pages_dir: &Path) -> ExitCode
 
 /// `import machines|maintainers|records`.
 async fn import(what: ImportWhat, secrets: &Secrets) -> anyhow::Result<ExitCode> {
-    let (file, is_machines) = match &what {
-        ImportWhat::Machines { file } => (file, true),
-        ImportWhat::Maintainers { file } => (file, false),
+    let (file, statuses) = match &what {
+        ImportWhat::Machines {
+            file,
+            workflows,
+            prompts,
+        } => {
+            let workflows = tools::replay::load(
+                workflows.as_ref().unwrap_or(&secrets.workflows_dir),
+                prompts.as_ref().unwrap_or(&secrets.prompts_dir),
+            )?;
+            (file, Some(workflows.kinds.machine_statuses().clone()))
+        }
+        ImportWhat::Maintainers { file } => (file, None),
         ImportWhat::Records {
             files,
             add_missing_machines,
@@ -408,10 +442,9 @@ async fn import(what: ImportWhat, secrets: &Secrets) -> anyhow::Result<ExitCode>
         .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", file.display()))?;
     let database = Database::open(secrets).await?;
     let name = file.display().to_string();
-    let result = if is_machines {
-        catalog::import_machines(&database.pool, &name, &json).await
-    } else {
-        catalog::import_maintainers(&database.pool, &name, &json).await
+    let result = match &statuses {
+        Some(statuses) => catalog::import_machines(&database.pool, statuses, &name, &json).await,
+        None => catalog::import_maintainers(&database.pool, &name, &json).await,
     };
     database.close().await;
     println!("{}", result?);

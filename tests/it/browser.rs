@@ -31,7 +31,9 @@ const PUBLIC_PAGES: &[(&str, &str, &str)] = &[
     ("healthz", "/healthz", "ok"),
     ("index", "/", "Left flipper is weak"),
     ("record", "/problem-reports/1/", "Left flipper is weak"),
-    ("machine", "/machines/gorgar/", "Left flipper is weak"),
+    // The status a member set by hand (issue #23), in the screenshot.
+    ("machine", "/machines/gorgar/", "❌ Broken"),
+    ("machines", "/machines/", "❌ Broken"),
     ("search", "/?q=flipper", "Left flipper is weak"),
 ];
 const MEMBER_PAGES: &[(&str, &str, &str)] = &[
@@ -42,7 +44,8 @@ const MEMBER_PAGES: &[(&str, &str, &str)] = &[
 /// must not be probed), with a link to sign in.
 const HIDDEN_FROM_VISITORS: &[&str] = &["/parts/2/"];
 
-/// Problem report #1 and part request #2 on Gorgar.
+/// Problem report #1 and part request #2 on Gorgar, then Gorgar set from
+/// Good to Broken by hand (its "Status changed" log entry is #3).
 async fn seed(pool: &PgPool) {
     let workflows = crate::support::shipped_workflows();
     let gorgar = crate::support::add_machine(pool, "gorgar", "Gorgar").await;
@@ -59,6 +62,30 @@ async fn seed(pool: &PgPool) {
             .await
             .unwrap_or_else(|err| panic!("seed {kind}: {err}"));
     }
+    sqlx::query("UPDATE machines SET status = 'good' WHERE id = $1")
+        .bind(gorgar)
+        .execute(pool)
+        .await
+        .expect("Gorgar is good");
+    let cause = flipfix_bot::records::machine_status::StatusCause {
+        author: flipfix_bot::domain::Author::Name("Ruth".into()),
+        created_by: Some(format!("discord:{RUTH} (ruth)")),
+        created_via: flipfix_bot::domain::CreatedVia::SlashCommand,
+        at: crate::support::time::real_now(),
+        via_record_id: None,
+        note: None,
+    };
+    let mut tx = pool.begin().await.expect("begin");
+    flipfix_bot::records::machine_status::set_status_in(
+        &mut tx,
+        &workflows.kinds,
+        gorgar,
+        "broken",
+        &cause,
+    )
+    .await
+    .expect("Gorgar breaks");
+    tx.commit().await.expect("commit");
 }
 
 const RUTH: u64 = 730_000_000_000_000_001;

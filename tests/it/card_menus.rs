@@ -270,7 +270,11 @@ async fn the_sample_catalog_ranks_eight_ball_deluxe_first(pool: PgPool) {
         crate::support::shared_dir().join("fixtures/flipfix-sample/machines.json"),
     )
     .unwrap();
-    flipfix_bot::catalog::import_machines(&pool, "machines.json", &json)
+    let statuses = crate::support::shipped_workflows()
+        .kinds
+        .machine_statuses()
+        .clone();
+    flipfix_bot::catalog::import_machines(&pool, &statuses, "machines.json", &json)
         .await
         .unwrap();
     let all = flipfix_bot::catalog::machines::list(&pool).await.unwrap();

@@ -42,6 +42,8 @@ mod layers;
 mod log_capture;
 mod logs_json;
 mod machine_status;
+mod machine_status_check;
+mod machines_overview;
 mod media;
 mod media_acceptance;
 mod media_lease;

@@ -94,7 +94,13 @@ async fn count(pool: &PgPool, sql: &str) -> i64 {
 /// The museum's sample history, and records as the bot makes them.
 async fn seed(pool: &PgPool) {
     let (name, json) = sample("machines.json");
-    import_machines(pool, &name, &json).await.unwrap();
+    let statuses = crate::support::shipped_workflows()
+        .kinds
+        .machine_statuses()
+        .clone();
+    import_machines(pool, &statuses, &name, &json)
+        .await
+        .unwrap();
     let (name, json) = sample("accounts.json");
     import_maintainers(pool, &name, &json).await.unwrap();
     let history = [sample("logs_problems.json"), sample("part_requests.json")];

@@ -28,7 +28,7 @@ fn read(name: &str) -> (String, String) {
 }
 
 /// Runs the real binary against the test's database.
-fn bot(pool: &PgPool, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn bot(pool: &PgPool, args: &[&str]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_flipfix-bot"))
         .args(args)
         .current_dir(repo_root())
@@ -83,7 +83,13 @@ async fn counts(pool: &PgPool) -> [i64; 5] {
 
 async fn catalog(pool: &PgPool) {
     let (name, json) = read("machines.json");
-    import_machines(pool, &name, &json).await.unwrap();
+    let statuses = crate::support::shipped_workflows()
+        .kinds
+        .machine_statuses()
+        .clone();
+    import_machines(pool, &statuses, &name, &json)
+        .await
+        .unwrap();
     let (name, json) = read("accounts.json");
     import_maintainers(pool, &name, &json).await.unwrap();
 }

@@ -185,7 +185,10 @@ pub async fn import(
     };
     let pool = &ctx.data().pool;
     let result = match kind {
-        ImportKind::Machines => import_machines(pool, &file.filename, &json).await,
+        ImportKind::Machines => {
+            let statuses = ctx.data().workflows().kinds.machine_statuses().clone();
+            import_machines(pool, &statuses, &file.filename, &json).await
+        }
         ImportKind::Maintainers => import_maintainers(pool, &file.filename, &json).await,
     };
     match result {

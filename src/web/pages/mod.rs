@@ -1,11 +1,13 @@
-//! Record pages: the index with filters and search, a machine's timeline,
-//! each record at its kind's `link_path`, and the members' list of workflow
-//! runs (`/runs/`). Rendered on the server from
-//! the HTML templates in `FLIPFIX_PAGES_DIR` (autoescaped: descriptions and
-//! names are data). Every read goes through [`browse::Visible`] built from
-//! the [`Viewer`], so a visitor never sees a members-only record anywhere.
+//! Record pages: the index with filters and search, the machines overview
+//! (`/machines/`), a machine's timeline, each record at its kind's
+//! `link_path`, and the members' list of workflow runs (`/runs/`). Rendered
+//! on the server from the HTML templates in `FLIPFIX_PAGES_DIR`
+//! (autoescaped: descriptions and names are data). Every read goes through
+//! [`browse::Visible`] built from the [`Viewer`], so a visitor never sees a
+//! members-only record anywhere.
 
 mod handlers;
+mod machines;
 mod runs;
 mod sample;
 mod views;
@@ -30,6 +32,7 @@ use crate::templates::Templates;
 pub const PAGE_TEMPLATES: &[&str] = &[
     "index.html.j2",
     "machine.html.j2",
+    "machines.html.j2",
     "record.html.j2",
     "error.html.j2",
     "runs.html.j2",
@@ -113,6 +116,7 @@ pub fn routes(state: &WebState) -> Router<WebState> {
     let pages = Arc::new(pages);
     Router::new()
         .route("/", get(handlers::index))
+        .route("/machines/", get(machines::machines))
         .route("/machines/{slug}/", get(handlers::machine))
         .route("/runs/", get(runs::runs))
         .route("/{section}/{id}/", get(handlers::record))

@@ -5,13 +5,14 @@
 
 use chrono::TimeZone;
 
+use super::machines::{machine_line, machines_context};
 use super::runs::{run_view, runs_context};
 use super::views::{
     error_context, index_context, machine_context, record_context, record_link, record_page,
     IndexQuery, Paging,
 };
 use super::{Pages, Viewer};
-use crate::records::browse::{Detail, MediaRow, SourceRow, Summary};
+use crate::records::browse::{Detail, MachineOverview, MediaRow, OpenCount, SourceRow, Summary};
 use crate::workflow::{Problems, RecordKinds};
 
 /// Loads the page templates in `dir` and renders each against samples.
@@ -126,11 +127,14 @@ pub fn check(dir: &std::path::Path, kinds: &RecordKinds) -> Problems {
                     ),
                 ),
             ];
+            let overview = sample_overview(&kind.name, &summary, full);
+            let machine_lines = overview.iter().map(|m| machine_line(kinds, m)).collect();
             let run_views = vec![run_view(kinds, &sample_run(&kind.name, full))];
             let runs_filter = if full { "add_to_flipfix" } else { "" };
-            let renders = renders
-                .into_iter()
-                .chain([("runs.html.j2", runs_context(viewer, run_views, runs_filter))]);
+            let renders = renders.into_iter().chain([
+                ("runs.html.j2", runs_context(viewer, run_views, runs_filter)),
+                ("machines.html.j2", machines_context(viewer, machine_lines)),
+            ]);
             for (name, context) in renders {
                 if !pages.templates.exists(name) {
                     continue; // reported by load
@@ -178,6 +182,41 @@ fn sample_summary(kind: &str, full: bool) -> Summary {
             copy_state: crate::media::store::CopyState::Pending,
         }),
     }
+}
+
+/// Two machines, one out of service with open records of every choice and
+/// one without records (`full`), or none at all.
+fn sample_overview(kind: &str, summary: &Summary, full: bool) -> Vec<MachineOverview> {
+    if !full {
+        return Vec::new();
+    }
+    vec![
+        MachineOverview {
+            slug: "sample-machine".into(),
+            name: "Sample Machine".into(),
+            status: "broken".into(),
+            last_activity: Some(summary.occurred_at),
+            open: vec![
+                OpenCount {
+                    kind: kind.to_string(),
+                    choice: Some("unplayable".into()),
+                    count: 1,
+                },
+                OpenCount {
+                    kind: kind.to_string(),
+                    choice: None,
+                    count: 2,
+                },
+            ],
+        },
+        MachineOverview {
+            slug: "quiet-machine".into(),
+            name: "Quiet Machine".into(),
+            status: "undeclared".into(),
+            last_activity: None,
+            open: Vec::new(),
+        },
+    ]
 }
 
 /// A created run with records and cost (`full`), or a scheduled run still

@@ -1,5 +1,8 @@
 //! Importing the catalog from the original system's exports (`machines.json`,
 //! `accounts.json`). Imports are idempotent: a second run changes nothing.
+//! A machine's `operational_status` is read against the declared statuses
+//! (by name or label, ignoring case); a value none of them means is named in
+//! the summary and not stored, and the rest of the machine is imported.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -8,6 +11,7 @@ use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 
 use crate::text::slugify;
+use crate::workflow::MachineStatuses;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -31,6 +35,10 @@ pub struct ImportSummary {
     pub unchanged: usize,
     /// Entries left out, each with the reason.
     pub skipped: Vec<String>,
+    /// Values the import could not store (an entry imported without one),
+    /// each in a sentence naming the file, the entry, the value and what it
+    /// could have been.
+    pub not_imported: Vec<String>,
 }
 
 impl fmt::Display for ImportSummary {
@@ -43,6 +51,10 @@ impl fmt::Display for ImportSummary {
             self.unchanged,
             self.skipped.len()
         )?;
+        // Before the lists, so a reply cut to Discord's length keeps them.
+        for sentence in &self.not_imported {
+            write!(f, "\n  {sentence}")?;
+        }
         for (label, names) in [
             ("added", &self.added),
             ("updated", &self.updated),
@@ -123,14 +135,18 @@ struct MachineFields {
     manufacturer: Option<String>,
     year: Option<i32>,
     serial_number: Option<String>,
-    status: String,
+    /// `None`: the file gives no declared status, so the stored one stays
+    /// (a new machine's is unset, [`super::machines::UNSET_STATUS`]).
+    status: Option<String>,
     location: Option<String>,
 }
 
 /// Imports `machines.json` (a list of models, each with `instances`; an
-/// instance without its own `name` takes the model's).
+/// instance without its own `name` takes the model's). `statuses` are the
+/// declared machine statuses the `operational_status` values must mean.
 pub async fn import_machines(
     pool: &PgPool,
+    statuses: &MachineStatuses,
     source_name: &str,
     json: &str,
 ) -> Result<ImportSummary, ImportError> {
@@ -154,6 +170,15 @@ pub async fn import_machines(
                 summary.skipped.push(format!("{name} (listed twice)"));
                 continue;
             }
+            let status = clean(instance.operational_status.as_deref());
+            let declared = status.as_deref().and_then(|value| statuses.resolve(value));
+            if let (Some(value), None) = (&status, declared) {
+                summary.not_imported.push(format!(
+                    "{source_name}: {name}: operational_status `{value}` is not a declared machine \
+                     status (declared: {}), so its status was left as it was (unset for a new machine)",
+                    statuses.names().join(", ")
+                ));
+            }
             let wanted = MachineFields {
                 name: name.clone(),
                 short_name: clean(instance.short_name.as_deref()),
@@ -161,8 +186,7 @@ pub async fn import_machines(
                 manufacturer: clean(model.manufacturer.as_deref()),
                 year: model.year,
                 serial_number: clean(instance.serial_number.as_deref()),
-                status: clean(instance.operational_status.as_deref())
-                    .unwrap_or_else(|| "unknown".into()),
+                status: declared.map(|s| s.name.clone()),
                 location: clean(instance.location.as_deref()),
             };
             upsert_machine(&mut tx, &wanted, &mut summary).await?;
@@ -177,17 +201,24 @@ async fn upsert_machine(
     wanted: &MachineFields,
     summary: &mut ImportSummary,
 ) -> Result<(), sqlx::Error> {
-    let existing: Option<(i64, MachineFieldsRow)> = sqlx::query_as::<_, MachineFieldsRow>(
+    let existing: Option<(i64, MachineFields)> = sqlx::query_as::<_, MachineFieldsRow>(
         "SELECT id, name, short_name, model_name, manufacturer, year, serial_number, status, location
          FROM machines WHERE lower(name) = lower($1)",
     )
     .bind(&wanted.name)
     .fetch_optional(&mut *conn)
     .await?
-    .map(|row| (row.id, row));
+    .map(|row| (row.id, row.fields));
     match existing {
-        Some((_, row)) if row.fields() == *wanted => summary.unchanged += 1,
-        Some((id, _)) => {
+        Some((id, stored)) => {
+            let wanted = MachineFields {
+                status: wanted.status.clone().or(stored.status.clone()),
+                ..wanted.clone()
+            };
+            if wanted == stored {
+                summary.unchanged += 1;
+                return Ok(());
+            }
             sqlx::query(
                 "UPDATE machines SET name = $2, short_name = $3, model_name = $4, manufacturer = $5,
                         year = $6, serial_number = $7, status = $8, location = $9, updated_at = now()
@@ -204,7 +235,7 @@ async fn upsert_machine(
             .bind(&wanted.location)
             .execute(&mut *conn)
             .await?;
-            summary.updated.push(wanted.name.clone());
+            summary.updated.push(wanted.name);
         }
         None => {
             let slug = unique_slug(conn, &wanted.name).await?;
@@ -220,7 +251,12 @@ async fn upsert_machine(
             .bind(&wanted.manufacturer)
             .bind(wanted.year)
             .bind(&wanted.serial_number)
-            .bind(&wanted.status)
+            .bind(
+                wanted
+                    .status
+                    .as_deref()
+                    .unwrap_or(super::machines::UNSET_STATUS),
+            )
             .bind(&wanted.location)
             .execute(&mut *conn)
             .await?;
@@ -235,12 +271,6 @@ struct MachineFieldsRow {
     id: i64,
     #[sqlx(flatten)]
     fields: MachineFields,
-}
-
-impl MachineFieldsRow {
-    fn fields(&self) -> MachineFields {
-        self.fields.clone()
-    }
 }
 
 /// The slug of `name`, with `-2`, `-3`, … appended while it is taken.

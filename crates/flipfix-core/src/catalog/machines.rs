@@ -22,6 +22,49 @@ impl Machine {
 
 const COLUMNS: &str = "id, slug, name, short_name, aliases, status, location";
 
+/// The status column's default: nobody has set this machine's status (not a
+/// declared status, so `check` names such machines).
+pub const UNSET_STATUS: &str = "unknown";
+
+/// Machines whose stored status `statuses` does not declare (imported or
+/// added before it was, or left unset), by name: `(name, status)`.
+pub async fn undeclared_statuses(
+    pool: &PgPool,
+    statuses: &crate::workflow::MachineStatuses,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT name, status FROM machines WHERE NOT (status = ANY($1)) ORDER BY lower(name), id",
+    )
+    .bind(statuses.names())
+    .fetch_all(pool)
+    .await
+}
+
+/// `check`'s sentence about [`undeclared_statuses`]; `None` when every
+/// machine's status is declared.
+pub fn undeclared_sentence(
+    machines: &[(String, String)],
+    statuses: &crate::workflow::MachineStatuses,
+) -> Option<String> {
+    if machines.is_empty() {
+        return None;
+    }
+    let listed: Vec<String> = machines
+        .iter()
+        .map(|(name, status)| format!("{name} (`{status}`)"))
+        .collect();
+    let (count, verb) = match machines.len() {
+        1 => ("1 machine".to_string(), "is"),
+        n => (format!("{n} machines"), "are"),
+    };
+    Some(format!(
+        "database: {count} {verb} in a status the workflows do not declare (declared: {}): {}; \
+         declare it under `machine_statuses:`, or set each with `/machine status`",
+        statuses.names().join(", "),
+        listed.join(", ")
+    ))
+}
+
 pub async fn list(pool: &PgPool) -> Result<Vec<Machine>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM machines ORDER BY lower(name)"

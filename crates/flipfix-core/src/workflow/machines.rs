@@ -57,11 +57,56 @@ impl MachineStatuses {
         }
     }
 
+    /// The declared status `value` means, read as a name or a label,
+    /// ignoring case and surrounding space ("Broken", "BROKEN", " broken ").
+    pub fn resolve(&self, value: &str) -> Option<&MachineStatus> {
+        let value = value.trim();
+        self.statuses
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(value))
+            .or_else(|| {
+                let value = value.to_lowercase();
+                self.statuses
+                    .iter()
+                    .find(|s| s.label.trim().to_lowercase() == value)
+            })
+    }
+
     pub fn names(&self) -> Vec<&str> {
         self.statuses.iter().map(|s| s.name.as_str()).collect()
     }
 
     pub fn is_out_of_service(&self, name: &str) -> bool {
         self.get(name).is_some_and(|s| s.out_of_service)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declared() -> MachineStatuses {
+        let status = |name: &str, label: &str| MachineStatus {
+            name: name.into(),
+            label: label.into(),
+            emoji: String::new(),
+            out_of_service: false,
+        };
+        MachineStatuses {
+            statuses: vec![status("good", "Good"), status("out", "Out of order")],
+            rules: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_value_resolves_by_name_or_label_ignoring_case() {
+        let statuses = declared();
+        let name = |value: &str| statuses.resolve(value).map(|s| s.name.as_str());
+        assert_eq!(name("good"), Some("good"));
+        assert_eq!(name(" GOOD "), Some("good"));
+        assert_eq!(name("out of ORDER"), Some("out"));
+        assert_eq!(name("Out"), Some("out"));
+        assert_eq!(name("kaput"), None);
+        assert_eq!(name(""), None);
     }
 }

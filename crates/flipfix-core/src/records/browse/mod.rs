@@ -1,15 +1,17 @@
 //! The read model behind record pages and search: lists with filters and
-//! full-text search, a machine's timeline, one record with its family,
-//! sources and media. No HTTP and no Discord here; every query takes a
+//! full-text search, the machines overview, a machine's timeline, one record
+//! with its family, sources and media. No HTTP and no Discord here; every query takes a
 //! [`Visible`] set of kinds so a record the caller may not see never appears
 //! in any list, timeline or family.
 
 mod detail;
 mod list;
+mod machines;
 mod page;
 
 pub use detail::{record_detail, Detail, DetailLookup, MediaRow, SourceRow};
 pub use list::{latest, machine_timeline, Listed, Timeline, TimelineEntry};
+pub use machines::{machines_overview, MachineOverview, OpenCount};
 pub use page::{Cursor, PageRequest, Seek};
 
 use chrono::{DateTime, Utc};
