@@ -83,6 +83,7 @@ mod summary;
 mod summary_check;
 mod summary_runs;
 mod test_tools;
+mod thread_trigger;
 mod web_health;
 mod web_pages;
 mod web_paging;
