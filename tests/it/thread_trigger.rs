@@ -167,9 +167,12 @@ async fn a_forum_post_gets_a_review_prompt_in_its_thread_for_its_owner(pool: PgP
     assert_eq!(body["model"], "claude-haiku-4-5");
     let system = body["system"].to_string();
     assert!(system.contains("opened a new post"), "{system}");
-    let conversation = body["messages"][0]["content"][0]["text"]
+    // The user message: text, or text blocks when images are shown.
+    let content = &body["messages"][0]["content"];
+    let conversation = content
         .as_str()
-        .unwrap()
+        .or_else(|| content[0]["text"].as_str())
+        .unwrap_or_else(|| panic!("no conversation text: {content}"))
         .to_string();
     assert!(
         conversation.contains(&format!("[{POST_ID}] ")),
