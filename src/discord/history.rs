@@ -17,6 +17,8 @@ pub const MISSING_ACCESS: &str = "Discord refused access (403 Missing Access)";
 pub struct DiscordSource {
     http: Arc<serenity::Http>,
     own_user_id: Option<u64>,
+    /// A message shown with a title line first: (message id, title).
+    title: Option<(u64, String)>,
 }
 
 impl DiscordSource {
@@ -24,7 +26,25 @@ impl DiscordSource {
         Self {
             http,
             own_user_id: None,
+            title: None,
         }
+    }
+
+    /// Shows `title` as the first line of message `message_id`: a forum
+    /// post's title lives on its thread, not in its first message, and it
+    /// often names the machine.
+    pub fn with_title(mut self, message_id: u64, title: &str) -> Self {
+        self.title = Some((message_id, title.to_string()));
+        self
+    }
+
+    fn titled(&self, mut message: Message) -> Message {
+        if let Some((id, title)) = &self.title {
+            if message.id == *id && !title.trim().is_empty() {
+                message.content = format!("Title: {}\n{}", title.trim(), message.content);
+            }
+        }
+        message
     }
 
     /// The bot's own user: its messages are left out of analyses.
@@ -42,7 +62,8 @@ fn source_error(err: serenity::Error) -> SourceError {
     }
 }
 
-fn status_of(err: &serenity::Error) -> Option<u16> {
+/// The HTTP status of Discord's answer, when it answered.
+pub(crate) fn status_of(err: &serenity::Error) -> Option<u16> {
     match err {
         serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) => {
             Some(response.status_code.as_u16())
@@ -118,7 +139,7 @@ impl MessageSource for DiscordSource {
             )
             .await
         {
-            Ok(message) => Ok(Some(convert(&message))),
+            Ok(message) => Ok(Some(self.titled(convert(&message)))),
             Err(err) if status_of(&err) == Some(404) => Ok(None),
             Err(err) => Err(source_error(err)),
         }
@@ -140,7 +161,7 @@ impl MessageSource for DiscordSource {
             )
             .await
             .map_err(source_error)?;
-        Ok(messages.iter().map(convert).collect())
+        Ok(messages.iter().map(|m| self.titled(convert(m))).collect())
     }
 
     async fn thread_info(&self, channel_id: u64) -> Result<Option<ThreadInfo>, SourceError> {

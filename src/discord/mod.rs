@@ -41,9 +41,11 @@ pub type Data = Arc<App>;
 pub type Error = anyhow::Error;
 pub type Context<'a> = poise::Context<'a, Data, Error>;
 
-/// Gateway intents: guild events, messages in guilds (history and replies),
-/// message content (privileged: enable it in the developer portal), and
-/// reactions in guilds (the `reaction:` trigger; not privileged).
+/// Gateway intents: guild events (GUILDS, which also brings THREAD_CREATE
+/// for the `thread_created:` trigger), messages in guilds (history and
+/// replies), message content (privileged: enable it in the developer
+/// portal), and reactions in guilds (the `reaction:` trigger; not
+/// privileged).
 pub fn intents() -> serenity::GatewayIntents {
     serenity::GatewayIntents::GUILDS
         | serenity::GatewayIntents::GUILD_MESSAGES
@@ -202,6 +204,10 @@ async fn on_event(
     }
     if let serenity::FullEvent::ReactionAdd { add_reaction } = event {
         triggers::reaction::on_reaction_add(ctx, app, add_reaction);
+        return Ok(());
+    }
+    if let serenity::FullEvent::ThreadCreate { thread } = event {
+        triggers::thread_created::on_thread_create(ctx, app, thread);
         return Ok(());
     }
     let serenity::FullEvent::InteractionCreate { interaction } = event else {

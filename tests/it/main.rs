@@ -91,6 +91,7 @@ mod summary_check;
 mod summary_runs;
 mod summary_workflow;
 mod test_tools;
+mod thread_trigger;
 mod web_health;
 mod web_pages;
 mod web_paging;

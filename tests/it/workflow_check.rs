@@ -90,17 +90,18 @@ fn triggers_not_served_by_this_version_are_refused_at_their_line() {
         &file,
         text.replace(
             trigger,
-            &format!("{trigger}      - thread_created: {{channel: \"123\"}}\n"),
+            &format!("{trigger}      - schedule: {{at: \"18:00\", timezone: Europe/London}}\n"),
         ),
     )
     .unwrap();
     let line = text.lines().position(|l| l == trigger.trim_end()).unwrap() + 2;
-    // The shipped `reaction: "🔧"` is served; `thread_created` not yet.
+    // The shipped `reaction: "🔧"` and forum intake's `thread_created` are
+    // served; `schedule` not yet.
     assert!(text.contains("      - reaction: \"🔧\"\n"));
     assert_eq!(
         problems(dir.path()),
         [
-            format!("/workflows/add_to_flipfix.yaml:{line}:9: workflow `add_to_flipfix`: trigger `thread_created` is not served by this version; remove it or upgrade the bot"),
+            format!("/workflows/add_to_flipfix.yaml:{line}:9: workflow `add_to_flipfix`: trigger `schedule` is not served by this version; remove it or upgrade the bot"),
         ]
     );
 }
@@ -225,6 +226,84 @@ fn a_second_workflows_prompt_that_does_not_render_is_refused_at_its_line() {
     assert!(
         found[0].starts_with("/prompts/analysis/other.md.j2:2")
             && found[0].contains("rendering the sample system prompt"),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn forum_intake_is_shipped_off_and_turned_on_by_naming_its_channel() {
+    let dir = copy_workflows();
+    let loaded = load_workflows(&dir.path().join("workflows"), &dir.path().join("prompts"))
+        .unwrap_or_else(|p| panic!("{p}"));
+    let intake = loaded.get("forum_intake").expect("forum intake is shipped");
+    assert_eq!(
+        intake.thread_created(),
+        None,
+        "off until a channel is named"
+    );
+    assert!(loaded.by_thread_parent(0).is_none());
+
+    let file = dir.path().join("workflows/forum_intake.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("To turn it on, put the"),
+        "the file says how to turn it on"
+    );
+    std::fs::write(
+        &file,
+        text.replace("channel: 0", "channel: \"700000000000000123\""),
+    )
+    .unwrap();
+    let loaded = load_workflows(&dir.path().join("workflows"), &dir.path().join("prompts"))
+        .unwrap_or_else(|p| panic!("{p}"));
+    let intake = loaded.get("forum_intake").unwrap();
+    assert_eq!(intake.thread_created(), Some((700_000_000_000_000_123, 10)));
+    assert_eq!(
+        loaded
+            .by_thread_parent(700_000_000_000_000_123)
+            .map(|w| w.name.as_str()),
+        Some("forum_intake")
+    );
+}
+
+#[test]
+fn one_channel_claimed_by_two_thread_triggers_is_refused_but_two_off_ones_are_not() {
+    let twice = with_extra(&format!(
+        "workflows:\n{}{}",
+        minimal("intake_a", "thread_created: {channel: \"555\"}"),
+        minimal("intake_b", "thread_created: {channel: \"555\"}")
+    ));
+    let found = problems(twice.path());
+    assert!(
+        found.iter().any(|p| p == "/workflows/extra.yaml:7:9: workflow `intake_b`: thread_created in channel 555 is already claimed by workflow `intake_a` at /workflows/extra.yaml:4"),
+        "{found:#?}"
+    );
+
+    // Channel 0 is "off": two workflows waiting for a channel do not clash.
+    let off = with_extra(&format!(
+        "workflows:\n{}{}",
+        minimal("intake_c", "thread_created: {channel: 0}"),
+        minimal("intake_d", "thread_created: {channel: 0}")
+    ));
+    let found = problems(off.path());
+    assert!(
+        found.iter().all(|p| !p.contains("already claimed")),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn more_first_messages_than_a_conversation_holds_are_refused() {
+    let dir = with_extra(&format!(
+        "workflows:\n{}",
+        minimal(
+            "intake",
+            "thread_created: {channel: \"555\", first_messages: 100}"
+        )
+    ));
+    let found = problems(dir.path());
+    assert!(
+        found.iter().any(|p| p == "/workflows/extra.yaml:4:9: workflow `intake`: thread_created first_messages is 100; at most 99"),
         "{found:#?}"
     );
 }

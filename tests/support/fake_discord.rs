@@ -1145,6 +1145,7 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
                 .and_then(|l| l.parse().ok())
                 .unwrap_or(50);
             let before: Option<u64> = params.get("before").and_then(|b| b.parse().ok());
+            let after: Option<u64> = params.get("after").and_then(|a| a.parse().ok());
             let channels = state.channels.lock().unwrap();
             let mut page: Vec<Value> = channels
                 .get(&channel)
@@ -1156,14 +1157,20 @@ fn answer(state: &FakeState, request: &RecordedRequest) -> Response {
                                 .as_str()
                                 .and_then(|i| i.parse().ok())
                                 .unwrap_or_default();
-                            before.is_none_or(|b| id < b)
+                            before.is_none_or(|b| id < b) && after.is_none_or(|a| id > a)
                         })
                         .cloned()
                         .collect()
                 })
                 .unwrap_or_default();
-            page.reverse(); // newest first, as Discord answers
-            page.truncate(limit.clamp(1, 100));
+            if after.is_some() {
+                // Paging forward: the oldest `limit` after it.
+                page.truncate(limit.clamp(1, 100));
+                page.reverse(); // newest first, as Discord answers
+            } else {
+                page.reverse(); // newest first, as Discord answers
+                page.truncate(limit.clamp(1, 100));
+            }
             json_response(StatusCode::OK, Value::Array(page))
         }
         _ => {

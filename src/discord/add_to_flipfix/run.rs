@@ -16,7 +16,7 @@ use crate::discord::history::{DiscordSource, MISSING_ACCESS};
 use crate::discord::{reply, review_ui, Context, Error};
 use crate::review::ReviewStore;
 use crate::runs::Outcome as RunOutcome;
-use crate::workflow::Workflow;
+use crate::workflow::{Analyze, Workflow, Workflows};
 
 /// Gathers, analyses and opens the review; on any failure the session is
 /// closed so the message is free again, and the person is told what to do.
@@ -171,6 +171,27 @@ pub(crate) async fn analyse(
 ) -> Result<Analysis, AnalysisError> {
     let workflows = app.workflows();
     let menu = crate::analysis::for_workflow(&workflows, Some(&workflow.name))?;
+    let source = discord_source(serenity_ctx);
+    analyse_with(&source, app, &workflows, menu, request, progress).await
+}
+
+/// Discord's history as the analysis reads it, without the bot's own posts.
+pub(crate) fn discord_source(serenity_ctx: &serenity::Context) -> DiscordSource {
+    let own_user = serenity_ctx.cache.current_user().id.get();
+    DiscordSource::new(serenity_ctx.http.clone()).with_own_user(own_user)
+}
+
+/// [`analyse`] with the history `source` and the analysis `menu` given: a
+/// trigger that reads its own windows (a new thread's first messages, its
+/// title) passes them.
+pub(crate) async fn analyse_with(
+    source: &DiscordSource,
+    app: &App,
+    workflows: &Workflows,
+    menu: &Analyze,
+    request: &AnalysisRequest,
+    progress: Option<&(dyn Fn(Progress) + Send + Sync)>,
+) -> Result<Analysis, AnalysisError> {
     let client = app.llm_for(Some(menu))?;
     let api_key = match client.resolve_key(&app.pool, &app.secrets).await {
         Ok(key) => key,
@@ -179,7 +200,7 @@ pub(crate) async fn analyse(
     };
     let deps = AnalysisDeps {
         pool: &app.pool,
-        workflows: &workflows,
+        workflows,
         analyze: menu,
         client: &client,
         api_key: api_key.as_ref(),
@@ -188,9 +209,7 @@ pub(crate) async fn analyse(
         allow_loopback_urls: app.secrets.allow_loopback_urls,
         clock: app.clock.as_ref(),
     };
-    let own_user = serenity_ctx.cache.current_user().id.get();
-    let source = DiscordSource::new(serenity_ctx.http.clone()).with_own_user(own_user);
-    analyze(&deps, &source, request).await
+    analyze(&deps, source, request).await
 }
 
 pub(crate) fn user_message(err: &AnalysisError) -> String {

@@ -8,21 +8,16 @@
 //! The gateway handler only filters and spawns: gathering and the model
 //! call happen in their own task.
 
-use chrono::Duration;
 use poise::serenity_prelude as serenity;
 
+use super::gateway_run::{self, GatewayStart};
 use super::review_prompt;
-use crate::analysis::{AnalysisRequest, NO_RECORDS_MESSAGE};
 use crate::app::App;
 use crate::config::SettingKey;
-use crate::discord::add_to_flipfix::{
-    already_saved, analyse, review_items, spend_limits, user_message, Requester,
-};
+use crate::discord::add_to_flipfix::already_saved;
 use crate::discord::{checks, Data, Error};
-use crate::llm::budget;
 use crate::records::records_for_messages;
-use crate::review::{recovery, NewSession, ReviewStore, SessionStatus, StartOutcome};
-use crate::runs::{self, Outcome as RunOutcome};
+use crate::runs;
 
 /// A reaction that starts a workflow: who, where, and which workflow.
 #[derive(Debug, Clone)]
@@ -111,7 +106,8 @@ fn emoji_key(emoji: &serenity::ReactionType) -> Option<String> {
     }
 }
 
-/// The run: checks, the analysis, the review items, and the prompt.
+/// The checks only a reaction needs, then the run every gateway trigger
+/// shares (`gateway_run`).
 async fn run(ctx: &serenity::Context, app: &App, started: &Started) -> Result<(), Error> {
     let http = &ctx.http;
     if !app.settings.get_bool(SettingKey::DiscordBotEnabled).await? {
@@ -120,9 +116,19 @@ async fn run(ctx: &serenity::Context, app: &App, started: &Started) -> Result<()
     }
     let channel = serenity::ChannelId::new(started.channel_id);
     let parent = channel_parent(ctx, channel).await;
-    if !in_scope(app, &started.workflow, started.channel_id, parent) {
-        return Ok(());
-    }
+    let counts_against_cap = {
+        let workflows = app.workflows();
+        let Some(workflow) = workflows.get(&started.workflow) else {
+            return Ok(());
+        };
+        match workflow.may_start(started.channel_id, parent.map(|p| p.get()), &started.roles) {
+            Ok(counts) => counts,
+            Err(refusal) => {
+                tracing::info!(channel = started.channel_id, reason = %refusal, "reaction outside the workflow's scope ignored");
+                return Ok(());
+            }
+        }
+    };
     if let Some(refusal) =
         checks::channel_refusal(&app.settings, "Add to Flipfix", channel, parent).await?
     {
@@ -137,52 +143,23 @@ async fn run(ctx: &serenity::Context, app: &App, started: &Started) -> Result<()
     if !saved.is_empty() {
         return review_prompt::note(http, started.channel_id, &already_saved(app, &saved)).await;
     }
-    let requested_by = format!("discord:{}", started.user_id);
-    let limits = spend_limits(app).await?;
-    if let Err(refusal) = budget::check(&app.pool, limits, &requested_by, app.clock.now()).await? {
-        return review_prompt::note(http, started.channel_id, &refusal.to_string()).await;
-    }
-    let hours = app
-        .settings
-        .get_hours(SettingKey::ReviewExpiryHours)
-        .await?;
-    let new = NewSession {
-        guild_id: Some(started.guild_id),
+    let start = GatewayStart {
+        workflow: started.workflow.clone(),
+        trigger: runs::Trigger::Reaction,
+        user_id: started.user_id,
+        user_name: started.user_name.clone(),
+        username: started.username.clone(),
+        roles: started.roles.clone(),
+        guild_id: started.guild_id,
+        run_channel_id: started.channel_id,
         channel_id: started.channel_id,
-        target_message_id: started.message_id,
-        owner_user_id: started.user_id,
-        owner_name: started.user_name.clone(),
-        expires_at: app.clock.now() + Duration::hours(i64::from(hours)),
+        message_id: started.message_id,
+        prompt_channel_id: started.channel_id,
+        windows: None,
+        title: None,
+        counts_against_cap,
     };
-    let store = ReviewStore::new(app.pool.clone());
-    let session_id = match store
-        .start_as(&new, app.clock.now(), app.lifecycle.instance)
-        .await?
-    {
-        StartOutcome::Started(id) => id,
-        busy => {
-            // A second reaction while a review is open: the open one stands.
-            tracing::info!(message = started.message_id, outcome = ?busy, "reaction on a message already under review ignored");
-            return Ok(());
-        }
-    };
-    let run_id = start_run(app, started).await?;
-    runs::attach_review(&app.pool, run_id, session_id).await?;
-    if let Err(err) = prepare(ctx, app, started, session_id, run_id).await {
-        let reason = format!("{err:#}");
-        if let Err(close_err) =
-            recovery::close(&app.pool, session_id, SessionStatus::Failed, &reason).await
-        {
-            tracing::error!(session_id, error = %close_err, "could not close a failed review; it frees itself when this process is gone");
-        }
-        if let Err(settle_err) =
-            runs::settle_review_run(&app.pool, session_id, app.clock.now()).await
-        {
-            tracing::warn!(session_id, error = %settle_err, "could not record how the run ended");
-        }
-        return Err(err);
-    }
-    Ok(())
+    gateway_run::begin(ctx, app, &start).await
 }
 
 /// The parent of a thread (`None` for a channel, or when Discord will not say).
@@ -197,124 +174,5 @@ async fn channel_parent(
             tracing::warn!(channel = channel.get(), error = %err, "could not look up the channel of a reaction");
             None
         }
-    }
-}
-
-/// Whether the workflow's `channels:` list (if any) holds the channel or
-/// its parent.
-fn in_scope(app: &App, workflow: &str, channel: u64, parent: Option<serenity::ChannelId>) -> bool {
-    let workflows = app.workflows();
-    let Some(workflow) = workflows.get(workflow) else {
-        return false;
-    };
-    let channels = &workflow.scope.channels;
-    channels.is_empty()
-        || channels.contains(&channel)
-        || parent.is_some_and(|p| channels.contains(&p.get()))
-}
-
-/// Gathers, analyses and stores the suggestions, then posts the prompt (or
-/// a note when there is nothing to review).
-async fn prepare(
-    ctx: &serenity::Context,
-    app: &App,
-    started: &Started,
-    session_id: i64,
-    run_id: i64,
-) -> Result<(), Error> {
-    let store = ReviewStore::new(app.pool.clone());
-    let request = AnalysisRequest {
-        guild_id: Some(started.guild_id),
-        channel_id: started.channel_id,
-        target_id: started.message_id,
-        requested_by: format!("discord:{}", started.user_id),
-        run_id: Some(run_id),
-    };
-    let workflows = app.workflows();
-    let Some(workflow) = workflows.get(&started.workflow) else {
-        // A reload removed the workflow between the reaction and now.
-        store.fail(session_id).await?;
-        let text = format!(
-            "The workflow `{}` was removed by a reload.",
-            started.workflow
-        );
-        settle(app, run_id, RunOutcome::Refused, &text).await;
-        return Ok(());
-    };
-    // The review keeps the version it is prepared with.
-    app.pin_review(session_id, workflows.clone()).await;
-    let analysis = match analyse(ctx, app, workflow, &request, None).await {
-        Ok(analysis) => analysis,
-        Err(err) => {
-            store.fail(session_id).await?;
-            tracing::warn!(error = %err, "analysis of a reacted message failed");
-            let text = user_message(&err);
-            let outcome = match &err {
-                crate::analysis::AnalysisError::Spend(_) => RunOutcome::Refused,
-                _ => RunOutcome::Failed,
-            };
-            settle(app, run_id, outcome, &text).await;
-            return review_prompt::note(&ctx.http, started.channel_id, &text).await;
-        }
-    };
-    let target = serenity::ChannelId::new(started.channel_id)
-        .message(&ctx.http, serenity::MessageId::new(started.message_id))
-        .await?;
-    let requester = Requester {
-        user_id: started.user_id,
-        guild_id: Some(started.guild_id),
-        roles: Some(started.roles.clone()),
-    };
-    let items = review_items(app, &requester, &target, &analysis).await?;
-    store.set_items(session_id, &items).await?;
-    let catalog = crate::catalog::machines::list(&app.pool).await?;
-    let texts = analysis
-        .conversation
-        .messages
-        .iter()
-        .map(|m| m.message.content.as_str());
-    let mentioned = crate::catalog::ranking::mentioned_in(&catalog, texts);
-    store.set_machine_mentions(session_id, &mentioned).await?;
-    if items.is_empty() {
-        settle(app, run_id, RunOutcome::Skipped, NO_RECORDS_MESSAGE).await;
-        return review_prompt::note(&ctx.http, started.channel_id, NO_RECORDS_MESSAGE).await;
-    }
-    let kinds = &workflows.kinds;
-    if let Err(err) = crate::review::duplicates::find_and_store(&app.pool, kinds, session_id).await
-    {
-        tracing::warn!(error = %err, "duplicate check failed; cards shown without it");
-    }
-    review_prompt::post(
-        &ctx.http,
-        app,
-        started.channel_id,
-        session_id,
-        started.user_id,
-    )
-    .await
-}
-
-async fn start_run(app: &App, started: &Started) -> Result<i64, sqlx::Error> {
-    let workflows = app.workflows();
-    // The workflow's own version, when it is in force: its review keeps it.
-    let version = workflows
-        .get(&started.workflow)
-        .map_or(workflows.version.as_str(), |w| w.version.as_str());
-    let run = runs::NewRun {
-        workflow: &started.workflow,
-        version,
-        trigger: runs::Trigger::Reaction,
-        user: Some((started.user_id, &started.username)),
-        guild_id: Some(started.guild_id),
-        channel_id: Some(started.channel_id),
-        target_message_id: Some(started.message_id),
-        instance: app.lifecycle.instance,
-    };
-    runs::start(&app.pool, &run, app.clock.now()).await
-}
-
-async fn settle(app: &App, run_id: i64, outcome: RunOutcome, reason: &str) {
-    if let Err(err) = runs::settle(&app.pool, run_id, outcome, reason, app.clock.now()).await {
-        tracing::warn!(run_id, error = %err, "could not record how the run ended");
     }
 }

@@ -1,4 +1,5 @@
-//! The review prompt: one short message in the channel, "Suggestions for
+//! The review prompt: one short message in the channel (or thread),
+//! posted for a review a reaction or a new thread started, "Suggestions for
 //! <person> are ready", with a Review button only that person may use. The
 //! click opens the same private review as Add to Flipfix; when the review
 //! ends the message is edited to say what was created. What the button
@@ -102,7 +103,7 @@ async fn open(
     let user = component.user.id.get();
     if session.owner_user_id != user {
         return Ok(Some(
-            "Only the person these suggestions were prepared for can review them; react to a message yourself to get your own.".into(),
+            "Only the person these suggestions were prepared for can review them; use Add to Flipfix on a message to get your own.".into(),
         ));
     }
     let verdict = match session.check_actor(user, app.clock.now()) {
@@ -120,7 +121,7 @@ async fn open(
         Err(ReviewError::Expired) => {
             close(&ctx.http, app, &session).await;
             Ok(Some(
-                "This review expired, so nothing was saved; react to the message again to start a new one.".into(),
+                "This review expired, so nothing was saved; use Add to Flipfix on the message to start a new one.".into(),
             ))
         }
         Err(err @ (ReviewError::WorkflowRemoved { .. } | ReviewError::WorkflowChanged { .. })) => {

@@ -88,3 +88,62 @@ impl FakeDiscord {
             .unwrap_or_default()
     }
 }
+
+impl FakeDiscord {
+    /// `owner_id` opens thread `thread_id` under `parent_id` (a forum post
+    /// when the parent is a forum) in the home server: THREAD_CREATE as
+    /// Discord sends it for a new thread (`newly_created: true`). The
+    /// thread is served by REST from then on.
+    pub fn create_thread(&self, owner_id: u64, thread_id: u64, parent_id: u64) {
+        self.create_thread_in(owner_id, thread_id, parent_id, GUILD_ID);
+    }
+
+    /// [`Self::create_thread`] in server `guild_id`.
+    pub fn create_thread_in(&self, owner_id: u64, thread_id: u64, parent_id: u64, guild_id: u64) {
+        self.add_thread(thread_id, parent_id);
+        let mut thread = thread_json(owner_id, thread_id, parent_id, guild_id);
+        thread["newly_created"] = json!(true);
+        self.dispatch("THREAD_CREATE", thread);
+    }
+
+    /// THREAD_CREATE as Discord sends it when the bot is added to an
+    /// existing private thread: not new, with the bot's thread member.
+    pub fn add_bot_to_thread(&self, owner_id: u64, thread_id: u64, parent_id: u64) {
+        self.add_thread(thread_id, parent_id);
+        let mut thread = thread_json(owner_id, thread_id, parent_id, GUILD_ID);
+        thread["type"] = json!(12);
+        thread["member"] = json!({
+            "id": thread_id.to_string(),
+            "user_id": super::BOT_USER_ID.to_string(),
+            "join_timestamp": "2026-01-01T00:00:00.000000+00:00",
+            "flags": 0,
+        });
+        self.dispatch("THREAD_CREATE", thread);
+    }
+}
+
+/// A public thread (type 11) as THREAD_CREATE carries it.
+fn thread_json(owner_id: u64, thread_id: u64, parent_id: u64, guild_id: u64) -> Value {
+    json!({
+        "id": thread_id.to_string(),
+        "type": 11,
+        "guild_id": guild_id.to_string(),
+        "parent_id": parent_id.to_string(),
+        "owner_id": owner_id.to_string(),
+        "name": "Left flipper weak",
+        "last_message_id": thread_id.to_string(),
+        "rate_limit_per_user": 0,
+        "message_count": 0,
+        "member_count": 1,
+        "total_message_sent": 0,
+        "flags": 0,
+        "applied_tags": [],
+        "thread_metadata": {
+            "archived": false,
+            "auto_archive_duration": 4320,
+            "archive_timestamp": "2026-01-01T00:00:00.000000+00:00",
+            "locked": false,
+            "create_timestamp": "2026-01-01T00:00:00.000000+00:00",
+        },
+    })
+}

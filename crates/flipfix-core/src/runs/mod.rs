@@ -140,6 +140,23 @@ pub async fn record_finished(
     Ok(id)
 }
 
+/// Whether a run started by `trigger` in `channel_id` was ever recorded: a
+/// new thread's intake runs once, whatever became of it, so a repeated
+/// THREAD_CREATE (a gateway replay, a second replica) starts nothing.
+pub async fn started_in_channel(
+    pool: &PgPool,
+    trigger: Trigger,
+    channel_id: u64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM workflow_runs WHERE trigger = $1 AND channel_id = $2)",
+    )
+    .bind(trigger)
+    .bind(Snowflake(channel_id))
+    .fetch_one(pool)
+    .await
+}
+
 /// Remembers what the run's analysis read: the messages and the images.
 pub async fn record_gathered(
     pool: &PgPool,

@@ -70,6 +70,17 @@ impl Workflow {
         })
     }
 
+    /// Its `thread_created` trigger that is on: (channel, first messages).
+    pub fn thread_created(&self) -> Option<(u64, usize)> {
+        self.triggers.iter().find_map(|t| match t {
+            Trigger::ThreadCreated {
+                channel,
+                first_messages,
+            } if *channel != super::trigger::OFF_CHANNEL => Some((*channel, *first_messages)),
+            _ => None,
+        })
+    }
+
     /// Its reaction triggers: (emoji, channels; empty = every channel).
     pub fn reactions(&self) -> impl Iterator<Item = (&str, &[u64])> {
         self.triggers.iter().filter_map(|t| match t {

@@ -36,6 +36,16 @@ impl Workflows {
             .find(|w| w.slash_command().is_some_and(|c| c.name == name))
     }
 
+    /// The workflow a new thread (or forum post) under `parent` starts.
+    /// `check` lets one workflow claim a channel, and channel 0 (off) is
+    /// never a parent.
+    pub fn by_thread_parent(&self, parent: u64) -> Option<&Workflow> {
+        self.workflows.iter().find(|w| {
+            w.thread_created()
+                .is_some_and(|(channel, _)| channel == parent)
+        })
+    }
+
     /// Workflows with at least one message command, in file order.
     pub fn with_message_command(&self) -> impl Iterator<Item = &Workflow> {
         self.workflows

@@ -13,11 +13,16 @@ pub enum Trigger {
     Reaction { emoji: String, channels: Vec<u64> },
     /// `/name` with a free-text option.
     SlashCommand(SlashCommand),
-    /// A new forum post (or thread) in `channel`.
+    /// A new forum post (or thread) in `channel`; `channel: 0` is the
+    /// trigger switched off (Discord never gives an id 0), so a shipped
+    /// workflow can wait for its channel to be named.
     ThreadCreated { channel: u64, first_messages: usize },
     /// Every day at `at` local time in `timezone`.
     Schedule { at: NaiveTime, timezone: Tz },
 }
+
+/// The `thread_created` channel that means "off until a channel is named".
+pub const OFF_CHANNEL: u64 = 0;
 
 /// `slash_command:` after validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +102,7 @@ const SERVED: &[TriggerKind] = &[
     TriggerKind::MessageCommand,
     TriggerKind::SlashCommand,
     TriggerKind::Reaction,
+    TriggerKind::ThreadCreated,
     TriggerKind::Schedule,
 ];
 

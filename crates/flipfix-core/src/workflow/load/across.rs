@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::workflow::definition::Workflow;
-use crate::workflow::trigger::Trigger;
+use crate::workflow::trigger::{Trigger, OFF_CHANNEL};
 use crate::workflow::{Problem, Problems, RecordKinds};
 
 /// Message commands one application may register in a guild. Discord's
@@ -108,8 +108,9 @@ fn clash(a: &Trigger, b: &Trigger) -> Option<String> {
                     .map(|c| format!("reaction {y} in channel {c}"))
             }
         }
+        // Channel 0 is a trigger switched off: several may wait for a channel.
         (Trigger::ThreadCreated { channel: x, .. }, Trigger::ThreadCreated { channel: y, .. })
-            if x == y =>
+            if x == y && *y != OFF_CHANNEL =>
         {
             Some(format!("thread_created in channel {y}"))
         }

@@ -76,10 +76,21 @@ fn build_trigger(
             Ok(command) => Some(Trigger::SlashCommand(command)),
             Err(message) => refuse(message),
         },
-        TriggerDecl::ThreadCreated(decl) => Some(Trigger::ThreadCreated {
-            channel: decl.channel.0,
-            first_messages: decl.first_messages.unwrap_or(DEFAULT_FIRST_MESSAGES),
-        }),
+        TriggerDecl::ThreadCreated(decl) => {
+            let first_messages = decl.first_messages.unwrap_or(DEFAULT_FIRST_MESSAGES);
+            // The starter is read as well, and a conversation holds at most
+            // MAX_MESSAGES.
+            let most = crate::workflow::MAX_MESSAGES - 1;
+            if first_messages > most {
+                return refuse(format!(
+                    "thread_created first_messages is {first_messages}; at most {most}"
+                ));
+            }
+            Some(Trigger::ThreadCreated {
+                channel: decl.channel.0,
+                first_messages,
+            })
+        }
         TriggerDecl::Schedule(decl) => {
             let (at, timezone) = crate::workflow::summaries::parse_schedule(
                 &decl.at,
