@@ -41,6 +41,8 @@ mod layers;
 mod log_capture;
 mod logs_json;
 mod machine_status;
+mod machine_status_review;
+mod machine_status_shown;
 mod media;
 mod media_acceptance;
 mod media_lease;
