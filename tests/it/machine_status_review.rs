@@ -57,7 +57,10 @@ async fn create_and_close_asks_only_when_the_last_unplayable_report_closes(pool:
         )),
         "{told}"
     );
-    assert_eq!(told["components"], json!([]), "no button: {told}");
+    assert!(
+        told["components"].as_array().is_none_or(Vec::is_empty),
+        "no button: {told}"
+    );
 
     // The last one: the same once-only button as `/close`.
     let review = fix_of(&pool, second).await;

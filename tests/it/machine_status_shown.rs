@@ -125,7 +125,10 @@ fn the_card_template_says_when_the_machine_is_not_good() {
     );
     for quiet in [Some("good"), Some("unknown"), None] {
         let body = render(quiet);
-        assert!(!body.contains(" is "), "{quiet:?}: {body}");
+        assert!(
+            body.starts_with("The left flipper is weak"),
+            "{quiet:?}: {body}"
+        );
         assert_eq!(body, render(None), "{quiet:?}");
     }
 }
@@ -155,7 +158,7 @@ fn the_conversation_template_names_machine_statuses_and_priorities() {
 
 /// The duplicate scenario on a broken Twilight Zone whose open report #12 is
 /// unplayable: the model is told the status and the priority, the card says
-/// TZ is broken, and "Attach and close #12" asks "Set Twilight Zone back to
+/// Twilight Zone is broken, and "Attach and close #12" asks "Set Twilight Zone back to
 /// Good?" (never automatic); the entry and the close carry the reviewer's
 /// id and unique username.
 #[sqlx::test(migrations = "./migrations")]
@@ -196,7 +199,7 @@ async fn a_broken_machine_is_in_the_prompt_on_the_card_and_asked_about_after_the
         .as_str()
         .unwrap_or_default();
     assert!(
-        description.starts_with("❌ TZ is Broken (out of service)."),
+        description.starts_with("❌ Twilight Zone is Broken (out of service).\n\n"),
         "{card}"
     );
 

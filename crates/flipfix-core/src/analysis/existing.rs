@@ -147,7 +147,7 @@ fn existing(kinds: &RecordKinds, catalog: &Catalog, record: OpenRecord) -> Exist
         .filter(|(name, _)| {
             rules
                 .iter()
-                .any(|r| r.kind == record.kind && &r.field == *name)
+                .any(|r| r.kind == record.kind && r.field == **name)
         })
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
