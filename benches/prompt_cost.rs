@@ -487,6 +487,7 @@ fn open_records(sample: &std::path::Path) -> Vec<ExistingRecord> {
                     .map(|at| Utc.from_utc_datetime(&at))
                     .unwrap_or_default(),
                 text: record[text_key].as_str().unwrap_or_default().into(),
+                rule_fields: Default::default(),
             });
         }
     }

@@ -160,38 +160,12 @@ async fn change(
         .embed(embed)
         .allowed_mentions(reply::no_mentions());
     // Closing the last record that broke the machine asks; never automatic.
-    if let Some(question) = restore_question_after(app, &workflows.kinds, transition, target).await
-    {
-        edit = edit.components(vec![super::machine_status::restore_button(&question)]);
-    }
-    super::record_once::show(ctx, changed.entry.id, &entry_label, edit).await
-}
-
-/// "Set Gorgar back to Good?" after a close, if the rules ask it. A failed
-/// look-up only loses the question (the close is saved), so it is logged.
-async fn restore_question_after(
-    app: &Data,
-    kinds: &crate::workflow::RecordKinds,
-    transition: Transition,
-    target: i64,
-) -> Option<crate::records::machine_status::RestoreQuestion> {
-    if transition != Transition::Close {
-        return None;
-    }
-    let found = async {
-        let Some(machine_id) = crate::records::get_record(&app.pool, target)
-            .await?
-            .and_then(|r| r.machine_id)
-        else {
-            return Ok(None);
-        };
-        crate::records::machine_status::restore_question(&app.pool, kinds, machine_id).await
-    };
-    match found.await {
-        Ok(question) => question,
-        Err(err) => {
-            tracing::warn!(record_id = target, error = %err, "could not look up the machine status question");
-            None
+    if transition == Transition::Close {
+        if let Some(question) =
+            super::machine_status::question_after_close(app, &workflows.kinds, target).await
+        {
+            edit = edit.components(vec![super::machine_status::restore_button(&question)]);
         }
     }
+    super::record_once::show(ctx, changed.entry.id, &entry_label, edit).await
 }

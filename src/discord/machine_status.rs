@@ -1,6 +1,7 @@
 //! `/machine status MACHINE STATUS [note]` (members; the home server gate
 //! refuses everyone else) and the "Set Gorgar back to Good?" button the
-//! `/close` answer shows when the last record that broke a machine closes.
+//! `/close` answer and the review's "Create and close" / "Attach and close"
+//! confirmation show when the last record that broke a machine closes.
 //! Both change the status once per interaction and write the "Status
 //! changed" log entry (see `records::machine_status`).
 
@@ -122,6 +123,102 @@ async fn autocomplete_status<'a>(
     serenity::CreateAutocompleteResponse::new().set_choices(choices)
 }
 
+/// "Set Gorgar back to Good?" after record `closed` closed, if the rules ask
+/// it. A failed look-up only loses the question (the close is saved), so it
+/// is logged.
+pub(super) async fn question_after_close(
+    app: &crate::app::App,
+    kinds: &crate::workflow::RecordKinds,
+    closed: i64,
+) -> Option<RestoreQuestion> {
+    let found = async {
+        let Some(machine_id) = crate::records::get_record(&app.pool, closed)
+            .await?
+            .and_then(|r| r.machine_id)
+        else {
+            return Ok(None);
+        };
+        crate::records::machine_status::restore_question(&app.pool, kinds, machine_id).await
+    };
+    match found.await {
+        Ok(question) => question,
+        Err(err) => {
+            tracing::warn!(record_id = closed, error = %err, "could not look up the machine status question");
+            None
+        }
+    }
+}
+
+/// After a review click created `entry` with "Create and close" or "Attach
+/// and close", when the entry closed a report on a machine that is not in
+/// normal service, a private follow-up says so: with the same once-only
+/// button as `/close` when that was the last report keeping the machine
+/// out of service, else that the machine keeps its status. Never changes
+/// the status itself.
+pub(super) async fn ask_after_review_close(
+    ctx: &serenity::Context,
+    app: &crate::app::App,
+    component: &serenity::ComponentInteraction,
+    entry: i64,
+) {
+    let workflows = app.workflows();
+    let found = async {
+        // `None` when the report was already closed (nothing changed).
+        let Some(change) = crate::records::status::change_made_by(&app.pool, entry).await? else {
+            return Ok(None);
+        };
+        let machine = match crate::records::get_record(&app.pool, change.record_id)
+            .await?
+            .and_then(|r| r.machine_id)
+        {
+            Some(id) => crate::catalog::machines::by_id(&app.pool, id).await?,
+            None => None,
+        };
+        Ok::<_, sqlx::Error>(machine.map(|m| (change.record_id, m)))
+    };
+    let (closed, machine) = match found.await {
+        Ok(Some(found)) => found,
+        Ok(None) => return,
+        Err(err) => {
+            tracing::warn!(record_id = entry, error = %err, "could not look up what the entry closed");
+            return;
+        }
+    };
+    let statuses = workflows.kinds.machine_statuses();
+    if !statuses.is_not_good(&machine.status) {
+        return;
+    }
+    let question = match crate::records::machine_status::restore_question(
+        &app.pool,
+        &workflows.kinds,
+        machine.id,
+    )
+    .await
+    {
+        Ok(question) => question,
+        Err(err) => {
+            tracing::warn!(record_id = closed, error = %err, "could not look up the machine status question");
+            None
+        }
+    };
+    let mut followup = serenity::CreateInteractionResponseFollowup::new()
+        .ephemeral(true)
+        .allowed_mentions(reply::no_mentions());
+    followup = match &question {
+        Some(question) => followup
+            .content(format!("✅ Closed #{closed} with #{entry}."))
+            .components(vec![restore_button(question)]),
+        None => followup.content(format!(
+            "✅ Closed #{closed} with #{entry}. {} is still {}.",
+            machine.name,
+            statuses.display(&machine.status)
+        )),
+    };
+    if let Err(err) = component.create_followup(&ctx.http, followup).await {
+        tracing::warn!(record_id = closed, error = %err, "could not post the close's follow-up");
+    }
+}
+
 /// The button asking "Set Gorgar back to Good?".
 pub fn restore_button(question: &RestoreQuestion) -> serenity::CreateActionRow {
     serenity::CreateActionRow::Buttons(vec![serenity::CreateButton::new(format!(
@@ -181,9 +278,9 @@ pub async fn on_component(
     let author = attribute(&app.pool, &who, role).await?.author;
     let cause = StatusCause {
         author,
-        created_by: Some(format!(
-            "discord:{} ({})",
-            component.user.id, component.user.name
+        created_by: Some(crate::records::status::discord_actor(
+            component.user.id.get(),
+            &component.user.name,
         )),
         created_via: CreatedVia::SlashCommand,
         at: app.clock.now(),

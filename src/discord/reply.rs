@@ -52,7 +52,7 @@ pub async fn ephemeral_embed(
 
 /// Who did something, for audit trails: `discord:<id> (<username>)`.
 pub fn actor(ctx: Context<'_>) -> String {
-    format!("discord:{} ({})", ctx.author().id, ctx.author().name)
+    crate::records::status::discord_actor(ctx.author().id.get(), &ctx.author().name)
 }
 
 /// Escapes Discord markdown so user text shows as typed.

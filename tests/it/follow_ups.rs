@@ -16,19 +16,19 @@ use crate::support::bot::{test_secrets, TestBot};
 use crate::support::fake_discord::{FakeDiscord, CHANNEL_ID};
 use crate::support::{add_machine, add_maintainer, repo_root};
 
-const BASE_URL: &str = "https://records.example";
+pub(crate) const BASE_URL: &str = "https://records.example";
 
-fn fixture(dir: &str, name: &str, ext: &str) -> PathBuf {
+pub(crate) fn fixture(dir: &str, name: &str, ext: &str) -> PathBuf {
     repo_root().join(format!("tests/fixtures/follow_ups/{dir}/{name}.{ext}"))
 }
 
-fn reference_answer(name: &str) -> Value {
+pub(crate) fn reference_answer(name: &str) -> Value {
     let text = std::fs::read_to_string(fixture("reference_answers", name, "json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
 /// The scenario's catalog machines and its existing records, with their ids.
-async fn seed(pool: &PgPool, scenario: &Scenario) -> HashMap<String, i64> {
+pub(crate) async fn seed(pool: &PgPool, scenario: &Scenario) -> HashMap<String, i64> {
     let mut machines = HashMap::new();
     for machine in &scenario.catalog.machines {
         let id = add_machine(pool, &machine.slug, &machine.name).await;
@@ -70,7 +70,7 @@ async fn seed(pool: &PgPool, scenario: &Scenario) -> HashMap<String, i64> {
     machines
 }
 
-async fn start(pool: &PgPool, fake: &FakeDiscord, anthropic: &FakeAnthropic) -> TestBot {
+pub(crate) async fn start(pool: &PgPool, fake: &FakeDiscord, anthropic: &FakeAnthropic) -> TestBot {
     let mut secrets = test_secrets(fake);
     secrets.anthropic_base_url = anthropic.base_url.clone();
     secrets.public_base_url = Some(crate::support::public_url(BASE_URL));
@@ -88,7 +88,11 @@ async fn start(pool: &PgPool, fake: &FakeDiscord, anthropic: &FakeAnthropic) -> 
 }
 
 /// Invokes Add to Flipfix on the scenario's target and returns the first card.
-async fn first_card(fake: &FakeDiscord, scenario: &Scenario, messages: &[Value]) -> Value {
+pub(crate) async fn first_card(
+    fake: &FakeDiscord,
+    scenario: &Scenario,
+    messages: &[Value],
+) -> Value {
     let target = messages
         .iter()
         .find(|m| m["id"] == json!(scenario.file.target))
@@ -105,7 +109,7 @@ async fn first_card(fake: &FakeDiscord, scenario: &Scenario, messages: &[Value])
     fake.edit_of(&token).await
 }
 
-async fn session_id(pool: &PgPool) -> i64 {
+pub(crate) async fn session_id(pool: &PgPool) -> i64 {
     sqlx::query_scalar("SELECT id FROM review_sessions")
         .fetch_one(pool)
         .await

@@ -16,7 +16,7 @@ use crate::support::bot::TestBot;
 use crate::support::fake_discord::FakeUser;
 use crate::support::{add_machine, copy_workflows, new_record, shipped_workflows};
 
-async fn machine_status(pool: &PgPool, id: i64) -> String {
+pub(crate) async fn machine_status(pool: &PgPool, id: i64) -> String {
     sqlx::query_scalar("SELECT status FROM machines WHERE id = $1")
         .bind(id)
         .fetch_one(pool)
@@ -24,7 +24,7 @@ async fn machine_status(pool: &PgPool, id: i64) -> String {
         .unwrap()
 }
 
-async fn good_machine(pool: &PgPool) -> i64 {
+pub(crate) async fn good_machine(pool: &PgPool) -> i64 {
     let id = add_machine(pool, "gorgar", "Gorgar").await;
     sqlx::query("UPDATE machines SET status = 'good' WHERE id = $1")
         .bind(id)
@@ -34,7 +34,7 @@ async fn good_machine(pool: &PgPool) -> i64 {
     id
 }
 
-fn unplayable(machine: i64) -> NewRecord {
+pub(crate) fn unplayable(machine: i64) -> NewRecord {
     let mut new = NewRecord {
         machine_id: Some(machine),
         description: "Game resets when the ball drains".into(),
@@ -58,7 +58,10 @@ async fn close(pool: &PgPool, report: i64) {
     tx.commit().await.unwrap();
 }
 
-async fn status_entries(pool: &PgPool, machine: i64) -> Vec<(i64, String, Option<String>)> {
+pub(crate) async fn status_entries(
+    pool: &PgPool,
+    machine: i64,
+) -> Vec<(i64, String, Option<String>)> {
     sqlx::query_as(
         "SELECT id, description, created_by FROM records
          WHERE machine_id = $1 AND description LIKE 'Status changed:%' ORDER BY id",

@@ -44,6 +44,8 @@ mod logs_json;
 mod machine_status;
 mod machine_status_check;
 mod machines_overview;
+mod machine_status_review;
+mod machine_status_shown;
 mod media;
 mod media_acceptance;
 mod media_lease;

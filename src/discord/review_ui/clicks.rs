@@ -8,7 +8,7 @@ use super::refusals::refuse_acknowledged;
 use super::render::render;
 use crate::app::App;
 use crate::discord::Error;
-use crate::review::{Action, CustomId, Decision, DecisionOutcome, ReviewStore};
+use crate::review::{Action, CustomId, Decision, DecisionOutcome, ReviewStore, Reviewer};
 
 /// A click on Create, Edit, Skip or Cancel, or a choice in a card's menu.
 pub async fn on_component(
@@ -56,7 +56,7 @@ pub async fn on_component(
                     id.session_id,
                     position,
                     decision,
-                    user,
+                    Reviewer::new(user, component.user.name.clone()),
                     app.clock.now(),
                 )
                 .await
@@ -76,6 +76,19 @@ pub async fn on_component(
             component
                 .edit_response(&ctx.http, message.into_edit())
                 .await?;
+            // The fix closed a report of a machine out of normal service: say
+            // so, and ask when it was the last (before the acknowledgement,
+            // which may wait on Discord).
+            if let (
+                Action::CreateAndClose | Action::AttachAndClose,
+                Some(DecisionOutcome::Created { record_id }),
+            ) = (id.action, &outcome)
+            {
+                crate::discord::machine_status::ask_after_review_close(
+                    ctx, app, component, *record_id,
+                )
+                .await;
+            }
             // Only once the click is answered: never delays the card.
             crate::discord::acknowledge::after_decision(
                 ctx,

@@ -47,6 +47,8 @@ pub fn suggestion_view(
                 name: name.clone(),
                 display_name: short_name.clone().unwrap_or_else(|| name.clone()),
                 short_name,
+                // The replay has no live machine status to show.
+                status: None,
             })
         }
         MachineMatch::Unknown { .. } | MachineMatch::None => None,

@@ -143,6 +143,17 @@ pub struct Conversation {
     pub origin_record: Option<ExistingRecord>,
     /// Open records of the machines the conversation mentions.
     pub open_records: Vec<ExistingRecord>,
+    /// Those machines' statuses when not good (a broken machine), so
+    /// "it's back up" reads as the fix of its open report.
+    pub machine_statuses: Vec<MachineStatusNote>,
+}
+
+/// A machine the conversation mentions that is not in normal service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MachineStatusNote {
+    /// The machine's catalog slug.
+    pub machine: String,
+    pub status: crate::records::view::MachineStatusView,
 }
 
 /// A record already in the database that the model is told about.
@@ -155,6 +166,9 @@ pub struct ExistingRecord {
     pub status: Option<String>,
     pub occurred_at: DateTime<Utc>,
     pub text: String,
+    /// The values of the fields the machine status rules read (a report's
+    /// `priority`): why its machine is out of service.
+    pub rule_fields: std::collections::BTreeMap<String, String>,
 }
 
 /// A message left out because it already became records.

@@ -139,6 +139,7 @@ pub fn conversation(menu: &Analyze, example: &Example) -> Result<Conversation, E
             status: origin.status.clone(),
             occurred_at: example_start() - Duration::days(1),
             text: origin.text.trim().to_string(),
+            rule_fields: Default::default(),
         });
     }
     Ok(conversation)

@@ -12,8 +12,9 @@ use std::collections::BTreeSet;
 use sqlx::PgPool;
 
 use super::catalog::Catalog;
-use super::conversation::{Conversation, ExistingRecord};
+use super::conversation::{Conversation, ExistingRecord, MachineStatusNote};
 use crate::records::open::{open_on_machines, OpenRecord, MAX_OPEN_RECORDS_IN_PROMPT};
+use crate::records::view::MachineStatusView;
 use crate::records::SavedSource;
 use crate::workflow::RecordKinds;
 
@@ -41,10 +42,33 @@ pub async fn attach(
         .into_iter()
         .filter(|r| Some(r.id) != origin_id)
         .take(MAX_OPEN_RECORDS_IN_PROMPT)
-        .map(|r| existing(catalog, r))
+        .map(|r| existing(kinds, catalog, r))
         .collect();
-    conversation.origin_record = origin.map(|r| existing(catalog, r));
+    conversation.origin_record = origin.map(|r| existing(kinds, catalog, r));
+    conversation.machine_statuses = machine_statuses(pool, kinds, &machines).await?;
     Ok(())
+}
+
+/// The statuses of `machine_ids` that are not good, as they are now.
+async fn machine_statuses(
+    pool: &PgPool,
+    kinds: &RecordKinds,
+    machine_ids: &[i64],
+) -> Result<Vec<MachineStatusNote>, sqlx::Error> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT slug, status FROM machines WHERE id = ANY($1) ORDER BY slug")
+            .bind(machine_ids)
+            .fetch_all(pool)
+            .await?;
+    let statuses = kinds.machine_statuses();
+    Ok(rows
+        .into_iter()
+        .filter(|(_, status)| statuses.is_not_good(status))
+        .map(|(machine, status)| MachineStatusNote {
+            machine,
+            status: MachineStatusView::new(statuses, &status),
+        })
+        .collect())
 }
 
 /// The top-level record the origin message became (the first one created,
@@ -64,6 +88,7 @@ async fn origin_record(
                     status: record.status,
                     description: record.description,
                     occurred_at: record.occurred_at,
+                    fields: record.fields,
                 }));
             }
         }
@@ -114,8 +139,20 @@ fn words(text: &str) -> String {
         .join(" ")
 }
 
-fn existing(catalog: &Catalog, record: OpenRecord) -> ExistingRecord {
+fn existing(kinds: &RecordKinds, catalog: &Catalog, record: OpenRecord) -> ExistingRecord {
+    let rules = &kinds.machine_statuses().rules;
+    let rule_fields = record
+        .fields
+        .iter()
+        .filter(|(name, _)| {
+            rules
+                .iter()
+                .any(|r| r.kind == record.kind && r.field == **name)
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
     ExistingRecord {
+        rule_fields,
         machine: record.machine_id.and_then(|id| {
             catalog
                 .machines

@@ -142,5 +142,6 @@ pub async fn gather<S: MessageSource>(
         origin_message_id,
         origin_record: None,
         open_records: Vec::new(),
+        machine_statuses: Vec::new(),
     })
 }

@@ -225,6 +225,7 @@ mod tests {
             origin_message_id: None,
             origin_record: None,
             open_records: Vec::new(),
+            machine_statuses: Vec::new(),
             saved_stubs: Vec::new(),
         }
     }

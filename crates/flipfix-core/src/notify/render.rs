@@ -225,6 +225,7 @@ async fn load_view(
             slug,
             name,
             short_name,
+            status: None,
         }),
         None => None,
     };

@@ -5,6 +5,8 @@
 //! Similarity is Postgres `pg_trgm` over the record description, with a
 //! trigram GIN index; the window and threshold are below and in docs/commands.md "Add to Flipfix" (likely duplicates).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -33,6 +35,9 @@ pub struct OpenRecord {
     pub status: Option<String>,
     pub description: String,
     pub occurred_at: DateTime<Utc>,
+    /// Field name → value (the prompt shows the ones status rules read).
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
 }
 
 /// The open record a suggestion most likely repeats.
@@ -59,7 +64,7 @@ pub async fn open_on_machines(
     let mut open = Vec::new();
     for kind in kinds.iter().filter(|k| k.tracks_open()) {
         let rows: Vec<OpenRow> = sqlx::query_as(
-            "SELECT id, kind, machine_id, status, description, occurred_at FROM records
+            "SELECT id, kind, machine_id, status, description, occurred_at, fields FROM records
              WHERE kind = $1 AND machine_id = ANY($2)
                AND (status IS NULL OR NOT (status = ANY($3)))
              ORDER BY occurred_at DESC, id DESC LIMIT $4",
@@ -139,6 +144,7 @@ struct OpenRow {
     status: Option<String>,
     description: String,
     occurred_at: DateTime<Utc>,
+    fields: sqlx::types::Json<BTreeMap<String, String>>,
 }
 
 impl From<OpenRow> for OpenRecord {
@@ -150,6 +156,7 @@ impl From<OpenRow> for OpenRecord {
             status: row.status,
             description: row.description,
             occurred_at: row.occurred_at,
+            fields: row.fields.0,
         }
     }
 }

@@ -19,6 +19,13 @@ pub struct Changer {
     pub label: Option<String>,
 }
 
+/// The actor text of a Discord user for audit trails (`created_by`, status
+/// changes): `discord:<id> (<username>)`. Identity is the id; the unique
+/// username is kept for people reading the trail (never the display name).
+pub fn discord_actor(user_id: u64, username: &str) -> String {
+    format!("discord:{user_id} ({username})")
+}
+
 impl Changer {
     /// From a record's `created_by` (`discord:<id> (<username>)`,
     /// `discord:<id>`, or another actor text).

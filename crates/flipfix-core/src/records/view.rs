@@ -61,6 +61,48 @@ pub struct MachineView {
     pub short_name: Option<String>,
     /// The short name when there is one, else the name.
     pub display_name: String,
+    /// Its operational status, where the view knows it (the review card):
+    /// templates show it when it is `not_good`.
+    pub status: Option<MachineStatusView>,
+}
+
+/// A machine's operational status as declared (`machine_statuses:`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MachineStatusView {
+    pub name: String,
+    pub label: String,
+    pub emoji: String,
+    /// A declared status other than normal service (`good`).
+    pub not_good: bool,
+    pub out_of_service: bool,
+}
+
+impl MachineStatusView {
+    /// `name` under the declared statuses (an undeclared name shows as
+    /// itself).
+    pub fn new(statuses: &crate::workflow::MachineStatuses, name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            label: statuses.label(name),
+            emoji: statuses
+                .get(name)
+                .map(|s| s.emoji.clone())
+                .unwrap_or_default(),
+            not_good: statuses.is_not_good(name),
+            out_of_service: statuses.is_out_of_service(name),
+        }
+    }
+
+    /// A broken machine, for the samples `check` renders.
+    pub fn sample() -> Self {
+        Self {
+            name: "broken".into(),
+            label: "Broken".into(),
+            emoji: "❌".into(),
+            not_good: true,
+            out_of_service: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -124,6 +166,17 @@ impl From<&crate::catalog::Machine> for MachineView {
             name: machine.name.clone(),
             short_name: machine.short_name.clone(),
             display_name: machine.display_name().to_string(),
+            status: None,
+        }
+    }
+}
+
+impl MachineView {
+    /// The view with the machine's status under the declared statuses.
+    pub fn with_status(self, statuses: &crate::workflow::MachineStatuses, status: &str) -> Self {
+        Self {
+            status: Some(MachineStatusView::new(statuses, status)),
+            ..self
         }
     }
 }
@@ -193,6 +246,7 @@ impl RecordView {
                 name: "Eight Ball Deluxe (Limited Edition)".into(),
                 short_name: Some("EBD LE".into()),
                 display_name: "EBD LE".into(),
+                status: Some(MachineStatusView::sample()),
             }),
             author: full.then(|| "Sample Maintainer".into()),
             parent: (full && !kind.parents.is_empty()).then(|| ParentView {

@@ -18,7 +18,7 @@ pub use custom_id::{Action, CustomId};
 pub use machine::{next_pending, ItemState};
 pub use recovery::OpenReview;
 pub use store::{
-    Decision, DecisionOutcome, NewSession, ReviewError, ReviewItem, ReviewStore, Session,
+    Decision, DecisionOutcome, NewSession, ReviewError, ReviewItem, ReviewStore, Reviewer, Session,
     SessionItem, SessionStatus, StartOutcome,
 };
 pub use versions::ReviewPins;

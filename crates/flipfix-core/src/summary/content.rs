@@ -8,6 +8,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use sqlx::PgConnection;
 
+use crate::records::view::MachineStatusView;
 use crate::workflow::{RecordKinds, StatusListing, Summary};
 
 /// Longest one-line text shown for a record.
@@ -32,6 +33,10 @@ pub struct SummaryView {
     pub machines_more: usize,
     /// The declared listings, in order.
     pub listings: Vec<Listing>,
+    /// Machines not in normal service (not `good`), out of service first.
+    pub machine_statuses: Vec<MachineStatusLine>,
+    /// Machines left out of `machine_statuses` to fit.
+    pub machine_statuses_more: usize,
 }
 
 /// Every field by name; a listing read from 0.3's `open_reports` /
@@ -48,6 +53,8 @@ impl Serialize for SummaryView {
         map.serialize_entry("machines", &self.machines)?;
         map.serialize_entry("machines_more", &self.machines_more)?;
         map.serialize_entry("listings", &self.listings)?;
+        map.serialize_entry("machine_statuses", &self.machine_statuses)?;
+        map.serialize_entry("machine_statuses_more", &self.machine_statuses_more)?;
         for listing in &self.listings {
             if let Some(alias) = listing.template_alias {
                 map.serialize_entry(alias, listing)?;
@@ -64,6 +71,14 @@ pub struct MachineGroup {
     pub records: Vec<Line>,
     /// Records left out to fit.
     pub more: usize,
+}
+
+/// A machine not in normal service, with its status.
+#[derive(Debug, Clone, Serialize)]
+pub struct MachineStatusLine {
+    /// The machine's short name or name, escaped.
+    pub machine: String,
+    pub status: MachineStatusView,
 }
 
 /// One declared listing's records: oldest first.
@@ -171,6 +186,7 @@ pub async fn load(
     for declared in &summary.listings {
         listings.push(listing(conn, declared, kinds, window.end, base_url).await?);
     }
+    let machine_statuses = machines_not_good(conn, kinds).await?;
     Ok(SummaryView {
         name: summary.name.clone(),
         date: window.date.format("%Y-%m-%d").to_string(),
@@ -180,7 +196,34 @@ pub async fn load(
         machines,
         machines_more: 0,
         listings,
+        machine_statuses,
+        machine_statuses_more: 0,
     })
+}
+
+/// Every machine in a declared status other than normal service, as it is
+/// now: out of service first, then by name.
+async fn machines_not_good(
+    conn: &mut PgConnection,
+    kinds: &RecordKinds,
+) -> Result<Vec<MachineStatusLine>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT COALESCE(short_name, name), status FROM machines ORDER BY COALESCE(short_name, name), id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let statuses = kinds.machine_statuses();
+    let mut lines: Vec<MachineStatusLine> = rows
+        .into_iter()
+        .filter(|(_, status)| statuses.is_not_good(status))
+        .map(|(name, status)| MachineStatusLine {
+            machine: escape_markdown(&name),
+            status: MachineStatusView::new(statuses, &status),
+        })
+        .collect();
+    // Stable: names stay in order within each group.
+    lines.sort_by_key(|line| !line.status.out_of_service);
+    Ok(lines)
 }
 
 /// Records of the listing's kind and statuses that existed at `at`,
@@ -267,6 +310,8 @@ impl SummaryView {
             listing.more = listing.items.len().saturating_sub(cap);
             listing.items.truncate(cap);
         }
+        view.machine_statuses_more = view.machine_statuses.len().saturating_sub(cap);
+        view.machine_statuses.truncate(cap);
         view
     }
 
@@ -328,6 +373,15 @@ impl SummaryView {
                 .zip(7..)
                 .map(|(declared, id)| listing(declared, id))
                 .collect(),
+            machine_statuses: if full {
+                vec![MachineStatusLine {
+                    machine: escape_markdown("Gorgar *LE*"),
+                    status: MachineStatusView::sample(),
+                }]
+            } else {
+                Vec::new()
+            },
+            machine_statuses_more: usize::from(full),
         }
     }
 }

@@ -76,6 +76,14 @@ impl MachineStatuses {
         self.statuses.iter().map(|s| s.name.as_str()).collect()
     }
 
+    /// Whether `name` is a declared status other than the first (`good`,
+    /// normal service): worth showing where people look (the summary, the
+    /// review card, the prompt). A value never declared (`unknown`, a
+    /// machine not imported) is not shown as a problem.
+    pub fn is_not_good(&self, name: &str) -> bool {
+        self.statuses.iter().skip(1).any(|s| s.name == name)
+    }
+
     pub fn is_out_of_service(&self, name: &str) -> bool {
         self.get(name).is_some_and(|s| s.out_of_service)
     }

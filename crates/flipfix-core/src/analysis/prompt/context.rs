@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::analysis::catalog::{Catalog, CatalogMachine, CatalogMaintainer};
-use crate::analysis::conversation::{Conversation, ExistingRecord, RecordReference};
+use crate::analysis::conversation::{
+    Conversation, ExistingRecord, MachineStatusNote, RecordReference,
+};
 use crate::analysis::examples::ExampleContext;
 use crate::analysis::tool_schema::offered_fields;
 use crate::workflow::{Analyze, FieldType, MachineRule, RecordKinds};
@@ -71,6 +73,9 @@ pub struct ConversationContext {
     pub origin_record: Option<ExistingContext>,
     /// Open records of the machines the conversation mentions, newest first.
     pub open_records: Vec<ExistingContext>,
+    /// Those machines' statuses when not good (`machine`, `status.label`,
+    /// `status.out_of_service`, ...).
+    pub machine_statuses: Vec<MachineStatusNote>,
     /// Rendering a worked example for the system prompt (not a request).
     pub example: bool,
 }
@@ -89,6 +94,9 @@ pub struct ExistingContext {
     pub age: String,
     /// The record text on one line, at most [`EXISTING_SNIPPET_CHARS`].
     pub text: String,
+    /// Field name → value of the fields machine status rules read
+    /// (`priority`).
+    pub rule_fields: std::collections::BTreeMap<String, String>,
 }
 
 /// Longest record text shown per existing record.
@@ -110,6 +118,7 @@ impl ExistingContext {
                 n => format!("{n} days"),
             },
             text: crate::text::truncate_chars(&one_line, EXISTING_SNIPPET_CHARS),
+            rule_fields: record.rule_fields.clone(),
         }
     }
 }
@@ -286,6 +295,7 @@ pub fn conversation_context(conversation: &Conversation) -> ConversationContext 
             .iter()
             .map(|r| ExistingContext::new(r, now))
             .collect(),
+        machine_statuses: conversation.machine_statuses.clone(),
         example: false,
     }
 }

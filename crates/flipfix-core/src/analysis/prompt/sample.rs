@@ -6,7 +6,9 @@ use super::context::{
     StubContext, SystemContext,
 };
 use crate::analysis::catalog::{Catalog, CatalogMachine, CatalogMaintainer};
+use crate::analysis::conversation::MachineStatusNote;
 use crate::analysis::examples::ExampleContext;
+use crate::records::view::MachineStatusView;
 use crate::workflow::{Analyze, RecordKinds};
 
 /// Sample contexts with every optional part present, for `check`.
@@ -80,6 +82,10 @@ pub fn sample_contexts(
             }],
             origin_record: Some(sample_existing()),
             open_records: vec![sample_existing()],
+            machine_statuses: vec![MachineStatusNote {
+                machine: "eight-ball-deluxe-limited-edition".into(),
+                status: MachineStatusView::sample(),
+            }],
             example: false,
         },
     )
@@ -94,5 +100,6 @@ fn sample_existing() -> ExistingContext {
         date: "2025-01-13".into(),
         age: "2 days".into(),
         text: "{{ not a template }}".into(),
+        rule_fields: [("priority".to_string(), "unplayable".to_string())].into(),
     }
 }

@@ -51,6 +51,7 @@ impl Scenario {
                 status: record.status.clone(),
                 occurred_at: record.timestamp,
                 text: record.description.clone(),
+                rule_fields: Default::default(),
             };
             let open = workflows
                 .kinds

@@ -42,6 +42,7 @@ fn run(
         origin_message_id: None,
         origin_record: None,
         open_records: Vec::new(),
+        machine_statuses: Vec::new(),
     };
     conversation.parse_references(&workflows.kinds);
     let known = crate::analysis::known_from_conversation(&conversation);

@@ -34,6 +34,42 @@ impl Decision {
     }
 }
 
+/// Who decides: the Discord user the session's owner check applies to, and
+/// their unique username when the click told it, kept in the created
+/// record's actor (`discord:<id> (<username>)`) as every other path does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reviewer {
+    pub user_id: u64,
+    pub username: Option<String>,
+}
+
+impl Reviewer {
+    pub fn new(user_id: u64, username: impl Into<String>) -> Self {
+        Self {
+            user_id,
+            username: Some(username.into()),
+        }
+    }
+
+    fn actor(&self) -> String {
+        match &self.username {
+            Some(name) => crate::records::status::discord_actor(self.user_id, name),
+            None => format!("discord:{}", self.user_id),
+        }
+    }
+}
+
+/// A bare user id: the actor is `discord:<id>` (callers that do not know
+/// the username, such as tests of the review's state machine).
+impl From<u64> for Reviewer {
+    fn from(user_id: u64) -> Self {
+        Self {
+            user_id,
+            username: None,
+        }
+    }
+}
+
 /// What a decision did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecisionOutcome {
@@ -59,9 +95,11 @@ impl ReviewStore {
         session_id: i64,
         position: usize,
         decision: Decision,
-        user_id: u64,
+        reviewer: impl Into<Reviewer>,
         now: DateTime<Utc>,
     ) -> Result<(DecisionOutcome, Session), ReviewError> {
+        let reviewer = reviewer.into();
+        let user_id = reviewer.user_id;
         let mut tx = self.pool.begin().await?;
         // Locking the session row serialises every click on this review.
         let session = load_in(&mut tx, session_id, true).await?;
@@ -120,7 +158,7 @@ impl ReviewStore {
                     occurred_at: to_create.occurred_at,
                     created_at: now,
                     created_via: CreatedVia::DiscordMessage,
-                    created_by: Some(format!("discord:{user_id}")),
+                    created_by: Some(reviewer.actor()),
                     sources: to_create.sources.clone(),
                     media: to_create.media.clone(),
                 };

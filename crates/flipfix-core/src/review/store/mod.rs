@@ -14,7 +14,7 @@ mod session;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
-pub use decisions::{Decision, DecisionOutcome};
+pub use decisions::{Decision, DecisionOutcome, Reviewer};
 pub use error::ReviewError;
 pub(super) use rows::load_in;
 pub use session::{NewSession, ReviewItem, Session, SessionItem, SessionStatus, StartOutcome};
