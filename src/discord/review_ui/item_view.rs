@@ -20,7 +20,6 @@ pub(super) async fn item_view(
 ) -> Result<RecordView, Error> {
     let entry = &session.items[position];
     let item = &entry.item;
-    let workflows = app.workflows();
     // With its status as it is now: the card says when the machine is not good.
     let machine = match item.machine_id {
         Some(id) => machines::by_id(&app.pool, id).await?.map(|m| {
