@@ -140,8 +140,10 @@ async fn main() {
     let pid = child.id();
     let bot = Bot(child);
     fake.wait_for_identify(1).await;
+    // Commands are synced by difference: a fresh start creates each one.
     fake.wait_until("command registration", |r| {
-        r.iter().any(|r| r.method == "PUT")
+        r.iter()
+            .any(|r| r.method == "POST" && r.path.ends_with("/commands"))
     })
     .await;
 
