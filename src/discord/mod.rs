@@ -33,9 +33,9 @@ pub(crate) mod triggers;
 mod workflow_commands;
 
 use crate::app::App;
-pub use triggers::prompt_expiry::PromptExpiry;
 /// A review's cards are built outside Discord too (`flipfix-bot screenshots`).
 pub(crate) use add_to_flipfix::{review_items, Requester};
+pub use triggers::prompt_expiry::PromptExpiry;
 
 pub type Data = Arc<App>;
 pub type Error = anyhow::Error;

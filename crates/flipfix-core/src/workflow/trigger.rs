@@ -1,5 +1,5 @@
-//! What starts a workflow run: the five trigger kinds, checked, and which of
-//! them this version of the bot serves.
+//! What starts a workflow run: the five trigger kinds, checked. This version
+//! serves all five; an unknown kind fails to parse, at its line.
 
 use chrono::NaiveTime;
 use chrono_tz::Tz;
@@ -93,28 +93,4 @@ impl Trigger {
             Self::Schedule { .. } => TriggerKind::Schedule,
         }
     }
-}
-
-/// The triggers the running bot answers. A trigger kind parses before it is
-/// served, and a workflow using one that is not served is refused, never
-/// silently ignored: whoever lands a trigger adds its line here.
-const SERVED: &[TriggerKind] = &[
-    TriggerKind::MessageCommand,
-    TriggerKind::SlashCommand,
-    TriggerKind::Reaction,
-    TriggerKind::ThreadCreated,
-    TriggerKind::Schedule,
-];
-
-/// Whether this version of the bot runs workflows started by `kind`.
-pub fn is_served(kind: TriggerKind) -> bool {
-    SERVED.contains(&kind)
-}
-
-/// The refusal for a trigger this version does not serve.
-pub fn not_served_message(kind: TriggerKind) -> String {
-    format!(
-        "trigger `{}` is not served by this version; remove it or upgrade the bot",
-        kind.key()
-    )
 }

@@ -1,10 +1,11 @@
 //! Checking a workflow's `triggers:`: each one's own rules (names, emoji,
-//! times), and whether this version serves it.
+//! times). Every kind that parses is served; an unknown key fails to parse
+//! and is refused at its line.
 
 use serde_saphyr::{Location, Spanned};
 
 use crate::workflow::schema::{SlashCommandDecl, TriggerDecl};
-use crate::workflow::trigger::{is_served, not_served_message, SlashCommand, Trigger};
+use crate::workflow::trigger::{SlashCommand, Trigger};
 use crate::workflow::{Problem, Problems};
 
 /// Messages of a new thread read with its starter when not declared.
@@ -31,9 +32,6 @@ pub(super) fn build_triggers(
         let Some(trigger) = build_trigger(problem, at, decl.value, problems) else {
             continue;
         };
-        if !is_served(trigger.kind()) {
-            problems.push(problem(at, not_served_message(trigger.kind())));
-        }
         triggers.push(trigger);
         triggers_at.push((at.line(), at.column()));
     }
