@@ -7,11 +7,12 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::auth::{escape_html, page, sign_in_redirect};
+use super::auth::{page, sign_in_redirect};
 use super::session::tokens_match;
 use super::session_store;
 use super::viewer::current_session;
 use super::WebState;
+use crate::text::escape_html;
 
 #[derive(Deserialize)]
 pub struct LogoutForm {

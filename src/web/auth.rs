@@ -309,21 +309,6 @@ pub(super) fn page(status: StatusCode, title: &str, body: &str) -> Response {
         .into_response()
 }
 
-pub(super) fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,13 +330,5 @@ mod tests {
             assert_eq!(local_path(Some(bad)), "/", "{bad:?}");
         }
         assert_eq!(local_path(None), "/");
-    }
-
-    #[test]
-    fn names_are_escaped() {
-        assert_eq!(
-            escape_html("<b>\"x\"&'"),
-            "&lt;b&gt;&quot;x&quot;&amp;&#39;"
-        );
     }
 }

@@ -13,7 +13,7 @@ pub(crate) mod run;
 
 pub(crate) use preflight::{already_saved, claim_review};
 pub(crate) use review_items::{review_items, Requester};
-pub(crate) use run::{analyse_with, discord_source, user_message};
+pub(crate) use run::{analyse_with, discord_source, remember_mentioned_machines, user_message};
 
 use poise::serenity_prelude as serenity;
 

@@ -75,15 +75,7 @@ pub(crate) async fn show_review(
         }
     };
     store.set_items(session_id, &items).await?;
-    // The machines the conversation names rank high in a card's machine menu.
-    let catalog = machines::list(&app.pool).await?;
-    let texts = analysis
-        .conversation
-        .messages
-        .iter()
-        .map(|m| m.message.content.as_str());
-    let mentioned = crate::catalog::ranking::mentioned_in(&catalog, texts);
-    store.set_machine_mentions(session_id, &mentioned).await?;
+    remember_mentioned_machines(app, &store, session_id, &analysis).await?;
     if items.is_empty() {
         settle_run(app, run_id, RunOutcome::Skipped, NO_RECORDS_MESSAGE).await;
         return answer(ctx, interaction, NO_RECORDS_MESSAGE).await;
@@ -220,4 +212,23 @@ pub(crate) fn user_message(err: &AnalysisError) -> String {
         AnalysisError::Spend(refusal) => refusal.to_string(),
         other => other.user_message().to_string(),
     }
+}
+
+/// Stores the machines the conversation names, so they rank high in a
+/// card's machine menu.
+pub(crate) async fn remember_mentioned_machines(
+    app: &App,
+    store: &ReviewStore,
+    session_id: i64,
+    analysis: &Analysis,
+) -> Result<(), Error> {
+    let catalog = machines::list(&app.pool).await?;
+    let texts = analysis
+        .conversation
+        .messages
+        .iter()
+        .map(|m| m.message.content.as_str());
+    let mentioned = crate::catalog::ranking::mentioned_in(&catalog, texts);
+    store.set_machine_mentions(session_id, &mentioned).await?;
+    Ok(())
 }

@@ -12,7 +12,8 @@ use crate::analysis::{AnalysisError, AnalysisRequest, NO_RECORDS_MESSAGE};
 use crate::app::App;
 use crate::config::SettingKey;
 use crate::discord::add_to_flipfix::{
-    analyse_with, discord_source, review_items, settle_run, spend_limits, user_message, Requester,
+    analyse_with, discord_source, remember_mentioned_machines, review_items, settle_run,
+    spend_limits, user_message, Requester,
 };
 use crate::discord::Error;
 use crate::llm::budget;
@@ -196,14 +197,7 @@ async fn prepare(
     };
     let items = review_items(app, &requester, &target, &analysis).await?;
     store.set_items(session_id, &items).await?;
-    let catalog = crate::catalog::machines::list(&app.pool).await?;
-    let texts = analysis
-        .conversation
-        .messages
-        .iter()
-        .map(|m| m.message.content.as_str());
-    let mentioned = crate::catalog::ranking::mentioned_in(&catalog, texts);
-    store.set_machine_mentions(session_id, &mentioned).await?;
+    remember_mentioned_machines(app, &store, session_id, &analysis).await?;
     if items.is_empty() {
         settle_run(app, run_id, RunOutcome::Skipped, NO_RECORDS_MESSAGE).await;
         return review_prompt::note(&ctx.http, start.prompt_channel_id, NO_RECORDS_MESSAGE).await;

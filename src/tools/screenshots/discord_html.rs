@@ -10,6 +10,8 @@
 
 use serde_json::Value;
 
+use crate::text::escape_html;
+
 /// How the message is drawn besides its payload.
 pub struct Frame<'a> {
     /// The name shown above the message (the bot's, or the webhook's).
@@ -54,9 +56,9 @@ pub fn page(title: &str, payload: &Value, frame: &Frame) -> String {
          <div id=\"message\" class=\"message\"><div class=\"avatar\">{initial}</div>\
          <div class=\"main\"><div class=\"header\"><span class=\"name\">{author}</span>\
          <span class=\"badge\">APP</span></div>{body}</div></div></body></html>\n",
-        title = escape(title),
-        initial = escape(&initial.to_string()),
-        author = escape(frame.author),
+        title = escape_html(title),
+        initial = escape_html(&initial.to_string()),
+        author = escape_html(frame.author),
     )
 }
 
@@ -67,14 +69,17 @@ fn embed(embed: &Value, frame: &Frame) -> String {
         .unwrap_or_else(|| "#1e1f22".into());
     let mut inner = String::new();
     if let Some(name) = embed["author"]["name"].as_str() {
-        inner.push_str(&format!("<div class=\"e-author\">{}</div>", escape(name)));
+        inner.push_str(&format!(
+            "<div class=\"e-author\">{}</div>",
+            escape_html(name)
+        ));
     }
     if let Some(title) = embed["title"].as_str() {
         let title = inline(title);
         inner.push_str(&match embed["url"].as_str() {
             Some(url) => format!(
                 "<div class=\"e-title\"><a href=\"{}\">{title}</a></div>",
-                escape(url)
+                escape_html(url)
             ),
             None => format!("<div class=\"e-title\">{title}</div>"),
         });
@@ -111,18 +116,21 @@ fn embed(embed: &Value, frame: &Frame) -> String {
     if let Some(url) = embed["image"]["url"].as_str() {
         inner.push_str(&format!(
             "<img class=\"e-image\" alt=\"\" src=\"{}\">",
-            escape(&image_url(url, frame))
+            escape_html(&image_url(url, frame))
         ));
     }
     if let Some(text) = embed["footer"]["text"].as_str() {
-        inner.push_str(&format!("<div class=\"e-footer\">{}</div>", escape(text)));
+        inner.push_str(&format!(
+            "<div class=\"e-footer\">{}</div>",
+            escape_html(text)
+        ));
     }
     let thumbnail = embed["thumbnail"]["url"]
         .as_str()
         .map(|url| {
             format!(
                 "<img class=\"e-thumb\" alt=\"\" src=\"{}\">",
-                escape(&image_url(url, frame))
+                escape_html(&image_url(url, frame))
             )
         })
         .unwrap_or_default();
@@ -144,7 +152,7 @@ fn image_url(url: &str, frame: &Frame) -> String {
 fn component(component: &Value) -> String {
     let emoji = component["emoji"]["name"]
         .as_str()
-        .map(|e| format!("{} ", escape(e)))
+        .map(|e| format!("{} ", escape_html(e)))
         .unwrap_or_default();
     match component["type"].as_u64() {
         Some(2) => {
@@ -162,7 +170,7 @@ fn component(component: &Value) -> String {
             };
             format!(
                 "<span class=\"button {style}{disabled}\">{emoji}{}</span>",
-                escape(component["label"].as_str().unwrap_or_default())
+                escape_html(component["label"].as_str().unwrap_or_default())
             )
         }
         _ => {
@@ -172,11 +180,11 @@ fn component(component: &Value) -> String {
                 .flatten()
                 .find(|o| o["default"] == Value::Bool(true))
                 .and_then(|o| o["label"].as_str())
-                .map(|label| format!("<span>{}</span>", escape(label)))
+                .map(|label| format!("<span>{}</span>", escape_html(label)))
                 .unwrap_or_else(|| {
                     format!(
                         "<span class=\"placeholder\">{}</span>",
-                        escape(
+                        escape_html(
                             component["placeholder"]
                                 .as_str()
                                 .unwrap_or("Make a selection")
@@ -205,13 +213,13 @@ fn inline(line: &str) -> String {
         let c = chars[i];
         match c {
             '\\' if chars.get(i + 1).is_some_and(|n| n.is_ascii_punctuation()) => {
-                out.push_str(&escape(&chars[i + 1].to_string()));
+                out.push_str(&escape_html(&chars[i + 1].to_string()));
                 i += 2;
             }
             '`' => match chars[i + 1..].iter().position(|&n| n == '`') {
                 Some(len) => {
                     let code: String = chars[i + 1..i + 1 + len].iter().collect();
-                    out.push_str(&format!("<code>{}</code>", escape(&code)));
+                    out.push_str(&format!("<code>{}</code>", escape_html(&code)));
                     i += len + 2;
                 }
                 None => {
@@ -231,7 +239,7 @@ fn inline(line: &str) -> String {
                 Some((text, url, len)) => {
                     out.push_str(&format!(
                         "<a href=\"{}\">{}</a>",
-                        escape(&url),
+                        escape_html(&url),
                         inline(&text)
                     ));
                     i += len;
@@ -256,11 +264,11 @@ fn inline(line: &str) -> String {
                     len -= 1;
                 }
                 let url: String = chars[i..i + len].iter().collect();
-                out.push_str(&format!("<a href=\"{0}\">{0}</a>", escape(&url)));
+                out.push_str(&format!("<a href=\"{0}\">{0}</a>", escape_html(&url)));
                 i += len;
             }
             _ => {
-                out.push_str(&escape(&c.to_string()));
+                out.push_str(&escape_html(&c.to_string()));
                 i += 1;
             }
         }
@@ -297,21 +305,6 @@ fn masked_link(chars: &[char]) -> Option<(String, String, usize)> {
         return None;
     }
     Some((chars[1..close].iter().collect(), url, end + 1))
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// Discord's dark theme, close enough to be recognised.
