@@ -12,6 +12,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+mod json;
+
+use json::{ExportJson, LogJson, PartJson, ProblemJson, UpdateJson};
 use super::values::{identity, insert, lower, parse_time, part_status};
 use crate::catalog::ImportError;
 
@@ -74,77 +77,6 @@ pub(crate) struct Unreadable {
 }
 
 pub type Read = Result<Entry, Unreadable>;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExportJson {
-    problem_reports: Option<Vec<Value>>,
-    log_entries: Option<Vec<Value>>,
-    part_requests: Option<Vec<Value>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ProblemJson {
-    #[serde(default)]
-    id: Option<Value>,
-    machine: String,
-    #[serde(alias = "text")]
-    description: String,
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    priority: Option<String>,
-    #[serde(default)]
-    problem_type: Option<String>,
-    reported_by: String,
-    occurred_at: String,
-    #[serde(default)]
-    media: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct LogJson {
-    #[serde(default)]
-    id: Option<Value>,
-    #[serde(default)]
-    machine: Option<String>,
-    #[serde(alias = "description")]
-    text: String,
-    maintainers: Vec<String>,
-    occurred_at: String,
-    #[serde(default)]
-    media: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct PartJson {
-    #[serde(default)]
-    id: Option<Value>,
-    #[serde(default)]
-    machine: Option<String>,
-    #[serde(alias = "description")]
-    text: String,
-    #[serde(default)]
-    status: Option<String>,
-    requested_by: String,
-    occurred_at: String,
-    #[serde(default)]
-    media: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct UpdateJson {
-    #[serde(default)]
-    id: Option<Value>,
-    #[serde(alias = "description")]
-    text: String,
-    #[serde(default)]
-    new_status: Option<String>,
-    posted_by: String,
-    occurred_at: String,
-    #[serde(default)]
-    media: Vec<String>,
-}
 
 const FORMAT: &str = "records export";
 
