@@ -14,9 +14,9 @@ use serde_json::Value;
 
 mod json;
 
-use json::{ExportJson, LogJson, PartJson, ProblemJson, UpdateJson};
 use super::values::{identity, insert, lower, parse_time, part_status};
 use crate::catalog::ImportError;
+use json::{ExportJson, LogJson, PartJson, ProblemJson, UpdateJson};
 
 pub(crate) const PROBLEM_REPORT: &str = "problem_report";
 pub(crate) const LOG_ENTRY: &str = "log_entry";
