@@ -23,8 +23,8 @@ use crate::support::{add_machine, copy_workflows, repo_root};
 
 const MESSAGE_ID: u64 = 1_100_000_000_000_000_001;
 
-/// A kind of its own and a workflow that suggests it, reacting 💬.
-const FRONT_DESK_V1: &str = r##"record_kinds:
+/// A kind of its own, suggested by the first version of the workflow.
+const FEEDBACK_KIND: &str = r##"record_kinds:
   - name: visitor_feedback
     label: Visitor feedback
     emoji: "💬"
@@ -38,47 +38,43 @@ const FRONT_DESK_V1: &str = r##"record_kinds:
     templates:
       card: cards/record.md.j2
       notification: notifications/record.md.j2
-workflows:
+"##;
+
+/// The `front_desk` workflow suggesting `kind` and reacting `react`.
+fn front_desk(kind: &str, react: &str) -> String {
+    format!(
+        r##"workflows:
   - name: front_desk
     triggers:
       - message_command: Front Desk
-    gather: {channel_before: 30, thread_messages: 50, thread_preroll: 10, reply_chain_depth: 20, reply_chain_preroll: 10, max_messages: 100}
+    gather: {{channel_before: 30, thread_messages: 50, thread_preroll: 10, reply_chain_depth: 20, reply_chain_preroll: 10, max_messages: 100}}
     analyze:
       model: claude-haiku-4-5
       max_tokens: 1024
       temperature: 0
       timeout_seconds: 30
-      kinds: [visitor_feedback]
+      kinds: [{kind}]
       prompts:
         system: analysis/system.md.j2
         conversation: analysis/conversation.md.j2
       prices:
-        claude-haiku-4-5: {input: 1.00, output: 5.00, cache_write: 1.25, cache_read: 0.10}
+        claude-haiku-4-5: {{input: 1.00, output: 5.00, cache_write: 1.25, cache_read: 0.10}}
     on_created:
-      react: "💬"
-"##;
+      react: "{react}"
+"##
+    )
+}
+
+/// The first version: its own kind, reacting 💬.
+fn front_desk_v1() -> String {
+    format!("{FEEDBACK_KIND}{}", front_desk("visitor_feedback", "💬"))
+}
 
 /// The next version: the kind is gone, the workflow suggests log entries
 /// and reacts 👀.
-const FRONT_DESK_V2: &str = r##"workflows:
-  - name: front_desk
-    triggers:
-      - message_command: Front Desk
-    gather: {channel_before: 30, thread_messages: 50, thread_preroll: 10, reply_chain_depth: 20, reply_chain_preroll: 10, max_messages: 100}
-    analyze:
-      model: claude-haiku-4-5
-      max_tokens: 1024
-      temperature: 0
-      timeout_seconds: 30
-      kinds: [log_entry]
-      prompts:
-        system: analysis/system.md.j2
-        conversation: analysis/conversation.md.j2
-      prices:
-        claude-haiku-4-5: {input: 1.00, output: 5.00, cache_write: 1.25, cache_read: 0.10}
-    on_created:
-      react: "👀"
-"##;
+fn front_desk_v2() -> String {
+    front_desk("log_entry", "👀")
+}
 
 fn feedback_suggestion() -> Reply {
     Reply::tool_use(json!({"suggestions": [{"kind": "visitor_feedback",
@@ -86,7 +82,7 @@ fn feedback_suggestion() -> Reply {
         "source_message_ids": [MESSAGE_ID.to_string()]}]}))
 }
 
-/// A bot on a copy of the shipped workflows plus FRONT_DESK_V1, with one
+/// A bot on a copy of the shipped workflows plus the first front-desk version, with one
 /// Front Desk review open on Bob's message; returns its session id.
 async fn open_front_desk_review(
     pool: &PgPool,
@@ -95,7 +91,11 @@ async fn open_front_desk_review(
     dir: &tempfile::TempDir,
 ) -> (TestBot, i64) {
     add_machine(pool, "ballyhoo", "Ballyhoo").await;
-    std::fs::write(dir.path().join("workflows/front_desk.yaml"), FRONT_DESK_V1).unwrap();
+    std::fs::write(
+        dir.path().join("workflows/front_desk.yaml"),
+        front_desk_v1(),
+    )
+    .unwrap();
     let mut secrets = crate::support::bot::test_secrets(fake);
     secrets.workflows_dir = dir.path().join("workflows");
     secrets.prompts_dir = dir.path().join("prompts");
@@ -149,7 +149,11 @@ async fn an_open_review_finishes_on_the_version_it_started_with(pool: PgPool) {
     let (bot, session) = open_front_desk_review(&pool, &fake, &anthropic, &dir).await;
 
     // The new version drops the kind the open review suggests.
-    std::fs::write(dir.path().join("workflows/front_desk.yaml"), FRONT_DESK_V2).unwrap();
+    std::fs::write(
+        dir.path().join("workflows/front_desk.yaml"),
+        front_desk_v2(),
+    )
+    .unwrap();
     let reply = reload(&fake).await;
     assert!(reply.contains("✅ Workflows reloaded"), "{reply}");
     assert!(bot.app.workflows().kinds.get("visitor_feedback").is_none());
