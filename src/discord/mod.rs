@@ -331,4 +331,21 @@ mod tests {
         // Add Reactions, Send Messages in Threads.
         assert!(url.ends_with("permissions=274877992000"), "{url}");
     }
+
+    #[test]
+    fn the_core_knows_exactly_the_built_in_slash_commands() {
+        // `check` refuses workflow and kind commands named like these.
+        let mut served: Vec<String> = static_commands()
+            .iter()
+            .filter(|c| c.slash_action.is_some() || !c.subcommands.is_empty())
+            .map(|c| c.name.to_string())
+            .collect();
+        served.sort();
+        let mut known: Vec<String> = crate::workflow::BUILT_IN_SLASH_COMMANDS
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        known.sort();
+        assert_eq!(served, known);
+    }
 }

@@ -223,12 +223,22 @@ const CLASHING_KIND: &str = r##"record_kinds:
 "##;
 
 #[sqlx::test(migrations = "./migrations")]
-async fn a_workflow_command_never_replaces_a_built_in_one(pool: PgPool) {
-    let logs = crate::support::logs::CapturedLogs::capture();
+async fn a_command_named_like_a_built_in_one_is_refused_by_reload_and_find_stays_the_search(
+    pool: PgPool,
+) {
     let fake = FakeDiscord::start().await;
     let dir = copy_workflows();
-    std::fs::write(dir.path().join("workflows/lost.yaml"), CLASHING_KIND).unwrap();
     let bot = TestBot::start_with_dirs(pool.clone(), &fake, dir.path()).await;
+    std::fs::write(dir.path().join("workflows/lost.yaml"), CLASHING_KIND).unwrap();
+    let reply = reload(&fake).await;
+    assert!(reply.starts_with("❌ Not reloaded"), "{reply}");
+    assert!(
+        reply.contains("lost.yaml:")
+            && reply.contains(
+                "command name `find` is the bot's built-in /find command; choose another name"
+            ),
+        "{reply}"
+    );
     let finds: Vec<Value> = fake
         .registered_commands()
         .into_iter()
@@ -238,12 +248,6 @@ async fn a_workflow_command_never_replaces_a_built_in_one(pool: PgPool) {
     assert_eq!(
         finds[0]["description"],
         json!("Find records by text, optionally on one machine or of one kind.")
-    );
-    let text = logs.text();
-    assert!(
-        text.contains("a workflow declares a command the bot already has")
-            && text.contains("/find"),
-        "{text}"
     );
     // `/find` is still the search.
     let token = fake.invoke_slash(

@@ -62,3 +62,39 @@ fn a_slash_command_named_like_a_record_command_is_refused_but_a_message_command_
         "{found:#?}"
     );
 }
+
+#[test]
+fn a_slash_command_or_record_command_named_like_a_built_in_command_is_refused() {
+    let dir = with_extra(&format!(
+        "workflows:\n{}{}",
+        minimal(
+            "finder",
+            "slash_command: {name: find, description: Find a note}"
+        ),
+        // A message command is another command type: its name is free.
+        minimal("history_menu", "message_command: history"),
+    ));
+    // A kind's record command takes a built-in name.
+    let kinds = dir.path().join("workflows/record_kinds.yaml");
+    let shipped = std::fs::read_to_string(&kinds).unwrap();
+    assert!(
+        shipped.contains("      name: part\n"),
+        "the shipped part_request command moved"
+    );
+    std::fs::write(
+        &kinds,
+        shipped.replace("      name: part\n", "      name: close\n"),
+    )
+    .unwrap();
+    let found = problems(dir.path());
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found.iter().any(|p| p.starts_with("/workflows/record_kinds.yaml:")
+            && p.ends_with(": command name `close` is the bot's built-in /close command; choose another name")),
+        "{found:#?}"
+    );
+    assert!(
+        found.contains(&"/workflows/extra.yaml:4:9: workflow `finder`: slash_command name `find` is the bot's built-in /find command; choose another name".to_string()),
+        "{found:#?}"
+    );
+}

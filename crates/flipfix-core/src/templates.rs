@@ -110,6 +110,13 @@ impl Templates {
         self.broken.iter().any(|broken| broken == name)
     }
 
+    /// What to say of a file that names template `name` when there is no
+    /// such file (a file that failed to compile has its own problem already).
+    pub fn missing(&self, name: &str) -> Option<String> {
+        (!self.exists(name) && !self.is_broken(name))
+            .then(|| format!("template `{name}` not found in the prompts directory"))
+    }
+
     /// The source text of a template, if it exists.
     pub fn source(&self, name: &str) -> Option<String> {
         self.env

@@ -3,6 +3,7 @@
 //! admins change while the bot runs.
 
 pub mod channels;
+mod known_keys;
 pub mod public_url;
 mod secret;
 pub mod secrets;

@@ -34,5 +34,5 @@ pub use provider::{ModelProvider, ToolChoice, ToolChoices};
 pub use schema::WebAccess;
 pub use scope::{ScopeCheck, ScopeRefusal};
 pub use summaries::{StatusListing, Summary};
-pub use trigger::{SlashCommand, Trigger, TriggerKind};
+pub use trigger::{built_in_clash, SlashCommand, Trigger, TriggerKind, BUILT_IN_SLASH_COMMANDS};
 pub use vision::Vision;

@@ -71,14 +71,8 @@ pub(super) fn build(
         }
     };
     let reply_template = decl.value.reply.map(|reply| {
-        if !templates.exists(&reply.value) && !templates.is_broken(&reply.value) {
-            problems.push(problem(
-                reply.referenced,
-                format!(
-                    "reply template `{}` not found in the prompts directory",
-                    reply.value
-                ),
-            ));
+        if let Some(missing) = templates.missing(&reply.value) {
+            problems.push(problem(reply.referenced, format!("reply {missing}")));
         }
         reply.value
     });

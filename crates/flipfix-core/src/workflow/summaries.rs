@@ -142,14 +142,8 @@ pub(crate) fn build_summary(
 ) -> Option<Summary> {
     let before = problems.0.len();
     let template = &parts.template;
-    if !templates.exists(&template.value) && !templates.is_broken(&template.value) {
-        problems.push(problem(
-            template.referenced,
-            format!(
-                "template `{}` not found in the prompts directory",
-                template.value
-            ),
-        ));
+    if let Some(missing) = templates.missing(&template.value) {
+        problems.push(problem(template.referenced, missing));
     }
     let listings = match parts.listings {
         Some(listings) => {

@@ -24,6 +24,20 @@ pub enum Trigger {
 /// The `thread_created` channel that means "off until a channel is named".
 pub const OFF_CHANNEL: u64 = 0;
 
+/// The slash commands the bot itself serves. A workflow's `slash_command` or
+/// a kind's record command may not take one of these names: Discord keeps
+/// one command per name, and the built-in one would win. (The Discord
+/// adapter has a test that this list is exactly its own commands.)
+pub const BUILT_IN_SLASH_COMMANDS: [&str; 6] =
+    ["flipfix", "find", "history", "close", "reopen", "machine"];
+
+/// The sentence that refuses `name` when it is a built-in command.
+pub fn built_in_clash(name: &str) -> Option<String> {
+    BUILT_IN_SLASH_COMMANDS
+        .contains(&name)
+        .then(|| format!("`{name}` is the bot's built-in /{name} command; choose another name"))
+}
+
 /// `slash_command:` after validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlashCommand {

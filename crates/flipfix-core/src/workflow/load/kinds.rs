@@ -338,14 +338,8 @@ fn check_rules(
         }
     }
     for template in [&decl.templates.card, &decl.templates.notification] {
-        if !templates.exists(&template.value) && !templates.is_broken(&template.value) {
-            report(
-                template.referenced,
-                format!(
-                    "template `{}` not found in the prompts directory",
-                    template.value
-                ),
-            );
+        if let Some(missing) = templates.missing(&template.value) {
+            report(template.referenced, missing);
         }
     }
 }
@@ -368,7 +362,9 @@ fn build_command(
                     command.name
                 ),
             );
-        } else if command.name == "flipfix" || !seen_commands.insert(command.name.clone()) {
+        } else if let Some(clash) = crate::workflow::built_in_clash(&command.name) {
+            report(at, format!("command name {clash}"));
+        } else if !seen_commands.insert(command.name.clone()) {
             report(
                 at,
                 format!("command name `{}` is already taken", command.name),

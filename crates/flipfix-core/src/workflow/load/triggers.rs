@@ -120,6 +120,9 @@ fn slash_command(decl: SlashCommandDecl) -> Result<SlashCommand, String> {
             ));
         }
     }
+    if let Some(clash) = crate::workflow::built_in_clash(&command.name) {
+        return Err(format!("slash_command name {clash}"));
+    }
     if let Some(option) = command.option_clash() {
         return Err(format!(
             "slash_command text_option `{}` has the name of its {option} option; rename it, or turn the {option} option off with `{option}_option: false`",

@@ -299,14 +299,8 @@ fn check_kinds_and_prompts(
         }
     }
     for template in [&decl.prompts.system, &decl.prompts.conversation] {
-        if !templates.exists(&template.value) && !templates.is_broken(&template.value) {
-            problems.push(problem(
-                template.referenced,
-                format!(
-                    "template `{}` not found in the prompts directory",
-                    template.value
-                ),
-            ));
+        if let Some(missing) = templates.missing(&template.value) {
+            problems.push(problem(template.referenced, missing));
         }
     }
 }
