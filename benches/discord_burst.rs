@@ -2,12 +2,16 @@
 //!
 //! Runs the real `flipfix-bot` binary against the fake Discord (REST and
 //! gateway on 127.0.0.1) with a fake Claude that takes 2 s per analysis.
-//! Sends 100 "Add to Flipfix" invocations at once, then one every 0.5 s for
-//! 5 s while the burst's analyses are in flight, and prints the time from
+//! Sends 100 "Add to Flipfix" invocations over one second (one every 10 ms,
+//! as a busy evening's clicks arrive), then one every 0.5 s for 5 s while
+//! the burst's analyses are in flight, and prints the time from
 //! INTERACTION_CREATE to the deferral callback (p50, p99, max, each late
 //! one), the total time, and the bot process's memory: idle RSS, peak RSS,
 //! and where it is (executable, libraries, malloc heaps, stacks, database
 //! connections) at idle and after the burst, one line each.
+//!
+//! `FLIPFIX_BENCH_BOT=<path>` runs another build of the bot (an earlier
+//! release, say) under the same load, so two builds compare in one session.
 //!
 //! The fake Discord runs in this process, on the same two CPUs as the bot.
 //! Its spec checks (about a millisecond per request) run after the
@@ -33,6 +37,8 @@ use support::anthropic::{FakeAnthropic, Reply};
 use support::fake_discord::{user_message, FakeDiscord, FakeUser, CHANNEL_ID, GUILD_ID};
 
 const BURST: usize = 100;
+/// The burst's invocations are spread over this long.
+const BURST_SPREAD: Duration = Duration::from_secs(1);
 const LATE: usize = 10;
 const LATE_INTERVAL: Duration = Duration::from_millis(500);
 const MODEL_DELAY: Duration = Duration::from_secs(2);
@@ -67,6 +73,53 @@ async fn connections(admin: &mut PgConnection, database: &str) -> i64 {
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index.min(sorted.len() - 1)]
+}
+
+/// Passes the bot's log through to this process's stderr, keeping the
+/// start-up heap lines (`part="…" kib=N`) it finds.
+fn read_startup_heap(
+    stderr: std::process::ChildStderr,
+) -> std::thread::JoinHandle<Vec<(String, u64)>> {
+    use std::io::BufRead as _;
+    std::thread::spawn(move || {
+        let mut parts = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if !line.contains("start-up heap") {
+                eprintln!("{line}");
+                continue;
+            }
+            let part = line
+                .split_once("part=")
+                .map(|(_, rest)| rest.trim_start_matches('"'))
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or("?");
+            let kib = line
+                .split_once("kib=")
+                .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0);
+            parts.push((part.to_string(), kib));
+        }
+        parts
+    })
+}
+
+/// The build measured and the machine it ran on, so figures can be judged:
+/// the bot's path, this bench's profile, the CPUs and the load before the run.
+fn machine_line(binary: &str) -> String {
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into());
+    format!("bot {binary}; bench built {profile}; {cpus} CPUs; load average (1 min) {load}")
 }
 
 fn ms(d: Duration) -> String {
@@ -118,9 +171,11 @@ async fn main() {
         })
         .collect();
 
-    let binary = env!("CARGO_BIN_EXE_flipfix-bot");
+    let binary = std::env::var("FLIPFIX_BENCH_BOT")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_flipfix-bot").to_string());
+    let binary = binary.as_str();
     let root = env!("CARGO_MANIFEST_DIR");
-    let child = Command::new(binary)
+    let mut child = Command::new(binary)
         .arg("run")
         .current_dir(root)
         .env("DATABASE_URL", url.as_str())
@@ -130,14 +185,17 @@ async fn main() {
         .env("HTTP_BIND", "127.0.0.1:0")
         .env("ANTHROPIC_BASE_URL", &anthropic.base_url)
         .env("ANTHROPIC_API_KEY", "sk-ant-bench")
-        .env("RUST_LOG", "warn")
+        // The start-up heap per part is logged at debug (see `startup_memory`).
+        .env("RUST_LOG", "warn,flipfix_bot::startup_memory=debug")
+        .env("LOG_FORMAT", "text")
         .arg("--secrets")
         .arg("/nonexistent/Secrets.toml")
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start flipfix-bot");
     let pid = child.id();
+    let startup_heap = child.stderr.take().map(read_startup_heap);
     let bot = Bot(child);
     fake.wait_for_identify(1).await;
     // Commands are synced by difference: a fresh start creates each one.
@@ -153,10 +211,14 @@ async fn main() {
     let idle_budget = memory::budget(pid, binary);
     let idle_connections = connections(&mut admin, &scratch).await;
 
+    let machine = machine_line(binary);
     let user = FakeUser::member(1_002_000_000_000_000_001, "bob_the_fixer");
     let started = Instant::now();
     let mut sent: Vec<(String, Instant, bool)> = Vec::new();
+    let mut pace = tokio::time::interval(BURST_SPREAD / BURST as u32);
+    pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     for target in &targets[..BURST] {
+        pace.tick().await;
         let at = Instant::now();
         sent.push((
             fake.invoke_message_command(&user, "Add to Flipfix", target),
@@ -204,13 +266,18 @@ async fn main() {
     let after_budget = memory::budget(pid, binary);
     let after_connections = connections(&mut admin, &scratch).await;
     drop(bot);
+    let startup_heap = startup_heap
+        .and_then(|reader| reader.join().ok())
+        .unwrap_or_default();
 
     latencies.sort();
     println!(
-        "discord_burst: {BURST} concurrent invocations, then {LATE} every {} ms; model takes {} s",
+        "discord_burst: {BURST} invocations over {} ms, then {LATE} every {} ms; model takes {} s",
+        BURST_SPREAD.as_millis(),
         LATE_INTERVAL.as_millis(),
         MODEL_DELAY.as_secs()
     );
+    println!("  {machine}");
     println!(
         "  INTERACTION_CREATE -> deferral callback: p50 {}  p99 {}  max {}",
         ms(percentile(&latencies, 0.5)),
@@ -234,6 +301,20 @@ async fn main() {
         figure(peak_rss),
         figure(after_rss)
     );
+    println!("  the heap each part of start-up left in use (malloc's count):");
+    if startup_heap.is_empty() {
+        println!("    unavailable (the bot logged no start-up heap)");
+    }
+    for (part, kib) in &startup_heap {
+        println!("    {part:<46} {:>7.1} MiB", *kib as f64 / 1024.0);
+    }
+    let in_flight = (BURST + LATE) as f64;
+    if let (Some(idle), Some(after)) = (&idle_budget, &after_budget) {
+        println!(
+            "  malloc per analysis in flight (after the burst - idle, / {in_flight}): {:.0} KiB",
+            after.heap().saturating_sub(idle.heap()) as f64 / in_flight
+        );
+    }
     for (when, budget, db) in [
         ("idle", idle_budget, idle_connections),
         ("after the burst", after_budget, after_connections),

@@ -63,7 +63,7 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Arc<Self> {
         let RunConfig { secrets, discord } = config;
-        Arc::new(Self {
+        let app = Arc::new(Self {
             settings: Settings::new(pool.clone(), secrets.allow_loopback_urls),
             media: crate::media::BlobStore::new(secrets.media_s3.clone()),
             pool,
@@ -75,7 +75,24 @@ impl App {
             lifecycle,
             clock,
             review_pins: crate::review::ReviewPins::default(),
-        })
+        });
+        app.prepare_model_clients();
+        app
+    }
+
+    /// Builds the model clients the workflows in force use, so the first
+    /// analysis after start or a reload does not: a client's TLS set-up
+    /// takes milliseconds, under the cache's lock, on a runtime thread that
+    /// other interactions' deferrals wait for. A client that cannot be built
+    /// is left to the first analysis, which tells the person why.
+    fn prepare_model_clients(&self) {
+        for workflow in &self.workflows().workflows {
+            if let Some(menu) = &workflow.analyze {
+                if let Err(err) = self.llm_for(Some(menu)) {
+                    tracing::debug!(workflow = %workflow.name, error = %err, "model client not prepared; the first analysis reports why");
+                }
+            }
+        }
     }
 
     /// The model client for `analyze` (a workflow's analysis): its
@@ -127,6 +144,7 @@ impl App {
             Ok(mut guard) => *guard = workflows,
             Err(poisoned) => *poisoned.into_inner() = workflows,
         }
+        self.prepare_model_clients();
     }
 
     /// Remembers that review `session_id` runs on `workflows`, the set its

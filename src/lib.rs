@@ -18,6 +18,7 @@ pub mod cli;
 pub mod discord;
 pub mod doctor;
 pub mod serve;
+pub mod startup_memory;
 pub mod telemetry;
 pub mod tools;
 pub mod web;

@@ -22,6 +22,7 @@ use crate::lifecycle::{
     Lifecycle, StartupReport, StartupState, StartupWatch, DEFAULT_STARTUP_BOUND,
 };
 use crate::shutdown::{Shutdown, Trigger};
+use crate::startup_memory::StartupBudget;
 use crate::template_check::load_valid_workflows;
 
 /// How often a standby tries the gateway lock, and the holder checks the
@@ -97,7 +98,9 @@ fn startup_bound() -> Duration {
 
 /// Runs the bot on `pool` until shutdown or a fault.
 pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow::Result<()> {
+    let mut budget = StartupBudget::begin("runtime, configuration, database pool");
     let workflows = load_valid_workflows(&secrets.workflows_dir, &secrets.prompts_dir)?;
+    budget.part_done("workflows and templates");
     tracing::info!(version = %workflows.version, kinds = ?workflows.kinds.names(), "workflows loaded");
     crate::app::log_workflow_warnings(&workflows);
     // After the database and the workflows, so those report first.
@@ -116,8 +119,10 @@ pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow:
         startup,
     };
     let app = App::with_lifecycle(pool.clone(), config, workflows, lifecycle);
+    budget.part_done("state, settings and model clients");
     close_orphaned_reviews(&app).await;
     let mut workers = start_workers(&app, &signals).await?;
+    budget.part_done("background workers and the web server");
 
     let outcome = run_roles(
         &app,
@@ -125,6 +130,7 @@ pub async fn serve(pool: &PgPool, secrets: Secrets, signals: Signals) -> anyhow:
         startup_watch,
         &mut workers,
         signals.shutdown.clone(),
+        budget,
     )
     .await;
 
@@ -193,6 +199,7 @@ async fn run_roles(
     mut startup_watch: StartupWatch,
     workers: &mut Workers,
     mut shutdown: Shutdown,
+    mut budget: StartupBudget,
 ) -> anyhow::Result<()> {
     let mut said_standby = false;
     loop {
@@ -231,6 +238,10 @@ async fn run_roles(
                 StartupState::Ready => {
                     ready = true;
                     tracing::info!("serving Discord interactions");
+                    budget.part_done("Discord client, gateway, cache and commands");
+                    budget.log();
+                    // Off the runtime's threads: it reads /proc and walks malloc's heaps.
+                    tokio::task::spawn_blocking(crate::startup_memory::release);
                 }
                 StartupState::Failed(reason) => break Err(anyhow::anyhow!(
                     "start-up failed: {reason}; check Discord's status and the bot token, then restart"

@@ -3,7 +3,7 @@
 //! reload adds or renames would be unknown to it: these interactions are
 //! matched here, by type and name, against the commands of the workflows in
 //! force, then run through poise's own argument parsing, checks and error
-//! handling with a command list made for this one interaction.
+//! handling with a command list made once per workflow set (see `Table`).
 //!
 //! The gates are the same as for every command: the home-server gate
 //! (`home::HomeOnly`) wraps the whole framework, this event handler
@@ -11,12 +11,14 @@
 //! lock work. Matching reads only the in-memory workflow set.
 
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, RwLock, Weak};
 
 use poise::serenity_prelude as serenity;
 
 use super::command_sync::CommandKey;
 use super::workflow_commands::{beside_static, keys};
 use super::{reply, Data, Error};
+use crate::workflow::Workflows;
 
 type Framework<'a> = poise::FrameworkContext<'a, Data, Error>;
 
@@ -24,6 +26,68 @@ type Framework<'a> = poise::FrameworkContext<'a, Data, Error>;
 /// reload removed or renamed it and their client still showed it).
 pub const GONE: &str =
     "This command is no longer offered: a workflow reload removed or renamed it. Nothing was done.";
+
+/// The commands of one workflow set, made once and shared by every
+/// interaction while that set is in force: building them per interaction
+/// cost most of the deferral's own work and ~10 KB per interaction in
+/// flight (measured with `cargo bench --bench discord_burst`).
+struct Table {
+    /// The set this table was made from (a `Weak`, so a set that is gone
+    /// cannot be mistaken for a new one at the same address).
+    workflows: Weak<Workflows>,
+    /// The keys poise serves itself (the static commands).
+    static_keys: Vec<CommandKey>,
+    /// The keys of the workflow commands, which this dispatcher serves.
+    workflow_keys: Vec<CommandKey>,
+    options: poise::FrameworkOptions<Data, Error>,
+}
+
+impl Table {
+    fn new(framework: Framework<'_>, workflows: &Arc<Workflows>) -> Self {
+        let (commands, _) = beside_static(&framework.options.commands, workflows);
+        Self {
+            workflows: Arc::downgrade(workflows),
+            static_keys: framework.options.commands.iter().flat_map(keys).collect(),
+            workflow_keys: commands.iter().flat_map(keys).collect(),
+            options: poise::FrameworkOptions {
+                commands,
+                on_error: framework.options.on_error,
+                // No workflow command declares a cooldown: skipping poise's
+                // check leaves nothing to share between interactions.
+                manual_cooldowns: true,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn is_for(&self, workflows: &Arc<Workflows>) -> bool {
+        std::ptr::eq(self.workflows.as_ptr(), Arc::as_ptr(workflows))
+    }
+}
+
+/// The table of the workflow set in force, made on first use after a
+/// reload. The lock is held only to clone or replace an `Arc`.
+fn table(framework: Framework<'_>) -> Arc<Table> {
+    static TABLE: RwLock<Option<Arc<Table>>> = RwLock::new(None);
+    let workflows = framework.user_data.workflows();
+    let current = match TABLE.read() {
+        Ok(guard) => guard.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    if let Some(table) = current.filter(|t| t.is_for(&workflows)) {
+        return table;
+    }
+    let table = Arc::new(Table::new(framework, &workflows));
+    match TABLE.write() {
+        Ok(mut guard) => *guard = Some(table.clone()),
+        Err(poisoned) => *poisoned.into_inner() = Some(table.clone()),
+    }
+    table
+}
+
+fn has_key(keys: &[CommandKey], kind: u64, name: &str) -> bool {
+    keys.iter().any(|key| key.kind == kind && key.name == name)
+}
 
 /// Routes a command or autocomplete interaction that poise does not know.
 /// Returns whether the interaction was this dispatcher's.
@@ -33,32 +97,20 @@ pub async fn route(framework: Framework<'_>, interaction: &serenity::Interaction
         serenity::Interaction::Autocomplete(command) => (command, true),
         _ => return false,
     };
-    let key = CommandKey {
-        kind: u64::from(u8::from(command.data.kind)),
-        name: command.data.name.clone(),
-    };
+    let kind = u64::from(u8::from(command.data.kind));
+    let name = command.data.name.as_str();
+    let table = table(framework);
     // poise answered its own commands already.
-    if framework
-        .options
-        .commands
-        .iter()
-        .any(|c| keys(c).contains(&key))
-    {
+    if has_key(&table.static_keys, kind, name) {
         return false;
     }
-    let workflows = framework.user_data.workflows();
-    let (commands, _) = beside_static(&framework.options.commands, &workflows);
-    if !commands.iter().any(|c| keys(c).contains(&key)) {
+    if !has_key(&table.workflow_keys, kind, name) {
         answer_gone(framework.serenity_context, command, autocomplete).await;
         return true;
     }
-    let options = poise::FrameworkOptions {
-        commands,
-        on_error: framework.options.on_error,
-        ..Default::default()
-    };
+    let options = &table.options;
     let framework = poise::FrameworkContext {
-        options: &options,
+        options,
         ..framework
     };
     let invocation_data = tokio::sync::Mutex::new(Box::new(()) as _);
@@ -87,7 +139,7 @@ pub async fn route(framework: Framework<'_>, interaction: &serenity::Interaction
         .await
     };
     if let Err(error) = result {
-        error.handle(&options).await;
+        error.handle(options).await;
     }
     true
 }

@@ -24,6 +24,7 @@ mod record_commands;
 mod record_once;
 pub mod refusal;
 pub mod reply;
+mod responder;
 mod review_guard;
 pub mod review_ui;
 mod slash_trigger;

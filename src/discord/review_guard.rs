@@ -9,7 +9,8 @@ use std::panic::AssertUnwindSafe;
 use futures_util::FutureExt as _;
 use poise::serenity_prelude as serenity;
 
-use super::{reply, Context, Error};
+use super::responder::Responder;
+use super::{reply, Error};
 use crate::app::App;
 use crate::review::recovery;
 use crate::review::{SessionStatus, StartOutcome};
@@ -26,12 +27,12 @@ enum Ending {
 /// Runs `work` (preparing and showing review `session_id`) so that no
 /// failure leaves the review open without buttons.
 pub async fn guarded(
-    ctx: Context<'_>,
+    responder: &Responder,
     interaction: &serenity::CommandInteraction,
     session_id: i64,
     work: impl Future<Output = Result<(), Error>>,
 ) -> Result<(), Error> {
-    let app = ctx.data();
+    let app = &responder.app;
     let _in_flight = app.lifecycle.in_flight.enter();
     let Err(ending) = watch(work, app.lifecycle.shutdown.clone()).await else {
         return Ok(());
@@ -69,7 +70,7 @@ pub async fn guarded(
             "could not close a failed review; it frees itself when this process is gone (or an admin runs /flipfix reviews cancel)"
         ),
     }
-    tell(ctx, interaction, text).await;
+    tell(responder.http(), interaction, text).await;
     Ok(())
 }
 
@@ -91,20 +92,20 @@ async fn watch(
 
 /// Replaces the reply with `text` (removing any buttons), or failing that
 /// sends it as a follow-up.
-async fn tell(ctx: Context<'_>, interaction: &serenity::CommandInteraction, text: &str) {
+async fn tell(http: &serenity::Http, interaction: &serenity::CommandInteraction, text: &str) {
     let edit = serenity::EditInteractionResponse::new()
         .content(text)
         .embeds(Vec::new())
         .components(Vec::new())
         .allowed_mentions(reply::no_mentions());
-    let Err(edit_err) = interaction.edit_response(ctx.http(), edit).await else {
+    let Err(edit_err) = interaction.edit_response(http, edit).await else {
         return;
     };
     let followup = serenity::CreateInteractionResponseFollowup::new()
         .content(text)
         .ephemeral(true)
         .allowed_mentions(reply::no_mentions());
-    if let Err(err) = interaction.create_followup(ctx.http(), followup).await {
+    if let Err(err) = interaction.create_followup(http, followup).await {
         tracing::error!(edit_error = %edit_err, error = %err, "could not tell the person their review was closed; Discord refused both the edit and a follow-up");
     }
 }

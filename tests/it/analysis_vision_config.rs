@@ -85,7 +85,7 @@ fn the_budget_reserves_the_image_ceiling_per_image() {
         system: "s".repeat(1000),
         conversation: "c".repeat(1000),
         images: Vec::new(),
-        tool: flipfix_bot::analysis::prompt::tool(menu, &workflows.kinds),
+        tool: std::sync::Arc::new(flipfix_bot::analysis::prompt::tool(menu, &workflows.kinds)),
     };
     let image = ImageInput {
         caption: String::new(),

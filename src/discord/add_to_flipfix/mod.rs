@@ -15,14 +15,18 @@ pub(crate) use preflight::{already_saved, claim_review};
 pub(crate) use review_items::{review_items, Requester};
 pub(crate) use run::{analyse_with, discord_source, remember_mentioned_machines, user_message};
 
+use std::sync::Arc;
+
 use poise::serenity_prelude as serenity;
 
 use super::refusal::Outcome;
+use super::responder::Responder;
 use super::{reply, Context, Error};
 use crate::app::App;
 use crate::config::SettingKey;
 use crate::llm::budget::SpendLimits;
 use crate::runs::{self, Outcome as RunOutcome};
+use crate::workflow::Workflows;
 
 /// Turn this message (and its conversation) into records.
 #[poise::command(context_menu_command = "Add to Flipfix", guild_only)]
@@ -44,26 +48,81 @@ pub async fn add_to_flipfix(ctx: Context<'_>, message: serenity::Message) -> Res
     // One handler serves every message command.
     let Some(workflow) = workflows.by_message_command(&interaction.data.name) else {
         settle_run(app, run_id, RunOutcome::Refused, super::dispatch::GONE).await;
-        return answer(ctx, interaction, super::dispatch::GONE).await;
+        return answer(ctx.http(), interaction, super::dispatch::GONE).await;
     };
     let checked = preflight::preflight(ctx, interaction, &message, workflow, run_id).await;
     match checked {
         Ok(Outcome::Refused(refusal)) => {
             settle_run(app, run_id, RunOutcome::Refused, refusal.as_str()).await;
-            answer(ctx, interaction, refusal.as_str()).await
+            answer(ctx.http(), interaction, refusal.as_str()).await
         }
         Ok(Outcome::Done(session_id)) => {
             // From here the run ends with its review (`runs::settle_for_review`).
             runs::attach_review(&app.pool, run_id, session_id).await?;
             app.pin_review(session_id, workflows.clone()).await;
-            let work = run::review(ctx, interaction, &message, workflow, session_id, run_id);
-            super::review_guard::guarded(ctx, interaction, session_id, work).await
+            let review = Review {
+                responder: Responder::of(ctx),
+                interaction: interaction.clone(),
+                message,
+                workflows: workflows.clone(),
+                session_id,
+                run_id,
+            };
+            review.run_in_own_task();
+            Ok(())
         }
         Err(err) => {
             let reason = format!("the checks before the analysis failed: {err}");
             settle_run(app, run_id, RunOutcome::Failed, &reason).await;
             Err(err)
         }
+    }
+}
+
+/// A review opened for a message, to be prepared and shown.
+struct Review {
+    responder: Responder,
+    interaction: serenity::CommandInteraction,
+    message: serenity::Message,
+    /// The set the run started with (see `add_to_flipfix`).
+    workflows: Arc<Workflows>,
+    session_id: i64,
+    run_id: i64,
+}
+
+impl Review {
+    /// Gathers, analyses and shows the review in a task of its own, so the
+    /// event's dispatch (and all it holds) ends at the deferral. Its logs
+    /// stay in the interaction's span; shutdown waits for it.
+    fn run_in_own_task(self) {
+        let in_flight = self.responder.app.lifecycle.in_flight.enter();
+        let work = async move {
+            let _in_flight = in_flight;
+            let Self {
+                responder,
+                interaction,
+                message,
+                workflows,
+                session_id,
+                run_id,
+            } = self;
+            // Found in this same set before the review was opened.
+            let Some(workflow) = workflows.by_message_command(&interaction.data.name) else {
+                return;
+            };
+            let work = run::review(
+                &responder,
+                &interaction,
+                &message,
+                workflow,
+                session_id,
+                run_id,
+            );
+            // The guard closes the review and tells the person on any
+            // failure; nothing is left to report here.
+            let _ = super::review_guard::guarded(&responder, &interaction, session_id, work).await;
+        };
+        tokio::spawn(tracing::Instrument::in_current_span(work));
     }
 }
 
@@ -102,14 +161,14 @@ pub(crate) async fn settle_run(app: &App, run_id: i64, outcome: RunOutcome, reas
 
 /// Replaces the deferred (or progress) reply with a short answer.
 pub(crate) async fn answer(
-    ctx: Context<'_>,
+    http: &serenity::Http,
     interaction: &serenity::CommandInteraction,
     text: &str,
 ) -> Result<(), Error> {
     let edit = serenity::EditInteractionResponse::new()
         .content(crate::text::truncate_chars(text, reply::CONTENT_LIMIT))
         .allowed_mentions(reply::no_mentions());
-    interaction.edit_response(ctx.http(), edit).await?;
+    interaction.edit_response(http, edit).await?;
     Ok(())
 }
 

@@ -13,7 +13,8 @@ use crate::analysis::{
 use crate::app::App;
 use crate::catalog::machines;
 use crate::discord::history::{DiscordSource, MISSING_ACCESS};
-use crate::discord::{reply, review_ui, Context, Error};
+use crate::discord::responder::Responder;
+use crate::discord::{reply, review_ui, Error};
 use crate::review::ReviewStore;
 use crate::runs::Outcome as RunOutcome;
 use crate::workflow::{Analyze, Workflow, Workflows};
@@ -21,7 +22,7 @@ use crate::workflow::{Analyze, Workflow, Workflows};
 /// Gathers, analyses and opens the review; on any failure the session is
 /// closed so the message is free again, and the person is told what to do.
 pub(super) async fn review(
-    ctx: Context<'_>,
+    responder: &Responder,
     interaction: &serenity::CommandInteraction,
     message: &serenity::Message,
     workflow: &Workflow,
@@ -31,24 +32,34 @@ pub(super) async fn review(
     let progress = serenity::EditInteractionResponse::new()
         .content("🔎 Reading the conversation…")
         .allowed_mentions(reply::no_mentions());
-    interaction.edit_response(ctx.http(), progress).await?;
+    interaction
+        .edit_response(responder.http(), progress)
+        .await?;
 
-    let analysis = run_analysis(ctx, interaction, message, workflow, run_id).await;
-    show_review(ctx, interaction, message, session_id, run_id, analysis).await
+    let analysis = run_analysis(responder, interaction, message, workflow, run_id).await;
+    show_review(
+        responder,
+        interaction,
+        message,
+        session_id,
+        run_id,
+        analysis,
+    )
+    .await
 }
 
 /// Turns a finished analysis into the review (or the short answer saying
 /// why not): shared by every trigger whose review is private to the person
 /// who started it. `message` is the target the suggestions are saved from.
 pub(crate) async fn show_review(
-    ctx: Context<'_>,
+    responder: &Responder,
     interaction: &serenity::CommandInteraction,
     message: &serenity::Message,
     session_id: i64,
     run_id: i64,
     analysis: Result<Analysis, AnalysisError>,
 ) -> Result<(), Error> {
-    let app = ctx.data();
+    let app = &responder.app;
     let store = ReviewStore::new(app.pool.clone());
     let analysis = match analysis {
         Ok(analysis) => analysis,
@@ -62,7 +73,7 @@ pub(crate) async fn show_review(
                 _ => RunOutcome::Failed,
             };
             settle_run(app, run_id, outcome, &text).await;
-            return answer(ctx, interaction, &text).await;
+            return answer(responder.http(), interaction, &text).await;
         }
     };
     let items = match review_items(app, &Requester::of(interaction), message, &analysis).await {
@@ -78,7 +89,7 @@ pub(crate) async fn show_review(
     remember_mentioned_machines(app, &store, session_id, &analysis).await?;
     if items.is_empty() {
         settle_run(app, run_id, RunOutcome::Skipped, NO_RECORDS_MESSAGE).await;
-        return answer(ctx, interaction, NO_RECORDS_MESSAGE).await;
+        return answer(responder.http(), interaction, NO_RECORDS_MESSAGE).await;
     }
     let kinds = &app.workflows().kinds;
     if let Err(err) = crate::review::duplicates::find_and_store(&app.pool, kinds, session_id).await
@@ -89,26 +100,26 @@ pub(crate) async fn show_review(
     let session = store.load(session_id).await?;
     let card = review_ui::render(app, &session).await?;
     let shown = interaction
-        .edit_response(ctx.http(), card.into_edit())
+        .edit_response(responder.http(), card.into_edit())
         .await?;
     crate::discord::review_guard::shown(app, session_id, &shown).await;
     Ok(())
 }
 
 async fn run_analysis(
-    ctx: Context<'_>,
+    responder: &Responder,
     interaction: &serenity::CommandInteraction,
     message: &serenity::Message,
     workflow: &Workflow,
     run_id: i64,
 ) -> Result<Analysis, AnalysisError> {
-    let app = ctx.data();
+    let app = &responder.app;
     let workflows = app.workflows();
     let menu = crate::analysis::for_workflow(&workflows, Some(&workflow.name))?;
     // Progress edits go through one task, in order, and finish before the
     // caller shows the result.
     let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel::<Progress>();
-    let http = ctx.serenity_context().http.clone();
+    let http = responder.serenity.http.clone();
     let token_holder = interaction.clone();
     // People know Anthropic's models as Claude; any other is named as the
     // workflow names it.
@@ -137,14 +148,7 @@ async fn run_analysis(
         requested_by: requested_by(interaction),
         run_id: Some(run_id),
     };
-    let result = analyse(
-        ctx.serenity_context(),
-        app,
-        workflow,
-        &request,
-        Some(&report),
-    )
-    .await;
+    let result = analyse(&responder.serenity, app, workflow, &request, Some(&report)).await;
     // Closing the channel ends the progress task; wait so no late progress
     // edit can overwrite the result.
     drop(report);

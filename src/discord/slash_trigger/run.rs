@@ -15,6 +15,7 @@ use crate::discord::add_to_flipfix::run::show_review;
 use crate::discord::add_to_flipfix::{answer, requested_by, settle_run, spend_limits};
 use crate::discord::history::DiscordSource;
 use crate::discord::refusal::Outcome;
+use crate::discord::responder::Responder;
 use crate::discord::{dispatch, reply, review_guard, Context, Data, Error};
 use crate::runs::{self, Outcome as RunOutcome};
 use crate::workflow::{Workflow, Workflows};
@@ -43,7 +44,7 @@ async fn report(ctx: AppContext<'_>) -> Result<(), Error> {
         .by_slash_command(&interaction.data.name)
         .filter(|w| w.analyze.is_some())
     else {
-        return answer(pctx, interaction, dispatch::GONE).await;
+        return answer(pctx.http(), interaction, dispatch::GONE).await;
     };
     let options = Options(ctx.args);
     let text_option = workflow
@@ -54,13 +55,13 @@ async fn report(ctx: AppContext<'_>) -> Result<(), Error> {
     let Some(text) = options.text(text_option) else {
         let refusal = format!("Type what happened in `{text_option}`; nothing was analysed.");
         settle_run(app, run_id, RunOutcome::Refused, &refusal).await;
-        return answer(pctx, interaction, &refusal).await;
+        return answer(pctx.http(), interaction, &refusal).await;
     };
     let machine = match picked_machine(app, options.text(MACHINE).as_deref()).await {
         Ok(Outcome::Done(machine)) => machine,
         Ok(Outcome::Refused(refusal)) => {
             settle_run(app, run_id, RunOutcome::Refused, refusal.as_str()).await;
-            return answer(pctx, interaction, refusal.as_str()).await;
+            return answer(pctx.http(), interaction, refusal.as_str()).await;
         }
         Err(err) => {
             let reason = format!("the machine could not be looked up: {err}");
@@ -76,14 +77,14 @@ async fn report(ctx: AppContext<'_>) -> Result<(), Error> {
     match preflight(app, interaction, workflow).await {
         Ok(Outcome::Refused(refusal)) => {
             settle_run(app, run_id, RunOutcome::Refused, refusal.as_str()).await;
-            answer(pctx, interaction, refusal.as_str()).await
+            answer(pctx.http(), interaction, refusal.as_str()).await
         }
         Ok(Outcome::Done(session_id)) => {
             // From here the run ends with its review (`runs::settle_for_review`).
             runs::attach_review(&app.pool, run_id, session_id).await?;
             app.pin_review(session_id, workflows.clone()).await;
             let work = review(pctx, workflow, &workflows, &note, session_id, run_id);
-            review_guard::guarded(pctx, interaction, session_id, work).await
+            review_guard::guarded(&Responder::of(pctx), interaction, session_id, work).await
         }
         Err(err) => {
             let reason = format!("the checks before the analysis failed: {err}");
@@ -133,7 +134,15 @@ async fn review(
     interaction.edit_response(ctx.http(), progress).await?;
     let analysis = analyse(ctx, interaction, workflow, workflows, note, run_id).await;
     let target = note::target_message(interaction, note);
-    show_review(ctx, interaction, &target, session_id, run_id, analysis).await
+    show_review(
+        &Responder::of(ctx),
+        interaction,
+        &target,
+        session_id,
+        run_id,
+        analysis,
+    )
+    .await
 }
 
 /// The workflow's own analysis (its prompts, model, kinds and vision) of

@@ -214,10 +214,16 @@ async fn analyze_in_span<S: MessageSource>(
     )
     .await?;
     let images = vision::fetch_images(&conversation, &menu.vision, deps.allow_loopback_urls).await;
+    let (kinds, templates) = (&deps.workflows.kinds, &deps.workflows.templates);
+    let parts = deps
+        .workflows
+        .derived
+        .get_or_try_make(menu, || prompt::PromptParts::new(menu, kinds, templates))?;
     let prompt = prompt::build_prompt_with_images(
         menu,
-        &deps.workflows.kinds,
-        &deps.workflows.templates,
+        kinds,
+        templates,
+        &parts,
         &catalog,
         &conversation,
         images,

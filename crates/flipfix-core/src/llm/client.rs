@@ -99,13 +99,15 @@ impl AnthropicClient {
             .ok_or(LlmError::NoApiKey)?;
         self.endpoint.check_key_transport("ANTHROPIC_API_KEY")?;
         // Bytes, shared by every attempt: see `anthropic_body`.
-        let body = bytes::Bytes::from(serde_json::to_vec(&MessagesBody::new(request)).map_err(
-            |err| {
-                // Strings and a JSON value cannot fail to serialize; kept
-                // as an error rather than a panic all the same.
-                LlmError::Network(format!("cannot write the request body: {err}"))
-            },
-        )?);
+        let mut body = serde_json::to_vec(&MessagesBody::new(request)).map_err(|err| {
+            // Strings and a JSON value cannot fail to serialize; kept as an
+            // error rather than a panic all the same.
+            LlmError::Network(format!("cannot write the request body: {err}"))
+        })?;
+        // It lives as long as the call (the model takes seconds): without
+        // the slack its growth left, a third smaller on average.
+        body.shrink_to_fit();
+        let body = bytes::Bytes::from(body);
         let url = format!("{}/v1/messages", self.endpoint.base_url);
         let call = self
             .endpoint

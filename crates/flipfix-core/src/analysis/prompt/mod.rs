@@ -11,11 +11,13 @@
 mod context;
 mod sample;
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::catalog::Catalog;
 use super::conversation::Conversation;
-use super::examples;
+use super::examples::{self, ExampleContext};
 use super::vision::AttachedImage;
 use crate::templates::{TemplateError, Templates};
 use crate::workflow::{Analyze, RecordKinds};
@@ -38,7 +40,43 @@ pub struct Prompt {
     /// Photos sent with the conversation (base64: not serialized).
     #[serde(skip)]
     pub images: Vec<crate::llm::ImageInput>,
-    pub tool: Tool,
+    /// Shared by every prompt of one analysis and workflow set.
+    #[serde(serialize_with = "shared")]
+    pub tool: Arc<Tool>,
+}
+
+fn shared<S: serde::Serializer>(tool: &Arc<Tool>, serializer: S) -> Result<S::Ok, S::Error> {
+    tool.as_ref().serialize(serializer)
+}
+
+/// What every prompt of one analysis (`menu`) shares while its workflow
+/// set is in force: the tool and the worked examples, rendered.
+#[derive(Debug)]
+pub struct PromptParts {
+    pub tool: Arc<Tool>,
+    pub examples: Vec<ExampleContext>,
+}
+
+impl PromptParts {
+    pub fn new(
+        menu: &Analyze,
+        kinds: &RecordKinds,
+        templates: &Templates,
+    ) -> Result<Self, TemplateError> {
+        let examples = examples::contexts(menu, templates).map_err(|err| match err {
+            examples::ExampleError::Template(err) => err,
+            examples::ExampleError::Invalid(message) => {
+                TemplateError(crate::workflow::Problem::new(
+                    &menu.system_template,
+                    format!("a worked example: {message}"),
+                ))
+            }
+        })?;
+        Ok(Self {
+            tool: Arc::new(tool(menu, kinds)),
+            examples,
+        })
+    }
 }
 
 /// Renders both parts and builds the tool (text only).
@@ -49,27 +87,32 @@ pub fn build_prompt(
     catalog: &Catalog,
     conversation: &Conversation,
 ) -> Result<Prompt, TemplateError> {
-    build_prompt_with_images(menu, kinds, templates, catalog, conversation, Vec::new())
+    let parts = PromptParts::new(menu, kinds, templates)?;
+    build_prompt_with_images(
+        menu,
+        kinds,
+        templates,
+        &parts,
+        catalog,
+        conversation,
+        Vec::new(),
+    )
 }
 
-/// [`build_prompt`] with the photos that go along; the conversation says
-/// which of its messages' attachments are among them.
+/// [`build_prompt`] with the shared `parts` made already, and the photos
+/// that go along; the conversation says which of its messages' attachments
+/// are among them.
 pub(crate) fn build_prompt_with_images(
     menu: &Analyze,
     kinds: &RecordKinds,
     templates: &Templates,
+    parts: &PromptParts,
     catalog: &Catalog,
     conversation: &Conversation,
     images: Vec<AttachedImage>,
 ) -> Result<Prompt, TemplateError> {
     let mut context = system_context(menu, kinds, catalog);
-    context.examples = examples::contexts(menu, templates).map_err(|err| match err {
-        examples::ExampleError::Template(err) => err,
-        examples::ExampleError::Invalid(message) => TemplateError(crate::workflow::Problem::new(
-            &menu.system_template,
-            format!("a worked example: {message}"),
-        )),
-    })?;
+    context.examples = parts.examples.clone();
     let system = templates.render(&menu.system_template, context)?;
     let mut context = conversation_context(conversation);
     for message in &mut context.messages {
@@ -83,6 +126,6 @@ pub(crate) fn build_prompt_with_images(
         system,
         conversation,
         images: images.into_iter().map(|i| i.image).collect(),
-        tool: tool(menu, kinds),
+        tool: parts.tool.clone(),
     })
 }

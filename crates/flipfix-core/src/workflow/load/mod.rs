@@ -43,6 +43,8 @@ pub struct Workflows {
     /// A short fingerprint of the loaded files, shown by status commands.
     pub version: String,
     pub loaded_at: chrono::DateTime<chrono::Utc>,
+    /// What analyses make from this set, made once (see `Derived`).
+    pub derived: super::Derived,
 }
 
 /// Reads every workflow file and template and checks the declarations
@@ -158,6 +160,7 @@ pub fn read_workflows(workflows_dir: &Path, prompts_dir: &Path) -> (Workflows, P
         templates,
         version: fingerprint.finish(),
         loaded_at: crate::clock::system_now(),
+        derived: super::Derived::default(),
     };
     (workflows, problems)
 }
