@@ -139,11 +139,15 @@ pub async fn machine_timeline(
         .push(" AND r.kind = ANY(")
         .push_bind(kinds.clone())
         // A record whose parent the viewer may not see stands on its own.
+        // `OFFSET 0` keeps that check a probe of the parent per candidate:
+        // as an anti-join, an old `?page=40` link (OFFSET 975) made the
+        // planner hash every visible record instead (a sequential scan,
+        // 50 ms against 12 ms on 100,000 records).
         .push(
             ") AND NOT EXISTS (SELECT 1 FROM records p WHERE p.id = r.parent_id AND p.kind = ANY(",
         )
         .push_bind(kinds.clone())
-        .push("))");
+        .push(") OFFSET 0)");
     page.push_tail(&mut query);
     query
         .push(") SELECT ")
