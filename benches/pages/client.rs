@@ -41,7 +41,8 @@ pub async fn get(address: &str, path: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 /// `rounds` requests to `path` with `workers` in flight (as `ab -c`), each
-/// timed on its own, after `warm_up` untimed ones; sorted.
+/// timed on its own, after `warm_up` untimed ones at the same concurrency;
+/// sorted.
 pub async fn measure(
     address: &str,
     path: &str,
@@ -49,8 +50,8 @@ pub async fn measure(
     warm_up: usize,
     rounds: usize,
 ) -> anyhow::Result<Vec<Duration>> {
-    for _ in 0..warm_up {
-        get(address, path).await?;
+    if warm_up > 0 {
+        Box::pin(measure(address, path, workers, 0, warm_up)).await?;
     }
     let each = rounds / workers;
     let runs = (0..workers).map(|_| {
