@@ -56,7 +56,7 @@ pub async fn find(
         ..Filter::default()
     };
     let listed = browse::latest(
-        &app.pool,
+        &mut *app.pool.acquire().await?,
         &visible_in_discord(app),
         &filter,
         PageRequest::new(1, FIND_LIMIT),
@@ -156,7 +156,13 @@ async fn history_page(
         ..Filter::default()
     };
     let request = PageRequest::new(page, HISTORY_PAGE);
-    let listed = browse::latest(&app.pool, &visible_in_discord(app), &filter, request).await?;
+    let listed = browse::latest(
+        &mut *app.pool.acquire().await?,
+        &visible_in_discord(app),
+        &filter,
+        request,
+    )
+    .await?;
     let body = if listed.items.is_empty() {
         "No records on this page.".to_string()
     } else {

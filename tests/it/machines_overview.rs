@@ -213,7 +213,9 @@ async fn the_overview_counts_open_records_of_every_status_but_the_closed_ones(po
         .unwrap();
     }
     let everyone = Visible::for_viewer(kinds, |_| true);
-    let listed = machines_overview(&pool, kinds, &everyone).await.unwrap();
+    let listed = machines_overview(&mut pool.acquire().await.unwrap(), kinds, &everyone)
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 1);
     let count = |choice: &str, count: i64| OpenCount {
         kind: "problem_report".into(),
@@ -227,7 +229,9 @@ async fn the_overview_counts_open_records_of_every_status_but_the_closed_ones(po
     );
     // Nobody may see problem reports: nothing counted, nothing dated.
     let nobody = Visible::for_viewer(kinds, |_| false);
-    let listed = machines_overview(&pool, kinds, &nobody).await.unwrap();
+    let listed = machines_overview(&mut pool.acquire().await.unwrap(), kinds, &nobody)
+        .await
+        .unwrap();
     assert_eq!(listed[0].open, Vec::new());
     assert_eq!(listed[0].last_activity, None);
 }

@@ -358,22 +358,23 @@ async fn members_see_every_kind_through_the_read_model(pool: PgPool) {
     let members = Visible::for_viewer(&workflows.kinds, |_| true);
     let visitors = Visible::for_viewer(&workflows.kinds, |access| access == WebAccess::Public);
     let page = PageRequest::new(1, 25);
+    let mut conn = pool.acquire().await.expect("a connection");
     let search = Filter {
         text: Some("zanzibar".into()),
         ..Filter::default()
     };
-    let found = browse::latest(&pool, &members, &search, page)
+    let found = browse::latest(&mut conn, &members, &search, page)
         .await
         .expect("search");
     assert_eq!(
         found.items.iter().map(|s| s.id).collect::<Vec<_>>(),
         vec![seed.part]
     );
-    let none = browse::latest(&pool, &visitors, &search, page)
+    let none = browse::latest(&mut conn, &visitors, &search, page)
         .await
         .expect("search");
     assert!(none.items.is_empty());
-    let timeline = browse::machine_timeline(&pool, &members, "eight-ball-deluxe", page)
+    let timeline = browse::machine_timeline(&mut conn, &members, "eight-ball-deluxe", page)
         .await
         .expect("timeline")
         .expect("machine");
@@ -381,13 +382,13 @@ async fn members_see_every_kind_through_the_read_model(pool: PgPool) {
     assert_eq!(roots, vec![seed.part, seed.problem], "newest first");
     assert_eq!(timeline.entries[1].children[0].id, seed.log);
     assert!(matches!(
-        browse::record_detail(&pool, &members, seed.part)
+        browse::record_detail(&mut conn, &members, seed.part)
             .await
             .expect("detail"),
         DetailLookup::Found(_)
     ));
     assert_eq!(
-        browse::record_detail(&pool, &visitors, seed.part)
+        browse::record_detail(&mut conn, &visitors, seed.part)
             .await
             .expect("detail"),
         DetailLookup::Hidden {

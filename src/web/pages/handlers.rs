@@ -10,8 +10,8 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 
 use super::views::{
-    index_context, machine_context, record_context, record_link, record_page, IndexQuery, Paging,
-    RecordLink,
+    machine_context, record_context, record_link, record_page, IndexContext, IndexQuery,
+    KindOption, MachineOption, Paging, RecordLink,
 };
 use super::{visible, Pages, Viewer, WebState};
 use crate::records::browse::{self, Cursor, Filter, PageRequest, Seek};
@@ -132,8 +132,11 @@ pub async fn index(
         query.after.as_deref(),
         query.before.as_deref(),
     )?;
-    let listed = browse::latest(&state.app.pool, &visible, &filter, page).await?;
-    let all_machines = crate::catalog::machines::list(&state.app.pool).await?;
+    // One connection for the page's queries (see `browse`).
+    let mut conn = state.app.pool.acquire().await?;
+    let listed = browse::latest(&mut conn, &visible, &filter, page).await?;
+    let all_machines = crate::catalog::machines::list(&mut *conn).await?;
+    drop(conn);
     let statuses = workflows.kinds.machine_statuses();
     let out_of_service = all_machines
         .iter()
@@ -141,13 +144,19 @@ pub async fn index(
         .count();
     let machines = all_machines
         .into_iter()
-        .map(|m| serde_json::json!({ "slug": m.slug, "name": m.name }))
+        .map(|m| MachineOption {
+            slug: m.slug,
+            name: m.name,
+        })
         .collect::<Vec<_>>();
     let kinds = workflows
         .kinds
         .iter()
         .filter(|kind| visible.contains(&kind.name))
-        .map(|kind| serde_json::json!({ "name": kind.name, "label": kind.label }))
+        .map(|kind| KindOption {
+            name: &kind.name,
+            label: &kind.label,
+        })
         .collect::<Vec<_>>();
     let records: Vec<RecordLink> = listed
         .items
@@ -164,11 +173,19 @@ pub async fn index(
         ("to", &query.to),
     ];
     let paging = paging(&pairs, page, listed.newer, listed.older);
-    Ok(pages.render(StatusCode::OK, "index.html.j2", {
-        let mut context = index_context(&viewer, records, &query, kinds, machines, paging);
-        context["out_of_service"] = serde_json::json!(out_of_service);
-        context
-    }))
+    Ok(pages.render(
+        StatusCode::OK,
+        "index.html.j2",
+        IndexContext {
+            viewer: (&viewer).into(),
+            records,
+            query: &query,
+            kinds,
+            machines,
+            paging,
+            out_of_service,
+        },
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -192,9 +209,11 @@ pub async fn machine(
         query.after.as_deref(),
         query.before.as_deref(),
     )?;
-    let timeline = browse::machine_timeline(&state.app.pool, &visible, &slug, page)
+    let mut conn = state.app.pool.acquire().await?;
+    let timeline = browse::machine_timeline(&mut conn, &visible, &slug, page)
         .await?
         .ok_or(Error::NotFound("There is no such machine."))?;
+    drop(conn);
     let entries = timeline
         .entries
         .iter()
@@ -238,22 +257,21 @@ pub async fn record(
         return Ok(pages.no_such_record(&viewer, &path));
     };
     let visible = visible(&state, &viewer);
-    Ok(
-        match browse::record_detail(&state.app.pool, &visible, id).await? {
-            browse::DetailLookup::Found(detail) => {
-                if detail.record.kind != kind.name {
-                    // Another kind's number: send the reader to its real page.
-                    let path = super::views::record_path(&workflows.kinds, &detail.record.kind, id);
-                    return Ok(Redirect::permanent(&path).into_response());
-                }
-                pages.render(
-                    StatusCode::OK,
-                    "record.html.j2",
-                    record_context(&viewer, record_page(&workflows.kinds, &detail)),
-                )
+    let lookup = browse::record_detail(&mut *state.app.pool.acquire().await?, &visible, id).await?;
+    Ok(match lookup {
+        browse::DetailLookup::Found(detail) => {
+            if detail.record.kind != kind.name {
+                // Another kind's number: send the reader to its real page.
+                let path = super::views::record_path(&workflows.kinds, &detail.record.kind, id);
+                return Ok(Redirect::permanent(&path).into_response());
             }
-            // Hidden (members-only) and missing answer alike, byte for byte.
-            _ => pages.no_such_record(&viewer, &path),
-        },
-    )
+            pages.render(
+                StatusCode::OK,
+                "record.html.j2",
+                record_context(&viewer, record_page(&workflows.kinds, &detail)),
+            )
+        }
+        // Hidden (members-only) and missing answer alike, byte for byte.
+        _ => pages.no_such_record(&viewer, &path),
+    })
 }

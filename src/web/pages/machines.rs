@@ -11,7 +11,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use serde::Serialize;
-use serde_json::Value;
 
 use super::views::ViewerView;
 use super::{visible, Pages, Viewer, WebState};
@@ -94,13 +93,19 @@ fn open_groups(kinds: &RecordKinds, counts: &[OpenCount]) -> Vec<OpenGroup> {
 }
 
 /// The overview's context.
-pub fn machines_context(viewer: &Viewer, machines: Vec<MachineLine>) -> Value {
-    let out_of_service = machines.iter().filter(|m| m.out_of_service).count();
-    serde_json::json!({
-        "viewer": ViewerView::from(viewer),
-        "machines": machines,
-        "out_of_service": out_of_service,
-    })
+#[derive(Serialize)]
+pub struct MachinesContext {
+    pub viewer: ViewerView,
+    pub machines: Vec<MachineLine>,
+    pub out_of_service: usize,
+}
+
+pub fn machines_context(viewer: &Viewer, machines: Vec<MachineLine>) -> MachinesContext {
+    MachinesContext {
+        viewer: ViewerView::from(viewer),
+        out_of_service: machines.iter().filter(|m| m.out_of_service).count(),
+        machines,
+    }
 }
 
 pub async fn machines(
@@ -110,7 +115,12 @@ pub async fn machines(
 ) -> Result<Response, Error> {
     let visible = visible(&state, &viewer);
     let workflows = state.app.workflows();
-    let machines = browse::machines_overview(&state.app.pool, &workflows.kinds, &visible).await?;
+    let machines = browse::machines_overview(
+        &mut *state.app.pool.acquire().await?,
+        &workflows.kinds,
+        &visible,
+    )
+    .await?;
     let lines = machines
         .iter()
         .map(|m| machine_line(&workflows.kinds, m))

@@ -8,8 +8,8 @@ use chrono::TimeZone;
 use super::machines::{machine_line, machines_context};
 use super::runs::{run_view, runs_context};
 use super::views::{
-    error_context, index_context, machine_context, record_context, record_link, record_page,
-    IndexQuery, Paging,
+    error_context, machine_context, record_context, record_link, record_page, IndexContext,
+    IndexQuery, KindOption, MachineOption, Paging,
 };
 use super::{Pages, Viewer};
 use crate::records::browse::{Detail, MachineOverview, MediaRow, OpenCount, SourceRow, Summary};
@@ -92,8 +92,14 @@ pub fn check(dir: &std::path::Path, kinds: &RecordKinds) -> Problems {
             } else {
                 Vec::new()
             };
-            let kinds_list = vec![serde_json::json!({ "name": kind.name, "label": kind.label })];
-            let machines = vec![serde_json::json!({ "slug": machine.slug, "name": machine.name })];
+            let kinds_list = vec![KindOption {
+                name: &kind.name,
+                label: &kind.label,
+            }];
+            let machines = vec![MachineOption {
+                slug: machine.slug.clone(),
+                name: machine.name.clone(),
+            }];
             let entries = if full {
                 vec![(
                     record_link(kinds, &summary),
@@ -103,21 +109,31 @@ pub fn check(dir: &std::path::Path, kinds: &RecordKinds) -> Problems {
                 Vec::new()
             };
             let renders = [
-                ("index.html.j2", {
-                    let mut context =
-                        index_context(viewer, records, &query, kinds_list, machines, paging());
-                    context["out_of_service"] = serde_json::json!(3);
-                    context
-                }),
-                (
+                try_render(
+                    &pages,
+                    "index.html.j2",
+                    IndexContext {
+                        viewer: viewer.into(),
+                        records,
+                        query: &query,
+                        kinds: kinds_list,
+                        machines,
+                        paging: paging(),
+                        out_of_service: 3,
+                    },
+                ),
+                try_render(
+                    &pages,
                     "machine.html.j2",
                     machine_context(viewer, &machine, entries, paging(), "✅ Good".into()),
                 ),
-                (
+                try_render(
+                    &pages,
                     "record.html.j2",
                     record_context(viewer, record_page(kinds, &detail)),
                 ),
-                (
+                try_render(
+                    &pages,
                     "error.html.j2",
                     error_context(
                         viewer,
@@ -132,14 +148,20 @@ pub fn check(dir: &std::path::Path, kinds: &RecordKinds) -> Problems {
             let run_views = vec![run_view(kinds, &sample_run(&kind.name, full))];
             let runs_filter = if full { "add_to_flipfix" } else { "" };
             let renders = renders.into_iter().chain([
-                ("runs.html.j2", runs_context(viewer, run_views, runs_filter)),
-                ("machines.html.j2", machines_context(viewer, machine_lines)),
+                try_render(
+                    &pages,
+                    "runs.html.j2",
+                    runs_context(viewer, run_views, runs_filter),
+                ),
+                try_render(
+                    &pages,
+                    "machines.html.j2",
+                    machines_context(viewer, machine_lines),
+                ),
             ]);
-            for (name, context) in renders {
-                if !pages.templates.exists(name) {
-                    continue; // reported by load
-                }
-                if let Err(err) = pages.templates.render(name, &context) {
+            for rendered in renders {
+                // `None`: the template is missing, which load reported.
+                if let Some(Err(err)) = rendered {
                     let mut problem = err.0;
                     if reported.insert((problem.file.clone(), problem.line)) {
                         problem.message = format!(
@@ -260,4 +282,17 @@ fn sample_run(kind: &str, full: bool) -> crate::runs::RunSummary {
             Vec::new()
         },
     }
+}
+
+/// Renders `name` with a handler's context; `None` when the template is
+/// missing (reported by load).
+fn try_render(
+    pages: &Pages,
+    name: &str,
+    context: impl serde::Serialize,
+) -> Option<Result<String, crate::templates::TemplateError>> {
+    pages
+        .templates
+        .exists(name)
+        .then(|| pages.templates.render(name, context))
 }

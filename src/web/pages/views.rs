@@ -2,7 +2,6 @@
 //! formatted, links already built.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::Viewer;
 use crate::records::browse::{Detail, MediaRow, Summary};
@@ -239,64 +238,120 @@ pub struct Paging {
     pub next: Option<String>,
 }
 
+/// A kind in the index's filter.
+#[derive(Debug, Serialize)]
+pub struct KindOption<'a> {
+    pub name: &'a str,
+    pub label: &'a str,
+}
+
+/// A machine in the index's filter.
+#[derive(Debug, Serialize)]
+pub struct MachineOption {
+    pub slug: String,
+    pub name: String,
+}
+
+// The contexts are typed and borrow what they can: minijinja reads them as
+// they are, with no `serde_json::Value` copy of every string in between.
+
 /// The index page's context.
-pub fn index_context(
-    viewer: &Viewer,
-    records: Vec<RecordLink>,
-    query: &IndexQuery,
-    kinds: Vec<Value>,
-    machines: Vec<Value>,
-    paging: Paging,
-) -> Value {
-    serde_json::json!({
-        "viewer": ViewerView::from(viewer),
-        "records": records,
-        "query": query,
-        "kinds": kinds,
-        "machines": machines,
-        "paging": paging,
-    })
+#[derive(Serialize)]
+pub struct IndexContext<'a> {
+    pub viewer: ViewerView,
+    pub records: Vec<RecordLink>,
+    pub query: &'a IndexQuery,
+    pub kinds: Vec<KindOption<'a>>,
+    pub machines: Vec<MachineOption>,
+    pub paging: Paging,
+    /// Machines out of service, for the link to the overview.
+    pub out_of_service: usize,
 }
 
 /// A machine page's context: each root with its children.
-pub fn machine_context(
+#[derive(Serialize)]
+pub struct MachineContext<'a> {
+    pub viewer: ViewerView,
+    pub machine: MachineHeader<'a>,
+    pub entries: Vec<Entry>,
+    pub paging: Paging,
+}
+
+#[derive(Serialize)]
+pub struct MachineHeader<'a> {
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub status: &'a str,
+    pub status_label: String,
+    pub location: Option<&'a str>,
+}
+
+/// A root on a machine page and its children.
+#[derive(Serialize)]
+pub struct Entry {
+    pub record: RecordLink,
+    pub children: Vec<RecordLink>,
+}
+
+pub fn machine_context<'a>(
     viewer: &Viewer,
-    machine: &crate::catalog::Machine,
+    machine: &'a crate::catalog::Machine,
     entries: Vec<(RecordLink, Vec<RecordLink>)>,
     paging: Paging,
     status_label: String,
-) -> Value {
-    let entries: Vec<Value> = entries
-        .into_iter()
-        .map(|(record, children)| serde_json::json!({ "record": record, "children": children }))
-        .collect();
-    serde_json::json!({
-        "viewer": ViewerView::from(viewer),
-        "machine": {
-            "slug": machine.slug,
-            "name": machine.name,
-            "status": machine.status,
-            "status_label": status_label,
-            "location": machine.location,
+) -> MachineContext<'a> {
+    MachineContext {
+        viewer: ViewerView::from(viewer),
+        machine: MachineHeader {
+            slug: &machine.slug,
+            name: &machine.name,
+            status: &machine.status,
+            status_label,
+            location: machine.location.as_deref(),
         },
-        "entries": entries,
-        "paging": paging,
-    })
+        entries: entries
+            .into_iter()
+            .map(|(record, children)| Entry { record, children })
+            .collect(),
+        paging,
+    }
 }
 
 /// A record page's context.
-pub fn record_context(viewer: &Viewer, page: RecordPage) -> Value {
-    serde_json::json!({ "viewer": ViewerView::from(viewer), "page": page })
+#[derive(Serialize)]
+pub struct RecordContext {
+    pub viewer: ViewerView,
+    pub page: RecordPage,
+}
+
+pub fn record_context(viewer: &Viewer, page: RecordPage) -> RecordContext {
+    RecordContext {
+        viewer: ViewerView::from(viewer),
+        page,
+    }
 }
 
 /// The error page's context.
-/// `sign_in`: where to sign in to see a members-only page (a visitor's
-/// "not found" carries it, whether or not the page exists).
-pub fn error_context(viewer: &Viewer, status: u16, message: &str, sign_in: Option<&str>) -> Value {
-    serde_json::json!({
-        "viewer": ViewerView::from(viewer),
-        "status": status,
-        "message": message,
-        "sign_in": sign_in,
-    })
+#[derive(Serialize)]
+pub struct ErrorContext<'a> {
+    pub viewer: ViewerView,
+    pub status: u16,
+    pub message: &'a str,
+    /// Where to sign in to see a members-only page (a visitor's "not
+    /// found" carries it, whether or not the page exists).
+    pub sign_in: Option<&'a str>,
+}
+
+pub fn error_context<'a>(
+    viewer: &Viewer,
+    status: u16,
+    message: &'a str,
+    sign_in: Option<&'a str>,
+) -> ErrorContext<'a> {
+    ErrorContext {
+        viewer: ViewerView::from(viewer),
+        status,
+        message,
+        sign_in,
+    }
 }

@@ -65,11 +65,12 @@ pub fn undeclared_sentence(
     ))
 }
 
-pub async fn list(pool: &PgPool) -> Result<Vec<Machine>, sqlx::Error> {
+/// Every machine by name; `db` is a pool or a page's connection.
+pub async fn list(db: impl sqlx::PgExecutor<'_>) -> Result<Vec<Machine>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM machines ORDER BY lower(name)"
     ))
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
 }
 
@@ -80,10 +81,14 @@ pub async fn by_id(pool: &PgPool, id: i64) -> Result<Option<Machine>, sqlx::Erro
         .await
 }
 
-pub async fn by_slug(pool: &PgPool, slug: &str) -> Result<Option<Machine>, sqlx::Error> {
+/// The machine `slug`; `db` is a pool or a page's connection.
+pub async fn by_slug(
+    db: impl sqlx::PgExecutor<'_>,
+    slug: &str,
+) -> Result<Option<Machine>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM machines WHERE slug = $1"))
         .bind(slug)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await
 }
 

@@ -147,12 +147,15 @@ fn from_row(row: ChangeRow) -> StatusChange {
 const CHANGE_COLUMNS: &str = "record_id, from_status, to_status, changed_at, changed_by_discord_id, changed_by, via_record_id";
 
 /// Every change of `record_id`'s status, oldest first.
-pub async fn history(pool: &PgPool, record_id: i64) -> Result<Vec<StatusChange>, sqlx::Error> {
+pub async fn history(
+    db: impl sqlx::PgExecutor<'_>,
+    record_id: i64,
+) -> Result<Vec<StatusChange>, sqlx::Error> {
     let rows: Vec<ChangeRow> = sqlx::query_as(&format!(
         "SELECT {CHANGE_COLUMNS} FROM record_status_changes WHERE record_id = $1 ORDER BY changed_at, id"
     ))
     .bind(record_id)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(from_row).collect())
 }

@@ -1,6 +1,6 @@
 //! One record with its parent, children, source messages and media.
 
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 use crate::domain::Snowflake;
 
@@ -71,14 +71,14 @@ pub enum DetailLookup {
 }
 
 pub async fn record_detail(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     visible: &Visible,
     id: i64,
 ) -> Result<DetailLookup, sqlx::Error> {
     let sql = format!("SELECT {SUMMARY_COLUMNS}, r.fields{SUMMARY_JOINS} WHERE r.id = $1");
     let Some(row) = sqlx::query_as::<_, DetailRow>(&sql)
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await?
     else {
         return Ok(DetailLookup::NotFound);
@@ -97,19 +97,19 @@ pub async fn record_detail(
             sqlx::query_as::<_, SummaryRow>(&sql)
                 .bind(parent_id)
                 .bind(visible.kinds())
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await?
                 .map(Summary::from)
         }
         None => None,
     };
-    let children = children_of(pool, visible.kinds(), &[id]).await?;
+    let children = children_of(conn, visible.kinds(), &[id]).await?;
     let sources = sqlx::query_as::<_, (Option<Snowflake>, Snowflake, Snowflake)>(
         "SELECT guild_id, channel_id, message_id FROM record_sources WHERE record_id = $1 \
          ORDER BY message_id",
     )
     .bind(id)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .map(|(guild, channel, message)| SourceRow {
@@ -118,12 +118,12 @@ pub async fn record_detail(
         message_id: message.get(),
     })
     .collect();
-    let media = media_for(pool, &[id])
+    let media = media_for(conn, &[id])
         .await?
         .into_iter()
         .map(|(_, media)| media)
         .collect();
-    let history = crate::records::status::history(pool, id).await?;
+    let history = crate::records::status::history(&mut *conn, id).await?;
     Ok(DetailLookup::Found(Box::new(Detail {
         record,
         fields: row.fields,
@@ -144,7 +144,7 @@ struct DetailRow {
 
 /// The media of `records`, in the order they were kept.
 pub(super) async fn media_for(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     records: &[i64],
 ) -> Result<Vec<(i64, MediaRow)>, sqlx::Error> {
     let rows: Vec<(
@@ -159,7 +159,7 @@ pub(super) async fn media_for(
          WHERE record_id = ANY($1) ORDER BY record_id, id",
     )
     .bind(records)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()

@@ -4,7 +4,7 @@
 //! viewer may see are counted or dated.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 use super::Visible;
 use crate::workflow::RecordKinds;
@@ -88,7 +88,7 @@ ORDER BY lower(m.name), m.id";
 /// Every machine: out of service first, then in the declared order of
 /// statuses (a status nobody declared last), then by name.
 pub async fn machines_overview(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     kinds: &RecordKinds,
     visible: &Visible,
 ) -> Result<Vec<MachineOverview>, sqlx::Error> {
@@ -119,7 +119,7 @@ pub async fn machines_overview(
         )
         .bind(closed_kinds)
         .bind(closed_statuses)
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await?;
     let statuses = kinds.machine_statuses();
     let mut machines: Vec<MachineOverview> = rows

@@ -2,7 +2,10 @@
 //! full-text search, the machines overview, a machine's timeline, one record
 //! with its family, sources and media. No HTTP and no Discord here; every query takes a
 //! [`Visible`] set of kinds so a record the caller may not see never appears
-//! in any list, timeline or family.
+//! in any list, timeline or family. Each read takes one connection and runs
+//! all its queries on it: a page is one pool checkout (each checkout pings
+//! the connection first, a round trip of its own), and a page's queries
+//! never wait for a second connection while holding the first.
 
 mod detail;
 mod list;
@@ -119,14 +122,14 @@ impl From<SummaryRow> for Summary {
 
 /// Attaches the first image of each summary, in one query.
 async fn attach_thumbnails(
-    pool: &sqlx::PgPool,
+    conn: &mut sqlx::PgConnection,
     summaries: &mut [Summary],
 ) -> Result<(), sqlx::Error> {
     let ids: Vec<i64> = summaries.iter().map(|s| s.id).collect();
     if ids.is_empty() {
         return Ok(());
     }
-    let rows: Vec<(i64, MediaRow)> = detail::media_for(pool, &ids).await?;
+    let rows: Vec<(i64, MediaRow)> = detail::media_for(conn, &ids).await?;
     for summary in summaries.iter_mut() {
         summary.thumbnail = rows
             .iter()
