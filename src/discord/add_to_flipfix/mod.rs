@@ -106,18 +106,22 @@ impl Review {
                 session_id,
                 run_id,
             } = self;
-            // Found in this same set before the review was opened.
-            let Some(workflow) = workflows.by_message_command(&interaction.data.name) else {
-                return;
+            let work = async {
+                // Found in this same set before the review was opened; were
+                // it not, the guard closes the review and says so.
+                let workflow = workflows
+                    .by_message_command(&interaction.data.name)
+                    .ok_or_else(|| anyhow::anyhow!("the command's workflow is not in its set"))?;
+                run::review(
+                    &responder,
+                    &interaction,
+                    &message,
+                    workflow,
+                    session_id,
+                    run_id,
+                )
+                .await
             };
-            let work = run::review(
-                &responder,
-                &interaction,
-                &message,
-                workflow,
-                session_id,
-                run_id,
-            );
             // The guard closes the review and tells the person on any
             // failure; nothing is left to report here.
             let _ = super::review_guard::guarded(&responder, &interaction, session_id, work).await;

@@ -14,10 +14,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 type Entry = Arc<dyn Any + Send + Sync>;
+/// The value's type, the part's type and the part's address.
+type Key = (TypeId, TypeId, usize);
 
 /// The values made so far; empty when the set is loaded.
 #[derive(Default)]
-pub struct Derived(Mutex<HashMap<(TypeId, usize), Entry>>);
+pub struct Derived(Mutex<HashMap<Key, Entry>>);
 
 impl std::fmt::Debug for Derived {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35,9 +37,14 @@ impl Derived {
         make: impl FnOnce() -> Result<T, E>,
     ) -> Result<Arc<T>, E>
     where
+        P: Any,
         T: Any + Send + Sync,
     {
-        let key = (TypeId::of::<T>(), std::ptr::from_ref(part) as usize);
+        let key = (
+            TypeId::of::<T>(),
+            TypeId::of::<P>(),
+            std::ptr::from_ref(part) as usize,
+        );
         let found = self.entries().get(&key).cloned();
         if let Some(value) = found.and_then(|entry| entry.downcast::<T>().ok()) {
             return Ok(value);
@@ -49,7 +56,7 @@ impl Derived {
             .unwrap_or_else(|_| unreachable!("entries are keyed by their type")))
     }
 
-    fn entries(&self) -> MutexGuard<'_, HashMap<(TypeId, usize), Entry>> {
+    fn entries(&self) -> MutexGuard<'_, HashMap<Key, Entry>> {
         // A panic while inserting cannot leave a half-written map entry.
         self.0
             .lock()
