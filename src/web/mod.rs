@@ -37,6 +37,8 @@ pub struct WebState {
     /// The OAuth2 client id, looked up once per process when
     /// `DISCORD_CLIENT_ID` is unset.
     pub client_id: Arc<tokio::sync::OnceCell<u64>>,
+    /// The machines overview's last rows, reused while nothing changed.
+    pub overview: Arc<crate::records::browse::OverviewCache>,
 }
 
 impl WebState {
@@ -49,6 +51,7 @@ impl WebState {
             app,
             limiter: Arc::new(rate_limit::RateLimiter::new(limit)),
             client_id: Arc::default(),
+            overview: Arc::default(),
         }
     }
 

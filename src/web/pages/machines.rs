@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::views::ViewerView;
 use super::{visible, Pages, Viewer, WebState};
-use crate::records::browse::{self, MachineOverview, OpenCount};
+use crate::records::browse::{MachineOverview, OpenCount};
 use crate::web::Error;
 use crate::workflow::RecordKinds;
 
@@ -115,12 +115,14 @@ pub async fn machines(
 ) -> Result<Response, Error> {
     let visible = visible(&state, &viewer);
     let workflows = state.app.workflows();
-    let machines = browse::machines_overview(
-        &mut *state.app.pool.acquire().await?,
-        &workflows.kinds,
-        &visible,
-    )
-    .await?;
+    let machines = state
+        .overview
+        .overview(
+            &mut *state.app.pool.acquire().await?,
+            &workflows.kinds,
+            &visible,
+        )
+        .await?;
     let lines = machines
         .iter()
         .map(|m| machine_line(&workflows.kinds, m))

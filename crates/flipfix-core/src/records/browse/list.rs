@@ -30,14 +30,27 @@ fn key(row: &SummaryRow) -> Cursor {
 }
 
 /// The latest visible records matching `filter`, newest first.
+///
+/// Every filter is a condition on `records`' own columns (the machine's id,
+/// the matching maintainers' ids). With a machine, the page's ids are found
+/// first, on `records` alone, so its records can be filtered by kind and
+/// author inside `records_machine_list_idx` without visiting the rows that
+/// do not match (an author with no logs on the busiest machine: 1 ms
+/// instead of 7 ms on 100,000 records); only the page's rows are then read
+/// and joined. Without one, that second step would only add a join (0.1 to
+/// 0.3 ms), so the page is read in one.
 pub async fn latest(
     conn: &mut PgConnection,
     visible: &Visible,
     filter: &Filter,
     page: PageRequest,
 ) -> Result<Listed, sqlx::Error> {
-    let mut query = QueryBuilder::<Postgres>::new("SELECT ");
-    query.push(SUMMARY_COLUMNS).push(SUMMARY_JOINS);
+    let ids_first = filter.machine_slug.is_some();
+    let mut query = QueryBuilder::<Postgres>::new(if ids_first {
+        "WITH hits AS (SELECT r.id FROM records r".to_string()
+    } else {
+        format!("SELECT {SUMMARY_COLUMNS}{SUMMARY_JOINS}")
+    });
     query
         .push(" WHERE r.kind = ANY(")
         .push_bind(visible.kinds().to_vec())
@@ -46,16 +59,16 @@ pub async fn latest(
         query.push(" AND r.kind = ").push_bind(kind.clone());
     }
     if let Some(slug) = &filter.machine_slug {
-        query.push(" AND m.slug = ").push_bind(slug.clone());
+        query
+            .push(" AND r.machine_id = (SELECT id FROM machines WHERE slug = ")
+            .push_bind(slug.clone())
+            .push(")");
     }
     if let Some(status) = &filter.status {
         query.push(" AND r.status = ").push_bind(status.clone());
     }
     if let Some(author) = &filter.author {
-        query.push(" AND lower(").push_bind(author.clone()).push(
-            ") IN (lower(coalesce(a.username, '')), lower(coalesce(a.display_name, '')), \
-                 lower(coalesce(r.author_name, '')))",
-        );
+        push_author(&mut query, author);
     }
     if let Some(from) = filter.from {
         query.push(" AND r.occurred_at >= ").push_bind(from);
@@ -77,6 +90,14 @@ pub async fn latest(
         // (machine and author: 33 ms instead of 2.5 ms on 100,000 records).
         query.push(" OFFSET ").push_bind(0_i64);
     }
+    if ids_first {
+        query
+            .push(") SELECT ")
+            .push(SUMMARY_COLUMNS)
+            .push(SUMMARY_JOINS)
+            .push(" WHERE r.id IN (SELECT id FROM hits)")
+            .push(page.order_by());
+    }
     let rows: Vec<SummaryRow> = query.build_query_as().fetch_all(&mut *conn).await?;
     let cut = page.cut(rows, key);
     let mut items: Vec<Summary> = cut.rows.into_iter().map(Summary::from).collect();
@@ -88,6 +109,28 @@ pub async fn latest(
         newer: cut.newer,
         older: cut.older,
     })
+}
+
+/// ` AND <r is by author>`: a maintainer's username or display name, or a
+/// kept author name, case-insensitively; as a condition on `records`' own
+/// columns (the maintainers' ids are looked up once, before the scan), so
+/// an index that carries them can decide it. The last arm keeps what the
+/// join this replaced matched for an empty name: records with no
+/// maintainer.
+fn push_author(query: &mut QueryBuilder<'_, Postgres>, author: &str) {
+    query
+        .push(" AND (lower(coalesce(r.author_name, '')) = lower(")
+        .push_bind(author.to_string())
+        .push(
+            ") OR r.author_maintainer_id = ANY(ARRAY(SELECT a.id FROM maintainers a \
+             WHERE lower(coalesce(a.username, '')) = lower(",
+        )
+        .push_bind(author.to_string())
+        .push(") OR lower(coalesce(a.display_name, '')) = lower(")
+        .push_bind(author.to_string())
+        .push("))) OR (r.author_maintainer_id IS NULL AND ")
+        .push_bind(author.is_empty())
+        .push("))");
 }
 
 /// A machine's records as a timeline.
@@ -142,12 +185,14 @@ pub async fn machine_timeline(
         // `OFFSET 0` keeps that check a probe of the parent per candidate:
         // as an anti-join, an old `?page=40` link (OFFSET 975) made the
         // planner hash every visible record instead (a sequential scan,
-        // 50 ms against 12 ms on 100,000 records).
+        // 50 ms against 12 ms on 100,000 records). A record with no parent
+        // needs no probe (9.5 → 6.9 ms for that link's roots).
         .push(
-            ") AND NOT EXISTS (SELECT 1 FROM records p WHERE p.id = r.parent_id AND p.kind = ANY(",
+            ") AND (r.parent_id IS NULL OR NOT EXISTS (SELECT 1 FROM records p \
+             WHERE p.id = r.parent_id AND p.kind = ANY(",
         )
         .push_bind(kinds.clone())
-        .push(") OFFSET 0)");
+        .push(") OFFSET 0))");
     page.push_tail(&mut query);
     query
         .push(") SELECT ")

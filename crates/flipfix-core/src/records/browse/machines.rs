@@ -32,8 +32,8 @@ pub struct OpenCount {
     pub count: i64,
 }
 
-#[derive(sqlx::FromRow)]
-struct OverviewRow {
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(super) struct OverviewRow {
     slug: String,
     name: String,
     status: String,
@@ -85,42 +85,75 @@ LEFT JOIN LATERAL (SELECT r.occurred_at FROM records r
                    ORDER BY r.occurred_at DESC, r.id DESC LIMIT 1) last ON true
 ORDER BY lower(m.name), m.id";
 
+/// What the overview's query is asked: the kinds the viewer may see (for
+/// "last activity") and, of those that track open records, their
+/// `card_select` fields and closed statuses. Equal arguments over an
+/// unchanged database give equal rows, which is what lets
+/// [`super::OverviewCache`] keep them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct OverviewArgs {
+    visible: Vec<String>,
+    open_kinds: Vec<String>,
+    card_fields: Vec<String>,
+    closed_kinds: Vec<String>,
+    closed_statuses: Vec<String>,
+}
+
+impl OverviewArgs {
+    pub(super) fn new(kinds: &RecordKinds, visible: &Visible) -> Self {
+        let open_kinds: Vec<_> = kinds
+            .iter()
+            .filter(|kind| kind.tracks_open() && visible.contains(&kind.name))
+            .collect();
+        let (mut closed_kinds, mut closed_statuses) = (Vec::new(), Vec::new());
+        for kind in &open_kinds {
+            for status in &kind.closed_statuses {
+                closed_kinds.push(kind.name.clone());
+                closed_statuses.push(status.clone());
+            }
+        }
+        Self {
+            visible: visible.kinds().to_vec(),
+            card_fields: open_kinds
+                .iter()
+                .map(|k| k.card_select.clone().unwrap_or_default())
+                .collect(),
+            open_kinds: open_kinds.iter().map(|k| k.name.clone()).collect(),
+            closed_kinds,
+            closed_statuses,
+        }
+    }
+
+    /// Runs the overview's query.
+    pub(super) async fn fetch(
+        &self,
+        conn: &mut PgConnection,
+    ) -> Result<Vec<OverviewRow>, sqlx::Error> {
+        sqlx::query_as(OVERVIEW_SQL)
+            .bind(&self.visible)
+            .bind(&self.open_kinds)
+            .bind(&self.card_fields)
+            .bind(&self.closed_kinds)
+            .bind(&self.closed_statuses)
+            .fetch_all(conn)
+            .await
+    }
+}
+
 /// Every machine: out of service first, then in the declared order of
-/// statuses (a status nobody declared last), then by name.
+/// statuses (a status nobody declared last), then by name. Reads the
+/// database every time; pages go through [`super::OverviewCache`].
 pub async fn machines_overview(
     conn: &mut PgConnection,
     kinds: &RecordKinds,
     visible: &Visible,
 ) -> Result<Vec<MachineOverview>, sqlx::Error> {
-    let open_kinds: Vec<_> = kinds
-        .iter()
-        .filter(|kind| kind.tracks_open() && visible.contains(&kind.name))
-        .collect();
-    let (mut closed_kinds, mut closed_statuses) = (Vec::new(), Vec::new());
-    for kind in &open_kinds {
-        for status in &kind.closed_statuses {
-            closed_kinds.push(kind.name.clone());
-            closed_statuses.push(status.clone());
-        }
-    }
-    let rows: Vec<OverviewRow> = sqlx::query_as(OVERVIEW_SQL)
-        .bind(visible.kinds())
-        .bind(
-            open_kinds
-                .iter()
-                .map(|k| k.name.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            open_kinds
-                .iter()
-                .map(|k| k.card_select.clone().unwrap_or_default())
-                .collect::<Vec<_>>(),
-        )
-        .bind(closed_kinds)
-        .bind(closed_statuses)
-        .fetch_all(conn)
-        .await?;
+    let rows = OverviewArgs::new(kinds, visible).fetch(conn).await?;
+    Ok(arrange(kinds, rows))
+}
+
+/// The query's rows as the overview's lines, in the overview's order.
+pub(super) fn arrange(kinds: &RecordKinds, rows: Vec<OverviewRow>) -> Vec<MachineOverview> {
     let statuses = kinds.machine_statuses();
     let mut machines: Vec<MachineOverview> = rows
         .into_iter()
@@ -140,7 +173,7 @@ pub async fn machines_overview(
             rank.unwrap_or(usize::MAX),
         )
     });
-    Ok(machines)
+    machines
 }
 
 /// Counts in declaration order: kinds as declared, choices as listed (a

@@ -10,11 +10,13 @@
 mod detail;
 mod list;
 mod machines;
+mod overview_cache;
 mod page;
 
 pub use detail::{record_detail, Detail, DetailLookup, MediaRow, SourceRow};
 pub use list::{latest, machine_timeline, Listed, Timeline, TimelineEntry};
 pub use machines::{machines_overview, MachineOverview, OpenCount};
+pub use overview_cache::OverviewCache;
 pub use page::{Cursor, PageRequest, Seek};
 
 use chrono::{DateTime, Utc};

@@ -80,6 +80,15 @@ impl PageRequest {
         matches!(self.seek, Seek::Before(_))
     }
 
+    /// ` ORDER BY …` of `r` in the order the page is read.
+    pub(super) fn order_by(&self) -> &'static str {
+        if self.backwards() {
+            " ORDER BY r.occurred_at, r.id"
+        } else {
+            " ORDER BY r.occurred_at DESC, r.id DESC"
+        }
+    }
+
     /// Appends ` AND <position>` for `r`, the order and the limit (one row
     /// past the page, to know whether there is more).
     pub(super) fn push_tail(&self, query: &mut QueryBuilder<'_, Postgres>) {
@@ -102,11 +111,7 @@ impl PageRequest {
             }
             Seek::Start | Seek::Offset(_) => {}
         }
-        query.push(if self.backwards() {
-            " ORDER BY r.occurred_at, r.id"
-        } else {
-            " ORDER BY r.occurred_at DESC, r.id DESC"
-        });
+        query.push(self.order_by());
         query.push(" LIMIT ").push_bind(i64::from(self.size) + 1);
         if let Seek::Offset(skip) = self.seek {
             query.push(" OFFSET ").push_bind(skip);
