@@ -97,6 +97,7 @@ mod summary_runs;
 mod summary_workflow;
 mod test_tools;
 mod thread_trigger;
+mod timeline_counted;
 mod web_health;
 mod web_pages;
 mod web_paging;
