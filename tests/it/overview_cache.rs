@@ -196,3 +196,27 @@ async fn the_counter_moves_once_per_transaction_and_only_for_what_the_overview_s
     run(&pool, "UPDATE records SET status = 'done'").await;
     assert_eq!(version(&pool).await, start + 2);
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn without_the_counters_row_the_overview_is_read_every_time(pool: PgPool) {
+    let kinds = &shipped_workflows().kinds;
+    let everyone = Visible::for_viewer(kinds, |_| true);
+    let cache = OverviewCache::default();
+    let mut reader = pool.acquire().await.unwrap();
+    let gorgar = add_machine(&pool, "gorgar", "Gorgar").await;
+    let report = add_report(&pool, gorgar, "minor", 3).await;
+    let (kept, _) = both(&cache, &mut reader, &everyone).await;
+    assert_eq!(open_counts(&kept, "gorgar"), [(Some("minor".into()), 1)]);
+
+    // Deleted by hand: writes still succeed (the trigger updates no row),
+    // and every request reads the database.
+    run(&pool, "DELETE FROM browse_version").await;
+    run(
+        &pool,
+        &format!("UPDATE records SET status = 'closed' WHERE id = {report}"),
+    )
+    .await;
+    let (served, fresh) = both(&cache, &mut reader, &everyone).await;
+    assert_eq!(served, fresh);
+    assert_eq!(open_counts(&served, "gorgar"), []);
+}

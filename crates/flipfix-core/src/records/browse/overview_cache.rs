@@ -47,9 +47,15 @@ impl OverviewCache {
         visible: &Visible,
     ) -> Result<Vec<MachineOverview>, sqlx::Error> {
         let args = OverviewArgs::new(kinds, visible);
-        let version: i64 = sqlx::query_scalar("SELECT version FROM browse_version")
-            .fetch_one(&mut *conn)
+        let version: Option<i64> = sqlx::query_scalar("SELECT version FROM browse_version")
+            .fetch_optional(&mut *conn)
             .await?;
+        // Without its row (deleted by hand) the counter says nothing: the
+        // overview is read every time, correct if slower, rather than kept
+        // forever or refused.
+        let Some(version) = version else {
+            return Ok(arrange(kinds, args.fetch(conn).await?));
+        };
         let rows = match self.lookup(&args, version) {
             Some(rows) => rows,
             None => {
