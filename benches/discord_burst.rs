@@ -4,11 +4,18 @@
 //! gateway on 127.0.0.1) with a fake Claude that takes 2 s per analysis.
 //! Sends 100 "Add to Flipfix" invocations over one second (one every 10 ms,
 //! as a busy evening's clicks arrive), then one every 0.5 s for 5 s while
-//! the burst's analyses are in flight, and prints the time from
-//! INTERACTION_CREATE to the deferral callback (p50, p99, max, each late
-//! one), the total time, and the bot process's memory: idle RSS, peak RSS,
+//! the burst's analyses are in flight, and prints the time from the
+//! INTERACTION_CREATE frame written to the bot's socket to the deferral
+//! callback received (p50, p99, max, each late one), the total time, and
+//! the bot process's memory: idle RSS, peak RSS,
 //! and where it is (executable, libraries, malloc heaps, stacks, database
 //! connections) at idle and after the burst, one line each.
+//!
+//! After the bot, the same burst is answered by two minimal clients (see
+//! `floors`): the bot's own share of a deferral is its figure less theirs.
+//! The time from the fake's call (building the payload and handing it to
+//! the socket's task included, as this bench measured until 2026-12-03) is
+//! printed too.
 //!
 //! `FLIPFIX_BENCH_BOT=<path>` runs another build of the bot (an earlier
 //! release, say) under the same load, so two builds compare in one session.
@@ -22,6 +29,10 @@
 //! Needs `DATABASE_URL` (a scratch database is created and dropped):
 //! `DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench discord_burst`
 
+#[path = "discord_burst/deferrals.rs"]
+mod deferrals;
+#[path = "discord_burst/floors.rs"]
+mod floors;
 #[path = "common/memory.rs"]
 mod memory;
 #[allow(unused_imports)]
@@ -31,6 +42,7 @@ mod support;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use deferrals::{burst, ms, ms_list, percentile};
 use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection};
 use support::anthropic::{FakeAnthropic, Reply};
@@ -68,11 +80,6 @@ async fn connections(admin: &mut PgConnection, database: &str) -> i64 {
         .fetch_one(admin)
         .await
         .unwrap_or(-1)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
 }
 
 /// Passes the bot's log through to this process's stderr, keeping the
@@ -122,12 +129,16 @@ fn machine_line(binary: &str) -> String {
     format!("bot {binary}; bench built {profile}; {cpus} CPUs; load average (1 min) {load}")
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
 #[tokio::main]
 async fn main() {
+    if let Ok(client) = std::env::var(floors::CLIENT_ENV) {
+        let base_url = std::env::var(floors::DISCORD_ENV).unwrap_or_default();
+        if let Err(err) = floors::run(&client, &base_url).await {
+            eprintln!("discord_burst floor client {client}: {err:#}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let Ok(base_url) = std::env::var("DATABASE_URL") else {
         eprintln!("discord_burst: set DATABASE_URL to a Postgres server (a scratch database is created there)");
         std::process::exit(2);
@@ -198,10 +209,11 @@ async fn main() {
     let startup_heap = child.stderr.take().map(read_startup_heap);
     let bot = Bot(child);
     fake.wait_for_identify(1).await;
-    // Commands are synced by difference: a fresh start creates each one.
+    // Commands are synced by difference: a fresh start creates each one
+    // (builds before 0.2 replaced the whole list with one PUT).
     fake.wait_until("command registration", |r| {
         r.iter()
-            .any(|r| r.method == "POST" && r.path.ends_with("/commands"))
+            .any(|r| (r.method == "POST" || r.method == "PUT") && r.path.ends_with("/commands"))
     })
     .await;
 
@@ -214,43 +226,9 @@ async fn main() {
     let machine = machine_line(binary);
     let user = FakeUser::member(1_002_000_000_000_000_001, "bob_the_fixer");
     let started = Instant::now();
-    let mut sent: Vec<(String, Instant, bool)> = Vec::new();
-    let mut pace = tokio::time::interval(BURST_SPREAD / BURST as u32);
-    pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    for target in &targets[..BURST] {
-        pace.tick().await;
-        let at = Instant::now();
-        sent.push((
-            fake.invoke_message_command(&user, "Add to Flipfix", target),
-            at,
-            false,
-        ));
-    }
-    for target in &targets[BURST..] {
-        tokio::time::sleep(LATE_INTERVAL).await;
-        let at = Instant::now();
-        sent.push((
-            fake.invoke_message_command(&user, "Add to Flipfix", target),
-            at,
-            true,
-        ));
-    }
-    let mut latencies = Vec::new();
-    let mut late = Vec::new();
-    for (token, at, is_late) in &sent {
-        let callback = fake
-            .wait_for_request("deferral", |r| {
-                r.method == "POST" && r.path.contains(&format!("/{token}/callback"))
-            })
-            .await;
-        let latency = callback.at.saturating_duration_since(*at);
-        latencies.push(latency);
-        if *is_late {
-            late.push(latency);
-        }
-    }
+    let deferrals = burst(&fake, &user, &targets).await;
     // Let every analysis finish (each ends with its first review card).
-    for (token, _, _) in &sent {
+    for token in &deferrals.tokens {
         fake.wait_until("the review card", |requests| {
             requests.iter().any(|r| {
                 r.method == "PATCH"
@@ -270,7 +248,18 @@ async fn main() {
         .and_then(|reader| reader.join().ok())
         .unwrap_or_default();
 
-    latencies.sort();
+    // The floors, under the same burst of the command the bot registered,
+    // each client alone on the gateway (the fake sends to the latest
+    // IDENTIFY).
+    let mut floor_figures = Vec::new();
+    for (n, client) in floors::CLIENTS.iter().enumerate() {
+        let floor = floors::Floor::start(client, &fake.base_url);
+        fake.wait_for_identify(n as u64 + 2).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        floor_figures.push((*client, burst(&fake, &user, &targets).await));
+        drop(floor);
+    }
+
     println!(
         "discord_burst: {BURST} invocations over {} ms, then {LATE} every {} ms; model takes {} s",
         BURST_SPREAD.as_millis(),
@@ -279,15 +268,31 @@ async fn main() {
     );
     println!("  {machine}");
     println!(
-        "  INTERACTION_CREATE -> deferral callback: p50 {}  p99 {}  max {}",
-        ms(percentile(&latencies, 0.5)),
-        ms(percentile(&latencies, 0.99)),
-        ms(*latencies.last().unwrap())
+        "  INTERACTION_CREATE frame written -> deferral callback received: {}",
+        deferrals.line()
     );
+    println!("  late invocations: {}", ms_list(&deferrals.late));
+    println!("  the burst's first five: {}", ms_list(&deferrals.first));
     println!(
-        "  late invocations: {}",
-        late.iter().map(|d| ms(*d)).collect::<Vec<_>>().join(", ")
+        "  from the fake's call, building the payload included: p50 {}  p99 {}",
+        ms(percentile(&deferrals.from_call, 0.5)),
+        ms(percentile(&deferrals.from_call, 0.99))
     );
+    println!("  floors, the same burst answered at once by a minimal client (see benches/discord_burst/floors.rs):");
+    for (client, floor) in &floor_figures {
+        println!("    {client:<9} {}", floor.line());
+    }
+    if let Some((_, serenity_floor)) = floor_figures.iter().find(|(c, _)| *c == "serenity") {
+        let share = |p: f64| {
+            percentile(&deferrals.from_frame, p).as_secs_f64()
+                - percentile(&serenity_floor.from_frame, p).as_secs_f64()
+        };
+        println!(
+            "  the bot's own share (its figure less the serenity floor): p50 {:+.2} ms  p99 {:+.2} ms",
+            share(0.5) * 1000.0,
+            share(0.99) * 1000.0
+        );
+    }
     println!(
         "  total time until every review card was shown: {:.2} s",
         total.as_secs_f64()

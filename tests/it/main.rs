@@ -65,6 +65,7 @@ mod one_clock;
 mod one_start_up_path;
 mod openapi_support;
 mod overview_cache;
+mod plan_cache;
 mod process_faults;
 mod reaction_trigger;
 mod readme_tables;

@@ -168,6 +168,9 @@ struct FakeState {
     withhold_ready: std::sync::atomic::AtomicBool,
     /// Every INTERACTION_CREATE payload dispatched, in order.
     dispatched: Mutex<Vec<Value>>,
+    /// interaction token → when its INTERACTION_CREATE frame, already
+    /// serialized, was handed to the bot's socket.
+    frames_written: Mutex<HashMap<String, std::time::Instant>>,
     /// Injected failures, checked in order before answering.
     failures: Mutex<Vec<InjectedFailure>>,
     /// OAuth2 sign-in (the web pages): see `oauth`.
@@ -319,6 +322,17 @@ impl FakeDiscord {
             .expect("no gateway connection")
             .send(frame)
             .expect("gateway connection closed");
+    }
+
+    /// When the INTERACTION_CREATE frame of `token` was written to the
+    /// bot's socket (after the fake built and serialized it).
+    pub fn frame_written_at(&self, token: &str) -> Option<std::time::Instant> {
+        self.state
+            .frames_written
+            .lock()
+            .unwrap()
+            .get(token)
+            .copied()
     }
 
     /// A token of an interaction the fake treats as dispatched, with no bot
@@ -849,7 +863,13 @@ async fn gateway_session(mut socket: WebSocket, state: Arc<FakeState>) {
         tokio::select! {
             outgoing = rx.recv() => {
                 let Some(frame) = outgoing else { return };
-                if socket.send(WsMessage::Text(frame.to_string().into())).await.is_err() {
+                let text = frame.to_string();
+                if frame["t"] == "INTERACTION_CREATE" {
+                    if let Some(token) = frame["d"]["token"].as_str() {
+                        state.frames_written.lock().unwrap().insert(token.to_string(), std::time::Instant::now());
+                    }
+                }
+                if socket.send(WsMessage::Text(text.into())).await.is_err() {
                     return;
                 }
             }

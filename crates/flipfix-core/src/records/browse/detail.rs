@@ -103,7 +103,7 @@ pub async fn record_detail(
         }
         None => None,
     };
-    let children = children_of(conn, visible.kinds(), &[id]).await?;
+    let children = children_of(conn, visible.kinds(), id).await?;
     let sources = sqlx::query_as::<_, (Option<Snowflake>, Snowflake, Snowflake)>(
         "SELECT guild_id, channel_id, message_id FROM record_sources WHERE record_id = $1 \
          ORDER BY message_id",
